@@ -1,0 +1,545 @@
+"""Pure-Python record scanner: the reference the compiled fast path must match.
+
+An event file is a sequence of TFRecords::
+
+    uint64 length | uint32 masked_crc32c(length) | byte data[length] | uint32 masked_crc32c(data)
+
+and each ``data`` is a serialized ``tensorflow.Event`` protobuf. :func:`scan` walks
+a buffer of such records, checks both CRCs, decodes the protobuf wire format by
+hand (no protobuf dependency) and returns the scalar points it holds. The contract
+it shares with ``_fastscan.scan`` (tested to give identical results):
+
+* ``scan(buf, base, final, resyncing, tag_index, tag_names, plugins)`` reads
+  ``buf``, whose first byte is at file offset ``base``.
+* A record whose header or data is cut by the end of ``buf`` is held back
+  (``consumed`` stops before it) unless ``final``, in which case it is a
+  ``truncated`` issue.
+* A bad length CRC is a ``corrupt`` issue; the scanner then *resynchronises*: it
+  looks, byte by byte, for the next offset where a record with valid length and
+  data CRCs starts, and goes on from there. ``resyncing`` carries that search
+  across buffers. A bad data CRC (length intact) or an unparsable Event skips
+  just that record.
+* ``tag_index`` (bytes -> id), ``tag_names`` (list of bytes) and ``plugins``
+  (id -> plugin name bytes of the first metadata seen) are state shared across
+  calls and mutated in place.
+
+Returned tuple: ``(consumed, resyncing, tag_ids, steps, wall_times, values,
+encodings, others, issues, records, session_starts, file_version)`` where the
+array fields are ``bytes`` holding packed little-endian int32 / int64 / float64 /
+float64 / uint8 / int32-pairs, ``issues`` is a list of ``(offset, problem,
+message)`` and ``others`` packs ``(tag_id, kind)`` for every non-scalar value.
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+
+__all__ = [
+    "KIND_AUDIO",
+    "KIND_HISTOGRAM",
+    "KIND_IMAGE",
+    "KIND_NONE",
+    "KIND_TENSOR",
+    "crc32c",
+    "masked_crc32c",
+    "scan",
+]
+
+# Value kinds of non-scalar summary values, as packed in ``others``.
+KIND_NONE = 0
+KIND_HISTOGRAM = 1
+KIND_IMAGE = 2
+KIND_AUDIO = 3
+KIND_TENSOR = 4
+
+ENC_SIMPLE = 0
+ENC_TENSOR = 1
+
+_MASK_DELTA = 0xA282EAD8
+
+
+def _make_table() -> list[int]:
+    poly = 0x82F63B78
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ poly if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_TABLE = _make_table()
+
+
+def crc32c(data: bytes | memoryview) -> int:
+    """CRC-32C (Castagnoli) of ``data``."""
+    crc = 0xFFFFFFFF
+    table = _TABLE
+    for b in bytes(data):
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def masked_crc32c(data: bytes | memoryview) -> int:
+    """The masked CRC-32C that TFRecord framing stores."""
+    crc = crc32c(data)
+    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+class _ParseError(Exception):
+    pass
+
+
+def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
+    result = 0
+    shift = 0
+    while True:
+        if pos >= end or shift >= 70:
+            raise _ParseError("varint runs past its field")
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result & 0xFFFFFFFFFFFFFFFF, pos
+        shift += 7
+
+
+def _skip(buf: bytes, pos: int, end: int, wire: int) -> int:
+    if wire == 0:
+        return _varint(buf, pos, end)[1]
+    if wire == 1:
+        pos += 8
+    elif wire == 2:
+        n, pos = _varint(buf, pos, end)
+        pos += n
+    elif wire == 5:
+        pos += 4
+    else:
+        raise _ParseError(f"unsupported wire type {wire}")
+    if pos > end:
+        raise _ParseError("field runs past its message")
+    return pos
+
+
+def _fields(buf: bytes, pos: int, end: int) -> list[tuple[int, int, int, int]]:
+    """(field number, wire type, start, stop) of each field in buf[pos:end].
+
+    For wire type 0 start is the varint's value and stop the position after it.
+    """
+    out = []
+    while pos < end:
+        key, pos = _varint(buf, pos, end)
+        num, wire = key >> 3, key & 7
+        if num == 0:
+            raise _ParseError("field number 0")
+        if wire == 0:
+            value, pos = _varint(buf, pos, end)
+            out.append((num, 0, value, pos))
+        elif wire == 2:
+            n, pos = _varint(buf, pos, end)
+            if pos + n > end:
+                raise _ParseError("length-delimited field runs past its message")
+            out.append((num, 2, pos, pos + n))
+            pos += n
+        elif wire == 1:
+            if pos + 8 > end:
+                raise _ParseError("fixed64 field runs past its message")
+            out.append((num, 1, pos, pos + 8))
+            pos += 8
+        elif wire == 5:
+            if pos + 4 > end:
+                raise _ParseError("fixed32 field runs past its message")
+            out.append((num, 5, pos, pos + 4))
+            pos += 4
+        else:
+            raise _ParseError(f"unsupported wire type {wire}")
+    if pos != end:
+        raise _ParseError("message runs past its end")
+    return out
+
+
+def _signed64(v: int) -> int:
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def _signed32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+def _half(bits: int) -> float:
+    return float(struct.unpack("<e", struct.pack("<H", bits & 0xFFFF))[0])
+
+
+def _bfloat16(bits: int) -> float:
+    return float(struct.unpack("<f", struct.pack("<I", (bits & 0xFFFF) << 16))[0])
+
+
+# dtype -> (tensor_content struct format, size, repeated field, decoder of that field)
+_DT_FLOAT, _DT_DOUBLE, _DT_INT32, _DT_UINT8, _DT_INT16, _DT_INT8 = 1, 2, 3, 4, 5, 6
+_DT_INT64, _DT_BOOL, _DT_BFLOAT16, _DT_UINT16, _DT_HALF = 9, 10, 14, 17, 19
+_DT_UINT32, _DT_UINT64 = 22, 23
+
+_CONTENT = {
+    _DT_FLOAT: ("<f", 4),
+    _DT_DOUBLE: ("<d", 8),
+    _DT_INT32: ("<i", 4),
+    _DT_UINT8: ("<B", 1),
+    _DT_INT16: ("<h", 2),
+    _DT_INT8: ("<b", 1),
+    _DT_INT64: ("<q", 8),
+    _DT_BOOL: ("<B", 1),
+    _DT_UINT16: ("<H", 2),
+    _DT_UINT32: ("<I", 4),
+    _DT_UINT64: ("<Q", 8),
+}
+# dtype -> field number of its repeated value field
+_VALUE_FIELD = {
+    _DT_FLOAT: 5,
+    _DT_DOUBLE: 6,
+    _DT_INT32: 7,
+    _DT_UINT8: 7,
+    _DT_INT16: 7,
+    _DT_INT8: 7,
+    _DT_UINT16: 7,
+    _DT_INT64: 10,
+    _DT_BOOL: 11,
+    _DT_HALF: 13,
+    _DT_BFLOAT16: 13,
+    _DT_UINT32: 16,
+    _DT_UINT64: 17,
+}
+
+
+def _first_repeated(buf: bytes, fields: list[tuple[int, int, int, int]], num: int) -> int | None:
+    """Raw bits of the first element of repeated scalar field ``num`` (packed or not)."""
+    for f, wire, a, b in fields:
+        if f != num:
+            continue
+        if wire == 0:
+            return a
+        if wire == 5:
+            return int.from_bytes(buf[a:b], "little")
+        if wire == 1:
+            return int.from_bytes(buf[a:b], "little")
+        if wire == 2 and b > a:
+            if num == 5:
+                return int.from_bytes(buf[a : a + 4], "little") if b - a >= 4 else None
+            if num == 6:
+                return int.from_bytes(buf[a : a + 8], "little") if b - a >= 8 else None
+            return _varint(buf, a, b)[0]
+    return None
+
+
+def _tensor_scalar(buf: bytes, start: int, end: int) -> float | None:
+    """The value of a rank-0 numeric TensorProto, or None if it is not one."""
+    fields = _fields(buf, start, end)
+    dtype = 0
+    rank0 = True
+    content: tuple[int, int] | None = None
+    for num, wire, a, b in fields:
+        if num == 1 and wire == 0:
+            dtype = a
+        elif num == 2 and wire == 2:
+            for snum, swire, _sa, _sb in _fields(buf, a, b):
+                if (snum == 2 and swire == 2) or (snum == 3 and swire == 0 and _sa != 0):
+                    rank0 = False
+        elif num == 4 and wire == 2:
+            content = (a, b)
+    if not rank0 or dtype not in _VALUE_FIELD:
+        return None
+    if content is not None and content[1] > content[0]:
+        a, b = content
+        if dtype in (_DT_HALF, _DT_BFLOAT16):
+            if b - a < 2:
+                return 0.0
+            bits = int.from_bytes(buf[a : a + 2], "little")
+            return _half(bits) if dtype == _DT_HALF else _bfloat16(bits)
+        fmt, size = _CONTENT[dtype]
+        if b - a < size:
+            return 0.0
+        return float(struct.unpack_from(fmt, buf, a)[0])
+    raw = _first_repeated(buf, fields, _VALUE_FIELD[dtype])
+    if raw is None:
+        return 0.0
+    if dtype == _DT_FLOAT:
+        return float(struct.unpack("<f", struct.pack("<I", raw & 0xFFFFFFFF))[0])
+    if dtype == _DT_DOUBLE:
+        return float(struct.unpack("<d", struct.pack("<Q", raw & 0xFFFFFFFFFFFFFFFF))[0])
+    if dtype == _DT_HALF:
+        return _half(raw)
+    if dtype == _DT_BFLOAT16:
+        return _bfloat16(raw)
+    if dtype in (_DT_INT32, _DT_INT16, _DT_INT8):
+        return float(_signed32(raw))
+    if dtype in (_DT_UINT8, _DT_UINT16, _DT_UINT32):
+        return float(raw & 0xFFFFFFFF)
+    if dtype == _DT_INT64:
+        return float(_signed64(raw))
+    if dtype == _DT_BOOL:
+        return 1.0 if raw else 0.0
+    return float(raw)  # uint64
+
+
+def _plugin_name(buf: bytes, start: int, end: int) -> bytes:
+    name = b""
+    for num, wire, a, b in _fields(buf, start, end):
+        if num == 1 and wire == 2:
+            for pnum, pwire, pa, pb in _fields(buf, a, b):
+                if pnum == 1 and pwire == 2:
+                    name = buf[pa:pb]
+    return name
+
+
+class _Out:
+    def __init__(self) -> None:
+        self.tag_ids = array("i")
+        self.steps = array("q")
+        self.walls = array("d")
+        self.values = array("d")
+        self.encs = array("B")
+        self.others = array("i")
+        self.records = 0
+        self.session_starts = 0
+        self.file_version: str | None = None
+
+
+def _parse_event(
+    buf: bytes,
+    start: int,
+    end: int,
+    out: _Out,
+    tag_index: dict[bytes, int],
+    tag_names: list[bytes],
+    plugins: dict[int, bytes],
+) -> None:
+    """Decode one Event; raise _ParseError before emitting anything if it is malformed."""
+    wall = 0.0
+    step = 0
+    summaries: list[tuple[int, int]] = []
+    file_version: bytes | None = None
+    session_start = False
+    for num, wire, a, b in _fields(buf, start, end):
+        if num == 1 and wire == 1:
+            wall = struct.unpack_from("<d", buf, a)[0]
+        elif num == 2 and wire == 0:
+            step = _signed64(a)
+        elif num == 5 and wire == 2:
+            summaries.append((a, b))
+        elif num == 3 and wire == 2:
+            file_version = buf[a:b]
+        elif num == 7 and wire == 2:
+            for snum, swire, sa, _sb in _fields(buf, a, b):
+                if snum == 1 and swire == 0:
+                    session_start = sa == 1
+    # Decode every value before emitting, so a malformed record emits nothing.
+    decoded: list[tuple[bytes, int, float, bytes | None]] = []
+    for sa, sb in summaries:
+        for num, wire, a, b in _fields(buf, sa, sb):
+            if num != 1 or wire != 2:
+                continue
+            tag = b""
+            kind = KIND_NONE
+            simple = 0.0
+            tensor: tuple[int, int] | None = None
+            meta: tuple[int, int] | None = None
+            for vnum, vwire, va, vb in _fields(buf, a, b):
+                if vnum == 1 and vwire == 2:
+                    tag = buf[va:vb]
+                elif vnum == 2 and vwire == 5:
+                    kind = -1
+                    simple = struct.unpack_from("<f", buf, va)[0]
+                elif vnum in (3, 5) and vwire == 2:
+                    kind = KIND_HISTOGRAM
+                elif vnum == 4 and vwire == 2:
+                    kind = KIND_IMAGE
+                elif vnum == 6 and vwire == 2:
+                    kind = KIND_AUDIO
+                elif vnum == 8 and vwire == 2:
+                    kind = KIND_TENSOR
+                    tensor = (va, vb)
+                elif vnum == 9 and vwire == 2:
+                    meta = (va, vb)
+            plugin = _plugin_name(buf, *meta) if meta is not None else None
+            value = simple
+            if kind == KIND_TENSOR and tensor is not None:
+                scalar = _tensor_scalar(buf, *tensor)
+                if scalar is not None:
+                    kind = -2
+                    value = scalar
+            decoded.append((tag, kind, value, plugin))
+    out.records += 1
+    if session_start:
+        out.session_starts += 1
+    if file_version is not None and out.file_version is None:
+        out.file_version = file_version.decode("utf-8", "replace")
+    for tag, kind, value, plugin in decoded:
+        tid = tag_index.get(tag)
+        if tid is None:
+            tid = len(tag_names)
+            tag_index[tag] = tid
+            tag_names.append(tag)
+        if plugin is not None and tid not in plugins:
+            plugins[tid] = plugin
+        if kind < 0:
+            out.tag_ids.append(tid)
+            out.steps.append(step)
+            out.walls.append(wall)
+            out.values.append(value)
+            out.encs.append(ENC_SIMPLE if kind == -1 else ENC_TENSOR)
+        else:
+            out.others.append(tid)
+            out.others.append(kind)
+
+
+def _header_ok(buf: bytes, p: int) -> bool:
+    return masked_crc32c(buf[p : p + 8]) == int.from_bytes(buf[p + 8 : p + 12], "little")
+
+
+def _data_ok(buf: bytes, p: int, length: int) -> bool:
+    start = p + 12
+    stored = int.from_bytes(buf[start + length : start + length + 4], "little")
+    return masked_crc32c(buf[start : start + length]) == stored
+
+
+def scan(
+    buf: bytes,
+    base: int,
+    final: bool,
+    resyncing: bool,
+    tag_index: dict[bytes, int],
+    tag_names: list[bytes],
+    plugins: dict[int, bytes],
+) -> tuple[
+    int,
+    bool,
+    bytes,
+    bytes,
+    bytes,
+    bytes,
+    bytes,
+    bytes,
+    list[tuple[int, str, str]],
+    int,
+    int,
+    str | None,
+]:
+    """Scan ``buf`` (file offset ``base``); see the module docstring for the contract."""
+    buf = bytes(buf)
+    n = len(buf)
+    out = _Out()
+    issues: list[tuple[int, str, str]] = []
+    p = 0
+    consumed = 0
+    while True:
+        if resyncing:
+            q = p
+            found = False
+            hold = False
+            while q + 12 <= n:
+                if _header_ok(buf, q):
+                    length = int.from_bytes(buf[q : q + 8], "little")
+                    if q + 16 + length <= n:
+                        if _data_ok(buf, q, length):
+                            found = True
+                            break
+                    elif final:
+                        issues.append(
+                            (
+                                base + q,
+                                "truncated",
+                                f"record at offset {base + q} needs {16 + length} bytes, "
+                                f"{n - q} remain (the file may still be being written)",
+                            )
+                        )
+                        consumed = n
+                        hold = True
+                        break
+                    else:
+                        consumed = q
+                        hold = True
+                        break
+                q += 1
+            if found:
+                resyncing = False
+                p = q
+                continue
+            if not hold:
+                consumed = n if final else max(p, n - 11)
+            break
+        if n - p < 12:
+            if final and n - p > 0:
+                issues.append(
+                    (
+                        base + p,
+                        "truncated",
+                        f"file ends inside a record header at offset {base + p} ({n - p} of 12 "
+                        "bytes; the file may still be being written)",
+                    )
+                )
+                consumed = n
+            else:
+                consumed = p
+            break
+        if not _header_ok(buf, p):
+            issues.append(
+                (
+                    base + p,
+                    "corrupt",
+                    f"bad length CRC at offset {base + p}; skipped to the next valid record",
+                )
+            )
+            resyncing = True
+            p += 1
+            continue
+        length = int.from_bytes(buf[p : p + 8], "little")
+        if n - p < 16 + length:
+            if final:
+                issues.append(
+                    (
+                        base + p,
+                        "truncated",
+                        f"record at offset {base + p} needs {16 + length} bytes, {n - p} remain "
+                        "(the file may still be being written)",
+                    )
+                )
+                consumed = n
+            else:
+                consumed = p
+            break
+        if not _data_ok(buf, p, length):
+            issues.append(
+                (
+                    base + p,
+                    "corrupt",
+                    f"bad data CRC in the record at offset {base + p}; record skipped",
+                )
+            )
+        else:
+            try:
+                _parse_event(buf, p + 12, p + 12 + length, out, tag_index, tag_names, plugins)
+            except _ParseError:
+                issues.append(
+                    (
+                        base + p,
+                        "corrupt",
+                        f"unparsable Event in the record at offset {base + p}; record skipped",
+                    )
+                )
+        p += 16 + length
+    return (
+        consumed,
+        resyncing,
+        out.tag_ids.tobytes(),
+        out.steps.tobytes(),
+        out.walls.tobytes(),
+        out.values.tobytes(),
+        out.encs.tobytes(),
+        out.others.tobytes(),
+        issues,
+        out.records,
+        out.session_starts,
+        out.file_version,
+    )
