@@ -7,11 +7,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
 
-from tbplateau.cli import EXIT_OK, EXIT_USAGE, main
+from tbplateau.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, main
 from tests import helpers as h
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample"
@@ -125,3 +126,78 @@ def test_color_flag(capsys: pytest.CaptureFixture[str]) -> None:
     assert "\x1b[" in capsys.readouterr().out
     assert main(["ls", str(SAMPLE), "--color", "never"]) == EXIT_OK
     assert "\x1b[" not in capsys.readouterr().out
+
+
+FIXTURES = SAMPLE.parent
+
+
+def _fixture_logdirs() -> list[str]:
+    return sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and any(p.rglob("*tfevents*")))
+
+
+@pytest.mark.parametrize("name", _fixture_logdirs())
+def test_ls_works_on_every_fixture(name: str) -> None:
+    code, out, err = run(["ls", str(FIXTURES / name), "--format", "json"])
+    assert code == EXIT_OK, err
+    assert json.loads(out)["runs"]
+
+
+def _sample_report(*extra: str) -> tuple[int, dict[str, Any], str]:
+    code, out, err = run(["report", str(SAMPLE), "--format", "json", *extra])
+    return code, json.loads(out) if out else {}, err
+
+
+def test_report_json_follows_the_schema_and_finds_the_sample_stories() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from importlib.resources import files
+
+    code, doc, err = _sample_report()
+    assert code == EXIT_OK, err
+    schema = json.loads(files("tbplateau").joinpath("schema/report-1.json").read_text())
+    jsonschema.validate(doc, schema)
+    assert doc["schema"] == "tbplateau.report/1"
+    assert doc["logdir"] == str(SAMPLE)
+    runs = {r["run"]: r for r in doc["runs"]}
+    (over,) = runs["keras/validation"]["findings"]
+    assert over["kind"] == "overfitting"
+    assert over["tags"] == ["epoch_loss", "epoch_loss"]
+    assert over["detail"]["training_run"] == "keras/train"
+    val_loss = next(s for s in runs["keras/validation"]["series"] if s["tag"] == "epoch_loss")
+    assert over["start_step"] == val_loss["best_step"]
+    torch = {s["tag"]: s for s in runs["torch_lr_too_high"]["series"]}
+    kinds = {f["kind"]: f["start_step"] for f in torch["Loss/train"]["findings"]}
+    assert kinds["nonfinite"] == 900
+    assert 560 <= kinds["divergence"] <= 660  # the loss turns up at step 600
+    assert torch["Loss/train"]["last_value"] is None  # NaN is written as null
+    assert torch["lr"]["goal"] is None
+    assert torch["lr"]["findings"] == []
+
+
+def test_report_fail_on_exit_codes() -> None:
+    assert _sample_report("--fail-on", "nonfinite")[0] == EXIT_FINDINGS
+    assert _sample_report("--fail-on", "overfitting,plateau")[0] == EXIT_FINDINGS
+    assert _sample_report("--fail-on", "nonfinite", "--runs", "^keras")[0] == EXIT_OK
+    code, _, err = _sample_report("--fail-on", "stall")
+    assert code == EXIT_USAGE
+    assert "unknown kind 'stall'" in err
+
+
+def test_report_filters_and_goal_override() -> None:
+    _, doc, _ = _sample_report("--runs", "^keras/", "--tags", "loss")
+    assert [r["run"] for r in doc["runs"]] == ["keras/train", "keras/validation"]
+    assert {s["tag"] for r in doc["runs"] for s in r["series"]} == {"epoch_loss"}
+    _, doc, _ = _sample_report("--goal", "lr=min", "--runs", "torch")
+    (run_doc,) = doc["runs"]
+    assert {s["tag"]: s["goal"] for s in run_doc["series"]} == {"Loss/train": "min", "lr": "min"}
+    code, _, err = _sample_report("--runs", "(")
+    assert code == EXIT_USAGE
+    assert "bad --runs regex" in err
+
+
+def test_report_rich_names_every_run_and_verdict() -> None:
+    code, out, err = run(["report", str(SAMPLE)])
+    assert code == EXIT_OK, err
+    assert "4 runs, 7 series" in out
+    assert "overfitting since step" in out
+    assert "non-finite from step 900" in out
+    assert "not judged (no goal)" in out

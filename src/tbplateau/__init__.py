@@ -1,11 +1,15 @@
 """tbplateau: where did training plateau, diverge, go non-finite, overfit or oscillate?
 
-Read any TensorBoard logdir::
+Read any TensorBoard logdir, then analyse it::
 
     >>> import tbplateau
     >>> logdir = tbplateau.read_logdir("fixtures/sample")  # doctest: +SKIP
+    >>> report = tbplateau.analyze(logdir)  # doctest: +SKIP
+    >>> report.to_dict()["schema"]  # doctest: +SKIP
+    'tbplateau.report/1'
 """
 
+from tbplateau.analysis import REPORT_SCHEMA, Report, analyze
 from tbplateau.errors import (
     InvalidParameterError,
     LogdirNotFoundError,
@@ -13,6 +17,7 @@ from tbplateau.errors import (
     NoEventFilesError,
     TbplateauError,
 )
+from tbplateau.findings import Finding, FindingKind
 from tbplateau.reader import (
     Logdir,
     LogdirReader,
@@ -27,6 +32,9 @@ from tbplateau.series import Series
 __version__ = "0.1.0"
 
 __all__ = [
+    "REPORT_SCHEMA",
+    "Finding",
+    "FindingKind",
     "InvalidParameterError",
     "Logdir",
     "LogdirNotFoundError",
@@ -35,10 +43,12 @@ __all__ = [
     "NoEventFilesError",
     "Problem",
     "ReadIssue",
+    "Report",
     "Run",
     "Series",
     "TagInfo",
     "TbplateauError",
     "__version__",
+    "analyze",
     "read_logdir",
 ]

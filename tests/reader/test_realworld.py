@@ -141,3 +141,36 @@ def test_run_matches_tensorboard(run_name: str) -> None:
             assert differs_on_purpose, f"{run_name}/{series.tag} differs from TensorBoard"
     if differs_on_purpose:
         assert any_difference, f"{run_name} is listed as differing but does not"
+
+
+def _projects() -> list[str]:
+    if not REALWORLD.is_dir():
+        return []
+    return sorted(p.name for p in REALWORLD.iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("project", _projects())
+def test_ls_and_report_work_on_every_project(project: str) -> None:
+    import io
+    import json
+    from importlib.resources import files
+
+    import jsonschema
+    from rich.console import Console
+
+    from tbplateau.cli import main
+
+    schema = json.loads(files("tbplateau").joinpath("schema/report-1.json").read_text())
+    for argv in (["ls"], ["ls", "--format", "json"], ["report"], ["report", "--format", "json"]):
+        out, err = io.StringIO(), io.StringIO()
+        code = main(
+            [argv[0], str(REALWORLD / project), *argv[1:]],
+            stdout=Console(file=out, width=100),
+            stderr=Console(file=err, width=100),
+        )
+        assert code == 0, err.getvalue()
+        if "json" in argv:
+            doc = json.loads(out.getvalue())
+            assert doc["runs"]
+            if argv[0] == "report":
+                jsonschema.validate(doc, schema)

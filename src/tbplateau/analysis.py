@@ -1,0 +1,273 @@
+"""The whole pipeline in one function: read → series → detectors → findings → report.
+
+>>> import numpy as np
+>>> from tbplateau.reader.model import Logdir, Run
+>>> from tbplateau.series import Series
+>>> t = np.arange(200)
+>>> rng = np.random.default_rng(0)
+>>> loss = np.where(t < 80, np.exp(-t / 20), np.exp(-4.0)) * np.exp(rng.normal(0, 0.02, 200))
+>>> run = Run(".", ("events.out.tfevents.1",), (Series(".", "loss", steps=t, values=loss),))
+>>> report = analyze(Logdir("logs", (run,)))
+>>> [(f.kind.value, f.start_step) for f in report.findings()]
+[('plateau', 80)]
+>>> report.to_dict()["schema"]
+'tbplateau.report/1'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tbplateau.detectors import REGISTRY, Detector, OverfittingDetector
+from tbplateau.detectors.base import onset_tolerance
+from tbplateau.findings import Finding, FindingKind, Goal, json_safe
+from tbplateau.goals import GoalOverride, parse_goal_override, resolve_goal
+from tbplateau.pairing import pair_series
+from tbplateau.series import Series
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tbplateau.reader.model import Logdir, ReadIssue
+
+__all__ = ["REPORT_SCHEMA", "Report", "RunReport", "SeriesReport", "analyze", "report_document"]
+
+REPORT_SCHEMA = "tbplateau.report/1"
+"""Name and version of the JSON document :meth:`Report.to_dict` builds."""
+
+SERIES_KINDS = (
+    FindingKind.NONFINITE,
+    FindingKind.PLATEAU,
+    FindingKind.DIVERGENCE,
+    FindingKind.OSCILLATION,
+)
+
+
+@dataclass(frozen=True)
+class SeriesReport:
+    """One series' summary and findings."""
+
+    tag: str
+    goal: Goal
+    points: int
+    replaced_points: int
+    first_step: int | None
+    last_step: int | None
+    best_step: int | None
+    best_value: float | None
+    last_value: float | None
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """One run: its read issues, its series and the findings involving two series."""
+
+    run: str
+    read_issues: tuple[ReadIssue, ...]
+    series: tuple[SeriesReport, ...]
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything :func:`analyze` found in a logdir; :meth:`to_dict` is the JSON document."""
+
+    logdir: str
+    runs: tuple[RunReport, ...]
+    schema: str = field(default=REPORT_SCHEMA, init=False)
+
+    def findings(self) -> Iterator[Finding]:
+        """Every finding, run by run (series findings, then run-level ones)."""
+        for run in self.runs:
+            for s in run.series:
+                yield from s.findings
+            yield from run.findings
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``tbplateau.report/1`` document (see :func:`report_document`)."""
+        return report_document(self)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """Build the ``tbplateau.report/1`` JSON document; non-finite numbers become ``null``.
+
+    This is the only place the document's shape is decided; it never depends on a flag.
+    """
+    return {
+        "schema": REPORT_SCHEMA,
+        "logdir": report.logdir,
+        "runs": [
+            {
+                "run": r.run,
+                "read_issues": [i.to_dict() for i in r.read_issues],
+                "series": [
+                    {
+                        "tag": s.tag,
+                        "goal": s.goal,
+                        "points": s.points,
+                        "replaced_points": s.replaced_points,
+                        "first_step": s.first_step,
+                        "last_step": s.last_step,
+                        "best_step": s.best_step,
+                        "best_value": json_safe(s.best_value),
+                        "last_value": json_safe(s.last_value),
+                        "findings": [f.to_dict() for f in s.findings],
+                    }
+                    for s in r.series
+                ],
+                "findings": [f.to_dict() for f in r.findings],
+            }
+            for r in report.runs
+        ],
+    }
+
+
+def default_detectors() -> dict[FindingKind, Detector]:
+    """One detector of every kind with its default parameters."""
+    return {kind: cls() for kind, cls in REGISTRY.items()}
+
+
+def analyze(
+    logdir: Logdir | str | PathLike[str],
+    *,
+    goals: Sequence[str | GoalOverride] = (),
+    detectors: Mapping[FindingKind, Detector] | None = None,
+) -> Report:
+    """Analyse every scalar series of a logdir.
+
+    Parameters
+    ----------
+    logdir
+        A path (read with :func:`tbplateau.reader.read_logdir`) or a ``Logdir`` already read.
+    goals
+        Goal overrides, ``"TAG_PATTERN=min|max|none"`` strings (fnmatch globs, first
+        match wins) or ``(pattern, goal)`` tuples; other tags get
+        :func:`~tbplateau.goals.infer_goal`.
+    detectors
+        Detector instances by kind, to change parameters or leave kinds out; the
+        default is one of each kind from :data:`~tbplateau.detectors.REGISTRY`.
+    """
+    if not hasattr(logdir, "runs"):
+        from tbplateau.reader import read_logdir
+
+        logdir = read_logdir(logdir)
+    assert not isinstance(logdir, (str, PathLike))
+    overrides = [parse_goal_override(g) if isinstance(g, str) else g for g in goals]
+    dets = default_detectors() if detectors is None else dict(detectors)
+    by_key: dict[tuple[str, str], tuple[Series, Goal]] = {}
+    series_findings: dict[tuple[str, str], list[Finding]] = {}
+    for run in logdir.runs:
+        for s in run.series:
+            goal = resolve_goal(s.tag, overrides)
+            by_key[(run.name, s.tag)] = (s, goal)
+            found: list[Finding] = []
+            for kind in SERIES_KINDS:
+                if kind in dets:
+                    found.extend(dets[kind].detect(s, goal))
+            series_findings[(run.name, s.tag)] = found
+    run_findings: dict[str, list[Finding]] = {r.name: [] for r in logdir.runs}
+    over = dets.get(FindingKind.OVERFITTING)
+    if isinstance(over, OverfittingDetector):
+        for pair in pair_series(logdir.runs):
+            val, vgoal = by_key[(pair.validation_run, pair.validation_tag)]
+            train, tgoal = by_key[(pair.training_run, pair.training_tag)]
+            if vgoal is None or tgoal is None:
+                continue
+            for f in over.detect_pair(val, train, vgoal, training_goal=tgoal):
+                run_findings[pair.validation_run].append(f)
+                key = (pair.validation_run, pair.validation_tag)
+                series_findings[key] = _explained_by_overfitting(series_findings[key], f, val)
+    runs = []
+    for run in logdir.runs:
+        reports = []
+        for s in run.series:
+            goal = by_key[(run.name, s.tag)][1]
+            found = _resolve(series_findings[(run.name, s.tag)], s)
+            reports.append(_series_report(s, goal, found))
+        runs.append(
+            RunReport(
+                run.name,
+                tuple(run.read_issues),
+                tuple(reports),
+                tuple(sorted(run_findings[run.name], key=lambda f: f.sort_key)),
+            )
+        )
+    return Report(str(logdir.path), tuple(runs))
+
+
+def _position(series: Series, step: int | None) -> int:
+    if step is None:
+        return len(series)
+    return int(np.searchsorted(series.steps, step))
+
+
+def _explained_by_overfitting(found: list[Finding], over: Finding, val: Series) -> list[Finding]:
+    """Drop a validation series' divergence that the overfitting finding explains."""
+    tol = onset_tolerance(len(val))
+    o = _position(val, over.start_step)
+    return [
+        f
+        for f in found
+        if not (f.kind is FindingKind.DIVERGENCE and _position(val, f.start_step) >= o - tol)
+    ]
+
+
+def _resolve(found: list[Finding], series: Series) -> list[Finding]:
+    """Settle overlaps between kinds on one series, then sort.
+
+    A stretch that oscillates is flat on average; the plateau detector would report
+    it too. A plateau mostly covered by an oscillation is dropped, and so is a
+    divergence that starts inside an oscillation (the swings, not a trend, moved it).
+    """
+    osc = [f for f in found if f.kind is FindingKind.OSCILLATION]
+    tol = onset_tolerance(len(series))
+    keep = []
+    for f in found:
+        if f.kind is FindingKind.DIVERGENCE and osc:
+            a = _position(series, f.start_step)
+            if any(
+                _position(series, o.start_step) - tol <= a <= _position(series, o.end_step)
+                for o in osc
+            ):
+                continue
+        if f.kind is FindingKind.PLATEAU and osc:
+            a, b = _position(series, f.start_step), _position(series, f.end_step)
+            covered = 0
+            for o in osc:
+                oa, ob = _position(series, o.start_step), _position(series, o.end_step)
+                covered += max(0, min(b, ob) - max(a, oa))
+            if covered >= 0.5 * max(1, b - a):
+                continue
+        keep.append(f)
+    return sorted(keep, key=lambda f: f.sort_key)
+
+
+def _series_report(s: Series, goal: Goal, found: list[Finding]) -> SeriesReport:
+    n = len(s)
+    finite = np.isfinite(s.values)
+    best_step: int | None = None
+    best_value: float | None = None
+    if goal is not None and finite.any():
+        vals = np.where(finite, s.values, np.inf if goal == "min" else -np.inf)
+        i = int(np.argmin(vals) if goal == "min" else np.argmax(vals))
+        best_step, best_value = int(s.steps[i]), float(s.values[i])
+    return SeriesReport(
+        tag=s.tag,
+        goal=goal,
+        points=n,
+        replaced_points=int(s.replaced_points),
+        first_step=int(s.steps[0]) if n else None,
+        last_step=int(s.steps[-1]) if n else None,
+        best_step=best_step,
+        best_value=best_value,
+        last_value=float(s.values[-1]) if n else None,
+        findings=tuple(found),
+    )

@@ -1,0 +1,321 @@
+"""The detector contract and the shared view of a series the detectors decide on.
+
+Contract of every detector class:
+
+- every parameter is a keyword-only argument of ``__init__``, stored under the same
+  name and validated there (:class:`~tbplateau.errors.InvalidParameterError` naming
+  the value);
+- ``detect(series, goal) -> list[Finding]`` is pure: no state, never raises on odd
+  data (empty, NaN, inf, huge values, uneven or repeated steps), findings sorted by
+  onset, onsets are steps of the series, confidences in [0, 1], same input gives the
+  same output;
+- ``start(goal)`` then ``update(step, value) -> Finding | None`` is the streaming form
+  (for ``tbplateau watch``). It keeps the points and re-runs ``detect`` as the series
+  grows (every point while short, then every 5 % of growth, so the total cost stays
+  O(n log n)-ish). A finding is returned once, when first noticed, with
+  ``noticed_step`` set; ``flush()`` re-runs now and returns what is new, and
+  ``findings`` is exactly ``detect`` on everything seen, so the streaming and batch
+  forms agree on the same data.
+
+:func:`prepare` computes, once per (series, goal), what every detector needs: the
+finite points, the *working* values (oriented so that larger is better; the log of
+a positive loss, since losses move on a log scale), a reduction to at most
+:data:`MAX_BINS` blocks (medians, so a spike or a 1e30 does not move a block), the
+noise scale of that reduced series and its piecewise-linear segmentation.
+"""
+
+from __future__ import annotations
+
+import abc
+import itertools
+import math
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from tbplateau.errors import InvalidParameterError
+from tbplateau.findings import Finding, FindingKind, Goal, check_goal
+from tbplateau.series import Series
+from tbplateau.stats import Bins, bin_reduce, binary_segmentation, noise_scale
+
+__all__ = [
+    "MAX_BINS",
+    "Detector",
+    "Prepared",
+    "Segment",
+    "check_fraction",
+    "check_positive",
+    "onset_tolerance",
+    "prepare",
+]
+
+MAX_BINS = 200
+"""Decisions are taken on at most this many blocks; onsets are exact to 0.5 % of a series."""
+
+SEGMENT_PENALTY = 6.0
+"""Split penalty of the segmentation, in units of ``noise² · log(blocks)``."""
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def check_positive(name: str, value: float, *, integer: bool = False) -> None:
+    """Raise :class:`InvalidParameterError` unless ``value`` is a positive finite number."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and value > 0
+    if integer:
+        ok = ok and float(value).is_integer()
+    if not ok:
+        what = "a positive integer" if integer else "a positive finite number"
+        raise InvalidParameterError(f"{name} must be {what}, not {value!r}")
+
+
+def check_fraction(name: str, value: float) -> None:
+    """Raise unless ``0 <= value < 1``."""
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1):
+        raise InvalidParameterError(f"{name} must be in [0, 1), not {value!r}")
+
+
+def onset_tolerance(points: int) -> int:
+    """Positions within which two onsets count as the same: ``max(2, 5 % of points)``."""
+    return max(2, round(0.05 * points))
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of the segmentation: blocks ``[b0, b1)``, finite points ``[p0, p1)``.
+
+    ``level0``/``level1`` are the fitted working values at its two ends (so
+    ``change = level1 - level0`` is the progress made: positive is better), ``z`` the
+    change in units of the block noise.
+    """
+
+    b0: int
+    b1: int
+    p0: int
+    p1: int
+    level0: float
+    level1: float
+    change: float
+    z: float
+
+    @property
+    def points(self) -> int:
+        return self.p1 - self.p0
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """What the detectors share about one series (see the module docstring)."""
+
+    series: Series
+    goal: Goal
+    pos: IntArray
+    """Positions (in the series) of the finite points."""
+    x: FloatArray
+    """Steps of the finite points, as floats."""
+    y: FloatArray
+    """Working values of the finite points: larger is better, log of positive losses."""
+    log_scale: bool
+    bins: Bins
+    sigma: float
+    """Noise scale of ``bins.y`` (never 0: a tiny floor for exact lines)."""
+    exact_sigma: bool
+    """True when the reduced series has no noise at all (piecewise-exact)."""
+    segments: tuple[Segment, ...]
+
+    @property
+    def n(self) -> int:
+        return int(self.y.shape[0])
+
+    def step_at(self, point: int) -> int:
+        """Step of finite point ``point`` (clipped into the series)."""
+        return int(self.series.steps[self.pos[min(max(point, 0), self.n - 1)]])
+
+    def raw_range(self, p0: int, p1: int) -> FloatArray:
+        """Raw (unoriented) finite values of finite points ``[p0, p1)``."""
+        return np.asarray(self.series.values[self.pos[p0:p1]], dtype=np.float64)
+
+
+_CACHE: weakref.WeakKeyDictionary[Series, dict[Goal, Prepared]] = weakref.WeakKeyDictionary()
+
+
+def working_values(values: FloatArray, goal: Goal) -> tuple[FloatArray, bool]:
+    """Oriented working values (larger is better) and whether they are logs.
+
+    A ``"min"`` series whose values are all positive is taken on a log scale (losses,
+    perplexities and errors shrink geometrically); everything else stays linear.
+    """
+    if values.size and goal == "min" and float(values.min()) > 0:
+        return -np.log(values), True
+    if goal == "min":
+        return -values, False
+    return values.astype(np.float64, copy=True), False
+
+
+def prepare(series: Series, goal: Goal) -> Prepared:
+    """The shared view of ``series`` under ``goal`` (memoised per series object)."""
+    cached = _CACHE.get(series)
+    if cached is not None and goal in cached:
+        return cached[goal]
+    values = series.values
+    finite = np.isfinite(values)
+    pos = np.flatnonzero(finite).astype(np.int64)
+    x = series.steps[pos].astype(np.float64)
+    # 1e300 is finite but its square is not: clip the working values to a safe range.
+    y, log_scale = working_values(np.clip(values[pos], -1e150, 1e150), goal)
+    bins = bin_reduce(x, y, MAX_BINS)
+    sig = noise_scale(bins.y)
+    span = float(np.ptp(bins.y)) if len(bins) else 0.0
+    level = float(np.median(np.abs(bins.y))) if len(bins) else 0.0
+    floor = 1e-9 * max(span, level, 1e-12)
+    exact = sig <= floor
+    sigma = max(sig, floor)
+    m = len(bins)
+    min_size = 2 if m < 12 else 3
+    breaks = binary_segmentation(
+        bins.x,
+        bins.y,
+        penalty=SEGMENT_PENALTY * sigma * sigma * math.log(max(m, 3)),
+        min_size=min_size,
+        max_segments=16,
+    )
+    segments = _segments(bins, breaks, sigma, x.size)
+    prepared = Prepared(series, goal, pos, x, y, log_scale, bins, sigma, exact, segments)
+    if cached is None:
+        cached = {}
+        _CACHE[series] = cached
+    cached[goal] = prepared
+    return prepared
+
+
+def _segments(bins: Bins, breaks: Sequence[int], sigma: float, n: int) -> tuple[Segment, ...]:
+    m = len(bins)
+    if m == 0:
+        return ()
+    edges = [0, *breaks, m]
+    out = []
+    for b0, b1 in itertools.pairwise(edges):
+        xs = bins.x[b0:b1]
+        ys = bins.y[b0:b1]
+        if b1 - b0 >= 2 and float(np.ptp(xs)) > 0:
+            xm = float(xs.mean())
+            dx = xs - xm
+            slope = float(dx @ (ys - ys.mean())) / float(dx @ dx)
+            l0 = float(ys.mean()) + slope * (float(xs[0]) - xm)
+            l1 = float(ys.mean()) + slope * (float(xs[-1]) - xm)
+        else:
+            l0 = l1 = float(ys.mean())
+        p0 = int(bins.start[b0])
+        p1 = int(bins.start[b1]) if b1 < m else n
+        change = l1 - l0
+        out.append(Segment(b0, b1, p0, p1, l0, l1, change, change / sigma))
+    return tuple(out)
+
+
+class Detector(abc.ABC):
+    """Base class: a pure ``detect`` plus the streaming machinery built on it."""
+
+    kind: ClassVar[FindingKind]
+
+    _stream_goal: Goal = "min"
+    _stream_run: str = ""
+    _stream_tag: str = ""
+
+    @abc.abstractmethod
+    def detect(self, series: Series, goal: Goal) -> list[Finding]:
+        """Findings of this detector's kind on ``series``, sorted by onset."""
+
+    def __repr__(self) -> str:
+        params = ", ".join(
+            f"{k}={v!r}" for k, v in sorted(vars(self).items()) if not k.startswith("_")
+        )
+        return f"{type(self).__name__}({params})"
+
+    # -- streaming -------------------------------------------------------------------
+
+    def start(self, goal: Goal, *, run: str = "", tag: str = "") -> None:
+        """Begin (or restart) a stream of points of one series under ``goal``."""
+        self._stream_goal = check_goal(goal)
+        self._stream_run = run
+        self._stream_tag = tag
+        self._steps: list[int] = []
+        self._values: list[float] = []
+        self._emitted: list[Finding] = []
+        self._pending: list[Finding] = []
+        self._next_eval = 1
+
+    def _ensure_started(self) -> None:
+        if not hasattr(self, "_steps"):
+            self.start(self._stream_goal, run=self._stream_run, tag=self._stream_tag)
+
+    def _stream_series(self) -> Series:
+        return Series(self._stream_run, self._stream_tag, steps=self._steps, values=self._values)
+
+    def update(self, step: int, value: float) -> Finding | None:
+        """Add one point; return a finding the first time it is noticed, else ``None``."""
+        self._ensure_started()
+        self._steps.append(int(step))
+        self._values.append(float(value))
+        n = len(self._steps)
+        if n >= self._next_eval:
+            self._next_eval = n + 1 if n < 64 else n + max(1, n // 20)
+            self._pending.extend(self._new(self.detect(self._stream_series(), self._stream_goal)))
+        return self._pending.pop(0) if self._pending else None
+
+    def flush(self) -> list[Finding]:
+        """Re-run detection on every point seen now; return the findings not yet reported."""
+        self._ensure_started()
+        new = self._pending + self._new(self.detect(self._stream_series(), self._stream_goal))
+        self._pending = []
+        return new
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Batch detection on every point seen so far (equal to ``detect`` on the same data)."""
+        self._ensure_started()
+        return self.detect(self._stream_series(), self._stream_goal)
+
+    def _new(self, found: list[Finding]) -> list[Finding]:
+        n = len(self._steps)
+        tol = onset_tolerance(n)
+        steps = np.asarray(self._steps, dtype=np.int64)
+        out = []
+        for f in found:
+            i = int(np.searchsorted(steps, f.start_step))
+            seen = False
+            for e in [*self._emitted, *self._pending]:
+                if e.kind == f.kind and e.tags == f.tags:
+                    j = int(np.searchsorted(steps, e.start_step))
+                    if abs(i - j) <= tol:
+                        seen = True
+                        break
+            if not seen:
+                g = Finding(
+                    f.kind,
+                    f.start_step,
+                    f.end_step,
+                    f.tags,
+                    f.confidence,
+                    f.detail,
+                    self._steps[-1],
+                )
+                self._emitted.append(g)
+                out.append(g)
+        return out
+
+
+def sorted_findings(found: list[Finding]) -> list[Finding]:
+    """``found`` sorted by onset, then kind, then tags."""
+    return sorted(found, key=lambda f: f.sort_key)
+
+
+def confidence_from(z: float, scale: float = 3.0) -> float:
+    """Map a non-negative strength ``z`` (in noise units) to a confidence in [0, 1)."""
+    if not math.isfinite(z):
+        return 1.0 if z > 0 else 0.0
+    return float(round(1.0 - math.exp(-max(z, 0.0) / scale), 4))

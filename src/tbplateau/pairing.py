@@ -1,0 +1,132 @@
+"""Pair each validation series with the training series it should be compared with.
+
+Every common layout is recognised:
+
+====================  ==============================  ==========================
+layout                training                        validation
+====================  ==============================  ==========================
+Keras sibling runs    run ``X/train``, tag ``T``      run ``X/validation``, tag ``T``
+Hugging Face          tag ``train/loss``              tag ``eval/loss``
+Keras history         tag ``loss``                    tag ``val_loss``
+PyTorch examples      tag ``Loss/train``              tag ``Loss/val``
+tensorboardX          run ``X/Loss_train``, tag       run ``X/Loss_val``, tag
+``add_scalars``       ``Loss``                        ``Loss``
+====================  ==============================  ==========================
+
+A *role word* marks a side: training is ``train``, ``training``, ``trn``;
+validation is ``val``, ``valid``, ``validation``, ``eval``, ``evaluation``,
+``dev``, ``test``, ``testing`` (matched case-insensitively as whole words, words
+being split on ``/ _ - .`` and spaces). Removing the role word leaves a *key*; a
+validation series is paired with the training series of the same key, or, when no
+series is marked as training, with the unmarked series of that key in the same run
+(``loss`` for ``val_loss``). ``acc`` and ``accuracy`` are the same word in keys.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+__all__ = ["TRAIN_WORDS", "VALIDATION_WORDS", "Pair", "RunTags", "pair_series"]
+
+TRAIN_WORDS = frozenset({"train", "training", "trn"})
+VALIDATION_WORDS = frozenset(
+    {"val", "valid", "validation", "eval", "evaluation", "dev", "test", "testing"}
+)
+_SYNONYMS = {"acc": "accuracy", "err": "error"}
+_SEP = re.compile(r"([/_\-.\s]+)")
+
+Role = Literal["train", "validation"] | None
+
+
+class RunTags(Protocol):
+    """Anything with a run ``name`` and its scalar ``tags`` (a reader ``Run`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def tags(self) -> Sequence[str]: ...
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A validation series and the training series it is judged against."""
+
+    validation_run: str
+    validation_tag: str
+    training_run: str
+    training_tag: str
+    layout: str
+
+
+def _role(word: str) -> Role:
+    w = word.lower()
+    if w in TRAIN_WORDS:
+        return "train"
+    if w in VALIDATION_WORDS:
+        return "validation"
+    return None
+
+
+def _norm(text: str) -> str:
+    words = [w.lower() for w in _SEP.split(text) if w and not _SEP.fullmatch(w)]
+    return "/".join(_SYNONYMS.get(w, w) for w in words)
+
+
+def _split_run(run: str) -> tuple[str, str]:
+    parent, _, last = run.rpartition("/")
+    return (parent or ".", last) if run != "." else (".", ".")
+
+
+def _classify(run: str, tag: str) -> tuple[Role, tuple[str, ...], str]:
+    """The role of one series, its pairing key and the layout that gave them."""
+    parent, last = _split_run(run)
+    role = _role(last)
+    if role is not None:
+        return role, ("runs", parent, tag), "sibling runs"
+    if last.startswith(tag + "_"):
+        role = _role(last[len(tag) + 1 :])
+        if role is not None:
+            return role, ("runs", parent, tag), "add_scalars runs"
+    parts = _SEP.split(tag)
+    marked = [i for i, w in enumerate(parts) if not _SEP.fullmatch(w or "_") and _role(w)]
+    if len(marked) == 1:
+        i = marked[0]
+        role = _role(parts[i])
+        rest = parts[:i] + parts[i + 1 :]
+        return role, ("tags", run, _norm("".join(rest))), "tag words"
+    return None, ("tags", run, _norm(tag)), "tag words"
+
+
+def pair_series(runs: Iterable[RunTags | tuple[str, Sequence[str]]]) -> list[Pair]:
+    """Every (validation, training) pair among the runs' scalar tags, sorted.
+
+    >>> pair_series([("train", ["epoch_loss"]), ("validation", ["epoch_loss"])])[0].layout
+    'sibling runs'
+    >>> pairs = pair_series([(".", ["loss", "val_loss", "lr"])])
+    >>> [(p.validation_tag, p.training_tag) for p in pairs]
+    [('val_loss', 'loss')]
+    """
+    trains: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    plain: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    vals: list[tuple[tuple[str, ...], str, str, str]] = []
+    for item in runs:
+        name, tags = item if isinstance(item, tuple) else (item.name, item.tags)
+        for tag in tags:
+            role, key, layout = _classify(name, tag)
+            if role == "train":
+                trains.setdefault(key, []).append((name, tag))
+            elif role == "validation":
+                vals.append((key, name, tag, layout))
+            else:
+                plain.setdefault(key, []).append((name, tag))
+    out = []
+    for key, name, tag, layout in vals:
+        candidates = sorted(trains.get(key, [])) or sorted(plain.get(key, []))
+        if candidates:
+            trun, ttag = candidates[0]
+            out.append(Pair(name, tag, trun, ttag, layout))
+    return sorted(out, key=lambda p: (p.validation_run, p.validation_tag))

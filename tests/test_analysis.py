@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+import math
+from importlib import resources
+
+import jsonschema
+import numpy as np
+import pytest
+
+from tbplateau.analysis import REPORT_SCHEMA, Report, analyze
+from tbplateau.detectors import PlateauDetector
+from tbplateau.evaluation.synthetic import generate_cases
+from tbplateau.findings import FindingKind
+from tbplateau.reader.model import Logdir, Problem, ReadIssue, Run
+from tbplateau.series import Series
+
+
+def _schema() -> dict[str, object]:
+    text = resources.files("tbplateau").joinpath("schema/report-1.json").read_text()
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def _keras_logdir() -> Logdir:
+    rng = np.random.default_rng(0)
+    u = np.arange(60)
+    train = np.exp(-2 * np.log1p(u / 3) + rng.normal(0, 0.02, 60))
+    val = np.exp(np.where(u < 25, -u / 25, -1 + (u - 25) / 40) + rng.normal(0, 0.01, 60))
+    lr = np.full(60, 1e-3)
+    acc = np.full(60, 0.1)
+    issue = ReadIssue(
+        "train/events.out.tfevents.2", 120, Problem.TRUNCATED, "last record incomplete"
+    )
+    return Logdir(
+        "logs",
+        (
+            Run(
+                "train",
+                ("train/events.out.tfevents.1",),
+                (
+                    Series("train", "epoch_loss", steps=u, values=train),
+                    Series("train", "epoch_learning_rate", steps=u, values=lr),
+                    Series("train", "epoch_accuracy", steps=u, values=acc),
+                ),
+                read_issues=(issue,),
+            ),
+            Run(
+                "validation",
+                ("validation/events.out.tfevents.1",),
+                (Series("validation", "epoch_loss", steps=u, values=val),),
+            ),
+        ),
+    )
+
+
+def test_report_document_shape_and_schema() -> None:
+    report = analyze(_keras_logdir())
+    doc = report.to_dict()
+    jsonschema.validate(doc, _schema())
+    assert doc["schema"] == REPORT_SCHEMA == "tbplateau.report/1"
+    assert doc["logdir"] == "logs"
+    train, val = doc["runs"]
+    assert train["read_issues"][0]["problem"] == "truncated"
+    by_tag = {s["tag"]: s for s in train["series"]}
+    assert by_tag["epoch_learning_rate"]["goal"] is None
+    assert by_tag["epoch_learning_rate"]["best_step"] is None
+    assert by_tag["epoch_loss"]["goal"] == "min"
+    assert by_tag["epoch_loss"]["points"] == 60
+    dead = by_tag["epoch_accuracy"]["findings"]
+    assert [(f["kind"], f["start_step"], f["detail"]["constant"]) for f in dead] == [
+        ("plateau", 0, True)
+    ]
+    over = val["findings"]
+    assert [(f["kind"], f["tags"]) for f in over] == [("overfitting", ["epoch_loss", "epoch_loss"])]
+    assert abs(over[0]["start_step"] - 25) <= 3
+    assert over[0]["detail"]["training_run"] == "train"
+    assert over[0]["detail"]["validation_run"] == "validation"
+    # the validation loss's rise is explained by overfitting, not reported as divergence
+    assert not [f for f in val["series"][0]["findings"] if f["kind"] == "divergence"]
+    json.dumps(doc, allow_nan=False)
+
+
+def test_nonfinite_values_are_null_in_json() -> None:
+    s = Series(".", "loss", steps=[0, 1, 2], values=[1.0, math.nan, math.inf])
+    doc = analyze(Logdir("x", (Run(".", ("f",), (s,)),))).to_dict()
+    jsonschema.validate(doc, _schema())
+    series = doc["runs"][0]["series"][0]
+    assert series["last_value"] is None
+    assert series["best_value"] == 1.0
+    assert series["findings"][0]["kind"] == "nonfinite"
+
+
+def test_empty_series_and_empty_logdir_validate() -> None:
+    s = Series(".", "loss", steps=[], values=[])
+    doc = analyze(Logdir("x", (Run(".", ("f",), (s,)),))).to_dict()
+    jsonschema.validate(doc, _schema())
+    assert doc["runs"][0]["series"][0]["first_step"] is None
+    jsonschema.validate(analyze(Logdir("y", ())).to_dict(), _schema())
+
+
+def test_goal_overrides_and_detector_choice() -> None:
+    logdir = _keras_logdir()
+    report = analyze(logdir, goals=["epoch_accuracy=none"])
+    acc = next(s for s in report.runs[0].series if s.tag == "epoch_accuracy")
+    assert acc.goal is None
+    assert acc.findings == ()
+    only = analyze(logdir, detectors={FindingKind.PLATEAU: PlateauDetector()})
+    assert {f.kind for f in only.findings()} <= {FindingKind.PLATEAU}
+
+
+def test_schema_rejects_a_broken_document() -> None:
+    doc = analyze(_keras_logdir()).to_dict()
+    doc["runs"][0]["series"][0]["findings"].append({"kind": "bogus"})
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, _schema())
+
+
+def test_every_synthetic_report_validates() -> None:
+    schema = _schema()
+    for case in generate_cases(5, per_family=1, long_series=False):
+        report = analyze(case.logdir)
+        assert isinstance(report, Report)
+        jsonschema.validate(json.loads(report.to_json()), schema)

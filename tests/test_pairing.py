@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import pytest
+
+from tbplateau.pairing import pair_series
+from tbplateau.reader.model import Run
+
+
+def _pairs(runs: list[tuple[str, list[str]]]) -> list[tuple[str, str, str, str]]:
+    return [
+        (p.validation_run, p.validation_tag, p.training_run, p.training_tag)
+        for p in pair_series(runs)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("runs", "expected"),
+    [
+        pytest.param(
+            [
+                ("train", ["epoch_loss", "epoch_accuracy"]),
+                ("validation", ["epoch_loss", "epoch_accuracy"]),
+            ],
+            [
+                ("validation", "epoch_accuracy", "train", "epoch_accuracy"),
+                ("validation", "epoch_loss", "train", "epoch_loss"),
+            ],
+            id="keras sibling runs",
+        ),
+        pytest.param(
+            [
+                ("logs/fit/2024/train", ["epoch_loss"]),
+                ("logs/fit/2024/validation", ["epoch_loss"]),
+                ("logs/fit/2023/train", ["epoch_loss"]),
+            ],
+            [("logs/fit/2024/validation", "epoch_loss", "logs/fit/2024/train", "epoch_loss")],
+            id="keras nested, parent must match",
+        ),
+        pytest.param(
+            [(".", ["train/loss", "eval/loss", "train/learning_rate", "eval/runtime"])],
+            [(".", "eval/loss", ".", "train/loss")],
+            id="hugging face",
+        ),
+        pytest.param(
+            [(".", ["loss", "val_loss", "accuracy", "val_accuracy", "lr"])],
+            [(".", "val_accuracy", ".", "accuracy"), (".", "val_loss", ".", "loss")],
+            id="keras history names",
+        ),
+        pytest.param(
+            [("runs/a", ["Loss/train", "Loss/val", "Accuracy/train", "Accuracy/test"])],
+            [
+                ("runs/a", "Accuracy/test", "runs/a", "Accuracy/train"),
+                ("runs/a", "Loss/val", "runs/a", "Loss/train"),
+            ],
+            id="pytorch tag suffix",
+        ),
+        pytest.param(
+            [("runs/x", []), ("runs/x/Loss_train", ["Loss"]), ("runs/x/Loss_val", ["Loss"])],
+            [("runs/x/Loss_val", "Loss", "runs/x/Loss_train", "Loss")],
+            id="tensorboardX add_scalars",
+        ),
+        pytest.param(
+            [(".", ["train_loss", "valid_loss"])],
+            [(".", "valid_loss", ".", "train_loss")],
+            id="train_ and valid_ prefixes",
+        ),
+        pytest.param([(".", ["loss", "accuracy"])], [], id="nothing to pair"),
+        pytest.param([(".", ["val_loss"])], [], id="validation without training"),
+        pytest.param([("a", ["val_loss"]), ("b", ["loss"])], [], id="tag pairs stay inside a run"),
+    ],
+)
+def test_layouts(
+    runs: list[tuple[str, list[str]]], expected: list[tuple[str, str, str, str]]
+) -> None:
+    assert _pairs(runs) == expected
+
+
+def test_accepts_reader_runs() -> None:
+    runs = [Run("train", ("f",), ()), Run("validation", ("f",), ())]
+    assert pair_series(runs) == []

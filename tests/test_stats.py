@@ -1,0 +1,113 @@
+"""The pure statistics, on their own."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tbplateau import stats
+
+
+def test_mad_is_robust_to_one_outlier() -> None:
+    assert stats.mad([1.0, 2.0, 3.0, 4.0, 1e9]) == pytest.approx(stats.MAD_TO_SIGMA)
+    assert stats.mad([]) == 0.0
+
+
+@pytest.mark.parametrize("sigma", [0.01, 0.1, 1.0])
+def test_noise_scale_ignores_a_linear_trend(sigma: float) -> None:
+    rng = np.random.default_rng(0)
+    y = np.linspace(100, -100, 5000) + rng.normal(0, sigma, 5000)
+    assert stats.noise_scale(y) == pytest.approx(sigma, rel=0.1)
+
+
+def test_noise_scale_sees_autocorrelated_noise() -> None:
+    rng = np.random.default_rng(1)
+    e = rng.normal(0, 1, 20000)
+    ar = np.empty_like(e)
+    acc = 0.0
+    for i, v in enumerate(e):
+        acc = 0.8 * acc + v
+        ar[i] = acc
+    ar *= math.sqrt(1 - 0.64)  # unit marginal standard deviation
+    lag1 = stats.noise_scale(ar, lags=(1,))
+    assert lag1 < 0.45  # lag 1 alone underestimates the wandering
+    assert stats.noise_scale(ar) > 0.65  # the default lags (1, 2, 4) see most of it
+
+
+def test_noise_scale_of_short_inputs() -> None:
+    assert stats.noise_scale([]) == 0.0
+    assert stats.noise_scale([1.0, 2.0]) == 0.0
+    assert stats.noise_scale([1.0, 2.0, 3.0, 4.0]) == 0.0
+
+
+def test_bin_reduce_keeps_every_point() -> None:
+    x = np.arange(1001.0)
+    b = stats.bin_reduce(x, x * 2, 200)
+    assert len(b) <= 200
+    assert int(b.count.sum()) == 1001
+    assert b.start[0] == 0
+    assert np.all(np.diff(b.start) == b.count[:-1])
+    small = stats.bin_reduce(x[:10], x[:10], 200)
+    assert small.y.tolist() == x[:10].tolist()
+
+
+def test_bin_reduce_uses_medians() -> None:
+    y = np.ones(1000)
+    y[7] = 1e30
+    assert stats.bin_reduce(np.arange(1000.0), y, 100).y.max() == 1.0
+
+
+def test_fit_line_and_robust_slope() -> None:
+    x = np.arange(50.0)
+    y = 3 * x + 1
+    line = stats.fit_line(x, y)
+    assert line.slope == pytest.approx(3)
+    assert line.at(2.0) == pytest.approx(7)
+    y[10] = 1e6
+    assert stats.robust_slope(x, y) == pytest.approx(3)
+    assert stats.fit_line([], []).n == 0
+    assert stats.fit_line([1.0, 1.0], [2.0, 4.0]).slope == 0.0
+
+
+def test_moving_median_removes_a_spike() -> None:
+    y = np.zeros(20)
+    y[10] = 5.0
+    assert stats.moving_median(y, 5).max() == 0.0
+    assert len(stats.moving_median(y[:3], 5)) == 3
+
+
+def test_binary_segmentation_finds_a_knee_not_a_staircase() -> None:
+    rng = np.random.default_rng(2)
+    x = np.arange(400.0)
+    smooth = -x / 100 + rng.normal(0, 0.01, 400)
+    assert stats.binary_segmentation(x, smooth, penalty=6 * 0.01**2 * math.log(400)) == []
+    knee = np.where(x < 250, -x / 100, -2.5) + rng.normal(0, 0.01, 400)
+    breaks = stats.binary_segmentation(x, knee, penalty=6 * 0.01**2 * math.log(400))
+    assert len(breaks) == 1
+    assert abs(breaks[0] - 250) <= 3
+
+
+def test_segment_sse_matches_numpy() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=30)
+    y = rng.normal(size=30)
+    pre = stats._prefix(x, y)
+    got = stats.segment_sse(pre, 5, 25)[0]
+    assert got == pytest.approx(stats.fit_line(x[5:25], y[5:25]).sse)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), max_size=60))
+def test_statistics_never_fail_on_finite_input(values: list[float]) -> None:
+    y = np.asarray(values, dtype=np.float64)
+    x = np.arange(y.size, dtype=np.float64)
+    assert stats.noise_scale(y) >= 0
+    b = stats.bin_reduce(x, y, 7)
+    assert int(b.count.sum()) == y.size
+    breaks = stats.binary_segmentation(x, y, penalty=1.0)
+    assert breaks == sorted(set(breaks))
+    assert all(0 < k < max(y.size, 1) for k in breaks)
