@@ -21,8 +21,14 @@ __all__ = ["Series"]
 LONG_COLUMNS = ("run", "tag", "step", "value", "wall_time")
 
 
-def _frozen(array: npt.ArrayLike, dtype: type[np.generic]) -> npt.NDArray[Any]:
-    out = np.array(array, dtype=dtype, copy=True).reshape(-1)
+def _frozen(
+    array: npt.ArrayLike, dtype: type[np.generic], *, owned: bool = False
+) -> npt.NDArray[Any]:
+    """A read-only 1-D array; copied unless ``owned`` says nobody else holds it."""
+    if owned and isinstance(array, np.ndarray) and array.dtype == dtype and array.ndim == 1:
+        out = array
+    else:
+        out = np.array(array, dtype=dtype, copy=True).reshape(-1)
     out.flags.writeable = False
     return out
 
@@ -62,10 +68,13 @@ class Series:
         wall_times: npt.ArrayLike | None = None,
         replaced_points: int = 0,
         encoding: str = "simple_value",
+        _owned: bool = False,
     ) -> None:
-        s = _frozen(steps, np.int64)
-        v = _frozen(values, np.float64)
-        w = _frozen(np.zeros(len(s)) if wall_times is None else wall_times, np.float64)
+        s = _frozen(steps, np.int64, owned=_owned)
+        v = _frozen(values, np.float64, owned=_owned)
+        w = _frozen(
+            np.zeros(len(s)) if wall_times is None else wall_times, np.float64, owned=_owned
+        )
         if not (len(s) == len(v) == len(w)):
             raise ValueError(
                 f"series {run!r}/{tag!r}: steps, values and wall_times differ in "

@@ -17,10 +17,11 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,8 +35,13 @@ from tbplateau.series import Series
 
 __all__ = ["LogdirReader", "read_logdir", "restart_keep_mask"]
 
-PARALLEL_MIN_BYTES = 16 << 20
-"""Below this many bytes to read, a pool of processes costs more than it saves."""
+PARALLEL_MIN_BYTES = 128 << 20
+"""Below this many bytes to read, a pool of processes costs more than it saves.
+
+Measured on 2 cores (benchmarks/bench_reader.py, 200 files, 75 MB): the pool's fork
+and the transfer of results back made the read slower, not faster, so the pool is
+only used for larger logdirs, where scanning dominates.
+"""
 
 _KIND_LABELS = {
     _scan_py.KIND_NONE: "none",
@@ -209,11 +215,13 @@ class LogdirReader:
                     state.files[path] = _FileState(path=path, rel=self._relative(path))
         return runs
 
-    def poll(self) -> tuple[Series, ...]:
+    def poll(self, *, collect: bool = True) -> tuple[Series, ...]:
         """Read what was written since the last call; return the new points of each series.
 
         The points are returned in record order, before restart resolution (a restart
         shows as a step that goes back); :meth:`snapshot` gives the resolved series.
+        With ``collect=False`` nothing is returned (saves the copies when only the
+        snapshot is wanted).
         """
         self._discover()
         todo: list[tuple[_RunState, _FileState]] = []
@@ -242,7 +250,7 @@ class LogdirReader:
                 continue
             before = len(fstate.scans)
             fstate.apply(scan)
-            if len(fstate.scans) > before:
+            if collect and len(fstate.scans) > before:
                 new_points.extend(self._new_series(run, fstate, scan))
         return tuple(new_points)
 
@@ -356,14 +364,15 @@ def _run_plugins(files: Iterable[_FileState]) -> dict[str, bytes]:
 def _build_run(name: str, files: list[_FileState]) -> Run:
     plugins = _run_plugins(files)
     tag_ids: dict[str, int] = {}
-    parts: list[tuple[npt.NDArray[np.int64], FileScan]] = []
+    parts: list[tuple[npt.NDArray[np.int32], FileScan]] = []
     other_counts: dict[tuple[str, str], int] = {}
     for f in files:
         names = [t.decode("utf-8", "replace") for t in f.tags.tag_names]
-        mapping = np.array([tag_ids.setdefault(t, len(tag_ids)) for t in names], dtype=np.int64)
+        mapping = np.array([tag_ids.setdefault(t, len(tag_ids)) for t in names], dtype=np.int32)
         for scan in f.scans:
             if scan.steps.shape[0]:
-                parts.append((mapping[scan.tag_ids], scan))
+                identity = mapping.shape[0] and bool((mapping == np.arange(len(mapping))).all())
+                parts.append((scan.tag_ids if identity else mapping[scan.tag_ids], scan))
             if scan.others.shape[0]:
                 ids, counts = np.unique(
                     scan.others[:, 0].astype(np.int64) * 8 + scan.others[:, 1], return_counts=True
@@ -379,15 +388,27 @@ def _build_run(name: str, files: list[_FileState]) -> Run:
     names_by_id = {v: k for k, v in tag_ids.items()}
     series: list[Series] = []
     if parts:
-        rid = np.concatenate([p[0] for p in parts])
-        steps = np.concatenate([p[1].steps for p in parts])
-        values = np.concatenate([p[1].values for p in parts])
-        walls = np.concatenate([p[1].wall_times for p in parts])
-        encs = np.concatenate([p[1].encodings for p in parts])
-        order = np.argsort(rid, kind="stable")
-        rid_sorted = rid[order]
-        bounds = np.flatnonzero(np.diff(rid_sorted)) + 1
-        for chunk in np.split(order, bounds):
+
+        def column(get: Callable[[FileScan], npt.NDArray[Any]]) -> npt.NDArray[Any]:
+            # one part (the common case): no copy
+            if len(parts) == 1:
+                return get(parts[0][1])
+            return np.concatenate([get(p[1]) for p in parts])
+
+        rid = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
+        steps = column(lambda p: p.steps)
+        values = column(lambda p: p.values)
+        walls = column(lambda p: p.wall_times)
+        encs = column(lambda p: p.encodings)
+        counts = np.bincount(rid, minlength=len(tag_ids))
+        if np.count_nonzero(counts) == 1:
+            groups: list[npt.NDArray[np.intp]] = [np.arange(rid.shape[0])]
+        else:
+            order = np.argsort(rid, kind="stable")
+            groups = np.split(order, np.cumsum(counts)[:-1])
+        for chunk in groups:
+            if chunk.size == 0:
+                continue
             tag = names_by_id[int(rid[chunk[0]])]
             enc = encs[chunk]
             scalar = (enc == 0) | (plugins.get(tag) == _SCALARS_PLUGIN)
@@ -399,8 +420,7 @@ def _build_run(name: str, files: list[_FileState]) -> Run:
                 enc = enc[scalar]
             if chunk.size == 0:
                 continue
-            s = steps[chunk]
-            keep = restart_keep_mask(s)
+            keep = restart_keep_mask(steps[chunk])
             kept = chunk[keep]
             series.append(
                 Series(
@@ -411,6 +431,7 @@ def _build_run(name: str, files: list[_FileState]) -> Run:
                     wall_times=walls[kept],
                     replaced_points=int(chunk.size - kept.size),
                     encoding=_encoding_label(enc),
+                    _owned=True,
                 )
             )
     series.sort(key=lambda s: s.tag)
@@ -437,7 +458,7 @@ def read_logdir(logdir: str | os.PathLike[str], *, workers: int | None = None) -
     ``tfevents`` in its name.
     """
     reader = LogdirReader(logdir, workers=workers)
-    reader.poll()
+    reader.poll(collect=False)
     result = reader.snapshot()
     if not any(r.files for r in result.runs):
         raise NoEventFilesError(f"no event files (*tfevents*) under {os.fspath(logdir)}")
