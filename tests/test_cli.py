@@ -198,6 +198,6 @@ def test_report_rich_names_every_run_and_verdict() -> None:
     code, out, err = run(["report", str(SAMPLE)])
     assert code == EXIT_OK, err
     assert "4 runs, 7 series" in out
-    assert "overfitting since step" in out
+    assert "overfitting since epoch 37" in out
     assert "non-finite from step 900" in out
     assert "not judged (no goal)" in out

@@ -18,6 +18,7 @@ from tbplateau.errors import (
     TbplateauError,
 )
 from tbplateau.findings import Finding, FindingKind
+from tbplateau.notebook import detect
 from tbplateau.reader import (
     Logdir,
     LogdirReader,
@@ -50,5 +51,6 @@ __all__ = [
     "TbplateauError",
     "__version__",
     "analyze",
+    "detect",
     "read_logdir",
 ]

@@ -95,6 +95,30 @@ class Report:
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
+    def __rich__(self) -> Any:
+        """The terminal report (see :mod:`tbplateau.render.terminal`)."""
+        from tbplateau.render import report_renderable
+
+        return report_renderable(self)
+
+    def _repr_html_(self) -> str:
+        """The report for Jupyter: the same tables with inline SVG sparklines."""
+        from tbplateau.render import report_html
+
+        return report_html(self)
+
+    def to_pandas(self) -> Any:
+        """``(series, findings)`` DataFrames (see :class:`tbplateau.render.frames.ReportFrames`)."""
+        from tbplateau.render.frames import report_frames
+
+        return report_frames(self)
+
+    def plot(self, run: str, tag: str, *, ax: Any = None, logdir: Logdir | None = None) -> Any:
+        """Draw ``run``/``tag`` with each finding shaded; return the matplotlib Axes."""
+        from tbplateau.plot import plot_series
+
+        return plot_series(self, run, tag, ax=ax, logdir=logdir)
+
 
 def report_document(report: Report) -> dict[str, Any]:
     """Build the ``tbplateau.report/1`` JSON document; non-finite numbers become ``null``.
@@ -210,14 +234,23 @@ def _position(series: Series, step: int | None) -> int:
 
 
 def _explained_by_overfitting(found: list[Finding], over: Finding, val: Series) -> list[Finding]:
-    """Drop a validation series' divergence that the overfitting finding explains."""
+    """Drop a validation series' divergence that the overfitting finding explains.
+
+    That is a divergence starting at or after the overfitting onset (within the onset
+    tolerance), or one still going on when the overfitting starts: the same rise of
+    the validation loss, reported once, as overfitting.
+    """
     tol = onset_tolerance(len(val))
     o = _position(val, over.start_step)
-    return [
-        f
-        for f in found
-        if not (f.kind is FindingKind.DIVERGENCE and _position(val, f.start_step) >= o - tol)
-    ]
+
+    def explained(f: Finding) -> bool:
+        if f.kind is not FindingKind.DIVERGENCE:
+            return False
+        if _position(val, f.start_step) >= o - tol:
+            return True
+        return _position(val, f.end_step) >= o
+
+    return [f for f in found if not explained(f)]
 
 
 def _resolve(found: list[Finding], series: Series) -> list[Finding]:

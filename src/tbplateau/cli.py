@@ -18,18 +18,22 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from tbplateau import __version__
-from tbplateau.analysis import Report, RunReport, SeriesReport, analyze
+from tbplateau.analysis import Report, RunReport, analyze
 from tbplateau.errors import TbplateauError
-from tbplateau.findings import Finding, FindingKind
+from tbplateau.findings import FindingKind
+from tbplateau.goals import parse_goal_override
 from tbplateau.reader import Logdir, read_logdir
+from tbplateau.render import report_markdown, report_renderable
 
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "console_main", "ls_document", "main"]
 
@@ -77,8 +81,19 @@ def _parser() -> _Parser:
         "non-finite values, overfitting and oscillation with their onset step.",
     )
     report.add_argument("logdir", metavar="LOGDIR", help="a local path or an fsspec URL")
-    report.add_argument("--format", choices=("rich", "json"), default="rich")
-    report.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    report.add_argument(
+        "--format",
+        choices=("rich", "json", "markdown"),
+        default="rich",
+        help="rich: the terminal report (default); json: the tbplateau.report/1 document; "
+        "markdown: for pull requests and issue comments",
+    )
+    report.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="auto (default): colour only a terminal, and never when NO_COLOR is set",
+    )
     report.add_argument(
         "--goal",
         action="append",
@@ -135,106 +150,56 @@ def _filter_report(
     return Report(report.logdir, tuple(kept))
 
 
-def _verdict(series: SeriesReport) -> Text:
-    if not series.findings:
-        if series.goal is None:
-            return Text("not judged (no goal)", style="dim")
-        return Text("no finding", style="green")
-    parts = []
-    for f in series.findings:
-        parts.append(_finding_phrase(f))
-    return Text("; ").join(parts)
-
-
-_KIND_STYLE = {
-    FindingKind.PLATEAU: "yellow",
-    FindingKind.DIVERGENCE: "red",
-    FindingKind.NONFINITE: "bold red",
-    FindingKind.OVERFITTING: "magenta",
-    FindingKind.OSCILLATION: "cyan",
-}
-
-
-def _finding_phrase(f: Finding) -> Text:
-    until = "" if f.end_step is None else f" until {f.end_step:,}"
-    if f.kind is FindingKind.PLATEAU:
-        word = "flat line" if f.detail.get("constant") else "plateaued"
-        text = f"{word} since step {f.start_step:,}{until}"
-    elif f.kind is FindingKind.DIVERGENCE:
-        text = f"diverged at step {f.start_step:,}{until}"
-    elif f.kind is FindingKind.NONFINITE:
-        text = f"non-finite from step {f.start_step:,}{until}"
-    elif f.kind is FindingKind.OVERFITTING:
-        text = f"overfitting since step {f.start_step:,} ({f.tags[0]} vs {f.tags[-1]})"
-    else:
-        text = f"oscillating since step {f.start_step:,}{until}"
-    return Text(f"{text} [{f.confidence:.0%}]", style=_KIND_STYLE[f.kind])
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4g}"
-
-
-def _render_report(report: Report, console: Console) -> None:
-    n_series = sum(len(r.series) for r in report.runs)
-    n_findings = sum(1 for _ in report.findings())
-    n_issues = sum(len(r.read_issues) for r in report.runs)
-    console.print(
-        Text.assemble(
-            ("logdir ", "bold"),
-            (report.logdir, "cyan"),
-            f"  {len(report.runs)} runs, {n_series} series, ",
-            (f"{n_findings} findings", "bold yellow" if n_findings else "green"),
-            ", ",
-            (f"{n_issues} read issues", "bold red" if n_issues else "green"),
-        )
-    )
-    for run in report.runs:
-        console.print()
-        console.print(Text.assemble(("run ", "bold"), (run.run, "bold cyan")))
-        for issue in run.read_issues:
-            style = "yellow" if issue.problem.value == "truncated" else "red"
-            console.print(
-                Text.assemble("  ", (f"{issue.problem.value}: ", f"bold {style}"), issue.message)
-            )
-        if run.series:
-            table = Table(show_edge=False, header_style="bold", pad_edge=False, box=None)
-            table.add_column("  tag", overflow="fold")
-            table.add_column("goal")
-            table.add_column("points", justify="right")
-            table.add_column("best (step)", justify="right")
-            table.add_column("last", justify="right")
-            table.add_column("verdict", overflow="fold")
-            for s in run.series:
-                best = "-" if s.best_step is None else f"{_num(s.best_value)} ({s.best_step:,})"
-                table.add_row(
-                    f"  {s.tag}",
-                    s.goal or "-",
-                    f"{s.points:,}",
-                    best,
-                    _num(s.last_value),
-                    _verdict(s),
-                )
-            console.print(table)
-        for f in run.findings:
-            console.print(Text.assemble("  ", _finding_phrase(f)))
-
-
-def _report_command(args: argparse.Namespace, out: Console) -> int:
+def _report_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     fail_on = _parse_kinds(args.fail_on)
     runs = _regex(args.runs, "--runs")
     tags = _regex(args.tags, "--tags")
-    logdir = read_logdir(args.logdir, workers=args.workers)
-    report = _filter_report(analyze(logdir, goals=args.goal), runs, tags)
-    if args.format == "json":
-        out.file.write(report.to_json(indent=1) + "\n")
-    else:
-        _render_report(report, out)
+    for goal in args.goal:
+        try:
+            parse_goal_override(goal)
+        except TbplateauError as exc:
+            raise _UsageError(f"tbplateau report: {exc}") from None
+    with _progress(out, err) as step:
+        step(f"reading {args.logdir}")
+        logdir = read_logdir(args.logdir, workers=args.workers)
+        n = sum(len(r.series) for r in logdir.runs)
+        step(f"analysing {n:,} series in {len(logdir.runs):,} runs")
+        report = _filter_report(analyze(logdir, goals=args.goal), runs, tags)
+        step("writing the report")
+        if args.format == "json":
+            text = report.to_json(indent=1) + "\n"
+        elif args.format == "markdown":
+            text = report_markdown(report, logdir)
+        else:
+            text = ""
+            renderable = report_renderable(report, logdir)
+            with out.capture() as captured:
+                out.print(renderable)
+            text = captured.get()
+    out.file.write(text)
+    out.file.flush()
     if fail_on and any(f.kind in fail_on for f in report.findings()):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+@contextmanager
+def _progress(out: Console, err: Console) -> Iterator[Callable[[str], None]]:
+    """A transient spinner and elapsed time on stderr, only when both streams are terminals."""
+    if not (out.is_terminal and err.is_terminal):
+        yield lambda _: None
+        return
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("starting", total=None)
+        yield lambda text: progress.update(task, description=text)
 
 
 def ls_document(logdir: Logdir) -> dict[str, Any]:
@@ -336,7 +301,7 @@ def main(
     out = stdout or _console(args.color, sys.stdout)
     try:
         if args.command == "report":
-            return _report_command(args, out)
+            return _report_command(args, out, err)
         logdir = read_logdir(args.logdir, workers=args.workers)
     except _UsageError as exc:
         err.print(Text(str(exc)), highlight=False)

@@ -40,7 +40,14 @@ import numpy.typing as npt
 from tbplateau.errors import InvalidParameterError
 from tbplateau.findings import Finding, FindingKind, Goal, check_goal
 from tbplateau.series import Series
-from tbplateau.stats import Bins, bin_reduce, binary_segmentation, noise_scale
+from tbplateau.stats import (
+    Bins,
+    bin_reduce,
+    binary_segmentation,
+    long_run_noise_scale,
+    noise_scale,
+    quantum,
+)
 
 __all__ = [
     "MAX_BINS",
@@ -127,6 +134,10 @@ class Prepared:
     exact_sigma: bool
     """True when the reduced series has no noise at all (piecewise-exact)."""
     segments: tuple[Segment, ...]
+    sigma_long: float
+    """Noise scale of changes fitted over many blocks (see
+    :func:`~tbplateau.stats.long_run_noise_scale`): ``sigma`` for white noise, larger
+    for autocorrelated noise; never below ``sigma``."""
 
     @property
     def n(self) -> int:
@@ -174,23 +185,49 @@ def prepare(series: Series, goal: Goal) -> Prepared:
     level = float(np.median(np.abs(bins.y))) if len(bins) else 0.0
     floor = 1e-9 * max(span, level, 1e-12)
     exact = sig <= floor
-    sigma = max(sig, floor)
+    sigma = max(sig, floor, _resolution(values[pos], log_scale))
+    sigma_long = max(sigma, long_run_noise_scale(bins.y))
     m = len(bins)
     min_size = 2 if m < 12 else 3
     breaks = binary_segmentation(
         bins.x,
         bins.y,
-        penalty=SEGMENT_PENALTY * sigma * sigma * math.log(max(m, 3)),
+        penalty=SEGMENT_PENALTY * sigma_long * sigma_long * math.log(max(m, 3)),
         min_size=min_size,
         max_segments=16,
     )
     segments = _segments(bins, breaks, sigma, x.size)
-    prepared = Prepared(series, goal, pos, x, y, log_scale, bins, sigma, exact, segments)
+    prepared = Prepared(
+        series, goal, pos, x, y, log_scale, bins, sigma, exact, segments, sigma_long
+    )
     if cached is None:
         cached = {}
         _CACHE[series] = cached
     cached[goal] = prepared
     return prepared
+
+
+RELATIVE_RESOLUTION = 1e-3
+"""Smallest change that counts as progress, relative to the metric (0.1 %)."""
+
+
+def _resolution(raw: FloatArray, log_scale: bool) -> float:
+    """The finest change a metric can meaningfully show, in working units.
+
+    A loss on a log scale: :data:`RELATIVE_RESOLUTION` (0.1 % of its value; a loss stuck
+    at ``ln 2`` that creeps by 0.01 % an epoch makes no progress, however smooth). A
+    linear metric: 0.1 % of its typical magnitude, and at least its grid step when it
+    only takes evenly spaced values (an accuracy over 50 samples moves in steps of 0.02).
+    """
+    if raw.size == 0:
+        return 0.0
+    if log_scale:
+        return RELATIVE_RESOLUTION
+    finite = raw[np.isfinite(raw)]
+    if finite.size == 0:
+        return 0.0
+    typical = float(np.median(np.abs(finite)))
+    return max(RELATIVE_RESOLUTION * typical, quantum(finite))
 
 
 def _segments(bins: Bins, breaks: Sequence[int], sigma: float, n: int) -> tuple[Segment, ...]:

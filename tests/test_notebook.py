@@ -1,0 +1,50 @@
+"""``tbplateau.detect`` on in-memory curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tbplateau
+from tbplateau import FindingKind, InvalidParameterError
+
+
+def _loss(n: int = 200, knee: int = 80) -> np.ndarray:
+    t = np.arange(n)
+    rng = np.random.default_rng(0)
+    return np.where(t < knee, np.exp(-t / 20), np.exp(-knee / 20)) * np.exp(rng.normal(0, 0.02, n))
+
+
+def test_list_array_and_steps_agree() -> None:
+    loss = _loss()
+    by_array = tbplateau.detect(loss)
+    assert [(f.kind, f.start_step) for f in by_array] == [(FindingKind.PLATEAU, 80)]
+    assert tbplateau.detect(list(loss)) == by_array
+    steps = np.arange(200) * 10
+    assert [f.start_step for f in tbplateau.detect(loss, steps)] == [800]
+
+
+def test_pandas_series_and_long_frame() -> None:
+    pd = pytest.importorskip("pandas")
+    loss = _loss()
+    s = pd.Series(loss, index=np.arange(200) * 5, name="val_loss")
+    (f,) = tbplateau.detect(s)
+    assert (f.start_step, f.tags) == (400, ("val_loss",))
+    frame = pd.DataFrame({"step": np.arange(200), "value": loss, "tag": "loss", "run": "a"})
+    assert [g.start_step for g in tbplateau.detect(frame.sample(frac=1, random_state=0))] == [80]
+    acc = frame.assign(tag="accuracy", value=1 - loss)
+    both = pd.concat([frame, acc])
+    assert {g.tags for g in tbplateau.detect(both, goal="auto")} == {("loss",), ("accuracy",)}
+    with pytest.raises(InvalidParameterError, match="'step' and 'value'"):
+        tbplateau.detect(pd.DataFrame({"x": [1.0]}))
+
+
+def test_goal_none_reports_only_nonfinite_and_bad_input() -> None:
+    v = [1.0, 0.5, 0.4, float("nan")]
+    assert [f.kind for f in tbplateau.detect(v, goal=None)] == [FindingKind.NONFINITE]
+    with pytest.raises(InvalidParameterError, match="goal"):
+        tbplateau.detect(v, goal="up")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="differ in length"):
+        tbplateau.detect(v, [1, 2])
+    with pytest.raises(InvalidParameterError, match="one-dimensional"):
+        tbplateau.detect(np.ones((2, 2)))
