@@ -201,3 +201,15 @@ def test_report_rich_names_every_run_and_verdict() -> None:
     assert "overfitting since epoch 37" in out
     assert "non-finite from step 900" in out
     assert "not judged (no goal)" in out
+
+
+def test_progress_bar_goes_to_stderr_only_on_a_terminal() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["report", str(SAMPLE), "--format", "json"],
+        stdout=Console(file=out, width=120, force_terminal=True),
+        stderr=Console(file=err, width=120, force_terminal=True),
+    )
+    assert code == EXIT_OK
+    assert json.loads(out.getvalue())["schema"] == "tbplateau.report/1"
+    assert "\x1b[" in err.getvalue()  # the transient bar was drawn on stderr

@@ -18,12 +18,19 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -161,7 +168,7 @@ def _report_command(args: argparse.Namespace, out: Console, err: Console) -> int
             raise _UsageError(f"tbplateau report: {exc}") from None
     with _progress(out, err) as step:
         step(f"reading {args.logdir}")
-        logdir = read_logdir(args.logdir, workers=args.workers)
+        logdir = read_logdir(args.logdir, workers=args.workers, progress=step.files)
         n = sum(len(r.series) for r in logdir.runs)
         step(f"analysing {n:,} series in {len(logdir.runs):,} runs")
         report = _filter_report(analyze(logdir, goals=args.goal), runs, tags)
@@ -183,23 +190,42 @@ def _report_command(args: argparse.Namespace, out: Console, err: Console) -> int
     return EXIT_OK
 
 
+class _Steps:
+    """What the report command tells its progress display: a phase, and files read."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._task = progress.add_task("starting", total=None) if progress else None
+
+    def __call__(self, text: str) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, description=text, total=None, completed=0)
+
+    def files(self, done: int, total: int) -> None:
+        if self._progress is not None and self._task is not None and total:
+            self._progress.update(self._task, total=total, completed=done)
+
+
 @contextmanager
-def _progress(out: Console, err: Console) -> Iterator[Callable[[str], None]]:
-    """A transient spinner and elapsed time on stderr, only when both streams are terminals."""
+def _progress(out: Console, err: Console) -> Iterator[_Steps]:
+    """A transient progress bar on stderr, only when both streams are terminals.
+
+    While reading it counts files; while analysing it shows the phase and elapsed time.
+    """
     if not (out.is_terminal and err.is_terminal):
-        yield lambda _: None
+        yield _Steps(None)
         return
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
+        MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err,
         transient=True,
     )
     with progress:
-        task = progress.add_task("starting", total=None)
-        yield lambda text: progress.update(task, description=text)
+        yield _Steps(progress)
 
 
 def ls_document(logdir: Logdir) -> dict[str, Any]:

@@ -285,3 +285,11 @@ def test_to_pandas_long_format(tmp_path: Path) -> None:
         ["b", "acc", 1],
     ]
     assert str(df["step"].dtype) == "int64"
+
+
+def test_progress_counts_files(tmp_path: Path) -> None:
+    for r in range(3):
+        h.write_events(tmp_path / f"run{r}" / "events.out.tfevents.1", [h.scalar("a", 0, 1.0)])
+    calls: list[tuple[int, int]] = []
+    read_logdir(tmp_path, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]

@@ -215,13 +215,16 @@ class LogdirReader:
                     state.files[path] = _FileState(path=path, rel=self._relative(path))
         return runs
 
-    def poll(self, *, collect: bool = True) -> tuple[Series, ...]:
+    def poll(
+        self, *, collect: bool = True, progress: Callable[[int, int], None] | None = None
+    ) -> tuple[Series, ...]:
         """Read what was written since the last call; return the new points of each series.
 
         The points are returned in record order, before restart resolution (a restart
         shows as a step that goes back); :meth:`snapshot` gives the resolved series.
         With ``collect=False`` nothing is returned (saves the copies when only the
-        snapshot is wanted).
+        snapshot is wanted). ``progress(files_done, files_total)`` is called as files
+        are read (for a progress bar).
         """
         self._discover()
         todo: list[tuple[_RunState, _FileState]] = []
@@ -242,7 +245,7 @@ class LogdirReader:
                 if size > fstate.offset or (size == 0 and fstate.records == 0):
                     fstate.size = size
                     todo.append((run, fstate))
-        scans = self._scan_all([f for _, f in todo])
+        scans = self._scan_all([f for _, f in todo], progress)
         new_points: list[Series] = []
         for (run, fstate), scan in zip(todo, scans, strict=True):
             if isinstance(scan, ReadIssue):
@@ -254,7 +257,13 @@ class LogdirReader:
                 new_points.extend(self._new_series(run, fstate, scan))
         return tuple(new_points)
 
-    def _scan_all(self, files: Sequence[_FileState]) -> list[FileScan | ReadIssue]:
+    def _scan_all(
+        self,
+        files: Sequence[_FileState],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[FileScan | ReadIssue]:
+        report = progress or (lambda done, total: None)
+        report(0, len(files))
         pending = sum(max(0, f.size - f.offset) for f in files)
         parallel = (
             self._fs.is_local
@@ -276,6 +285,7 @@ class LogdirReader:
                         results.append(fut.result())
                     except OSError as exc:
                         results.append(self._unreadable(f, exc))
+                    report(len(results), len(files))
             return results
         out: list[FileScan | ReadIssue] = []
         for f in files:
@@ -290,6 +300,7 @@ class LogdirReader:
                 )
             except OSError as exc:
                 out.append(self._unreadable(f, exc))
+            report(len(out), len(files))
         return out
 
     @staticmethod
@@ -447,7 +458,12 @@ def _build_run(name: str, files: list[_FileState]) -> Run:
     )
 
 
-def read_logdir(logdir: str | os.PathLike[str], *, workers: int | None = None) -> Logdir:
+def read_logdir(
+    logdir: str | os.PathLike[str],
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Logdir:
     """Read every scalar series of every run under ``logdir``.
 
     ``logdir`` is a local path or any fsspec URL (with the ``remote`` extra).
@@ -455,10 +471,11 @@ def read_logdir(logdir: str | os.PathLike[str], *, workers: int | None = None) -
     ``Run.read_issues``, and every readable record is kept. Raises
     :class:`~tbplateau.errors.LogdirNotFoundError` for a missing logdir and
     :class:`~tbplateau.errors.NoEventFilesError` when no file under it has
-    ``tfevents`` in its name.
+    ``tfevents`` in its name. ``progress(files_done, files_total)``, if given, is
+    called as files are read.
     """
     reader = LogdirReader(logdir, workers=workers)
-    reader.poll(collect=False)
+    reader.poll(collect=False, progress=progress)
     result = reader.snapshot()
     if not any(r.files for r in result.runs):
         raise NoEventFilesError(f"no event files (*tfevents*) under {os.fspath(logdir)}")
