@@ -121,3 +121,14 @@ def test_every_synthetic_report_validates() -> None:
         report = analyze(case.logdir)
         assert isinstance(report, Report)
         jsonschema.validate(json.loads(report.to_json()), schema)
+
+
+def test_report_of_an_in_memory_logdir_renders_its_curves() -> None:
+    from tbplateau.reader import Logdir, Run
+
+    steps = np.arange(100)
+    loss = Series("mem", "loss", steps=steps, values=np.exp(-steps / 10.0) + 0.5)
+    report = analyze(Logdir("<memory>", (Run("mem", (), (loss,)),)))
+    html = report._repr_html_()
+    assert "<svg" in html
+    assert "curves not available" not in html

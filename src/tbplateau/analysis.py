@@ -224,7 +224,10 @@ def analyze(
                 tuple(sorted(run_findings[run.name], key=lambda f: f.sort_key)),
             )
         )
-    return Report(str(logdir.path), tuple(runs))
+    from tbplateau.render.source import attach
+
+    # the report keeps a reference to its curves (no copy) for sparklines and plots
+    return attach(Report(str(logdir.path), tuple(runs)), logdir)
 
 
 def _position(series: Series, step: int | None) -> int:

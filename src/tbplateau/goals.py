@@ -46,7 +46,6 @@ _MIN_WORDS = frozenset(
         "xent",
         "crossentropy",
         "cross_entropy",
-        "entropy",
         "bpd",
         "bpc",
         "kl",
@@ -174,6 +173,7 @@ _NULL_WORDS = frozenset(
         "lambda",
         "alpha",
         "warmup",
+        "entropy",
     ]
 )
 # Words whose presence anywhere means "not a metric" even next to "loss"
@@ -187,7 +187,19 @@ _NULL_PHRASES = (
     ("hp", "metric"),
     ("samples", "per"),
     ("steps", "per"),
+    # Reinforcement-learning diagnostics (PPO, ML-Agents, Stable-Baselines3): they
+    # describe the optimiser's state, not progress, and legitimately go either way.
+    ("policy", "loss"),
+    ("value", "loss"),
+    ("entropy", "loss"),
+    ("gradient", "loss"),
+    ("policy", "entropy"),
+    ("approx", "kl"),
+    ("clip", "fraction"),
+    ("explained", "variance"),
 )
+# Two-word names of metrics to minimise ("cross_entropy" splits into two words).
+_MIN_PHRASES = (("cross", "entropy"),)
 _SPLIT = re.compile(r"[/_\-.\s:]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])")
 
@@ -203,6 +215,13 @@ def infer_goal(tag: str) -> Goal:
     ('min', 'max', None)
     >>> infer_goal("train/grad_norm"), infer_goal("Loss/val"), infer_goal("weird")
     (None, 'min', None)
+
+    Reinforcement-learning diagnostics are not judged; rewards are:
+
+    >>> [infer_goal(t) for t in ("Losses/Policy Loss", "Policy/Entropy", "Entropy")]
+    [None, None, None]
+    >>> infer_goal("Environment/Cumulative Reward"), infer_goal("train/cross_entropy")
+    ('max', 'min')
     """
     words = _words(tag)
     for a, b in _NULL_PHRASES:
@@ -212,8 +231,8 @@ def infer_goal(tag: str) -> Goal:
     if any(w in ("lr", "throughput") for w in words):
         return None
     goal: Goal = None
-    for w in words:
-        if w in _MIN_WORDS:
+    for i, w in enumerate(words):
+        if w in _MIN_WORDS or (i and (words[i - 1], w) in _MIN_PHRASES):
             goal = "min"
         elif w in _MAX_WORDS or w == "map":
             goal = "max"

@@ -23,8 +23,11 @@ __all__ = [
     "MAD_TO_SIGMA",
     "Bins",
     "Line",
+    "autocorrelation",
     "bin_reduce",
     "binary_segmentation",
+    "dominant_period",
+    "drawdown",
     "fit_line",
     "long_run_noise_scale",
     "mad",
@@ -378,3 +381,85 @@ def binary_segmentation(
             ga, ka = best_split(a, b)
             candidates.append((ga, ka, a, b))
     return sorted(breaks)
+
+
+def autocorrelation(values: npt.ArrayLike, max_lag: int) -> FloatArray:
+    """Sample autocorrelation of ``values`` at lags ``0..max_lag`` (mean removed).
+
+    Lag 0 is 1.0; all zeros when the values do not vary or there are fewer than two.
+
+    >>> autocorrelation([1.0, -1.0, 1.0, -1.0, 1.0, -1.0], 2).round(2).tolist()
+    [1.0, -0.83, 0.67]
+    """
+    y = np.asarray(values, dtype=np.float64)
+    n = int(y.size)
+    lags = max(0, min(int(max_lag), n - 1))
+    out = np.zeros(lags + 1)
+    if n < 2:
+        return out
+    r = y - float(y.mean())
+    den = float(r @ r)
+    if not den > 0 or not math.isfinite(den):
+        return out
+    for k in range(lags + 1):
+        out[k] = float(r[k:] @ r[: n - k]) / den
+    return out
+
+
+def dominant_period(
+    values: npt.ArrayLike, *, min_cycles: float = 3.0, prominence: float = 0.25
+) -> tuple[int, float]:
+    """The lag of the first clear autocorrelation peak of the linearly detrended values.
+
+    The autocorrelation is that of the ranks of the detrended values (Spearman's),
+    so one huge swing does not hide the regular smaller ones.
+
+    A periodic component makes the autocorrelation dip and come back up at its period.
+    Returns ``(lag, height)`` of the first local maximum at lag >= 2 that leaves room
+    for ``min_cycles`` periods, is positive and rises at least ``prominence`` above
+    the lowest autocorrelation at a shorter lag; ``(0, 0.0)`` when there is none (a
+    trend, a staircase of unequal steps, white or wandering noise).
+
+    >>> t = np.arange(120.0)
+    >>> dominant_period(np.sin(2 * np.pi * t / 12) - t / 50)[0]
+    12
+    >>> dominant_period(np.exp(-t / 30))
+    (0, 0.0)
+    """
+    y = np.asarray(values, dtype=np.float64)
+    n = int(y.size)
+    max_lag = int(n / max(min_cycles, 1.0))
+    if max_lag < 3:
+        return (0, 0.0)
+    x = np.arange(n, dtype=np.float64)
+    line = fit_line(x, y)
+    # Ranks, not values: one huge swing must not drown the autocorrelation of the rest.
+    resid = y - (line.intercept + line.slope * x)
+    acf = autocorrelation(np.argsort(np.argsort(resid, kind="stable")), max_lag + 1)
+    if acf.size < 4:
+        return (0, 0.0)
+    low = float(acf[1])
+    for k in range(2, min(max_lag, acf.size - 2) + 1):
+        low = min(low, float(acf[k - 1]))
+        peak = acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1] and acf[k] > 0
+        if peak and acf[k] - low >= prominence:
+            return (k, float(acf[k]))
+    return (0, 0.0)
+
+
+def drawdown(values: npt.ArrayLike, window: int) -> FloatArray:
+    """How far each value lies below the largest of the ``window`` values before it.
+
+    0.0 where a value is at least as large as all of them (and at the first point).
+
+    >>> drawdown([1.0, 3.0, 2.0, 0.0, 4.0], 2).tolist()
+    [0.0, 0.0, 1.0, 3.0, 0.0]
+    """
+    y = np.asarray(values, dtype=np.float64)
+    n = int(y.size)
+    w = max(1, int(window))
+    if n == 0:
+        return np.zeros(0)
+    padded = np.concatenate([np.full(w, -np.inf), y])
+    prev = np.lib.stride_tricks.sliding_window_view(padded[:-1], w).max(axis=1)
+    return np.asarray(np.maximum(prev - y, 0.0), dtype=np.float64)

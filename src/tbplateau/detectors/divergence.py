@@ -35,6 +35,11 @@ class DivergenceDetector(Detector):
     twice that and not start in the first 10 % of the series (a warm-up bump).
     Losses are judged on a log scale, so explosive growth is a straight rise.
 
+    With fewer than ``min_points`` finite points the noise cannot be told from a
+    trend (its scale comes from second differences), so a short series only
+    diverges when it runs into non-finite values or grows explosively (a loss 10x
+    its onset level).
+
     Parameters
     ----------
     min_worsening : float
@@ -44,6 +49,9 @@ class DivergenceDetector(Detector):
     min_fraction : float
         Shortest episode that does not reach the end, as a fraction of the series
         (default 0.05).
+    min_points : int
+        Fewest finite points for a divergence that is neither explosive nor runs into
+        non-finite values (default 6).
 
     Examples
     --------
@@ -60,11 +68,18 @@ class DivergenceDetector(Detector):
     kind = FindingKind.DIVERGENCE
 
     def __init__(
-        self, *, min_worsening: float = 6.0, min_relative: float = 0.15, min_fraction: float = 0.05
+        self,
+        *,
+        min_worsening: float = 6.0,
+        min_relative: float = 0.15,
+        min_fraction: float = 0.05,
+        min_points: int = 6,
     ) -> None:
         check_positive("min_worsening", min_worsening)
         check_fraction("min_relative", min_relative)
         check_fraction("min_fraction", min_fraction)
+        check_positive("min_points", min_points, integer=True)
+        self.min_points = int(min_points)
         self.min_worsening = float(min_worsening)
         self.min_relative = float(min_relative)
         self.min_fraction = float(min_fraction)
@@ -108,6 +123,10 @@ class DivergenceDetector(Detector):
             long_enough = lasting >= max(3, self.min_fraction * p.n) or (to_end and ends_nonfinite)
             # A bump that recovers must last twice as long, and not be a warm-up at the start.
             bump_ok = lasting >= max(3, 2 * self.min_fraction * p.n) and seg.p0 >= 0.1 * p.n
+            if p.n < self.min_points:
+                # Too few points to know the noise: only a blow-up counts.
+                explosive = p.log_scale and drop > math.log(10.0)
+                big = big and (explosive or (to_end and ends_nonfinite))
             if big and long_enough and (to_end or bump_ok):
                 end = None
                 if recovered_at is not None:

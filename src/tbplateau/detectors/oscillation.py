@@ -16,7 +16,7 @@ from tbplateau.detectors.base import (
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
-from tbplateau.stats import fit_line
+from tbplateau.stats import dominant_period, drawdown, fit_line
 
 __all__ = ["OscillationDetector", "swing_profile"]
 
@@ -133,17 +133,42 @@ class OscillationDetector(Detector):
         if p.n < 40:
             return []
         amp, raw_amp = swing_profile(p)
-        quiet = float(np.quantile(amp, self.quiet_quantile))
         floor = 1e-9 * max(float(np.ptp(p.bins.y)), 1e-12)
+        # Exactly frozen blocks (a dead network, a zero learning rate) say nothing
+        # about how much the series moves when it moves: the quiet level is taken
+        # over the blocks that move at all.
+        moving = amp[amp > floor]
+        quiet = float(np.quantile(moving, self.quiet_quantile)) if moving.size else 0.0
+        out = self._swing_stretches(series, p, amp, raw_amp, quiet, floor)
+        # Recurring swings are judged against the calmest tenth of the series: when
+        # they fill most of it, the usual quiet quantile already sits inside them.
+        calm = float(np.quantile(moving, 0.5 * self.quiet_quantile)) if moving.size else 0.0
+        periodic = self._recurring(series, p, calm, floor)
+        if periodic is not None:
+            out = _merge(periodic, out, p)
+        return sorted_findings(out)
+
+    def _swing_stretches(
+        self,
+        series: Series,
+        p: Prepared,
+        amp: npt.NDArray[np.float64],
+        raw_amp: npt.NDArray[np.float64],
+        quiet: float,
+        floor: float,
+    ) -> list[Finding]:
+        """Stretches of blocks swinging ``min_ratio`` times the quiet amplitude."""
         loud = amp >= self.min_ratio * max(quiet, floor)
         if not loud.any():
             return []
         m = len(p.bins)
         need = max(8, int(np.ceil(self.min_fraction * m)))
-        # Close gaps shorter than a stretch: one calm swing does not end an oscillation.
+        # Close gaps shorter than a stretch, and gaps that stay half as loud (hysteresis):
+        # one calm swing does not end an oscillation.
+        half = 0.5 * self.min_ratio * max(quiet, floor)
         edges = np.flatnonzero(np.diff(np.concatenate([[0], loud.astype(np.int8), [0]])))
         for a, b in zip(edges[1:-1:2].tolist(), edges[2::2].tolist(), strict=True):
-            if b - a < need:
+            if b - a < need or float(np.median(amp[a:b])) >= half:
                 loud[a:b] = True
         edges = np.flatnonzero(np.diff(np.concatenate([[0], loud.astype(np.int8), [0]])))
         out = []
@@ -178,4 +203,101 @@ class OscillationDetector(Detector):
             }
             conf = max(0.5, confidence_from(ratio - self.min_ratio, 4.0))
             out.append(Finding(self.kind, p.step_at(p0), end, (series.tag,), conf, detail))
-        return sorted_findings(out)
+        return out
+
+    def _recurring(self, series: Series, p: Prepared, quiet: float, floor: float) -> Finding | None:
+        """Swings that come back period after period (a cyclic or restarting schedule).
+
+        Slow swings (a period of many points) raise the series' overall amplitude, so
+        :meth:`_swing_stretches` may not see them stand out. Here the detrended block
+        values must have an autocorrelation peak at some period (at least
+        ``MIN_CYCLES`` of them in the series), and within ``MIN_CYCLES`` distinct
+        periods the series must fall back from its recent best by ``min_ratio`` times
+        the calm amplitude, and the typical such fall must be ``min_ratio`` times the
+        median one: the metric is usually near its recent best, and repeatedly gets
+        much worse and recovers (noise alone falls back a little all the time). A
+        staircase or a converging curve never gets worse, so it never qualifies. The
+        onset is the start of the first such fall.
+        """
+        y = p.bins.y
+        m = len(y)
+        if m < 20:
+            return None
+        lag, height = dominant_period(y, min_cycles=MIN_CYCLES)
+        if lag == 0:
+            return None
+        threshold = self.min_ratio * max(quiet, floor)
+        dd = drawdown(y, lag)
+        events = np.flatnonzero(dd >= threshold)
+        if events.size == 0:
+            return None
+        # One swing per cluster of falls closer than a third of a period; a swing recovers
+        # within a period, and the next one comes about a period later.
+        new = np.concatenate([[True], np.diff(events) > max(1.0, lag / 3)])
+        firsts = events[new]
+        lasts = events[np.concatenate([new[1:], [True]])]
+        chain: list[int] = []
+        best: list[int] = []
+        for i in range(firsts.size):
+            if lasts[i] - firsts[i] > lag + 1:
+                chain = []
+                continue
+            if chain and firsts[i] - firsts[chain[-1]] > 2 * lag + 1:
+                chain = []
+            chain.append(i)
+            if len(chain) > len(best):
+                best = list(chain)
+        if len(best) < MIN_CYCLES:
+            return None
+        starts = firsts[best]
+        b0 = int(starts[0])
+        while b0 > 0 and dd[b0 - 1] >= 0.25 * threshold:
+            b0 -= 1
+        last = int(lasts[best[-1]])
+        b1 = m if last + 1.5 * lag >= m else min(m, last + lag)
+        size = float(np.median([dd[s : s + lag].max() for s in starts.tolist()]))
+        # Swings stand out from the typical fall below the recent best: noise alone
+        # falls back a little all the time, a swinging metric is usually near its best.
+        if size < self.min_ratio * float(np.median(dd)):
+            return None
+        line = fit_line(p.bins.x[b0:b1], y[b0:b1])
+        trend = abs(line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0]))
+        if trend > self.max_trend * size:
+            return None
+        p0 = int(p.bins.start[b0])
+        p1 = int(p.bins.start[b1]) if b1 < m else p.n
+        end = None if b1 >= m else p.step_at(p1 - 1)
+        ratio = size / max(quiet, floor)
+        detail = {
+            "amplitude": size,
+            "quiet_amplitude": quiet,
+            "ratio": float(ratio),
+            "log_scale": p.log_scale,
+            "points": int(p1 - p0),
+            "period_points": int(p.bins.start[min(lag, m - 1)]),
+            "swings": int(starts.size),
+            "autocorrelation": round(height, 4),
+        }
+        conf = max(0.5, confidence_from(ratio - self.min_ratio, 4.0))
+        return Finding(self.kind, p.step_at(p0), end, (series.tag,), conf, detail)
+
+
+MIN_CYCLES = 3
+"""Recurring swings need this many periods in the series and this many falls."""
+
+
+def _merge(periodic: Finding, found: list[Finding], p: Prepared) -> list[Finding]:
+    """Fold the stretches overlapping the recurring-swing finding into it."""
+    a = periodic.start_step
+    b = periodic.end_step if periodic.end_step is not None else p.step_at(p.n - 1) + 1
+    rest = []
+    start, end = periodic.start_step, periodic.end_step
+    for f in found:
+        fb = f.end_step if f.end_step is not None else p.step_at(p.n - 1) + 1
+        if f.start_step <= b and fb >= a:
+            start = min(start, f.start_step)
+            end = None if f.end_step is None or end is None else max(end, f.end_step)
+        else:
+            rest.append(f)
+    merged = Finding(periodic.kind, start, end, periodic.tags, periodic.confidence, periodic.detail)
+    return [*rest, merged]
