@@ -108,7 +108,7 @@ def render_html(view: ReportView) -> str:
         + (f": {kinds}" if kinds else "")
         + "</p>"
     )
-    if not view.has_curves:
+    if not view.has_curves and any(r.series for r in view.runs):
         head += '<p class="dim">curves not available: no sparklines or replays</p>'
     body = "".join(_run(r) for r in view.runs)
     return f'<div class="tbplateau-report">{STYLE}{head}{body}</div>'

@@ -97,7 +97,7 @@ class TerminalReport:
                 legend.append(letter, style=f"bold {style}")
                 legend.append(f" {name}", style="dim")
             lines.append(legend)
-        else:
+        elif any(r.series for r in self.view.runs):
             lines.append(Text("(curves not available: no sparklines or replays)", style="dim"))
         return Group(*lines)
 
