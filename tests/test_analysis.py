@@ -132,3 +132,41 @@ def test_report_of_an_in_memory_logdir_renders_its_curves() -> None:
     html = report._repr_html_()
     assert "<svg" in html
     assert "curves not available" not in html
+
+
+def test_a_copy_of_the_validation_series_is_explained_too() -> None:
+    # Keras writes every validation metric twice: `epoch_loss` at the epoch and
+    # `evaluation_loss_vs_iterations` at the iteration, the same values point for point.
+    # Only the first is paired with training; the rise must not be a divergence on either.
+    base = _keras_logdir()
+    val = base["validation"]["epoch_loss"]
+    copy = Series(
+        "validation", "evaluation_loss_vs_iterations", steps=val.steps * 100, values=val.values
+    )
+    logdir = Logdir(
+        "logs",
+        (base["train"], Run("validation", ("validation/events.out.tfevents.1",), (val, copy))),
+    )
+    report = analyze(logdir)
+    (over,) = [f for f in report.findings() if f.kind is FindingKind.OVERFITTING]
+    (run,) = [r for r in report.runs if r.run == "validation"]
+    kinds = {s.tag: [f.kind for f in s.findings] for s in run.series}
+    assert FindingKind.DIVERGENCE not in kinds["epoch_loss"]
+    assert FindingKind.DIVERGENCE not in kinds["evaluation_loss_vs_iterations"]
+    # without the copy's twin, the same curve alone does show the rise as a divergence
+    alone = Logdir("logs", (Run("validation", ("v",), (copy,)),))
+    assert any(f.kind is FindingKind.DIVERGENCE for f in analyze(alone).findings())
+    assert over.start_step in set(val.steps.tolist())
+
+
+def test_a_series_with_other_values_is_not_a_copy() -> None:
+    base = _keras_logdir()
+    val = base["validation"]["epoch_loss"]
+    other = Series("validation", "other_loss", steps=val.steps, values=val.values * 1.0001)
+    logdir = Logdir(
+        "logs",
+        (base["train"], Run("validation", ("validation/events.out.tfevents.1",), (val, other))),
+    )
+    (run,) = [r for r in analyze(logdir).runs if r.run == "validation"]
+    kinds = {s.tag: [f.kind for f in s.findings] for s in run.series}
+    assert FindingKind.DIVERGENCE in kinds["other_loss"]

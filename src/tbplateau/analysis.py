@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -205,10 +205,18 @@ def analyze(
             train, tgoal = by_key[(pair.training_run, pair.training_tag)]
             if vgoal is None or tgoal is None:
                 continue
+            copies = _same_values(logdir[pair.validation_run].series, val)
             for f in over.detect_pair(val, train, vgoal, training_goal=tgoal):
                 run_findings[pair.validation_run].append(f)
-                key = (pair.validation_run, pair.validation_tag)
-                series_findings[key] = _explained_by_overfitting(series_findings[key], f, val)
+                # The rise is explained on the paired series and on any copy of it that
+                # another tag of the run holds (Keras writes every validation metric
+                # twice: `epoch_X` by epoch and `evaluation_X_vs_iterations` by step).
+                for target in (val, *copies):
+                    key = (pair.validation_run, target.tag)
+                    moved = _at_positions_of(f, val, target)
+                    series_findings[key] = _explained_by_overfitting(
+                        series_findings[key], moved, target
+                    )
     runs = []
     for run in logdir.runs:
         reports = []
@@ -234,6 +242,34 @@ def _position(series: Series, step: int | None) -> int:
     if step is None:
         return len(series)
     return int(np.searchsorted(series.steps, step))
+
+
+def _same_values(series: Sequence[Series], val: Series) -> list[Series]:
+    """The other series of ``series`` whose values equal ``val``'s point for point.
+
+    Steps may differ (a copy logged against another step counter); values must match
+    bit for bit, NaN matching NaN. Needs 5 points, so a short constant stretch is not
+    mistaken for a copy.
+    """
+    if len(val) < 5 or not np.isfinite(val.values).any():
+        return []
+    return [
+        s
+        for s in series
+        if s.tag != val.tag
+        and len(s) == len(val)
+        and np.array_equal(s.values, val.values, equal_nan=True)
+    ]
+
+
+def _at_positions_of(f: Finding, src: Series, dst: Series) -> Finding:
+    """``f`` (steps of ``src``) moved to the steps of ``dst`` at the same positions."""
+    if dst is src:
+        return f
+    last = len(dst) - 1
+    start = int(dst.steps[min(_position(src, f.start_step), last)])
+    end = None if f.end_step is None else int(dst.steps[min(_position(src, f.end_step), last)])
+    return replace(f, start_step=start, end_step=end)
 
 
 def _explained_by_overfitting(found: list[Finding], over: Finding, val: Series) -> list[Finding]:
