@@ -174,3 +174,24 @@ def test_ls_and_report_work_on_every_project(project: str) -> None:
             assert doc["runs"]
             if argv[0] == "report":
                 jsonschema.validate(doc, schema)
+
+
+def test_pure_python_scanner_matches_the_compiled_one_on_the_corpus(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tbplateau.reader import _scan_py, scan
+
+    if scan.IMPLEMENTATION != "c":  # pragma: no cover - depends on the build
+        pytest.skip("the compiled scanner is not built")
+    compiled = ours()
+    monkeypatch.setattr(scan, "_SCAN", _scan_py.scan)
+    pure = read_logdir(REALWORLD, workers=1)
+    assert [r.name for r in pure.runs] == [r.name for r in compiled.runs]
+    for a, b in zip(compiled.runs, pure.runs, strict=True):
+        assert a.read_issues == b.read_issues
+        assert a.other_tags == b.other_tags
+        for x, y in zip(a.series, b.series, strict=True):
+            assert (x.tag, x.replaced_points, x.encoding) == (y.tag, y.replaced_points, y.encoding)
+            np.testing.assert_array_equal(x.steps, y.steps)
+            np.testing.assert_array_equal(x.values, y.values)
+            np.testing.assert_array_equal(x.wall_times, y.wall_times)
