@@ -17,6 +17,16 @@ def import_pandas() -> ModuleType:
     return pandas
 
 
+def import_pyplot() -> ModuleType:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingExtraError(
+            "matplotlib is needed for plot(): pip install 'tbplateau[plot]'"
+        ) from exc
+    return plt
+
+
 def import_fsspec() -> ModuleType:
     try:
         import fsspec

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tbplateau.errors import InvalidParameterError, MissingExtraError
+from tbplateau._optional import import_pyplot
+from tbplateau.errors import InvalidParameterError
 from tbplateau.render.source import curves_for
 from tbplateau.render.sparkline import SVG_COLOUR, finding_label
 
@@ -21,16 +22,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from tbplateau.reader.model import Logdir
 
 __all__ = ["findings_of", "plot_series"]
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingExtraError(
-            "matplotlib is needed for plot(): pip install 'tbplateau[plot]'"
-        ) from exc
-    return plt
 
 
 def findings_of(report: Report, run: str, tag: str) -> list[Finding]:
@@ -68,7 +59,7 @@ def plot_series(
             f"the points of {run!r}/{tag!r} are not available: pass logdir= "
             "(the Logdir the report was analysed from)"
         )
-    plt = _pyplot()
+    plt: Any = import_pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3.2))
     steps = series.steps

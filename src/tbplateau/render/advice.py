@@ -108,6 +108,13 @@ def fmt_step(step: int | None) -> str:
     return "-" if step is None else f"{step:,}"
 
 
+def fmt_best(summary: SeriesReport) -> str:
+    """The "best (step)" cell of a series table, ``-`` when the series has no goal."""
+    if summary.best_step is None:
+        return "-"
+    return f"{fmt(summary.best_value)} ({summary.best_step:,})"
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 

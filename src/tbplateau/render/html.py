@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from tbplateau.findings import FindingKind
-from tbplateau.render.advice import ReportView, RunView, SeriesView, fmt
+from tbplateau.render.advice import ReportView, RunView, SeriesView, fmt, fmt_best
 from tbplateau.render.sparkline import SVG_COLOUR, svg
 
 __all__ = ["render_html"]
@@ -34,9 +34,7 @@ def _colour(kind: FindingKind | None) -> str:
 
 def _row(s: SeriesView) -> str:
     summary = s.summary
-    best = (
-        "-" if summary.best_step is None else f"{fmt(summary.best_value)} ({summary.best_step:,})"
-    )
+    best = fmt_best(summary)
     curve = ""
     if s.curve is not None and len(s.curve):
         curve = svg(s.curve.steps, s.curve.values, s.findings)

@@ -6,7 +6,7 @@ row under it) and the advice as a list. No HTML, no colour.
 
 from __future__ import annotations
 
-from tbplateau.render.advice import ReportView, RunView, SeriesView, fmt, restart_note
+from tbplateau.render.advice import ReportView, RunView, SeriesView, fmt, fmt_best, restart_note
 from tbplateau.render.sparkline import Sparkline
 
 __all__ = ["SPARKLINE_WIDTH", "render_markdown"]
@@ -25,9 +25,7 @@ def _code(text: str) -> str:
 
 def _row(s: SeriesView) -> str:
     summary = s.summary
-    best = (
-        "-" if summary.best_step is None else f"{fmt(summary.best_value)} ({summary.best_step:,})"
-    )
+    best = fmt_best(summary)
     curve = ""
     if s.curve is not None and len(s.curve):
         line = Sparkline.of(s.curve.steps, s.curve.values, s.findings, width=SPARKLINE_WIDTH)
