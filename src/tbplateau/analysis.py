@@ -16,28 +16,27 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from os import PathLike
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tbplateau.curves import attach
 from tbplateau.detectors import REGISTRY, Detector, OverfittingDetector
 from tbplateau.detectors.base import onset_tolerance
-from tbplateau.findings import Finding, FindingKind, Goal, json_safe
+from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.goals import GoalOverride, parse_goal_override, resolve_goal
 from tbplateau.pairing import pair_series
+from tbplateau.report import REPORT_SCHEMA, Report, RunReport, SeriesReport, report_document
 from tbplateau.series import Series
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tbplateau.reader.model import Logdir, ReadIssue
+    from tbplateau.reader.model import Logdir
 
+# The report model lives in tbplateau.report; its names stay importable from here.
 __all__ = ["REPORT_SCHEMA", "Report", "RunReport", "SeriesReport", "analyze", "report_document"]
-
-REPORT_SCHEMA = "tbplateau.report/1"
-"""Name and version of the JSON document :meth:`Report.to_dict` builds."""
 
 SERIES_KINDS = (
     FindingKind.NONFINITE,
@@ -45,113 +44,6 @@ SERIES_KINDS = (
     FindingKind.DIVERGENCE,
     FindingKind.OSCILLATION,
 )
-
-
-@dataclass(frozen=True)
-class SeriesReport:
-    """One series' summary and findings."""
-
-    tag: str
-    goal: Goal
-    points: int
-    replaced_points: int
-    first_step: int | None
-    last_step: int | None
-    best_step: int | None
-    best_value: float | None
-    last_value: float | None
-    findings: tuple[Finding, ...]
-
-
-@dataclass(frozen=True)
-class RunReport:
-    """One run: its read issues, its series and the findings involving two series."""
-
-    run: str
-    read_issues: tuple[ReadIssue, ...]
-    series: tuple[SeriesReport, ...]
-    findings: tuple[Finding, ...]
-
-
-@dataclass(frozen=True)
-class Report:
-    """Everything :func:`analyze` found in a logdir; :meth:`to_dict` is the JSON document."""
-
-    logdir: str
-    runs: tuple[RunReport, ...]
-    schema: str = field(default=REPORT_SCHEMA, init=False)
-
-    def findings(self) -> Iterator[Finding]:
-        """Every finding, run by run (series findings, then run-level ones)."""
-        for run in self.runs:
-            for s in run.series:
-                yield from s.findings
-            yield from run.findings
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``tbplateau.report/1`` document (see :func:`report_document`)."""
-        return report_document(self)
-
-    def to_json(self, *, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
-
-    def __rich__(self) -> Any:
-        """The terminal report (see :mod:`tbplateau.render.terminal`)."""
-        from tbplateau.render import report_renderable
-
-        return report_renderable(self)
-
-    def _repr_html_(self) -> str:
-        """The report for Jupyter: the same tables with inline SVG sparklines."""
-        from tbplateau.render import report_html
-
-        return report_html(self)
-
-    def to_pandas(self) -> Any:
-        """``(series, findings)`` DataFrames (see :class:`tbplateau.render.frames.ReportFrames`)."""
-        from tbplateau.render.frames import report_frames
-
-        return report_frames(self)
-
-    def plot(self, run: str, tag: str, *, ax: Any = None, logdir: Logdir | None = None) -> Any:
-        """Draw ``run``/``tag`` with each finding shaded; return the matplotlib Axes."""
-        from tbplateau.plot import plot_series
-
-        return plot_series(self, run, tag, ax=ax, logdir=logdir)
-
-
-def report_document(report: Report) -> dict[str, Any]:
-    """Build the ``tbplateau.report/1`` JSON document; non-finite numbers become ``null``.
-
-    This is the only place the document's shape is decided; it never depends on a flag.
-    """
-    return {
-        "schema": REPORT_SCHEMA,
-        "logdir": report.logdir,
-        "runs": [
-            {
-                "run": r.run,
-                "read_issues": [i.to_dict() for i in r.read_issues],
-                "series": [
-                    {
-                        "tag": s.tag,
-                        "goal": s.goal,
-                        "points": s.points,
-                        "replaced_points": s.replaced_points,
-                        "first_step": s.first_step,
-                        "last_step": s.last_step,
-                        "best_step": s.best_step,
-                        "best_value": json_safe(s.best_value),
-                        "last_value": json_safe(s.last_value),
-                        "findings": [f.to_dict() for f in s.findings],
-                    }
-                    for s in r.series
-                ],
-                "findings": [f.to_dict() for f in r.findings],
-            }
-            for r in report.runs
-        ],
-    }
 
 
 def default_detectors() -> dict[FindingKind, Detector]:
@@ -232,8 +124,6 @@ def analyze(
                 tuple(sorted(run_findings[run.name], key=lambda f: f.sort_key)),
             )
         )
-    from tbplateau.render.source import attach
-
     # the report keeps a reference to its curves (no copy) for sparklines and plots
     return attach(Report(str(logdir.path), tuple(runs)), logdir)
 

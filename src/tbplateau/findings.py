@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from tbplateau.errors import InvalidParameterError
 
-__all__ = ["Finding", "FindingKind", "Goal", "check_goal", "json_safe"]
+__all__ = ["Finding", "FindingKind", "Goal", "check_goal", "finding_label", "json_safe"]
 
 Goal = Literal["min", "max"] | None
 """Direction of a metric: ``"min"`` (loss), ``"max"`` (accuracy) or ``None`` (not a metric)."""
@@ -115,3 +115,10 @@ class Finding:
             "confidence": round(self.confidence, 4),
             "detail": json_safe(dict(self.detail)),
         }
+
+
+def finding_label(f: Finding) -> str:
+    """``"flat line"`` for a constant plateau, else the kind's name."""
+    if f.kind is FindingKind.PLATEAU and f.detail.get("constant"):
+        return "flat line"
+    return "non-finite" if f.kind is FindingKind.NONFINITE else f.kind.value

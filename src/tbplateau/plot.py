@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tbplateau._optional import import_pyplot
+from tbplateau.curves import curves_for
 from tbplateau.errors import InvalidParameterError
-from tbplateau.render.source import curves_for
-from tbplateau.render.sparkline import SVG_COLOUR, finding_label
+from tbplateau.findings import finding_label
+from tbplateau.render.sparkline import SVG_COLOUR
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tbplateau.analysis import Report
     from tbplateau.findings import Finding
     from tbplateau.reader.model import Logdir
+    from tbplateau.report import Report
 
 __all__ = ["findings_of", "plot_series"]
 

@@ -15,9 +15,9 @@ from rich.console import Console
 
 import tbplateau
 from tbplateau.cli import EXIT_FINDINGS, EXIT_OK, main
+from tbplateau.explain.forecast import forecast
 from tbplateau.findings import Finding, FindingKind
 from tbplateau.render import report_html, report_markdown, report_view
-from tbplateau.render.forecast import forecast
 from tbplateau.render.sparkline import Sparkline, svg
 from tests.expected import regen
 

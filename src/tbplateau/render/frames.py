@@ -10,7 +10,7 @@ from tbplateau.findings import Finding
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from tbplateau.analysis import Report
+    from tbplateau.report import Report
 
 __all__ = ["FINDING_COLUMNS", "SERIES_COLUMNS", "ReportFrames", "report_frames"]
 

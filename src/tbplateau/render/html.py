@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from html import escape
 
+from tbplateau.explain.advice import ReportView, RunView, SeriesView, fmt, fmt_best
 from tbplateau.findings import FindingKind
-from tbplateau.render.advice import ReportView, RunView, SeriesView, fmt, fmt_best
 from tbplateau.render.sparkline import SVG_COLOUR, svg
 
 __all__ = ["render_html"]

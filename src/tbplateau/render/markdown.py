@@ -6,7 +6,7 @@ row under it) and the advice as a list. No HTML, no colour.
 
 from __future__ import annotations
 
-from tbplateau.render.advice import ReportView, RunView, SeriesView, fmt, fmt_best, restart_note
+from tbplateau.explain.advice import ReportView, RunView, SeriesView, fmt, fmt_best, restart_note
 from tbplateau.render.sparkline import Sparkline
 
 __all__ = ["SPARKLINE_WIDTH", "render_markdown"]

@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from rich.text import Text
 
-from tbplateau.findings import Finding, FindingKind
+from tbplateau.findings import Finding, FindingKind, finding_label
 
 __all__ = ["KIND_LETTER", "KIND_STYLE", "SVG_COLOUR", "Sparkline", "finding_label"]
 
@@ -73,13 +73,6 @@ KIND_LETTER = {
     FindingKind.OSCILLATION: "S",
 }
 """Marker letter of each kind (a constant plateau, a flat line, is ``F``)."""
-
-
-def finding_label(f: Finding) -> str:
-    """``"flat line"`` for a constant plateau, else the kind's name."""
-    if f.kind is FindingKind.PLATEAU and f.detail.get("constant"):
-        return "flat line"
-    return "non-finite" if f.kind is FindingKind.NONFINITE else f.kind.value
 
 
 def _letter(f: Finding) -> str:

@@ -15,8 +15,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from tbplateau.findings import FindingKind
-from tbplateau.render.advice import (
+from tbplateau.explain.advice import (
     Advice,
     ReportView,
     RunView,
@@ -24,6 +23,7 @@ from tbplateau.render.advice import (
     fmt,
     restart_note,
 )
+from tbplateau.findings import FindingKind
 from tbplateau.render.sparkline import KIND_STYLE, Sparkline
 
 __all__ = ["TerminalReport", "sparkline_width"]
@@ -57,7 +57,7 @@ def _style(kind: FindingKind | None) -> str:
 
 
 class TerminalReport:
-    """A rich renderable of a :class:`~tbplateau.render.advice.ReportView`."""
+    """A rich renderable of a :class:`~tbplateau.explain.advice.ReportView`."""
 
     def __init__(self, view: ReportView) -> None:
         self.view = view

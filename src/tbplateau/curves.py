@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from tbplateau.series import Series
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tbplateau.analysis import Report
     from tbplateau.reader.model import Logdir
+    from tbplateau.report import Report
 
 __all__ = ["Curves", "attach", "curves_for"]
 

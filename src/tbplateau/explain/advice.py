@@ -6,7 +6,7 @@ layouts. Advice quotes the run's own numbers: the best value and its step, how l
 the run went on without beating it, what Keras and PyTorch ``ReduceLROnPlateau`` and
 ``EarlyStopping`` and Prechelt's criteria would have done on the logged curve, the
 logged learning rate when there is one, and a forecast of what more steps would
-bring (:mod:`~tbplateau.render.forecast`). Without the curves the advice falls back
+bring (:mod:`~tbplateau.explain.forecast`). Without the curves the advice falls back
 to the numbers in the report.
 """
 
@@ -20,12 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from tbplateau import baselines
-from tbplateau.analysis import Report, SeriesReport
-from tbplateau.findings import Finding, FindingKind, Goal
+from tbplateau.curves import Curves
+from tbplateau.explain.forecast import Forecast, forecast
+from tbplateau.findings import Finding, FindingKind, Goal, finding_label
 from tbplateau.reader.model import ReadIssue
-from tbplateau.render.forecast import Forecast, forecast
-from tbplateau.render.source import Curves
-from tbplateau.render.sparkline import finding_label
+from tbplateau.report import Report, SeriesReport
 from tbplateau.series import Series
 
 __all__ = [

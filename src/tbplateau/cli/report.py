@@ -1,0 +1,89 @@
+"""``tbplateau report``: analyse a logdir and print the report."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from rich.console import Console
+
+from tbplateau.analysis import analyze
+from tbplateau.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, progress
+from tbplateau.errors import TbplateauError
+from tbplateau.findings import FindingKind
+from tbplateau.goals import parse_goal_override
+from tbplateau.reader import read_logdir
+from tbplateau.render import report_markdown, report_renderable
+from tbplateau.report import Report, RunReport
+
+__all__ = ["report_command"]
+
+
+def _parse_kinds(text: str) -> set[FindingKind]:
+    kinds = set()
+    for word in filter(None, (w.strip() for w in text.split(","))):
+        try:
+            kinds.add(FindingKind(word))
+        except ValueError:
+            choices = ", ".join(k.value for k in FindingKind)
+            raise UsageError(
+                f"tbplateau report: unknown kind {word!r} (choose from {choices})"
+            ) from None
+    return kinds
+
+
+def _regex(text: str | None, option: str) -> re.Pattern[str] | None:
+    if text is None:
+        return None
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise UsageError(f"tbplateau report: bad {option} regex {text!r}: {exc}") from None
+
+
+def _filter_report(
+    report: Report, runs: re.Pattern[str] | None, tags: re.Pattern[str] | None
+) -> Report:
+    kept = []
+    for run in report.runs:
+        if runs is not None and not runs.search(run.run):
+            continue
+        series = tuple(s for s in run.series if tags is None or tags.search(s.tag))
+        findings = tuple(
+            f for f in run.findings if tags is None or any(tags.search(t) for t in f.tags)
+        )
+        kept.append(RunReport(run.run, run.read_issues, series, findings))
+    return Report(report.logdir, tuple(kept))
+
+
+def report_command(args: argparse.Namespace, out: Console, err: Console) -> int:
+    fail_on = _parse_kinds(args.fail_on)
+    runs = _regex(args.runs, "--runs")
+    tags = _regex(args.tags, "--tags")
+    for goal in args.goal:
+        try:
+            parse_goal_override(goal)
+        except TbplateauError as exc:
+            raise UsageError(f"tbplateau report: {exc}") from None
+    with progress(out, err) as step:
+        step(f"reading {args.logdir}")
+        logdir = read_logdir(args.logdir, workers=args.workers, progress=step.files)
+        n = sum(len(r.series) for r in logdir.runs)
+        step(f"analysing {n:,} series in {len(logdir.runs):,} runs")
+        report = _filter_report(analyze(logdir, goals=args.goal), runs, tags)
+        step("writing the report")
+        if args.format == "json":
+            text = report.to_json(indent=1) + "\n"
+        elif args.format == "markdown":
+            text = report_markdown(report, logdir)
+        else:
+            text = ""
+            renderable = report_renderable(report, logdir)
+            with out.capture() as captured:
+                out.print(renderable)
+            text = captured.get()
+    out.file.write(text)
+    out.file.flush()
+    if fail_on and any(f.kind in fail_on for f in report.findings()):
+        return EXIT_FINDINGS
+    return EXIT_OK
