@@ -7,11 +7,14 @@ from importlib import resources
 import jsonschema
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tbplateau.analysis import REPORT_SCHEMA, Report, analyze
+from tbplateau.analysis import REPORT_SCHEMA, Report, analyze, analyze_runs
 from tbplateau.detectors import PlateauDetector
 from tbplateau.evaluation.synthetic import generate_cases
 from tbplateau.findings import FindingKind
+from tbplateau.pairing import run_groups
 from tbplateau.reader.model import Logdir, Problem, ReadIssue, Run
 from tbplateau.series import Series
 
@@ -170,3 +173,46 @@ def test_a_series_with_other_values_is_not_a_copy() -> None:
     (run,) = [r for r in analyze(logdir).runs if r.run == "validation"]
     kinds = {s.tag: [f.kind for f in s.findings] for s in run.series}
     assert FindingKind.DIVERGENCE in kinds["other_loss"]
+
+
+_LAYOUT_RUNS = st.sampled_from(
+    ["x/train", "x/validation", "y/Loss_train", "y/Loss_val", "z", "z/eval", "w/run"]
+)
+_LAYOUT_TAGS = st.sampled_from(["loss", "Loss", "val_loss", "epoch_accuracy", "eval/loss", "lr"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.dictionaries(
+        _LAYOUT_RUNS, st.lists(_LAYOUT_TAGS, min_size=1, max_size=3, unique=True), max_size=6
+    ),
+    st.integers(0, 2**31),
+)
+def test_analysis_of_run_groups_equals_the_whole(layout: dict[str, list[str]], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    t = np.arange(60)
+    runs = []
+    for name, tags in sorted(layout.items()):
+        series = []
+        for tag in tags:
+            knee = int(rng.integers(10, 40))
+            # training sides keep improving; every other series turns up after its knee,
+            # so a validation series paired with a training one overfits
+            rise = -0.005 if "train" in name else 0.04
+            curve = np.exp(-np.minimum(t, knee) / 10) * (1 + rise * np.maximum(t - knee, 0))
+            series.append(
+                Series(name, tag, steps=t, values=curve * np.exp(rng.normal(0, 0.02, 60)))
+            )
+        runs.append(Run(name, ("f",), tuple(series)))
+    logdir = Logdir("mem", tuple(runs))
+    whole = analyze(logdir).to_dict()["runs"]
+    by_name = {r.name: r for r in runs}
+    parts = {}
+    for group in run_groups(by_name):
+        for r in analyze_runs([by_name[n] for n in group]):
+            parts[r.run] = r
+    merged = Report("mem", tuple(parts[r.name] for r in runs)).to_dict()["runs"]
+    assert merged == whole
+    shared = set(layout.get("x/train", ())) & set(layout.get("x/validation", ()))
+    if any("loss" in tag.lower() for tag in shared):
+        assert any(r["findings"] for r in whole if r["run"] == "x/validation")

@@ -22,7 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"reader", "stats", "goals"}),
     frozenset({"detectors", "pairing", "baselines"}),
     frozenset({"report"}),
-    frozenset({"curves", "analysis", "notebook", "evaluation", "sweep"}),
+    frozenset({"curves", "analysis", "notebook", "evaluation", "sweep", "live"}),
     frozenset({"explain"}),
     frozenset({"render", "plot"}),
     frozenset({"watch", "plugin"}),

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tbplateau.pairing import pair_series
+from tbplateau.pairing import pair_series, run_groups
 from tbplateau.reader.model import Run
 
 
@@ -78,3 +80,23 @@ def test_layouts(
 def test_accepts_reader_runs() -> None:
     runs = [Run("train", ("f",), ()), Run("validation", ("f",), ())]
     assert pair_series(runs) == []
+
+
+_WORDS = st.sampled_from(
+    ["train", "validation", "val", "eval", "Loss_train", "Loss_val", "acc_test", "run1", "x"]
+)
+_RUN = st.lists(_WORDS, min_size=1, max_size=3).map("/".join)
+_TAG = st.sampled_from(["loss", "Loss", "val_loss", "epoch_loss", "acc", "Loss/train", "eval/loss"])
+
+
+@given(st.dictionaries(_RUN, st.lists(_TAG, min_size=1, max_size=4, unique=True), max_size=8))
+def test_pairs_never_cross_run_groups(layout: dict[str, list[str]]) -> None:
+    group_of = {name: i for i, g in enumerate(run_groups(layout)) for name in g}
+    assert sorted(group_of) == sorted(layout)
+    for pair in pair_series(list(layout.items())):
+        assert group_of[pair.validation_run] == group_of[pair.training_run], pair
+
+
+def test_run_groups_keep_keras_and_add_scalars_siblings_together() -> None:
+    groups = run_groups(["a/train", "a/validation", "b/Loss_train", "b/Loss_val", "c", "a"])
+    assert groups == [("a",), ("a/train", "a/validation"), ("b/Loss_train", "b/Loss_val"), ("c",)]

@@ -28,15 +28,23 @@ from tbplateau.detectors import REGISTRY, Detector, OverfittingDetector
 from tbplateau.detectors.base import onset_tolerance
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.goals import GoalOverride, parse_goal_override, resolve_goal
-from tbplateau.pairing import pair_series
+from tbplateau.pairing import pair_series, run_groups
 from tbplateau.report import REPORT_SCHEMA, Report, RunReport, SeriesReport, report_document
 from tbplateau.series import Series
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tbplateau.reader.model import Logdir
+    from tbplateau.reader.model import Logdir, Run
 
 # The report model lives in tbplateau.report; its names stay importable from here.
-__all__ = ["REPORT_SCHEMA", "Report", "RunReport", "SeriesReport", "analyze", "report_document"]
+__all__ = [
+    "REPORT_SCHEMA",
+    "Report",
+    "RunReport",
+    "SeriesReport",
+    "analyze",
+    "analyze_runs",
+    "report_document",
+]
 
 SERIES_KINDS = (
     FindingKind.NONFINITE,
@@ -78,9 +86,42 @@ def analyze(
     assert not isinstance(logdir, (str, PathLike))
     overrides = [parse_goal_override(g) if isinstance(g, str) else g for g in goals]
     dets = default_detectors() if detectors is None else dict(detectors)
+    by_name = {run.name: run for run in logdir.runs}
+    reports: dict[str, RunReport] = {}
+    for group in run_groups(by_name):
+        for r in _analyze_group([by_name[name] for name in group], overrides, dets):
+            reports[r.run] = r
+    runs = tuple(reports[run.name] for run in logdir.runs)
+    # the report keeps a reference to its curves (no copy) for sparklines and plots
+    return attach(Report(str(logdir.path), runs), logdir)
+
+
+def analyze_runs(
+    runs: Sequence[Run],
+    *,
+    goals: Sequence[str | GoalOverride] = (),
+    detectors: Mapping[FindingKind, Detector] | None = None,
+) -> tuple[RunReport, ...]:
+    """Analyse some runs of a logdir: the same reports :func:`analyze` gives for them.
+
+    ``runs`` must hold whole groups of :func:`~tbplateau.pairing.run_groups` (a
+    validation run with its training sibling); the reports come back in the order of
+    ``runs``. This is the unit of work of sweeps, ``watch`` and the TensorBoard tab.
+    """
+    overrides = [parse_goal_override(g) if isinstance(g, str) else g for g in goals]
+    dets = default_detectors() if detectors is None else dict(detectors)
+    return tuple(_analyze_group(runs, overrides, dets))
+
+
+def _analyze_group(
+    runs: Sequence[Run],
+    overrides: Sequence[GoalOverride],
+    dets: Mapping[FindingKind, Detector],
+) -> list[RunReport]:
+    """Every series finding and every overfitting pair of ``runs`` (see :func:`analyze`)."""
     by_key: dict[tuple[str, str], tuple[Series, Goal]] = {}
     series_findings: dict[tuple[str, str], list[Finding]] = {}
-    for run in logdir.runs:
+    for run in runs:
         for s in run.series:
             goal = resolve_goal(s.tag, overrides)
             by_key[(run.name, s.tag)] = (s, goal)
@@ -89,15 +130,16 @@ def analyze(
                 if kind in dets:
                     found.extend(dets[kind].detect(s, goal))
             series_findings[(run.name, s.tag)] = found
-    run_findings: dict[str, list[Finding]] = {r.name: [] for r in logdir.runs}
+    run_findings: dict[str, list[Finding]] = {r.name: [] for r in runs}
+    by_name = {r.name: r for r in runs}
     over = dets.get(FindingKind.OVERFITTING)
     if isinstance(over, OverfittingDetector):
-        for pair in pair_series(logdir.runs):
+        for pair in pair_series(runs):
             val, vgoal = by_key[(pair.validation_run, pair.validation_tag)]
             train, tgoal = by_key[(pair.training_run, pair.training_tag)]
             if vgoal is None or tgoal is None:
                 continue
-            copies = _same_values(logdir[pair.validation_run].series, val)
+            copies = _same_values(by_name[pair.validation_run].series, val)
             for f in over.detect_pair(val, train, vgoal, training_goal=tgoal):
                 run_findings[pair.validation_run].append(f)
                 # The rise is explained on the paired series and on any copy of it that
@@ -109,14 +151,14 @@ def analyze(
                     series_findings[key] = _explained_by_overfitting(
                         series_findings[key], moved, target
                     )
-    runs = []
-    for run in logdir.runs:
+    out = []
+    for run in runs:
         reports = []
         for s in run.series:
             goal = by_key[(run.name, s.tag)][1]
             found = _resolve(series_findings[(run.name, s.tag)], s)
             reports.append(_series_report(s, goal, found))
-        runs.append(
+        out.append(
             RunReport(
                 run.name,
                 tuple(run.read_issues),
@@ -124,8 +166,7 @@ def analyze(
                 tuple(sorted(run_findings[run.name], key=lambda f: f.sort_key)),
             )
         )
-    # the report keeps a reference to its curves (no copy) for sparklines and plots
-    return attach(Report(str(logdir.path), tuple(runs)), logdir)
+    return out
 
 
 def _position(series: Series, step: int | None) -> int:

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-__all__ = ["TRAIN_WORDS", "VALIDATION_WORDS", "Pair", "RunTags", "pair_series"]
+__all__ = ["TRAIN_WORDS", "VALIDATION_WORDS", "Pair", "RunTags", "pair_series", "run_groups"]
 
 TRAIN_WORDS = frozenset({"train", "training", "trn"})
 VALIDATION_WORDS = frozenset(
@@ -130,3 +130,31 @@ def pair_series(runs: Iterable[RunTags | tuple[str, Sequence[str]]]) -> list[Pai
             trun, ttag = candidates[0]
             out.append(Pair(name, tag, trun, ttag, layout))
     return sorted(out, key=lambda p: (p.validation_run, p.validation_tag))
+
+
+def _group_key(run: str) -> str:
+    """The group a run belongs to: its parent when its last name part is a role word."""
+    parent, last = _split_run(run)
+    words = [w for w in _SEP.split(last) if w and not _SEP.fullmatch(w)]
+    if words and _role(words[-1]) is not None:
+        return "\0" + parent  # cannot collide with a run name
+    return run
+
+
+def run_groups(names: Iterable[str]) -> list[tuple[str, ...]]:
+    """Partition run names into the groups that :func:`pair_series` may join.
+
+    Two runs are paired only when both end in a role word under the same parent
+    (Keras ``X/train`` and ``X/validation``; ``add_scalars`` ``X/Loss_train`` and
+    ``X/Loss_val``), so those travel together and every other run is a group of its
+    own. Analysing each group apart gives exactly the analysis of the whole logdir;
+    that is what lets sweeps, ``watch`` and the TensorBoard tab analyse only part of
+    it. Groups are sorted by their first run, runs within a group by name.
+
+    >>> run_groups(["b", "x/train", "a", "x/validation", "y/Loss_train"])
+    [('a',), ('b',), ('x/train', 'x/validation'), ('y/Loss_train',)]
+    """
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(_group_key(name), []).append(name)
+    return sorted((tuple(sorted(g)) for g in groups.values()), key=lambda g: g[0])

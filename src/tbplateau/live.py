@@ -1,0 +1,109 @@
+"""A report of a growing logdir, kept up to date by re-analysing only what changed.
+
+The long-running faces (``tbplateau watch``, the TensorBoard tab) hold one
+:class:`LiveAnalysis`. Each :meth:`~LiveAnalysis.refresh` reads only what was appended
+since the last one (:class:`~tbplateau.reader.LogdirReader`), finds the runs that
+changed (new points, new files, new read issues, new or vanished runs) and re-analyses
+only their groups (:func:`~tbplateau.pairing.run_groups`: a validation run travels
+with its training sibling). Every other run keeps its report. The result is the report
+:func:`~tbplateau.analysis.analyze` gives on the same data, because analysing groups
+apart is exactly the analysis of the whole.
+
+>>> import tempfile
+>>> live = LiveAnalysis(tempfile.mkdtemp())
+>>> update = live.refresh()
+>>> len(update.report.runs), update.changed
+(0, ())
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tbplateau.analysis import analyze_runs, default_detectors
+from tbplateau.curves import attach
+from tbplateau.detectors import Detector
+from tbplateau.findings import FindingKind
+from tbplateau.goals import GoalOverride, parse_goal_override
+from tbplateau.pairing import run_groups
+from tbplateau.reader import LogdirReader
+from tbplateau.reader.model import Logdir, Run
+from tbplateau.report import Report, RunReport
+
+__all__ = ["LiveAnalysis", "Update"]
+
+_Signature = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Update:
+    """The outcome of one refresh: the whole report, the curves it was made from, and
+    the runs whose reports were recomputed (``changed``) or are gone (``removed``)."""
+
+    report: Report
+    logdir: Logdir
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def _signature(run: Run) -> _Signature:
+    """What, when it differs, means a run must be analysed again."""
+    return (
+        run.files,
+        run.read_issues,
+        tuple((s.tag, len(s), s.replaced_points) for s in run.series),
+    )
+
+
+class LiveAnalysis:
+    """Analysis of a logdir that grows (see the module docstring).
+
+    ``goals`` and ``detectors`` are those of :func:`~tbplateau.analysis.analyze`;
+    ``reader`` may be given to share one (its position is kept across calls).
+    """
+
+    def __init__(
+        self,
+        logdir: str | os.PathLike[str],
+        *,
+        goals: Sequence[str | GoalOverride] = (),
+        detectors: Mapping[FindingKind, Detector] | None = None,
+        reader: LogdirReader | None = None,
+    ) -> None:
+        self.logdir = os.fspath(logdir)
+        self.goals = [parse_goal_override(g) if isinstance(g, str) else g for g in goals]
+        self.detectors = default_detectors() if detectors is None else dict(detectors)
+        self.reader = reader if reader is not None else LogdirReader(self.logdir)
+        self._signatures: dict[str, _Signature] = {}
+        self._reports: dict[str, RunReport] = {}
+
+    def refresh(self) -> Update:
+        """Read what was appended, re-analyse the groups of the runs that changed."""
+        self.reader.poll(collect=False)
+        logdir = self.reader.snapshot()
+        runs = {run.name: run for run in logdir.runs}
+        changed = {
+            name for name, run in runs.items() if self._signatures.get(name) != _signature(run)
+        }
+        removed = tuple(sorted(set(self._reports) - set(runs)))
+        for name in removed:
+            del self._reports[name]
+            del self._signatures[name]
+        # a group is analysed again when a member changed or vanished (its pairs change)
+        touched = changed.union(removed)
+        redo = [
+            name
+            for group in run_groups([*runs, *removed])
+            if touched.intersection(group)
+            for name in group
+            if name in runs
+        ]
+        for run_report in analyze_runs(
+            [runs[name] for name in redo], goals=self.goals, detectors=self.detectors
+        ):
+            self._reports[run_report.run] = run_report
+            self._signatures[run_report.run] = _signature(runs[run_report.run])
+        report = Report(logdir.path, tuple(self._reports[name] for name in runs))
+        return Update(attach(report, logdir), logdir, tuple(sorted(set(redo))), removed)
