@@ -16,7 +16,6 @@ parses the command line and turns exceptions into exit codes.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
@@ -28,17 +27,23 @@ from tbplateau.cli._common import (
     EXIT_FINDINGS,
     EXIT_OK,
     EXIT_USAGE,
+    AddParser,
+    Command,
     Parser,
     UsageError,
     console,
 )
-from tbplateau.cli.ls import ls_command, ls_document
-from tbplateau.cli.report import report_command
+from tbplateau.cli.ls import ls_command, ls_document, ls_parser
+from tbplateau.cli.report import report_command, report_parser
 from tbplateau.errors import TbplateauError
 
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "console_main", "ls_document", "main"]
 
-COMMANDS = {"ls": ls_command, "report": report_command}
+COMMANDS: dict[str, tuple[AddParser, Command]] = {
+    "ls": (ls_parser, ls_command),
+    "report": (report_parser, report_command),
+}
+"""Every command: the function that adds its parser, and the one that runs it."""
 
 
 def _parser() -> Parser:
@@ -49,54 +54,8 @@ def _parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"tbplateau {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    ls = sub.add_parser(
-        "ls",
-        help="list runs, tags, points, step ranges and read issues",
-        description="List every run and tag of a logdir: kind, points, step range, replaced "
-        "points (restarts) and read issues.",
-    )
-    ls.add_argument("logdir", metavar="LOGDIR", help="a local path or an fsspec URL")
-    ls.add_argument("--format", choices=("rich", "json"), default="rich")
-    ls.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    ls.add_argument(
-        "--workers", type=int, default=None, help="processes for reading (default: CPU count)"
-    )
-    report = sub.add_parser(
-        "report",
-        help="say where each series plateaued, diverged, went non-finite, overfit or oscillates",
-        description="Analyse every scalar series of every run and report plateaus, divergence, "
-        "non-finite values, overfitting and oscillation with their onset step.",
-    )
-    report.add_argument("logdir", metavar="LOGDIR", help="a local path or an fsspec URL")
-    report.add_argument(
-        "--format",
-        choices=("rich", "json", "markdown"),
-        default="rich",
-        help="rich: the terminal report (default); json: the tbplateau.report/1 document; "
-        "markdown: for pull requests and issue comments",
-    )
-    report.add_argument(
-        "--color",
-        choices=("auto", "always", "never"),
-        default="auto",
-        help="auto (default): colour only a terminal, and never when NO_COLOR is set",
-    )
-    report.add_argument(
-        "--goal",
-        action="append",
-        default=[],
-        metavar="TAG_PATTERN=min|max|none",
-        help="override the goal inferred from tag names (fnmatch glob; repeatable)",
-    )
-    report.add_argument("--runs", metavar="REGEX", help="only runs whose name matches")
-    report.add_argument("--tags", metavar="REGEX", help="only series whose tag matches")
-    report.add_argument(
-        "--fail-on",
-        metavar="KIND[,KIND]",
-        default="",
-        help="exit 1 when a finding of one of these kinds exists (for CI)",
-    )
-    report.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
+    for name, (add_arguments, _) in COMMANDS.items():
+        add_arguments(name, sub)
     return parser
 
 
@@ -119,7 +78,7 @@ def main(
         return EXIT_USAGE
     out = stdout or console(args.color, sys.stdout)
     try:
-        return COMMANDS[args.command](args, out, err)
+        return COMMANDS[args.command][1](args, out, err)
     except UsageError as exc:
         err.print(Text(str(exc)), highlight=False)
         return EXIT_USAGE

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 from rich.console import Console
 from rich.progress import (
@@ -21,12 +21,21 @@ __all__ = [
     "EXIT_FINDINGS",
     "EXIT_OK",
     "EXIT_USAGE",
+    "AddParser",
+    "Command",
     "Parser",
     "Steps",
+    "Subparsers",
     "UsageError",
     "console",
     "progress",
 ]
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[Parser]"
+AddParser = Callable[[str, Subparsers], None]
+"""Adds one command's parser (its name, the subparsers) to the command line."""
+Command = Callable[[argparse.Namespace, Console, Console], int]
+"""Runs one command: parsed arguments, stdout and stderr consoles; returns the exit code."""
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

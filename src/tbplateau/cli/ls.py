@@ -10,12 +10,28 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tbplateau.cli._common import EXIT_OK
+from tbplateau.cli._common import EXIT_OK, Subparsers
 from tbplateau.reader import Logdir, read_logdir
 
-__all__ = ["LS_SCHEMA", "ls_command", "ls_document"]
+__all__ = ["LS_SCHEMA", "ls_command", "ls_document", "ls_parser"]
 
 LS_SCHEMA = "tbplateau.ls/1"
+
+
+def ls_parser(name: str, sub: Subparsers) -> None:
+    """Add the ``ls`` command's parser."""
+    ls = sub.add_parser(
+        name,
+        help="list runs, tags, points, step ranges and read issues",
+        description="List every run and tag of a logdir: kind, points, step range, replaced "
+        "points (restarts) and read issues.",
+    )
+    ls.add_argument("logdir", metavar="LOGDIR", help="a local path or an fsspec URL")
+    ls.add_argument("--format", choices=("rich", "json"), default="rich")
+    ls.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    ls.add_argument(
+        "--workers", type=int, default=None, help="processes for reading (default: CPU count)"
+    )
 
 
 def ls_command(args: argparse.Namespace, out: Console, err: Console) -> int:

@@ -8,7 +8,7 @@ import re
 from rich.console import Console
 
 from tbplateau.analysis import analyze
-from tbplateau.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, progress
+from tbplateau.cli._common import EXIT_FINDINGS, EXIT_OK, Subparsers, UsageError, progress
 from tbplateau.errors import TbplateauError
 from tbplateau.findings import FindingKind
 from tbplateau.goals import parse_goal_override
@@ -16,7 +16,47 @@ from tbplateau.reader import read_logdir
 from tbplateau.render import report_markdown, report_renderable
 from tbplateau.report import Report, RunReport
 
-__all__ = ["report_command"]
+__all__ = ["report_command", "report_parser"]
+
+
+def report_parser(name: str, sub: Subparsers) -> None:
+    """Add the ``report`` command's parser."""
+    report = sub.add_parser(
+        name,
+        help="say where each series plateaued, diverged, went non-finite, overfit or oscillates",
+        description="Analyse every scalar series of every run and report plateaus, divergence, "
+        "non-finite values, overfitting and oscillation with their onset step.",
+    )
+    report.add_argument("logdir", metavar="LOGDIR", help="a local path or an fsspec URL")
+    report.add_argument(
+        "--format",
+        choices=("rich", "json", "markdown"),
+        default="rich",
+        help="rich: the terminal report (default); json: the tbplateau.report/1 document; "
+        "markdown: for pull requests and issue comments",
+    )
+    report.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="auto (default): colour only a terminal, and never when NO_COLOR is set",
+    )
+    report.add_argument(
+        "--goal",
+        action="append",
+        default=[],
+        metavar="TAG_PATTERN=min|max|none",
+        help="override the goal inferred from tag names (fnmatch glob; repeatable)",
+    )
+    report.add_argument("--runs", metavar="REGEX", help="only runs whose name matches")
+    report.add_argument("--tags", metavar="REGEX", help="only series whose tag matches")
+    report.add_argument(
+        "--fail-on",
+        metavar="KIND[,KIND]",
+        default="",
+        help="exit 1 when a finding of one of these kinds exists (for CI)",
+    )
+    report.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
 
 
 def _parse_kinds(text: str) -> set[FindingKind]:
