@@ -29,6 +29,7 @@ from tbplateau.reader import (
     read_logdir,
 )
 from tbplateau.series import Series
+from tbplateau.sweep import analyze_iter
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,7 @@ __all__ = [
     "TbplateauError",
     "__version__",
     "analyze",
+    "analyze_iter",
     "detect",
     "read_logdir",
 ]

@@ -26,6 +26,7 @@ import numpy as np
 from tbplateau.curves import attach
 from tbplateau.detectors import REGISTRY, Detector, OverfittingDetector
 from tbplateau.detectors.base import onset_tolerance
+from tbplateau.errors import InvalidParameterError
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.goals import GoalOverride, parse_goal_override, resolve_goal
 from tbplateau.pairing import pair_series, run_groups
@@ -64,6 +65,7 @@ def analyze(
     *,
     goals: Sequence[str | GoalOverride] = (),
     detectors: Mapping[FindingKind, Detector] | None = None,
+    client: object = None,
 ) -> Report:
     """Analyse every scalar series of a logdir.
 
@@ -78,7 +80,18 @@ def analyze(
     detectors
         Detector instances by kind, to change parameters or leave kinds out; the
         default is one of each kind from :data:`~tbplateau.detectors.REGISTRY`.
+    client
+        A ``distributed.Client`` or a :class:`concurrent.futures.Executor`: read and
+        analyse on its workers, run group by run group (see :mod:`tbplateau.sweep`);
+        ``logdir`` must then be a path or URL, and the report holds no curves.
     """
+    if client is not None:
+        from tbplateau.sweep import Sweep
+
+        if hasattr(logdir, "runs"):
+            raise InvalidParameterError("analyze(client=...) needs a path or URL, not a Logdir")
+        assert isinstance(logdir, (str, PathLike))
+        return Sweep(logdir, client=client, goals=goals, detectors=detectors).report()
     if not hasattr(logdir, "runs"):
         from tbplateau.reader import read_logdir
 

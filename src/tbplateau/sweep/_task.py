@@ -1,0 +1,149 @@
+"""The unit of work of a sweep, and what a worker does with it.
+
+A :class:`Task` names whole run groups (:func:`~tbplateau.pairing.run_groups`: a
+validation run travels with its training sibling) and where to read them. It holds
+names and options only: no data, no filesystem object, no credentials. A worker
+reads the task's runs, analyses group by group and sends back the JSON of each run
+(one element of the ``runs`` array of ``tbplateau.report/1``), never ``Report``
+objects, which carry the curves.
+
+A group whose reading or analysis raises does not sink the task: each of its runs
+comes back with an ``unreadable`` read issue naming the error, and no series.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from tbplateau.analysis import analyze_runs
+from tbplateau.detectors import Detector
+from tbplateau.findings import FindingKind
+from tbplateau.goals import GoalOverride
+from tbplateau.reader.model import Problem, ReadIssue, Run
+from tbplateau.report import Report, RunReport, report_document
+from tbplateau.sweep._listing import RunEntry
+from tbplateau.sweep._read import read_runs
+
+__all__ = ["Task", "TaskResult", "failed_run_json", "run_json", "run_task", "worker_version"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """Whole run groups of one logdir, to be read and analysed together."""
+
+    index: int
+    root: str
+    local: bool
+    groups: tuple[tuple[RunEntry, ...], ...]
+    goals: tuple[str | GoalOverride, ...] = ()
+    detectors: Mapping[FindingKind, Detector] | None = None
+    isolated: bool = False
+    """A retry of one group alone, after the task holding it failed."""
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for g in self.groups for r in g]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(max(0, r.nbytes) for g in self.groups for r in g)
+
+    def split(self) -> list[Task]:
+        """One isolated task per group (to find the group that made a task fail)."""
+        return [
+            Task(self.index, self.root, self.local, (g,), self.goals, self.detectors, True)
+            for g in self.groups
+        ]
+
+
+@dataclass
+class TaskResult:
+    """What a worker sends back: each run's JSON, in task order, and what it cost."""
+
+    version: str
+    runs: list[tuple[str, str]]
+    read_s: float = 0.0
+    analyze_s: float = 0.0
+    cpu_s: float = 0.0
+    nbytes: int = 0
+    series: int = 0
+    points: int = 0
+    failed_groups: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def worker_version() -> str:
+    """The tbplateau version and report schema of the process that runs this."""
+    from tbplateau import __version__
+    from tbplateau.report import REPORT_SCHEMA
+
+    return f"{__version__} ({REPORT_SCHEMA})"
+
+
+def run_json(run: RunReport) -> str:
+    """One run's element of the ``runs`` array, as compact JSON text."""
+    doc = report_document(Report("", (run,)))["runs"][0]
+    return json.dumps(doc, allow_nan=False)
+
+
+def failed_run_json(name: str, error: str, issues: Sequence[ReadIssue] = ()) -> str:
+    """A run whose reading or analysis failed: its read issues, then one naming ``error``."""
+    issue = ReadIssue(name, 0, Problem.UNREADABLE, f"{name}: {error}")
+    return run_json(RunReport(name, (*issues, issue), (), ()))
+
+
+def _error(what: str, exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{what} failed: {type(exc).__name__}" + (f": {text}" if text else "")
+
+
+def run_task(task: Task) -> TaskResult:
+    """Read and analyse ``task``'s runs (the function workers run)."""
+    cpu0 = time.process_time()
+    result = TaskResult(worker_version(), [])
+    entries = [r for g in task.groups for r in g]
+    t0 = time.perf_counter()
+    runs: dict[str, Run] = {}
+    try:
+        read = read_runs(task.root, entries, local=task.local)
+        runs = {r.name: r for r in read.runs}
+        result.nbytes = read.nbytes
+    except Exception as exc:  # read group by group below, to confine the failure
+        result.errors.append(_error("reading", exc))
+    result.read_s = time.perf_counter() - t0
+    for group in task.groups:
+        result.runs.extend(_run_group(task, group, runs, result))
+    result.cpu_s = time.process_time() - cpu0
+    return result
+
+
+def _run_group(
+    task: Task, group: Sequence[RunEntry], runs: Mapping[str, Run], result: TaskResult
+) -> list[tuple[str, str]]:
+    names = [r.name for r in group]
+    have = [runs[n] for n in names if n in runs]
+    if len(have) < len(names):
+        t0 = time.perf_counter()
+        try:
+            have = read_runs(task.root, group, local=task.local).runs
+        except Exception as exc:
+            result.failed_groups += 1
+            result.errors.append(_error("reading", exc))
+            return [(n, failed_run_json(n, _error("reading", exc))) for n in names]
+        finally:
+            result.read_s += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    try:
+        reports = analyze_runs(have, goals=task.goals, detectors=task.detectors)
+        out = [(r.run, run_json(r)) for r in reports]
+    except Exception as exc:  # one group's failure is a value in its runs' reports
+        result.failed_groups += 1
+        result.errors.append(_error("analysis", exc))
+        out = [(r.name, failed_run_json(r.name, _error("analysis", exc), r.read_issues)) for r in have]
+    result.analyze_s += time.perf_counter() - t0
+    result.series += sum(len(r.series) for r in have)
+    result.points += sum(r.points for r in have)
+    return out
