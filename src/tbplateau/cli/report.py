@@ -9,6 +9,7 @@ from rich.console import Console
 
 from tbplateau.analysis import analyze
 from tbplateau.cli._common import EXIT_FINDINGS, EXIT_OK, Subparsers, UsageError, progress
+from tbplateau.cli._sweep import add_sweep_arguments, sweep_report, sweep_requested
 from tbplateau.errors import TbplateauError
 from tbplateau.findings import FindingKind
 from tbplateau.goals import parse_goal_override
@@ -30,10 +31,11 @@ def report_parser(name: str, sub: Subparsers) -> None:
     report.add_argument("logdir", metavar="LOGDIR", help="a local path or an fsspec URL")
     report.add_argument(
         "--format",
-        choices=("rich", "json", "markdown"),
+        choices=("rich", "json", "markdown", "jsonl"),
         default="rich",
         help="rich: the terminal report (default); json: the tbplateau.report/1 document; "
-        "markdown: for pull requests and issue comments",
+        "markdown: for pull requests and issue comments; jsonl: one run per line, written "
+        "as runs are done (for sweeps)",
     )
     report.add_argument(
         "--color",
@@ -57,6 +59,7 @@ def report_parser(name: str, sub: Subparsers) -> None:
         help="exit 1 when a finding of one of these kinds exists (for CI)",
     )
     report.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
+    add_sweep_arguments(report)  # --dask, --runs-from (cli/_sweep.py)
 
 
 def _parse_kinds(text: str) -> set[FindingKind]:
@@ -105,6 +108,8 @@ def report_command(args: argparse.Namespace, out: Console, err: Console) -> int:
             parse_goal_override(goal)
         except TbplateauError as exc:
             raise UsageError(f"tbplateau report: {exc}") from None
+    if sweep_requested(args):  # --format jsonl, --dask, --runs-from, --workers
+        return sweep_report(args, out, err, runs=runs, tags=tags, fail_on=fail_on)
     with progress(out, err) as step:
         step(f"reading {args.logdir}")
         logdir = read_logdir(args.logdir, workers=args.workers, progress=step.files)
