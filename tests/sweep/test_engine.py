@@ -34,12 +34,12 @@ from tbplateau.sweep import (
     RunEntry,
     Sweep,
     Task,
+    _engine,
     json_chunks,
     list_logdir,
     plan_tasks,
     run_task,
 )
-from tbplateau.sweep import _engine
 from tests.sweep.layouts import Boom, Crash, detectors_with, loss_curve, make_sweep, write_run
 
 P = ParamSpec("P")
@@ -265,7 +265,8 @@ def test_tasks_carry_names_and_options_only(sweep_dir: Path) -> None:
     assert len(pickle.dumps(task)) < 100 * len(task.names)
     result = run_task(task)
     assert [n for n, _ in result.runs] == task.names
-    assert result.read_s > 0 and result.analyze_s > 0
+    assert result.read_s > 0
+    assert result.analyze_s > 0
 
 
 def test_errors_are_raised_before_any_work(tmp_path: Path) -> None:
@@ -292,14 +293,19 @@ _NAMES = st.sampled_from(
 _TAGS = st.sampled_from(["loss", "Loss", "val_loss", "epoch_accuracy", "eval/loss", "lr"])
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.dictionaries(_NAMES, st.lists(_TAGS, min_size=1, max_size=3, unique=True), min_size=1),
     st.integers(1, 4),
     st.integers(0, 2**31),
 )
 def test_any_layout_and_task_size_gives_the_whole_logdir_analysis(
-    tmp_path_factory: pytest.TempPathFactory, layout: dict[str, list[str]], task_runs: int, seed: int
+    tmp_path_factory: pytest.TempPathFactory,
+    layout: dict[str, list[str]],
+    task_runs: int,
+    seed: int,
 ) -> None:
     root = tmp_path_factory.mktemp("layout")
     for i, (name, tags) in enumerate(sorted(layout.items())):
@@ -323,4 +329,3 @@ def test_importing_tbplateau_and_analysing_does_not_import_dask() -> None:
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
-

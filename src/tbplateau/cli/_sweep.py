@@ -65,7 +65,8 @@ def _manifest(path: str) -> list[str]:
         with open(path, encoding="utf-8") as fh:
             return read_manifest(fh)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"tbplateau report: cannot read --runs-from {path}: {exc}") from None
+        why = getattr(exc, "strerror", None) or exc
+        raise UsageError(f"tbplateau report: cannot read --runs-from {path}: {why}") from None
 
 
 @contextlib.contextmanager

@@ -103,9 +103,7 @@ def _import_distributed() -> Any:
     try:
         import distributed
     except ImportError as exc:
-        raise MissingExtraError(
-            "--dask needs Dask: pip install 'tbplateau[dask]'"
-        ) from exc
+        raise MissingExtraError("--dask needs Dask: pip install 'tbplateau[dask]'") from exc
     return distributed
 
 
@@ -148,6 +146,8 @@ def dask_client(address: str) -> Iterator[Any]:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # no dashboard; its HTTP server (health, metrics) on a free loopback port
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.ERROR,
         )
         with cluster, distributed.Client(cluster) as client:

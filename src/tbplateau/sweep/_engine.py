@@ -10,6 +10,7 @@ tasks in flight and the few results waiting for an earlier one, not the logdir.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -194,7 +195,8 @@ class _DaskBackend(_Backend):
 
     @property
     def workers(self) -> int:
-        return max(1, sum(self.client.nthreads().values()))
+        threads: dict[str, int] = self.client.nthreads()
+        return max(1, sum(threads.values()))
 
     def check_version(self) -> None:
         try:
@@ -389,7 +391,10 @@ class _Merge:
             serial = self.serial
             self.serial += 1
             self.in_flight[serial] = (task, handle)
-            handle.add_done_callback(lambda _, s=serial: self.done.put(s))
+            handle.add_done_callback(functools.partial(self._finished, serial))
+
+    def _finished(self, serial: int, _: object) -> None:
+        self.done.put(serial)  # called in the client's thread, or Dask's
 
     def _collect(self, task: Task, handle: _Handle) -> None:
         try:

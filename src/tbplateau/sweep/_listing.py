@@ -10,6 +10,7 @@ altogether: each worker lists only the directories of its own runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -86,10 +87,8 @@ def _list_local(text: str) -> Listing:
     for r in found:
         nbytes = 0
         for path in r.files:
-            try:
+            with contextlib.suppress(OSError):  # the worker reports it as unreadable
                 nbytes += os.stat(path).st_size
-            except OSError:
-                pass  # the worker reports it as an unreadable file
         runs.append(RunEntry(r.name, tuple(os.path.basename(p) for p in r.files), nbytes))
     return Listing(text, fs.root, True, tuple(runs), tuple(issues))
 

@@ -98,7 +98,7 @@ class _Source:
     def opener(self, path: str) -> Callable[[], IO[bytes]]:
         if self.local:
             return lambda: open(path, "rb")
-        return lambda: self.fs.open(path, "rb")  # type: ignore[no-any-return]
+        return lambda: self.fs.open(path, "rb")
 
     def fetch(self, paths: Sequence[str]) -> dict[str, bytes | BaseException]:
         """Whole remote files, fetched concurrently; a failure is the exception."""

@@ -142,7 +142,9 @@ def _run_group(
     except Exception as exc:  # one group's failure is a value in its runs' reports
         result.failed_groups += 1
         result.errors.append(_error("analysis", exc))
-        out = [(r.name, failed_run_json(r.name, _error("analysis", exc), r.read_issues)) for r in have]
+        out = [
+            (r.name, failed_run_json(r.name, _error("analysis", exc), r.read_issues)) for r in have
+        ]
     result.analyze_s += time.perf_counter() - t0
     result.series += sum(len(r.series) for r in have)
     result.points += sum(r.points for r in have)
