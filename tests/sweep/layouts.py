@@ -63,6 +63,8 @@ def make_sweep(root: Path, size: int = 6, seed: int = 0) -> Path:
     write_run(damaged, {"loss": loss_curve(n, n, 0, 10)})
     path = damaged / EVENTS
     path.write_bytes(path.read_bytes()[:-5])  # truncated: still being written
+    (root / "empty").mkdir()
+    (root / "empty" / EVENTS).write_bytes(b"")
     lfs = root / "lfs"
     lfs.mkdir()
     (lfs / EVENTS).write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:00\n")

@@ -111,11 +111,10 @@ def test_dask_workers_read_s3_with_their_own_credentials(client: Any) -> None:
             mp.setenv(key, value)
         s3fs.S3FileSystem.clear_instance_cache()
         fs = s3fs.S3FileSystem()
-        if not fs.exists("bucket"):
-            fs.mkdir("bucket")
-        fs.put(str(sample), "bucket/sample", recursive=True)
+        fs.mkdir("dask-bucket")  # moto keeps its buckets for the whole test process
+        fs.put(str(sample), "dask-bucket/sample", recursive=True)
         # the workers get the endpoint and keys from their environment, not from the task
         client.run(_setenv, dict(s3.env))
-        report = analyze("s3://bucket/sample", client=client)
+        report = analyze("s3://dask-bucket/sample", client=client)
         s3fs.S3FileSystem.clear_instance_cache()
     assert report.to_dict()["runs"] == analyze(sample).to_dict()["runs"]

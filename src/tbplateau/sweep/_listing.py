@@ -111,8 +111,9 @@ def _list_remote(url: str) -> Listing:
         else:  # pragma: no cover - find returns paths under its root
             continue
         by_dir.setdefault(run, []).append((name, int(info.get("size") or 0)))
-    # find() fills the filesystem's listing cache with every object: let it go
-    fs.invalidate_cache(root)
+    # find() filled the filesystem's listing cache with every object: let it go
+    for key in [k for k in fs.dircache if k == root or k.startswith(prefix)]:
+        fs.dircache.pop(key, None)
     runs = tuple(
         RunEntry(name, tuple(f for f, _ in sorted(files)), sum(s for _, s in files))
         for name, files in sorted(by_dir.items())

@@ -104,6 +104,10 @@ class _Source:
         """Whole remote files, fetched concurrently; a failure is the exception."""
 
         def one(path: str) -> bytes | BaseException:
+            try:  # a ranged read from 0: one GET, where a plain one may ask the size first
+                return bytes(self.fs.cat_file(path, start=0))
+            except Exception:
+                pass  # e.g. an empty object, for which a range is invalid: ask plainly
             try:
                 return bytes(self.fs.cat_file(path))
             except Exception as exc:  # any failure is a read issue of that file
