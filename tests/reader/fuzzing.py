@@ -34,10 +34,7 @@ def frame_payloads(payloads: list[bytes]) -> bytes:
     for data in payloads:
         header = struct.pack("<Q", len(data))
         out.append(
-            header
-            + struct.pack("<I", tb_crc(header))
-            + data
-            + struct.pack("<I", tb_crc(data))
+            header + struct.pack("<I", tb_crc(header)) + data + struct.pack("<I", tb_crc(data))
         )
     return b"".join(out)
 
@@ -107,8 +104,13 @@ def _invalid_utf8_tags() -> bytes:
             value = b"\x0a" + bytes([len(tag)]) + tag + b"\x15" + struct.pack("<f", step / 3)
             summary = b"\x0a" + bytes([len(value)]) + value
             event = (
-                b"\x09" + struct.pack("<d", 1000.0 + step) + b"\x10" + bytes([step])
-                + b"\x2a" + bytes([len(summary)]) + summary
+                b"\x09"
+                + struct.pack("<d", 1000.0 + step)
+                + b"\x10"
+                + bytes([step])
+                + b"\x2a"
+                + bytes([len(summary)])
+                + summary
             )
             payloads.append(event)
     return frame_payloads(payloads)

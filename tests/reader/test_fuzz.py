@@ -15,6 +15,7 @@ compiled scanner when it is not built.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 from typing import Any
@@ -87,7 +88,7 @@ def points(res: FileScan) -> tuple[Any, ...]:
 def random_chunks(rng: random.Random, data: bytes) -> list[bytes]:
     cuts = sorted(rng.randrange(len(data) + 1) for _ in range(rng.randint(1, 8)))
     bounds = [0, *cuts, len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def spans(issues: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:

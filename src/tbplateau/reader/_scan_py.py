@@ -465,7 +465,7 @@ def walk(
     int,
     int,
 ]:
-    """Read the valid records that follow each other from ``buf[pos:]``; see the module docstring."""
+    """Read the valid records that follow each other from ``buf[pos:]`` (see the module doc)."""
     n = len(buf)
     out = _Out()
     tags = (tag_index, tag_names, tag_offsets, plugins)

@@ -285,9 +285,13 @@ class LogdirReader:
         """Whether the file must be scanned now; resets it when it was replaced."""
         try:
             size, version = self._fs.stat(fstate.path)
-            if fstate.scanned and (version != fstate.version or size != fstate.scanned_size):
-                if size < fstate.scanned_size or not self._same_content(fstate):
-                    fstate.reset()  # rewritten or replaced: read it again from the start
+            changed = version != fstate.version or size != fstate.scanned_size
+            if (
+                fstate.scanned
+                and changed
+                and (size < fstate.scanned_size or not self._same_content(fstate))
+            ):
+                fstate.reset()  # rewritten or replaced: read it again from the start
         except OSError as exc:
             fstate.unreadable = self._unreadable(fstate, exc)
             return False
@@ -336,9 +340,7 @@ class LogdirReader:
                 initializer=die_with_parent,
                 initargs=(os.getpid(),),
             ) as ex:
-                futures = [
-                    ex.submit(_scan_path, f.path, f.offset, f.damage, f.tags) for f in files
-                ]
+                futures = [ex.submit(_scan_path, f.path, f.offset, f.damage, f.tags) for f in files]
                 for f, fut in zip(files, futures, strict=True):
                     try:
                         results.append(fut.result())

@@ -90,7 +90,7 @@ def backend(name: str) -> Backend:
     if name == "c":
         from tbplateau.reader import _fastscan
 
-        return _fastscan  # type: ignore[no-any-return]
+        return _fastscan
     raise ValueError(f"unknown scanner {name!r}; choose 'c' or 'python'")
 
 
@@ -440,7 +440,5 @@ def scan_file(
                     return
                 yield block
 
-        result = scan_bytes(
-            chunks(), start=start, damage=damage, state=state, head=head, impl=impl
-        )
+        result = scan_bytes(chunks(), start=start, damage=damage, state=state, head=head, impl=impl)
     return result
