@@ -199,18 +199,24 @@ def test_huge_length_is_reported_without_wrapping(impl: str, tmp_path: Path, len
 def test_a_tree_1500_levels_deep(tmp_path: Path) -> None:
     from tbplateau.cli import main
 
-    deep = tmp_path
+    chain = [tmp_path / "deep"]
     for _ in range(1500):  # not os.makedirs: it recurses too
-        deep = deep / "d"
-        deep.mkdir()
-    h.write_events(deep / EVENTS, h.curve("loss", range(3)))
-    logdir = read_logdir(tmp_path)
-    assert [len(r.name.split("/")) for r in logdir.runs] == [1500]
-    reader = LogdirReader(tmp_path, workers=1)
-    assert [len(s) for s in reader.poll()] == [3]
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["ls", str(tmp_path)], stdout=Console(file=out), stderr=Console(file=err))
-    assert code == 0, err.getvalue()
+        chain.append(chain[-1] / "d")
+    for d in chain:
+        d.mkdir()
+    try:
+        h.write_events(chain[-1] / EVENTS, h.curve("loss", range(3)))
+        logdir = read_logdir(tmp_path)
+        assert [len(r.name.split("/")) for r in logdir.runs] == [1501]
+        reader = LogdirReader(tmp_path, workers=1)
+        assert [len(s) for s in reader.poll()] == [3]
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["ls", str(tmp_path)], stdout=Console(file=out), stderr=Console(file=err))
+        assert code == 0, err.getvalue()
+    finally:  # bottom up: shutil.rmtree (and so pytest's clean-up) recurses too
+        (chain[-1] / EVENTS).unlink(missing_ok=True)
+        for d in reversed(chain):
+            d.rmdir()
 
 
 # ----------------------------------------------------------------- 6. invalid UTF-8 tags
