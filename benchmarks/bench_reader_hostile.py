@@ -164,6 +164,32 @@ def run_child(path: Path, pure: bool, src: str | None, timeout: float) -> dict[s
     return info
 
 
+def search_speed() -> list[str]:
+    """The resynchronisation search alone, on bytes in memory (no file I/O)."""
+    import numpy as np
+
+    from tbplateau.reader import _scan_py
+    from tbplateau.reader.scan import backend
+
+    rng = np.random.default_rng(0)
+    data = {
+        "random": rng.integers(0, 256, 256 * MB, dtype=np.uint8).tobytes(),
+        "zeros": bytes(256 * MB),
+    }
+    impls = [("C", backend("c"), 256 * MB), ("pure Python", _scan_py, 64 * MB)]
+    out = ["search speed in memory (find() over bytes without a record, CPU time):"]
+    for name, impl, size in impls:
+        for kind, buf in data.items():
+            view = memoryview(buf)[:size]
+            c0 = time.process_time()
+            impl.find(view, 0)
+            cpu = time.process_time() - c0
+            out.append(
+                f"  {name:<12} {kind:<7} {size // MB} MB: {cpu:.3f} s, {size / MB / cpu:,.0f} MB/s"
+            )
+    return out
+
+
 def cases(big: bool) -> Iterator[tuple[str, int]]:
     yield "bogus", 64
     yield "bogus", 256

@@ -225,6 +225,57 @@ class _Window:
         return (self._before + bytes(memoryview(self.buf)[max(0, k - 16) : k]))[-16:]
 
 
+class _FileWindow(_Window):
+    """A window over an open file, read with ``readinto`` into one reused buffer.
+
+    No allocation per chunk: the bytes still needed move to the front, the next
+    chunk is read behind them.
+    """
+
+    def __init__(self, fh: Any, start: int, chunk_size: int) -> None:
+        super().__init__((), start)
+        self._fh = fh
+        self._chunk = chunk_size
+        self._store = bytearray(2 * chunk_size)
+        self._n = 0
+
+    @property
+    def buf(self) -> Buffer:
+        return memoryview(self._store)[: self._n]
+
+    @buf.setter
+    def buf(self, value: Buffer) -> None:  # the base class initialiser sets b""
+        self._n = 0
+
+    def feed(self, keep_from: int, need_end: int) -> bool:
+        if self.eof:
+            return False
+        cut = keep_from - self.base
+        live = self._n - cut
+        want = max(need_end - self.end, self._chunk)
+        store = self._store
+        if cut:
+            self._before = (self._before + bytes(store[max(0, cut - 16) : cut]))[-16:]
+        if live + want > len(store):
+            grown = bytearray(live + want)
+            grown[:live] = store[cut : self._n]
+            self._store = store = grown
+        elif cut:
+            store[:live] = store[cut : self._n]
+        self._n = live
+        self.base = keep_from
+        added = 0
+        with memoryview(store) as view:
+            while added < want:
+                k = self._fh.readinto(view[live + added : live + want])
+                if not k:
+                    self.eof = True
+                    break
+                added += k
+        self._n = live + added
+        return added > 0
+
+
 class _Collected:
     def __init__(self) -> None:
         self.cols: list[list[bytes]] = [[], [], [], [], [], []]
@@ -386,8 +437,19 @@ def scan_bytes(
     ``damage`` is the damage a previous scan left open at ``start``; ``impl`` picks
     the scanner (default: the one in use, see :data:`IMPLEMENTATION`).
     """
+    return _scan(_Window(chunks, start), start, damage, state, size, head, impl)
+
+
+def _scan(
+    win: _Window,
+    start: int,
+    damage: Damage | None,
+    state: TagState | None,
+    size: int,
+    head: bytes,
+    impl: Backend | None,
+) -> FileScan:
     state = state if state is not None else TagState()
-    win = _Window(chunks, start)
     out = _Collected()
     offset, damage, tail = _drive(win, start, damage, state, impl or _BACKEND, out)
     cols = out.cols
@@ -433,12 +495,8 @@ def scan_file(
         else:
             fh.seek(start)
 
-        def chunks() -> Iterator[bytes]:
-            while True:
-                block = fh.read(chunk_size)
-                if not block:
-                    return
-                yield block
-
-        result = scan_bytes(chunks(), start=start, damage=damage, state=state, head=head, impl=impl)
-    return result
+        if hasattr(fh, "readinto"):
+            win: _Window = _FileWindow(fh, start, chunk_size)
+        else:  # pragma: no cover - every file object we open has readinto
+            win = _Window(iter(lambda: fh.read(chunk_size), b""), start)
+        return _scan(win, start, damage, state, -1, head, impl)
