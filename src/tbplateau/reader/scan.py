@@ -232,11 +232,12 @@ class _FileWindow(_Window):
     chunk is read behind them.
     """
 
-    def __init__(self, fh: Any, start: int, chunk_size: int) -> None:
+    def __init__(self, fh: Any, start: int, chunk_size: int, size_hint: int | None) -> None:
         super().__init__((), start)
         self._fh = fh
         self._chunk = chunk_size
-        self._store = bytearray(2 * chunk_size)
+        self._hint = size_hint
+        self._store = bytearray()
         self._n = 0
 
     @property
@@ -252,7 +253,10 @@ class _FileWindow(_Window):
             return False
         cut = keep_from - self.base
         live = self._n - cut
-        want = max(need_end - self.end, self._chunk)
+        chunk = self._chunk
+        if self._hint is not None and self._hint - self.end + 1 < chunk:
+            chunk = max(self._hint - self.end + 1, 4096)  # a small file: no 8 MB buffer
+        want = max(need_end - self.end, chunk)
         store = self._store
         if cut:
             self._before = (self._before + bytes(store[max(0, cut - 16) : cut]))[-16:]
@@ -477,6 +481,14 @@ def _scan(
     )
 
 
+def _size_of(fh: Any) -> int | None:
+    try:
+        return int(os.fstat(fh.fileno()).st_size)
+    except (AttributeError, OSError, ValueError):
+        size = getattr(fh, "size", None)
+        return size if isinstance(size, int) else None
+
+
 def scan_file(
     opener: Callable[[], Any],
     *,
@@ -496,7 +508,7 @@ def scan_file(
             fh.seek(start)
 
         if hasattr(fh, "readinto"):
-            win: _Window = _FileWindow(fh, start, chunk_size)
+            win: _Window = _FileWindow(fh, start, chunk_size, _size_of(fh))
         else:  # pragma: no cover - every file object we open has readinto
             win = _Window(iter(lambda: fh.read(chunk_size), b""), start)
         return _scan(win, start, damage, state, -1, head, impl)
