@@ -431,7 +431,7 @@ def _length(buf: Buffer, p: int) -> int:
 
 
 def _header_ok(buf: Buffer, p: int) -> bool:
-    return masked_crc32c(buf[p : p + 8]) == int.from_bytes(buf[p + 8 : p + 12], "little")
+    return masked_crc32c(bytes(buf[p : p + 8])) == int.from_bytes(buf[p + 8 : p + 12], "little")
 
 
 def _data_ok(buf: Buffer, p: int, length: int) -> bool:
@@ -486,10 +486,12 @@ def walk(
         if n - p - 16 < length:
             status = INCOMPLETE
             break
-        if not _data_ok(buf, p, length):
+        record = bytes(buf[p + 12 : p + 12 + length])
+        if masked_crc32c(record) != int.from_bytes(
+            buf[p + 12 + length : p + 16 + length], "little"
+        ):
             status = BAD_DATA
             break
-        record = bytes(buf[p + 12 : p + 12 + length])
         try:
             _parse_event(record, 0, length, out, base + p, tags)
         except _ParseError:
