@@ -252,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(header)
     print("\n".join(rows))
+    print()
+    print("\n".join(search_speed()))
     print(
         "\ntargets: >= 1000 MB/s of damaged bytes with C, >= 20 MB/s in pure Python; "
         "RSS independent of the file size"
