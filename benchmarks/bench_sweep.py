@@ -145,7 +145,7 @@ def child_report(path: str, out: str, extra: list[str]) -> dict[str, Any]:
             super().__init__(*args, **kwargs)
             seen.append(self)
 
-    cli_sweep.Sweep = Recorded  # type: ignore[misc]
+    vars(cli_sweep)["Sweep"] = Recorded  # the CLI builds this one: its counters are ours
     from rich.console import Console
 
     t0 = time.perf_counter()
@@ -425,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("extra", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return child_main(*args.child, args.extra)
+        kind, path, out = args.child
+        return child_main(kind, path, out, args.extra)
     only = set(args.only.split(","))
     data = args.data_dir or Path(tempfile.mkdtemp(prefix="tbplateau-bench-sweep-"))
     data.mkdir(parents=True, exist_ok=True)

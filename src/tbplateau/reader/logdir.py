@@ -14,10 +14,11 @@ record order.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -483,6 +484,118 @@ def _name_issues(f: _FileState, display: dict[bytes, str]) -> list[ReadIssue]:
     return out
 
 
+@dataclass
+class _Columns:
+    """One run's points, grouped by tag: tag ``t`` holds ``[starts[t], starts[t] + counts[t])``."""
+
+    steps: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+    walls: npt.NDArray[np.float64]
+    encs: npt.NDArray[np.uint8]
+    starts: list[int]
+    counts: list[int]
+    tensors: list[int]
+    """Points of each tag stored as tensors (``encoding != 0``)."""
+    steps_back: list[int]
+    """Positions whose step is not above the previous one (restart candidates), sorted."""
+
+
+def _run_columns(parts: list[tuple[npt.NDArray[np.int32], FileScan]], n_tags: int) -> _Columns:
+    """The points of a run's scans, in file order, stably grouped by tag.
+
+    One reorder of each column for the whole run (none when one tag or already grouped),
+    so each series is a slice and the common case costs a handful of numpy calls per
+    run, not per series: reading many small runs is dominated by per-call overhead.
+    """
+
+    def column(get: Callable[[FileScan], npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        # one part (the common case): no copy
+        if len(parts) == 1:
+            return get(parts[0][1])
+        return np.concatenate([get(p[1]) for p in parts])
+
+    rid = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
+    steps = column(lambda p: p.steps)
+    values = column(lambda p: p.values)
+    walls = column(lambda p: p.wall_times)
+    encs = column(lambda p: p.encodings)
+    counts = np.bincount(rid, minlength=n_tags)
+    if rid.shape[0] > 1 and bool((rid[1:] < rid[:-1]).any()):
+        order = np.argsort(rid, kind="stable")
+        steps, values, walls, encs = steps[order], values[order], walls[order], encs[order]
+        rid = rid[order]
+    tensors = np.bincount(rid, weights=encs != 0, minlength=n_tags)
+    back = np.flatnonzero(steps[1:] <= steps[:-1]) + 1
+    ends = np.cumsum(counts)
+    return _Columns(
+        steps,
+        values,
+        walls,
+        encs,
+        (ends - counts).tolist(),
+        counts.tolist(),
+        [int(x) for x in tensors.tolist()],
+        back.tolist(),
+    )
+
+
+def _tag_series(
+    name: str,
+    cols: _Columns,
+    names_by_id: dict[int, bytes],
+    display: dict[bytes, str],
+    plugins: dict[bytes, bytes],
+) -> Iterator[tuple[bytes, Series | tuple[str, int]]]:
+    """Each tag's series, or ``(label, count)`` of its points that are not scalars."""
+    for tid, (a, n) in enumerate(zip(cols.starts, cols.counts, strict=True)):
+        if n == 0:
+            continue
+        raw = names_by_id[tid]
+        b = a + n
+        chunk: npt.NDArray[np.intp] | slice = slice(a, b)
+        enc = cols.encs[a:b]
+        n_tensors = cols.tensors[tid]
+        if n_tensors and plugins.get(raw) != _SCALARS_PLUGIN:
+            # tensors that the scalars plugin does not own are not scalars
+            scalar = enc == 0
+            label = plugins.get(raw, b"").decode("utf-8", "replace") or "tensor"
+            yield raw, (label, int(n - np.count_nonzero(scalar)))
+            chunk = np.flatnonzero(scalar) + a
+            enc = enc[scalar]
+            n = int(chunk.shape[0])
+            if n == 0:
+                continue
+            n_tensors = 0
+            restart = True
+        else:
+            i = bisect.bisect_right(cols.steps_back, a)  # a step going back inside the tag?
+            restart = i < len(cols.steps_back) and cols.steps_back[i] < b
+        steps = cols.steps[chunk]
+        if restart:
+            keep = restart_keep_mask(steps)
+            chunk = (np.arange(a, b) if isinstance(chunk, slice) else chunk)[keep]
+            steps = cols.steps[chunk]
+        kept = int(steps.shape[0])
+        encoding = (
+            _encoding_label(enc)
+            if restart or n_tensors not in (0, n)
+            else ("tensor" if n_tensors else "simple_value")
+        )
+        yield (
+            raw,
+            Series(
+                name,
+                display[raw],
+                steps=steps,
+                values=cols.values[chunk],
+                wall_times=cols.walls[chunk],
+                replaced_points=n - kept,
+                encoding=encoding,
+                _owned=True,
+            ),
+        )
+
+
 def _build_run(name: str, files: list[_FileState]) -> Run:
     plugins = _run_plugins(files)
     display = _tag_names(files)
@@ -512,53 +625,13 @@ def _build_run(name: str, files: list[_FileState]) -> Run:
     names_by_id = {v: k for k, v in tag_ids.items()}
     series: list[Series] = []
     if parts:
-
-        def column(get: Callable[[FileScan], npt.NDArray[Any]]) -> npt.NDArray[Any]:
-            # one part (the common case): no copy
-            if len(parts) == 1:
-                return get(parts[0][1])
-            return np.concatenate([get(p[1]) for p in parts])
-
-        rid = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
-        steps = column(lambda p: p.steps)
-        values = column(lambda p: p.values)
-        walls = column(lambda p: p.wall_times)
-        encs = column(lambda p: p.encodings)
-        counts = np.bincount(rid, minlength=len(tag_ids))
-        if np.count_nonzero(counts) == 1:
-            groups: list[npt.NDArray[np.intp]] = [np.arange(rid.shape[0])]
-        else:
-            order = np.argsort(rid, kind="stable")
-            groups = np.split(order, np.cumsum(counts)[:-1])
-        for chunk in groups:
-            if chunk.size == 0:
-                continue
-            raw = names_by_id[int(rid[chunk[0]])]
-            tag = display[raw]
-            enc = encs[chunk]
-            scalar = (enc == 0) | (plugins.get(raw) == _SCALARS_PLUGIN)
-            dropped = int((~scalar).sum())
-            if dropped:
-                label = plugins.get(raw, b"").decode("utf-8", "replace") or "tensor"
-                other_counts[(tag, label)] = other_counts.get((tag, label), 0) + dropped
-                chunk = chunk[scalar]
-                enc = enc[scalar]
-            if chunk.size == 0:
-                continue
-            keep = restart_keep_mask(steps[chunk])
-            kept = chunk[keep]
-            series.append(
-                Series(
-                    name,
-                    tag,
-                    steps=steps[kept],
-                    values=values[kept],
-                    wall_times=walls[kept],
-                    replaced_points=int(chunk.size - kept.size),
-                    encoding=_encoding_label(enc),
-                    _owned=True,
-                )
-            )
+        columns = _run_columns(parts, len(tag_ids))
+        for raw, tag_series in _tag_series(name, columns, names_by_id, display, plugins):
+            if isinstance(tag_series, Series):
+                series.append(tag_series)
+            else:
+                key = (display[raw], tag_series[0])
+                other_counts[key] = other_counts.get(key, 0) + tag_series[1]
     series.sort(key=lambda s: s.tag)
     others = tuple(TagInfo(tag, kind, count) for (tag, kind), count in sorted(other_counts.items()))
     issues = tuple(i for f in files for i in (*f.read_issues(), *_name_issues(f, display)))
