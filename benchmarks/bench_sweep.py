@@ -171,15 +171,15 @@ def child_read_logdir(path: str) -> dict[str, Any]:
 def child_sweep_read(path: str) -> dict[str, Any]:
     """The sweep's reading alone: listing, then each task's runs read here."""
     from tbplateau.sweep import list_logdir, plan_tasks
-    from tbplateau.sweep._read import read_runs
+    from tbplateau.sweep._task import Task, _read
 
     t0 = time.perf_counter()
     listing = list_logdir(path)
     t_list = time.perf_counter() - t0
     points = 0
-    for groups in plan_tasks(listing):
-        runs = [r for g in groups for r in g]
-        points += sum(r.points for r in read_runs(listing.root, runs, local=listing.local).runs)
+    for i, groups in enumerate(plan_tasks(listing)):
+        task = Task(i, listing.root, listing.local, groups)
+        points += sum(r.points for r in _read(task, [r for g in groups for r in g]).values())
     return {"seconds": time.perf_counter() - t0, "list_s": t_list, "points": points}
 
 

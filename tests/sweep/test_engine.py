@@ -85,7 +85,7 @@ def test_groups_travel_whole_and_tasks_respect_their_limits(sweep_dir: Path) -> 
 
 
 def test_small_sweeps_are_shared_between_workers() -> None:
-    runs = tuple(RunEntry(f"r{i:03d}", ("e",), 10) for i in range(40))
+    runs = tuple(RunEntry(f"r{i:03d}", ("e",), (10,)) for i in range(40))
     listing = Listing("x", "/x", True, runs)
     assert len(plan_tasks(listing, workers=1)) == 4
     assert len(plan_tasks(listing, workers=5)) == 20

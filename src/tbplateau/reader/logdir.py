@@ -15,6 +15,7 @@ record order.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import os
 import threading
@@ -32,7 +33,7 @@ from tbplateau.reader import _scan_py
 from tbplateau.reader._pool import die_with_parent
 from tbplateau.reader.discover import FileSystem, RunFiles, discover_runs, filesystem_for
 from tbplateau.reader.model import Logdir, Problem, ReadIssue, Run, TagInfo
-from tbplateau.reader.scan import Damage, FileScan, TagState, scan_file
+from tbplateau.reader.scan import Damage, FileScan, TagState, scan_bytes, scan_file
 from tbplateau.series import Series
 
 __all__ = ["LogdirReader", "read_logdir", "restart_keep_mask"]
@@ -44,6 +45,12 @@ Measured on 2 cores (benchmarks/bench_reader.py, 200 files, 75 MB): the pool's f
 and the transfer of results back made the read slower, not faster, so the pool is
 only used for larger logdirs, where scanning dominates.
 """
+
+FETCH_MAX_BYTES = 32 << 20
+"""Remote files with at most this much to read are fetched whole, many at a time."""
+
+FETCH_BATCH_BYTES = 64 << 20
+"""Remote bytes fetched at once, at most (more only for one file)."""
 
 _KIND_LABELS = {
     _scan_py.KIND_NONE: "none",
@@ -196,7 +203,7 @@ class _RunState:
 
 def _scan_path(path: str, start: int, damage: Damage | None, state: TagState) -> FileScan:
     """Worker entry point: scan a local file (must be a module-level function)."""
-    return scan_file(lambda: open(path, "rb"), start=start, damage=damage, state=state)
+    return scan_file(lambda: open(path, "rb", buffering=0), start=start, damage=damage, state=state)
 
 
 def _pool_context() -> str:
@@ -237,14 +244,16 @@ class LogdirReader:
         self._fs: FileSystem = filesystem_for(self.logdir)
         self._runs: dict[str, _RunState] = {}
         self._dir_issues: list[ReadIssue] = []
+        self._preset: tuple[list[RunFiles], list[ReadIssue]] | None = None
 
     def _relative(self, path: str) -> str:
-        root = self._fs.root.rstrip("/\\")
-        rel = path[len(root) :].lstrip("/\\") if path.startswith(root) else path
-        return rel.replace(os.sep, "/")
+        return _relative(self._fs.root, path)
 
     def _discover(self) -> list[RunFiles]:
-        runs, issues = discover_runs(self._fs)
+        if self._preset is not None:
+            (runs, issues), self._preset = self._preset, None
+        else:
+            runs, issues = discover_runs(self._fs)
         self._dir_issues = issues
         for run in runs:
             state = self._runs.setdefault(run.name, _RunState(run.name))
@@ -349,30 +358,11 @@ class LogdirReader:
                         results.append(self._unreadable(f, exc))
                     report(len(results), len(files))
             return results
-        out: list[FileScan | ReadIssue] = []
-        for f in files:
-            try:
-                out.append(
-                    scan_file(
-                        functools.partial(self._fs.open, f.path),
-                        start=f.offset,
-                        damage=f.damage,
-                        state=f.tags,
-                    )
-                )
-            except OSError as exc:
-                out.append(self._unreadable(f, exc))
-            report(len(out), len(files))
-        return out
+        return _scan_serial(self._fs, files, report)
 
     @staticmethod
-    def _unreadable(f: _FileState, exc: OSError) -> ReadIssue:
-        return ReadIssue(
-            f.rel,
-            0,
-            Problem.UNREADABLE,
-            f"{f.rel}: cannot read file: {getattr(exc, 'strerror', None) or exc}",
-        )
+    def _unreadable(f: _FileState, exc: BaseException) -> ReadIssue:
+        return _unreadable(f, exc)
 
     def _new_series(self, run: _RunState, fstate: _FileState, scan: FileScan) -> list[Series]:
         files = run.ordered()
@@ -406,21 +396,91 @@ class LogdirReader:
             for name, state in sorted(self._runs.items())
             if state.files
         ]
-        if self._dir_issues:
-            root_issues = tuple(self._dir_issues)
-            if runs and runs[0].name == ".":
-                first = runs[0]
-                runs[0] = Run(
-                    first.name,
-                    first.files,
-                    first.series,
-                    first.other_tags,
-                    (*root_issues, *first.read_issues),
-                    first.session_starts,
-                )
-            else:
-                runs.insert(0, Run(".", (), (), (), root_issues, 0))
-        return Logdir(self.logdir, tuple(runs))
+        return Logdir(self.logdir, _with_dir_issues(runs, self._dir_issues))
+
+
+def _relative(root: str, path: str) -> str:
+    """``path`` relative to the logdir ``root``, '/'-separated."""
+    root = root.rstrip("/\\")
+    rel = path[len(root) :].lstrip("/\\") if path.startswith(root) else path
+    return rel.replace(os.sep, "/")
+
+
+def _with_dir_issues(runs: list[Run], issues: Sequence[ReadIssue]) -> tuple[Run, ...]:
+    """``runs`` with the directories that could not be listed as issues of run ``.``."""
+    if not issues:
+        return tuple(runs)
+    out = list(runs)
+    if out and out[0].name == ".":
+        first = out[0]
+        out[0] = Run(
+            first.name,
+            first.files,
+            first.series,
+            first.other_tags,
+            (*issues, *first.read_issues),
+            first.session_starts,
+        )
+    else:
+        out.insert(0, Run(".", (), (), (), tuple(issues), 0))
+    return tuple(out)
+
+
+def _unreadable(f: _FileState, exc: BaseException) -> ReadIssue:
+    why = " ".join(str(getattr(exc, "strerror", None) or exc or type(exc).__name__).split())
+    return ReadIssue(f.rel, 0, Problem.UNREADABLE, f"{f.rel}: cannot read file: {why}")
+
+
+def _fetch_batches(files: Sequence[_FileState]) -> Iterator[list[_FileState]]:
+    """Files cut into batches of at most :data:`FETCH_BATCH_BYTES` still to read."""
+    batch: list[_FileState] = []
+    pending = 0
+    for f in files:
+        size = max(0, f.size - f.offset)
+        if batch and pending + size > FETCH_BATCH_BYTES:
+            yield batch
+            batch, pending = [], 0
+        batch.append(f)
+        pending += size
+    if batch:
+        yield batch
+
+
+def _scan_serial(
+    fs: FileSystem, files: Sequence[_FileState], report: Callable[[int, int], None]
+) -> list[FileScan | ReadIssue]:
+    """Scan ``files`` here, in order; remote ones fetched many at a time, in bounded memory."""
+    out: list[FileScan | ReadIssue] = []
+    fetch = None if fs.is_local else getattr(fs, "fetch", None)
+    for batch in _fetch_batches(files) if fetch is not None else [list(files)]:
+        fetched: dict[str, bytes | BaseException] = {}
+        if fetch is not None:
+            small = [(f.path, f.offset) for f in batch if 0 < f.size - f.offset <= FETCH_MAX_BYTES]
+            fetched = fetch(small)
+            # listed empty: nothing to ask for (a range on an empty object is invalid)
+            fetched.update((f.path, b"") for f in batch if f.size == 0 and f.offset == 0)
+        for f in batch:
+            data = fetched.pop(f.path, None)
+            try:
+                if isinstance(data, BaseException):
+                    raise data
+                if data is not None:
+                    head = data[:64] if f.offset == 0 else b""
+                    scan = scan_bytes(
+                        [data], start=f.offset, damage=f.damage, state=f.tags, head=head
+                    )
+                else:
+                    opener = functools.partial(fs.open, f.path)
+                    scan = scan_file(opener, start=f.offset, damage=f.damage, state=f.tags)
+                out.append(scan)
+            except OSError as exc:
+                out.append(_unreadable(f, exc))
+            except Exception as exc:
+                if fs.is_local:
+                    raise
+                out.append(_unreadable(f, exc))  # a remote store's error is a read issue
+            report(len(out), len(files))
+    return out
 
 
 def _encoding_label(enc: npt.NDArray[np.uint8]) -> str:
@@ -604,11 +664,12 @@ def _build_run(name: str, files: list[_FileState]) -> Run:
     other_counts: dict[tuple[str, str], int] = {}
     for f in files:
         names = f.tags.tag_names
-        mapping = np.array([tag_ids.setdefault(t, len(tag_ids)) for t in names], dtype=np.int32)
+        ids = [tag_ids.setdefault(t, len(tag_ids)) for t in names]
+        identity = ids == list(range(len(ids)))  # the common case: no remapping
+        mapping = None if identity else np.array(ids, dtype=np.int32)
         for scan in f.scans:
             if scan.steps.shape[0]:
-                identity = mapping.shape[0] and bool((mapping == np.arange(len(mapping))).all())
-                parts.append((scan.tag_ids if identity else mapping[scan.tag_ids], scan))
+                parts.append((scan.tag_ids if mapping is None else mapping[scan.tag_ids], scan))
             if scan.others.shape[0]:
                 ids, counts = np.unique(
                     scan.others[:, 0].astype(np.int64) * 8 + scan.others[:, 1], return_counts=True
@@ -662,11 +723,37 @@ def read_logdir(
     called as files are read.
     """
     reader = LogdirReader(logdir, workers=workers)
-    reader.poll(collect=False, progress=progress)
-    result = reader.snapshot()
+    result = _read_in_pool(reader, progress)
+    if result is None:
+        reader.poll(collect=False, progress=progress)
+        result = reader.snapshot()
     if not any(r.files for r in result.runs):
         raise NoEventFilesError(_no_event_files_message(os.fspath(logdir), result.read_issues))
     return result
+
+
+def _read_in_pool(
+    reader: LogdirReader, progress: Callable[[int, int], None] | None
+) -> Logdir | None:
+    """A large local logdir read run by run on a pool; None when a pool would not pay."""
+    if not reader._fs.is_local or reader.workers < 2:
+        return None
+    runs, issues = discover_runs(reader._fs)
+    sizes = []
+    for run in runs:
+        total = 0
+        for path in run.files:
+            with contextlib.suppress(OSError):  # read (and reported) by the worker
+                total += os.stat(path).st_size
+        sizes.append(total)
+    if len(runs) < 2 or sum(sizes) < reader.parallel_min_bytes:
+        reader._preset = (runs, issues)  # not walked twice
+        return None
+    from tbplateau.reader.runs import read_in_pool
+
+    return read_in_pool(
+        reader.logdir, runs, sizes, issues, workers=reader.workers, progress=progress
+    )
 
 
 def _no_event_files_message(logdir: str, issues: Sequence[ReadIssue]) -> str:

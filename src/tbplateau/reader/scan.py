@@ -30,6 +30,7 @@ spans as reading it once.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -239,6 +240,10 @@ class _FileWindow(_Window):
         self._hint = size_hint
         self._store = bytearray()
         self._n = 0
+        self.head = b""
+        """The file's first 64 bytes, once read (when the scan starts at 0)."""
+        # a short read of a local file is its end: no second call to be told so
+        self._short_is_eof = isinstance(fh, io.FileIO | io.BufferedReader)
 
     @property
     def buf(self) -> Buffer:
@@ -276,7 +281,12 @@ class _FileWindow(_Window):
                     self.eof = True
                     break
                 added += k
+                if self._short_is_eof and added < want:
+                    self.eof = True
+                    break
         self._n = live + added
+        if self.base == 0 and not self.head:
+            self.head = bytes(store[: min(64, self._n)])
         return added > 0
 
 
@@ -500,15 +510,15 @@ def scan_file(
 ) -> FileScan:
     """Scan the file ``opener()`` returns, from byte ``start`` to its current end."""
     with opener() as fh:
-        head = b""
-        if start == 0:
-            head = fh.read(64)
-            fh.seek(0)
-        else:
+        if start:
             fh.seek(start)
-
-        if hasattr(fh, "readinto"):
-            win: _Window = _FileWindow(fh, start, chunk_size, _size_of(fh))
-        else:  # pragma: no cover - every file object we open has readinto
-            win = _Window(iter(lambda: fh.read(chunk_size), b""), start)
-        return _scan(win, start, damage, state, -1, head, impl)
+        if not hasattr(fh, "readinto"):  # pragma: no cover - every file object we open has it
+            head = fh.read(64) if start == 0 else b""
+            fh.seek(start)
+            chunks = iter(lambda: fh.read(chunk_size), b"")
+            return _scan(_Window(chunks, start), start, damage, state, -1, head, impl)
+        win = _FileWindow(fh, start, chunk_size, _size_of(fh))
+        win.feed(start, start + 1)  # a small file whole: one walk over it, not two
+        scan = _scan(win, start, damage, state, -1, b"", impl)
+        scan.head = win.head  # the first bytes, kept by the window's first read
+        return scan

@@ -1,10 +1,9 @@
 """What a sweep reads: its runs, their event files and their sizes, found once on the client.
 
-A local logdir is walked with the reader's own discovery (the same runs, in the same
-order, with the same read issues for directories that cannot be listed). A remote one
-is listed *flat*: one paginated listing of every object under the root
-(``fs.find``), grouped by directory, instead of one listing per directory. A
-manifest (``--runs-from``) names the runs and skips listing on the client
+The reader's own discovery finds them (:func:`~tbplateau.reader.discover.discover_runs`:
+the same runs, in the same order, with the same read issues for directories that
+cannot be listed; a remote logdir is listed flat, in pages of about 1,000 objects).
+A manifest (``--runs-from``) names the runs and skips listing on the client
 altogether: each worker lists only the directories of its own runs.
 """
 
@@ -14,26 +13,44 @@ import contextlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from tbplateau.errors import LogdirNotFoundError
-from tbplateau.reader.discover import LocalFileSystem, RemoteFileSystem, discover_runs
-from tbplateau.reader.model import ReadIssue
+from tbplateau.reader.discover import (
+    FileSystem,
+    LocalFileSystem,
+    RemoteFileSystem,
+    RunFiles,
+    discover_runs,
+    filesystem_for,
+)
+from tbplateau.reader.model import Problem, ReadIssue
 
-__all__ = ["Listing", "RunEntry", "list_logdir", "listing_from_manifest", "read_manifest"]
+__all__ = [
+    "Listing",
+    "RunEntry",
+    "list_logdir",
+    "list_run",
+    "listing_from_manifest",
+    "read_manifest",
+]
 
 
 @dataclass(frozen=True)
 class RunEntry:
-    """One run: its name, its event file names (inside its directory) and their bytes.
+    """One run: its name, its event file names (inside its directory) and their sizes.
 
-    ``files`` empty means "not listed yet": the worker lists the run's directory
-    (runs given by a manifest). ``nbytes`` is -1 when unknown.
+    ``files`` empty means "not listed yet": the worker lists the run's directory (runs
+    given by a manifest). ``sizes`` is empty when unknown.
     """
 
     name: str
     files: tuple[str, ...] = ()
-    nbytes: int = -1
+    sizes: tuple[int, ...] = ()
+
+    @property
+    def nbytes(self) -> int:
+        """The run's bytes, or -1 when unknown."""
+        return sum(self.sizes) if len(self.sizes) == len(self.files) and self.files else -1
 
 
 @dataclass(frozen=True)
@@ -57,68 +74,35 @@ class Listing:
             raise ValueError("Listing.runs must be sorted by name, without duplicates")
 
 
-def run_directory(root: str, name: str, *, local: bool) -> str:
-    """The directory of run ``name`` under ``root``."""
-    if name == ".":
-        return root
-    if local:
-        return os.path.join(root, *name.split("/"))
-    return root.rstrip("/") + "/" + name
+def _root_url(fs: FileSystem) -> str:
+    if isinstance(fs, RemoteFileSystem):
+        return str(fs.fs.unstrip_protocol(fs.root))
+    return fs.root
 
 
-def _remote_root(url: str) -> tuple[Any, str, str]:
-    """The fsspec filesystem of ``url``, its root path and the root as a URL."""
-    remote = RemoteFileSystem(url)  # raises LogdirNotFoundError like read_logdir does
-    return remote.fs, remote.root, str(remote.fs.unstrip_protocol(remote.root))
+def _is_remote(text: str) -> bool:
+    return "://" in text and not text.startswith("file://")
 
 
 def list_logdir(logdir: str | os.PathLike[str]) -> Listing:
     """Every run of ``logdir`` with its event files and their sizes."""
     text = os.fspath(logdir)
-    if "://" in text and not text.startswith("file://"):
-        return _list_remote(text)
-    return _list_local(text)
-
-
-def _list_local(text: str) -> Listing:
-    fs = LocalFileSystem(text.removeprefix("file://"))
+    fs = filesystem_for(text)
     found, issues = discover_runs(fs)
     runs = []
     for r in found:
-        nbytes = 0
-        for path in r.files:
-            with contextlib.suppress(OSError):  # the worker reports it as unreadable
-                nbytes += os.stat(path).st_size
-        runs.append(RunEntry(r.name, tuple(os.path.basename(p) for p in r.files), nbytes))
-    return Listing(text, fs.root, True, tuple(runs), tuple(issues))
-
-
-def _list_remote(url: str) -> Listing:
-    fs, root, root_url = _remote_root(url)
-    found: dict[str, Any] = fs.find(root, detail=True)
-    by_dir: dict[str, list[tuple[str, int]]] = {}
-    prefix = root.rstrip("/") + "/"
-    for path, info in found.items():
-        if info.get("type") == "directory":
-            continue
-        directory, _, name = str(path).rpartition("/")
-        if "tfevents" not in name:
-            continue
-        if directory == root.rstrip("/"):
-            run = "."
-        elif directory.startswith(prefix):
-            run = directory[len(prefix) :]
-        else:  # pragma: no cover - find returns paths under its root
-            continue
-        by_dir.setdefault(run, []).append((name, int(info.get("size") or 0)))
-    # find() filled the filesystem's listing cache with every object: let it go
-    for key in [k for k in fs.dircache if k == root or k.startswith(prefix)]:
-        fs.dircache.pop(key, None)
-    runs = tuple(
-        RunEntry(name, tuple(f for f, _ in sorted(files)), sum(s for _, s in files))
-        for name, files in sorted(by_dir.items())
-    )
-    return Listing(url, root_url, False, runs)
+        sizes = r.sizes
+        if len(sizes) != len(r.files):  # a local walk: stat each file
+            listed = []
+            for path in r.files:
+                size = 0
+                with contextlib.suppress(OSError):  # the worker reports it as unreadable
+                    size = os.stat(path).st_size
+                listed.append(size)
+            sizes = tuple(listed)
+        names = tuple(p.replace("\\", "/").rsplit("/", 1)[-1] for p in r.files)
+        runs.append(RunEntry(r.name, names, sizes))
+    return Listing(text, _root_url(fs), fs.is_local, tuple(runs), tuple(issues))
 
 
 def read_manifest(lines: Iterable[str]) -> list[str]:
@@ -143,11 +127,45 @@ def listing_from_manifest(logdir: str | os.PathLike[str], names: Iterable[str]) 
     """A listing of the runs ``names`` (relative to ``logdir``), to be listed by the workers."""
     text = os.fspath(logdir)
     runs = tuple(RunEntry(n) for n in sorted(set(names)))
-    if "://" in text and not text.startswith("file://"):
-        _, _, root_url = _remote_root(text)
-        return Listing(text, root_url, False, runs)
+    if _is_remote(text):
+        return Listing(text, _root_url(filesystem_for(text)), False, runs)
     local = text.removeprefix("file://")
     root = os.path.abspath(os.path.expanduser(local))
     if not os.path.isdir(root):
         raise LogdirNotFoundError(f"logdir does not exist: {text}")
     return Listing(text, root, True, runs)
+
+
+def run_directory(fs: FileSystem, name: str) -> str:
+    """The directory of run ``name`` on ``fs``."""
+    if name == ".":
+        return fs.root
+    if isinstance(fs, LocalFileSystem):
+        return os.path.join(fs.root, *name.split("/"))
+    return fs.join(fs.root, name)
+
+
+def list_run(fs: FileSystem, entry: RunEntry) -> RunFiles | ReadIssue:
+    """``entry``'s event files as the reader takes them; its directory listed if need be."""
+    directory = run_directory(fs, entry.name)
+    files = entry.files
+    if not files:
+        try:
+            files = tuple(
+                sorted(n for n, is_dir in fs.list_dir(directory) if not is_dir and "tfevents" in n)
+            )
+        except (OSError, ValueError) as exc:
+            why = " ".join(str(getattr(exc, "strerror", None) or exc).split())
+            return ReadIssue(
+                entry.name, 0, Problem.UNREADABLE, f"cannot list run directory {entry.name}: {why}"
+            )
+        if not files:
+            return ReadIssue(
+                entry.name,
+                0,
+                Problem.UNREADABLE,
+                f"no event files (*tfevents*) in run directory {entry.name}",
+            )
+    paths = tuple(fs.join(directory, f) for f in files)
+    sizes = entry.sizes if len(entry.sizes) == len(files) else ()
+    return RunFiles(entry.name, directory, paths, sizes)

@@ -22,10 +22,11 @@ from tbplateau.analysis import analyze_runs
 from tbplateau.detectors import Detector
 from tbplateau.findings import FindingKind
 from tbplateau.goals import GoalOverride
+from tbplateau.reader.discover import RunFiles, filesystem_for
 from tbplateau.reader.model import Problem, ReadIssue, Run
+from tbplateau.reader.runs import read_runs
 from tbplateau.report import Report, RunReport, report_document
-from tbplateau.sweep._listing import RunEntry
-from tbplateau.sweep._read import read_runs
+from tbplateau.sweep._listing import RunEntry, list_run
 
 __all__ = ["Task", "TaskResult", "failed_run_json", "run_json", "run_task", "worker_version"]
 
@@ -100,6 +101,19 @@ def _error(what: str, exc: BaseException) -> str:
     return f"{what} failed: {type(exc).__name__}" + (f": {text}" if text else "")
 
 
+def _read(task: Task, entries: Sequence[RunEntry]) -> dict[str, Run]:
+    """The runs ``entries`` of ``task``'s logdir, by name (with this worker's credentials)."""
+    fs = filesystem_for(task.root, check=False)
+    listed = [list_run(fs, e) for e in entries]
+    runs = {
+        r.name: r for r in read_runs(task.root, [f for f in listed if isinstance(f, RunFiles)]).runs
+    }
+    for entry, found in zip(entries, listed, strict=True):
+        if isinstance(found, ReadIssue):
+            runs[entry.name] = Run(entry.name, (), (), (), (found,), 0)
+    return runs
+
+
 def run_task(task: Task) -> TaskResult:
     """Read and analyse ``task``'s runs (the function workers run)."""
     cpu0 = time.process_time()
@@ -108,9 +122,8 @@ def run_task(task: Task) -> TaskResult:
     t0 = time.perf_counter()
     runs: dict[str, Run] = {}
     try:
-        read = read_runs(task.root, entries, local=task.local)
-        runs = {r.name: r for r in read.runs}
-        result.nbytes = read.nbytes
+        runs = _read(task, entries)
+        result.nbytes = task.nbytes
     except Exception as exc:  # read group by group below, to confine the failure
         result.errors.append(_error("reading", exc))
     result.read_s = time.perf_counter() - t0
@@ -128,7 +141,7 @@ def _run_group(
     if len(have) < len(names):
         t0 = time.perf_counter()
         try:
-            have = read_runs(task.root, group, local=task.local).runs
+            have = [_read(task, group)[n] for n in names]
         except Exception as exc:
             result.failed_groups += 1
             result.errors.append(_error("reading", exc))
