@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_sweep.py [--quick] [--only small,big,flat,read,moto]
                                      [--data-dir DIR] [--keep] [--timeout S]
+                                     [--baseline-src DIR] [--moto-runs N]
 
 Sweeps (generated under ``--data-dir``, default a fresh directory in /tmp, deleted at
 the end unless ``--keep``; two directory levels, ``gNNN/run_NNNNN``, one event file per
@@ -17,21 +18,22 @@ run, written with TensorBoard's protobufs and tbplateau's compiled CRC):
 
 Measurements, each in a fresh interpreter (``--child``), CPU = user + system time of
 that child and every process it waited for (``os.wait4``), so pool and Dask workers
-count:
+count, less the child's own start-up and imports (measured in it before the work):
 
 * ``report LOGDIR --format jsonl`` with ``--workers 1`` (serial, in process),
   ``--workers 2`` (a process pool) and ``--dask local:2``: the real CLI (``main()``),
   output to a file. Reported: wall, CPU, the client's own peak RSS (``VmHWM``) and
   the largest worker's (``RUSAGE_CHILDREN``), and, from the sweep's own counters,
   the seconds spent reading and analysing summed over workers;
-* reading only (the **read** table, on *small*): ``read_logdir`` (today's reader),
-  the sweep's reading (listing, then each task's ``read_runs``, serial, no
-  analysis), and TensorBoard's Rust data server (``tensorboard-data-server``,
+* reading only (the **read** table, on *small*): ``read_logdir(workers=1)``, the
+  same with ``--baseline-src DIR`` (older code, e.g. ``main``, run in the same
+  invocation), the sweep's reading (listing, then each task's ``read_runs``, serial,
+  no analysis), and TensorBoard's Rust data server (``tensorboard-data-server``,
   ``--reload once``, stopped when it logs the end of its load cycle);
 * on a moto S3 server on 127.0.0.1 (the **moto** table; *small* cut to 2,000 runs, 200
-  with ``--quick``): today's ``read_logdir("s3://...")``, the sweep's serial read,
-  and ``report --format jsonl --workers 2``, with the LIST and GET requests the
-  server saw. The server runs in this process, sharing the CPUs.
+  with ``--quick``): ``read_logdir("s3://...")`` (and with the baseline source), the
+  sweep's serial read, and ``report --format jsonl --workers 2``, with the LIST, GET
+  and HEAD requests the server saw. The server runs in this process, sharing the CPUs.
 
 Ratios are printed against the serial run measured in the same invocation.
 """
@@ -184,6 +186,11 @@ def child_sweep_read(path: str) -> dict[str, Any]:
 
 
 def child_main(kind: str, path: str, out: str, extra: list[str]) -> int:
+    import tbplateau.cli  # noqa: F401 - imports are not part of the measurement
+
+    with contextlib.suppress(ImportError):  # older code (--baseline-src) has no sweep
+        import tbplateau.sweep  # noqa: F401
+    import_cpu = time.process_time()
     if kind == "report":
         info = child_report(path, out, extra)
     elif kind == "read_logdir":
@@ -192,6 +199,7 @@ def child_main(kind: str, path: str, out: str, extra: list[str]) -> int:
         info = child_sweep_read(path)
     else:
         raise SystemExit(f"unknown child {kind!r}")
+    info["import_cpu"] = import_cpu
     info["client_mb"] = _vm_hwm_mb()
     info["workers_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     sys.stdout.write("BENCH " + json.dumps(info) + "\n")
@@ -211,13 +219,23 @@ class Result:
 
 
 def run_child(
-    label: str, kind: str, path: Path, out: Path, extra: list[str], timeout: float
+    label: str,
+    kind: str,
+    path: Path | str,
+    out: Path,
+    extra: list[str],
+    timeout: float,
+    src: str | None = None,
 ) -> Result:
+    """One measurement in a fresh interpreter; ``src`` puts older code first on the path."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(path), str(out)]
     cmd += ["--", *extra]
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = src
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, cwd=ROOT)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, cwd=ROOT, env=env)
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:
@@ -234,7 +252,8 @@ def run_child(
         tail = "\n".join((err_text + text).strip().splitlines()[-12:])
         return Result(label, error=f"failed (status {status}):\n{tail}")
     info = json.loads(lines[-1][len("BENCH ") :])
-    return Result(label, wall, usage.ru_utime + usage.ru_stime, info)
+    # CPU of the work: every process's, less the child's start-up and imports
+    return Result(label, wall, usage.ru_utime + usage.ru_stime - info["import_cpu"], info)
 
 
 def run_rust_server(path: Path, timeout: float) -> Result:
@@ -343,22 +362,25 @@ def bench_reports(sw: Sweep, path: Path, work: Path, timeout: float) -> list[Res
     return results
 
 
-def bench_read(sw: Sweep, path: Path, work: Path, timeout: float) -> None:
-    results = [
-        run_child("read_logdir (today)", "read_logdir", path, work / "x", [], timeout),
-        run_child("sweep read (list + read_runs)", "sweep_read", path, work / "x", [], timeout),
-        run_rust_server(path, timeout),
-    ]
-    points = {r.info.get("points") for r in results[:2] if not r.error}
+def bench_read(sw: Sweep, path: Path, work: Path, timeout: float, base: str | None) -> None:
+    x = work / "x"
+    results = [run_child("read_logdir (workers=1)", "read_logdir", path, x, [], timeout)]
+    if base:
+        results.append(
+            run_child("read_logdir, baseline src", "read_logdir", path, x, [], timeout, base)
+        )
+    results.append(run_child("sweep read (list + read_runs)", "sweep_read", path, x, [], timeout))
+    rust = run_rust_server(path, timeout)
+    results.append(rust)
+    ours = [r for r in results if r is not rust and not r.error]
+    points = {r.info.get("points") for r in ours}
     report_table(f"reading only, {sw.title}", results, results[0], sw.runs)
     if len(points) > 1:
         print(f"POINT COUNTS DIFFER: {points}")
-    rust = results[2]
     if not rust.error:
         print(f"rust data server's own load cycle: {rust.info['load']} (wall, as it logs it)")
-        for r in results[:2]:
-            if not r.error:
-                print(f"{r.label}: {r.cpu / rust.cpu:.2f}x the Rust server's CPU")
+        for r in ours:
+            print(f"{r.label}: {r.cpu / rust.cpu:.2f}x the Rust server's CPU")
 
 
 @contextlib.contextmanager
@@ -378,7 +400,9 @@ def _moto(work: Path) -> Iterator[Any]:
                     os.environ[k] = v
 
 
-def bench_moto(sw: Sweep, path: Path, work: Path, timeout: float, runs: int) -> None:
+def bench_moto(
+    sw: Sweep, path: Path, work: Path, timeout: float, runs: int, base: str | None
+) -> None:
     import s3fs
 
     with _moto(work) as s3:
@@ -394,15 +418,17 @@ def bench_moto(sw: Sweep, path: Path, work: Path, timeout: float, runs: int) -> 
                     n += 1
         print(f"  uploaded {n:,} runs to moto in {time.perf_counter() - t0:.1f} s", flush=True)
         url = "s3://bench/sweep"
-        plan = [
-            ("read_logdir (today, serial)", "read_logdir", []),
-            ("sweep read (serial)", "sweep_read", []),
-            ("report --format jsonl --workers 2", "report", ["--workers", "2"]),
+        plan: list[tuple[str, str, list[str], str | None]] = [
+            ("read_logdir (serial)", "read_logdir", [], None),
+            ("sweep read (serial)", "sweep_read", [], None),
+            ("report --format jsonl --workers 2", "report", ["--workers", "2"], None),
         ]
+        if base:
+            plan.insert(0, ("read_logdir, baseline src (serial)", "read_logdir", [], base))
         rows = []
-        for label, kind, extra in plan:
+        for label, kind, extra, src in plan:
             s3.requests.clear()
-            r = run_child(label, kind, url, work / "s3.jsonl", extra, timeout)  # type: ignore[arg-type]
+            r = run_child(label, kind, url, work / "s3.jsonl", extra, timeout, src)
             rows.append((r, s3.requests.lists(), s3.requests.gets(), s3.requests.heads()))
         print(f"\n## on moto S3 (127.0.0.1), {n:,} runs of {sw.title}")
         print(f"{'':36} {'wall s':>8} {'CPU s':>8} {'LIST':>6} {'GET':>7} {'HEAD':>6}")
@@ -421,6 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the generated sweeps")
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--moto-runs", type=int, default=None)
+    parser.add_argument(
+        "--baseline-src",
+        help="also read with PYTHONPATH=DIR (an older checkout, extension built in place)",
+    )
     parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("extra", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -441,10 +471,12 @@ def main(argv: list[str] | None = None) -> int:
             if key in only:
                 bench_reports(all_sweeps[key], data / key, work, args.timeout)
         if "read" in only:
-            bench_read(all_sweeps["small"], data / "small", work, args.timeout)
+            bench_read(all_sweeps["small"], data / "small", work, args.timeout, args.baseline_src)
         if "moto" in only:
             runs = args.moto_runs or (200 if args.quick else 2_000)
-            bench_moto(all_sweeps["small"], data / "small", work, args.timeout, runs)
+            bench_moto(
+                all_sweeps["small"], data / "small", work, args.timeout, runs, args.baseline_src
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if not args.keep and args.data_dir is None:
