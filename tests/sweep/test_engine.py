@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import pickle
@@ -329,3 +330,15 @@ def test_importing_tbplateau_and_analysing_does_not_import_dask() -> None:
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_sweep_keeps_no_series_alive(sweep_dir: Path) -> None:
+    """Memory stays flat in the number of runs: nothing read is held once analysed."""
+    from tbplateau.series import Series
+
+    gc.collect()
+    before = sum(1 for o in gc.get_objects() if isinstance(o, Series))
+    for _ in Sweep(sweep_dir, task_runs=4).texts():
+        pass
+    gc.collect()
+    assert sum(1 for o in gc.get_objects() if isinstance(o, Series)) == before

@@ -29,7 +29,6 @@ from __future__ import annotations
 import abc
 import itertools
 import math
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -152,7 +151,13 @@ class Prepared:
         return np.asarray(self.series.values[self.pos[p0:p1]], dtype=np.float64)
 
 
-_CACHE: weakref.WeakKeyDictionary[Series, dict[Goal, Prepared]] = weakref.WeakKeyDictionary()
+_CACHE_ATTR = "_tbplateau_prepared"
+"""Where :func:`prepare` memoises on the series itself: the memo dies with its series.
+
+(A ``WeakKeyDictionary`` cannot hold it: each value refers back to its key through
+``Prepared.series``, so no entry would ever be dropped and every series analysed would
+stay in memory.)
+"""
 
 
 def working_values(values: FloatArray, goal: Goal) -> tuple[FloatArray, bool]:
@@ -170,7 +175,7 @@ def working_values(values: FloatArray, goal: Goal) -> tuple[FloatArray, bool]:
 
 def prepare(series: Series, goal: Goal) -> Prepared:
     """The shared view of ``series`` under ``goal`` (memoised per series object)."""
-    cached = _CACHE.get(series)
+    cached: dict[Goal, Prepared] | None = series.__dict__.get(_CACHE_ATTR)
     if cached is not None and goal in cached:
         return cached[goal]
     values = series.values
@@ -202,7 +207,7 @@ def prepare(series: Series, goal: Goal) -> Prepared:
     )
     if cached is None:
         cached = {}
-        _CACHE[series] = cached
+        object.__setattr__(series, _CACHE_ATTR, cached)  # a memo, not a field
     cached[goal] = prepared
     return prepared
 
