@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import json
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from rich.console import Console
 
@@ -55,6 +57,10 @@ def test_jsonl_lines_are_the_runs_of_the_json_report(sweep_dir: Path) -> None:
     text = ok([str(sweep_dir), "--format", "jsonl"])  # every core by default
     assert text.endswith("\n")
     assert [json.loads(line) for line in text.splitlines()] == serial["runs"]
+    schema = json.loads(resources.files("tbplateau").joinpath("schema/report-1.json").read_text())
+    run_schema = {**schema["$defs"]["run"], "$defs": schema["$defs"]}
+    for line in text.splitlines():
+        jsonschema.validate(json.loads(line), run_schema)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """The clients a sweep can own: a local process pool, and Dask clusters.
 
 :class:`LocalPool` is a :class:`concurrent.futures.Executor` whose worker processes
-die with their parent (Linux: ``PR_SET_PDEATHSIG``) and which starts a fresh pool
+die with their parent (the reader's ``die_with_parent``) and which starts a fresh pool
 when a worker died and broke the old one, so one crashed task does not end a sweep.
 
 :func:`dask_client` opens a Dask ``distributed.Client`` for ``local``, ``local:N``
@@ -12,10 +12,8 @@ default dashboard listens on every interface) or a scheduler address
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -25,14 +23,12 @@ from multiprocessing import get_context
 from typing import Any, ParamSpec, TypeVar
 
 from tbplateau.errors import InvalidParameterError, MissingExtraError
+from tbplateau.reader._pool import die_with_parent
 
 __all__ = ["LocalPool", "dask_client", "default_workers"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-_PR_SET_PDEATHSIG = 1
-
 
 def default_workers() -> int:
     """The CPU cores this process may use."""
@@ -40,17 +36,6 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
-
-
-def _die_with_parent(parent: int) -> None:
-    """Pool initializer: end this worker when the process that started it ends."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        return
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def _context() -> str:
@@ -76,7 +61,7 @@ class LocalPool(Executor):
         return ProcessPoolExecutor(
             max_workers=self._max_workers,
             mp_context=get_context(_context()),
-            initializer=_die_with_parent,
+            initializer=die_with_parent,
             initargs=(os.getpid(),),
         )
 

@@ -17,13 +17,14 @@ import gc
 import json
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tbplateau.analysis import analyze_runs
 from tbplateau.detectors import Detector
 from tbplateau.findings import FindingKind
 from tbplateau.goals import GoalOverride
-from tbplateau.reader.discover import RunFiles, filesystem_for
+from tbplateau.reader.discover import FETCH_THREADS, RunFiles, filesystem_for
 from tbplateau.reader.model import Problem, ReadIssue, Run
 from tbplateau.reader.runs import read_runs
 from tbplateau.report import Report, RunReport, report_document
@@ -105,7 +106,12 @@ def _error(what: str, exc: BaseException) -> str:
 def _read(task: Task, entries: Sequence[RunEntry]) -> dict[str, Run]:
     """The runs ``entries`` of ``task``'s logdir, by name (with this worker's credentials)."""
     fs = filesystem_for(task.root, check=False)
-    listed = [list_run(fs, e) for e in entries]
+    unlisted = sum(1 for e in entries if not e.files)
+    if fs.is_local or unlisted < 2:
+        listed = [list_run(fs, e) for e in entries]
+    else:  # runs from a manifest on a store: list their directories many at a time
+        with ThreadPoolExecutor(min(FETCH_THREADS, unlisted)) as pool:
+            listed = list(pool.map(lambda e: list_run(fs, e), entries))
     runs = {
         r.name: r for r in read_runs(task.root, [f for f in listed if isinstance(f, RunFiles)]).runs
     }
