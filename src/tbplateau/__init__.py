@@ -29,6 +29,7 @@ from tbplateau.reader import (
     read_logdir,
 )
 from tbplateau.series import Series
+from tbplateau.watch import Watcher
 
 __version__ = "0.1.0"
 
@@ -49,6 +50,7 @@ __all__ = [
     "Series",
     "TagInfo",
     "TbplateauError",
+    "Watcher",
     "__version__",
     "analyze",
     "detect",

@@ -4,7 +4,8 @@ Exit codes:
 
 * 0 — the command ran (a logdir with damaged files still exits 0; damage is shown
   as read issues).
-* 1 — only with ``report --fail-on KIND[,KIND]``: a finding of such a kind exists.
+* 1 — only with ``report --fail-on KIND[,KIND]``: a finding of such a kind exists
+  (``watch --fail-on``: an alert of such a kind is open).
 * 2 — usage error, missing logdir, or a logdir without event files; one line on
   stderr names the problem.
 
@@ -35,6 +36,7 @@ from tbplateau.cli._common import (
 )
 from tbplateau.cli.ls import ls_command, ls_document, ls_parser
 from tbplateau.cli.report import report_command, report_parser
+from tbplateau.cli.watch import watch_command, watch_parser
 from tbplateau.errors import TbplateauError
 
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "console_main", "ls_document", "main"]
@@ -42,6 +44,7 @@ __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "console_main", "ls_documen
 COMMANDS: dict[str, tuple[AddParser, Command]] = {
     "ls": (ls_parser, ls_command),
     "report": (report_parser, report_command),
+    "watch": (watch_parser, watch_command),
 }
 """Every command: the function that adds its parser, and the one that runs it."""
 

@@ -208,12 +208,26 @@ class LogdirReader:
     def _discover(self) -> list[RunFiles]:
         runs, issues = discover_runs(self._fs)
         self._dir_issues = issues
+        self._forget_vanished(runs, issues)
         for run in runs:
             state = self._runs.setdefault(run.name, _RunState(run.name))
             for path in run.files:
                 if path not in state.files:
                     state.files[path] = _FileState(path=path, rel=self._relative(path))
         return runs
+
+    def _forget_vanished(self, runs: list[RunFiles], issues: list[ReadIssue]) -> None:
+        """Drop the runs whose directory (or every event file in it) is gone.
+
+        TensorBoard drops a run whose directory vanished, and so does a fresh read, so
+        a long-lived reader does too. A run under a directory that could not be listed
+        this time is kept: it may still be there.
+        """
+        found = {run.name for run in runs}
+        unlisted = [i.file for i in issues]
+        for name in [n for n in self._runs if n not in found]:
+            if not any(d == "." or name == d or name.startswith(d + "/") for d in unlisted):
+                del self._runs[name]
 
     def poll(
         self, *, collect: bool = True, progress: Callable[[int, int], None] | None = None
@@ -332,14 +346,51 @@ class LogdirReader:
             )
         return out
 
-    def snapshot(self) -> Logdir:
-        """Everything read so far, restarts resolved."""
-        runs = [
+    def fingerprints(self) -> dict[str, tuple[object, ...]]:
+        """A cheap key per run of what has been read from it, without building anything.
+
+        When a run's key is unchanged between two calls, so is its :meth:`snapshot`;
+        long-lived readers (``watch``, the TensorBoard tab) rebuild only the runs whose
+        key changed. The logdir's own directory issues count as part of run ``"."``.
+        """
+        out: dict[str, tuple[object, ...]] = {
+            name: tuple(
+                (
+                    f.rel,
+                    f.offset,
+                    f.size,
+                    f.records,
+                    len(f.scans),
+                    len(f.issues),
+                    tuple(f.tail_issues),
+                    f.unreadable,
+                )
+                for f in state.ordered()
+            )
+            for name, state in self._runs.items()
+            if state.files
+        }
+        if self._dir_issues:
+            out["."] = (*out.get(".", ()), tuple(self._dir_issues))
+        return out
+
+    def snapshot(self, runs: Iterable[str] | None = None) -> Logdir:
+        """Everything read so far, restarts resolved.
+
+        With ``runs``, only the runs of those names are built (names not known are
+        left out), for callers that keep the other runs from an earlier snapshot.
+        """
+        wanted = None if runs is None else set(runs)
+        built = [
             _build_run(name, state.ordered())
             for name, state in sorted(self._runs.items())
-            if state.files
+            if state.files and (wanted is None or name in wanted)
         ]
-        if self._dir_issues:
+        return Logdir(self.logdir, self._with_root_issues(built, wanted))
+
+    def _with_root_issues(self, runs: list[Run], wanted: set[str] | None) -> tuple[Run, ...]:
+        """``runs`` with the logdir's directory issues on run ``"."`` (made if needed)."""
+        if self._dir_issues and (wanted is None or "." in wanted):
             root_issues = tuple(self._dir_issues)
             if runs and runs[0].name == ".":
                 first = runs[0]
@@ -353,7 +404,7 @@ class LogdirReader:
                 )
             else:
                 runs.insert(0, Run(".", (), (), (), root_issues, 0))
-        return Logdir(self.logdir, tuple(runs))
+        return tuple(runs)
 
 
 def _encoding_label(enc: npt.NDArray[np.uint8]) -> str:
