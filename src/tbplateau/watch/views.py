@@ -104,17 +104,13 @@ def alert_table(alerts: Sequence[Alert], *, rows: int = 30) -> RenderableType:
     """The alerts, open first, then pending, resolved and the latest withdrawn."""
     shown = sorted(alerts, key=_rank)
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
-    for name, just in (
-        ("state", "left"),
-        ("kind", "left"),
-        ("run", "left"),
-        ("series", "left"),
-        ("from", "right"),
-        ("to", "right"),
-        ("conf", "right"),
-        ("noticed", "right"),
-    ):
-        table.add_column(name, justify=just, no_wrap=True)  # type: ignore[arg-type]
+    # the fixed columns keep their width; long run and tag names fold onto more lines
+    table.add_column("state", no_wrap=True, min_width=9)
+    table.add_column("kind", no_wrap=True, min_width=11)
+    table.add_column("run", overflow="fold")
+    table.add_column("series", overflow="fold")
+    for name in ("from", "to", "conf", "noticed"):
+        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     for a in shown[:rows]:
         dim = a.state in (AlertState.PENDING, AlertState.WITHDRAWN)
         state_style = {
