@@ -73,6 +73,7 @@ class LiveAnalysis:
         self._prints: dict[str, tuple[object, ...]] = {}
         self._runs: dict[str, Run] = {}
         self._reports: dict[str, RunReport] = {}
+        self._last: Update | None = None
 
     def refresh(self) -> Update:
         """Read what was appended, re-analyse the groups of the runs that changed."""
@@ -80,6 +81,8 @@ class LiveAnalysis:
         prints = self.reader.fingerprints()
         grown = {name for name, key in prints.items() if self._prints.get(name) != key}
         removed = tuple(sorted(set(self._runs) - set(prints)))
+        if not grown and not removed and self._last is not None:
+            return Update(self._last.report, self._last.logdir, (), ())  # nothing new
         for name in removed:
             del self._runs[name], self._prints[name]
             self._reports.pop(name, None)
@@ -103,4 +106,5 @@ class LiveAnalysis:
             self._reports[run_report.run] = run_report
         logdir = Logdir(self.reader.logdir, tuple(self._runs[name] for name in names))
         report = Report(logdir.path, tuple(self._reports[name] for name in names))
-        return Update(attach(report, logdir), logdir, tuple(sorted(set(redo))), removed)
+        self._last = Update(attach(report, logdir), logdir, tuple(sorted(set(redo))), removed)
+        return self._last

@@ -91,14 +91,28 @@ def test_withdrawn_after_n_evaluations_without_it_and_back_within_cooldown_is_si
     assert len(book.alerts) == 1
 
 
+def test_the_closing_of_an_alert_back_within_cooldown_is_not_announced() -> None:
+    book = AlertBook(confirm=1, cooldown=100)
+    assert step(book, [plateau(400)], now=0) == [("opened", "open", 400)]
+    assert step(book, [], now=1) == [("withdrawn", "withdrawn", 400)]
+    assert step(book, [plateau(400)], now=2) == [("updated", "open", 400)]
+    (a,) = book.alerts
+    assert a.muted
+    assert step(book, [], now=3) == [("withdrawn", "withdrawn", 400)]
+    assert book.alerts[0].muted  # the engine does not announce this one
+    assert step(book, [plateau(400)], now=500) == [("opened", "open", 400)]
+    assert not book.alerts[0].muted
+
+
 def test_resolved_when_the_end_holds_and_open_again_when_ongoing_again() -> None:
     book = AlertBook(confirm=2, cooldown=0)
     step(book, [plateau(400)])
     step(book, [plateau(400)])
     assert step(book, [plateau(400, 600)]) == [("updated", "open", 400)]
     assert step(book, [plateau(400, 600)]) == [("resolved", "resolved", 400)]
-    assert step(book, [plateau(400)]) == []
-    assert step(book, [plateau(400)]) == [("opened", "open", 400)]
+    assert step(book, [plateau(400, 620)]) == [("updated", "resolved", 400)]  # refined
+    assert step(book, [plateau(400)]) == [("updated", "resolved", 400)]  # no end: once...
+    assert step(book, [plateau(400)]) == [("opened", "open", 400)]  # ... twice: open again
 
 
 def test_settle_makes_the_alerts_agree_with_the_findings() -> None:

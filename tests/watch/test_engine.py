@@ -139,6 +139,18 @@ def test_the_first_start_shows_what_exists_and_announces_only_new_alerts(tmp_pat
     assert [(e.run, e.existing, e.notify) for e in events] == [("new", False, True)]
 
 
+def test_a_finding_on_the_first_few_points_waits_until_the_series_is_longer(
+    tmp_path: Path,
+) -> None:
+    log = Growing(tmp_path / "short")
+    flat = np.full(60, 0.5)  # a flat line from the start
+    events = grow(log, log.watcher(), "r", "acc", flat[:18], range(3, 19, 3))
+    assert [(c, e.event.value, e.reason) for c, e in events] == [(-1, "opened", "settled")]
+    log = Growing(tmp_path / "long")
+    events = grow(log, log.watcher(), "r", "acc", flat, range(3, 61, 3))
+    assert [(c, e.event.value, e.reason) for c, e in events] == [(24, "opened", "confirmed")]
+
+
 def test_an_onset_refinement_keeps_the_id(tmp_path: Path) -> None:
     log = Growing(tmp_path)
     events = grow(log, log.watcher(), "r", "loss", _plateau_then_lr_drop(), range(50, 401, 10))
@@ -163,17 +175,29 @@ def test_every_fixture_replayed_in_20_chunks_ends_as_report(tmp_path: Path, fixt
     now = [0.0]
     watcher = Watcher(root, clock=lambda: now[0])
     opened: collections.Counter[str | None] = collections.Counter()
+    latest: dict[str | None, WatchEvent] = {}
     for i in range(1, 21):
         for rel, data in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_bytes(data[: len(data) * i // 20])
         walls = [float(s.wall_times.max()) for s in read_logdir(root).iter_series() if len(s)]
         now[0] = max(walls, default=now[0])  # the writer's clock
-        opened.update(e.id for e in watcher.poll() if e.event is EventType.OPENED)
+        events = watcher.poll()
+        opened.update(e.id for e in events if e.event is EventType.OPENED)
+        latest.update((e.id, e) for e in events if e.id is not None)
     now[0] += 1e6
-    opened.update(e.id for e in watcher.poll() if e.event is EventType.OPENED)
+    events = watcher.poll()
+    opened.update(e.id for e in events if e.event is EventType.OPENED)
+    latest.update((e.id, e) for e in events if e.id is not None)
     assert alert_keys(watcher) == report_keys(root)
     assert [i for i, n in opened.items() if n > 1] == []
+    # ... and the event stream says so too: the latest event of each alert
+    streamed = sorted(
+        (e.run, e.tags, e.kind, e.start_step, e.end_step)
+        for e in latest.values()
+        if e.state in ("open", "resolved")
+    )
+    assert streamed == report_keys(root)
 
 
 def test_a_vanished_run_is_dropped_and_its_alerts_withdrawn(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ issues, a table of its series (tag, goal, points, best value and its step, last
 value, the curve with the findings marked, the verdict) and the advice on each
 finding. The layout follows the console: sparklines are 16, 24 or 32 characters wide
 depending on the width, and drawn in ASCII when the console cannot encode Unicode.
+Names and the sentences quoting them pass through :func:`tbplateau.escape.terminal`:
+a control character in a tag shows as ``\\xNN`` text and never reaches the terminal.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from tbplateau.escape import terminal
 from tbplateau.explain.advice import (
     Advice,
     ReportView,
@@ -72,7 +75,7 @@ class TerminalReport:
 
     def _header(self, ascii_only: bool) -> RenderableType:
         v = self.view
-        head = Text.assemble(("logdir ", "bold"), (v.logdir, "bold cyan"))
+        head = Text.assemble(("logdir ", "bold"), (terminal(v.logdir), "bold cyan"))
         counts = Text(f"{len(v.runs):,} run" + ("" if len(v.runs) == 1 else "s"))
         counts.append(f", {v.series:,} series, ")
         counts.append(
@@ -109,10 +112,12 @@ class TerminalReport:
         console: Console,
         options: ConsoleOptions,
     ) -> RenderResult:
-        yield Rule(Text.assemble(("run ", "bold"), (run.run, "bold cyan")), align="left")
+        yield Rule(Text.assemble(("run ", "bold"), (terminal(run.run), "bold cyan")), align="left")
         for issue in run.read_issues:
             style = "yellow" if issue.problem.value == "truncated" else "red"
-            text = Text.assemble((f"{issue.problem.value}: ", f"bold {style}"), issue.message)
+            text = Text.assemble(
+                (f"{issue.problem.value}: ", f"bold {style}"), terminal(issue.message)
+            )
             yield from _indented(text, console, options.max_width, indent=2)
         if not run.series:
             yield Text("  no scalar series", style="dim")
@@ -164,7 +169,7 @@ class TerminalReport:
         if s.verdict and s.verdict[0][1].startswith(("not judged", "too short", "no finding")):
             verdict.stylize("dim")
         return [
-            Text(s.tag),
+            Text(terminal(s.tag)),
             summary.goal or "-",
             f"{summary.points:,}",
             best,
@@ -178,17 +183,17 @@ class TerminalReport:
         head = Text.assemble(
             "  ",
             ("● " if a.kind is not None else "○ ", style),
-            (a.tag, "bold"),
+            (terminal(a.tag), "bold"),
             " ",
-            (a.title, style),
+            (terminal(a.title), style),
         )
         if a.confidence is not None:
             head.append(f"  confidence {a.confidence:.0%}", style="dim")
         yield head
         for fact in a.facts:
-            yield from _indented(Text(fact), console, width)
+            yield from _indented(Text(terminal(fact)), console, width)
         if a.tries:
-            tries = Text.assemble(("Try: ", "bold green"), "; ".join(a.tries) + ".")
+            tries = Text.assemble(("Try: ", "bold green"), terminal("; ".join(a.tries)) + ".")
             yield from _indented(tries, console, width)
 
 

@@ -26,7 +26,8 @@ agree with its findings: found ones open (or resolved when they have an end), th
 others withdrawn, so the open and resolved alerts of a logdir that stopped growing
 are exactly ``tbplateau report``'s findings. An alert that comes back within
 ``cooldown`` seconds of being closed is re-opened without being announced again
-(an ``updated`` event), so a flapping finding is not re-sent.
+(an ``updated`` event), and so is its next closing, so a flapping finding is not
+re-sent.
 
 >>> import numpy as np
 >>> from tbplateau.findings import Finding, FindingKind
@@ -104,6 +105,8 @@ class Alert:
     missing: int = 0
     streak: int = 0
     closed_at: float | None = None
+    muted: bool = False
+    """Back within the cooldown: its next closing is not announced either."""
 
     @property
     def key(self) -> Key:
@@ -127,6 +130,7 @@ class Alert:
             "missing": self.missing,
             "streak": self.streak,
             "closed_at": self.closed_at,
+            "muted": self.muted,
         }
 
     @classmethod
@@ -153,6 +157,7 @@ class Alert:
             missing=int(d.get("missing", 0)),
             streak=int(d.get("streak", 0)),
             closed_at=None if closed is None else float(closed),
+            muted=bool(d.get("muted", False)),
         )
 
 
@@ -370,7 +375,7 @@ class AlertBook:
             state=AlertState.PENDING,
             existing=existing,
             delivery="none" if existing and not self.announce_existing else "due",
-            seen=1,
+            seen=1 if mode == "fresh" else 0,
         )
         self._store(a)
         if f.kind is FindingKind.NONFINITE or self.confirm <= 1 or mode == "settle":
@@ -411,7 +416,7 @@ class AlertBook:
         a = self._store(replace(a, streak=streak))
         if not ended and (streak >= self.confirm or mode == "settle"):
             return self._reopen(a, f, mode, pos, now)
-        return []
+        return [Change(EventType.UPDATED, a, "refined")] if material else []
 
     def _absent(self, a: Alert, mode: Mode, now: float) -> list[Change]:
         if a.state is AlertState.PENDING:
@@ -439,6 +444,7 @@ class AlertBook:
                 missing=0,
                 streak=0,
                 closed_at=None,
+                muted=False,
             )
         )
         out = [Change(EventType.OPENED, a, reason)]
@@ -452,7 +458,15 @@ class AlertBook:
         if a.closed_at is not None and now - a.closed_at < self.cooldown:
             # back within the cooldown: open again, but do not announce it twice
             a = self._store(
-                replace(a, state=AlertState.OPEN, seen=0, missing=0, streak=0, closed_at=None)
+                replace(
+                    a,
+                    state=AlertState.OPEN,
+                    seen=0,
+                    missing=0,
+                    streak=0,
+                    closed_at=None,
+                    muted=True,
+                )
             )
             out = [Change(EventType.UPDATED, a, "back_within_cooldown")]
             if mode == "settle" and f.end_step is not None:
