@@ -344,3 +344,28 @@ def test_a_real_process_stops_cleanly_on_a_signal(tmp_path: Path, sig: signal.Si
     assert proc.returncode == 0, errors
     doc = json.loads(state.read_text())
     assert [a["id"] for a in doc["alerts"]] == [first["id"]]
+
+
+def test_a_state_that_cannot_be_saved_is_said_once_and_the_watch_goes_on(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    log = Growing(tmp_path / "logs")
+    log.scalars("r", "loss", [float("nan")] * 5, 0)
+    code, out, err = run(
+        [
+            "watch",
+            str(tmp_path / "logs"),
+            "--max-polls",
+            "3",
+            "--interval",
+            "0.01",
+            "--state",
+            str(blocker / "s.json"),
+            "--format",
+            "jsonl",
+        ]
+    )
+    assert code == EXIT_OK
+    assert [e["kind"] for e in _lines(out)] == ["nonfinite"]
+    assert err.count("cannot save the state file") == 1
+    assert "the watch goes on" in err

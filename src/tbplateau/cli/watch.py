@@ -277,6 +277,7 @@ class _Session:
         ]
         self.live: Live | None = None
         self.view = LiveView(args.logdir, args.interval)
+        self.said_save_problem: str | None = None
 
     def _sent(self, event: Event) -> None:
         if event.event is EventType.OPENED and event.id is not None:
@@ -306,6 +307,7 @@ class _Session:
             events = self.watcher.poll(final=self.args.once)
             polls += 1
             self.show(events)
+            self.report_save_problem()
             for event in events:
                 if event.notify:
                     self.announce(event, first_sink_only=event.event is not EventType.OPENED)
@@ -315,6 +317,13 @@ class _Session:
             if self.args.once or (self.args.max_polls is not None and polls >= self.args.max_polls):
                 return EXIT_OK
             self.wait(self.args.interval - (time.monotonic() - started))
+
+    def report_save_problem(self) -> None:
+        """Say once that the state cannot be saved (and again if the reason changes)."""
+        problem = self.watcher.save_problem
+        if problem is not None and problem != self.said_save_problem:
+            self.say(f"tbplateau watch: {problem}; the watch goes on")
+        self.said_save_problem = problem
 
     def failing(self, events: Sequence[Event]) -> bool:
         if not self.fail_on:
@@ -379,10 +388,9 @@ class _Session:
         except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the workers
             pass
         self.flush_lines()
-        try:
-            self.watcher.save()
-        except OSError as exc:
-            self.say(f"tbplateau watch: cannot save the state file: {exc.strerror or exc}")
+        problem = None if self.watcher.save() else self.watcher.save_problem
+        if problem is not None and problem != self.said_save_problem:
+            self.say(f"tbplateau watch: {problem}")
 
 
 def watch_command(args: argparse.Namespace, out: Console, err: Console) -> int:

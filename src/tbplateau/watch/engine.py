@@ -232,6 +232,8 @@ class Watcher:
         self.state_path = None if state is None else Path(state)
         self.state_problem: str | None = None
         """Why a saved state could not be used (one line), if it could not."""
+        self.save_problem: str | None = None
+        """Why the last save failed (one line), until a save succeeds."""
         self._clock = clock
         saved: WatchState | None = None
         if self.state_path is not None:
@@ -338,19 +340,32 @@ class Watcher:
                 return a
         return None
 
-    def save(self) -> None:
-        """Write the state file if anything changed since the last save."""
+    def save(self) -> bool:
+        """Write the state file if anything changed since the last save.
+
+        A failure (a full disk, a read-only state directory) does not stop the watch:
+        it is kept in :attr:`save_problem` (one line) and retried at the next save;
+        returns whether the state on disk is up to date.
+        """
         self._take_deliveries()
         if self.state_path is None or not self._dirty:
-            return
+            return True
         state = WatchState(
             logdir_key(self.logdir),
-            [a for a in self._book.alerts],
+            list(self._book.alerts),
             set(self._issues),
             dict(self._evaluated),
         )
-        save_state(self.state_path, state)
+        try:
+            save_state(self.state_path, state)
+        except OSError as exc:
+            self.save_problem = (
+                f"cannot save the state file {self.state_path}: {exc.strerror or exc}"
+            )
+            return False
+        self.save_problem = None
         self._dirty = False
+        return True
 
     # -- one poll ---------------------------------------------------------------
 
