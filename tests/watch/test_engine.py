@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -314,3 +315,18 @@ def test_the_watcher_is_in_the_public_api(tmp_path: Path) -> None:
     events = tbplateau.Watcher(tmp_path).poll()
     assert [e.to_dict()["event"] for e in events] == ["opened"]
     assert all(a.state is AlertState.OPEN for a in tbplateau.Watcher(tmp_path).alerts) is True
+
+
+def test_an_unreadable_file_is_reported_once_and_the_rest_is_watched(tmp_path: Path) -> None:
+    log = Growing(tmp_path)
+    log.scalars("r", "loss", _loss(30), 0)
+    os.mkfifo(tmp_path / "r" / "events.out.tfevents.2")  # not a regular file
+    w = log.watcher()
+    events = w.poll()
+    assert [(e.event.value, e.problem, e.file) for e in events] == [
+        ("read_issue", "unreadable", "r/events.out.tfevents.2")
+    ]
+    values = _loss(30, seed=1)
+    values[10:] = np.nan
+    log.scalars("r", "loss", values, 30)
+    assert [(e.event.value, e.kind) for e in w.poll()] == [("opened", "nonfinite")]
