@@ -6,7 +6,8 @@ deliberately independent of tbplateau's detectors (they would prove nothing othe
 
 * plateau: with ``exact``, every value in the window is bit-for-bit the same; otherwise the drift
   across the window (median of its last third minus median of its first third) is at most a
-  quarter of the change before the window, or within the window's own noise.
+  quarter of the change before the window (the largest distance from the window's first value
+  to an earlier value), or within the window's own noise.
 * divergence: the last finite value in the window is at least 10x the value before the onset, and
   at least 70% of the window's steps go up.
 * nonfinite: the value at ``start_step`` is non-finite and every earlier value is finite.
@@ -71,7 +72,8 @@ def check_plateau(label: dict[str, Any], series: Series) -> str | None:
         return None if np.all(w == w[0]) else f"not constant: spread {np.ptp(w):.3g}"
     third = max(1, len(w) // 3)
     drift = abs(float(np.median(w[-third:]) - np.median(w[:third])))
-    before = abs(float(series[1][0] - w[0]))
+    earlier = series[1][(series[0] < label["start_step"]) & np.isfinite(series[1])]
+    before = float(np.max(np.abs(earlier - w[0]))) if len(earlier) else 0.0
     allowed = max(0.25 * before, 2.0 * _noise(w), 1e-12)
     return None if drift <= allowed else f"drift {drift:.3g} > allowed {allowed:.3g}"
 
@@ -210,16 +212,22 @@ def check_reader(root: Path, expect: dict[str, Any]) -> list[tuple[str, str | No
 
 
 def _shift_check(label: dict[str, Any], series: Series, goal: str) -> str | None:
-    """A divergence by ``collapse``/``growth``/``spike``: from the onset to the label's end the
-    values are worse than the median of the 3 before by more than a factor 1.22 (a loss) or
-    5 points (an accuracy), on the median."""
+    """A divergence by ``collapse``/``growth``: from the onset to the label's end the values are
+    worse than the median of the 3 before by more than a factor 1.22 (a loss) or 5 points (an
+    accuracy), on the median; by ``spike``: at least 3 values of the window are."""
     steps, values = series
     before = values[steps < label["start_step"]][-3:]
     w = _window(series, label["start_step"], label["end_step"])
     w = w[np.isfinite(w)]
     if len(before) == 0 or len(w) == 0:
         return "nothing before the onset or in the window"
+    if label["rule"] == "spike":  # the third-worst point of the window stands for the median
+        w = np.sort(w)[:3] if goal == "max" else np.sort(w)[-3:]
+        if len(w) < 3:
+            return "a spike of fewer than 3 points"
     ref, mid = float(np.median(before)), float(np.median(w))
+    if label["rule"] == "spike":
+        mid = float(w[-1] if goal == "max" else w[0])
     if goal == "max":
         return None if mid <= ref - 0.05 else f"median {mid:.3g} not 5 points below {ref:.3g}"
     if ref > 0:
@@ -230,7 +238,8 @@ def _shift_check(label: dict[str, Any], series: Series, goal: str) -> str | None
 def _alternation_check(label: dict[str, Any], series: Series, goal: str) -> str | None:
     """An oscillation by ``alternation``: inside the window successive differences change sign on
     >= 70% of steps and the median swing is >= 5% of the level (1.5 points for an accuracy)."""
-    w = _window(series, label["start_step"], label["end_step"])
+    start = (label.get("onset_range") or [label["start_step"]] * 2)[1]  # the alternation's start
+    w = _window(series, start, label["end_step"])
     w = w[np.isfinite(w)]
     if goal == "min" and len(w) and np.all(w > 0):
         w = np.log(w)

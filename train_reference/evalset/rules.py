@@ -24,17 +24,23 @@ next event):
 * ``collapse`` / ``growth``: the median of ``post`` lies ``T`` or more above ``pre`` and its last
   third at least ``T/2`` above: ``divergence`` at ``p`` (range ``p`` .. the first point ``T/2``
   above). ``collapse`` when the curve gets within 20% of its post-event median in at most 2 points
-  (then the new level is judged like any stretch, from the jump on), else ``growth``.
+  (then the new level is judged like any stretch, from the jump on, and is flat when it moves by
+  less than a tenth of the jump), else ``growth``.
 * ``spike``: ``T`` above for at least 3 points, then back (the last third under ``T/2``):
-  ``divergence`` at ``p`` ending at the last point ``T/2`` above. Above for 1-2 points only:
-  no label, and the series is not fully labelled for divergence.
-* otherwise nothing happened at ``p`` that the rules name.
+  ``divergence`` ending at the last point ``T/2`` above. Above for 1-2 points only: no label,
+  and the series is not fully labelled for divergence. A growth or spike that leaves the level
+  more than 3 points after ``p`` starts where it does (range: the 2 points before).
+* worse, but by less than ``T`` (by ``max(3 sig, theta / 3)`` or more): no label, and the series
+  is not fully labelled for divergence. Otherwise nothing happened at ``p`` that the rules name.
 
 Each quiet stretch (between events, after a collapse's jump, after an oscillation) is judged on
 its own: ``frozen`` (bit-for-bit equal values for >= 5 points to its end: ``plateau``, exact),
 ``flat`` (>= 6 points whose first-third and last-third medians differ by at most 2 of its own
-noise: ``plateau`` from its start), ``settled`` (``common.flat_onset`` on the stretch: ``plateau``
-with a fuzzy onset), or ``moving`` (the centred 5-point mean improves on >= 70% of steps: no
+noise, or by at most a tenth of the series' progress before the stretch, or of the collapse it
+starts with: ``plateau`` from its start), ``settled`` (:func:`settle_onset` on the stretch, on
+the raw and, for a loss, the log scale, settled for at least 8 points and a fifth of the stretch:
+``plateau`` with a fuzzy onset; settled on one scale only
+leaves it undecided), or ``moving`` (the centred 5-point mean improves on >= 70% of steps: no
 plateau). Anything else leaves the series not fully labelled for ``plateau``. A plateau that runs
 on across an event that changed nothing (same level on both sides) is one plateau, not two.
 
@@ -53,7 +59,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from train_reference.common import KINDS, flat_onset
+from train_reference.common import KINDS
 
 __all__ = ["Event", "SeriesLabels", "label_series", "noise", "working"]
 
@@ -162,8 +168,12 @@ def _stretch(
     b: int,
     last: bool,
     log: bool,
+    jump: float = 0.0,
 ) -> None:
-    """Judge the quiet stretch ``[a, b)``: frozen, flat, settled, moving or undecided."""
+    """Judge the quiet stretch ``[a, b)``: frozen, flat, settled, moving or undecided.
+
+    ``jump``: the size (working units) of the collapse the stretch starts with, if any.
+    """
     m = b - a
     end = None if last else b - 1
     if m < 5:
@@ -183,27 +193,24 @@ def _stretch(
     sig = noise(w[a:b])
     third = max(1, m // 3)
     drift = abs(float(np.median(w[b - third : b]) - np.median(w[a : a + third])))
-    if m >= 6 and drift <= 2 * sig:
-        out.labels.append(
-            _label(
-                "plateau",
-                steps,
-                a,
-                end,
-                "flat",
-                onset_range=[int(steps[a]), int(steps[min(a + 1, b - 1)])],
-            )
-        )
+    fin = w[:a][np.isfinite(w[:a])]
+    progress = abs(float(fin[0]) - float(np.median(w[a : a + third]))) if len(fin) else 0.0
+    # flat within its noise, relative to a collapse it starts with, or to the series' progress
+    calm = max(2 * sig, 0.1 * jump, 0.1 * progress)
+    if m >= 6 and drift <= calm and not _drifts(v, a, b):
+        rng = [int(steps[a]), int(steps[min(a + 1, b - 1)])]
+        out.labels.append(_label("plateau", steps, a, end, "flat", onset_range=rng))
         return
-    raw = flat_onset(steps[a:b], seg)
-    logged = flat_onset(steps[a:b], w[a:b]) if log else raw
+    raw = settle_onset(v, a, b)
+    logged = settle_onset(w, a, b) if log else raw
     if raw is not None and logged is not None:
         mid = max(raw[1], logged[1])
-        rng = [min(raw[0], logged[0]), max(raw[2], logged[2])]
-        start = int(np.searchsorted(steps, mid))
-        out.labels.append(_label("plateau", steps, start, end, "settled", onset_range=rng))
-        return
-    if raw is not None or logged is not None:
+        lo, hi = min(raw[0], logged[0]), min(b - 1, max(raw[2], logged[2]))
+        if b - mid >= max(8, 0.2 * m) and not _drifts(v, mid, b):
+            rng = [int(steps[lo]), int(steps[hi])]
+            out.labels.append(_label("plateau", steps, mid, end, "settled", onset_range=rng))
+            return
+    elif raw is not None or logged is not None:
         out.incomplete.add("plateau")
         out.notes.append(f"stretch [{a}, {b}) settled on one scale only (raw / log)")
         return
@@ -211,6 +218,38 @@ def _stretch(
         return
     out.incomplete.add("plateau")
     out.notes.append(f"stretch [{a}, {b}) neither settled nor moving")
+
+
+def settle_onset(x: np.ndarray, a: int, b: int) -> tuple[int, int, int] | None:
+    """Where ``x[a:b]`` has settled at its final level, as positions for 10%, 5% and 2%.
+
+    ``final`` = mean of the stretch's last 5 values, ``R = |x[a] - final|`` (the stretch's own
+    progress). For each fraction ``f`` the first position from which the centred 5-point mean
+    stays within ``f * R`` of ``final`` to the stretch's end. ``None`` when ``R`` is 0.
+    """
+    seg = x[a:b]
+    final = float(seg[-5:].mean())
+    ref = abs(float(seg[0]) - final)
+    if not ref > 0:
+        return None
+    sm = _smooth(seg)
+    out = []
+    for f in (0.10, 0.05, 0.02):
+        outside = np.nonzero(np.abs(sm - final) > f * ref)[0]
+        out.append(a + (int(outside[-1]) + 1 if len(outside) else 0))
+    return out[0], out[1], out[2]
+
+
+def _drifts(v: np.ndarray, start: int, b: int) -> bool:
+    """The drift test of ``train_reference.check`` on ``v[start:b]``: the medians of its first and
+    last thirds differ by more than a quarter of the largest change before it and more than 2
+    of its own noise."""
+    w = v[start:b]
+    third = max(1, len(w) // 3)
+    drift = abs(float(np.median(w[-third:]) - np.median(w[:third])))
+    earlier = v[:start][np.isfinite(v[:start])]
+    before = float(np.max(np.abs(earlier - w[0]))) if len(earlier) else 0.0
+    return drift > max(0.25 * before, 2.0 * noise(w), 1e-12)
 
 
 def _improving_share(w: np.ndarray) -> float:
@@ -226,14 +265,17 @@ def _event_effect(
     b_next: int,
     theta: float,
     theta_osc: float,
-) -> int:
-    """Label what happened at the event at ``p``; return where the quiet stretch after it starts."""
+) -> tuple[int, float]:
+    """Label what happened at the event at ``p``.
+
+    Returns where the quiet stretch after it starts and, after a collapse, the jump's size.
+    """
     pre = w[max(b_prev, p - 3) : p]
     if len(pre) < 2 or b_next - p < 1:
         if b_next - p >= 1:
             out.notes.append(f"event at {p}: too little before it to judge")
             out.incomplete.update({"divergence", "oscillation"})
-        return p
+        return p, 0.0
     sig = noise(w[max(b_prev, p - 20) : p]) if p - b_prev >= 3 else noise(w[b_prev:b_next])
     level = float(np.median(pre))
     t_bar = max(5 * sig, theta)
@@ -253,10 +295,10 @@ def _event_effect(
                 _label("oscillation", steps, p, j, "alternation", onset_range=rng, period=period)
             )
             out.incomplete.add("divergence")
-            return j + 1
+            return j + 1, 0.0
         break
     if len(post) < 2:
-        return p
+        return p, 0.0
     rise = float(np.median(post)) - level
     third = max(1, len(post) // 3)
     tail = float(np.median(post[-third:])) - level
@@ -266,50 +308,43 @@ def _event_effect(
         target = float(np.median(post))
         reach = np.nonzero(np.abs(post - target) <= 0.2 * abs(target - level))[0]
         if len(reach) and reach[0] <= 1:
-            out.labels.append(
-                _label(
-                    "divergence",
-                    steps,
-                    p,
-                    j0,
-                    "collapse",
-                    onset_range=[int(steps[p]), int(steps[j0])],
-                )
-            )
-            return j0 + 1
+            rng = [int(steps[p]), int(steps[j0])]
+            out.labels.append(_label("divergence", steps, p, j0, "collapse", onset_range=rng))
+            return p + int(reach[0]), rise  # the new level starts at the first point on it
         peak = p + int(np.argmax(post))
-        out.labels.append(
-            _label(
-                "divergence", steps, p, peak, "growth", onset_range=[int(steps[p]), int(steps[j0])]
-            )
-        )
-        out.incomplete.add("plateau") if peak < b_next - 1 else None
-        return b_next
-    if above[:3].any() or above.any():
-        run = 0
-        best = 0
+        onset, rng = _onset(steps, p, j0)
+        out.labels.append(_label("divergence", steps, onset, peak, "growth", onset_range=rng))
+        if peak < b_next - 1:
+            out.incomplete.add("plateau")
+        return b_next, 0.0
+    if above.any():
+        run = best = 0
         for x in above:
             run = run + 1 if x else 0
             best = max(best, run)
         if best >= 3 and tail < t_bar / 2:
-            j0 = p + int(np.argmax(above))
+            j0 = p + int(np.argmax(post - level >= t_bar / 2))
             back = np.nonzero(post - level >= t_bar / 2)[0]
             last = p + int(back[-1])
-            out.labels.append(
-                _label(
-                    "divergence",
-                    steps,
-                    p,
-                    last,
-                    "spike",
-                    onset_range=[int(steps[p]), int(steps[j0])],
-                )
-            )
-            return last + 1
+            onset, rng = _onset(steps, p, j0)
+            out.labels.append(_label("divergence", steps, onset, last, "spike", onset_range=rng))
+            return last + 1, 0.0
         out.incomplete.add("divergence")
-        out.notes.append(f"event at {p}: a blip of {best} point(s)")
-        return p
-    return p
+        out.notes.append(f"event at {p}: worse for {best} point(s), neither a spike nor for good")
+        return p, 0.0
+    grey = max(3 * sig, theta / 3)
+    if rise >= grey or (post - level >= grey).sum() >= 3:
+        out.incomplete.add("divergence")
+        out.notes.append(f"event at {p}: worse by less than the bar")
+    return p, 0.0
+
+
+def _onset(steps: np.ndarray, p: int, j0: int) -> tuple[int, list[int]]:
+    """Onset and range of a worsening first seen at ``j0`` after an event at ``p``: the event
+    when the curve leaves its level within 3 points of it, else ``j0`` (range 2 points before)."""
+    if j0 <= p + 3:
+        return p, [int(steps[p]), int(steps[j0])]
+    return j0, [int(steps[max(p, j0 - 2)]), int(steps[j0])]
 
 
 def label_series(
@@ -349,10 +384,12 @@ def label_series(
     start = 0
     for k in range(len(bounds) - 1):
         a, b = bounds[k], bounds[k + 1]
-        start = _event_effect(out, s, w, a, bounds[k - 1], b, theta, theta_osc) if k > 0 else a
+        start, jump = (
+            _event_effect(out, s, w, a, bounds[k - 1], b, theta, theta_osc) if k > 0 else (a, 0.0)
+        )
         if start < b:
             before = len(out.labels)
-            _stretch(out, s, v, w, start, b, last=(b == n), log=log)
+            _stretch(out, s, v, w, start, b, last=(b == n), log=log, jump=jump)
             if k > 0 and start == a:
                 _merge_across(out, before, s, w, a)
     _completeness(out, s, w, cut_over, theta, theta_osc)
