@@ -3,7 +3,7 @@
 Usage::
 
     PYTHONPATH=src python benchmarks/bench_quality.py [--split dev|test|both] [--kind KIND ...]
-        [--no-rules] [--open-cases] [--show-cases] [--scale 1.0]
+        [--no-rules] [--open-cases] [--show-cases] [--show-test-cases] [--scale 1.0]
 
 The set (``tbplateau.evaluation.evalset``): real training runs made by ``train_reference``
 (``evalset/real/*``, labels from what each script did), the legacy ``fixtures/*`` runs
@@ -19,16 +19,15 @@ the label's onset, or of its fuzzy ``onset_range``; each label matches one findi
 (closest first); an unmatched finding is a false positive on a series fully labelled for
 its kind and unscored elsewhere. tbplateau is read through its JSON document.
 
-The test split is for scoring a finished change: only aggregate tables are printed;
-``--show-cases`` prints every case's labels and findings (dev cases; test ones only with
-``--split test`` or ``both`` named explicitly). ``--open-cases`` adds the issue's open cases
-as a separate group, never in the main tables.
+The test split is for scoring a finished change: only aggregate tables are printed.
+``--show-cases`` prints every dev case's labels and findings; the test split's only with
+``--show-test-cases``. ``--open-cases`` adds the issue's open cases as a separate group,
+never in the main tables.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 from tbplateau.baselines import RULES
@@ -49,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kind", nargs="*", choices=[k.value for k in FindingKind], default=None)
     ap.add_argument("--no-rules", action="store_true", help="tbplateau only (faster)")
     ap.add_argument("--open-cases", action="store_true", help="also score the open cases apart")
-    ap.add_argument("--show-cases", action="store_true", help="print every case's labels/findings")
+    ap.add_argument("--show-cases", action="store_true", help="per-case labels/findings (dev)")
+    ap.add_argument(
+        "--show-test-cases", action="store_true", help="per-case output of the test split too"
+    )
     ap.add_argument("--scale", type=float, default=1.0, help="synthetic cases per family, x")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -91,10 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                     kinds,
                 )
             )
-    if args.show_cases:
-        shown = [c for c in cases if c.split == "dev" or args.split != "dev"]
-        if args.split == "both" and "--split" not in " ".join(argv or sys.argv):
-            shown = [c for c in cases if c.split == "dev"]
+    if args.show_cases or args.show_test_cases:
+        shown = [c for c in cases if c.split == "dev" or args.show_test_cases]
         print()
         print(format_cases(shown, preds[OURS]))
     print(f"\n{time.perf_counter() - t0:.1f} s wall, {time.process_time() - c0:.1f} s CPU")

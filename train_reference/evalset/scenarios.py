@@ -300,7 +300,19 @@ SCENARIOS = {
 }
 """scenario -> (spec factory, number of seeds); seeds run 0 .. count - 1."""
 
-CI_SUBSET = ("lr_raise_s00", "poison_s01", "edge_of_stability_s02", "overfit_s03", "short_s01")
+CI_SUBSET = (
+    "lr_raise_s00",  # torch add_scalars
+    "lr_raise_s01",  # Hugging Face Trainer
+    "lr_raise_s02",  # Keras callback
+    "poison_s01",  # Lightning
+    "step_schedule_s02",  # Flax
+    "edge_of_stability_s02",  # tf.summary
+    "overfit_s03",  # tensorboardX
+    "nan_blowup_s01",  # torch add_scalar
+    "resumed_s00",  # two writer sessions
+    "long_steps_s00",  # 1,500+ points
+)
+"""Regenerated and checked by CI: every writer and a representative scenario of each kind."""
 
 
 def all_specs(quick: bool, natives: bool = True) -> list[RunSpec]:

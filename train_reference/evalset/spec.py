@@ -19,10 +19,10 @@ class Intervention:
 
     ``what``: ``"lr"`` (multiply the base LR by ``factor`` from then on; 0 stops learning),
     ``"spike"`` (multiply it by ``factor`` for ``length`` epochs, then back),
-    ``"drop"`` (a schedule's LR drop by ``factor``), ``"poison"`` (set every bias of the last hidden
-    layer to ``factor``: a large negative value kills every ReLU for good), ``"crash"`` (the LR is
-    multiplied by ``factor`` until the loss is non-finite; the run is then resumed from the
-    checkpoint of epoch ``epoch - 1`` with the old LR, by a second writer session).
+    ``"poison"`` (set every bias of the last hidden layer to ``factor``: a large negative value
+    kills every ReLU for good), ``"crash"`` (the LR is multiplied by ``factor`` until the epoch's
+    loss is non-finite or 100x the first epoch's, a loss guard; the run is then resumed by a
+    second writer session from the checkpoint taken at the start of ``epoch``, with the old LR).
     """
 
     epoch: int
