@@ -86,6 +86,7 @@ class Analyst:
             "state": "loading",
             "message": None,
             "progress": None,
+            "advice": None,
             "scan": 0,
             "scanning": False,
             "checked_at": None,
@@ -169,7 +170,7 @@ class Analyst:
 
     def _progress(self, phase: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if phase == "reading" and 0 < done < total and now - self._progress_at < 0.1:
+        if 0 < done < total and now - self._progress_at < 0.1:
             return
         self._progress_at = now
         self._set(progress={"phase": phase, "done": done, "total": total})
@@ -233,7 +234,7 @@ class Analyst:
         for done, name in enumerate(pending):
             if self._stop.is_set() or self._wake.is_set():
                 break
-            self._progress("advice", done, len(pending))
+            self._set(advice={"done": done, "total": len(pending)})
             try:
                 self._entries.update(advised_runs(update.report, update.logdir, (name,)))
             except Exception:  # advice is words: a failure must not cost the findings
@@ -242,7 +243,7 @@ class Analyst:
             if time.monotonic() - last_publish >= self.publish_every:
                 self._publish()
                 last_publish = time.monotonic()
-        self._set(progress=None)
+        self._set(advice=None)
         self._publish()
 
     def _publish(self) -> None:

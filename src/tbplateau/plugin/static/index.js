@@ -134,6 +134,7 @@ function busy(status) {
     status.state !== "ready" ||
     status.scanning ||
     status.progress !== null ||
+    status.advice !== null ||
     status.scan < state.waitScan ||
     (state.doc && state.doc.advice_pending > 0)
   );
@@ -246,8 +247,8 @@ function renderStatus() {
   } else {
     parts.push(`checked ${fmtTime(s.checked_at)}`);
     parts.push(`unchanged since ${fmtTime(s.changed_at)}`);
-    if (s.progress && s.progress.phase === "advice") {
-      parts.push(`preparing advice ${s.progress.done}/${s.progress.total}`);
+    if (s.advice) {
+      parts.push(`preparing advice ${s.advice.done}/${s.advice.total} runs`);
     } else if (s.scanning) {
       parts.push("reading what changed");
     }
