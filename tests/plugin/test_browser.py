@@ -87,6 +87,18 @@ def append_nonfinite_tag(run_dir: Path) -> None:
         fh.write(frame(events))
 
 
+def set_filter(driver: Any, label: str, text: str) -> None:
+    """Type ``text`` into the filter box labelled ``label`` (replacing what is there)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{label}"]')
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.BACKSPACE)
+    if text:
+        box.send_keys(text)
+
+
 def console_errors(driver: Any) -> list[dict[str, Any]]:
     return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
@@ -103,7 +115,19 @@ def test_tab_end_to_end(tmp_path: Path) -> None:
         title = wait_for(lambda: driver.title, 30, "TensorBoard's title")
         enter_tab(driver)
 
-        # every row, with its findings
+        # every row, with its findings, the worst first
+        assert shown_rows(driver) == expected_rows(logdir)
+        first = driver.find_element(By.CSS_SELECTOR, "tr.series")
+        assert first.get_attribute("data-run") == "torch_lr_too_high"
+        assert first.get_attribute("data-findings") == "divergence@620 nonfinite@900"
+
+        # filters: run regex, kinds
+        set_filter(driver, "filter runs", "^keras/")
+        assert {run for run, _ in shown_rows(driver)} == {"keras/train", "keras/validation"}
+        set_filter(driver, "filter runs", "")
+        driver.find_element(By.CSS_SELECTOR, 'input[data-label="no finding"]').click()
+        assert all(shown_rows(driver).values())
+        driver.find_element(By.CSS_SELECTOR, 'input[data-label="no finding"]').click()
         assert shown_rows(driver) == expected_rows(logdir)
 
         # a chart: one shaded span per finding, its onset marked, the curve drawn

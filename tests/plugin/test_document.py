@@ -67,7 +67,8 @@ def test_document_holds_the_report_and_advice_for_every_finding(logdir: Path) ->
                     if a["kind"] == f["kind"] and a["start_step"] == f["start_step"]
                 ]
                 assert said, (entry["run"], row["tag"], f)
-                assert all(a["tries"] for a in said), "each advice says what to try"
+                for a in said:  # each advice says what to try, or the document does
+                    assert a["tries"] or doc["tries"][a["label"]]
 
 
 def test_document_without_advice_counts_what_is_pending() -> None:

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +221,7 @@ def test_reload_reanalyses_only_what_grew(tmp_path: Path) -> None:
         target = json.loads(response.get_data(as_text=True))["scan"]
         assert target == first["status"]["scan"] + 1
         while app.report()["status"]["scan"] < target:
-            pass
+            time.sleep(0.01)
         grown = app.wait()
     assert grown["version"] > first["version"]
     assert grown["report"] == analyze(tmp_path).to_dict()
@@ -230,7 +231,8 @@ def test_reload_reanalyses_only_what_grew(tmp_path: Path) -> None:
     assert last.changed == ("a",)
     after = {e["run"]: e for e in grown["runs"]}
     assert after["b"] == entries["b"]
-    assert after["a"]["rows"][0]["points"] == 90
+    (a_run,) = [r for r in grown["report"]["runs"] if r["run"] == "a"]
+    assert a_run["series"][0]["points"] == 90
 
 
 def test_first_request_answers_loading_with_progress(tmp_path: Path) -> None:
@@ -359,3 +361,22 @@ def test_no_data_no_plugin() -> None:
 
     assert tab.make_plugin(base_plugin.TBContext()) is None
 
+
+
+def test_goal_flag_matches_report_goal() -> None:
+    sample = Path("fixtures/sample").resolve()
+    goals = ["epoch_loss=none", "Loss/*=max"]
+    argv = [x for g in goals for x in ("--tbplateau_goal", g)]
+    with make_app(sample, argv=argv) as app:
+        doc = app.wait(advised=False)
+    assert doc["report"] == analyze(sample, goals=goals).to_dict()
+    assert doc["report"] != analyze(sample).to_dict()
+
+
+def test_a_bad_goal_flag_is_a_flags_error() -> None:
+    from tensorboard.plugins import base_plugin
+
+    from tests.plugin.support import tensorboard_flags
+
+    with pytest.raises(base_plugin.FlagsError, match="--tbplateau_goal"):
+        tensorboard_flags(["--logdir", "fixtures/sample", "--tbplateau_goal", "loss"])

@@ -82,7 +82,6 @@ def _finding(f: Finding) -> dict[str, Any]:
         "label": finding_label(f),
         "start_step": f.start_step,
         "end_step": f.end_step,
-        "tags": list(f.tags),
         "confidence": round(f.confidence, 4),
     }
 
@@ -97,11 +96,9 @@ def _row(
     phrases: Sequence[tuple[FindingKind | None, str]],
     unit: str,
 ) -> dict[str, Any]:
-    return {
+    return {  # goal, points, steps: in the report's series, beside it
         "tag": summary.tag,
-        "goal": summary.goal,
         "unit": unit,
-        "points": summary.points,
         "best": fmt_best(summary),
         "last": fmt(summary.last_value),
         "verdict": _verdict(phrases),
@@ -118,16 +115,14 @@ def quick_run(run: RunReport) -> dict[str, Any]:
     return {"run": run.run, "advised": False, "rows": rows, "advice": []}
 
 
-def _advice(a: Advice, tries: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
+def _advice(a: Advice) -> dict[str, Any]:
     return {
         "tag": a.tag,
         "kind": None if a.kind is None else a.kind.value,
         "label": a.label,
         "title": a.title,
         "facts": list(a.facts),
-        # the terminal says what to try once per label and run; each row of the tab is
-        # read on its own, so every advice carries it
-        "tries": list(a.tries or tries.get(a.label, ())),
+        "tries": list(a.tries),
         "confidence": a.confidence,
         "start_step": a.start_step,
     }
@@ -138,16 +133,43 @@ def _view_row(s: SeriesView) -> dict[str, Any]:
 
 
 def _view_run(view: RunView) -> dict[str, Any]:
-    tries: dict[str, tuple[str, ...]] = {}
-    for a in view.advice:
-        if a.tries:
-            tries.setdefault(a.label, a.tries)
     return {
         "run": view.run,
         "advised": True,
         "rows": [_view_row(s) for s in view.series],
-        "advice": [_advice(a, tries) for a in view.advice],
+        "advice": [_advice(a) for a in view.advice],
     }
+
+
+def _hoist_tries(
+    entries: Sequence[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """What to try, once per label for the whole document.
+
+    The terminal says what to try once per label and run; each row of the tab is read
+    on its own, so the page shows it with every advice. The view gives it on the first
+    advice of each label in a run (and nothing on the others); the document holds it
+    once per label in ``tries``, and an advice keeps its own list only when it says
+    something else. The entries given are not changed.
+    """
+    tries: dict[str, list[str]] = {}
+    for e in entries:
+        for a in e["advice"]:
+            if a["tries"]:
+                tries.setdefault(a["label"], a["tries"])
+    out = [
+        {
+            **e,
+            "advice": [
+                {**a, "tries": None} if a["tries"] in ([], tries.get(a["label"])) else a
+                for a in e["advice"]
+            ],
+        }
+        if e["advice"]
+        else e
+        for e in entries
+    ]
+    return out, tries
 
 
 def advised_runs(
@@ -175,17 +197,19 @@ def tab_document(
     """The document the tab's page reads, at ``version`` (it grows with every change).
 
     ``runs`` holds the entries made so far (:func:`quick_run` or :func:`advised_runs`);
-    a run of ``report`` without one gets its :func:`quick_run` entry. ``source`` says
-    where the data came from (``logdir`` or ``data_provider``), ``sampled`` whether
-    the series are a sample (the page then says so).
+    a run of ``report`` without one gets its :func:`quick_run` entry. What to try is
+    held once per label in ``tries``; an advice whose ``tries`` is ``null`` uses it.
+    ``source`` says where the data came from (``logdir`` or ``data_provider``),
+    ``sampled`` whether the series are a sample (the page then says so).
     """
-    entries = [runs.get(r.run) or quick_run(r) for r in report.runs]
+    entries, tries = _hoist_tries([runs.get(r.run) or quick_run(r) for r in report.runs])
     return {
         "schema": TAB_SCHEMA,
         "version": version,
         "source": source,
         "sampled": sampled,
         "legend": legend(),
+        "tries": tries,
         "advice_pending": sum(1 for e in entries if not e["advised"]),
         "report": report.to_dict(),
         "runs": entries,

@@ -25,7 +25,36 @@ logger = logging.getLogger(__name__)
 
 class PlateauLoader(base_plugin.TBLoader):  # type: ignore[misc]
     """Makes the tab's plugin; nothing when the ``tensorboard`` extra is incomplete or
-    there is no data to read (neither a logdir nor a data provider)."""
+    there is no data to read (neither a logdir nor a data provider).
+
+    It adds one flag to ``tensorboard``: ``--tbplateau_goal TAG_PATTERN=min|max|none``
+    (repeatable), the ``--goal`` of ``tbplateau report``, so that both judge the same.
+    """
+
+    def define_flags(self, parser: Any) -> None:
+        group = parser.add_argument_group("tbplateau (the Plateaus tab)")
+        group.add_argument(
+            "--tbplateau_goal",
+            action="append",
+            default=[],
+            metavar="TAG_PATTERN=min|max|none",
+            help="override the goal inferred from tag names, as `tbplateau report "
+            "--goal` (fnmatch glob; repeatable)",
+        )
+
+    def fix_flags(self, flags: Any) -> None:
+        goals = getattr(flags, "tbplateau_goal", None) or []
+        if not goals:
+            return
+        try:
+            from tbplateau.goals import parse_goal_override
+        except ImportError:  # the tab will be off anyway (see load)
+            return
+        for goal in goals:
+            try:
+                parse_goal_override(goal)
+            except ValueError as exc:
+                raise base_plugin.FlagsError(f"--tbplateau_goal: {exc}") from None
 
     def load(self, context: Any) -> Any:
         try:

@@ -17,7 +17,7 @@ callback ``progress(phase, done, total)``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -81,15 +81,16 @@ class LogdirSource:
     kind = "logdir"
     sampled = False
 
-    def __init__(self, logdir: str) -> None:
+    def __init__(self, logdir: str, *, goals: Sequence[str] = ()) -> None:
         self.logdir = logdir
+        self.goals = tuple(goals)
         self._live: LiveAnalysis | None = None
         self._reader: _ProgressReader | None = None
 
     def refresh(self, progress: Progress) -> Update:
         if self._live is None:  # made here: the logdir may not exist yet
             self._reader = _ProgressReader(self.logdir)
-            self._live = LiveAnalysis(self.logdir, reader=self._reader)
+            self._live = LiveAnalysis(self.logdir, goals=self.goals, reader=self._reader)
         assert self._reader is not None
         self._reader.progress = progress
         try:
@@ -115,9 +116,17 @@ class ProviderSource:
     kind = "data_provider"
     sampled = True
 
-    def __init__(self, provider: Any, *, label: str, downsample: int = 1_000_000) -> None:
+    def __init__(
+        self,
+        provider: Any,
+        *,
+        label: str,
+        goals: Sequence[str] = (),
+        downsample: int = 1_000_000,
+    ) -> None:
         self.provider = provider
         self.label = label
+        self.goals = tuple(goals)
         self.downsample = downsample
         self._signature: Mapping[str, object] = {}
         self._last: Update | None = None
@@ -145,7 +154,7 @@ class ProviderSource:
         )
         logdir = Logdir(self.label, runs)
         progress("analysing", 0, len(runs))
-        report = analyze(logdir)
+        report = analyze(logdir, goals=self.goals)
         self._signature = signature
         self._last = Update(report, logdir, tuple(r.name for r in runs), removed)
         return self._last

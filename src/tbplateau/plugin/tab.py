@@ -56,19 +56,24 @@ Handler = Callable[[Request], Response]
 """A route's function; :meth:`PlateauPlugin.get_plugin_apps` makes each a WSGI app."""
 
 
+def _flag(context: Any, name: str, default: Any) -> Any:
+    return getattr(context.flags, name, default) if context.flags is not None else default
+
+
 def source_for(context: Any) -> Source | None:
     """Where the tab reads from: the logdir when there is one (even one that does not
     exist yet: TensorBoard waits for it, and so does the tab), else the data provider
     (a sample), else nothing."""
     logdir = context.logdir or ""
+    goals = tuple(_flag(context, "tbplateau_goal", None) or ())
     readable = readable_logdir(logdir)
     if readable is not None:
-        return LogdirSource(readable)
+        return LogdirSource(readable, goals=goals)
     if logdir and "://" not in logdir:
-        return LogdirSource(os.path.expanduser(logdir))
+        return LogdirSource(os.path.expanduser(logdir), goals=goals)
     if context.data_provider is not None:
-        spec = getattr(context.flags, "logdir_spec", "") if context.flags else ""
-        return ProviderSource(context.data_provider, label=spec or logdir or "data provider")
+        label = _flag(context, "logdir_spec", "") or logdir or "data provider"
+        return ProviderSource(context.data_provider, label=label, goals=goals)
     return None
 
 
@@ -77,7 +82,7 @@ def make_plugin(context: Any) -> PlateauPlugin | None:
     source = source_for(context)
     if source is None:
         return None
-    interval = float(getattr(context.flags, "reload_interval", 5.0) if context.flags else 5.0)
+    interval = float(_flag(context, "reload_interval", 5.0))
     return PlateauPlugin(context, Analyst(source, interval=interval))
 
 

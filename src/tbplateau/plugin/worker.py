@@ -89,6 +89,8 @@ class Analyst:
             "advice": None,
             "scan": 0,
             "scanning": False,
+            "scan_seconds": None,
+            "reanalysed": None,
             "checked_at": None,
             "changed_at": None,
         }
@@ -179,6 +181,7 @@ class Analyst:
         with self._lock:
             self._started_scans += 1
             self._status["scanning"] = True
+        began = time.perf_counter()
         try:
             update = self.source.refresh(self._progress)
         except (TbplateauError, OSError) as exc:  # the logdir is missing or unreadable
@@ -205,46 +208,59 @@ class Analyst:
             if name in runs:
                 self._entries[name] = quick_run(runs[name])
         changed = first or bool(update.changed or update.removed)
+        if changed:
+            self._publish()
+        pending = self._pending()
         with self._lock:
             self._status.update(
                 state="ready",
                 message=None,
                 progress=None,
+                advice={"done": 0, "total": len(pending)} if pending else None,
                 scanning=False,
                 scan=self._status["scan"] + 1,
+                scan_seconds=round(time.perf_counter() - began, 4),
+                reanalysed=len(update.changed),
                 checked_at=now,
             )
             if changed:
                 self._status["changed_at"] = now
-        if changed:
-            self._publish()
         return True
 
-    def _advise(self) -> None:
+    def _pending(self) -> list[str]:
+        """The runs without advice, those with findings first."""
         update = self._last
         assert update is not None
         order = _severity(update.report)
-        pending = sorted(
+        return sorted(
             (name for name, e in self._entries.items() if not e["advised"]),
             key=lambda n: (order.get(n, 1), n),
         )
-        if not pending:
-            return
+
+    def _advise(self) -> None:
+        """Build the advice run by run until done, stopped, or asked to refresh."""
+        update = self._last
+        assert update is not None
+        pending = self._pending()
         last_publish = time.monotonic()
-        for done, name in enumerate(pending):
+        done = 0
+        for name in pending:
             if self._stop.is_set() or self._wake.is_set():
                 break
-            self._set(advice={"done": done, "total": len(pending)})
             try:
                 self._entries.update(advised_runs(update.report, update.logdir, (name,)))
             except Exception:  # advice is words: a failure must not cost the findings
                 logger.exception("tbplateau: building the advice of run %r failed", name)
                 self._entries[name] = {**self._entries[name], "advised": True}
-            if time.monotonic() - last_publish >= self.publish_every:
+            done += 1
+            if done < len(pending) and time.monotonic() - last_publish >= self.publish_every:
                 self._publish()
                 last_publish = time.monotonic()
-        self._set(advice=None)
-        self._publish()
+            self._set(advice={"done": done, "total": len(pending)})
+        if done:
+            self._publish()
+        left = len(pending) - done
+        self._set(advice={"done": 0, "total": left} if left else None)
 
     def _publish(self) -> None:
         update = self._last
@@ -257,7 +273,7 @@ class Analyst:
             source=self.source.kind,
             sampled=self.source.sampled,
         )
-        body = json.dumps(doc, allow_nan=False, separators=(",", ":"))
+        body = json.dumps(doc, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
         curves = {(r.name, s.tag): s for r in update.logdir.runs for s in r.series}
         with self._lock:
             self._published = Published(version, body, curves)

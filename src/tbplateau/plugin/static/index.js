@@ -276,7 +276,7 @@ function collectRows(doc) {
     const entry = doc.runs[i];
     entry.rows.forEach((row, j) => {
       const summary = run.series[j];
-      if (row.goal === null && row.findings.length === 0) {
+      if (summary.goal === null && row.findings.length === 0) {
         hidden += 1;
         return;
       }
@@ -409,6 +409,11 @@ function timeSeriesLink(run, tag) {
   });
 }
 
+function triesOf(advice) {
+  if (advice.tries && advice.tries.length) return advice.tries;
+  return (advice.kind && state.doc.tries[advice.label]) || [];
+}
+
 function adviceFor(item) {
   const { entry, row } = item;
   const out = [];
@@ -441,7 +446,8 @@ function detailRow(item, colours, labelColours) {
     }
     const li = el("li", { cls: "advice-item", data: { kind: a.kind || "outlook", start: a.start_step ?? "" } }, [head]);
     for (const fact of a.facts) li.append(el("p", { text: fact }));
-    if (a.tries.length) li.append(el("p", { cls: "try", text: `Try: ${a.tries.join("; ")}.` }));
+    const tries = triesOf(a);
+    if (tries.length) li.append(el("p", { cls: "try", text: `Try: ${tries.join("; ")}.` }));
     list.append(li);
   }
   const td = el("td", { attrs: { colspan: COLUMNS.length } }, [chart, list, timeSeriesLink(item.run, item.row.tag)]);
