@@ -26,6 +26,7 @@ from tests.plugin.support import (
     FIXTURES,
     HOSTILE_RUN,
     HOSTILE_TAG,
+    REALWORLD,
     chrome,
     have_chromium,
     hostile_logdir,
@@ -191,4 +192,38 @@ def test_tab_end_to_end(tmp_path: Path) -> None:
         driver.save_screenshot(str(shot))
         if os.environ.get("TBPLATEAU_TAB_SCREENSHOT"):
             shutil.copyfile(shot, os.environ["TBPLATEAU_TAB_SCREENSHOT"])
+        assert console_errors(driver) == []
+
+
+@pytest.mark.parametrize(
+    "logdir",
+    [
+        FIXTURES,
+        pytest.param(
+            REALWORLD,
+            marks=pytest.mark.skipif(not REALWORLD.is_dir(), reason="../shared/realworld"),
+        ),
+    ],
+    ids=["fixtures", "realworld"],
+)
+def test_every_row_and_chart_renders(tmp_path: Path, logdir: Path) -> None:
+    """Every fixture (or real-world logdir) at once: the rows, and the charts of the six
+    worst rows, drawn with no console error."""
+    from selenium.webdriver.common.by import By
+
+    args = ["--logdir", str(logdir), "--reload_interval", "0"]
+    with tensorboard(args, tmp_path / "tb.log") as tb, chrome(tmp_path / "profile") as driver:
+        driver.get(tb.url + "#tbplateau")
+        enter_tab(driver)
+        assert shown_rows(driver) == expected_rows(logdir)
+        for i in range(min(6, len(driver.find_elements(By.CSS_SELECTOR, "tr.series")))):
+            row = driver.find_elements(By.CSS_SELECTOR, "tr.series")[i]
+            n_findings = len(row.get_attribute("data-findings").split())
+            row.click()
+            chart = wait_for(
+                lambda: driver.find_element(By.CSS_SELECTOR, "tr.detail .chart svg"), 30, "chart"
+            )
+            assert len(chart.find_elements(By.CSS_SELECTOR, "rect.finding")) == n_findings
+            driver.find_elements(By.CSS_SELECTOR, "tr.series")[i].click()  # fold it again
+        driver.switch_to.default_content()
         assert console_errors(driver) == []

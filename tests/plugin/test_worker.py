@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +42,11 @@ def until(check: Callable[[], Any], timeout: float = 30.0) -> Any:
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
     return value
+
+
+def _idle(analyst: Analyst) -> bool:
+    status = analyst.status()
+    return bool(status["scan"] >= 1 and status["advice"] is None and not status["scanning"])
 
 
 def two_runs(root: Path) -> Path:
@@ -201,3 +207,22 @@ def test_a_refresh_request_interrupts_the_advice(
 def test_interval_must_not_be_negative(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="interval"):
         Analyst(FakeSource(LiveAnalysis(tmp_path)), interval=-1)
+
+
+def test_versions_grow_across_restarts(tmp_path: Path, analysts: list[Analyst]) -> None:
+    """A page that kept the version of a server that restarted never gets 'unchanged'."""
+    two_runs(tmp_path)
+    versions = []
+    for now in (1000.0, 1000.5):
+        analyst = Analyst(
+            FakeSource(LiveAnalysis(tmp_path)), interval=0, clock=functools.partial(float, now)
+        )
+        analysts.append(analyst)
+        analyst.start()
+        until(functools.partial(_idle, analyst))
+        published = analyst.published()
+        assert published is not None
+        versions.append(published.version)
+    # first publish at 1000.0 s, then +1 per advised run; the restart starts at 1000.5 s
+    assert versions[0] >= 1_000_000
+    assert versions[1] >= 1_000_500 > versions[0]

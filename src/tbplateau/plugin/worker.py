@@ -265,7 +265,10 @@ class Analyst:
     def _publish(self) -> None:
         update = self._last
         assert update is not None
-        version = 1 if self._published is None else self._published.version + 1
+        # milliseconds since the epoch, then +1: a restarted server never reuses the
+        # version a page holds from before (it would wrongly answer "unchanged")
+        previous = 0 if self._published is None else self._published.version
+        version = max(previous + 1, int(self._clock() * 1000))
         doc = tab_document(
             update.report,
             self._entries,

@@ -526,6 +526,7 @@ function drawChart(box, data, item, labelColours) {
     rect.append(svg("title", {}, `${f.label} from ${fmtStep(f.start_step)} to ${fmtStep(f.end_step)}`));
     chart.append(rect);
     chart.append(svg("line", { class: "onset", x1: a, x2: a, y1: m.t, y2: H - m.b, stroke: colour, "stroke-dasharray": "4 3" }));
+    chart.append(svg("text", { class: "onset-label", x: a + 3, y: m.t + 10, fill: colour }, fmtStep(f.start_step)));
   }
   let d = "";
   let pen = false;
