@@ -194,6 +194,21 @@ def test_tab_end_to_end(tmp_path: Path) -> None:
             shutil.copyfile(shot, os.environ["TBPLATEAU_TAB_SCREENSHOT"])
         assert console_errors(driver) == []
 
+        # the link opens that run and tag in TensorBoard's Time Series tab
+        enter_tab(driver)
+        driver.find_element(By.CSS_SELECTOR, "tr.detail a.open").click()
+        driver.switch_to.default_content()
+        filters = wait_for(
+            lambda: driver.execute_script(
+                "const v = [...document.querySelectorAll('input[placeholder^=\"Filter\"]')]"
+                ".map(i => i.value); return v.length && v.every(x => x) ? v : null;"
+            ),
+            30,
+            "the Time Series filters",
+        )
+        assert filters == ["^torch_lr_too_high$", "^Loss/train$"]
+        assert driver.current_url.endswith("#timeseries")
+
 
 @pytest.mark.parametrize(
     "logdir",

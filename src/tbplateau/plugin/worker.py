@@ -137,6 +137,18 @@ class Analyst:
         return target
 
     def status(self) -> dict[str, Any]:
+        """What the thread is doing, as the ``status`` object of the report route.
+
+        ``state``: ``loading`` (no analysis yet), ``ready`` or ``error`` (the first
+        refresh failed unexpectedly); ``message``: why the last refresh failed (a
+        missing logdir...), else ``None``; ``progress``: ``{phase, done, total}`` while
+        reading and analysing; ``advice``: ``{done, total}`` runs while advice is being
+        written; ``scan``: refreshes done; ``scanning``: one is under way;
+        ``scan_seconds`` and ``reanalysed``: the last one's duration and the runs it
+        analysed again; ``checked_at`` and ``changed_at``: wall-clock seconds of the
+        last refresh and of the last one that changed something; ``version``: that of
+        the published document.
+        """
         with self._lock:
             out = dict(self._status)
             out["version"] = None if self._published is None else self._published.version
