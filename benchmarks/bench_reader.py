@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/bench_reader.py [--quick] [--repeat N] [--only a,b,c,d] [--data-dir DIR]
+                                      [--baseline-src DIR] [--no-peers]
 
 Datasets (generated once into ``--data-dir``, default ``benchmarks/_data/``, which is
 git-ignored; reused when present, regenerated when the sizes differ):
@@ -49,6 +50,11 @@ figure. Files are read from a warm page cache (they were just written or read).
 
 Every reader must find the same number of points, the number written; a mismatch
 is printed loudly and makes the exit status 1.
+
+``--baseline-src DIR`` adds "ours, baseline": the same read with ``PYTHONPATH=DIR``
+(a checkout of an older commit, its extension built in place), run alternately with
+ours, and prints the ratios of their median wall and CPU times, to check that a change
+does not slow reading down. ``--no-peers`` skips tbparse and TensorBoard.
 """
 
 from __future__ import annotations
@@ -327,14 +333,18 @@ def _read_ours(path: str) -> tuple[int, dict[str, Any]]:
     from tbplateau.reader import IMPLEMENTATION
 
     t1 = time.perf_counter()
+    c1 = time.process_time()
     logdir = tbplateau.read_logdir(path)
     points = sum(len(s) for s in logdir.iter_series())
     t2 = time.perf_counter()
+    c2 = time.process_time()
     return points, {
         "t_import_end": t1,
         "t_read_end": t2,
+        "cpu": c2 - c1,
         "implementation": IMPLEMENTATION,
         "read_issues": len(logdir.read_issues),
+        "source": tbplateau.__file__,
     }
 
 
@@ -383,7 +393,7 @@ def _vm_hwm_kb() -> int:
 
 def child_main(reader: str, path: str, tensors: bool, sweep: bool) -> int:
     t0 = time.perf_counter()
-    if reader in ("ours", "ours-pure"):
+    if reader in ("ours", "ours-pure", "ours-base", "ours-pure-base"):
         points, info = _read_ours(path)
     elif reader == "tbparse":
         points, info = _read_tbparse(path, tensors)
@@ -450,7 +460,12 @@ class Row:
 
 
 def run_child(
-    reader: str, path: Path, ds: Dataset | None, timeout: float, pure: bool = False
+    reader: str,
+    path: Path,
+    ds: Dataset | None,
+    timeout: float,
+    pure: bool = False,
+    src: str | None = None,
 ) -> Measurement:
     """Run one reader in a fresh interpreter; peak RSS from wait4 on that very child."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", reader, str(path)]
@@ -462,6 +477,8 @@ def run_child(
     env.pop("TBPLATEAU_PURE_PYTHON", None)
     if pure:
         env["TBPLATEAU_PURE_PYTHON"] = "1"
+    if src:
+        env["PYTHONPATH"] = src
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env)
@@ -496,10 +513,37 @@ def run_child(
 def _plan(ds: Dataset, args: argparse.Namespace) -> Iterator[tuple[str, str, int, bool]]:
     """(reader, label, repeats, pure) for one dataset."""
     yield "ours", "ours (tbplateau)", args.repeat_ours, False
+    if args.baseline_src:
+        yield "ours-base", "ours, baseline", args.repeat_ours, False
     if ds.key == "a" and not args.no_pure:
         yield "ours-pure", "ours, pure Python", 1, True
-    yield "tbparse", "tbparse", args.repeat, False
-    yield "tensorboard", "TB EventAccumulator", args.repeat, False
+        if args.baseline_src:
+            yield "ours-pure-base", "ours, pure Python, baseline", 1, True
+    if not args.no_peers:
+        yield "tbparse", "tbparse", args.repeat, False
+        yield "tensorboard", "TB EventAccumulator", args.repeat, False
+
+
+def _baseline_lines(rows: list[Row]) -> list[str]:
+    """Ours against the baseline source, dataset by dataset (median wall and CPU)."""
+    out = ["ours vs baseline (same run; < 1.00 means ours is faster):"]
+    by = {(r.dataset.key, r.reader): r for r in rows if r.runs}
+    for (key, reader), row in sorted(by.items()):
+        if not reader.endswith("-base"):
+            continue
+        ours = by.get((key, reader[: -len("-base")]))
+        if ours is None:
+            continue
+        cpu = statistics.median(m.info.get("cpu", 0.0) for m in ours.runs)
+        cpu_base = statistics.median(m.info.get("cpu", 0.0) for m in row.runs)
+        wall = ours.seconds / row.seconds
+        verdict = "within 5%" if wall <= 1.05 or cpu / cpu_base <= 1.05 else "SLOWER by > 5%"
+        out.append(
+            f"  ({key}) {ours.label}: wall {ours.seconds:.3f} s vs {row.seconds:.3f} s "
+            f"({wall:.3f}x), CPU {cpu:.3f} s vs {cpu_base:.3f} s ({cpu / cpu_base:.3f}x): "
+            f"{verdict}"
+        )
+    return out
 
 
 def _fmt_ratio(x: float) -> str:
@@ -608,6 +652,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="a,b,c,d", help="datasets to run, e.g. a,b")
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     ap.add_argument("--no-pure", action="store_true", help="skip the pure-Python run on (a)")
+    ap.add_argument("--baseline-src", help="also read with PYTHONPATH=DIR (older code)")
+    ap.add_argument("--no-peers", action="store_true", help="skip tbparse and TensorBoard")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per child process")
     ap.add_argument("--child", nargs=2, metavar=("READER", "PATH"), help=argparse.SUPPRESS)
     ap.add_argument("--child-tensors", action="store_true", help=argparse.SUPPRESS)
@@ -659,10 +705,29 @@ def main(argv: list[str] | None = None) -> int:
     mismatches: list[str] = []
     for key in keys:
         ds = all_ds[key]
-        for reader, label, repeats, pure in _plan(ds, args):
+        plan = list(_plan(ds, args))
+        for reader, label, repeats, pure in plan:
+            if reader.endswith("-base"):
+                continue  # measured in turn with the reader it is the baseline of
             row = Row(ds, reader, label)
             rows.append(row)
+            base_plan = next((p for p in plan if p[0] == reader + "-base"), None)
+            base_row = Row(ds, base_plan[0], base_plan[1]) if base_plan else None
             for i in range(repeats):
+                if base_row is not None:
+                    try:
+                        bm = run_child(
+                            base_row.reader, paths[key], ds, args.timeout, pure, args.baseline_src
+                        )
+                        base_row.runs.append(bm)
+                        print(
+                            f"  ({key}) {base_row.label} #{i + 1}: {bm.points:,} points in "
+                            f"{bm.seconds:.3f} s (CPU {bm.info.get('cpu', 0):.3f} s), "
+                            f"from {bm.info.get('source')}",
+                            flush=True,
+                        )
+                    except RuntimeError as exc:
+                        base_row.error = str(exc).splitlines()[0]
                 try:
                     m = run_child(reader, paths[key], ds, args.timeout, pure=pure)
                 except RuntimeError as exc:
@@ -690,11 +755,16 @@ def main(argv: list[str] | None = None) -> int:
                     print("!" * 20 + " " + msg + " " + "!" * 20, flush=True)
             if pure and row.runs and row.runs[0].info.get("implementation") != "python":
                 row.label += " (NOT pure!)"
+            if base_row is not None:
+                rows.append(base_row)
 
     print()
     print(_table(rows, sizes))
     print()
     print("\n".join(_targets(rows, args.quick)))
+    if args.baseline_src:
+        print()
+        print("\n".join(_baseline_lines(rows)))
     if mismatches:
         print()
         print("!" * 78)

@@ -11,5 +11,5 @@ IMPLS = ["python"] + (["c"] if scan.IMPLEMENTATION == "c" else [])
 def impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the test with each record scanner: the compiled one (when built) and the reference."""
     if request.param == "python":
-        monkeypatch.setattr(scan, "_SCAN", _scan_py.scan)
+        monkeypatch.setattr(scan, "_BACKEND", _scan_py)
     return str(request.param)

@@ -104,3 +104,16 @@ def test_a_run_under_a_directory_that_cannot_be_listed_is_kept(
     names = [r.name for r in reader.snapshot()]
     assert names == [".", "a", "b", "x/train", "x/validation"]
     assert reader.snapshot()["x/train"].points == 30
+
+
+def test_a_file_replaced_by_one_of_the_same_size_changes_the_fingerprint(tmp_path: Path) -> None:
+    path = write_events(tmp_path / "a" / "events.out.tfevents.1", curve("loss", range(30)))
+    reader = LogdirReader(tmp_path)
+    reader.poll(collect=False)
+    before = reader.fingerprints()
+    replacement = tmp_path / "new"
+    write_events(replacement, curve("loss", range(30), seed=9))
+    assert replacement.stat().st_size == path.stat().st_size
+    replacement.replace(path)  # another file, same name, same length
+    reader.poll(collect=False)
+    assert reader.fingerprints() != before

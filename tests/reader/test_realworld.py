@@ -184,7 +184,7 @@ def test_pure_python_scanner_matches_the_compiled_one_on_the_corpus(
     if scan.IMPLEMENTATION != "c":  # pragma: no cover - depends on the build
         pytest.skip("the compiled scanner is not built")
     compiled = ours()
-    monkeypatch.setattr(scan, "_SCAN", _scan_py.scan)
+    monkeypatch.setattr(scan, "_BACKEND", _scan_py)
     pure = read_logdir(REALWORLD, workers=1)
     assert [r.name for r in pure.runs] == [r.name for r in compiled.runs]
     for a, b in zip(compiled.runs, pure.runs, strict=True):

@@ -160,16 +160,6 @@ static int next_field(Rd *r, Field *f) {
     }
 }
 
-/* Walks a whole message; returns 0 if well formed, -1 otherwise. */
-static int check_message(const uint8_t *a, const uint8_t *b) {
-    Rd r = {a, b, 0};
-    Field f;
-    int k;
-    while ((k = next_field(&r, &f)) == 1) {
-    }
-    return k;
-}
-
 static double half_to_double(uint32_t bits) {
     uint32_t h = bits & 0xFFFF;
     int s = h >> 15, e = (h >> 10) & 0x1F, m = h & 0x3FF;
@@ -274,7 +264,7 @@ static int tensor_scalar(const uint8_t *a, const uint8_t *b, double *out) {
     int found = 0;
     uint64_t raw = 0;
     while (!found && (k = next_field(&r2, &f)) == 1) {
-        if ((int)f.num != vf) continue;
+        if (f.num != (uint64_t)vf) continue;
         if (f.wire == 0) {
             raw = f.v;
             found = 1;
@@ -359,10 +349,12 @@ typedef struct {
 
 typedef struct {
     Buf tag_ids, steps, walls, values, encs, others;
-    long records, session_starts;
+    long records, session_starts, foreign;
+    long long first_foreign;
+    long long rec_offset; /* file offset of the record being decoded */
     PyObject *file_version; /* new reference or NULL */
     /* shared Python state */
-    PyObject *tag_index, *tag_names, *plugins;
+    PyObject *tag_index, *tag_names, *tag_offsets, *plugins;
     /* tag cache: last hit, to avoid dict lookups on repeating tag sequences */
     Py_ssize_t last_tid;
     Decoded *dec;
@@ -404,12 +396,16 @@ static Py_ssize_t intern_tag(Out *o, const uint8_t *a, const uint8_t *b) {
         if (PyErr_Occurred()) { Py_DECREF(key); return -1; }
         tid = PyList_GET_SIZE(o->tag_names);
         PyObject *idx = PyLong_FromSsize_t(tid);
-        if (!idx || PyDict_SetItem(o->tag_index, key, idx) < 0 || PyList_Append(o->tag_names, key) < 0) {
+        PyObject *off = PyLong_FromLongLong(o->rec_offset);
+        if (!idx || !off || PyDict_SetItem(o->tag_index, key, idx) < 0 ||
+            PyList_Append(o->tag_names, key) < 0 || PyList_Append(o->tag_offsets, off) < 0) {
             Py_XDECREF(idx);
+            Py_XDECREF(off);
             Py_DECREF(key);
             return -1;
         }
         Py_DECREF(idx);
+        Py_DECREF(off);
     }
     Py_DECREF(key);
     return o->last_tid = tid;
@@ -425,9 +421,11 @@ static int parse_event(Out *o, const uint8_t *a, const uint8_t *b, const char **
     int64_t step = 0;
     const uint8_t *fva = NULL, *fvb = NULL;
     int session_start = 0;
+    int event_like = 0;
     /* First pass over the Event: scalars and the position of its parts. */
     int nsum = 0;
     while ((k = next_field(&r, &f)) == 1) {
+        if (f.num >= 1 && f.num <= 10 && f.wire == (f.num == 1 ? 1 : f.num == 2 ? 0 : 2)) event_like = 1;
         if (f.num == 1 && f.wire == 1) {
             memcpy(&wall, f.a, 8);
         } else if (f.num == 2 && f.wire == 0) {
@@ -495,6 +493,10 @@ static int parse_event(Out *o, const uint8_t *a, const uint8_t *b, const char **
     }
     /* Well formed: emit. */
     o->records++;
+    if (!event_like) {
+        if (!o->foreign) o->first_foreign = o->rec_offset;
+        o->foreign++;
+    }
     if (session_start) o->session_starts++;
     if (fva && !o->file_version) {
         o->file_version = PyUnicode_DecodeUTF8((const char *)fva, fvb - fva, "replace");
@@ -540,7 +542,10 @@ static int parse_event(Out *o, const uint8_t *a, const uint8_t *b, const char **
     return 0;
 }
 
-/* ---------------------------------------------------------------- scan */
+/* ---------------------------------------------------------------- framing */
+
+#define MAX_RECORD_BYTES ((uint64_t)256 << 20) /* = _scan_py.MAX_RECORD_BYTES */
+enum { ST_SHORT = 0, ST_BAD_HEADER = 1, ST_TOO_LONG = 2, ST_INCOMPLETE = 3, ST_BAD_DATA = 4, ST_FOUND = 5 };
 
 static int add_issue(PyObject *issues, long long off, const char *problem, PyObject *msg) {
     if (!msg) return -1;
@@ -572,14 +577,15 @@ static void out_free(Out *o) {
     Py_XDECREF(o->file_version);
 }
 
-static PyObject *py_scan(PyObject *self, PyObject *args) {
+/* walk(buf, pos, base, tag_index, tag_names, tag_offsets, plugins): see _scan_py.walk. */
+static PyObject *py_walk(PyObject *self, PyObject *args) {
     (void)self;
     Py_buffer view;
+    Py_ssize_t pos;
     long long base;
-    int final, resyncing;
-    PyObject *tag_index, *tag_names, *plugins;
-    if (!PyArg_ParseTuple(args, "y*LppO!O!O!", &view, &base, &final, &resyncing, &PyDict_Type,
-                          &tag_index, &PyList_Type, &tag_names, &PyDict_Type, &plugins))
+    PyObject *tag_index, *tag_names, *tag_offsets, *plugins;
+    if (!PyArg_ParseTuple(args, "y*nLO!O!O!O!", &view, &pos, &base, &PyDict_Type, &tag_index,
+                          &PyList_Type, &tag_names, &PyList_Type, &tag_offsets, &PyDict_Type, &plugins))
         return NULL;
     const uint8_t *buf = view.buf;
     size_t n = (size_t)view.len;
@@ -587,95 +593,45 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
     memset(&o, 0, sizeof o);
     o.tag_index = tag_index;
     o.tag_names = tag_names;
+    o.tag_offsets = tag_offsets;
     o.plugins = plugins;
     o.last_tid = -1;
+    o.first_foreign = -1;
     PyObject *issues = PyList_New(0);
     if (!issues) goto fail;
-    size_t p = 0, consumed = 0;
+    if (pos < 0 || (size_t)pos > n) {
+        PyErr_SetString(PyExc_ValueError, "pos outside the buffer");
+        goto fail;
+    }
+    size_t p = (size_t)pos;
+    int status;
+    uint64_t len = 0;
     for (;;) {
-        if (resyncing) {
-            size_t q = p;
-            int found = 0, hold = 0;
-            while (q + 12 <= n) {
-                if (header_ok(buf + q)) {
-                    uint64_t len = rd64(buf + q);
-                    if (len <= n - q - 12 && 4 <= n - q - 12 - len) {
-                        if (data_ok(buf + q, len)) { found = 1; break; }
-                    } else if (final) {
-                        if (add_issue(issues, base + (long long)q, "truncated",
-                                      PyUnicode_FromFormat("record at offset %lld needs %llu bytes, %llu remain (the file may still be being written)",
-                                                           base + (long long)q, (unsigned long long)(len + 16), (unsigned long long)(n - q))) < 0)
-                            goto fail;
-                        consumed = n;
-                        hold = 1;
-                        break;
-                    } else {
-                        consumed = q;
-                        hold = 1;
-                        break;
-                    }
-                }
-                q++;
-            }
-            if (found) { resyncing = 0; p = q; continue; }
-            if (!hold) consumed = final ? n : (n >= 11 && n - 11 > p ? n - 11 : p);
-            break;
-        }
-        if (n - p < 12) {
-            if (final && n - p > 0) {
-                if (add_issue(issues, base + (long long)p, "truncated",
-                              PyUnicode_FromFormat("file ends inside a record header at offset %lld (%d of 12 bytes; the file may still be being written)",
-                                                   base + (long long)p, (int)(n - p))) < 0)
-                    goto fail;
-                consumed = n;
-            } else {
-                consumed = p;
-            }
-            break;
-        }
-        if (!header_ok(buf + p)) {
+        if (n - p < 12) { status = ST_SHORT; break; }
+        if (!header_ok(buf + p)) { status = ST_BAD_HEADER; break; }
+        len = rd64(buf + p);
+        if (len > MAX_RECORD_BYTES) { status = ST_TOO_LONG; break; }
+        if (n - p < 16 || n - p - 16 < len) { status = ST_INCOMPLETE; break; }
+        if (!data_ok(buf + p, len)) { status = ST_BAD_DATA; break; }
+        const char *why = NULL;
+        o.rec_offset = base + (long long)p;
+        int rc = parse_event(&o, buf + p + 12, buf + p + 12 + len, &why);
+        if (rc < 0) goto fail;
+        if (rc == 1) {
             if (add_issue(issues, base + (long long)p, "corrupt",
-                          PyUnicode_FromFormat("bad length CRC at offset %lld; skipped to the next valid record", base + (long long)p)) < 0)
+                          PyUnicode_FromFormat("unparsable Event in the record at offset %lld; record skipped", base + (long long)p)) < 0)
                 goto fail;
-            resyncing = 1;
-            p += 1;
-            continue;
-        }
-        uint64_t len = rd64(buf + p);
-        if (!(len <= n - p - 12 && 4 <= n - p - 12 - len)) {
-            if (final) {
-                if (add_issue(issues, base + (long long)p, "truncated",
-                              PyUnicode_FromFormat("record at offset %lld needs %llu bytes, %llu remain (the file may still be being written)",
-                                                   base + (long long)p, (unsigned long long)(len + 16), (unsigned long long)(n - p))) < 0)
-                    goto fail;
-                consumed = n;
-            } else {
-                consumed = p;
-            }
-            break;
-        }
-        if (!data_ok(buf + p, len)) {
-            if (add_issue(issues, base + (long long)p, "corrupt",
-                          PyUnicode_FromFormat("bad data CRC in the record at offset %lld; record skipped", base + (long long)p)) < 0)
-                goto fail;
-        } else {
-            const char *why = NULL;
-            int rc = parse_event(&o, buf + p + 12, buf + p + 12 + len, &why);
-            if (rc < 0) goto fail;
-            if (rc == 1) {
-                if (add_issue(issues, base + (long long)p, "corrupt",
-                              PyUnicode_FromFormat("unparsable Event in the record at offset %lld; record skipped", base + (long long)p)) < 0)
-                    goto fail;
-            }
         }
         p += 16 + len;
+        len = 0;
     }
     PyBuffer_Release(&view);
     PyObject *fv = o.file_version ? o.file_version : Py_None;
     Py_INCREF(fv);
-    PyObject *res = Py_BuildValue("(KNNNNNNNNllN)", (unsigned long long)consumed, PyBool_FromLong(resyncing),
+    PyObject *res = Py_BuildValue("(niKNNNNNNNllNlL)", (Py_ssize_t)p, status, (unsigned long long)len,
                                   take(&o.tag_ids), take(&o.steps), take(&o.walls), take(&o.values),
-                                  take(&o.encs), take(&o.others), issues, o.records, o.session_starts, fv);
+                                  take(&o.encs), take(&o.others), issues, o.records, o.session_starts, fv,
+                                  o.foreign, o.first_foreign);
     out_free(&o);
     return res;
 fail:
@@ -685,17 +641,83 @@ fail:
     return NULL;
 }
 
+/* Cache of the masked CRC of one 8-byte length value: runs of equal lengths (zeros
+ * above all) then cost one compare per offset. */
+typedef struct { uint64_t len; uint32_t crc; int valid; } HdrCache;
+
+static int header_ok_cached(const uint8_t *p, uint64_t len, HdrCache *c) {
+    if (!c->valid || c->len != len) {
+        c->len = len;
+        c->crc = masked_crc(p, 8);
+        c->valid = 1;
+    }
+    return c->crc == rd32(p + 8);
+}
+
+/* find(buf, pos) -> (q, status, length): see _scan_py.find. */
+static PyObject *py_find(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    Py_ssize_t pos;
+    if (!PyArg_ParseTuple(args, "y*n", &view, &pos)) return NULL;
+    const uint8_t *buf = view.buf;
+    size_t n = (size_t)view.len;
+    if (pos < 0 || (size_t)pos > n) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "pos outside the buffer");
+        return NULL;
+    }
+    size_t q = (size_t)pos;
+    int status = ST_SHORT;
+    uint64_t len = 0;
+    HdrCache cache = {0, 0, 0};
+    Py_BEGIN_ALLOW_THREADS
+    while (n >= 12 && q <= n - 12) {
+        /* A plausible length (at most MAX_RECORD_BYTES < 2^32) has zero bytes 4..7:
+         * a nonzero byte at q+k rules out the offsets q .. q+k-4. */
+        if (buf[q + 7]) { q += 4; continue; }
+        if (buf[q + 6]) { q += 3; continue; }
+        if (buf[q + 5]) { q += 2; continue; }
+        if (buf[q + 4]) { q += 1; continue; }
+        len = rd64(buf + q);
+        if (len > MAX_RECORD_BYTES) { q++; continue; }
+        if (len == 0 && rd32(buf + q + 8) == 0) {
+            /* twelve zero bytes are never a header: skip the whole run of zeros */
+            size_t r = q + 12;
+            while (r + 8 <= n && rd64(buf + r) == 0) r += 8;
+            while (r < n && buf[r] == 0) r++;
+            q = r - 11;
+            continue;
+        }
+        if (!header_ok_cached(buf + q, len, &cache)) { q++; continue; }
+        if (n - q < 16 || n - q - 16 < len) { status = ST_INCOMPLETE; break; }
+        if (data_ok(buf + q, len)) { status = ST_FOUND; break; }
+        q++;
+    }
+    if (status == ST_SHORT) {
+        len = 0;
+        q = n >= 11 && n - 11 > (size_t)pos ? n - 11 : (size_t)pos;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(niK)", (Py_ssize_t)q, status, (unsigned long long)len);
+}
+
 static PyObject *py_masked_crc32c(PyObject *self, PyObject *args) {
     (void)self;
     Py_buffer view;
     if (!PyArg_ParseTuple(args, "y*", &view)) return NULL;
-    uint32_t c = masked_crc(view.buf, (size_t)view.len);
+    uint32_t c;
+    Py_BEGIN_ALLOW_THREADS
+    c = masked_crc(view.buf, (size_t)view.len);
+    Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     return PyLong_FromUnsignedLong(c);
 }
 
 static PyMethodDef methods[] = {
-    {"scan", py_scan, METH_VARARGS, "Scan TFRecord event data; see tbplateau.reader._scan_py."},
+    {"walk", py_walk, METH_VARARGS, "Read consecutive valid records; see tbplateau.reader._scan_py.walk."},
+    {"find", py_find, METH_VARARGS, "Search for the next valid record; see tbplateau.reader._scan_py.find."},
     {"masked_crc32c", py_masked_crc32c, METH_VARARGS, "Masked CRC-32C as stored by TFRecord."},
     {NULL, NULL, 0, NULL}};
 

@@ -1,12 +1,15 @@
 from typing import Any
 
-def scan(
-    buf: bytes,
+from tbplateau.reader.scan import Buffer
+
+def walk(
+    buf: Buffer,
+    pos: int,
     base: int,
-    final: bool,
-    resyncing: bool,
     tag_index: dict[bytes, int],
     tag_names: list[bytes],
+    tag_offsets: list[int],
     plugins: dict[int, bytes],
 ) -> tuple[Any, ...]: ...
-def masked_crc32c(data: bytes) -> int: ...
+def find(buf: Buffer, pos: int) -> tuple[int, int, int]: ...
+def masked_crc32c(data: Buffer) -> int: ...

@@ -4,30 +4,35 @@ An event file is a sequence of TFRecords::
 
     uint64 length | uint32 masked_crc32c(length) | byte data[length] | uint32 masked_crc32c(data)
 
-and each ``data`` is a serialized ``tensorflow.Event`` protobuf. :func:`scan` walks
-a buffer of such records, checks both CRCs, decodes the protobuf wire format by
-hand (no protobuf dependency) and returns the scalar points it holds. The contract
-it shares with ``_fastscan.scan`` (tested to give identical results):
+and each ``data`` is a serialized ``tensorflow.Event`` protobuf. This module and the
+compiled ``_fastscan`` offer the same two primitives (tested to give identical
+results, byte for byte, on every input); :mod:`tbplateau.reader.scan` drives them
+over a file and owns every decision about damage:
 
-* ``scan(buf, base, final, resyncing, tag_index, tag_names, plugins)`` reads
-  ``buf``, whose first byte is at file offset ``base``.
-* A record whose header or data is cut by the end of ``buf`` is held back
-  (``consumed`` stops before it) unless ``final``, in which case it is a
-  ``truncated`` issue.
-* A bad length CRC is a ``corrupt`` issue; the scanner then *resynchronises*: it
-  looks, byte by byte, for the next offset where a record with valid length and
-  data CRCs starts, and goes on from there. ``resyncing`` carries that search
-  across buffers. A bad data CRC (length intact) or an unparsable Event skips
-  just that record.
-* ``tag_index`` (bytes -> id), ``tag_names`` (list of bytes) and ``plugins``
-  (id -> plugin name bytes of the first metadata seen) are state shared across
-  calls and mutated in place.
+* ``walk(buf, pos, base, tag_index, tag_names, tag_offsets, plugins)`` reads the
+  records that follow each other from ``buf[pos:]`` (``buf[0]`` is at file offset
+  ``base``) while each has a valid length CRC, a length of at most
+  :data:`MAX_RECORD_BYTES`, all its bytes in ``buf`` and a valid data CRC; it decodes
+  the protobuf wire format by hand (no protobuf dependency). It returns where it
+  stopped and why (:data:`SHORT`, :data:`BAD_HEADER`, :data:`TOO_LONG`,
+  :data:`INCOMPLETE`, :data:`BAD_DATA`), the length field there, and the points.
+  A record with valid CRCs whose Event does not parse is a ``corrupt`` issue and is
+  skipped by its length.
+* ``find(buf, pos)`` searches, byte by byte from ``pos``, for the next offset where a
+  complete record with both CRCs valid starts (:data:`FOUND`), or where a valid
+  header's record runs past the end of ``buf`` (:data:`INCOMPLETE`: more data
+  decides).
+* ``tag_index`` (bytes -> id), ``tag_names`` (list of bytes), ``tag_offsets`` (file
+  offset of the record that first used each tag) and ``plugins`` (id -> plugin name
+  bytes of the first metadata seen) are state shared across calls, mutated in place.
 
-Returned tuple: ``(consumed, resyncing, tag_ids, steps, wall_times, values,
-encodings, others, issues, records, session_starts, file_version)`` where the
-array fields are ``bytes`` holding packed little-endian int32 / int64 / float64 /
-float64 / uint8 / int32-pairs, ``issues`` is a list of ``(offset, problem,
-message)`` and ``others`` packs ``(tag_id, kind)`` for every non-scalar value.
+``walk`` returns ``(stop, status, length, tag_ids, steps, wall_times, values,
+encodings, others, issues, records, session_starts, file_version, foreign,
+first_foreign)`` where the array fields are ``bytes`` holding packed little-endian
+int32 / int64 / float64 / float64 / uint8 / int32-pairs, ``issues`` is a list of
+``(offset, problem, message)``, ``others`` packs ``(tag_id, kind)`` for every
+non-scalar value, and ``foreign`` counts records that parse but hold no Event field
+at all (another protobuf in TFRecord framing), the first at ``first_foreign``.
 """
 
 from __future__ import annotations
@@ -35,15 +40,27 @@ from __future__ import annotations
 import struct
 from array import array
 
+import numpy as np
+
+from tbplateau.reader._crc import crc32c, header_crcs, masked_crc32c
+
 __all__ = [
+    "BAD_DATA",
+    "BAD_HEADER",
+    "FOUND",
+    "INCOMPLETE",
     "KIND_AUDIO",
     "KIND_HISTOGRAM",
     "KIND_IMAGE",
     "KIND_NONE",
     "KIND_TENSOR",
+    "MAX_RECORD_BYTES",
+    "SHORT",
+    "TOO_LONG",
     "crc32c",
+    "find",
     "masked_crc32c",
-    "scan",
+    "walk",
 ]
 
 # Value kinds of non-scalar summary values, as packed in ``others``.
@@ -55,37 +72,6 @@ KIND_TENSOR = 4
 
 ENC_SIMPLE = 0
 ENC_TENSOR = 1
-
-_MASK_DELTA = 0xA282EAD8
-
-
-def _make_table() -> list[int]:
-    poly = 0x82F63B78
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ poly if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_TABLE = _make_table()
-
-
-def crc32c(data: bytes | memoryview) -> int:
-    """CRC-32C (Castagnoli) of ``data``."""
-    crc = 0xFFFFFFFF
-    table = _TABLE
-    for b in bytes(data):
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def masked_crc32c(data: bytes | memoryview) -> int:
-    """The masked CRC-32C that TFRecord framing stores."""
-    crc = crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
 class _ParseError(Exception):
@@ -301,9 +287,18 @@ class _Out:
         self.values = array("d")
         self.encs = array("B")
         self.others = array("i")
+        self.issues: list[tuple[int, str, str]] = []
         self.records = 0
         self.session_starts = 0
         self.file_version: str | None = None
+        self.foreign = 0
+        self.first_foreign = -1
+
+
+# (field number, wire type) of every field of tensorflow.Event
+_EVENT_FIELDS = frozenset(
+    [(1, 1), (2, 0), (3, 2), (4, 2), (5, 2), (6, 2), (7, 2), (8, 2), (9, 2), (10, 2)]
+)
 
 
 def _parse_event(
@@ -311,17 +306,20 @@ def _parse_event(
     start: int,
     end: int,
     out: _Out,
-    tag_index: dict[bytes, int],
-    tag_names: list[bytes],
-    plugins: dict[int, bytes],
+    offset: int,
+    tags: tuple[dict[bytes, int], list[bytes], list[int], dict[int, bytes]],
 ) -> None:
     """Decode one Event; raise _ParseError before emitting anything if it is malformed."""
+    tag_index, tag_names, tag_offsets, plugins = tags
     wall = 0.0
     step = 0
     summaries: list[tuple[int, int]] = []
     file_version: bytes | None = None
     session_start = False
+    event_like = False
     for num, wire, a, b in _fields(buf, start, end):
+        if (num, wire) in _EVENT_FIELDS:
+            event_like = True
         if num == 1 and wire == 1:
             wall = struct.unpack_from("<d", buf, a)[0]
         elif num == 2 and wire == 0:
@@ -371,6 +369,10 @@ def _parse_event(
                     value = scalar
             decoded.append((tag, kind, value, plugin))
     out.records += 1
+    if not event_like:
+        out.foreign += 1
+        if out.first_foreign < 0:
+            out.first_foreign = offset
     if session_start:
         out.session_starts += 1
     if file_version is not None and out.file_version is None:
@@ -381,6 +383,7 @@ def _parse_event(
             tid = len(tag_names)
             tag_index[tag] = tid
             tag_names.append(tag)
+            tag_offsets.append(offset)
         if plugin is not None and tid not in plugins:
             plugins[tid] = plugin
         if kind < 0:
@@ -394,27 +397,61 @@ def _parse_event(
             out.others.append(kind)
 
 
-def _header_ok(buf: bytes, p: int) -> bool:
-    return masked_crc32c(buf[p : p + 8]) == int.from_bytes(buf[p + 8 : p + 12], "little")
+# ------------------------------------------------------------------ framing
+
+Buffer = bytes | bytearray | memoryview
+
+MAX_RECORD_BYTES = 256 << 20
+"""The longest record the reader accepts (256 MiB); a longer length field is damage.
+
+Protocol buffers cannot exceed 2 GiB, and no summary writer comes near this; the
+bound keeps what one record can make the reader hold in memory finite.
+"""
+
+# Why walk() stopped, and what find() met.
+SHORT = 0
+"""Fewer than 12 bytes left: no complete header at this offset."""
+BAD_HEADER = 1
+"""The length CRC does not match."""
+TOO_LONG = 2
+"""The length CRC matches but the length exceeds MAX_RECORD_BYTES."""
+INCOMPLETE = 3
+"""A valid header whose record runs past the end of the buffer."""
+BAD_DATA = 4
+"""A complete record whose data CRC does not match."""
+FOUND = 5
+"""find(): a complete record with both CRCs valid."""
+
+_ZERO_HEADER_CRC = masked_crc32c(bytes(8))
+assert _ZERO_HEADER_CRC != 0, "the zero-run shortcut of find() relies on this"
 
 
-def _data_ok(buf: bytes, p: int, length: int) -> bool:
+def _length(buf: Buffer, p: int) -> int:
+    return int.from_bytes(buf[p : p + 8], "little")
+
+
+def _header_ok(buf: Buffer, p: int) -> bool:
+    return masked_crc32c(bytes(buf[p : p + 8])) == int.from_bytes(buf[p + 8 : p + 12], "little")
+
+
+def _data_ok(buf: Buffer, p: int, length: int) -> bool:
     start = p + 12
     stored = int.from_bytes(buf[start + length : start + length + 4], "little")
-    return masked_crc32c(buf[start : start + length]) == stored
+    return masked_crc32c(memoryview(buf)[start : start + length]) == stored
 
 
-def scan(
-    buf: bytes,
+def walk(
+    buf: Buffer,
+    pos: int,
     base: int,
-    final: bool,
-    resyncing: bool,
     tag_index: dict[bytes, int],
     tag_names: list[bytes],
+    tag_offsets: list[int],
     plugins: dict[int, bytes],
 ) -> tuple[
     int,
-    bool,
+    int,
+    int,
     bytes,
     bytes,
     bytes,
@@ -425,121 +462,100 @@ def scan(
     int,
     int,
     str | None,
+    int,
+    int,
 ]:
-    """Scan ``buf`` (file offset ``base``); see the module docstring for the contract."""
-    buf = bytes(buf)
+    """Read the valid records that follow each other from ``buf[pos:]`` (see the module doc)."""
     n = len(buf)
     out = _Out()
-    issues: list[tuple[int, str, str]] = []
-    p = 0
-    consumed = 0
+    tags = (tag_index, tag_names, tag_offsets, plugins)
+    p = pos
+    status = SHORT
+    length = 0
     while True:
-        if resyncing:
-            q = p
-            found = False
-            hold = False
-            while q + 12 <= n:
-                if _header_ok(buf, q):
-                    length = int.from_bytes(buf[q : q + 8], "little")
-                    if q + 16 + length <= n:
-                        if _data_ok(buf, q, length):
-                            found = True
-                            break
-                    elif final:
-                        issues.append(
-                            (
-                                base + q,
-                                "truncated",
-                                f"record at offset {base + q} needs {16 + length} bytes, "
-                                f"{n - q} remain (the file may still be being written)",
-                            )
-                        )
-                        consumed = n
-                        hold = True
-                        break
-                    else:
-                        consumed = q
-                        hold = True
-                        break
-                q += 1
-            if found:
-                resyncing = False
-                p = q
-                continue
-            if not hold:
-                consumed = n if final else max(p, n - 11)
-            break
         if n - p < 12:
-            if final and n - p > 0:
-                issues.append(
-                    (
-                        base + p,
-                        "truncated",
-                        f"file ends inside a record header at offset {base + p} ({n - p} of 12 "
-                        "bytes; the file may still be being written)",
-                    )
-                )
-                consumed = n
-            else:
-                consumed = p
+            status = SHORT
             break
         if not _header_ok(buf, p):
-            issues.append(
-                (
-                    base + p,
-                    "corrupt",
-                    f"bad length CRC at offset {base + p}; skipped to the next valid record",
-                )
-            )
-            resyncing = True
-            p += 1
-            continue
-        length = int.from_bytes(buf[p : p + 8], "little")
-        if n - p < 16 + length:
-            if final:
-                issues.append(
-                    (
-                        base + p,
-                        "truncated",
-                        f"record at offset {base + p} needs {16 + length} bytes, {n - p} remain "
-                        "(the file may still be being written)",
-                    )
-                )
-                consumed = n
-            else:
-                consumed = p
+            status = BAD_HEADER
             break
-        if not _data_ok(buf, p, length):
-            issues.append(
+        length = _length(buf, p)
+        if length > MAX_RECORD_BYTES:
+            status = TOO_LONG
+            break
+        if n - p - 16 < length:
+            status = INCOMPLETE
+            break
+        record = bytes(buf[p + 12 : p + 12 + length])
+        if masked_crc32c(record) != int.from_bytes(
+            buf[p + 12 + length : p + 16 + length], "little"
+        ):
+            status = BAD_DATA
+            break
+        try:
+            _parse_event(record, 0, length, out, base + p, tags)
+        except _ParseError:
+            out.issues.append(
                 (
                     base + p,
                     "corrupt",
-                    f"bad data CRC in the record at offset {base + p}; record skipped",
+                    f"unparsable Event in the record at offset {base + p}; record skipped",
                 )
             )
-        else:
-            try:
-                _parse_event(buf, p + 12, p + 12 + length, out, tag_index, tag_names, plugins)
-            except _ParseError:
-                issues.append(
-                    (
-                        base + p,
-                        "corrupt",
-                        f"unparsable Event in the record at offset {base + p}; record skipped",
-                    )
-                )
         p += 16 + length
+        length = 0
     return (
-        consumed,
-        resyncing,
+        p,
+        status,
+        length,
         out.tag_ids.tobytes(),
         out.steps.tobytes(),
         out.walls.tobytes(),
         out.values.tobytes(),
         out.encs.tobytes(),
         out.others.tobytes(),
-        issues,
+        out.issues,
         out.records,
         out.session_starts,
         out.file_version,
+        out.foreign,
+        out.first_foreign,
     )
+
+
+_FIND_BLOCK = 1 << 20
+
+
+def find(buf: Buffer, pos: int) -> tuple[int, int, int]:
+    """The first offset ``q >= pos`` where a record starts, or where more data is needed.
+
+    Returns ``(q, FOUND, length)`` for a complete record with both CRCs valid,
+    ``(q, INCOMPLETE, length)`` for a valid header (length at most
+    MAX_RECORD_BYTES) whose record runs past the end of ``buf``, else
+    ``(max(pos, len(buf) - 11), SHORT, 0)``: every offset with a whole header was
+    searched. The search is vectorised: a length above MAX_RECORD_BYTES, or twelve
+    zero bytes, rule an offset out before any CRC is computed.
+    """
+    n = len(buf)
+    last = n - 12
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    q = pos
+    while q <= last:
+        hi = min(last + 1, q + _FIND_BLOCK)
+        m = hi - q
+        lengths = np.ndarray((m,), dtype="<u8", buffer=arr, offset=q, strides=(1,))
+        stored = np.ndarray((m,), dtype="<u4", buffer=arr, offset=q + 8, strides=(1,))
+        maybe = lengths <= np.uint64(MAX_RECORD_BYTES)
+        maybe &= (lengths != 0) | (stored != 0)
+        idx = np.flatnonzero(maybe)
+        if idx.shape[0]:
+            at = idx.astype(np.int64) + q
+            good = at[header_crcs(arr, at) == stored[idx]]
+            for h in good.tolist():
+                length = _length(buf, h)
+                if n - h - 16 < length:
+                    return h, INCOMPLETE, length
+                if _data_ok(buf, h, length):
+                    return h, FOUND, length
+        q = hi
+    return max(pos, n - 11), SHORT, 0

@@ -5,7 +5,7 @@ TensorBoard uses). Its name is its path relative to the logdir, '/'-separated, a
 '.' for the logdir itself. Files of a run are read in lexicographic order of their
 names. Symbolic links to directories are followed, but each directory is visited
 once, so a link loop cannot hang the walk; a directory that cannot be listed is an
-``unreadable`` read issue, not a crash.
+``unreadable`` read issue, not a crash. The walk is iterative: any depth is fine.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
@@ -45,6 +44,9 @@ class FileSystem(Protocol):
         """A key equal for two paths naming the same directory (loop detection)."""
 
     def size(self, path: str) -> int: ...
+
+    def stat(self, path: str) -> tuple[int, object]:
+        """(size, version): the version changes when the file is written or replaced."""
 
     def open(self, path: str) -> IO[bytes]: ...
 
@@ -82,10 +84,13 @@ class LocalFileSystem:
         return (st.st_dev, st.st_ino)
 
     def size(self, path: str) -> int:
+        return self.stat(path)[0]
+
+    def stat(self, path: str) -> tuple[int, object]:
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(f"not a regular file: {path}")
-        return st.st_size
+        return st.st_size, (st.st_dev, st.st_ino, st.st_mtime_ns)
 
     def open(self, path: str) -> IO[bytes]:
         return open(path, "rb")
@@ -127,6 +132,13 @@ class RemoteFileSystem:
     def size(self, path: str) -> int:
         return int(self.fs.size(path))
 
+    def stat(self, path: str) -> tuple[int, object]:
+        info = self.fs.info(path)
+        version = tuple(
+            str(info.get(k)) for k in ("mtime", "LastModified", "ETag", "created", "generation")
+        )
+        return int(info.get("size") or 0), version
+
     def open(self, path: str) -> IO[bytes]:
         return self.fs.open(path, "rb")  # type: ignore[no-any-return]
 
@@ -158,18 +170,23 @@ def _rel(parts: tuple[str, ...]) -> str:
 
 
 def discover_runs(fs: FileSystem) -> tuple[list[RunFiles], list[ReadIssue]]:
-    """Every run under ``fs.root``, sorted by name, and the directories that could not be read."""
+    """Every run under ``fs.root``, sorted by name, and the directories that could not be read.
+
+    Directories are visited depth first in name order, with an explicit stack, so a
+    tree thousands of levels deep costs no recursion.
+    """
     runs: list[RunFiles] = []
     issues: list[ReadIssue] = []
     seen: set[object] = set()
-
-    def walk(path: str, parts: tuple[str, ...]) -> Iterator[tuple[str, tuple[str, ...], list[str]]]:
+    stack: list[tuple[str, tuple[str, ...]]] = [(fs.root, ())]
+    while stack:
+        path, parts = stack.pop()
         try:
             ident = fs.dir_identity(path)
         except OSError:
             ident = path
         if ident in seen:
-            return
+            continue
         seen.add(ident)
         try:
             entries = fs.list_dir(path)
@@ -182,14 +199,8 @@ def discover_runs(fs: FileSystem) -> tuple[list[RunFiles], list[ReadIssue]]:
                     message=f"cannot list directory {_rel(parts)}: {exc.strerror or exc}",
                 )
             )
-            return
+            continue
         files = sorted(name for name, is_dir in entries if not is_dir and "tfevents" in name)
-        yield path, parts, files
-        for name, is_dir in sorted(entries):
-            if is_dir:
-                yield from walk(fs.join(path, name), (*parts, name))
-
-    for path, parts, files in walk(fs.root, ()):
         if files:
             runs.append(
                 RunFiles(
@@ -198,5 +209,7 @@ def discover_runs(fs: FileSystem) -> tuple[list[RunFiles], list[ReadIssue]]:
                     files=tuple(fs.join(path, f) for f in files),
                 )
             )
+        subdirs = sorted(name for name, is_dir in entries if is_dir)
+        stack.extend((fs.join(path, name), (*parts, name)) for name in reversed(subdirs))
     runs.sort(key=lambda r: r.name)
     return runs, issues

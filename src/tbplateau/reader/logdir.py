@@ -28,9 +28,10 @@ import numpy.typing as npt
 
 from tbplateau.errors import InvalidParameterError, NoEventFilesError
 from tbplateau.reader import _scan_py
+from tbplateau.reader._pool import die_with_parent
 from tbplateau.reader.discover import FileSystem, RunFiles, discover_runs, filesystem_for
 from tbplateau.reader.model import Logdir, Problem, ReadIssue, Run, TagInfo
-from tbplateau.reader.scan import FileScan, TagState, scan_file
+from tbplateau.reader.scan import Damage, FileScan, TagState, scan_file
 from tbplateau.series import Series
 
 __all__ = ["LogdirReader", "read_logdir", "restart_keep_mask"]
@@ -92,35 +93,51 @@ class _FileState:
     path: str
     rel: str
     offset: int = 0
-    resyncing: bool = False
+    damage: Damage | None = None
     size: int = 0
+    scanned: bool = False
+    scanned_size: int = 0
+    """The file's size when the last scan ended (a scan is due once it grows)."""
+    version: object = None
+    """The filesystem's version key of the file (inode and mtime, locally)."""
     tags: TagState = field(default_factory=TagState)
     scans: list[FileScan] = field(default_factory=list)
     issues: list[ReadIssue] = field(default_factory=list)
     tail_issues: list[ReadIssue] = field(default_factory=list)
     records: int = 0
+    foreign: int = 0
+    first_foreign: int = -1
     session_starts: int = 0
     file_version: str | None = None
     head: bytes = b""
+    before_offset: bytes = b""
     unreadable: ReadIssue | None = None
+    generation: int = 0
+    """How many times the file was read again from the start (rewritten or replaced)."""
 
     def reset(self) -> None:
-        fresh = _FileState(self.path, self.rel)
+        fresh = _FileState(self.path, self.rel, generation=self.generation + 1)
         self.__dict__.update(fresh.__dict__)
 
     def apply(self, scan: FileScan) -> None:
         self.unreadable = None
         if scan.start == 0:
             self.head = scan.head
+        self.scanned = True
         self.offset = scan.offset
-        self.resyncing = scan.resyncing
+        self.damage = scan.damage
+        self.before_offset = scan.before_offset
         self.size = max(self.size, scan.size)
+        self.scanned_size = scan.size
         self.tags = scan.state
         if scan.steps.shape[0] or scan.others.shape[0]:
             self.scans.append(scan)
         self.issues.extend(_issue(self.rel, i) for i in scan.issues)
         self.tail_issues = [_issue(self.rel, i) for i in scan.tail_issues]
         self.records += scan.records
+        if scan.foreign and self.first_foreign < 0:
+            self.first_foreign = scan.first_foreign
+        self.foreign += scan.foreign
         self.session_starts += scan.session_starts
         if self.file_version is None:
             self.file_version = scan.file_version
@@ -128,13 +145,35 @@ class _FileState:
     def read_issues(self) -> list[ReadIssue]:
         if self.unreadable is not None:
             return [self.unreadable]
+        found = [*self.issues, *self.tail_issues]
         if self.records == 0:
             whole_file_bad = self.size == 0 or any(
-                i.offset == 0 and i.problem is Problem.CORRUPT for i in self.issues
+                i.offset == 0 and i.problem is Problem.CORRUPT for i in found
             )
             if whole_file_bad:
                 return [ReadIssue(self.rel, 0, Problem.NOT_EVENT_FILE, self._not_event_message())]
-        return [*self.issues, *self.tail_issues]
+        elif self.foreign == self.records:
+            return [
+                ReadIssue(
+                    self.rel,
+                    0,
+                    Problem.NOT_EVENT_FILE,
+                    f"{self.rel}: a TFRecord file, but none of its {self.records} records "
+                    "is a TensorFlow Event (another protobuf, e.g. tf.Example data)",
+                ),
+                *found,
+            ]
+        elif self.foreign:
+            found.append(
+                ReadIssue(
+                    self.rel,
+                    self.first_foreign,
+                    Problem.CORRUPT,
+                    f"{self.rel}: {self.foreign} of {self.records} records hold no Event field "
+                    f"(the first at offset {self.first_foreign}); they were skipped",
+                )
+            )
+        return found
 
     def _not_event_message(self) -> str:
         if self.size == 0:
@@ -156,9 +195,9 @@ class _RunState:
         return [self.files[k] for k in sorted(self.files, key=lambda p: self.files[p].rel)]
 
 
-def _scan_path(path: str, start: int, resyncing: bool, state: TagState) -> FileScan:
+def _scan_path(path: str, start: int, damage: Damage | None, state: TagState) -> FileScan:
     """Worker entry point: scan a local file (must be a module-level function)."""
-    return scan_file(lambda: open(path, "rb"), start=start, resyncing=resyncing, state=state)
+    return scan_file(lambda: open(path, "rb"), start=start, damage=damage, state=state)
 
 
 def _pool_context() -> str:
@@ -244,20 +283,7 @@ class LogdirReader:
         todo: list[tuple[_RunState, _FileState]] = []
         for run in self._runs.values():
             for fstate in run.ordered():
-                try:
-                    size = self._fs.size(fstate.path)
-                except (OSError, FileNotFoundError) as exc:
-                    fstate.unreadable = ReadIssue(
-                        fstate.rel,
-                        0,
-                        Problem.UNREADABLE,
-                        f"{fstate.rel}: cannot read file: {getattr(exc, 'strerror', None) or exc}",
-                    )
-                    continue
-                if size < fstate.size or size < fstate.offset:
-                    fstate.reset()  # the file was rewritten from scratch
-                if size > fstate.offset or (size == 0 and fstate.records == 0):
-                    fstate.size = size
+                if self._due(fstate):
                     todo.append((run, fstate))
         scans = self._scan_all([f for _, f in todo], progress)
         new_points: list[Series] = []
@@ -270,6 +296,42 @@ class LogdirReader:
             if collect and len(fstate.scans) > before:
                 new_points.extend(self._new_series(run, fstate, scan))
         return tuple(new_points)
+
+    def _due(self, fstate: _FileState) -> bool:
+        """Whether the file must be scanned now; resets it when it was replaced."""
+        try:
+            size, version = self._fs.stat(fstate.path)
+            changed = version != fstate.version or size != fstate.scanned_size
+            if (
+                fstate.scanned
+                and changed
+                and (size < fstate.scanned_size or not self._same_content(fstate))
+            ):
+                fstate.reset()  # rewritten or replaced: read it again from the start
+        except OSError as exc:
+            fstate.unreadable = self._unreadable(fstate, exc)
+            return False
+        fstate.version = version
+        if fstate.scanned and size <= fstate.scanned_size:
+            return False
+        fstate.size = size
+        return True
+
+    def _same_content(self, fstate: _FileState) -> bool:
+        """Whether the file still starts with what was read and holds it up to the offset.
+
+        Like TensorBoard's ``--detect_file_replacement``: a file replaced by a longer copy
+        of itself (an rsync without ``--inplace``) is read on from the same offset, any
+        other replacement from the start.
+        """
+        if fstate.offset == 0:
+            return True
+        before = fstate.before_offset
+        with self._fs.open(fstate.path) as fh:
+            head = fh.read(len(fstate.head))
+            fh.seek(fstate.offset - len(before))
+            tail = fh.read(len(before))
+        return head == fstate.head and tail == before
 
     def _scan_all(
         self,
@@ -289,11 +351,12 @@ class LogdirReader:
             results: list[FileScan | ReadIssue] = []
             ctx = get_context(_pool_context())
             with ProcessPoolExecutor(
-                max_workers=min(self.workers, len(files)), mp_context=ctx
+                max_workers=min(self.workers, len(files)),
+                mp_context=ctx,
+                initializer=die_with_parent,
+                initargs=(os.getpid(),),
             ) as ex:
-                futures = [
-                    ex.submit(_scan_path, f.path, f.offset, f.resyncing, f.tags) for f in files
-                ]
+                futures = [ex.submit(_scan_path, f.path, f.offset, f.damage, f.tags) for f in files]
                 for f, fut in zip(files, futures, strict=True):
                     try:
                         results.append(fut.result())
@@ -308,7 +371,7 @@ class LogdirReader:
                     scan_file(
                         functools.partial(self._fs.open, f.path),
                         start=f.offset,
-                        resyncing=f.resyncing,
+                        damage=f.damage,
                         state=f.tags,
                     )
                 )
@@ -320,18 +383,23 @@ class LogdirReader:
     @staticmethod
     def _unreadable(f: _FileState, exc: OSError) -> ReadIssue:
         return ReadIssue(
-            f.rel, 0, Problem.UNREADABLE, f"{f.rel}: cannot read file: {exc.strerror or exc}"
+            f.rel,
+            0,
+            Problem.UNREADABLE,
+            f"{f.rel}: cannot read file: {getattr(exc, 'strerror', None) or exc}",
         )
 
     def _new_series(self, run: _RunState, fstate: _FileState, scan: FileScan) -> list[Series]:
-        plugins = _run_plugins(run.ordered())
-        names = [t.decode("utf-8", "replace") for t in fstate.tags.tag_names]
+        files = run.ordered()
+        plugins = _run_plugins(files)
+        display = _tag_names(files)
         out = []
         for tid in np.unique(scan.tag_ids):
-            tag = names[int(tid)]
+            raw = fstate.tags.tag_names[int(tid)]
+            tag = display[raw]
             sel = scan.tag_ids == tid
             enc = scan.encodings[sel]
-            keep = (enc == 0) | (plugins.get(tag) == _SCALARS_PLUGIN)
+            keep = (enc == 0) | (plugins.get(raw) == _SCALARS_PLUGIN)
             if not keep.any():
                 continue
             out.append(
@@ -357,9 +425,11 @@ class LogdirReader:
             name: tuple(
                 (
                     f.rel,
+                    f.generation,
                     f.offset,
                     f.size,
                     f.records,
+                    f.foreign,
                     len(f.scans),
                     len(f.issues),
                     tuple(f.tail_issues),
@@ -413,23 +483,69 @@ def _encoding_label(enc: npt.NDArray[np.uint8]) -> str:
     return "tensor" if enc.all() else "mixed"
 
 
-def _run_plugins(files: Iterable[_FileState]) -> dict[str, bytes]:
-    """Plugin of each tag: from the first metadata met, in file order."""
-    plugins: dict[str, bytes] = {}
+def _run_plugins(files: Iterable[_FileState]) -> dict[bytes, bytes]:
+    """Plugin of each tag (by its raw name): from the first metadata met, in file order."""
+    plugins: dict[bytes, bytes] = {}
     for f in files:
         for tid, plugin in f.tags.plugins.items():
-            tag = f.tags.tag_names[tid].decode("utf-8", "replace")
-            plugins.setdefault(tag, plugin)
+            plugins.setdefault(f.tags.tag_names[tid], plugin)
     return plugins
+
+
+def _tag_names(files: Iterable[_FileState]) -> dict[bytes, str]:
+    """The name shown for each raw tag name of a run: distinct raw names stay distinct.
+
+    A name that is not valid UTF-8 is shown with its undecodable bytes escaped
+    (``b"loss\\xff"`` -> ``loss\\xff``); should that text be some other tag's name,
+    it is marked ``(invalid UTF-8)`` (and numbered if need be). Valid names keep
+    their text.
+    """
+    raws = list(dict.fromkeys(t for f in files for t in f.tags.tag_names))
+    names: dict[bytes, str] = {}
+    invalid: list[bytes] = []
+    for raw in raws:
+        try:
+            names[raw] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            invalid.append(raw)
+    taken = set(names.values())
+    for raw in invalid:
+        text = raw.decode("utf-8", "backslashreplace")
+        candidate, n = text, 1
+        while candidate in taken:
+            candidate = f"{text} (invalid UTF-8)" if n == 1 else f"{text} (invalid UTF-8 {n})"
+            n += 1
+        names[raw] = candidate
+        taken.add(candidate)
+    return names
+
+
+def _name_issues(f: _FileState, display: dict[bytes, str]) -> list[ReadIssue]:
+    out = []
+    for raw, offset in zip(f.tags.tag_names, f.tags.tag_offsets, strict=True):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            out.append(
+                ReadIssue(
+                    f.rel,
+                    offset,
+                    Problem.CORRUPT,
+                    f"{f.rel}: tag name {raw!r} (first in the record at offset {offset}) is "
+                    f"not valid UTF-8; read as {display[raw]!r}",
+                )
+            )
+    return out
 
 
 def _build_run(name: str, files: list[_FileState]) -> Run:
     plugins = _run_plugins(files)
-    tag_ids: dict[str, int] = {}
+    display = _tag_names(files)
+    tag_ids: dict[bytes, int] = {}
     parts: list[tuple[npt.NDArray[np.int32], FileScan]] = []
     other_counts: dict[tuple[str, str], int] = {}
     for f in files:
-        names = [t.decode("utf-8", "replace") for t in f.tags.tag_names]
+        names = f.tags.tag_names
         mapping = np.array([tag_ids.setdefault(t, len(tag_ids)) for t in names], dtype=np.int32)
         for scan in f.scans:
             if scan.steps.shape[0]:
@@ -440,10 +556,11 @@ def _build_run(name: str, files: list[_FileState]) -> Run:
                     scan.others[:, 0].astype(np.int64) * 8 + scan.others[:, 1], return_counts=True
                 )
                 for code, count in zip(ids.tolist(), counts.tolist(), strict=True):
-                    tag = names[code // 8]
+                    raw = names[code // 8]
+                    tag = display[raw]
                     kind = code % 8
                     label = _KIND_LABELS[kind]
-                    plugin = plugins.get(tag, b"")
+                    plugin = plugins.get(raw, b"")
                     if kind in (_scan_py.KIND_TENSOR, _scan_py.KIND_NONE) and plugin:
                         label = plugin.decode("utf-8", "replace")
                     other_counts[(tag, label)] = other_counts.get((tag, label), 0) + count
@@ -471,12 +588,13 @@ def _build_run(name: str, files: list[_FileState]) -> Run:
         for chunk in groups:
             if chunk.size == 0:
                 continue
-            tag = names_by_id[int(rid[chunk[0]])]
+            raw = names_by_id[int(rid[chunk[0]])]
+            tag = display[raw]
             enc = encs[chunk]
-            scalar = (enc == 0) | (plugins.get(tag) == _SCALARS_PLUGIN)
+            scalar = (enc == 0) | (plugins.get(raw) == _SCALARS_PLUGIN)
             dropped = int((~scalar).sum())
             if dropped:
-                label = plugins.get(tag, b"").decode("utf-8", "replace") or "tensor"
+                label = plugins.get(raw, b"").decode("utf-8", "replace") or "tensor"
                 other_counts[(tag, label)] = other_counts.get((tag, label), 0) + dropped
                 chunk = chunk[scalar]
                 enc = enc[scalar]
@@ -498,7 +616,7 @@ def _build_run(name: str, files: list[_FileState]) -> Run:
             )
     series.sort(key=lambda s: s.tag)
     others = tuple(TagInfo(tag, kind, count) for (tag, kind), count in sorted(other_counts.items()))
-    issues = tuple(i for f in files for i in f.read_issues())
+    issues = tuple(i for f in files for i in (*f.read_issues(), *_name_issues(f, display)))
     return Run(
         name=name,
         files=tuple(f.rel for f in files),
@@ -529,5 +647,21 @@ def read_logdir(
     reader.poll(collect=False, progress=progress)
     result = reader.snapshot()
     if not any(r.files for r in result.runs):
-        raise NoEventFilesError(f"no event files (*tfevents*) under {os.fspath(logdir)}")
+        raise NoEventFilesError(_no_event_files_message(os.fspath(logdir), result.read_issues))
     return result
+
+
+def _no_event_files_message(logdir: str, issues: Sequence[ReadIssue]) -> str:
+    """Why nothing was found: an unreadable logdir is not an empty one."""
+    unlisted = [i for i in issues if i.problem is Problem.UNREADABLE]
+    for issue in unlisted:
+        if issue.file == ".":
+            reason = issue.message.rsplit(": ", 1)[-1]
+            return f"cannot list logdir {logdir}: {reason.lower()}; no event files could be read"
+    message = f"no event files (*tfevents*) under {logdir}"
+    if unlisted:
+        message += (
+            f"; {len(unlisted)} director{'y' if len(unlisted) == 1 else 'ies'} could not be "
+            f"listed ({unlisted[0].message})"
+        )
+    return message
