@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from tbplateau.cli._common import EXIT_OK, Subparsers
+from tbplateau import escape
+from tbplateau.cli._common import (
+    EXIT_CODES,
+    EXIT_OK,
+    Subparsers,
+    add_color_option,
+    add_output_option,
+    write_output,
+)
 from tbplateau.reader import Logdir, read_logdir
+from tbplateau.render.layout import Column, cells, rows, wrap
 
-__all__ = ["LS_SCHEMA", "ls_command", "ls_document", "ls_parser"]
+__all__ = ["LS_SCHEMA", "ls_command", "ls_document", "ls_parser", "render_ls"]
 
 LS_SCHEMA = "tbplateau.ls/1"
 
@@ -24,11 +33,15 @@ def ls_parser(name: str, sub: Subparsers) -> None:
         name,
         help="list runs, tags, points, step ranges and read issues",
         description="List every run and tag of a logdir: kind, points, step range, replaced "
-        "points (restarts) and read issues.",
+        "points (restarts), duplicate steps and read issues.",
+        epilog="examples:\n  tbplateau ls logs/\n  tbplateau ls logs/ --format json -o "
+        f"tags.json\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ls.add_argument("logdir", metavar="LOGDIR", help="a local path or an fsspec URL")
     ls.add_argument("--format", choices=("rich", "json"), default="rich")
-    ls.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    add_output_option(ls)
+    add_color_option(ls)
     ls.add_argument(
         "--workers", type=int, default=None, help="processes for reading (default: CPU count)"
     )
@@ -38,9 +51,20 @@ def ls_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Run ``tbplateau ls`` with parsed ``args``."""
     logdir = read_logdir(args.logdir, workers=args.workers)
     if args.format == "json":
-        out.file.write(json.dumps(ls_document(logdir), indent=1, allow_nan=False) + "\n")
+        text = json.dumps(ls_document(logdir), indent=1, allow_nan=False) + "\n"
     else:
-        _render_ls(logdir, out)
+        target = out
+        if args.output is not None:
+            target = Console(
+                file=io.StringIO(),
+                width=out.width,
+                color_system="truecolor" if args.color == "always" else None,
+                force_terminal=args.color == "always",
+            )
+        with target.capture() as captured:
+            render_ls(logdir, target)
+        text = captured.get()
+    write_output(text, args.output, out)
     return EXIT_OK
 
 
@@ -57,6 +81,7 @@ def ls_document(logdir: Logdir) -> dict[str, Any]:
                 "first_step": int(s.steps[0]) if len(s) else None,
                 "last_step": int(s.steps[-1]) if len(s) else None,
                 "replaced_points": s.replaced_points,
+                "duplicate_points": s.duplicate_points,
             }
             for s in run.series
         ]
@@ -73,43 +98,91 @@ def ls_document(logdir: Logdir) -> dict[str, Any]:
     return {"schema": LS_SCHEMA, "logdir": logdir.path, "runs": runs}
 
 
-def _render_ls(logdir: Logdir, console: Console) -> None:
+def _name(text: str, width: int | None = None) -> str:
+    safe = escape.terminal(text)
+    return safe if width is None else escape.shorten(safe, max(1, width))
+
+
+def render_ls(logdir: Logdir, console: Console) -> None:
+    """Print the ``ls`` listing of ``logdir`` on ``console`` (names escaped)."""
+    width = max(40, console.width)
     n_series = sum(len(r.series) for r in logdir.runs)
     n_points = sum(r.points for r in logdir.runs)
     issues = logdir.read_issues
-    console.print(
-        Text.assemble(
+    lines = wrap(
+        [
             ("logdir ", "bold"),
-            (logdir.path, "cyan"),
-            f"  {len(logdir.runs)} runs, {n_series} scalar series, {n_points:,} points, ",
-            (f"{len(issues)} read issues", "bold red" if issues else "green"),
-        )
+            (_name(logdir.path, width - 7), "cyan"),
+            (f"  {len(logdir.runs):,} runs, {n_series:,} scalar series, {n_points:,} points, ", ""),
+            (f"{len(issues):,} read issues", "bold red" if issues else "green"),
+        ],
+        width,
     )
     for run in logdir.runs:
-        console.print()
+        lines.append(Text())
         files = f"{len(run.files)} file" + ("s" if len(run.files) != 1 else "")
-        console.print(Text.assemble(("run ", "bold"), (run.name, "bold cyan"), f"  ({files})"))
+        lines.append(
+            Text.assemble(
+                ("run ", "bold"), (_name(run.name, width - 20), "bold cyan"), f"  ({files})"
+            )
+        )
         if run.series or run.other_tags:
-            table = Table(show_edge=False, header_style="bold", pad_edge=False, box=None)
-            table.add_column("  tag", overflow="fold")
-            table.add_column("kind")
-            table.add_column("points", justify="right")
-            table.add_column("steps", justify="right")
-            table.add_column("replaced", justify="right")
-            for s in run.series:
-                span = f"{s.steps[0]:,}..{s.steps[-1]:,}" if len(s) else "-"
-                kind = "scalar" if s.encoding == "simple_value" else f"scalar ({s.encoding})"
-                replaced = (
-                    Text(f"{s.replaced_points:,}", style="yellow") if s.replaced_points else "0"
-                )
-                table.add_row(f"  {s.tag}", kind, f"{len(s):,}", span, replaced)
-            for t in run.other_tags:
-                table.add_row(f"  {t.tag}", Text(t.kind, style="dim"), f"{t.count:,}", "", "")
-            console.print(table)
+            lines.extend(_table(run, width))
         for issue in run.read_issues:
             style = "yellow" if issue.problem.value == "truncated" else "red"
-            console.print(
-                Text.assemble(
-                    ("  ", ""), (f"{issue.problem.value}: ", f"bold {style}"), issue.message
+            lines.extend(
+                Text("  ") + line
+                for line in wrap(
+                    [(f"{issue.problem.value}: ", f"bold {style}"), (_name(issue.message), "")],
+                    width - 2,
                 )
             )
+    console.print(Text("\n", no_wrap=True, overflow="ignore").join(lines), highlight=False)
+
+
+def _table(run: Any, width: int) -> list[Text]:
+    series, others = run.series, run.other_tags
+    spans = [f"{s.steps[0]:,}..{s.steps[-1]:,}" if len(s) else "-" for s in series]
+    kinds = ["scalar" if s.encoding == "simple_value" else f"scalar ({s.encoding})" for s in series]
+    dup = any(s.duplicate_points for s in series)
+    fixed = {
+        "kind": max([4, *map(len, kinds), *(len(t.kind) for t in others)]),
+        "points": max(
+            [6, *(len(f"{len(s):,}") for s in series), *(len(f"{t.count:,}") for t in others)]
+        ),
+        "steps": max([5, *map(len, spans)]),
+        "replaced": 8,
+        "duplicates": 10,
+    }
+    keys = ["tag", "kind", "points", "steps", "replaced"] + (["duplicates"] if dup else [])
+    room = width - 2 - sum(fixed[k] + 1 for k in keys[1:])
+    names = [_name(s.tag) for s in series] + [_name(t.tag) for t in others]
+    tag_w = max(3, min(max(20, room), max((cells(n) for n in names), default=3)))
+    columns = [Column("tag", tag_w)] + [
+        Column(k, fixed[k], right=k not in ("kind",)) for k in keys[1:]
+    ]
+    table = []
+    for s, span, kind in zip(series, spans, kinds, strict=True):
+        restarted = s.replaced_points - s.duplicate_points
+        row = [
+            [Text(escape.shorten(_name(s.tag), tag_w))],
+            [Text(kind)],
+            [Text(f"{len(s):,}")],
+            [Text(span)],
+            [Text(f"{restarted:,}", style="yellow" if restarted else "")],
+        ]
+        if dup:
+            row.append([Text(f"{s.duplicate_points:,}", style="dim")])
+        table.append(row)
+    for t in others:
+        row = [
+            [Text(escape.shorten(_name(t.tag), tag_w))],
+            [Text(t.kind, style="dim")],
+            [Text(f"{t.count:,}")],
+            [Text()],
+            [Text()],
+        ]
+        if dup:
+            row.append([Text()])
+        table.append(row)
+    return rows(columns, table)

@@ -23,10 +23,8 @@ True
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +38,6 @@ MIN_POINTS = 12
 """Fewest finite points in the fitted window for a forecast."""
 
 FloatArray = npt.NDArray[np.float64]
-Model = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -88,44 +85,118 @@ class Forecast:
         return "uncertain"
 
 
-def _power(x: FloatArray, a: float, b: float, c: float) -> FloatArray:
-    return a + b * np.power(x, -c)
+_GRID = 40
+"""Exponents tried per model before the refinement (log-spaced over the bounds)."""
 
 
-def _exponential(u: FloatArray, a: float, b: float, k: float) -> FloatArray:
-    return a + b * np.exp(-k * u)
+def _basis(model: str, x: FloatArray, rate: FloatArray) -> FloatArray:
+    """The shape ``x^-c`` (power law) or ``exp(-k x)`` (exponential), one row per rate."""
+    arg = np.log(x)[None, :] if model == "power law" else x[None, :]
+    out: FloatArray = np.exp(-rate[:, None] * arg)
+    return out
+
+
+def _dbasis(model: str, x: FloatArray, rate: float, b: float) -> FloatArray:
+    """The derivative of ``b * shape`` with respect to the rate."""
+    if model == "power law":
+        return -b * np.log(x) * np.exp(-rate * np.log(x))
+    return -b * x * np.exp(-rate * x)
+
+
+def _best_ab(
+    f: FloatArray, y: FloatArray, box: tuple[float, float, float, float]
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """For each row of ``f``: the least-squares ``(a, b)`` of ``y ≈ a + b f`` within the
+    box ``(a_lo, a_hi, b_lo, b_hi)``, and its squared error (vectorised over rows)."""
+    a_lo, a_hi, b_lo, b_hi = box
+    n = float(y.size)
+    sy, syy = float(y.sum()), float(y @ y)
+    sf = f.sum(axis=1)
+    sff = np.einsum("ij,ij->i", f, f)
+    sfy = f @ y
+
+    def sse(a: FloatArray, b: FloatArray) -> FloatArray:
+        out: FloatArray = syy - 2 * a * sy - 2 * b * sfy + n * a * a + 2 * a * b * sf + b * b * sff
+        return out
+
+    det = n * sff - sf * sf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b_free = np.where(det > 0, (n * sfy - sf * sy) / det, 0.0)
+        a_free = (sy - b_free * sf) / n
+        b_at = {
+            a: np.clip(np.where(sff > 0, (sfy - a * sf) / sff, 0.0), b_lo, b_hi)
+            for a in (a_lo, a_hi)
+        }
+    cands: list[tuple[FloatArray, FloatArray]] = []
+    inside = (a_free >= a_lo) & (a_free <= a_hi) & (b_free >= b_lo) & (b_free <= b_hi)
+    cands.append((np.where(inside, a_free, a_lo), np.where(inside, b_free, b_at[a_lo])))
+    for a in (a_lo, a_hi):
+        cands.append((np.full_like(sf, a), b_at[a]))
+    for b in (b_lo, b_hi):
+        cands.append((np.clip((sy - b * sf) / n, a_lo, a_hi), np.full_like(sf, b)))
+    errs = np.stack([sse(a, b) for a, b in cands])
+    pick = np.argmin(errs, axis=0)
+    rows = np.arange(f.shape[0])
+    a_best = np.stack([a for a, _ in cands])[pick, rows]
+    b_best = np.stack([b for _, b in cands])[pick, rows]
+    return a_best, b_best, errs[pick, rows]
 
 
 def _fit(
-    model: Model, x: FloatArray, y: FloatArray, p0: list[float], bounds: Any, at: float
+    model: str,
+    x: FloatArray,
+    y: FloatArray,
+    box: tuple[float, float, float, float],
+    rates: tuple[float, float],
+    at: float,
 ) -> tuple[float, float, float, float] | None:
-    """(sse, fitted value at x[-1], forecast at ``at``, its standard error) or None."""
-    from scipy.optimize import curve_fit
+    """(sse, fitted value at x[-1], forecast at ``at``, its standard error) or None.
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            p, cov = curve_fit(model, x, y, p0=p0, bounds=bounds, maxfev=4000)
-    except (RuntimeError, ValueError, FloatingPointError):
+    The model is linear in ``a`` and ``b`` for a fixed rate, so the rate is found by a
+    log-spaced search refined once around the best, with ``(a, b)`` solved exactly
+    (within their bounds) at each rate. The standard error comes from the Jacobian at
+    the optimum, as ``scipy.optimize.curve_fit`` computes it.
+    """
+    lo, hi = math.log(rates[0]), math.log(rates[1])
+    grid = np.exp(np.linspace(lo, hi, _GRID))
+    step = (hi - lo) / (_GRID - 1)
+    for _ in range(2):
+        a, b, err = _best_ab(_basis(model, x, grid), y, box)
+        i = int(np.argmin(err))
+        best = (float(a[i]), float(b[i]), float(grid[i]), float(err[i]))
+        centre = math.log(grid[i])
+        grid = np.exp(np.linspace(max(lo, centre - step), min(hi, centre + step), 13))
+    a0, b0, rate, _ = best
+    if not all(map(math.isfinite, best)):
         return None
+    xs = np.append(x, [at])
+    shape = _basis(model, xs, np.array([rate]))[0]
+    resid = y - (a0 + b0 * shape[:-1])
+    sse = float(resid @ resid)  # exactly, not from the sums (no cancellation)
+    jac = np.column_stack([np.ones(x.size), shape[:-1], _dbasis(model, x, rate, b0)])
+    dof = x.size - 3
+    if dof <= 0:
+        return None
+    # the pseudo-inverse, dropping singular directions, as curve_fit does
+    try:
+        _, sv, vt = np.linalg.svd(jac, full_matrices=False)
+    except np.linalg.LinAlgError:
+        return None
+    keep = sv > np.finfo(float).eps * max(jac.shape) * sv[0]
+    vt = vt[keep]
+    cov = (vt.T / sv[keep] ** 2) @ vt * (sse / dof)
     if not np.all(np.isfinite(cov)):
         return None
-    resid = y - model(x, *p)
-    sse = float(resid @ resid)
-    value = float(model(np.array([at]), *p)[0])
-    now = float(model(x[-1:], *p)[0])
-    grad = np.empty(len(p))
-    for i in range(len(p)):
-        h = 1e-6 * max(1.0, abs(float(p[i])))
-        q = np.array(p, dtype=np.float64)
-        q[i] += h
-        grad[i] = (float(model(np.array([at]), *q)[0]) - value) / h
+    value = a0 + b0 * float(shape[-1])
+    now = a0 + b0 * float(shape[-2])
+    grad = np.array([1.0, float(shape[-1]), float(_dbasis(model, np.array([at]), rate, b0)[0])])
     var = float(grad @ cov @ grad)
     if not (math.isfinite(value) and math.isfinite(var)) or var < 0:
         return None
     # Autocorrelated residuals make the covariance optimistic: inflate it.
     if resid.size > 3 and float(resid @ resid) > 0:
-        rho = float(np.corrcoef(resid[:-1], resid[1:])[0, 1])
+        with np.errstate(all="ignore"):
+            rho = float(np.corrcoef(resid[:-1], resid[1:])[0, 1])
         if math.isfinite(rho) and rho > 0:
             var *= (1 + rho) / max(1e-3, 1 - rho)
     return sse, now, value, math.sqrt(var)
@@ -159,13 +230,11 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
     u = (x - x[0]) / span
     at_u = (target - x[0]) / span
     scale = float(np.ptp(y)) or max(1e-12, abs(float(y[-1])))
-    a0, b0 = float(y[-1]), float(y[0] - y[-1])
+    a0 = float(y[-1])
     wide = 1e3 * scale + abs(a0)
     # Only saturating shapes: the curve may improve ever more slowly, never accelerate
     # (b > 0 for a loss, b < 0 for an accuracy), so a forecast cannot run away.
     b_lo, b_hi = (0.0, wide) if goal == "min" else (-wide, 0.0)
-    b_start = abs(b0) if b0 else scale
-    b_start = -b_start if goal == "max" else b_start
     # A positive loss cannot head below zero, nor an accuracy in [0, 1] above one.
     a_lo, a_hi = a0 - wide, a0 + wide
     fin = v[ok]
@@ -173,27 +242,12 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
         a_lo = max(a_lo, 0.0)
     if goal == "max" and float(fin.min()) >= 0 and float(fin.max()) <= 1:
         a_hi = min(a_hi, 1.0)
-    a_start = min(max(a0, a_lo), a_hi)
-    a0 = a_start - 1e-9 * scale if a_start >= a_hi else a_start + 1e-9 * scale
     fits: dict[str, tuple[float, float, float, float]] = {}
-    power = _fit(
-        _power,
-        xp,
-        y,
-        [a0, b_start, 0.5],
-        ([a_lo, b_lo, 0.01], [a_hi, b_hi, 6.0]),
-        at_p,
-    )
+    box = (a_lo, a_hi, b_lo, b_hi)
+    power = _fit("power law", xp, y, box, (0.01, 6.0), at_p)
     if power is not None:
         fits["power law"] = power
-    expo = _fit(
-        _exponential,
-        u,
-        y,
-        [a0, b_start, 2.0],
-        ([a_lo, b_lo, 0.01], [a_hi, b_hi, 50.0]),
-        at_u,
-    )
+    expo = _fit("exponential", u, y, box, (0.01, 50.0), at_u)
     if expo is not None:
         fits["exponential"] = expo
     if not fits:
