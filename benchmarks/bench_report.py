@@ -17,7 +17,10 @@ scale); then each view is timed on that same report, best of ``--repeat``:
 * ``json``: ``report.to_json()`` (the ``tbplateau.report/1`` document, view text included);
 * ``rich``: the terminal report printed to a 100-column console without colour;
 * ``markdown`` and ``html``: the two text views;
-* ``ls text`` and ``ls json``: ``tbplateau ls``'s two outputs, on the logdir already read.
+* ``ls text`` and ``ls json``: ``tbplateau ls``'s two outputs, on the logdir already read;
+* then the rich, Markdown and HTML reports and ``ls`` of a run whose one tag is 1 MB and
+  16 MB long (a hostile logdir): wall and CPU time and the output's size, which the
+  views cap (``--no-huge`` skips it).
 
 Each view's wall time and CPU time (``time.process_time``) are printed with its ratio
 to ``json`` (``ls text`` against ``ls json``). The targets, printed next to the
@@ -180,8 +183,7 @@ def in_process(root: Path, repeat: int) -> None:
     from rich.console import Console
 
     import tbplateau
-    from tbplateau.cli.ls import _render_ls as render_ls
-    from tbplateau.cli.ls import ls_document
+    from tbplateau.cli.ls import ls_document, render_ls
     from tbplateau.render import report_html, report_markdown, report_renderable
 
     w0, c0 = time.perf_counter(), time.process_time()
@@ -211,7 +213,7 @@ def in_process(root: Path, repeat: int) -> None:
         ("report markdown", lambda: report_markdown(report, logdir)),
         ("report html", lambda: report_html(report, logdir)),
     ]
-    print("views of the analysed report (best of %d):" % repeat)
+    print(f"views of the analysed report (best of {repeat}):")
     base = None
     for name, fn in views:
         wall, cpu = _best(fn, repeat)
@@ -220,6 +222,61 @@ def in_process(root: Path, repeat: int) -> None:
     ls_json = _best(lambda: json.dumps(ls_document(logdir), indent=1), repeat)
     _row("ls json", *ls_json, None)
     _row("ls text", *_best(ls_text, repeat), ls_json)
+
+
+def _huge_one(folder: Path, size: int) -> None:
+    from rich.console import Console
+
+    import tbplateau
+    from tbplateau.cli.ls import render_ls
+    from tbplateau.render import report_html_page, report_markdown, report_renderable
+
+    logdir = tbplateau.read_logdir(folder)
+    report = tbplateau.analyze(logdir)
+
+    def rich() -> str:
+        out = io.StringIO()
+        Console(file=out, width=100, color_system=None).print(report_renderable(report, logdir))
+        return out.getvalue()
+
+    def ls() -> str:
+        out = io.StringIO()
+        render_ls(logdir, Console(file=out, width=100, color_system=None))
+        return out.getvalue()
+
+    for name, fn in (
+        ("rich", rich),
+        ("markdown", lambda: report_markdown(report, logdir)),
+        ("html", lambda: report_html_page(report, logdir)),
+        ("ls text", ls),
+    ):
+        w0, c0 = time.perf_counter(), time.process_time()
+        text = fn()
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        print(
+            f"  {size >> 20:>2} MB tag, {name:<10} {wall:8.3f} s wall {cpu:8.3f} s cpu"
+            f"  output {len(text):>9,} characters"
+        )
+
+
+def huge_names(root: Path) -> None:
+    """The rich, Markdown and HTML reports and ``ls`` of one run whose tag is 1 MB or
+    16 MB long (once each: wall, CPU and output size)."""
+    try:
+        from tbplateau.reader._fastscan import masked_crc32c as crc
+    except ImportError:  # pragma: no cover - pure-Python install
+        from tbplateau.reader._scan_py import masked_crc32c as crc
+    print("huge tag names (one run, one series of 200 points; once each):")
+    for size in (1 << 20, 16 << 20):
+        folder = root / f"huge-{size >> 20}MB"
+        event_file = folder / "r" / "events.out.tfevents.1"
+        if not event_file.exists():
+            event_file.parent.mkdir(parents=True, exist_ok=True)
+            tag = "metrics/" + "x" * size + "/loss"
+            records = [_frame(_version_event(), crc)]
+            records += [_frame(_event(1.7e9 + s, s, tag, 1.0 / (1 + s)), crc) for s in range(200)]
+            event_file.write_bytes(b"".join(records))
+        _huge_one(folder, size)
 
 
 def end_to_end(root: Path) -> None:
@@ -260,9 +317,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--cli", action="store_true", help="also time the whole commands")
+    parser.add_argument("--no-huge", action="store_true", help="skip the 1 MB / 16 MB tag names")
     args = parser.parse_args()
     _ensure(args.data_dir, args.runs, args.points)
     in_process(args.data_dir, args.repeat)
+    if not args.no_huge:
+        huge_names(args.data_dir.parent / "report-huge-names")
     if args.cli:
         end_to_end(args.data_dir)
     return 0

@@ -201,10 +201,26 @@ class Report:
 
         return report_frames(self)
 
-    def plot(self, run: str, tag: str, *, ax: Any = None, logdir: Logdir | None = None) -> Any:
-        """Draw ``run``/``tag`` with each finding shaded; return the matplotlib Axes."""
+    def plot(
+        self,
+        run: str | Finding,
+        tag: str | None = None,
+        *,
+        ax: Any = None,
+        logdir: Logdir | None = None,
+    ) -> Any:
+        """Draw ``run``/``tag`` (or the series of a finding of this report) with each
+        finding shaded, and the training curve of an overfitting finding; return the
+        matplotlib Axes."""
         from tbplateau.plot import plot_series
 
+        if isinstance(run, Finding):
+            finding = run
+            if finding.run is None:
+                raise ValueError("this finding does not know its run: pass run and tag")
+            run, tag = finding.run, finding.tags[0]
+        if tag is None:
+            raise ValueError("plot(run, tag): the tag is missing")
         return plot_series(self, run, tag, ax=ax, logdir=logdir)
 
 

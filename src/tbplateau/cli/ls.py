@@ -155,7 +155,7 @@ def _table(run: Any, width: int) -> list[Text]:
         "duplicates": 10,
     }
     keys = ["tag", "kind", "points", "steps", "replaced"] + (["duplicates"] if dup else [])
-    room = width - 2 - sum(fixed[k] + 1 for k in keys[1:])
+    room = width - 2 - sum(fixed[k] + 2 for k in keys[1:])
     names = [_name(s.tag) for s in series] + [_name(t.tag) for t in others]
     tag_w = max(3, min(max(20, room), max((cells(n) for n in names), default=3)))
     columns = [Column("tag", tag_w)] + [
@@ -185,4 +185,4 @@ def _table(run: Any, width: int) -> list[Text]:
         if dup:
             row.append([Text()])
         table.append(row)
-    return rows(columns, table)
+    return rows(columns, table, gap=2)

@@ -921,16 +921,16 @@ def diagnose(ctx: SeriesContext) -> Advice | None:
         return _state_advice(ctx)
     f = primary(ctx.findings)
     label = finding_label(f)
+    rest = tuple(g for g in ctx.findings if g is not f)
     if ctx.warmup and ctx.lr is not None and f.kind is not FindingKind.NONFINITE:
-        others = tuple(_context_line(g, ctx.unit) for g in ctx.findings if g is not f)
-        return _with(_warmup(ctx, f), context=others + ctx.extra_context)
+        lines = tuple(_context_line(g, ctx.unit) for g in rest)
+        return _with(_warmup(ctx, f), context=lines + ctx.extra_context, others=rest)
     serious = f.end_step is None and f.kind in _SERIOUS
     state = None if serious else _state_advice(ctx)
     if state is not None:
-        context = tuple(_context_line(g, ctx.unit) for g in ctx.findings)
-        return _with(state, context=context + ctx.extra_context)
-    context = tuple(_context_line(g, ctx.unit) for g in ctx.findings if g is not f)
-    context += ctx.extra_context
+        lines = tuple(_context_line(g, ctx.unit) for g in ctx.findings)
+        return _with(state, context=lines + ctx.extra_context, others=tuple(ctx.findings))
+    context = tuple(_context_line(g, ctx.unit) for g in rest) + ctx.extra_context
     facts, tries = _BUILDERS[label](ctx, f)
     if ctx.curve is None and not facts:
         facts = [
@@ -948,6 +948,7 @@ def diagnose(ctx: SeriesContext) -> Advice | None:
         f.confidence,
         f.start_step,
         context,
+        others=rest,
     )
 
 

@@ -44,6 +44,8 @@ class Advice:
     context: tuple[str, ...] = ()
     also: tuple[str, ...] = ()
     """Other tags of the run with the same finding at the same steps (folded here)."""
+    others: tuple[Finding, ...] = field(default=(), compare=False)
+    """The series' other findings, the ``context`` sentences are about."""
 
     def to_dict(self) -> dict[str, Any]:
         """The ``advice`` object of a series in the JSON document."""

@@ -85,7 +85,8 @@ def verdict(summary: SeriesReport, findings: Sequence[Finding], *, most: int = 3
     unit = unit_of(summary.tag)
     if not findings:
         if summary.goal is None or not summary.judged_kinds:
-            return ((None, f"not judged ({summary.note or 'no goal'})"),)
+            note = (summary.note or "no goal").removeprefix("not a metric (").removesuffix(")")
+            return ((None, f"not judged ({note})"),)
         if summary.points < 4 or summary.best_step is None:
             return ((None, "too short to judge"),)
         first, last = summary.first_step or 0, summary.last_step or 0

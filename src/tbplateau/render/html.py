@@ -48,6 +48,11 @@ def h(text: str, width: int | None = None) -> str:
     return escape.html(text, limit=_LONG)
 
 
+def attr(name: str) -> str:
+    """A name as an attribute value (cut in the middle past MAX_NAME characters)."""
+    return escape.html(name)
+
+
 def _colour(kind: FindingKind | None, label: str = "") -> str:
     if kind is not None:
         return SVG_COLOUR[kind]
@@ -69,7 +74,7 @@ def _row(s: SeriesView) -> str:
     if s.twins:
         tag += f'<br><span class="dim">= <code>{h(s.twins[0], 80)}</code></span>'
     return (
-        f'<tr class="series" data-run="{h(s.run)}" data-tag="{h(s.tag)}" '
+        f'<tr class="series" data-run="{attr(s.run)}" data-tag="{attr(s.tag)}" '
         f'data-state="{s.state}" data-findings="{len(s.findings)}">'
         f"<td>{tag}</td><td>{summary.goal or '-'}</td>"
         f'<td class="num">{summary.points:,}</td><td class="num">{h(fmt_best(summary))}</td>'
@@ -93,11 +98,22 @@ def _advice(a: Advice, skip_tries: bool) -> str:
     lines = a.lines()
     if skip_tries and a.tries:
         lines = lines[:-1]
-    body = "".join(
-        f"<br><i>Try:</i> {h(t[5:])}" if t.startswith("Try: ") else f"<br>{h(t)}" for t in lines
-    )
+    context = {line: g for line, g in zip(a.context, a.others, strict=False)}
+
+    def item(t: str) -> str:
+        if t.startswith("Try: "):
+            return f"<br><i>Try:</i> {h(t[5:])}"
+        g = context.get(t)
+        if g is not None:  # another finding of the series, said as context
+            return (
+                f'<br><span class="context" data-kind="{g.kind.value}" '
+                f'data-start="{g.start_step}">{h(t)}</span>'
+            )
+        return f"<br>{h(t)}"
+
+    body = "".join(item(t) for t in lines)
     return (
-        f'<li class="advice" data-kind="{h(kind)}" data-tag="{h(a.tag)}" data-start="{start}">'
+        f'<li class="advice" data-kind="{h(kind)}" data-tag="{attr(a.tag)}" data-start="{start}">'
         f'<b><code>{h(a.tag, 200)}</code> <span style="color:{_colour(a.kind, a.label)}">'
         f"{h(a.title)}</span></b>{conf}{body}</li>"
     )
@@ -107,7 +123,7 @@ def _run(run: RunView, show_all: bool) -> str:
     title = f"run <code>{h(run.run, 300)}</code>"
     if run.framework:
         title += f' <span class="dim">({h(run.framework)})</span>'
-    out = [f'<section class="run" data-run="{h(run.run)}">', f"<h4>{title}</h4>"]
+    out = [f'<section class="run" data-run="{attr(run.run)}">', f"<h4>{title}</h4>"]
     for issue in run.read_issues:
         out.append(f'<p class="read-issue"><b>{h(issue.problem.value)}</b>: {h(issue.message)}</p>')
     if run.series:
@@ -151,7 +167,7 @@ def _sweep(view: ReportView) -> str:
                 counts[row.advice.label] = counts.get(row.advice.label, 0) + 1
         cells = "".join(f'<td class="num">{counts.get(k, 0) or "·"}</td>' for k in labels)
         rows.append(
-            f'<tr class="sweep-run" data-run="{h(r.run)}"><td><code>{h(r.run, 80)}</code></td>'
+            f'<tr class="sweep-run" data-run="{attr(r.run)}"><td><code>{h(r.run, 80)}</code></td>'
             f"{cells}</tr>"
         )
     return (

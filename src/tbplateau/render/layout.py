@@ -90,7 +90,11 @@ class Column:
 
 
 def rows(
-    columns: Sequence[Column], cells_: Sequence[Sequence[Sequence[Text]]], *, indent: int = 2
+    columns: Sequence[Column],
+    cells_: Sequence[Sequence[Sequence[Text]]],
+    *,
+    indent: int = 2,
+    gap: int = 1,
 ) -> list[Text]:
     """Lay out rows of cells (each cell a list of lines) under a bold header row.
 
@@ -98,16 +102,17 @@ def rows(
     stripped, so no line is padded to the full width.
     """
     pad = " " * indent
-    out = [_line([Text(c.header, style="bold") for c in columns], columns, pad)]
+    sep = " " * gap
+    out = [_line([Text(c.header, style="bold") for c in columns], columns, pad, sep)]
     for row in cells_:
         height = max((len(c) for c in row), default=1)
         for k in range(height):
             parts = [c[k] if k < len(c) else Text() for c in row]
-            out.append(_line(parts, columns, pad))
+            out.append(_line(parts, columns, pad, sep))
     return out
 
 
-def _line(parts: Sequence[Text], columns: Sequence[Column], pad: str) -> Text:
+def _line(parts: Sequence[Text], columns: Sequence[Column], pad: str, sep: str) -> Text:
     line = Text(pad)
     last = len(columns) - 1
     for i, (part, col) in enumerate(zip(parts, columns, strict=True)):
@@ -121,6 +126,6 @@ def _line(parts: Sequence[Text], columns: Sequence[Column], pad: str) -> Text:
             if i < last:
                 line.append(" " * gap)
         if i < last:
-            line.append(" ")
+            line.append(sep)
     line.rstrip()
     return line
