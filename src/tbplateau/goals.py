@@ -375,6 +375,16 @@ _FRAMEWORK_RES = tuple((name, re.compile(p)) for name, p in FRAMEWORKS)
 _RULE_RES = tuple((rule, re.compile(rule.pattern, re.IGNORECASE)) for rule in TAG_RULES)
 
 
+_PROBE = 4096
+"""Longest tag looked at whole; a longer one is judged by its first and last 2,048
+characters (a hostile 16 MB name costs no more than a normal one)."""
+
+
+def _probe(tag: str) -> str:
+    half = _PROBE // 2
+    return tag if len(tag) <= _PROBE else tag[:half] + "/" + tag[-half:]
+
+
 def detect_framework(tags: Iterable[str]) -> str | None:
     """The framework that wrote a run with these tags, or ``None``.
 
@@ -383,7 +393,7 @@ def detect_framework(tags: Iterable[str]) -> str | None:
     >>> detect_framework(["loss"]) is None
     True
     """
-    tags = list(tags)
+    tags = [_probe(t) for t in tags]
     for name, pattern in _FRAMEWORK_RES:
         if any(pattern.search(t) for t in tags):
             return name
@@ -448,13 +458,14 @@ def tag_meaning(tag: str, framework: str | None = None) -> TagMeaning:
     >>> tag_meaning("train/loss").role.value, tag_meaning("x/lr0").role.value
     ('metric', 'schedule')
     """
-    words_goal = infer_goal(tag)
+    probe = _probe(tag)
+    words_goal = infer_goal(probe)
     for rule, pattern in _RULE_RES:
         if rule.frameworks and framework not in rule.frameworks:
             continue
         if rule.without_goal and words_goal is not None:
             continue
-        if not pattern.search(tag):
+        if not pattern.search(probe):
             continue
         goal: Goal = words_goal if rule.goal == "infer" else rule.goal  # type: ignore[assignment]
         role = rule.role

@@ -7,8 +7,7 @@ import io
 import json
 from typing import Any
 
-from rich.console import Console
-from rich.text import Text
+from rich.console import Console, ConsoleOptions, RenderResult
 
 from tbplateau import escape
 from tbplateau.cli._common import (
@@ -19,10 +18,18 @@ from tbplateau.cli._common import (
     add_output_option,
     write_output,
 )
-from tbplateau.reader import Logdir, read_logdir
-from tbplateau.render.layout import Column, cells, rows, wrap
+from tbplateau.reader import Logdir, Run, read_logdir
+from tbplateau.render.layout import Column, Line, cells, plain, rows, segments, wrap
 
-__all__ = ["LS_SCHEMA", "ls_command", "ls_document", "ls_parser", "render_ls"]
+__all__ = [
+    "LS_SCHEMA",
+    "ls_command",
+    "ls_document",
+    "ls_lines",
+    "ls_parser",
+    "ls_text",
+    "render_ls",
+]
 
 LS_SCHEMA = "tbplateau.ls/1"
 
@@ -52,6 +59,8 @@ def ls_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     logdir = read_logdir(args.logdir, workers=args.workers)
     if args.format == "json":
         text = json.dumps(ls_document(logdir), indent=1, allow_nan=False) + "\n"
+    elif args.color != "always" and (args.output is not None or out.color_system is None):
+        text = ls_text(logdir, out.width)
     else:
         target = out
         if args.output is not None:
@@ -103,9 +112,29 @@ def _name(text: str, width: int | None = None) -> str:
     return safe if width is None else escape.shorten(safe, max(1, width))
 
 
+class _Lines:
+    """Finished lines as a rich renderable (segments only: nothing to re-measure)."""
+
+    def __init__(self, lines: list[Line]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from segments(self.lines)
+
+
 def render_ls(logdir: Logdir, console: Console) -> None:
     """Print the ``ls`` listing of ``logdir`` on ``console`` (names escaped)."""
-    width = max(40, console.width)
+    console.print(_Lines(ls_lines(logdir, console.width)))
+
+
+def ls_text(logdir: Logdir, width: int) -> str:
+    """The ``ls`` listing as plain text (what a console without colour prints), fast."""
+    return "".join(plain(line) + "\n" for line in ls_lines(logdir, width))
+
+
+def ls_lines(logdir: Logdir, width: int) -> list[Line]:
+    """The ``ls`` listing's lines at ``width`` columns (at least 40)."""
+    width = max(40, width)
     n_series = sum(len(r.series) for r in logdir.runs)
     n_points = sum(r.points for r in logdir.runs)
     issues = logdir.read_issues
@@ -119,28 +148,26 @@ def render_ls(logdir: Logdir, console: Console) -> None:
         width,
     )
     for run in logdir.runs:
-        lines.append(Text())
+        lines.append([])
         files = f"{len(run.files)} file" + ("s" if len(run.files) != 1 else "")
         lines.append(
-            Text.assemble(
-                ("run ", "bold"), (_name(run.name, width - 20), "bold cyan"), f"  ({files})"
-            )
+            [("run ", "bold"), (_name(run.name, width - 20), "bold cyan"), (f"  ({files})", "")]
         )
         if run.series or run.other_tags:
             lines.extend(_table(run, width))
         for issue in run.read_issues:
             style = "yellow" if issue.problem.value == "truncated" else "red"
             lines.extend(
-                Text("  ") + line
+                [("  ", ""), *line]
                 for line in wrap(
                     [(f"{issue.problem.value}: ", f"bold {style}"), (_name(issue.message), "")],
                     width - 2,
                 )
             )
-    console.print(Text("\n", no_wrap=True, overflow="ignore").join(lines), highlight=False)
+    return lines
 
 
-def _table(run: Any, width: int) -> list[Text]:
+def _table(run: Run, width: int) -> list[Line]:
     series, others = run.series, run.other_tags
     spans = [f"{s.steps[0]:,}..{s.steps[-1]:,}" if len(s) else "-" for s in series]
     kinds = ["scalar" if s.encoding == "simple_value" else f"scalar ({s.encoding})" for s in series]
@@ -158,31 +185,29 @@ def _table(run: Any, width: int) -> list[Text]:
     room = width - 2 - sum(fixed[k] + 2 for k in keys[1:])
     names = [_name(s.tag) for s in series] + [_name(t.tag) for t in others]
     tag_w = max(3, min(max(20, room), max((cells(n) for n in names), default=3)))
-    columns = [Column("tag", tag_w)] + [
-        Column(k, fixed[k], right=k not in ("kind",)) for k in keys[1:]
-    ]
-    table = []
+    columns = [Column("tag", tag_w)] + [Column(k, fixed[k], right=k != "kind") for k in keys[1:]]
+    table: list[list[list[Line]]] = []
     for s, span, kind in zip(series, spans, kinds, strict=True):
         restarted = s.replaced_points - s.duplicate_points
-        row = [
-            [Text(escape.shorten(_name(s.tag), tag_w))],
-            [Text(kind)],
-            [Text(f"{len(s):,}")],
-            [Text(span)],
-            [Text(f"{restarted:,}", style="yellow" if restarted else "")],
+        row: list[list[Line]] = [
+            [[(escape.shorten(_name(s.tag), tag_w), "")]],
+            [[(kind, "")]],
+            [[(f"{len(s):,}", "")]],
+            [[(span, "")]],
+            [[(f"{restarted:,}", "yellow" if restarted else "")]],
         ]
         if dup:
-            row.append([Text(f"{s.duplicate_points:,}", style="dim")])
+            row.append([[(f"{s.duplicate_points:,}", "dim")]])
         table.append(row)
     for t in others:
         row = [
-            [Text(escape.shorten(_name(t.tag), tag_w))],
-            [Text(t.kind, style="dim")],
-            [Text(f"{t.count:,}")],
-            [Text()],
-            [Text()],
+            [[(escape.shorten(_name(t.tag), tag_w), "")]],
+            [[(t.kind, "dim")]],
+            [[(f"{t.count:,}", "")]],
+            [[]],
+            [[]],
         ]
         if dup:
-            row.append([Text()])
+            row.append([[]])
         table.append(row)
     return rows(columns, table, gap=2)

@@ -26,6 +26,7 @@ from tbplateau.cli._common import (
 )
 from tbplateau.reader import Logdir, read_logdir
 from tbplateau.render import report_html_page, report_markdown, report_renderable
+from tbplateau.render.terminal import TerminalReport
 from tbplateau.report import Report
 
 __all__ = ["report_command", "report_parser"]
@@ -78,6 +79,10 @@ def _render(report: Report, logdir: Logdir, args: argparse.Namespace, out: Conso
     if args.format == "html":
         return report_html_page(report, logdir, show_all=args.all)
     renderable = report_renderable(report, logdir, show_all=args.all)
+    colour = args.color == "always" or (args.output is None and out.color_system is not None)
+    if not colour and isinstance(renderable, TerminalReport):
+        ascii_only = not (out.encoding or "utf-8").lower().startswith("utf")
+        return renderable.plain(out.width, ascii_only=ascii_only)
     if args.output is None:
         with out.capture() as captured:
             out.print(renderable)

@@ -85,7 +85,7 @@ class Forecast:
         return "uncertain"
 
 
-_GRID = 40
+_GRID = 28
 """Exponents tried per model before the refinement (log-spaced over the bounds)."""
 
 
@@ -107,65 +107,89 @@ def _best_ab(
     f: FloatArray, y: FloatArray, box: tuple[float, float, float, float]
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """For each row of ``f``: the least-squares ``(a, b)`` of ``y ≈ a + b f`` within the
-    box ``(a_lo, a_hi, b_lo, b_hi)``, and its squared error (vectorised over rows)."""
+    box ``(a_lo, a_hi, b_lo, b_hi)``, and its squared error (vectorised over rows).
+
+    The optimum is the free one when it lies in the box, else the best of the optima
+    along the four edges (the error is a convex quadratic in ``(a, b)``).
+    """
     a_lo, a_hi, b_lo, b_hi = box
     n = float(y.size)
     sy, syy = float(y.sum()), float(y @ y)
     sf = f.sum(axis=1)
     sff = np.einsum("ij,ij->i", f, f)
     sfy = f @ y
-
-    def sse(a: FloatArray, b: FloatArray) -> FloatArray:
-        out: FloatArray = syy - 2 * a * sy - 2 * b * sfy + n * a * a + 2 * a * b * sf + b * b * sff
-        return out
-
     det = n * sff - sf * sf
+    rows = f.shape[0]
+    a = np.empty((5, rows))
+    b = np.empty((5, rows))
     with np.errstate(divide="ignore", invalid="ignore"):
-        b_free = np.where(det > 0, (n * sfy - sf * sy) / det, 0.0)
-        a_free = (sy - b_free * sf) / n
-        b_at = {
-            a: np.clip(np.where(sff > 0, (sfy - a * sf) / sff, 0.0), b_lo, b_hi)
-            for a in (a_lo, a_hi)
-        }
-    cands: list[tuple[FloatArray, FloatArray]] = []
-    inside = (a_free >= a_lo) & (a_free <= a_hi) & (b_free >= b_lo) & (b_free <= b_hi)
-    cands.append((np.where(inside, a_free, a_lo), np.where(inside, b_free, b_at[a_lo])))
-    for a in (a_lo, a_hi):
-        cands.append((np.full_like(sf, a), b_at[a]))
-    for b in (b_lo, b_hi):
-        cands.append((np.clip((sy - b * sf) / n, a_lo, a_hi), np.full_like(sf, b)))
-    errs = np.stack([sse(a, b) for a, b in cands])
-    pick = np.argmin(errs, axis=0)
-    rows = np.arange(f.shape[0])
-    a_best = np.stack([a for a, _ in cands])[pick, rows]
-    b_best = np.stack([b for _, b in cands])[pick, rows]
-    return a_best, b_best, errs[pick, rows]
+        b[0] = np.where(det > 0, (n * sfy - sf * sy) / np.where(det > 0, det, 1.0), 0.0)
+        a[0] = (sy - b[0] * sf) / n
+        safe = np.where(sff > 0, sff, 1.0)
+        a[1], a[2] = a_lo, a_hi
+        b[1] = np.clip((sfy - a_lo * sf) / safe, b_lo, b_hi)
+        b[2] = np.clip((sfy - a_hi * sf) / safe, b_lo, b_hi)
+        b[3], b[4] = b_lo, b_hi
+        a[3] = np.clip((sy - b_lo * sf) / n, a_lo, a_hi)
+        a[4] = np.clip((sy - b_hi * sf) / n, a_lo, a_hi)
+    err = syy - 2 * a * sy - 2 * b * sfy + n * a * a + 2 * a * b * sf + b * b * sff
+    inside = (a[0] >= a_lo) & (a[0] <= a_hi) & (b[0] >= b_lo) & (b[0] <= b_hi)
+    err[0] = np.where(inside, err[0], np.inf)
+    pick = np.argmin(err, axis=0)
+    cols = np.arange(rows)
+    return a[pick, cols], b[pick, cols], err[pick, cols]
+
+
+_Model = tuple[str, FloatArray, tuple[float, float]]
+"""A model's name, its abscissae and the bounds of its rate."""
+
+
+def _search(
+    models: list[_Model], y: FloatArray, box: tuple[float, float, float, float]
+) -> list[tuple[float, float, float, float]]:
+    """``(a, b, rate, sse)`` of each model: a log-spaced search over the rate, refined once
+    around the best, with ``(a, b)`` solved exactly (within their bounds) at each rate.
+    Both models are searched in one vectorised pass per round."""
+    grids = []
+    steps = []
+    for _, _, (r_lo, r_hi) in models:
+        lo, hi = math.log(r_lo), math.log(r_hi)
+        grids.append(np.exp(np.linspace(lo, hi, _GRID)))
+        steps.append((hi - lo) / (_GRID - 1))
+    best: list[tuple[float, float, float, float]] = []
+    for round_ in range(2):
+        basis = np.vstack([_basis(m, x, g) for (m, x, _), g in zip(models, grids, strict=True)])
+        a, b, err = _best_ab(basis, y, box)
+        best = []
+        offset = 0
+        for k, g in enumerate(grids):
+            part = slice(offset, offset + g.size)
+            i = int(np.argmin(err[part])) + offset
+            best.append((float(a[i]), float(b[i]), float(g[i - offset]), float(err[i])))
+            offset += g.size
+            if round_ == 0:
+                r_lo, r_hi = models[k][2]
+                centre = math.log(g[i - offset + g.size])
+                grids[k] = np.exp(
+                    np.linspace(
+                        max(math.log(r_lo), centre - steps[k]),
+                        min(math.log(r_hi), centre + steps[k]),
+                        11,
+                    )
+                )
+    return best
 
 
 def _fit(
     model: str,
     x: FloatArray,
     y: FloatArray,
-    box: tuple[float, float, float, float],
-    rates: tuple[float, float],
+    best: tuple[float, float, float, float],
     at: float,
 ) -> tuple[float, float, float, float] | None:
-    """(sse, fitted value at x[-1], forecast at ``at``, its standard error) or None.
-
-    The model is linear in ``a`` and ``b`` for a fixed rate, so the rate is found by a
-    log-spaced search refined once around the best, with ``(a, b)`` solved exactly
-    (within their bounds) at each rate. The standard error comes from the Jacobian at
-    the optimum, as ``scipy.optimize.curve_fit`` computes it.
-    """
-    lo, hi = math.log(rates[0]), math.log(rates[1])
-    grid = np.exp(np.linspace(lo, hi, _GRID))
-    step = (hi - lo) / (_GRID - 1)
-    for _ in range(2):
-        a, b, err = _best_ab(_basis(model, x, grid), y, box)
-        i = int(np.argmin(err))
-        best = (float(a[i]), float(b[i]), float(grid[i]), float(err[i]))
-        centre = math.log(grid[i])
-        grid = np.exp(np.linspace(max(lo, centre - step), min(hi, centre + step), 13))
+    """(sse, fitted value at x[-1], forecast at ``at``, its standard error) or None, for
+    the optimum ``best`` of :func:`_search`. The standard error comes from the Jacobian
+    at the optimum, as ``scipy.optimize.curve_fit`` computes it."""
     a0, b0, rate, _ = best
     if not all(map(math.isfinite, best)):
         return None
@@ -195,8 +219,9 @@ def _fit(
         return None
     # Autocorrelated residuals make the covariance optimistic: inflate it.
     if resid.size > 3 and float(resid @ resid) > 0:
-        with np.errstate(all="ignore"):
-            rho = float(np.corrcoef(resid[:-1], resid[1:])[0, 1])
+        u, v = resid[:-1] - resid[:-1].mean(), resid[1:] - resid[1:].mean()
+        denom = math.sqrt(float(u @ u) * float(v @ v))
+        rho = float(u @ v) / denom if denom > 0 else math.nan
         if math.isfinite(rho) and rho > 0:
             var *= (1 + rho) / max(1e-3, 1 - rho)
     return sse, now, value, math.sqrt(var)
@@ -244,12 +269,13 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
         a_hi = min(a_hi, 1.0)
     fits: dict[str, tuple[float, float, float, float]] = {}
     box = (a_lo, a_hi, b_lo, b_hi)
-    power = _fit("power law", xp, y, box, (0.01, 6.0), at_p)
-    if power is not None:
-        fits["power law"] = power
-    expo = _fit("exponential", u, y, box, (0.01, 50.0), at_u)
-    if expo is not None:
-        fits["exponential"] = expo
+    models: list[_Model] = [("power law", xp, (0.01, 6.0)), ("exponential", u, (0.01, 50.0))]
+    for (model, xs, _), optimum, at in zip(
+        models, _search(models, y, box), (at_p, at_u), strict=True
+    ):
+        fit = _fit(model, xs, y, optimum, at)
+        if fit is not None:
+            fits[model] = fit
     if not fits:
         return None
     name = min(fits, key=lambda k: fits[k][0])

@@ -1,32 +1,46 @@
-"""Plain-text layout for the terminal views: word wrapping and fixed columns.
+"""Plain-text layout for the terminal views: word wrapping, fixed columns, segments.
 
-rich's ``Table`` measures every cell of every row and is the slowest part of a large
-report; the terminal views lay their few columns out here instead, in one pass, and
-hand rich finished lines. Widths are terminal cells (a CJK character counts two).
+rich's ``Table`` and ``Text`` measure and restyle every cell and every word; on a
+sweep of thousands of runs that cost more than the analysis. The terminal views lay
+their lines out here instead, as lists of ``(text, style)`` runs, in one pass, and
+hand rich finished :class:`~rich.segment.Segment` objects. Widths are terminal cells
+(a CJK character counts two).
 
->>> [t.plain for t in wrap([("a verdict that ", ""), ("wraps", "red")], 10)]
+>>> [plain(line) for line in wrap([("a verdict that ", ""), ("wraps", "red")], 10)]
 ['a verdict', 'that wraps']
->>> [t.plain for t in wrap([("x" * 12, "")], 5)]
+>>> [plain(line) for line in wrap([("x" * 12, "")], 5)]
 ['xxxxx', 'xxxxx', 'xx']
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.cells import cell_len
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
 
-__all__ = ["Column", "cells", "fit", "rows", "wrap"]
+__all__ = ["Column", "Line", "cells", "plain", "rows", "segments", "width_of", "wrap"]
 
-Span = tuple[str, str]
-"""A piece of text and its rich style."""
+Run = tuple[str, str]
+"""A piece of text and its rich style (``""``: none)."""
+Line = list[Run]
+"""One output line."""
 
 
 def cells(text: str) -> int:
     """The terminal width of ``text`` (fast for ASCII)."""
     return len(text) if text.isascii() else cell_len(text)
+
+
+def plain(line: Line) -> str:
+    return "".join(t for t, _ in line)
+
+
+def width_of(line: Line) -> int:
+    return sum(cells(t) for t, _ in line)
 
 
 def _cut(word: str, width: int) -> tuple[str, str]:
@@ -42,16 +56,26 @@ def _cut(word: str, width: int) -> tuple[str, str]:
     return word, ""
 
 
-def fit(text: str, width: int) -> str:
-    """``text`` cropped to ``width`` cells (no ellipsis; for pre-shortened cells)."""
-    return text if cells(text) <= width else _cut(text, width)[0]
+def _add(line: Line, text: str, style: str) -> None:
+    if line and line[-1][1] == style:
+        line[-1] = (line[-1][0] + text, style)
+    else:
+        line.append((text, style))
 
 
-def wrap(spans: Sequence[Span], width: int, *, indent: str = "") -> list[Text]:
+def _rstrip(line: Line) -> Line:
+    while line and not line[-1][0].rstrip(" "):
+        line.pop()
+    if line:
+        line[-1] = (line[-1][0].rstrip(" "), line[-1][1])
+    return line
+
+
+def wrap(spans: Iterable[Run], width: int, *, indent: str = "") -> list[Line]:
     """Greedy word wrap of styled spans to ``width`` cells; a word longer than a whole
     line is cut. Every line after the first starts with ``indent`` (counted in width)."""
     width = max(1, width)
-    lines: list[Text] = [Text()]
+    lines: list[Line] = [[]]
     used = 0
     for text, style in spans:
         for i, word in enumerate(text.split(" ")):
@@ -59,25 +83,23 @@ def wrap(spans: Sequence[Span], width: int, *, indent: str = "") -> list[Text]:
                 word = " " + word
             while word:
                 w = cells(word)
-                room = width - used
-                if w <= room:
-                    lines[-1].append(word, style)
+                if w <= width - used:
+                    _add(lines[-1], word, style)
                     used += w
                     break
                 bare = word.lstrip(" ")
                 if used and cells(bare) <= width - len(indent):
-                    lines.append(Text(indent))
+                    lines.append([(indent, "")] if indent else [])
                     used = len(indent)
                     word = bare
                     continue
-                head, word = _cut(word, max(1, room))
-                lines[-1].append(head, style)
-                lines.append(Text(indent))
+                head, word = _cut(word, max(1, width - used))
+                _add(lines[-1], head, style)
+                lines.append([(indent, "")] if indent else [])
                 used = len(indent)
                 word = word.lstrip(" ")
-    for line in lines:
-        line.rstrip()
-    return [line for line in lines if line.plain.strip() or len(lines) == 1]
+    out = [_rstrip(line) for line in lines]
+    return [line for line in out if plain(line).strip()] or [[]]
 
 
 @dataclass(frozen=True)
@@ -91,11 +113,11 @@ class Column:
 
 def rows(
     columns: Sequence[Column],
-    cells_: Sequence[Sequence[Sequence[Text]]],
+    cells_: Sequence[Sequence[Sequence[Line]]],
     *,
     indent: int = 2,
     gap: int = 1,
-) -> list[Text]:
+) -> list[Line]:
     """Lay out rows of cells (each cell a list of lines) under a bold header row.
 
     Every line is at most ``indent + sum(widths) + gaps`` cells; trailing blanks are
@@ -103,29 +125,42 @@ def rows(
     """
     pad = " " * indent
     sep = " " * gap
-    out = [_line([Text(c.header, style="bold") for c in columns], columns, pad, sep)]
+    out = [_line([[(c.header, "bold")] for c in columns], columns, pad, sep)]
     for row in cells_:
         height = max((len(c) for c in row), default=1)
         for k in range(height):
-            parts = [c[k] if k < len(c) else Text() for c in row]
+            parts = [c[k] if k < len(c) else [] for c in row]
             out.append(_line(parts, columns, pad, sep))
     return out
 
 
-def _line(parts: Sequence[Text], columns: Sequence[Column], pad: str, sep: str) -> Text:
-    line = Text(pad)
+def _line(parts: Sequence[Line], columns: Sequence[Column], pad: str, sep: str) -> Line:
+    line: Line = [(pad, "")]
     last = len(columns) - 1
     for i, (part, col) in enumerate(zip(parts, columns, strict=True)):
-        w = cells(part.plain)
-        gap = max(0, col.width - w)
+        gap = max(0, col.width - width_of(part))
         if col.right:
-            line.append(" " * gap)
-            line.append_text(part)
+            line.append((" " * gap, ""))
+            line.extend(part)
         else:
-            line.append_text(part)
+            line.extend(part)
             if i < last:
-                line.append(" " * gap)
+                line.append((" " * gap, ""))
         if i < last:
-            line.append(sep)
-    line.rstrip()
-    return line
+            line.append((sep, ""))
+    return _rstrip(line)
+
+
+@lru_cache(maxsize=256)
+def _style(name: str) -> Style:
+    return Style.parse(name) if name else Style.null()
+
+
+def segments(lines: Iterable[Line]) -> Iterator[Segment]:
+    """rich segments of ``lines``, each ended by a newline."""
+    newline = Segment.line()
+    for line in lines:
+        for text, style in line:
+            if text:
+                yield Segment(text, _style(style))
+        yield newline

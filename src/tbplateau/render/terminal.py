@@ -19,13 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.text import Text
 
 from tbplateau import escape
 from tbplateau.explain import Advice, ReportView, RunView, SeriesView, fmt, fmt_best
 from tbplateau.explain.text import join_words, plural
 from tbplateau.findings import FindingKind
-from tbplateau.render.layout import Column, cells, rows, wrap
+from tbplateau.render.layout import Column, Line, cells, plain, rows, segments, width_of, wrap
 from tbplateau.render.sparkline import KIND_STYLE, Sparkline
 from tbplateau.report import KIND_ORDER
 
@@ -88,26 +87,31 @@ class TerminalReport:
         self.show_all = show_all
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = max(40, options.max_width)
-        ascii_only = _ascii_only(options)
-        lines: list[Text] = [*self._summary(width)]
+        # finished segments: rich only writes them (no re-measuring, no re-wrapping)
+        yield from segments(self.lines(options.max_width, ascii_only=_ascii_only(options)))
+
+    def lines(self, width: int, *, ascii_only: bool = False) -> list[Line]:
+        """The report's lines at ``width`` columns (at least 40)."""
+        width = max(40, width)
+        lines: list[Line] = [*self._summary(width)]
         if self.view.sweep:
             lines.extend(self._sweep_table(width))
         previous: list[str | None] = [None]
         for run in self.view.runs:
-            lines.append(Text())
+            lines.append([])
             lines.extend(_RunLayout(run, width, ascii_only, self.show_all, previous).lines())
-        # one renderable: rich handles a single long Text much faster than many
-        yield Text("\n", no_wrap=True, overflow="ignore").join(lines)
+        return lines
+
+    def plain(self, width: int, *, ascii_only: bool = False) -> str:
+        """The report as plain text (what a console without colour prints), fast."""
+        return "".join(plain(line) + "\n" for line in self.lines(width, ascii_only=ascii_only))
 
     # -- the summary -----------------------------------------------------------------
 
-    def _summary(self, width: int) -> Iterator[Text]:
+    def _summary(self, width: int) -> Iterator[Line]:
         v = self.view
         s = v.summary
-        yield Text.assemble(
-            ("tbplateau report ", "bold"), (name(v.logdir, width - 17), "bold cyan")
-        )
+        yield [("tbplateau report ", "bold"), (name(v.logdir, width - 17), "bold cyan")]
         spans: list[tuple[str, str]] = [
             (f"{plural(len(v.runs), 'run')}, ", ""),
             (f"{v.series:,} series ({s.get('judged_series', v.series):,} judged), ", ""),
@@ -151,9 +155,9 @@ class TerminalReport:
                 legend.append((f" {label}", "dim"))
             yield from wrap(legend, width)
         elif any(r.series for r in v.runs):
-            yield Text("(curves not available: no sparklines or replays)", style="dim")
+            yield [("(curves not available: no sparklines or replays)", "dim")]
 
-    def _sweep_table(self, width: int) -> Iterator[Text]:
+    def _sweep_table(self, width: int) -> Iterator[Line]:
         """Runs x kinds: the worst runs (at most :data:`SWEEP_ROWS`) and their findings."""
         v = self.view
         labels = [k for k in KIND_ORDER if any(k == label for label, _ in v.kinds)]
@@ -172,12 +176,12 @@ class TerminalReport:
         table = []
         for r in shown:
             counts = _label_counts(r)
-            row = [[Text(name(r.run, run_width), style="cyan")]]
+            row: list[list[Line]] = [[[(name(r.run, run_width), "cyan")]]]
             for k in labels:
                 n = counts.get(k, 0)
-                row.append([Text(f"{n:,}" if n else ".", style=LABEL_STYLE[k] if n else "dim")])
+                row.append([[(f"{n:,}" if n else ".", LABEL_STYLE[k] if n else "dim")]])
             table.append(row)
-        yield Text()
+        yield []
         yield from rows(columns, table)
         rest = len(with_findings) - len(shown)
         clean = len(v.runs) - len(with_findings)
@@ -187,7 +191,7 @@ class TerminalReport:
         if clean:
             tail.append(f"{plural(clean, 'run')} without findings")
         if tail:
-            yield Text("  " + join_words(tail) + " (below).", style="dim")
+            yield [("  " + join_words(tail) + " (below).", "dim")]
 
 
 def _label_counts(run: RunView) -> dict[str, int]:
@@ -231,27 +235,27 @@ class _RunLayout:
         self.show_all = show_all
         self.curve_width = sparkline_width(width)
 
-    def lines(self) -> Iterator[Text]:
+    def lines(self) -> Iterator[Line]:
         run = self.run
         yield self._rule()
         for issue in run.read_issues:
             style = "yellow" if issue.problem.value == "truncated" else "red"
             yield from (
-                Text("  ") + line
+                [("  ", ""), *line]
                 for line in wrap(
                     [(f"{issue.problem.value}: ", f"bold {style}"), (name(issue.message), "")],
                     self.width - 2,
                 )
             )
         if not run.series:
-            yield Text("  no scalar series", style="dim")
+            yield [("  no scalar series", "dim")]
             return
         shown = [r for r in run.series if self.show_all or r.judged]
         if shown:
             yield from self._table(shown)
         if run.not_judged and (not self.show_all or not shown):
             if run.not_judged == self.previous[0]:
-                yield Text("  not judged: the same tags as in the run above.", style="dim")
+                yield [("  not judged: the same tags as in the run above.", "dim")]
             else:
                 yield from self._para(run.not_judged, "dim", indent=2)
             self.previous[0] = run.not_judged
@@ -259,25 +263,23 @@ class _RunLayout:
             yield from self._para(note, "yellow", indent=2)
         previous: tuple[str, ...] = ()
         for a in run.advice:
-            yield Text()
+            yield []
             yield from self._advice(a, skip_tries=a.tries == previous)
             previous = a.tries or previous
 
-    def _rule(self) -> Text:
-        head = Text.assemble(
-            ("── run ", "bold"), (name(self.run.run, self.width - 12), "bold cyan")
-        )
+    def _rule(self) -> Line:
+        head: Line = [("── run ", "bold"), (name(self.run.run, self.width - 12), "bold cyan")]
         if self.run.framework:
-            head.append(f" ({self.run.framework})", style="dim")
-        used = cells(head.plain)
+            head.append((f" ({self.run.framework})", "dim"))
+        used = width_of(head)
         if used + 2 < self.width:
-            head.append(" " + "─" * (self.width - used - 1), style="dim")
+            head.append((" " + "─" * (self.width - used - 1), "dim"))
         return head
 
-    def _para(self, text: str, style: str, indent: int) -> list[Text]:
+    def _para(self, text: str, style: str, indent: int) -> list[Line]:
         pad = " " * indent
-        lines = wrap([(escape.terminal(text, limit=_LONG), style)], self.width - indent, indent="")
-        return [Text(pad) + line for line in lines]
+        lines = wrap([(escape.terminal(text, limit=_LONG), style)], self.width - indent)
+        return [[(pad, ""), *line] for line in lines]
 
     # -- the table ------------------------------------------------------------------------
 
@@ -308,24 +310,24 @@ class _RunLayout:
         cols = [Column(headers.get(k, k), widths[k], right=k in right) for k in keys]
         return cols, keys
 
-    def _table(self, shown: list[SeriesView]) -> list[Text]:
+    def _table(self, shown: list[SeriesView]) -> list[Line]:
         cols, keys = self._columns(shown)
         widths = dict(zip(keys, (c.width for c in cols), strict=True))
         table = [self._row(r, keys, widths) for r in shown]
         return rows(cols, table)
 
-    def _row(self, r: SeriesView, keys: list[str], widths: dict[str, int]) -> list[list[Text]]:
+    def _row(self, r: SeriesView, keys: list[str], widths: dict[str, int]) -> list[list[Line]]:
         s = r.summary
-        dim = r.state in _DIM_STATES and not r.findings
-        tag = [Text(name(r.tag, widths["tag"]), style="dim" if dim else "")]
+        dim = "dim" if r.state in _DIM_STATES and not r.findings else ""
+        tag: list[Line] = [[(name(r.tag, widths["tag"]), dim)]]
         for twin in r.twins[:1]:
-            tag.append(Text(name("= " + twin, widths["tag"]), style="dim"))
-        cells_: dict[str, list[Text]] = {
+            tag.append([(name("= " + twin, widths["tag"]), "dim")])
+        cells_: dict[str, list[Line]] = {
             "tag": tag,
-            "goal": [Text(s.goal or "-", style="dim" if dim else "")],
-            "points": [Text(f"{s.points:,}")],
-            "best": [Text(fmt_best(s))],
-            "last": [Text(fmt(s.last_value))],
+            "goal": [[(s.goal or "-", dim)]],
+            "points": [[(f"{s.points:,}", "")]],
+            "best": [[(fmt_best(s), "")]],
+            "last": [[(fmt(s.last_value), "")]],
             "curve": self._curve(r),
             "verdict": wrap(
                 [
@@ -340,18 +342,18 @@ class _RunLayout:
         }
         return [cells_[k] for k in keys]
 
-    def _curve(self, r: SeriesView) -> list[Text]:
+    def _curve(self, r: SeriesView) -> list[Line]:
         if r.curve is None or not len(r.curve):
-            return [Text("-", style="dim")]
+            return [[("-", "dim")]]
         line = Sparkline.of(r.curve.steps, r.curve.values, r.findings, width=self.curve_width)
-        out = [line.text(ascii_only=self.ascii_only)]
+        out = [_styled(line.chars(ascii_only=self.ascii_only), line.kind, "bright_black")]
         if line.marks:
-            out.append(line.marker_text(ascii_only=self.ascii_only))
+            out.append(_styled(line.markers(ascii_only=self.ascii_only), line.kind, ""))
         return out
 
     # -- advice ---------------------------------------------------------------------------
 
-    def _advice(self, a: Advice, *, skip_tries: bool) -> Iterator[Text]:
+    def _advice(self, a: Advice, *, skip_tries: bool) -> Iterator[Line]:
         style = _kind_style(a.kind, a.label)
         if a.label in ("solved", "improving", "fits"):
             style = "green"
@@ -364,14 +366,27 @@ class _RunLayout:
         ]
         if a.confidence is not None:
             head.append((f"  confidence {a.confidence:.0%}", "dim"))
-        yield from (Text("  ") + line for line in wrap(head, self.width - 2, indent="  "))
+        yield from ([("  ", ""), *line] for line in wrap(head, self.width - 2, indent="  "))
         for text in _advice_lines(a, skip_tries):
             style_ = "dim" if text.startswith("Also") else ""
             if text.startswith("Try: "):
                 spans = [("Try: ", "bold green"), (escape.terminal(text[5:], limit=_LONG), "")]
             else:
                 spans = [(escape.terminal(text, limit=_LONG), style_)]
-            yield from (Text("    ") + line for line in wrap(spans, self.width - 4))
+            yield from ([("    ", ""), *line] for line in wrap(spans, self.width - 4))
+
+
+def _styled(chars: str, kinds: tuple[FindingKind | None, ...], blank: str) -> Line:
+    """A sparkline row as runs, each column in its finding's style (``blank`` outside)."""
+    line: Line = []
+    for i, ch in enumerate(chars):
+        kind = kinds[i] if i < len(kinds) else None
+        style = KIND_STYLE[kind] if kind is not None else blank
+        if line and line[-1][1] == style:
+            line[-1] = (line[-1][0] + ch, style)
+        else:
+            line.append((ch, style))
+    return line
 
 
 def _advice_lines(a: Advice, skip_tries: bool) -> Iterable[str]:
