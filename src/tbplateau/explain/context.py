@@ -189,14 +189,21 @@ class Partner:
     tag: str
 
 
-def partners(runs: Iterable[RunReport]) -> dict[tuple[str, str], Partner]:
+def partners(runs: Iterable[RunReport], curves: Curves) -> dict[tuple[str, str], Partner]:
     """For every paired series, its role and the series on the other side.
 
-    Pairs come from :func:`~tbplateau.pairing.pair_series` (all the layouts it knows).
-    A training series paired with several validation series keeps the first.
+    Pairs come from :func:`~tbplateau.pairing.pair_series` (all the layouts it knows),
+    over the report's runs and the runs whose curves are known (a report filtered to
+    ``keras/validation`` still compares it with ``keras/train``). A training series
+    paired with several validation series keeps the first.
     """
+    tags: dict[str, set[str]] = {}
+    for r in runs:
+        tags.setdefault(r.run, set()).update(s.tag for s in r.series)
+    for run, tag in curves:
+        tags.setdefault(run, set()).add(tag)
     out: dict[tuple[str, str], Partner] = {}
-    for p in pair_series((r.run, [s.tag for s in r.series]) for r in runs):
+    for p in pair_series((run, sorted(t)) for run, t in tags.items()):
         out[(p.validation_run, p.validation_tag)] = Partner(
             "validation", p.training_run, p.training_tag
         )

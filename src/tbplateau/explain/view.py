@@ -41,7 +41,14 @@ from tbplateau.explain.text import fmt, join_words, plural, unit_of
 from tbplateau.findings import Finding, FindingKind, finding_label
 from tbplateau.goals import Role, TagMeaning, detect_framework, tag_meaning
 from tbplateau.pairing import run_groups
-from tbplateau.report import Report, RunReport, SeriesReport, report_summary, run_severity
+from tbplateau.report import (
+    KIND_ORDER,
+    Report,
+    RunReport,
+    SeriesReport,
+    report_summary,
+    run_severity,
+)
 from tbplateau.series import Series
 
 __all__ = ["build_view", "phrase", "verdict"]
@@ -426,8 +433,23 @@ class _RunBuilder:
             _notes(self.run, rows, self.lr),
             _not_judged_line(rows),
             self.framework,
-            run_severity(self.run),
+            _severity(rows, run_severity(self.run)),
         )
+
+
+def _severity(rows: Sequence[SeriesView], model: tuple[int, int]) -> tuple[int, int]:
+    """How bad a run looks on screen: the worst finding label of its rows that are
+    problems now (not solved, not too early in a warm-up), and how many findings it
+    has; a run whose findings are all on such rows ranks just after the others."""
+    worst = len(KIND_ORDER)
+    for r in rows:
+        if r.state not in ("finding", "chance", "worsening"):
+            continue
+        for f in r.findings:
+            worst = min(worst, KIND_ORDER.index(finding_label(f)))
+    if worst == len(KIND_ORDER) and model[1]:
+        worst = len(KIND_ORDER) - 1 if model[0] < len(KIND_ORDER) else worst
+    return (worst, model[1])
 
 
 def _orphan(run: str, f: Finding) -> Advice:
@@ -459,10 +481,12 @@ def _fold_twins(rows: list[SeriesView]) -> list[SeriesView]:
 def _merge(advice: list[Advice]) -> list[Advice]:
     """One advice for the same finding (label, steps, title) on several series of a run;
     the others are named in its ``also``."""
-    groups: dict[tuple[str, int | None, str], list[Advice]] = {}
-    order: list[tuple[str, int | None, str]] = []
+    groups: dict[tuple[object, ...], list[Advice]] = {}
+    order: list[tuple[object, ...]] = []
     for a in advice:
-        key = (a.label, a.start_step, a.title)
+        key: tuple[object, ...] = (a.label, a.start_step, a.title)
+        if a.kind is None:  # a state: merged only when it says the same thing
+            key += tuple(f.replace(name(a.tag), "TAG") for f in a.facts)
         if key not in groups:
             order.append(key)
         groups.setdefault(key, []).append(a)
@@ -477,20 +501,28 @@ def _merge(advice: list[Advice]) -> list[Advice]:
     return out
 
 
+def _same_group(run: str, group: Sequence[str]) -> bool:
+    return len(run_groups([run, group[0]])) == 1
+
+
 def build_view(report: Report, curves: Curves) -> ReportView:
     """The words and numbers every layout shows (see the module docstring)."""
     by_name = {r.run: r for r in report.runs}
-    tags_by_run = {r.run: [s.tag for s in r.series] for r in report.runs}
+    tags_by_run: dict[str, list[str]] = {r.run: [s.tag for s in r.series] for r in report.runs}
+    for run, tag in curves:  # runs filtered out of the report still lend their LR
+        if run not in by_name:
+            tags_by_run.setdefault(run, []).append(tag)
     groups = run_groups(by_name)
-    pairs = partners(report.runs)
+    pairs = partners(report.runs, curves)
     views: dict[str, RunView] = {}
     ranked: list[tuple[tuple[int, int], int, tuple[str, ...]]] = []
     for i, group in enumerate(groups):
         overfits = any(
             f.kind is FindingKind.OVERFITTING for g in group for f in by_name[g].all_findings()
         )
+        kin = [n for n in tags_by_run if n not in by_name and _same_group(n, group)]
         for g in group:
-            lr = find_learning_rate(g, group, curves, tags_by_run)
+            lr = find_learning_rate(g, (*group, *kin), curves, tags_by_run)
             views[g] = _RunBuilder(by_name[g], curves, lr, pairs, overfits).build()
         worst = min(views[g].severity for g in group)
         ranked.append(((worst[0], -worst[1]), i, group))
