@@ -230,7 +230,7 @@ class TagRule:
     loss even though it ends in ``epoch``)."""
 
 
-_COCO_SENTINEL = "COCO's 'not applicable' (no objects of this size in the evaluation set)"
+_COCO_SENTINEL = "COCO's 'not applicable': no objects of this size in the evaluation set"
 
 
 def _unit(pattern: str, goal: Goal, **kw: object) -> TagRule:
@@ -249,7 +249,7 @@ TAG_RULES: tuple[TagRule, ...] = (
     # -- Detectron2 -----------------------------------------------------------------------
     TagRule(r"^(bbox|segm|keypoints)/AP", Role.METRIC, "max", low=0.0, high=100.0,
             sentinels=(-1.0, math.nan),
-            why="COCO's 'not applicable' (no objects of this size in the evaluation set)",
+            why=_COCO_SENTINEL,
             frameworks=("Detectron2",)),
     _unit(r"^(fast_rcnn|mask_rcnn)/(cls_accuracy|fg_cls_accuracy|accuracy)$", "max",
           frameworks=("Detectron2",)),

@@ -424,7 +424,8 @@ def _plateau_tries(ctx: SeriesContext, f: Finding, story: _LrStory) -> tuple[str
     if validation_side and (partner_up is not None or ctx.run_overfits):
         return _REGULARISE
     tries: list[str] = []
-    if story.cut_before is None and story.decaying is None:
+    scheduled = ctx.lr is not None and not ctx.lr.constant  # the run already has a schedule
+    if story.cut_before is None and story.decaying is None and not scheduled:
         tries.append(TRY["plateau"][0])
     tries.extend(_CAPACITY)
     return tuple(tries)

@@ -69,8 +69,9 @@ class Advice:
         tags = [shorten(t, 60) for t in self.also[:5]]
         more = f" and {len(self.also) - 5} more" if len(self.also) > 5 else ""
         n = len(self.also)
+        what = "non-finite values" if self.label == "non-finite" else self.label
         lead = (
-            f"The same {self.label} (same steps) in {n:,} more series"
+            f"The same {what} (same steps) in {n:,} more series"
             if self.kind is not None and self.label != "warm-up"
             else f"The same holds for {n:,} more series"
         )

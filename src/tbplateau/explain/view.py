@@ -233,9 +233,8 @@ def _notes(run: RunReport, rows: Sequence[SeriesView], lr: LearningRate | None) 
     dup = [(s.tag, s.duplicate_points) for s in run.series if s.duplicate_points]
     if dup:
         total = sum(n for _, n in dup)
-        where = join_words([name(t) for t, _ in dup[:3]]) + (
-            f" and {len(dup) - 3} more" if len(dup) > 3 else ""
-        )
+        shown = [name(t) for t, _ in dup[:3]] + ([f"{len(dup) - 3} more"] if len(dup) > 3 else [])
+        where = join_words(shown)
         notes.append(
             f"duplicate steps: {plural(total, 'point')} logged twice at the same step with the "
             f"same value ({where}); one of each is kept. Not a restart."
@@ -365,6 +364,13 @@ class _RunBuilder:
         elif advice is not None and advice.label in ("solved", "fits", "chance level"):
             state = "chance" if advice.label == "chance level" else advice.label
             colour = FindingKind.PLATEAU if state == "chance" else None
+            # an ongoing plateau is the same thing said less well: the state replaces it
+            flat = {
+                phrase(f, base.unit)
+                for f in base.findings
+                if f.kind is FindingKind.PLATEAU and f.end_step is None
+            }
+            phrases = [(k, t) for k, t in phrases if t not in flat]
             phrases.insert(0, (colour, self._state_phrase(ctx, state)))
         return replace(base, verdict=tuple(phrases[:3]), state=state, advice=advice)
 
