@@ -806,7 +806,7 @@ def _solved(ctx: SeriesContext) -> Advice:
     return Advice(ctx.run, ctx.tag, None, "solved", "solved", tuple(facts), (), None, since)
 
 
-def _at_chance(ctx: SeriesContext, f: Finding | None) -> Advice:
+def _chance_facts(ctx: SeriesContext) -> list[str]:
     s = ctx.summary
     tag = name(ctx.tag)
     facts: list[str] = []
@@ -825,52 +825,58 @@ def _at_chance(ctx: SeriesContext, f: Finding | None) -> Advice:
     if ctx.prior is not None:
         facts.append(f"{tag} has been {fmt(s.last_value)} since it levelled off.")
         facts.append(_prior_fact(ctx))
-    story = _lr_story(ctx, f) if f is not None else _LrStory()
-    lr = ctx.lr
-    tries: tuple[str, ...]
-    title = "at chance level"
-    if ctx.prior is not None and ctx.chance is None:
-        title = "predicts one class"
-    if ctx.prior is not None and not (lr is not None and lr.zero_from(s.first_step or 0)):
+    return facts
+
+
+def _chance_tries(ctx: SeriesContext, f: Finding | None) -> tuple[list[str], tuple[str, ...]]:
+    """What the logged LR adds, and what to try, for a series at chance level."""
+    lr, first = ctx.lr, ctx.summary.first_step or 0
+    note = _lr_story(ctx, f).note if f is not None else None
+    if lr is not None and lr.zero_from(first):
+        return [f"The logged {name(lr.tag)} is 0: the weights cannot change."], (
+            "set a non-zero LR",
+        )
+    if ctx.prior is not None:  # one class for every input: a dead or frozen network
         tries = (
             "check for frozen layers (trainable=False, requires_grad) and dead ReLUs",
             "class weights or resampling if the classes are imbalanced",
             "a higher LR if the loss barely moves",
         )
-        if lr is not None and story.note:
-            facts.append(story.note)
-        start = f.start_step if f is not None else s.first_step
-        return Advice(
-            ctx.run, ctx.tag, None, "chance level", title, tuple(facts), tries, None, start
+        return ([note] if lr is not None and note else []), tries
+    if lr is not None and lr.constant:
+        fact = (
+            f"The logged {name(lr.tag)} stayed at {fmt(lr.at(first))} throughout: at that LR "
+            "the model barely moves."
         )
-    if lr is not None and lr.zero_from(s.first_step or 0):
-        facts.append(f"The logged {name(lr.tag)} is 0: the weights cannot change.")
-        tries = ("set a non-zero LR",)
-    elif lr is not None and lr.constant:
-        facts.append(
-            f"The logged {name(lr.tag)} stayed at {fmt(lr.at(s.first_step or 0))} throughout: "
-            "at that LR the model barely moves."
-        )
-        tries = (*_RAISE_LR, "check that the labels match the inputs")
-    else:
-        if story.note:
-            facts.append(story.note)
-        tries = (
-            "check that the labels match the inputs (shuffled together) and that the loss "
-            "gets logits, not probabilities",
-            "a higher LR",
-            "check for frozen layers or a dead network",
-        )
-    start = f.start_step if f is not None else s.first_step
+        return [fact], (*_RAISE_LR, "check that the labels match the inputs")
+    tries = (
+        "check that the labels match the inputs (shuffled together) and that the loss gets "
+        "logits, not probabilities",
+        "a higher LR",
+        "check for frozen layers or a dead network",
+    )
+    return ([note] if note else []), tries
+
+
+def _at_chance(ctx: SeriesContext, f: Finding | None) -> Advice:
+    facts = _chance_facts(ctx)
+    more, tries = _chance_tries(ctx, f)
+    title = (
+        "predicts one class"
+        if ctx.prior is not None and ctx.chance is None
+        else ("at chance level")
+    )
+    start = f.start_step if f is not None else ctx.summary.first_step
+    confidence = None if f is None else f.confidence
     return Advice(
         ctx.run,
         ctx.tag,
         None,
         "chance level",
         title,
-        tuple(facts),
+        tuple(facts + more),
         tries,
-        None if f is None else f.confidence,
+        confidence,
         start,
     )
 

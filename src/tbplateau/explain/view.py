@@ -132,11 +132,21 @@ def _tail_flat(values: np.ndarray) -> float | None:
     return m if float(np.ptp(tail)) <= 0.01 * max(abs(m), 1e-12) else None
 
 
+def _tail_constant(values: np.ndarray) -> float | None:
+    """The last value when the last fifth (at least 3 points) is exactly constant."""
+    if values.size < 5:
+        return None
+    tail = values[-max(3, values.size // 5) :]
+    return float(tail[0]) if float(np.ptp(tail)) == 0.0 else None
+
+
 def _priors(run: RunReport, curves: Curves) -> dict[str, float]:
     """``{tag: p}`` for a binary loss and its accuracy that say the model outputs the
-    class prior ``p`` for every input: both flat, the accuracy ``p >= 0.5`` and the
-    loss equal (within 1 %) to the entropy of ``p``. Tags pair up by the words
-    ``loss`` and ``accuracy``/``acc`` (``epoch_loss`` with ``epoch_accuracy``)."""
+    class prior ``p`` for every input: the accuracy exactly constant at ``p >= 0.5``
+    (a constant prediction scores the same every epoch; a calibrated model that still
+    learns does not), the loss flat and equal (within 1 %) to the entropy of ``p``.
+    Tags pair up by the words ``loss`` and ``accuracy``/``acc`` (``epoch_loss`` with
+    ``epoch_accuracy``)."""
     tags = {s.tag for s in run.series}
     out: dict[str, float] = {}
     for loss_tag in tags:
@@ -149,7 +159,7 @@ def _priors(run: RunReport, curves: Curves) -> dict[str, float]:
             lc, ac = curves.get((run.run, loss_tag)), curves.get((run.run, acc_tag))
             if lc is None or ac is None:
                 continue
-            loss, acc = _tail_flat(finite(lc)[1]), _tail_flat(finite(ac)[1])
+            loss, acc = _tail_flat(finite(lc)[1]), _tail_constant(finite(ac)[1])
             if loss is None or acc is None or not 0.5 <= acc < 1.0:
                 continue
             if abs(loss - prior_entropy(acc)) <= 0.01 * loss:
@@ -169,7 +179,7 @@ def _priors(run: RunReport, curves: Curves) -> dict[str, float]:
             c = curves.get((run.run, t))
             if c is None or not any(w in t.lower() for w in ("accuracy", "acc")):
                 continue
-            acc = _tail_flat(finite(c)[1])
+            acc = _tail_constant(finite(c)[1])
             if acc is not None and 0.5 <= acc < 1.0:
                 out[t] = acc
                 out.update((z, acc) for z in zero)
