@@ -10,8 +10,10 @@ Nothing here imports a view or escapes a name: the views escape at the edge.
 
 - :mod:`~tbplateau.explain.context`: the logged LR, train/validation partners, twins,
   bounds and chance level;
-- :mod:`~tbplateau.explain.advice`: one builder per kind of finding, and
-  :func:`~tbplateau.explain.advice.diagnose`;
+- :mod:`~tbplateau.explain.advice`: :func:`~tbplateau.explain.advice.diagnose`, one
+  diagnosis per series, from :mod:`~tbplateau.explain.kinds` (one builder per kind of
+  finding), :mod:`~tbplateau.explain.states` (solved, chance level, warm-up, improving,
+  worsening) and :mod:`~tbplateau.explain.facts` (the sentences they are made of);
 - :mod:`~tbplateau.explain.view`: the whole report;
 - :mod:`~tbplateau.explain.forecast`: what more steps would bring.
 """
