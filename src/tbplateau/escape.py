@@ -49,6 +49,8 @@ def _visible(match: re.Match[str]) -> str:
 
 def terminal(text: str, *, limit: int = MAX_NAME) -> str:
     """``text`` with control characters shown as escapes, cut to ``limit`` characters."""
+    if len(text) > limit:  # cut first: the cost follows the limit, not a 16 MB name
+        text = shorten(text, limit)
     return shorten(_CONTROL.sub(_visible, text), limit)
 
 

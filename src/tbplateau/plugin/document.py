@@ -29,7 +29,8 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from tbplateau.explain import Advice, RunView, SeriesView, fmt, report_view, verdict
-from tbplateau.explain.advice import RANK, fmt_best, unit_of
+from tbplateau.explain.facts import RANK
+from tbplateau.explain.text import fmt_best, unit_of
 from tbplateau.findings import Finding, FindingKind, finding_label
 from tbplateau.reader.model import Logdir
 from tbplateau.render.sparkline import SVG_COLOUR
@@ -122,6 +123,7 @@ def _advice(a: Advice) -> dict[str, Any]:
         "label": a.label,
         "title": a.title,
         "facts": list(a.facts),
+        "context": [*a.context, *([a.also_text] if a.also_text else [])],
         "tries": list(a.tries),
         "confidence": a.confidence,
         "start_step": a.start_step,
@@ -129,7 +131,11 @@ def _advice(a: Advice) -> dict[str, Any]:
 
 
 def _view_row(s: SeriesView) -> dict[str, Any]:
-    return _row(s.summary, s.findings, s.verdict, s.unit)
+    # twins (the same values under two tags, Keras' evaluation_*_vs_iterations) are
+    # one row: the page hides the row that is folded into another and names it there
+    return {**_row(s.summary, s.findings, s.verdict, s.unit), "twins": list(s.twins)} | (
+        {"twin_of": s.twin_of} if s.twin_of is not None else {}
+    )
 
 
 def _view_run(view: RunView) -> dict[str, Any]:

@@ -602,6 +602,13 @@ def _build_run(name: str, files: list[_FileState]) -> Run:
                 continue
             keep = restart_keep_mask(steps[chunk])
             kept = chunk[keep]
+            duplicates = 0
+            if kept.size < chunk.size:
+                # the same step logged twice in a row with the same value is a duplicate,
+                # not a restart (Lightning and HF write `epoch` once per logger call)
+                cs, cv = steps[chunk], values[chunk]
+                same = (cs[:-1] == cs[1:]) & (cv[:-1] == cv[1:]) & ~keep[:-1]
+                duplicates = int(np.count_nonzero(same))
             series.append(
                 Series(
                     name,
@@ -611,6 +618,7 @@ def _build_run(name: str, files: list[_FileState]) -> Run:
                     wall_times=walls[kept],
                     replaced_points=int(chunk.size - kept.size),
                     encoding=_encoding_label(enc),
+                    duplicate_points=duplicates,
                     _owned=True,
                 )
             )

@@ -276,7 +276,7 @@ function collectRows(doc) {
     const entry = doc.runs[i];
     entry.rows.forEach((row, j) => {
       const summary = run.series[j];
-      if (summary.goal === null && row.findings.length === 0) {
+      if (row.twin_of || (summary.goal === null && row.findings.length === 0)) {
         hidden += 1;
         return;
       }
@@ -371,7 +371,10 @@ function seriesRow(item, colours, labelColours) {
     },
     [
       el("td", {}, [el("code", { text: item.run })]),
-      el("td", {}, [el("code", { text: row.tag })]),
+      el("td", {}, [
+        el("code", { text: row.tag }),
+        ...(row.twins || []).map((t) => el("div", { cls: "twin", text: `= ${t}` })),
+      ]),
       verdict,
       chips,
       el("td", { cls: "num", text: summary.points.toLocaleString("en-US") }),
@@ -446,6 +449,7 @@ function detailRow(item, colours, labelColours) {
     }
     const li = el("li", { cls: "advice-item", data: { kind: a.kind || "outlook", start: a.start_step ?? "" } }, [head]);
     for (const fact of a.facts) li.append(el("p", { text: fact }));
+    for (const line of a.context || []) li.append(el("p", { cls: "context", text: line }));
     const tries = triesOf(a);
     if (tries.length) li.append(el("p", { cls: "try", text: `Try: ${tries.join("; ")}.` }));
     list.append(li);
