@@ -186,7 +186,7 @@ def child_sweep_read(path: str) -> dict[str, Any]:
 
 
 def child_main(kind: str, path: str, out: str, extra: list[str]) -> int:
-    import tbplateau.cli  # noqa: F401 - imports are not part of the measurement
+    import tbplateau.cli
 
     with contextlib.suppress(ImportError):  # older code (--baseline-src) has no sweep
         import tbplateau.sweep  # noqa: F401

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import tbplateau
 import tbplateau.reader
 from tbplateau import errors
@@ -33,3 +36,19 @@ def test_exception_tree() -> None:
     assert issubclass(errors.LogdirNotFoundError, FileNotFoundError)
     assert issubclass(errors.MissingExtraError, ImportError)
     assert issubclass(errors.InvalidParameterError, ValueError)
+
+
+def test_every_public_name_has_a_home() -> None:
+    assert set(tbplateau._HOME) == set(tbplateau.__all__) - {"__version__"}
+
+
+def test_importing_the_package_imports_no_numeric_stack() -> None:
+    # TensorBoard imports the tab's entry point, and so this package, without error
+    # handling: a broken numpy must not break `tensorboard` for everyone
+    code = (
+        "import sys, tbplateau, tbplateau.errors; "
+        "bad = [m for m in ('numpy', 'scipy', 'rich', 'tbplateau.analysis') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -35,6 +35,7 @@ def test_ls_rich_lists_runs_tags_and_replaced_points() -> None:
     for name in ("keras/train", "keras/validation", "resumed", "torch_lr_too_high"):
         assert f"run {name}" in out
     assert "train_loss  scalar     300  0..299        50" in out
+    assert max(len(line) for line in out.splitlines()) <= 120
 
 
 def test_ls_json_is_complete(tmp_path: Path) -> None:
@@ -60,6 +61,7 @@ def test_ls_json_is_complete(tmp_path: Path) -> None:
             "first_step": 0,
             "last_step": 4,
             "replaced_points": 0,
+            "duplicate_points": 0,
         },
         {"tag": "w", "kind": "histogram", "count": 1},
     ]
@@ -176,31 +178,152 @@ def test_report_json_follows_the_schema_and_finds_the_sample_stories() -> None:
 def test_report_fail_on_exit_codes() -> None:
     assert _sample_report("--fail-on", "nonfinite")[0] == EXIT_FINDINGS
     assert _sample_report("--fail-on", "overfitting,plateau")[0] == EXIT_FINDINGS
-    assert _sample_report("--fail-on", "nonfinite", "--runs", "^keras")[0] == EXIT_OK
+    assert _sample_report("--fail-on", "nonfinite", "--runs", "keras/*")[0] == EXIT_OK
     code, _, err = _sample_report("--fail-on", "stall")
     assert code == EXIT_USAGE
     assert "unknown kind 'stall'" in err
+    assert "non-finite" in err  # the choices, as the screen names them
+    assert "flat line" in err
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        ("non-finite", EXIT_FINDINGS),
+        ("Non-Finite", EXIT_FINDINGS),
+        ("nonfinite", EXIT_FINDINGS),
+        ("flat line", EXIT_OK),  # the sample has no constant stretch
+        ("flatline,plateau:constant", EXIT_OK),
+        ("plateau", EXIT_FINDINGS),
+        ("any", EXIT_FINDINGS),
+        ("divergence, overfitting", EXIT_FINDINGS),
+    ],
+)
+def test_fail_on_accepts_the_screen_names(words: str, code: int) -> None:
+    assert _sample_report("--fail-on", words)[0] == code
+
+
+def test_fail_on_names_what_tripped_it_on_the_last_stderr_line() -> None:
+    code, _, err = run(["report", str(SAMPLE), "--format", "json", "--fail-on", "non-finite"])
+    assert code == EXIT_FINDINGS
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("tbplateau: --fail-on non-finite: 1 finding:")
+    assert "non-finite in torch_lr_too_high Loss/train at step 900" in last
+
+
+def test_flat_line_fails_only_on_flat_lines() -> None:
+    flat = str(FIXTURES / "keras_lr_zero_and_healthy")
+    code, _, err = run(["report", flat, "--format", "json", "--fail-on", "flat line"])
+    assert code == EXIT_FINDINGS
+    assert "flat line in lr_zero/train" in err.splitlines()[-1]
 
 
 def test_report_filters_and_goal_override() -> None:
-    _, doc, _ = _sample_report("--runs", "^keras/", "--tags", "loss")
+    _, doc, _ = _sample_report("--runs", "keras/*", "--tags", "*loss*")
     assert [r["run"] for r in doc["runs"]] == ["keras/train", "keras/validation"]
     assert {s["tag"] for r in doc["runs"] for s in r["series"]} == {"epoch_loss"}
-    _, doc, _ = _sample_report("--goal", "lr=min", "--runs", "torch")
+    _, doc, _ = _sample_report("--runs", "re:^keras/", "--tags", "re:loss")
+    assert [r["run"] for r in doc["runs"]] == ["keras/train", "keras/validation"]
+    _, doc, _ = _sample_report("--goal", "lr=min", "--runs", "torch*")
     (run_doc,) = doc["runs"]
     assert {s["tag"]: s["goal"] for s in run_doc["series"]} == {"Loss/train": "min", "lr": "min"}
-    code, _, err = _sample_report("--runs", "(")
+    code, _, err = _sample_report("--runs", "re:(")
     assert code == EXIT_USAGE
-    assert "bad --runs regex" in err
+    assert "bad regular expression 're:('" in err
+
+
+@pytest.mark.parametrize(
+    ("option", "pattern", "hint"),
+    [
+        ("--runs", "^keras/", "for a regular expression write 're:^keras/'"),
+        ("--runs", "nothing*", "matches no run"),
+        ("--tags", "loss", "'*loss*' matches it anywhere"),
+        ("--goal", "bleu=max", "matches no tag"),
+        ("--tags", "re:^bleu$", "matches no tag"),
+    ],
+)
+def test_a_pattern_that_matches_nothing_is_an_error(option: str, pattern: str, hint: str) -> None:
+    code, out, err = run(["report", str(SAMPLE), option, pattern])
+    assert code == EXIT_USAGE
+    assert out == ""
+    (line,) = err.strip().splitlines()
+    assert repr(pattern) in line
+    assert hint in line
+
+
+def test_a_bare_word_that_leaves_out_names_holding_it_says_so(tmp_path: Path) -> None:
+    h.write_events(tmp_path / "a" / "events.out.tfevents.1", h.curve("loss", range(30)))
+    h.write_events(tmp_path / "a" / "events.out.tfevents.2", h.curve("val_loss", range(30)))
+    code, out, err = run(["report", str(tmp_path), "--tags", "loss", "--format", "json"])
+    assert code == EXIT_OK
+    assert [s["tag"] for s in json.loads(out)["runs"][0]["series"]] == ["loss"]
+    (line,) = err.strip().splitlines()
+    assert "--tags 'loss' matches whole names only; 1 other name contains it" in line
+    code, _, err = run(["report", str(tmp_path), "--tags", "*loss", "--format", "json"])
+    assert (code, err) == (EXIT_OK, "")
+
+
+def test_one_pattern_language_for_the_library_goals() -> None:
+    from tbplateau.goals import resolve_goal
+
+    assert resolve_goal("Loss/train", ["re:^Loss/=max"]) == "max"
+    assert resolve_goal("Loss/train", ["Loss/*=max"]) == "max"
+    assert resolve_goal("Loss/train", ["Loss=max"]) == "min"  # a glob matches the whole name
+
+
+def test_help_shows_examples_exit_codes_and_the_pattern_language() -> None:
+    code, out, _ = run(["report", "--help"])
+    assert code == EXIT_OK
+    for needle in ("examples:", "exit codes:", "--fail-on", "flat line", "re:", "--format html"):
+        assert needle in out
+    code, out, _ = run(["ls", "--help"])
+    assert code == EXIT_OK
+    assert "exit codes:" in out
 
 
 def test_report_rich_names_every_run_and_verdict() -> None:
     code, out, err = run(["report", str(SAMPLE)])
     assert code == EXIT_OK, err
-    assert "4 runs, 7 series" in out
+    assert "4 runs, 7 series (6 judged)" in out
     assert "overfitting since epoch 37" in out
     assert "non-finite from step 900" in out
-    assert "not judged (no goal)" in out
+    assert "not judged: lr (the learning rate)" in out
+
+
+def test_all_unfolds_the_rows_that_were_not_judged() -> None:
+    _, folded, _ = run(["report", str(SAMPLE), "--runs", "torch*"])
+    _, shown, _ = run(["report", str(SAMPLE), "--runs", "torch*", "--all"])
+    assert "not judged: lr" in folded
+    assert "  lr " not in folded
+    assert "not judged (the learning rate)" in shown
+
+
+@pytest.mark.parametrize("fmt", ["rich", "json", "markdown", "html"])
+def test_output_file_for_every_format(tmp_path: Path, fmt: str) -> None:
+    target = tmp_path / f"report.{fmt}"
+    code, out, err = run(["report", str(SAMPLE), "--format", fmt, "-o", str(target)])
+    assert code == EXIT_OK, err
+    assert out == ""
+    text = target.read_text(encoding="utf-8")
+    assert ("torch\\_lr\\_too\\_high" if fmt == "markdown" else "torch_lr_too_high") in text
+    assert "\x1b[" not in text
+    if fmt == "json":
+        assert json.loads(text)["schema"] == "tbplateau.report/1"
+    if fmt == "html":
+        assert text.startswith("<!DOCTYPE html>")
+
+
+def test_ls_output_file(tmp_path: Path) -> None:
+    for fmt in ("rich", "json"):
+        target = tmp_path / f"ls.{fmt}"
+        assert run(["ls", str(SAMPLE), "--format", fmt, "-o", str(target)])[0] == EXIT_OK
+        assert "torch_lr_too_high" in target.read_text(encoding="utf-8")
+
+
+def test_output_to_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = run(["report", str(SAMPLE), "-o", str(tmp_path / "no" / "such" / "r.txt")])
+    assert code == EXIT_USAGE
+    assert "cannot write" in err
 
 
 def test_progress_bar_goes_to_stderr_only_on_a_terminal() -> None:
@@ -213,3 +336,46 @@ def test_progress_bar_goes_to_stderr_only_on_a_terminal() -> None:
     assert code == EXIT_OK
     assert json.loads(out.getvalue())["schema"] == "tbplateau.report/1"
     assert "\x1b[" in err.getvalue()  # the transient bar was drawn on stderr
+
+
+def test_the_progress_bar_moves_while_analysing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The analysis reports each group of runs to the bar (it no longer sits at 0/N)."""
+    from tbplateau.cli import _common
+
+    seen: list[tuple[int, int]] = []
+    monkeypatch.setattr(_common.Steps, "runs", lambda self, done, total: seen.append((done, total)))
+    out, err = io.StringIO(), io.StringIO()
+    main(
+        ["report", str(SAMPLE), "--format", "json"],
+        stdout=Console(file=out, width=120, force_terminal=True),
+        stderr=Console(file=err, width=120, force_terminal=True),
+    )
+    assert seen[-1] == (4, 4)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert len(seen) == 3  # keras/train and keras/validation are one group
+
+
+def test_report_json_adds_verdicts_advice_summary_and_nonfinite_last_values() -> None:
+    code, doc, _ = _sample_report()
+    assert code == EXIT_OK
+    summary = doc["summary"]
+    assert summary["runs"] == 4
+    assert summary["findings_by_label"] == {
+        "non-finite": 1,
+        "divergence": 1,
+        "overfitting": 1,
+        "plateau": 1,
+    }
+    assert summary["worst_runs"][0] == "torch_lr_too_high"
+    torch = {
+        s["tag"]: s for r in doc["runs"] if r["run"] == "torch_lr_too_high" for s in r["series"]
+    }
+    loss = torch["Loss/train"]
+    assert loss["last_value"] is None
+    assert loss["last_value_nonfinite"] == "nan"
+    assert loss["verdict"].startswith("non-finite from step 900")
+    assert loss["advice"]["kind"] == "nonfinite"
+    assert loss["advice"]["try"]
+    assert torch["lr"]["verdict"] == "not judged (the learning rate)"
+    assert torch["lr"]["judged"] == ["nonfinite"]
+    assert torch["lr"]["advice"] is None

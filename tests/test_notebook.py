@@ -48,3 +48,42 @@ def test_goal_none_reports_only_nonfinite_and_bad_input() -> None:
         tbplateau.detect(v, [1, 2])
     with pytest.raises(InvalidParameterError, match="one-dimensional"):
         tbplateau.detect(np.ones((2, 2)))
+
+
+def test_reprs_are_short_and_say_what_matters() -> None:
+    from pathlib import Path
+
+    report = tbplateau.analyze(Path(__file__).resolve().parents[1] / "fixtures" / "sample")
+    text = repr(report)
+    assert text.startswith("Report(")
+    assert "4 runs, 7 series (6 judged), 4 findings: 1 non-finite" in text
+    assert len(text) < 300
+    nan = next(f for f in report.findings() if f.kind is FindingKind.NONFINITE)
+    assert nan.run == "torch_lr_too_high"  # a finding knows its run
+    assert repr(nan) == (
+        "Finding(nonfinite of 'Loss/train' in run 'torch_lr_too_high' from step 900 "
+        "to the end, confidence 1.00)"
+    )
+    # the run is not part of a finding's identity nor of its JSON object
+    assert "run" not in nan.to_dict()
+    bare = tbplateau.detect(_loss())[0]
+    assert bare.run == "."
+
+
+def test_to_pandas_has_verdicts_and_advice() -> None:
+    pytest.importorskip("pandas")
+    from pathlib import Path
+
+    report = tbplateau.analyze(Path(__file__).resolve().parents[1] / "fixtures" / "sample")
+    series, findings = report.to_pandas()
+    row = series.set_index(["run", "tag"]).loc[("torch_lr_too_high", "Loss/train")]
+    assert row["verdict"].startswith("non-finite from step 900")
+    assert row["state"] == "finding"
+    assert "Try:" in row["advice"]
+    lr = series.set_index(["run", "tag"]).loc[("torch_lr_too_high", "lr")]
+    assert lr["verdict"] == "not judged (the learning rate)"
+    assert lr["judging_note"] == "not a metric (the learning rate)"
+    torch = findings[findings["run"] == "torch_lr_too_high"].set_index("kind")
+    assert bool(torch.loc["nonfinite", "diagnosis"]) is True
+    assert bool(torch.loc["divergence", "diagnosis"]) is False  # context of the NaN
+    assert torch.loc["divergence", "advice"] == torch.loc["nonfinite", "advice"]

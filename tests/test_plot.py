@@ -54,3 +54,18 @@ def test_unknown_series(report: tbplateau.Report) -> None:
         report.plot("nope", "loss")
     with pytest.raises(InvalidParameterError, match="no series"):
         report.plot("resumed", "nope")
+
+
+def test_an_overfitting_finding_draws_both_curves(report: tbplateau.Report) -> None:
+    import matplotlib.pyplot as plt
+
+    (over,) = [f for f in report.findings() if f.kind.value == "overfitting"]
+    assert over.run == "keras/validation"  # a finding knows its run
+    ax = report.plot(over)
+    lines = {str(line.get_label()) for line in ax.get_lines()}
+    assert "epoch_loss" in lines
+    assert "keras/train · epoch_loss (training)" in lines
+    plt.close(ax.figure)
+    ax = report.plot("torch_lr_too_high", "Loss/train")
+    assert not any("(training)" in str(line.get_label()) for line in ax.get_lines())
+    plt.close(ax.figure)

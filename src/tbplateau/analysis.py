@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from os import PathLike
 from typing import TYPE_CHECKING
@@ -28,7 +28,13 @@ from tbplateau.detectors import REGISTRY, Detector, OverfittingDetector
 from tbplateau.detectors.base import onset_tolerance
 from tbplateau.errors import InvalidParameterError
 from tbplateau.findings import Finding, FindingKind, Goal
-from tbplateau.goals import GoalOverride, parse_goal_override, resolve_goal
+from tbplateau.goals import (
+    GoalOverride,
+    JudgePlan,
+    detect_framework,
+    judge_plan,
+    parse_goal_override,
+)
 from tbplateau.pairing import pair_series, run_groups
 from tbplateau.report import REPORT_SCHEMA, Report, RunReport, SeriesReport, report_document
 from tbplateau.series import Series
@@ -65,6 +71,7 @@ def analyze(
     *,
     goals: Sequence[str | GoalOverride] = (),
     detectors: Mapping[FindingKind, Detector] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     client: object = None,
 ) -> Report:
     """Analyse every scalar series of a logdir.
@@ -80,6 +87,8 @@ def analyze(
     detectors
         Detector instances by kind, to change parameters or leave kinds out; the
         default is one of each kind from :data:`~tbplateau.detectors.REGISTRY`.
+    progress
+        Called as ``progress(runs_done, runs_total)`` after each group of runs.
     client
         A ``distributed.Client`` or a :class:`concurrent.futures.Executor`: read and
         analyse on its workers, run group by run group (see :mod:`tbplateau.sweep`);
@@ -91,7 +100,8 @@ def analyze(
         if hasattr(logdir, "runs"):
             raise InvalidParameterError("analyze(client=...) needs a path or URL, not a Logdir")
         assert isinstance(logdir, (str, PathLike))
-        return Sweep(logdir, client=client, goals=goals, detectors=detectors).report()
+        sweep = Sweep(logdir, client=client, goals=goals, detectors=detectors, progress=progress)
+        return sweep.report()
     if not hasattr(logdir, "runs"):
         from tbplateau.reader import read_logdir
 
@@ -104,6 +114,8 @@ def analyze(
     for group in run_groups(by_name):
         for r in _analyze_group([by_name[name] for name in group], overrides, dets):
             reports[r.run] = r
+        if progress is not None:
+            progress(len(reports), len(by_name))
     runs = tuple(reports[run.name] for run in logdir.runs)
     # the report keeps a reference to its curves (no copy) for sparklines and plots
     return attach(Report(str(logdir.path), runs), logdir)
@@ -134,13 +146,19 @@ def _analyze_group(
     """Every series finding and every overfitting pair of ``runs`` (see :func:`analyze`)."""
     by_key: dict[tuple[str, str], tuple[Series, Goal]] = {}
     series_findings: dict[tuple[str, str], list[Finding]] = {}
+    plans: dict[tuple[str, str], JudgePlan] = {}
     for run in runs:
+        framework = detect_framework(run.tags)
         for s in run.series:
-            goal = resolve_goal(s.tag, overrides)
+            # what the tag table says is worth judging on this series (goals.TAG_RULES)
+            plan = plans[(run.name, s.tag)] = judge_plan(
+                s.tag, s.values, overrides, framework=framework
+            )
+            goal = plan.goal
             by_key[(run.name, s.tag)] = (s, goal)
             found: list[Finding] = []
             for kind in SERIES_KINDS:
-                if kind in dets:
+                if kind in dets and kind in plan.kinds:
                     found.extend(dets[kind].detect(s, goal))
             series_findings[(run.name, s.tag)] = found
     run_findings: dict[str, list[Finding]] = {r.name: [] for r in runs}
@@ -151,6 +169,10 @@ def _analyze_group(
             val, vgoal = by_key[(pair.validation_run, pair.validation_tag)]
             train, tgoal = by_key[(pair.training_run, pair.training_tag)]
             if vgoal is None or tgoal is None:
+                continue
+            vplan = plans[(pair.validation_run, pair.validation_tag)]
+            tplan = plans[(pair.training_run, pair.training_tag)]
+            if FindingKind.OVERFITTING not in vplan.kinds & tplan.kinds:
                 continue
             copies = _same_values(by_name[pair.validation_run].series, val)
             for f in over.detect_pair(val, train, vgoal, training_goal=tgoal):
@@ -170,7 +192,7 @@ def _analyze_group(
         for s in run.series:
             goal = by_key[(run.name, s.tag)][1]
             found = _resolve(series_findings[(run.name, s.tag)], s)
-            reports.append(_series_report(s, goal, found))
+            reports.append(_series_report(s, goal, found, plans[(run.name, s.tag)]))
         out.append(
             RunReport(
                 run.name,
@@ -266,7 +288,7 @@ def _resolve(found: list[Finding], series: Series) -> list[Finding]:
     return sorted(keep, key=lambda f: f.sort_key)
 
 
-def _series_report(s: Series, goal: Goal, found: list[Finding]) -> SeriesReport:
+def _series_report(s: Series, goal: Goal, found: list[Finding], plan: JudgePlan) -> SeriesReport:
     n = len(s)
     finite = np.isfinite(s.values)
     best_step: int | None = None
@@ -286,4 +308,7 @@ def _series_report(s: Series, goal: Goal, found: list[Finding]) -> SeriesReport:
         best_value=best_value,
         last_value=float(s.values[-1]) if n else None,
         findings=tuple(found),
+        duplicate_points=int(s.duplicate_points),
+        judged=plan.kinds,
+        note=plan.note,
     )

@@ -40,13 +40,19 @@ def attach(report: Report, logdir: Logdir) -> Report:
     return report
 
 
-def curves_for(report: Report, logdir: Logdir | None = None) -> Curves:
-    """The series behind ``report`` by ``(run, tag)``; empty when none can be found."""
+def curves_for(report: Report, logdir: Logdir | None = None, *, reread: bool = True) -> Curves:
+    """The series behind ``report`` by ``(run, tag)``; empty when none can be found.
+
+    With ``reread=False`` the logdir is never read again (the JSON document uses the
+    curves it was analysed from, or none).
+    """
     if logdir is not None:
         return _index(logdir)
     cached: Curves | None = getattr(report, _ATTR, None)
     if cached is not None:
         return cached
+    if not reread:
+        return {}
     found: Curves = {}
     if _readable(report.logdir):
         from tbplateau.errors import TbplateauError

@@ -10,6 +10,9 @@ them through one of these helpers at the edge (STYLE: "escape at the edge"):
 - :func:`markdown`: :func:`terminal`, then Markdown and HTML syntax escaped, so a name
   stays one literal table cell or phrase (pipes, backticks, brackets, ``<``...);
 - :func:`html`: :func:`terminal`, then HTML-escaped (quotes too, for attributes);
+- :func:`chat`: :func:`terminal`, then safe inside a code span of a chat message
+  (Slack ``mrkdwn`` and its kin): ``& < >`` as entities, so no ``<!channel>``
+  mention or link can form, and backticks replaced, so the span cannot be closed;
 - :func:`shorten`: at most ``width`` characters, cut in the middle with an ellipsis,
   for table cells (the finding text keeps the full name).
 
@@ -19,6 +22,8 @@ them through one of these helpers at the edge (STYLE: "escape at the edge"):
 'a\\\\|b \\\\`c\\\\` &lt;img src=x&gt;'
 >>> html('<img src=x onerror="alert(1)">')
 '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
+>>> chat("<!channel> `x`")
+'&lt;!channel&gt; ˋxˋ'
 >>> shorten("metrics/precision_at_recall_0.5", 16)
 'metrics/…all_0.5'
 """
@@ -28,7 +33,7 @@ from __future__ import annotations
 import html as _html
 import re
 
-__all__ = ["MAX_NAME", "html", "markdown", "shorten", "terminal"]
+__all__ = ["MAX_NAME", "chat", "html", "markdown", "shorten", "terminal"]
 
 MAX_NAME = 1000
 """Longest name drawn in full by :func:`terminal`; longer ones are cut in the middle."""
@@ -44,6 +49,8 @@ def _visible(match: re.Match[str]) -> str:
 
 def terminal(text: str, *, limit: int = MAX_NAME) -> str:
     """``text`` with control characters shown as escapes, cut to ``limit`` characters."""
+    if len(text) > limit:  # cut first: the cost follows the limit, not a 16 MB name
+        text = shorten(text, limit)
     return shorten(_CONTROL.sub(_visible, text), limit)
 
 
@@ -57,6 +64,14 @@ def markdown(text: str, *, limit: int = MAX_NAME) -> str:
 def html(text: str, *, limit: int = MAX_NAME) -> str:
     """``text`` as HTML text or attribute value: controls shown, then escaped."""
     return _html.escape(terminal(text, limit=limit), quote=True)
+
+
+def chat(text: str, *, limit: int = MAX_NAME) -> str:
+    """``text`` for a code span of a chat message: controls shown, ``& < >`` as
+    entities, backticks as ``ˋ`` (U+02CB)."""
+    safe = terminal(text, limit=limit)
+    safe = safe.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return safe.replace("`", "\u02cb")
 
 
 def shorten(text: str, width: int) -> str:

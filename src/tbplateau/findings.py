@@ -74,11 +74,15 @@ class Finding:
     it lasts to the end of the series. ``tags`` names the series involved (one tag, or
     ``(validation tag, training tag)`` for overfitting). ``confidence`` is in [0, 1].
     ``noticed_step`` is the step at which a streaming detector reported it (``None``
-    for batch detection); it is not part of the JSON finding.
+    for batch detection); ``run`` is the run it was found in, set by the report that
+    holds it (``None`` for a finding of a detector called directly). Neither is part
+    of the JSON finding object (its run is the run object around it), nor of equality.
 
     >>> f = Finding(FindingKind.PLATEAU, 10, None, ("loss",), 0.9, {"constant": True})
     >>> f.to_dict()["kind"], f.to_dict()["end_step"]
     ('plateau', None)
+    >>> f
+    Finding(plateau of 'loss' from step 10 to the end, confidence 0.90)
     """
 
     kind: FindingKind
@@ -88,6 +92,16 @@ class Finding:
     confidence: float
     detail: Mapping[str, Any] = field(default_factory=dict)
     noticed_step: int | None = None
+    run: str | None = field(default=None, compare=False)
+
+    def __repr__(self) -> str:
+        where = "" if self.run is None else f" in run {self.run!r}"
+        what = " vs ".join(repr(t) for t in self.tags[:2])
+        end = "the end" if self.end_step is None else f"step {self.end_step}"
+        return (
+            f"Finding({self.kind.value} of {what}{where} from step {self.start_step} "
+            f"to {end}, confidence {self.confidence:.2f})"
+        )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", FindingKind(self.kind))

@@ -34,8 +34,6 @@ from tbplateau.report import Report, RunReport
 
 __all__ = ["LiveAnalysis", "Update"]
 
-_Signature = tuple[object, ...]
-
 
 @dataclass(frozen=True)
 class Update:
@@ -48,20 +46,16 @@ class Update:
     removed: tuple[str, ...]
 
 
-def _signature(run: Run) -> _Signature:
-    """What, when it differs, means a run must be analysed again."""
-    return (
-        run.files,
-        run.read_issues,
-        tuple((s.tag, len(s), s.replaced_points) for s in run.series),
-    )
-
-
 class LiveAnalysis:
     """Analysis of a logdir that grows (see the module docstring).
 
     ``goals`` and ``detectors`` are those of :func:`~tbplateau.analysis.analyze`;
     ``reader`` may be given to share one (its position is kept across calls).
+
+    A refresh costs what was appended: the reader reads only new bytes, only runs
+    whose :meth:`~tbplateau.reader.LogdirReader.fingerprints` changed are rebuilt, and
+    only their groups are analysed again. A run whose directory vanished is dropped
+    (as TensorBoard does, and as a fresh read would), and its group analysed again.
     """
 
     def __init__(
@@ -76,34 +70,41 @@ class LiveAnalysis:
         self.goals = [parse_goal_override(g) if isinstance(g, str) else g for g in goals]
         self.detectors = default_detectors() if detectors is None else dict(detectors)
         self.reader = reader if reader is not None else LogdirReader(self.logdir)
-        self._signatures: dict[str, _Signature] = {}
+        self._prints: dict[str, tuple[object, ...]] = {}
+        self._runs: dict[str, Run] = {}
         self._reports: dict[str, RunReport] = {}
+        self._last: Update | None = None
 
     def refresh(self) -> Update:
         """Read what was appended, re-analyse the groups of the runs that changed."""
         self.reader.poll(collect=False)
-        logdir = self.reader.snapshot()
-        runs = {run.name: run for run in logdir.runs}
-        changed = {
-            name for name, run in runs.items() if self._signatures.get(name) != _signature(run)
-        }
-        removed = tuple(sorted(set(self._reports) - set(runs)))
+        prints = self.reader.fingerprints()
+        grown = {name for name, key in prints.items() if self._prints.get(name) != key}
+        removed = tuple(sorted(set(self._runs) - set(prints)))
+        if not grown and not removed and self._last is not None:
+            return Update(self._last.report, self._last.logdir, (), ())  # nothing new
         for name in removed:
-            del self._reports[name]
-            del self._signatures[name]
+            del self._runs[name], self._prints[name]
+            self._reports.pop(name, None)
+        if grown:
+            for run in self.reader.snapshot(runs=grown).runs:
+                self._runs[run.name] = run
+            self._prints.update((name, prints[name]) for name in grown)
         # a group is analysed again when a member changed or vanished (its pairs change)
-        touched = changed.union(removed)
+        touched = grown.union(removed)
+        names = sorted(self._runs)
         redo = [
             name
-            for group in run_groups([*runs, *removed])
+            for group in run_groups([*names, *removed])
             if touched.intersection(group)
             for name in group
-            if name in runs
+            if name in self._runs
         ]
         for run_report in analyze_runs(
-            [runs[name] for name in redo], goals=self.goals, detectors=self.detectors
+            [self._runs[name] for name in redo], goals=self.goals, detectors=self.detectors
         ):
             self._reports[run_report.run] = run_report
-            self._signatures[run_report.run] = _signature(runs[run_report.run])
-        report = Report(logdir.path, tuple(self._reports[name] for name in runs))
-        return Update(attach(report, logdir), logdir, tuple(sorted(set(redo))), removed)
+        logdir = Logdir(self.reader.logdir, tuple(self._runs[name] for name in names))
+        report = Report(logdir.path, tuple(self._reports[name] for name in names))
+        self._last = Update(attach(report, logdir), logdir, tuple(sorted(set(redo))), removed)
+        return self._last

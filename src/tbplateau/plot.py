@@ -14,7 +14,7 @@ import numpy as np
 from tbplateau._optional import import_pyplot
 from tbplateau.curves import curves_for
 from tbplateau.errors import InvalidParameterError
-from tbplateau.findings import finding_label
+from tbplateau.findings import FindingKind, finding_label
 from tbplateau.render.sparkline import SVG_COLOUR
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,9 +49,11 @@ def plot_series(
 ) -> Any:
     """Draw ``run``/``tag`` with one shaded span per finding; return the matplotlib Axes.
 
-    Non-finite points are ticks along the top, the best value a dot. The y axis is
-    logarithmic when the values are positive and span more than two orders of
-    magnitude. ``logdir`` gives the points when the report's path cannot be re-read.
+    Non-finite points are ticks along the top, the best value a dot; for an
+    overfitting finding the training curve it is judged against is drawn too (dashed).
+    The y axis is logarithmic when the values are positive and span more than two
+    orders of magnitude. ``logdir`` gives the points when the report's path cannot be
+    re-read.
     """
     findings = findings_of(report, run, tag)
     series = curves_for(report, logdir).get((run, tag))
@@ -67,6 +69,25 @@ def plot_series(
     values = series.values
     finite = np.isfinite(values)
     ax.plot(steps[finite], values[finite], color="#1f77b4", linewidth=1.2, label=tag)
+    curves = curves_for(report, logdir)
+    for f in findings:  # overfitting: the training curve it is judged against, dashed
+        if f.kind is not FindingKind.OVERFITTING or len(f.tags) < 2:
+            continue
+        trun = str(f.detail.get("training_run", run))
+        train = curves.get((trun, f.tags[-1]))
+        if train is not None:
+            ok = np.isfinite(train.values)
+            label = f.tags[-1] if trun == run else f"{trun} · {f.tags[-1]}"
+            ax.plot(
+                train.steps[ok],
+                train.values[ok],
+                color="#ff7f0e",
+                linewidth=1.0,
+                linestyle="--",
+                label=f"{label} (training)",
+                gid=f"training:{f.tags[-1]}",
+            )
+            break
     last = float(steps[-1]) if len(steps) else 0.0
     for f in findings:
         end = last if f.end_step is None else float(f.end_step)

@@ -41,7 +41,10 @@ class Series:
     read-only arrays in the order the reader kept them: steps increase strictly,
     except in a series whose steps never advance (every point logged at the same
     step), which keeps record order. ``replaced_points`` counts the points dropped
-    because a restarted run wrote the same steps again (the newest write wins).
+    because a restarted run wrote the same steps again (the newest write wins);
+    ``duplicate_points`` counts those of them that were the same step logged twice in a
+    row with the same value (``epoch`` written once per logger call): duplicates, not
+    a restart.
     ``encoding`` says how the writer stored them: ``simple_value``, ``tensor`` (TF2)
     or ``mixed``.
 
@@ -57,6 +60,7 @@ class Series:
     wall_times: npt.NDArray[np.float64]
     replaced_points: int
     encoding: str
+    duplicate_points: int
 
     def __init__(
         self,
@@ -68,6 +72,7 @@ class Series:
         wall_times: npt.ArrayLike | None = None,
         replaced_points: int = 0,
         encoding: str = "simple_value",
+        duplicate_points: int = 0,
         _owned: bool = False,
     ) -> None:
         s = _frozen(steps, np.int64, owned=_owned)
@@ -87,6 +92,7 @@ class Series:
         object.__setattr__(self, "wall_times", w)
         object.__setattr__(self, "replaced_points", int(replaced_points))
         object.__setattr__(self, "encoding", encoding)
+        object.__setattr__(self, "duplicate_points", int(duplicate_points))
 
     def __len__(self) -> int:
         return int(self.steps.shape[0])

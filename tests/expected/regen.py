@@ -2,11 +2,12 @@
 
     python -m tests.expected.regen
 
-Writes ``tests/expected/sample.w100.txt``, ``sample.w160.txt`` (the rich report of
-``fixtures/sample`` without colour at 100 and 160 columns), ``sample.md`` (Markdown)
-and ``docs/report.svg`` (the coloured report at 100 columns). Review the diff by eye
-(``git diff tests/expected``) before keeping it: these files change whenever the
-detectors or the wording do.
+Writes ``tests/expected/sample.w80.txt``, ``sample.w100.txt``, ``sample.w160.txt``
+(the rich report of ``fixtures/sample`` without colour at 80, 100 and 160 columns),
+``sample.md`` (Markdown), ``keras_lr_too_low.w80.txt`` (a model at chance level with
+an LR that never moved) and ``docs/report.svg`` (the coloured report at 100 columns).
+Review the diff by eye (``git diff tests/expected``) before keeping it: these files
+change whenever the detectors or the wording do.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from tbplateau.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "fixtures" / "sample"
 HERE = Path(__file__).resolve().parent
-WIDTHS = (100, 160)
+WIDTHS = (80, 100, 160)
 
 
 def render(argv: list[str], width: int) -> str:
@@ -38,6 +39,7 @@ def expected() -> dict[str, str]:
     sample = "fixtures/sample"
     files = {f"sample.w{w}.txt": render(["report", sample], w) for w in WIDTHS}
     files["sample.md"] = render(["report", sample, "--format", "markdown"], 100)
+    files["keras_lr_too_low.w80.txt"] = render(["report", "fixtures/keras_lr_too_low"], 80)
     return files
 
 

@@ -132,6 +132,43 @@ def test_bogus_length_does_not_make_the_reader_hold_the_file(impl: str) -> None:
     assert peak < 250_000, f"peak {peak / 1e6:.2f} MB for {size / 1e6} MB read in 4 KB chunks"
 
 
+@pytest.mark.skipif(not hasattr(os, "SEEK_DATA"), reason="no SEEK_DATA on this platform")
+def test_a_hole_in_a_sparse_file_is_skipped_not_read(
+    impl: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # records, then a 4 GB hole (a crashed preallocation, a sparse copy), then records
+    path = tmp_path / EVENTS
+    before = h.frame([h.file_version(), *h.curve("loss", range(5))])
+    after = h.frame(h.curve("loss", range(5, 12)))
+    hole = 4 << 30
+    with path.open("wb") as fh:
+        fh.write(before)
+        fh.seek(len(before) + hole)
+        fh.write(after)
+    read = 0
+    real_open = io.open
+
+    class Counting(io.BufferedReader):
+        def readinto(self, buf: object) -> int | None:  # type: ignore[override]
+            nonlocal read
+            n = super().readinto(buf)  # type: ignore[arg-type]
+            read += n or 0
+            return n
+
+    def counting_open(file: object, mode: str = "r", *args: object, **kw: object) -> object:
+        fh = real_open(file, mode, *args, **kw)  # type: ignore[call-overload]
+        return Counting(fh.detach()) if mode == "rb" else fh
+
+    monkeypatch.setattr(discover_mod, "open", counting_open, raising=False)
+    run = read_logdir(tmp_path)["."]
+    assert run["loss"].steps.tolist() == list(range(12))
+    (issue,) = run.read_issues
+    start, end = len(before), len(before) + hole
+    assert f"skipped {hole} bytes (offsets {start} to {end})" in issue.message
+    # the local file system opens files through discover's `open`
+    assert 0 < read < 64 << 20, f"read {read / 2**20:.0f} MB of a file that holds a 4 GB hole"
+
+
 def test_python_resync_checks_few_offsets_one_by_one(
     impl: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

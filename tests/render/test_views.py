@@ -47,6 +47,7 @@ def test_rich_report_shows_every_run_series_and_finding(
     out = regen.render(["report", str(SAMPLE)], width)
     lines = out.splitlines()
     assert max(len(line) for line in lines) <= width
+    assert all(line == line.rstrip() for line in lines)  # nothing padded to the full width
     for run in report.runs:
         assert f"run {run.run}" in out
         for s in run.series:
@@ -108,18 +109,43 @@ def test_fail_on_with_markdown_and_rich() -> None:
             stdout=Console(file=out, width=100, color_system=None),
         )
         assert code == EXIT_FINDINGS
-        assert "torch_lr_too_high" in out.getvalue()
+        name = "torch\\_lr\\_too\\_high" if fmt == "markdown" else "torch_lr_too_high"
+        assert name in out.getvalue()
 
 
 def test_markdown_has_a_table_per_run(sample: tuple[tbplateau.Report, tbplateau.Logdir]) -> None:
+    from tbplateau import escape
+
     report, logdir = sample
     md = report_markdown(report, logdir)
     assert md.count("| tag | goal | points |") == len(report.runs)
     for run in report.runs:
-        assert f"### run `{run.run}`" in md
+        assert f"### run {escape.markdown(run.run)}" in md
         for s in run.series:
-            assert f"| `{s.tag}` |" in md
+            assert escape.markdown(s.tag) in md
     assert "\x1b[" not in md
+
+
+def test_markdown_items_use_hard_line_breaks(
+    sample: tuple[tbplateau.Report, tbplateau.Logdir],
+) -> None:
+    """Inside a list item every line but the last ends with a backslash, which GitHub
+    (and a CI job summary) renders as a line break; a plain newline would be a space."""
+    report, logdir = sample
+    lines = report_markdown(report, logdir).splitlines()
+    items = 0
+    for i, line in enumerate(lines):
+        if not line.startswith("- **"):
+            continue
+        items += 1
+        body = [line]
+        for nxt in lines[i + 1 :]:
+            if not nxt.startswith("  "):
+                break
+            body.append(nxt)
+        assert all(b.endswith("\\") for b in body[:-1]), body
+        assert not body[-1].endswith("\\")
+    assert items >= 4
 
 
 class _Collect(HTMLParser):
@@ -128,6 +154,7 @@ class _Collect(HTMLParser):
         self.rows: list[dict[str, str | None]] = []
         self.rects: list[dict[str, str | None]] = []
         self.advice: list[dict[str, str | None]] = []
+        self.context: list[dict[str, str | None]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
@@ -137,6 +164,8 @@ class _Collect(HTMLParser):
             self.rects.append(a)
         elif tag == "li" and a.get("class") == "advice":
             self.advice.append(a)
+        elif tag == "span" and a.get("class") == "context":
+            self.context.append(a)
 
 
 def test_html_repr_has_every_series_and_finding(
@@ -153,7 +182,8 @@ def test_html_repr_has_every_series_and_finding(
     assert sorted((a["data-kind"], int(a["data-start"] or -1)) for a in parser.rects) == sorted(
         (f.kind.value, f.start_step) for f in findings
     )
-    told = {(a["data-kind"], a["data-start"]) for a in parser.advice}
+    # every finding is diagnosed in an advice item, or said as its context
+    told = {(a["data-kind"], a["data-start"]) for a in parser.advice + parser.context}
     for f in findings:
         assert (f.kind.value, str(f.start_step)) in told
 
@@ -179,6 +209,8 @@ def test_to_pandas(sample: tuple[tbplateau.Report, tbplateau.Logdir]) -> None:
     assert len(series) == sum(len(r.series) for r in report.runs)
     assert len(findings) == sum(1 for _ in report.findings())
     assert set(findings["kind"]) == {f.kind.value for f in report.findings()}
+    assert {"verdict", "advice", "state"} <= set(series.columns)
+    assert {"advice", "diagnosis", "label"} <= set(findings.columns)
 
 
 def test_sparkline_marks_findings_and_nonfinite() -> None:

@@ -9,7 +9,7 @@ import pickle
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -33,12 +33,14 @@ from tbplateau.sweep import (
     Listing,
     LocalPool,
     RunEntry,
+    Summary,
     Sweep,
     Task,
     _engine,
     json_chunks,
     list_logdir,
     plan_tasks,
+    run_report,
     run_task,
 )
 from tests.sweep.layouts import Boom, Crash, detectors_with, loss_curve, make_sweep, write_run
@@ -64,7 +66,14 @@ def _texts(sweep: Sweep) -> list[dict[str, Any]]:
 def test_one_run_per_task_gives_the_serial_report(sweep_dir: Path) -> None:
     sweep = Sweep(sweep_dir, task_runs=1)
     assert sweep.stats.tasks == len(run_groups(r.name for r in sweep.listing.runs))
-    text = "".join(json_chunks(str(sweep_dir), _texts(sweep)))
+    summary = Summary()
+
+    def runs() -> Iterator[dict[str, Any]]:
+        for doc in _texts(sweep):
+            summary.add(run_report(doc))
+            yield doc
+
+    text = "".join(json_chunks(str(sweep_dir), runs(), summary))
     assert text == analyze(sweep_dir).to_json(indent=1) + "\n"
     assert sweep.stats.runs == len(sweep.names())
     assert sweep.stats.series > 0
@@ -107,7 +116,7 @@ def test_analyze_iter_yields_the_run_reports_in_run_order(sweep_dir: Path) -> No
 
 
 def test_select_reads_whole_groups_but_reports_only_selected_runs(sweep_dir: Path) -> None:
-    sweep = Sweep(sweep_dir, select=lambda n: n.endswith("validation"), task_runs=2)
+    sweep = Sweep(sweep_dir, select_runs="*validation", task_runs=2)
     got = _texts(sweep)
     serial = [r for r in _serial_runs(sweep_dir) if r["run"].endswith("validation")]
     assert got == serial

@@ -1,10 +1,16 @@
-"""What the commands share: the usage error, consoles and the progress display."""
+"""What the commands share: the usage error, consoles, the progress display, and the
+options several commands take (``--runs``, ``--tags``, ``--goal``, ``--fail-on``,
+``--color``, ``-o``), each added by one helper and read back by one class, so
+``report`` and ``watch`` accept exactly the same words."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from rich.console import Console
@@ -16,19 +22,40 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
+
+from tbplateau import escape
+from tbplateau.curves import attach
+from tbplateau.errors import TbplateauError
+from tbplateau.findings import Finding, finding_label
+from tbplateau.goals import compile_pattern, parse_goal_override
+from tbplateau.pairing import run_groups
+from tbplateau.reader.model import Logdir, Run
+from tbplateau.report import Report, RunReport
 
 __all__ = [
+    "EXIT_CODES",
     "EXIT_FINDINGS",
     "EXIT_OK",
     "EXIT_USAGE",
+    "FAIL_ON_HELP",
+    "PATTERN_HELP",
     "AddParser",
     "Command",
+    "FailOn",
     "Parser",
+    "Selection",
     "Steps",
     "Subparsers",
     "UsageError",
+    "add_color_option",
+    "add_fail_on_option",
+    "add_output_option",
+    "add_selection_options",
     "console",
+    "print_line",
     "progress",
+    "write_output",
 ]
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[Parser]"
@@ -40,6 +67,18 @@ Command = Callable[[argparse.Namespace, Console, Console], int]
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+
+EXIT_CODES = """exit codes:
+  0  done (damaged files are read issues in the output, not errors)
+  1  --fail-on: a finding of one of the given kinds exists
+  2  usage error, a pattern that matches nothing, a missing logdir or one without
+     event files (one line on stderr says which)"""
+
+PATTERN_HELP = """patterns (--runs, --tags and the TAG_PATTERN of --goal):
+  a shell glob matched against the whole name, case-sensitively ('*' also matches
+  '/', '?' one character, '[ab]' a set): 'keras/*', '*loss*', 'eval/bleu';
+  or 're:' and a Python regular expression searched anywhere in the name:
+  're:^val', 're:(acc|loss)$'. A pattern that matches nothing is an error."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -53,8 +92,12 @@ class UsageError(Exception):
     pass
 
 
+# -- progress ----------------------------------------------------------------------------
+
+
 class Steps:
-    """What the report command tells its progress display: a phase, and files read."""
+    """What a command tells its progress display: a phase, and files read or runs
+    analysed (a bar that moves)."""
 
     def __init__(self, progress: Progress | None) -> None:
         self._progress = progress
@@ -68,17 +111,20 @@ class Steps:
         if self._progress is not None and self._task is not None and total:
             self._progress.update(self._task, total=total, completed=done)
 
+    runs = files
+    """``runs(done, total)``: the analysis' progress (``analyze(progress=...)``)."""
+
 
 @contextmanager
 def progress(out: Console, err: Console) -> Iterator[Steps]:
     """A transient progress bar on stderr, only when both streams are terminals.
 
-    While reading it counts files; while analysing it shows the phase and elapsed time.
+    While reading it counts files, while analysing runs.
     """
     if not (out.is_terminal and err.is_terminal):
         yield Steps(None)
         return
-    progress = Progress(
+    bar = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
@@ -87,8 +133,8 @@ def progress(out: Console, err: Console) -> Iterator[Steps]:
         console=err,
         transient=True,
     )
-    with progress:
-        yield Steps(progress)
+    with bar:
+        yield Steps(bar)
 
 
 def console(color: str, file: Any) -> Console:
@@ -97,3 +143,243 @@ def console(color: str, file: Any) -> Console:
     if color == "never":
         return Console(file=file, no_color=True, color_system=None, force_terminal=False)
     return Console(file=file)
+
+
+# -- shared options ---------------------------------------------------------------------------
+
+
+def add_color_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="auto (default): colour only a terminal, and never when NO_COLOR is set",
+    )
+
+
+def add_output_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write to FILE instead of stdout (any format; no colour unless --color always)",
+    )
+
+
+def add_selection_options(parser: argparse.ArgumentParser) -> None:
+    """``--runs``, ``--tags`` and ``--goal`` (see :data:`PATTERN_HELP`)."""
+    parser.add_argument("--runs", metavar="PATTERN", help="only runs whose name matches")
+    parser.add_argument("--tags", metavar="PATTERN", help="only series whose tag matches")
+    parser.add_argument(
+        "--goal",
+        action="append",
+        default=[],
+        metavar="TAG_PATTERN=min|max|none",
+        help="set the goal of matching tags (repeatable; the first match wins); a series "
+        "given a goal this way is judged on every kind, 'none' leaves it unjudged",
+    )
+
+
+FAIL_ON: dict[str, str] = {
+    "non-finite": "non-finite",
+    "nonfinite": "non-finite",
+    "nan": "non-finite",
+    "divergence": "divergence",
+    "diverged": "divergence",
+    "overfitting": "overfitting",
+    "oscillation": "oscillation",
+    "plateau": "plateau",
+    "flat line": "flat line",
+    "flatline": "flat line",
+    "flat-line": "flat line",
+    "plateau:constant": "flat line",
+    "any": "any",
+}
+"""``--fail-on`` words (as the screen shows them, or the JSON ``kind``) and what they select."""
+
+FAIL_ON_HELP = (
+    "exit 1 when a finding of one of these kinds exists (for CI): non-finite (or "
+    "nonfinite), divergence, overfitting, oscillation, plateau (flat lines included), "
+    "flat line (or flatline, plateau:constant), any; comma-separated. The last line of "
+    "stderr then names the findings"
+)
+
+
+def add_fail_on_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fail-on", metavar="KIND[,KIND]", default="", help=FAIL_ON_HELP)
+
+
+@dataclass(frozen=True)
+class FailOn:
+    """The ``--fail-on`` selection: labels as :func:`~tbplateau.findings.finding_label`
+    gives them, ``plateau`` covering flat lines and ``any`` everything."""
+
+    text: str
+    labels: frozenset[str]
+
+    @classmethod
+    def parse(cls, text: str, command: str = "tbplateau") -> FailOn:
+        labels = set()
+        for raw in text.split(","):
+            word = " ".join(raw.strip().lower().replace("_", " ").split())
+            if not word:
+                continue
+            label = FAIL_ON.get(word) or FAIL_ON.get(word.replace(" ", ""))
+            if label is None:
+                choices = (
+                    "non-finite, divergence, overfitting, oscillation, plateau, flat line, any"
+                )
+                raise UsageError(f"{command}: unknown kind {raw.strip()!r} (choose from {choices})")
+            labels.add(label)
+        return cls(text, frozenset(labels))
+
+    def __bool__(self) -> bool:
+        return bool(self.labels)
+
+    def matches(self, f: Finding) -> bool:
+        label = finding_label(f)
+        if "any" in self.labels or label in self.labels:
+            return True
+        return label == "flat line" and "plateau" in self.labels
+
+    def tripped(self, report: Report) -> list[tuple[str, Finding]]:
+        """``(run, finding)`` of every finding the selection matches."""
+        return [(r.run, f) for r in report.runs for f in r.all_findings() if self.matches(f)]
+
+    def message(self, hits: Sequence[tuple[str, Finding]], most: int = 5) -> str:
+        """One line naming what tripped ``--fail-on`` (names escaped for a terminal)."""
+        parts = []
+        for run, f in hits[:most]:
+            where = escape.terminal(f"{run} {f.tags[0]}", limit=120)
+            parts.append(f"{finding_label(f)} in {where} at step {f.start_step:,}")
+        more = f"; and {len(hits) - most:,} more" if len(hits) > most else ""
+        n = f"{len(hits):,} finding{'' if len(hits) == 1 else 's'}"
+        return f"tbplateau: --fail-on {self.text}: {n}: " + "; ".join(parts) + more
+
+
+class Selection:
+    """``--runs``, ``--tags`` and ``--goal``, checked against what a logdir holds."""
+
+    def __init__(self, runs: str | None, tags: str | None, goals: Sequence[str], command: str):
+        self.command = command
+        self.runs_pattern = runs
+        self.tags_pattern = tags
+        self.goals = list(goals)
+        try:
+            self._runs = None if runs is None else compile_pattern(runs)
+            self._tags = None if tags is None else compile_pattern(tags)
+            self._goal_patterns = [parse_goal_override(g)[0] for g in self.goals]
+        except TbplateauError as exc:
+            raise UsageError(f"{command}: {exc}") from None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, command: str) -> Selection:
+        return cls(args.runs, args.tags, args.goal, command)
+
+    def run_ok(self, name: str) -> bool:
+        return self._runs is None or self._runs(name)
+
+    def tag_ok(self, tag: str) -> bool:
+        return self._tags is None or self._tags(tag)
+
+    def _nothing(self, option: str, pattern: str, what: str, names: Iterable[str]) -> UsageError:
+        sample = sorted(set(names))[:5]
+        some = ", ".join(escape.terminal(n, limit=60) for n in sample)
+        hint = ""
+        if not pattern.startswith("re:") and any(c in pattern for c in "^$+()|\\"):
+            hint = f"; patterns are globs: for a regular expression write 're:{pattern}'"
+        elif not pattern.startswith("re:") and not any(c in pattern for c in "*?["):
+            hint = f"; a glob must match the whole name: '*{pattern}*' matches it anywhere"
+        return UsageError(
+            f"{self.command}: {option} {escape.terminal(pattern, limit=200)!r} matches no "
+            f"{what} (there are: {some}{', ...' if len(set(names)) > 5 else ''}){hint}"
+        )
+
+    def runs_of(self, logdir: Logdir) -> Logdir:
+        """The logdir with the selected runs and, to keep train/validation pairs whole,
+        the other runs of their groups; raises :class:`UsageError` when a pattern
+        matches nothing."""
+        names = [r.name for r in logdir.runs]
+        if self._runs is not None and not any(self._runs(n) for n in names):
+            raise self._nothing("--runs", self.runs_pattern or "", "run", names)
+        keep: set[str] = set()
+        for group in run_groups(names):
+            if any(self.run_ok(n) for n in group):
+                keep.update(group)
+        runs: list[Run] = [r for r in logdir.runs if r.name in keep]
+        tags = {s.tag for r in runs if self.run_ok(r.name) for s in r.series}
+        if self._tags is not None and not any(self._tags(t) for t in tags):
+            raise self._nothing("--tags", self.tags_pattern or "", "tag", tags)
+        for text, pattern in zip(self.goals, self._goal_patterns, strict=True):
+            match = compile_pattern(pattern)
+            if not any(match(t) for t in tags):
+                raise self._nothing("--goal", text, "tag", tags)
+        if len(runs) == len(logdir.runs):
+            return logdir
+        return Logdir(logdir.path, tuple(runs))
+
+    def notes(self, logdir: Logdir) -> list[str]:
+        """One line for each bare-word ``--runs``/``--tags`` pattern (no ``*?[``, no
+        ``re:``) that leaves out names holding the word: a glob matches the whole name,
+        where ``--runs``/``--tags`` used to be regular expressions searched anywhere."""
+        out = []
+        runs = [r.name for r in logdir.runs]
+        tags = sorted({s.tag for r in logdir.runs if self.run_ok(r.name) for s in r.series})
+        for option, pattern, names in (
+            ("--runs", self.runs_pattern, runs),
+            ("--tags", self.tags_pattern, tags),
+        ):
+            if not pattern or pattern.startswith("re:") or any(c in pattern for c in "*?["):
+                continue
+            left_out = sum(1 for n in names if pattern in n and n != pattern)
+            if left_out:
+                shown = escape.terminal(pattern, limit=200)
+                out.append(
+                    f"{self.command}: note: {option} {shown!r} matches whole names only; "
+                    f"{left_out:,} other name{'' if left_out == 1 else 's'} "
+                    f"contain{'s' if left_out == 1 else ''} it ('*{shown}*' or "
+                    f"'re:{shown}' selects them too)"
+                )
+        return out
+
+    def filter(self, report: Report, logdir: Logdir) -> Report:
+        """The report with only the selected runs and series (and the curves of
+        ``logdir`` attached, for the words of the JSON document)."""
+        if self._runs is None and self._tags is None:
+            return report
+        kept = []
+        for run in report.runs:
+            if not self.run_ok(run.run):
+                continue
+            series = tuple(s for s in run.series if self.tag_ok(s.tag))
+            findings = tuple(f for f in run.findings if any(self.tag_ok(t) for t in f.tags))
+            kept.append(RunReport(run.run, run.read_issues, series, findings))
+        return attach(Report(report.logdir, tuple(kept)), logdir)
+
+
+def write_output(text: str, path: str | None, out: Console) -> None:
+    """``text`` to ``path`` (written whole, then renamed into place) or to stdout."""
+    if path is None:
+        out.file.write(text)
+        out.file.flush()
+        return
+    target = os.path.abspath(path)
+    folder = os.path.dirname(target) or "."
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tbplateau-", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; a report is to share
+        os.replace(tmp, target)
+    except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise UsageError(f"tbplateau: cannot write {path}: {exc.strerror or exc}") from None
+
+
+def print_line(err: Console, text: str) -> None:
+    """One line on stderr, never wrapped."""
+    err.print(Text(text), highlight=False, soft_wrap=True)

@@ -4,7 +4,10 @@ With any of these options the report is computed by :mod:`tbplateau.sweep`: the 
 are read and analysed group by group, on a local process pool (every core by
 default), on Dask, or here with ``--workers 1``, and JSON is written run by run in
 bounded memory. The output is the same as without them: ``--format json`` gives the
-same bytes, and ``jsonl`` lines are the elements of its ``runs`` array.
+same bytes, and ``jsonl`` lines are the elements of its ``runs`` array. Two
+differences: ``--tags`` and ``--goal`` are not checked against the tags before the
+work starts (they are not known until every run is read), and the other formats say
+the curves are not available (they stayed on the workers).
 """
 
 from __future__ import annotations
@@ -13,22 +16,40 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import sys
-from collections.abc import Iterator
-from typing import Any
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, Any, overload
 
 from rich.console import Console
 
-from tbplateau.cli._common import EXIT_FINDINGS, EXIT_OK, UsageError, progress
-from tbplateau.curves import attach
-from tbplateau.findings import FindingKind
-from tbplateau.reader.model import Logdir
-from tbplateau.render import report_markdown, report_renderable
+from tbplateau.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    FailOn,
+    Selection,
+    UsageError,
+    print_line,
+    progress,
+    write_output,
+)
+from tbplateau.findings import Finding
+from tbplateau.reader.model import Logdir, Run
 from tbplateau.report import REPORT_SCHEMA, Report
-from tbplateau.sweep import LocalPool, Sweep, dask_client, json_chunks, jsonl_lines, read_manifest
+from tbplateau.sweep import (
+    LocalPool,
+    Summary,
+    Sweep,
+    dask_client,
+    json_chunks,
+    jsonl_lines,
+    read_manifest,
+    run_report,
+)
 
 __all__ = ["add_sweep_arguments", "sweep_report", "sweep_requested"]
+
+Render = Callable[[Report, Logdir, argparse.Namespace, Console], str]
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,32 +108,75 @@ def _client(args: argparse.Namespace) -> Iterator[object]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _filter_tags(run: dict[str, Any], tags: re.Pattern[str] | None) -> dict[str, Any]:
-    if tags is None:
-        return run
-    run["series"] = [s for s in run["series"] if tags.search(s["tag"])]
-    run["findings"] = [f for f in run["findings"] if any(tags.search(t) for t in f["tags"])]
-    return run
+@contextlib.contextmanager
+def _output(path: str | None, out: Console) -> Iterator[IO[str]]:
+    """Where to stream: stdout, or a temporary file renamed onto ``path`` at the end."""
+    if path is None:
+        yield out.file
+        return
+    target = os.path.abspath(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tbplateau-", dir=os.path.dirname(target) or ".")
+    except OSError as exc:
+        raise UsageError(f"tbplateau: cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; a report is to share
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise UsageError(f"tbplateau: cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
-def _kinds(run: dict[str, Any]) -> Iterator[str]:
-    for s in run["series"]:
-        yield from (f["kind"] for f in s["findings"])
-    yield from (f["kind"] for f in run["findings"])
+class _Hits(Sequence[tuple[str, Finding]]):
+    """What tripped ``--fail-on``: the first few, and how many in all."""
+
+    def __init__(self, keep: int = 5) -> None:
+        self.first: list[tuple[str, Finding]] = []
+        self.total = 0
+        self._keep = keep
+
+    def add(self, hit: tuple[str, Finding]) -> None:
+        self.total += 1
+        if len(self.first) < self._keep:
+            self.first.append(hit)
+
+    def __len__(self) -> int:
+        return self.total
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[str, Finding]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[tuple[str, Finding]]: ...
+
+    def __getitem__(self, i: int | slice) -> Any:
+        return self.first[i]
 
 
-def _write(out: Console, chunks: Iterator[str]) -> bool:
-    """Write ``chunks`` as they come; False when stdout was closed under us."""
+def _write(fh: IO[str], chunks: Iterator[str]) -> bool:
+    """Write ``chunks`` as they come; False when stdout was closed under us (``| head``)."""
     try:
         for chunk in chunks:
-            out.file.write(chunk)
-        out.file.flush()
+            fh.write(chunk)
+        fh.flush()
     except BrokenPipeError:
-        if out.file is sys.stdout:  # no second error when Python flushes it at exit
+        if fh is sys.stdout:  # no second error when Python flushes it at exit
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return False
     return True
+
+
+def _check_runs(selection: Selection, names: Sequence[str]) -> None:
+    """``--runs`` must match a run, as without a sweep (tags are not known yet)."""
+    if selection.runs_pattern is not None and not any(selection.run_ok(n) for n in names):
+        raise selection._nothing("--runs", selection.runs_pattern, "run", names)
 
 
 def sweep_report(
@@ -120,20 +184,23 @@ def sweep_report(
     out: Console,
     err: Console,
     *,
-    runs: re.Pattern[str] | None,
-    tags: re.Pattern[str] | None,
-    fail_on: set[FindingKind],
+    selection: Selection,
+    fail_on: FailOn,
+    render: Render,
 ) -> int:
-    """``report`` as a sweep; the other options were checked by ``report_command``."""
+    """``report`` as a sweep; ``render`` draws the formats other than JSON."""
     names = None if args.runs_from is None else _manifest(args.runs_from)
-    wanted = {k.value for k in fail_on}
-    found = False
+    summary = Summary()
+    hits = _Hits()
 
     def docs(sweep: Sweep) -> Iterator[dict[str, Any]]:
-        nonlocal found
         for _, text in sweep.texts():
-            doc = _filter_tags(json.loads(text), tags)
-            found = found or any(k in wanted for k in _kinds(doc))
+            doc = json.loads(text)
+            run = run_report(doc, args.logdir)
+            summary.add(run)
+            for f in run.all_findings():
+                if fail_on and fail_on.matches(f):
+                    hits.add((run.run, f))
             yield doc
 
     kept: list[dict[str, Any]] = []
@@ -142,29 +209,34 @@ def sweep_report(
         sweep = Sweep(
             args.logdir,
             client=client,
-            goals=args.goal,
+            goals=selection.goals,
             runs=names,
-            select=None if runs is None else (lambda n: runs.search(n) is not None),
-            progress=step.files,
+            select_runs=selection.runs_pattern,
+            select_tags=selection.tags_pattern,
+            progress=step.runs,
         )
+        listed = [r.name for r in sweep.listing.runs]
+        _check_runs(selection, listed)
+        for note in selection.notes(Logdir(args.logdir, tuple(Run(n, (), ()) for n in listed))):
+            print_line(err, note)
         step(f"analysing {len(sweep.names()):,} runs on {sweep.workers} {sweep.backend}")
         if args.format in ("json", "jsonl"):
-            chunks = (
-                json_chunks(args.logdir, docs(sweep))
-                if args.format == "json"
-                else jsonl_lines(docs(sweep))
-            )
-            if not _write(out, chunks):
-                return EXIT_OK  # the reader of our output went away (| head): stop quietly
+            with _output(args.output, out) as fh:
+                chunks = (
+                    json_chunks(args.logdir, docs(sweep), summary)
+                    if args.format == "json"
+                    else jsonl_lines(docs(sweep))
+                )
+                if not _write(fh, chunks):
+                    return EXIT_OK  # the reader of our output went away: stop quietly
         else:
             kept = list(docs(sweep))
-    if args.format in ("rich", "markdown"):
-        report = Report.from_dict({"schema": REPORT_SCHEMA, "logdir": args.logdir, "runs": kept})
+    if args.format not in ("json", "jsonl"):
+        doc = {"schema": REPORT_SCHEMA, "logdir": args.logdir, "runs": kept}
         # the curves stayed on the workers: the views say so rather than re-read the logdir
-        attach(report, Logdir(args.logdir, ()))
-        if args.format == "markdown":
-            out.file.write(report_markdown(report))
-        else:
-            out.print(report_renderable(report))
-    out.file.flush()
-    return EXIT_FINDINGS if found else EXIT_OK
+        empty = Logdir(args.logdir, ())
+        write_output(render(Report.from_dict(doc), empty, args, out), args.output, out)
+    if hits:
+        print_line(err, fail_on.message(hits))
+        return EXIT_FINDINGS
+    return EXIT_OK

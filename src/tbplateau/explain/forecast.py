@@ -23,10 +23,8 @@ True
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +38,6 @@ MIN_POINTS = 12
 """Fewest finite points in the fitted window for a forecast."""
 
 FloatArray = npt.NDArray[np.float64]
-Model = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -88,44 +85,143 @@ class Forecast:
         return "uncertain"
 
 
-def _power(x: FloatArray, a: float, b: float, c: float) -> FloatArray:
-    return a + b * np.power(x, -c)
+_GRID = 28
+"""Exponents tried per model before the refinement (log-spaced over the bounds)."""
 
 
-def _exponential(u: FloatArray, a: float, b: float, k: float) -> FloatArray:
-    return a + b * np.exp(-k * u)
+def _basis(model: str, x: FloatArray, rate: FloatArray) -> FloatArray:
+    """The shape ``x^-c`` (power law) or ``exp(-k x)`` (exponential), one row per rate."""
+    arg = np.log(x)[None, :] if model == "power law" else x[None, :]
+    out: FloatArray = np.exp(-rate[:, None] * arg)
+    return out
+
+
+def _dbasis(model: str, x: FloatArray, rate: float, b: float) -> FloatArray:
+    """The derivative of ``b * shape`` with respect to the rate."""
+    if model == "power law":
+        return -b * np.log(x) * np.exp(-rate * np.log(x))
+    return -b * x * np.exp(-rate * x)
+
+
+def _best_ab(
+    f: FloatArray, y: FloatArray, box: tuple[float, float, float, float]
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """For each row of ``f``: the least-squares ``(a, b)`` of ``y ≈ a + b f`` within the
+    box ``(a_lo, a_hi, b_lo, b_hi)``, and its squared error (vectorised over rows).
+
+    The optimum is the free one when it lies in the box, else the best of the optima
+    along the four edges (the error is a convex quadratic in ``(a, b)``).
+    """
+    a_lo, a_hi, b_lo, b_hi = box
+    n = float(y.size)
+    sy, syy = float(y.sum()), float(y @ y)
+    sf = f.sum(axis=1)
+    sff = np.einsum("ij,ij->i", f, f)
+    sfy = f @ y
+    det = n * sff - sf * sf
+    rows = f.shape[0]
+    a = np.empty((5, rows))
+    b = np.empty((5, rows))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b[0] = np.where(det > 0, (n * sfy - sf * sy) / np.where(det > 0, det, 1.0), 0.0)
+        a[0] = (sy - b[0] * sf) / n
+        safe = np.where(sff > 0, sff, 1.0)
+        a[1], a[2] = a_lo, a_hi
+        b[1] = np.clip((sfy - a_lo * sf) / safe, b_lo, b_hi)
+        b[2] = np.clip((sfy - a_hi * sf) / safe, b_lo, b_hi)
+        b[3], b[4] = b_lo, b_hi
+        a[3] = np.clip((sy - b_lo * sf) / n, a_lo, a_hi)
+        a[4] = np.clip((sy - b_hi * sf) / n, a_lo, a_hi)
+    err = syy - 2 * a * sy - 2 * b * sfy + n * a * a + 2 * a * b * sf + b * b * sff
+    inside = (a[0] >= a_lo) & (a[0] <= a_hi) & (b[0] >= b_lo) & (b[0] <= b_hi)
+    err[0] = np.where(inside, err[0], np.inf)
+    pick = np.argmin(err, axis=0)
+    cols = np.arange(rows)
+    return a[pick, cols], b[pick, cols], err[pick, cols]
+
+
+_Model = tuple[str, FloatArray, tuple[float, float]]
+"""A model's name, its abscissae and the bounds of its rate."""
+
+
+def _search(
+    models: list[_Model], y: FloatArray, box: tuple[float, float, float, float]
+) -> list[tuple[float, float, float, float]]:
+    """``(a, b, rate, sse)`` of each model: a log-spaced search over the rate, refined once
+    around the best, with ``(a, b)`` solved exactly (within their bounds) at each rate.
+    Both models are searched in one vectorised pass per round."""
+    grids = []
+    steps = []
+    for _, _, (r_lo, r_hi) in models:
+        lo, hi = math.log(r_lo), math.log(r_hi)
+        grids.append(np.exp(np.linspace(lo, hi, _GRID)))
+        steps.append((hi - lo) / (_GRID - 1))
+    best: list[tuple[float, float, float, float]] = []
+    for round_ in range(2):
+        basis = np.vstack([_basis(m, x, g) for (m, x, _), g in zip(models, grids, strict=True)])
+        a, b, err = _best_ab(basis, y, box)
+        best = []
+        offset = 0
+        for k, g in enumerate(grids):
+            part = slice(offset, offset + g.size)
+            i = int(np.argmin(err[part])) + offset
+            best.append((float(a[i]), float(b[i]), float(g[i - offset]), float(err[i])))
+            offset += g.size
+            if round_ == 0:
+                r_lo, r_hi = models[k][2]
+                centre = math.log(g[i - offset + g.size])
+                grids[k] = np.exp(
+                    np.linspace(
+                        max(math.log(r_lo), centre - steps[k]),
+                        min(math.log(r_hi), centre + steps[k]),
+                        11,
+                    )
+                )
+    return best
 
 
 def _fit(
-    model: Model, x: FloatArray, y: FloatArray, p0: list[float], bounds: Any, at: float
+    model: str,
+    x: FloatArray,
+    y: FloatArray,
+    best: tuple[float, float, float, float],
+    at: float,
 ) -> tuple[float, float, float, float] | None:
-    """(sse, fitted value at x[-1], forecast at ``at``, its standard error) or None."""
-    from scipy.optimize import curve_fit
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            p, cov = curve_fit(model, x, y, p0=p0, bounds=bounds, maxfev=4000)
-    except (RuntimeError, ValueError, FloatingPointError):
+    """(sse, fitted value at x[-1], forecast at ``at``, its standard error) or None, for
+    the optimum ``best`` of :func:`_search`. The standard error comes from the Jacobian
+    at the optimum, as ``scipy.optimize.curve_fit`` computes it."""
+    a0, b0, rate, _ = best
+    if not all(map(math.isfinite, best)):
         return None
+    xs = np.append(x, [at])
+    shape = _basis(model, xs, np.array([rate]))[0]
+    resid = y - (a0 + b0 * shape[:-1])
+    sse = float(resid @ resid)  # exactly, not from the sums (no cancellation)
+    jac = np.column_stack([np.ones(x.size), shape[:-1], _dbasis(model, x, rate, b0)])
+    dof = x.size - 3
+    if dof <= 0:
+        return None
+    # the pseudo-inverse, dropping singular directions, as curve_fit does
+    try:
+        _, sv, vt = np.linalg.svd(jac, full_matrices=False)
+    except np.linalg.LinAlgError:
+        return None
+    keep = sv > np.finfo(float).eps * max(jac.shape) * sv[0]
+    vt = vt[keep]
+    cov = (vt.T / sv[keep] ** 2) @ vt * (sse / dof)
     if not np.all(np.isfinite(cov)):
         return None
-    resid = y - model(x, *p)
-    sse = float(resid @ resid)
-    value = float(model(np.array([at]), *p)[0])
-    now = float(model(x[-1:], *p)[0])
-    grad = np.empty(len(p))
-    for i in range(len(p)):
-        h = 1e-6 * max(1.0, abs(float(p[i])))
-        q = np.array(p, dtype=np.float64)
-        q[i] += h
-        grad[i] = (float(model(np.array([at]), *q)[0]) - value) / h
+    value = a0 + b0 * float(shape[-1])
+    now = a0 + b0 * float(shape[-2])
+    grad = np.array([1.0, float(shape[-1]), float(_dbasis(model, np.array([at]), rate, b0)[0])])
     var = float(grad @ cov @ grad)
     if not (math.isfinite(value) and math.isfinite(var)) or var < 0:
         return None
     # Autocorrelated residuals make the covariance optimistic: inflate it.
     if resid.size > 3 and float(resid @ resid) > 0:
-        rho = float(np.corrcoef(resid[:-1], resid[1:])[0, 1])
+        u, v = resid[:-1] - resid[:-1].mean(), resid[1:] - resid[1:].mean()
+        denom = math.sqrt(float(u @ u) * float(v @ v))
+        rho = float(u @ v) / denom if denom > 0 else math.nan
         if math.isfinite(rho) and rho > 0:
             var *= (1 + rho) / max(1e-3, 1 - rho)
     return sse, now, value, math.sqrt(var)
@@ -159,13 +255,11 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
     u = (x - x[0]) / span
     at_u = (target - x[0]) / span
     scale = float(np.ptp(y)) or max(1e-12, abs(float(y[-1])))
-    a0, b0 = float(y[-1]), float(y[0] - y[-1])
+    a0 = float(y[-1])
     wide = 1e3 * scale + abs(a0)
     # Only saturating shapes: the curve may improve ever more slowly, never accelerate
     # (b > 0 for a loss, b < 0 for an accuracy), so a forecast cannot run away.
     b_lo, b_hi = (0.0, wide) if goal == "min" else (-wide, 0.0)
-    b_start = abs(b0) if b0 else scale
-    b_start = -b_start if goal == "max" else b_start
     # A positive loss cannot head below zero, nor an accuracy in [0, 1] above one.
     a_lo, a_hi = a0 - wide, a0 + wide
     fin = v[ok]
@@ -173,29 +267,15 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
         a_lo = max(a_lo, 0.0)
     if goal == "max" and float(fin.min()) >= 0 and float(fin.max()) <= 1:
         a_hi = min(a_hi, 1.0)
-    a_start = min(max(a0, a_lo), a_hi)
-    a0 = a_start - 1e-9 * scale if a_start >= a_hi else a_start + 1e-9 * scale
     fits: dict[str, tuple[float, float, float, float]] = {}
-    power = _fit(
-        _power,
-        xp,
-        y,
-        [a0, b_start, 0.5],
-        ([a_lo, b_lo, 0.01], [a_hi, b_hi, 6.0]),
-        at_p,
-    )
-    if power is not None:
-        fits["power law"] = power
-    expo = _fit(
-        _exponential,
-        u,
-        y,
-        [a0, b_start, 2.0],
-        ([a_lo, b_lo, 0.01], [a_hi, b_hi, 50.0]),
-        at_u,
-    )
-    if expo is not None:
-        fits["exponential"] = expo
+    box = (a_lo, a_hi, b_lo, b_hi)
+    models: list[_Model] = [("power law", xp, (0.01, 6.0)), ("exponential", u, (0.01, 50.0))]
+    for (model, xs, _), optimum, at in zip(
+        models, _search(models, y, box), (at_p, at_u), strict=True
+    ):
+        fit = _fit(model, xs, y, optimum, at)
+        if fit is not None:
+            fits[model] = fit
     if not fits:
         return None
     name = min(fits, key=lambda k: fits[k][0])

@@ -99,7 +99,7 @@ class LocalFileSystem:
         return st.st_size, (st.st_dev, st.st_ino, st.st_mtime_ns)
 
     def open(self, path: str) -> IO[bytes]:
-        return open(path, "rb", buffering=0)  # the scanner reads big blocks itself
+        return open(path, "rb")
 
     def join(self, parent: str, name: str) -> str:
         return os.path.join(parent, name)

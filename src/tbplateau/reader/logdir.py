@@ -120,9 +120,11 @@ class _FileState:
     head: bytes = b""
     before_offset: bytes = b""
     unreadable: ReadIssue | None = None
+    generation: int = 0
+    """How many times the file was read again from the start (rewritten or replaced)."""
 
     def reset(self) -> None:
-        fresh = _FileState(self.path, self.rel)
+        fresh = _FileState(self.path, self.rel, generation=self.generation + 1)
         self.__dict__.update(fresh.__dict__)
 
     def apply(self, scan: FileScan) -> None:
@@ -203,7 +205,7 @@ class _RunState:
 
 def _scan_path(path: str, start: int, damage: Damage | None, state: TagState) -> FileScan:
     """Worker entry point: scan a local file (must be a module-level function)."""
-    return scan_file(lambda: open(path, "rb", buffering=0), start=start, damage=damage, state=state)
+    return scan_file(lambda: open(path, "rb"), start=start, damage=damage, state=state)
 
 
 def _pool_context() -> str:
@@ -255,12 +257,26 @@ class LogdirReader:
         else:
             runs, issues = discover_runs(self._fs)
         self._dir_issues = issues
+        self._forget_vanished(runs, issues)
         for run in runs:
             state = self._runs.setdefault(run.name, _RunState(run.name))
             for path in run.files:
                 if path not in state.files:
                     state.files[path] = _FileState(path=path, rel=self._relative(path))
         return runs
+
+    def _forget_vanished(self, runs: list[RunFiles], issues: list[ReadIssue]) -> None:
+        """Drop the runs whose directory (or every event file in it) is gone.
+
+        TensorBoard drops a run whose directory vanished, and so does a fresh read, so
+        a long-lived reader does too. A run under a directory that could not be listed
+        this time is kept: it may still be there.
+        """
+        found = {run.name for run in runs}
+        unlisted = [i.file for i in issues]
+        for name in [n for n in self._runs if n not in found]:
+            if not any(d == "." or name == d or name.startswith(d + "/") for d in unlisted):
+                del self._runs[name]
 
     def poll(
         self, *, collect: bool = True, progress: Callable[[int, int], None] | None = None
@@ -389,14 +405,55 @@ class LogdirReader:
             )
         return out
 
-    def snapshot(self) -> Logdir:
-        """Everything read so far, restarts resolved."""
-        runs = [
+    def fingerprints(self) -> dict[str, tuple[object, ...]]:
+        """A cheap key per run of what has been read from it, without building anything.
+
+        When a run's key is unchanged between two calls, so is its :meth:`snapshot`;
+        long-lived readers (``watch``, the TensorBoard tab) rebuild only the runs whose
+        key changed. The logdir's own directory issues count as part of run ``"."``.
+        """
+        out: dict[str, tuple[object, ...]] = {
+            name: tuple(
+                (
+                    f.rel,
+                    f.generation,
+                    f.offset,
+                    f.size,
+                    f.records,
+                    f.foreign,
+                    len(f.scans),
+                    len(f.issues),
+                    tuple(f.tail_issues),
+                    f.unreadable,
+                )
+                for f in state.ordered()
+            )
+            for name, state in self._runs.items()
+            if state.files
+        }
+        if self._dir_issues:
+            out["."] = (*out.get(".", ()), tuple(self._dir_issues))
+        return out
+
+    def snapshot(self, runs: Iterable[str] | None = None) -> Logdir:
+        """Everything read so far, restarts resolved.
+
+        With ``runs``, only the runs of those names are built (names not known are
+        left out), for callers that keep the other runs from an earlier snapshot.
+        """
+        wanted = None if runs is None else set(runs)
+        built = [
             _build_run(name, state.ordered())
             for name, state in sorted(self._runs.items())
-            if state.files
+            if state.files and (wanted is None or name in wanted)
         ]
-        return Logdir(self.logdir, _with_dir_issues(runs, self._dir_issues))
+        return Logdir(self.logdir, self._with_root_issues(built, wanted))
+
+    def _with_root_issues(self, runs: list[Run], wanted: set[str] | None) -> tuple[Run, ...]:
+        """``runs`` with the logdir's directory issues on run ``"."`` (made if needed)."""
+        if wanted is not None and "." not in wanted:
+            return tuple(runs)
+        return _with_dir_issues(runs, self._dir_issues)
 
 
 def _relative(root: str, path: str) -> str:
@@ -631,8 +688,15 @@ def _tag_series(
             i = bisect.bisect_right(cols.steps_back, a)  # a step going back inside the tag?
             restart = i < len(cols.steps_back) and cols.steps_back[i] < b
         steps = cols.steps[chunk]
+        duplicates = 0
         if restart:
             keep = restart_keep_mask(steps)
+            if not keep.all():
+                # the same step logged twice in a row with the same value is a duplicate,
+                # not a restart (Lightning and HF write `epoch` once per logger call)
+                values = cols.values[chunk]
+                same = (steps[:-1] == steps[1:]) & (values[:-1] == values[1:]) & ~keep[:-1]
+                duplicates = int(np.count_nonzero(same))
             chunk = (np.arange(a, b) if isinstance(chunk, slice) else chunk)[keep]
             steps = cols.steps[chunk]
         kept = int(steps.shape[0])
@@ -651,6 +715,7 @@ def _tag_series(
                 wall_times=cols.walls[chunk],
                 replaced_points=n - kept,
                 encoding=encoding,
+                duplicate_points=duplicates,
                 _owned=True,
             ),
         )

@@ -30,6 +30,7 @@ spans as reading it once.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -108,6 +109,8 @@ IMPLEMENTATION, _BACKEND = _pick()
 """Which scanner is in use: ``"c"`` (compiled) or ``"python"`` (fallback)."""
 
 CHUNK_SIZE = 8 << 20
+MIN_HOLE = 1 << 20
+"""Shortest hole of a sparse file skipped with ``SEEK_DATA`` rather than read."""
 
 
 @dataclass
@@ -225,6 +228,15 @@ class _Window:
         k = max(0, offset - self.base)
         return (self._before + bytes(memoryview(self.buf)[max(0, k - 16) : k]))[-16:]
 
+    def skip_hole(self) -> int | None:
+        """Move past a hole of a sparse file that starts at the window's end.
+
+        Returns the new position to search from, or ``None`` when there is no hole
+        worth skipping (or the source cannot tell). Only called while searching for
+        the next valid record (see :class:`_FileWindow`).
+        """
+        return None
+
 
 class _FileWindow(_Window):
     """A window over an open file, read with ``readinto`` into one reused buffer.
@@ -288,6 +300,37 @@ class _FileWindow(_Window):
         if self.base == 0 and not self.head:
             self.head = bytes(store[: min(64, self._n)])
         return added > 0
+
+    def skip_hole(self) -> int | None:
+        """Skip a hole (``SEEK_DATA``) instead of reading its zeros.
+
+        A hole reads as zeros, and 12 zero bytes are never a valid record header (the
+        masked CRC of eight zero bytes is not zero), so no record starts more than 11
+        bytes before the next data: the search resumes there, over 11 zero bytes, and
+        the skipped span is still reported as damage. Holes under :data:`MIN_HOLE`
+        are read as usual.
+        """
+        seek_data = getattr(os, "SEEK_DATA", None)
+        if seek_data is None or self.eof or self._hint is None:
+            return None
+        end = self.end
+        try:
+            data = os.lseek(self._fh.fileno(), end, seek_data)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:  # ENXIO: a hole up to the end of the file
+                return None
+            data = max(self._hint, end)
+        except (AttributeError, ValueError):  # no file descriptor behind it
+            return None
+        if data - end < MIN_HOLE:
+            self._fh.seek(end)
+            return None
+        self._fh.seek(data)
+        self._store[:11] = bytes(11)
+        self._n = 11
+        self.base = data - 11
+        self._before = bytes(16)
+        return self.base
 
 
 class _Collected:
@@ -398,6 +441,10 @@ def _drive(
             if pending is None:
                 pending = (q, length)
             pos = q + 1
+            continue
+        hole = win.skip_hole()
+        if hole is not None:
+            pos = hole
             continue
         if win.feed(q, win.end + 1):
             pos = q

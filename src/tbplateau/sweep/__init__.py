@@ -36,7 +36,7 @@ from tbplateau.sweep._listing import (
     listing_from_manifest,
     read_manifest,
 )
-from tbplateau.sweep._output import json_chunks, jsonl_lines
+from tbplateau.sweep._output import Summary, json_chunks, jsonl_lines, run_report
 from tbplateau.sweep._task import Task, TaskResult, run_task
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "Listing",
     "LocalPool",
     "RunEntry",
+    "Summary",
     "Sweep",
     "SweepStats",
     "Task",
@@ -59,6 +60,7 @@ __all__ = [
     "parse_dask_address",
     "plan_tasks",
     "read_manifest",
+    "run_report",
     "run_task",
 ]
 

@@ -30,6 +30,7 @@ __all__ = ["LocalPool", "dask_client", "default_workers"]
 P = ParamSpec("P")
 T = TypeVar("T")
 
+
 def default_workers() -> int:
     """The CPU cores this process may use."""
     try:

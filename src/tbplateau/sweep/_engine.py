@@ -26,7 +26,7 @@ from tbplateau.curves import attach
 from tbplateau.detectors import Detector
 from tbplateau.errors import InvalidParameterError, NoEventFilesError, TbplateauError
 from tbplateau.findings import FindingKind
-from tbplateau.goals import GoalOverride, parse_goal_override
+from tbplateau.goals import GoalOverride, compile_pattern, parse_goal_override
 from tbplateau.pairing import run_groups
 from tbplateau.reader.model import Logdir
 from tbplateau.report import REPORT_SCHEMA, Report, RunReport
@@ -35,8 +35,8 @@ from tbplateau.sweep._task import (
     Task,
     TaskResult,
     failed_run_json,
-    run_json,
     run_task,
+    runs_json,
     worker_version,
 )
 
@@ -250,7 +250,8 @@ class Sweep:
         goals: Sequence[str | GoalOverride] = (),
         detectors: Mapping[FindingKind, Detector] | None = None,
         runs: Iterable[str] | None = None,
-        select: Callable[[str], bool] | None = None,
+        select_runs: str | None = None,
+        select_tags: str | None = None,
         task_runs: int = TASK_RUNS,
         task_bytes: int = TASK_BYTES,
         progress: Callable[[int, int], None] | None = None,
@@ -268,6 +269,7 @@ class Sweep:
             if not self.listing.runs:
                 raise InvalidParameterError(f"no run named for {self.logdir}")
         self.stats = SweepStats(workers=self._backend.workers)
+        select = None if select_runs is None else compile_pattern(select_runs)
         planned = plan_tasks(
             self.listing,
             select=select,
@@ -276,7 +278,16 @@ class Sweep:
             task_bytes=task_bytes,
         )
         self.tasks = [
-            Task(i, self.listing.root, self.listing.local, groups, overrides, self.detectors)
+            Task(
+                i,
+                self.listing.root,
+                self.listing.local,
+                groups,
+                overrides,
+                self.detectors,
+                select_runs=select_runs,
+                select_tags=select_tags,
+            )
             for i, groups in enumerate(planned)
         ]
         self.stats.tasks = len(self.tasks)
@@ -295,11 +306,12 @@ class Sweep:
 
     def names(self) -> list[str]:
         """The runs this sweep reports on, in order."""
-        names = [n for t in self.tasks for n in t.names]
-        if self.listing.issues and "." not in names:
-            names.append(".")
-        keep = self._select
-        return sorted(n for n in names if keep is None or keep(n))
+        names = [n for t in self.tasks for n in t.wanted]
+        if self.listing.issues and "." not in {n for t in self.tasks for n in t.names}:
+            keep = self._select
+            if keep is None or keep("."):
+                names.append(".")
+        return sorted(names)
 
     def __iter__(self) -> Iterator[RunReport]:
         for _, text in self.texts():
@@ -329,7 +341,8 @@ class _Merge:
         self.stats = sweep.stats
         self.names = sweep.names()
         self.wanted = set(self.names)
-        self.task_of = {n: t.index for t in sweep.tasks for n in t.names}
+        self.task_of = {n: t.index for t in sweep.tasks for n in t.wanted}
+        self.read = {n for t in sweep.tasks for n in t.names}
         self.pending: deque[Task] = deque(sweep.tasks)
         self.submitted = 0  # tasks of the plan submitted so far (they go in order)
         self.in_flight: dict[int, tuple[Task, _Handle]] = {}
@@ -345,8 +358,8 @@ class _Merge:
         report = self.sweep._progress or (lambda done, total: None)
         report(0, len(self.names))
         issues = self.sweep.listing.issues
-        if issues and "." not in self.task_of:
-            self._keep(".", run_json(RunReport(".", issues, (), ())))
+        if issues and "." not in self.read:
+            self._keep(".", runs_json(Report("", (RunReport(".", issues, (), ()),)))[0][1])
         try:
             while self.emitted < len(self.names):
                 self._fill()
@@ -407,7 +420,7 @@ class _Merge:
         self.stats.add(result)
         for name, text in result.runs:
             self._put(name, text)
-        for name in set(task.names) - {n for n, _ in result.runs}:
+        for name in set(task.wanted) - {n for n, _ in result.runs}:
             self._put(name, failed_run_json(name, "analysis failed: missing from the result"))
 
     def _failed(self, task: Task, exc: BaseException) -> None:
@@ -418,7 +431,7 @@ class _Merge:
         self.stats.failed_tasks += 1
         text = " ".join(str(exc).split())
         error = f"analysis failed on a worker: {type(exc).__name__}" + (f": {text}" if text else "")
-        for name in task.names:
+        for name in task.wanted:
             self._put(name, failed_run_json(name, error))
 
     def _put(self, name: str, text: str) -> None:

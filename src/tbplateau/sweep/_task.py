@@ -3,9 +3,10 @@
 A :class:`Task` names whole run groups (:func:`~tbplateau.pairing.run_groups`: a
 validation run travels with its training sibling) and where to read them. It holds
 names and options only: no data, no filesystem object, no credentials. A worker
-reads the task's runs, analyses group by group and sends back the JSON of each run
-(one element of the ``runs`` array of ``tbplateau.report/1``), never ``Report``
-objects, which carry the curves.
+reads the task's runs, analyses group by group and sends back the JSON of each
+selected run (one element of the ``runs`` array of ``tbplateau.report/1``, its words
+written with the group's curves at hand), never ``Report`` objects, which carry the
+curves.
 
 A group whose reading or analysis raises does not sink the task: each of its runs
 comes back with an ``unreadable`` read issue naming the error, and no series.
@@ -16,26 +17,40 @@ from __future__ import annotations
 import gc
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tbplateau.analysis import analyze_runs
+from tbplateau.curves import attach
 from tbplateau.detectors import Detector
 from tbplateau.findings import FindingKind
-from tbplateau.goals import GoalOverride
+from tbplateau.goals import GoalOverride, compile_pattern
 from tbplateau.reader.discover import FETCH_THREADS, RunFiles, filesystem_for
-from tbplateau.reader.model import Problem, ReadIssue, Run
+from tbplateau.reader.model import Logdir, Problem, ReadIssue, Run
 from tbplateau.reader.runs import read_runs
 from tbplateau.report import Report, RunReport, report_document
 from tbplateau.sweep._listing import RunEntry, list_run
 
-__all__ = ["Task", "TaskResult", "failed_run_json", "run_json", "run_task", "worker_version"]
+__all__ = [
+    "Task",
+    "TaskResult",
+    "failed_run_json",
+    "run_task",
+    "runs_json",
+    "worker_version",
+]
 
 
 @dataclass(frozen=True)
 class Task:
-    """Whole run groups of one logdir, to be read and analysed together."""
+    """Whole run groups of one logdir, to be read and analysed together.
+
+    ``select_runs`` and ``select_tags`` are patterns of the pattern language
+    (:func:`~tbplateau.goals.compile_pattern`), as ``report --runs/--tags`` take them:
+    the runs and series reported (the others of a group are still read and lend their
+    curves, as they do to ``report``).
+    """
 
     index: int
     root: str
@@ -45,10 +60,19 @@ class Task:
     detectors: Mapping[FindingKind, Detector] | None = None
     isolated: bool = False
     """A retry of one group alone, after the task holding it failed."""
+    select_runs: str | None = None
+    select_tags: str | None = None
 
     @property
     def names(self) -> list[str]:
+        """Every run read."""
         return [r.name for g in self.groups for r in g]
+
+    @property
+    def wanted(self) -> list[str]:
+        """The runs reported."""
+        ok = _matcher(self.select_runs)
+        return [n for n in self.names if ok(n)]
 
     @property
     def nbytes(self) -> int:
@@ -56,15 +80,12 @@ class Task:
 
     def split(self) -> list[Task]:
         """One isolated task per group (to find the group that made a task fail)."""
-        return [
-            Task(self.index, self.root, self.local, (g,), self.goals, self.detectors, True)
-            for g in self.groups
-        ]
+        return [replace(self, groups=(g,), isolated=True) for g in self.groups]
 
 
 @dataclass
 class TaskResult:
-    """What a worker sends back: each run's JSON, in task order, and what it cost."""
+    """What a worker sends back: each reported run's JSON, in task order, and the cost."""
 
     version: str
     runs: list[tuple[str, str]]
@@ -78,6 +99,10 @@ class TaskResult:
     errors: list[str] = field(default_factory=list)
 
 
+def _matcher(pattern: str | None) -> Callable[[str], bool]:
+    return (lambda name: True) if pattern is None else compile_pattern(pattern)
+
+
 def worker_version() -> str:
     """The tbplateau version and report schema of the process that runs this."""
     from tbplateau import __version__
@@ -86,16 +111,20 @@ def worker_version() -> str:
     return f"{__version__} ({REPORT_SCHEMA})"
 
 
-def run_json(run: RunReport) -> str:
-    """One run's element of the ``runs`` array, as compact JSON text."""
-    doc = report_document(Report("", (run,)))["runs"][0]
-    return json.dumps(doc, allow_nan=False)
+def runs_json(report: Report) -> list[tuple[str, str]]:
+    """Each run's element of the document's ``runs`` array, as compact JSON text.
+
+    The words (verdict, advice) are those of the whole report's document: they depend
+    on the run's group only, whose curves ``report`` must carry.
+    """
+    doc = report_document(report)
+    return [(r["run"], json.dumps(r, allow_nan=False)) for r in doc["runs"]]
 
 
 def failed_run_json(name: str, error: str, issues: Sequence[ReadIssue] = ()) -> str:
     """A run whose reading or analysis failed: its read issues, then one naming ``error``."""
     issue = ReadIssue(name, 0, Problem.UNREADABLE, f"{name}: {error}")
-    return run_json(RunReport(name, (*issues, issue), (), ()))
+    return runs_json(Report("", (RunReport(name, (*issues, issue), (), ()),)))[0][1]
 
 
 def _error(what: str, exc: BaseException) -> str:
@@ -119,6 +148,27 @@ def _read(task: Task, entries: Sequence[RunEntry]) -> dict[str, Run]:
         if isinstance(found, ReadIssue):
             runs[entry.name] = Run(entry.name, (), (), (), (found,), 0)
     return runs
+
+
+def _selected(task: Task, reports: Sequence[RunReport]) -> tuple[RunReport, ...]:
+    """The reports of the selected runs, with the selected series only.
+
+    The rule of ``report --runs/--tags`` (``Selection.filter`` in the command line): a
+    run-level finding stays when one of its tags is selected.
+    """
+    if task.select_runs is None and task.select_tags is None:
+        return tuple(reports)
+    run_ok, tag_ok = _matcher(task.select_runs), _matcher(task.select_tags)
+    return tuple(
+        RunReport(
+            r.run,
+            r.read_issues,
+            tuple(s for s in r.series if tag_ok(s.tag)),
+            tuple(f for f in r.findings if any(tag_ok(t) for t in f.tags)),
+        )
+        for r in reports
+        if run_ok(r.run)
+    )
 
 
 def run_task(task: Task) -> TaskResult:
@@ -148,6 +198,8 @@ def _run_group(
     task: Task, group: Sequence[RunEntry], runs: Mapping[str, Run], result: TaskResult
 ) -> list[tuple[str, str]]:
     names = [r.name for r in group]
+    ok = _matcher(task.select_runs)
+    wanted = {n for n in names if ok(n)}
     have = [runs[n] for n in names if n in runs]
     if len(have) < len(names):
         t0 = time.perf_counter()
@@ -156,18 +208,21 @@ def _run_group(
         except Exception as exc:
             result.failed_groups += 1
             result.errors.append(_error("reading", exc))
-            return [(n, failed_run_json(n, _error("reading", exc))) for n in names]
+            return [(n, failed_run_json(n, _error("reading", exc))) for n in names if n in wanted]
         finally:
             result.read_s += time.perf_counter() - t0
     t0 = time.perf_counter()
     try:
         reports = analyze_runs(have, goals=task.goals, detectors=task.detectors)
-        out = [(r.run, run_json(r)) for r in reports]
+        curves = Logdir("", tuple(have))
+        out = runs_json(attach(Report("", _selected(task, reports)), curves))
     except Exception as exc:  # one group's failure is a value in its runs' reports
         result.failed_groups += 1
         result.errors.append(_error("analysis", exc))
         out = [
-            (r.name, failed_run_json(r.name, _error("analysis", exc), r.read_issues)) for r in have
+            (r.name, failed_run_json(r.name, _error("analysis", exc), r.read_issues))
+            for r in have
+            if r.name in wanted
         ]
     result.analyze_s += time.perf_counter() - t0
     result.series += sum(len(r.series) for r in have)

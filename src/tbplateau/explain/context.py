@@ -1,0 +1,352 @@
+"""What the rest of a run says about one series: the logged learning rate, the
+training/validation partner, twins holding the same values, and the bounds.
+
+Everything here reads the curves (when they are available) and the tag table
+(:mod:`tbplateau.goals`); nothing decides wording.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from tbplateau.curves import Curves
+from tbplateau.goals import TWIN_PREFERENCE, Role, TagMeaning, tag_meaning
+from tbplateau.pairing import pair_series
+from tbplateau.report import RunReport, SeriesReport
+from tbplateau.series import Series
+
+__all__ = [
+    "CHANCE_CLASSES",
+    "LearningRate",
+    "Partner",
+    "at_bound",
+    "chance_classes",
+    "find_learning_rate",
+    "finite",
+    "partners",
+    "prior_entropy",
+    "twins",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+CHANCE_CLASSES = (2, 3, 4, 5, 6, 7, 8, 9, 10, 100, 1000)
+"""Class counts whose ``ln C`` is recognised as a classification loss at chance level."""
+
+
+def finite(series: Series) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """The steps and values of the finite points of ``series``."""
+    ok = np.isfinite(series.values)
+    return series.steps[ok], series.values[ok]
+
+
+def _tail(values: FloatArray, share: float = 0.1, least: int = 3) -> FloatArray:
+    k = max(least, math.ceil(share * values.size))
+    return values[-k:]
+
+
+# -- the learning rate -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LearningRate:
+    """The learning rate logged for a run (possibly by a sibling run of its group)."""
+
+    run: str
+    tag: str
+    series: Series
+
+    @property
+    def name(self) -> str:
+        return self.tag
+
+    def at(self, step: int) -> float | None:
+        """The last logged value at or before ``step`` (else the first one)."""
+        steps, values = finite(self.series)
+        if not values.size:
+            return None
+        i = max(0, int(np.searchsorted(steps, step, side="right")) - 1)
+        return float(values[i])
+
+    def window(self, start: int, end: int | None) -> FloatArray:
+        steps, values = finite(self.series)
+        m = steps >= start
+        if end is not None:
+            m &= steps <= end
+        return values[m]
+
+    @property
+    def constant(self) -> bool:
+        _, values = finite(self.series)
+        return bool(values.size) and float(np.ptp(values)) <= 1e-12 * max(1e-30, abs(values[0]))
+
+    def zero_from(self, step: int) -> bool:
+        """Whether every logged value from ``step`` on is 0."""
+        w = self.window(step, None)
+        at = self.at(step)
+        return at == 0.0 and (w.size == 0 or float(np.abs(w).max()) == 0.0)
+
+    def warming_up(self, step: int) -> bool:
+        """Whether the LR at ``step`` is still rising towards a later peak (a warm-up)."""
+        steps, values = finite(self.series)
+        if values.size < 3:
+            return False
+        peak = int(np.argmax(values))
+        i = max(0, int(np.searchsorted(steps, step, side="right")) - 1)
+        top = float(values[peak])
+        return i < peak and float(values[i]) < 0.95 * top and float(values[0]) < 0.5 * top
+
+    @property
+    def peak_step(self) -> int | None:
+        """The step of the highest logged LR (the end of a warm-up)."""
+        steps, values = finite(self.series)
+        return int(steps[int(np.argmax(values))]) if values.size else None
+
+    @property
+    def warmup_whole_run(self) -> bool:
+        """Whether the LR rose over the whole run (its warm-up never finished)."""
+        _, values = finite(self.series)
+        if values.size < 3:
+            return False
+        return int(np.argmax(values)) >= values.size - 2 and values[0] < 0.5 * values.max()
+
+    def cut_near(self, step: int, before: int, after: int) -> tuple[int, float, float] | None:
+        """The largest LR cut (at least 2x in one logged step) between the logged points
+        ``before`` points before ``step`` and ``after`` points after it:
+        ``(step of the cut, LR before, LR after)``."""
+        steps, values = finite(self.series)
+        if values.size < 2:
+            return None
+        i = int(np.searchsorted(steps, step, side="left"))
+        lo, hi = max(1, i - before), min(values.size - 1, i + after)
+        best: tuple[int, float, float] | None = None
+        ratio = 2.0
+        for j in range(lo, hi + 1):
+            a, b = float(values[j - 1]), float(values[j])
+            if b > 0 and a / b >= ratio:
+                ratio = a / b
+                best = (int(steps[j]), a, b)
+            elif b == 0 and a > 0:
+                return (int(steps[j]), a, b)
+        return best
+
+    def decaying(self, start: int, end: int | None) -> tuple[float, float] | None:
+        """``(LR at start, LR at end)`` when the schedule lowered the LR by at least 30 %
+        over ``[start, end]`` without raising it."""
+        w = self.window(start, end)
+        if w.size < 2 or float(w[0]) <= 0:
+            return None
+        rises = np.diff(w) > 1e-12 * float(w[0])
+        if rises.any() or float(w[-1]) > 0.7 * float(w[0]):
+            return None
+        return float(w[0]), float(w[-1])
+
+    def cut_before(self, step: int) -> tuple[float, float] | None:
+        """``(peak before step, LR at step)`` when the LR at ``step`` is at most half its
+        earlier peak (the schedule was already cutting it)."""
+        steps, values = finite(self.series)
+        before = values[steps <= step]
+        if before.size < 2:
+            return None
+        top, now = float(before.max()), float(before[-1])
+        return (top, now) if now <= 0.5 * top else None
+
+
+def _is_lr(tag: str) -> bool:
+    meaning = tag_meaning(tag)
+    return meaning.role is Role.SCHEDULE and "learning rate" in meaning.why
+
+
+def find_learning_rate(
+    run: str, group: Sequence[str], curves: Curves, tags_by_run: Mapping[str, Sequence[str]]
+) -> LearningRate | None:
+    """The run's own logged LR, else one logged by a run of its group (Keras logs
+    ``epoch_learning_rate`` in ``train`` only). The first LR tag in name order wins."""
+    for name in (run, *(g for g in group if g != run)):
+        for tag in sorted(tags_by_run.get(name, ())):
+            if _is_lr(tag):
+                series = curves.get((name, tag))
+                if series is not None and np.isfinite(series.values).any():
+                    return LearningRate(name, tag, series)
+    return None
+
+
+# -- training and validation partners --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Partner:
+    """The other side of a train/validation pair: ``side`` is this series' role."""
+
+    side: str
+    run: str
+    tag: str
+
+
+def partners(runs: Iterable[RunReport], curves: Curves) -> dict[tuple[str, str], Partner]:
+    """For every paired series, its role and the series on the other side.
+
+    Pairs come from :func:`~tbplateau.pairing.pair_series` (all the layouts it knows),
+    over the report's runs and the runs whose curves are known (a report filtered to
+    ``keras/validation`` still compares it with ``keras/train``). A training series
+    paired with several validation series keeps the first.
+    """
+    tags: dict[str, set[str]] = {}
+    for r in runs:
+        tags.setdefault(r.run, set()).update(s.tag for s in r.series)
+    for run, tag in curves:
+        tags.setdefault(run, set()).add(tag)
+    out: dict[tuple[str, str], Partner] = {}
+    for p in pair_series((run, sorted(t)) for run, t in tags.items()):
+        out[(p.validation_run, p.validation_tag)] = Partner(
+            "validation", p.training_run, p.training_tag
+        )
+        out.setdefault(
+            (p.training_run, p.training_tag), Partner("train", p.validation_run, p.validation_tag)
+        )
+    return out
+
+
+# -- twins -----------------------------------------------------------------------------
+
+
+_TWIN_RES = tuple(re.compile(p) for p in TWIN_PREFERENCE)
+
+
+def _twin_rank(tag: str) -> tuple[int, int, str]:
+    first = next((i for i, p in enumerate(_TWIN_RES) if p.search(tag)), len(_TWIN_RES))
+    return (first, len(tag), tag)
+
+
+def _keras_base(tag: str) -> str | None:
+    """``epoch_X`` for Keras' ``epoch_X`` and ``evaluation_X_vs_iterations``, else None."""
+    if tag.startswith("evaluation_") and tag.endswith("_vs_iterations"):
+        return "epoch_" + tag[len("evaluation_") : -len("_vs_iterations")]
+    return tag if tag.startswith("epoch_") else None
+
+
+def twins(run: RunReport, curves: Curves) -> dict[str, str]:
+    """``{twin tag: primary tag}`` for the series of ``run`` that hold the same values.
+
+    Keras writes every validation metric twice (``epoch_X`` by epoch and
+    ``evaluation_X_vs_iterations`` by step); ML-Agents logs the same reward under two
+    names. Series of at least 4 points equal point for point (steps may differ) are
+    twins when they hold 3 distinct values or more, or when Keras' naming says so;
+    :data:`~tbplateau.goals.TWIN_PREFERENCE` says which one names the row.
+    Without the curves, Keras' naming rule and equal summaries decide.
+    """
+    groups: dict[tuple[object, ...], list[str]] = {}
+    for s in run.series:
+        if s.points < 4:
+            continue
+        curve = curves.get((run.run, s.tag))
+        base = _keras_base(s.tag)
+        if curve is not None:
+            v = curve.values
+            if not np.isfinite(v).any():
+                continue
+            if base is None and len(np.unique(v)) < 3:
+                continue  # a short constant stretch is no evidence of a copy
+            key: tuple[object, ...] = (len(v), v[0].tobytes(), v[-1].tobytes(), float(np.nansum(v)))
+            if base is not None and len(np.unique(v)) < 3:
+                key = (base, *key)
+        else:
+            key = (base or s.tag, s.points, s.best_value, s.last_value)
+        groups.setdefault(key, []).append(s.tag)
+    out: dict[str, str] = {}
+    for tags in groups.values():
+        if len(tags) < 2:
+            continue
+        tags.sort(key=_twin_rank)
+        primary = tags[0]
+        pc = curves.get((run.run, primary))
+        for t in tags[1:]:
+            tc = curves.get((run.run, t))
+            same = pc is None or tc is None or np.array_equal(pc.values, tc.values, equal_nan=True)
+            if not same:
+                continue
+            out[t] = primary
+    return out
+
+
+# -- bounds and chance ----------------------------------------------------------------------
+
+
+def at_bound(
+    curve: Series | None, summary: SeriesReport, meaning: TagMeaning
+) -> tuple[str, float, int] | None:
+    """``("high" | "low", bound, since_step)`` when the series sits at a bound of its
+    values (an accuracy at 1, an error at 0, a reward at its maximum).
+
+    It is at the high bound ``H`` of a metric to maximise when the median of its last
+    tenth (at least 3 points) is within 2 % of the range of ``H`` and its best within
+    0.5 %; at the low bound 0 of an error (not a loss) likewise. ``since_step`` is the
+    first step from which it stays within 5 %.
+    """
+    if curve is None or summary.goal is None:
+        return None
+    steps, values = finite(curve)
+    if values.size < 3:
+        return None
+    low, high = meaning.bounds(values)
+    tail = float(np.median(_tail(values)))
+    if summary.goal == "max" and high is not None:
+        span = high - (low if low is not None else 0.0)
+        if span <= 0:
+            return None
+        near = values >= high - 0.05 * span
+        if tail >= high - 0.02 * span and float(values.max()) >= high - 0.005 * span:
+            return ("high", high, _since(steps, near))
+    if summary.goal == "min" and low is not None and not meaning.chance_loss:
+        top = float(np.abs(values).max())
+        if top <= 0:
+            return None
+        near = values <= low + 0.05 * top
+        if tail <= low + 0.02 * top and float(values.min()) <= low + 0.005 * top:
+            return ("low", low, _since(steps, near))
+    return None
+
+
+def _since(steps: npt.NDArray[np.int64], near: npt.NDArray[np.bool_]) -> int:
+    """The first step from which ``near`` holds to the end."""
+    bad = np.flatnonzero(~near)
+    i = int(bad[-1]) + 1 if bad.size else 0
+    return int(steps[min(i, steps.size - 1)])
+
+
+def chance_classes(curve: Series | None, meaning: TagMeaning) -> int | None:
+    """``C`` when a classification loss sits at ``ln C``, the loss of a model that
+    predicts every class with probability ``1/C``.
+
+    The median of the last fifth must be within 1.5 % of ``ln C`` and every point of
+    that fifth within 3 %; and either the first value was within 5 % of ``ln C`` too
+    (it never left chance) or the loss came down to it and stays there.
+    """
+    if curve is None or not meaning.chance_loss:
+        return None
+    _, values = finite(curve)
+    if values.size < 4:
+        return None
+    tail = _tail(values, 0.2, 2)
+    m = float(np.median(tail))
+    for c in CHANCE_CLASSES:
+        ln_c = math.log(c)
+        if abs(m - ln_c) > 0.015 * ln_c:
+            continue
+        if float(np.abs(tail - ln_c).max()) > 0.03 * ln_c:
+            continue
+        return c
+    return None
+
+
+def prior_entropy(accuracy: float) -> float:
+    """The binary cross-entropy of a model that always outputs the class prior ``p``
+    (its accuracy, predicting the majority class): ``-p ln p - (1-p) ln(1-p)``."""
+    p = min(max(accuracy, 1e-12), 1 - 1e-12)
+    return -(p * math.log(p) + (1 - p) * math.log(1 - p))

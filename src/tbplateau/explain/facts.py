@@ -1,0 +1,345 @@
+"""The sentences every diagnosis is made of: the run's numbers, the logged learning
+rate, the callback replays and the forecast, and what the series' context
+(:class:`SeriesContext`) says. Used by :mod:`~tbplateau.explain.kinds` (one builder per
+kind of finding) and :mod:`~tbplateau.explain.states` (solved, at chance level, warm-up,
+improving, worsening)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from tbplateau import baselines
+from tbplateau.escape import MAX_NAME, shorten
+from tbplateau.explain.context import LearningRate, finite
+from tbplateau.explain.forecast import Forecast
+from tbplateau.explain.text import fmt, fmt_step, plural
+from tbplateau.findings import Finding, FindingKind, Goal
+from tbplateau.goals import TagMeaning
+from tbplateau.report import SeriesReport
+from tbplateau.series import Series
+
+__all__ = [
+    "CAPACITY",
+    "RAISE_LR",
+    "RANK",
+    "REGULARISE",
+    "TRY",
+    "WEAK",
+    "LrStory",
+    "SeriesContext",
+    "barely_moved",
+    "better",
+    "consecutive",
+    "early_stopping",
+    "entropy",
+    "lr_over",
+    "lr_story",
+    "name",
+    "outlook",
+    "partner_improving",
+    "prior_fact",
+    "reduce_lr",
+    "value_at",
+    "window",
+]
+
+RANK = {
+    FindingKind.NONFINITE: 0,
+    FindingKind.DIVERGENCE: 1,
+    FindingKind.OVERFITTING: 2,
+    FindingKind.OSCILLATION: 3,
+    FindingKind.PLATEAU: 4,
+}
+WEAK = 0.6
+"""Findings with a confidence below this are marked "(weak)" in verdicts."""
+
+TRY = {
+    "plateau": (
+        "ReduceLROnPlateau or an LR schedule (step or cosine decay)",
+        "a different optimiser (Adam/AdamW, or SGD with momentum)",
+        "more capacity (wider or deeper) if the training metric is flat too",
+    ),
+    "flat line": (
+        "check that the LR is not zero and that the optimiser steps",
+        "check for frozen layers (requires_grad / trainable) and dead ReLUs "
+        "(LeakyReLU, better initialisation, a lower LR)",
+        "check the labels and class balance",
+    ),
+    "divergence": (
+        "lower the LR (3-10×)",
+        "an LR warm-up",
+        "gradient clipping (clipnorm=1.0, clip_grad_norm_)",
+    ),
+    "non-finite": (
+        "lower the LR and clip gradients",
+        "guard log(0) and divisions in the loss (log(x + eps), clamp probabilities)",
+        "with mixed precision: dynamic loss scaling or bfloat16",
+        "find the first bad op with tf.debugging.enable_check_numerics / "
+        "torch.autograd.detect_anomaly",
+    ),
+    "overfitting": (
+        "early stopping at the best step (EarlyStopping(restore_best_weights=True), "
+        "or keep that checkpoint)",
+        "regularisation (weight decay) and dropout",
+        "data augmentation or more data",
+    ),
+    "oscillation": ("a lower LR", "a larger batch"),
+}
+"""What to try by finding label, when the logs say nothing more specific."""
+
+RAISE_LR = (
+    "raise the LR (3-10×; an LR range test finds the usable range)",
+    "a warm restart (SGDR) or a one-cycle schedule",
+)
+REGULARISE = (
+    "regularisation (weight decay, dropout)",
+    "data augmentation or more data",
+    "keep the checkpoint of the best validation step",
+)
+CAPACITY = (
+    "more capacity (wider or deeper)",
+    "a different optimiser (Adam/AdamW, or SGD with momentum)",
+)
+
+
+def name(tag: str) -> str:
+    """A tag inside a sentence: the full name, cut in the middle past
+    :data:`~tbplateau.escape.MAX_NAME` characters."""
+    return shorten(tag, MAX_NAME)
+
+
+@dataclass(frozen=True)
+class SeriesContext:
+    """Everything the advice on one series may quote."""
+
+    run: str
+    summary: SeriesReport
+    findings: tuple[Finding, ...]
+    curve: Series | None
+    unit: str
+    meaning: TagMeaning
+    lr: LearningRate | None = None
+    side: str | None = None
+    """``"train"`` or ``"validation"`` when the series is one side of a pair."""
+    partner: Series | None = None
+    partner_name: str | None = None
+    run_overfits: bool = False
+    """Whether the run (or its group) overfits: validation metrics stall for that reason."""
+    warmup: bool = False
+    """Whether the whole run is inside an LR warm-up."""
+    chance: int | None = None
+    """``C`` when this series is a loss at ``ln C`` (chance level for ``C`` classes)."""
+    chance_accuracy: float | None = None
+    """The chance accuracy of this series (``1/C``, or the class prior) when it sits there."""
+    prior: float | None = None
+    """The class prior this series (a binary loss or accuracy) says the model outputs."""
+    bound: tuple[str, float, int] | None = None
+    extra_context: tuple[str, ...] = field(default=())
+
+    @property
+    def tag(self) -> str:
+        return self.summary.tag
+
+    @property
+    def goal(self) -> Goal:
+        return self.summary.goal
+
+    def at(self, step: int) -> str:
+        return f"{self.unit} {step:,}"
+
+    def till(self, f: Finding) -> str:
+        return "the end" if f.end_step is None else self.at(f.end_step)
+
+
+# -- small helpers on curves --------------------------------------------------------------
+
+
+def window(series: Series, start: int, end: int | None) -> npt.NDArray[np.float64]:
+    m = series.steps >= start
+    if end is not None:
+        m &= series.steps <= end
+    v = series.values[m]
+    return v[np.isfinite(v)]
+
+
+def value_at(series: Series, step: int) -> tuple[int, float] | None:
+    """The last finite point at or before ``step`` (else the first finite one)."""
+    steps, values = finite(series)
+    if not values.size:
+        return None
+    i = max(0, int(np.searchsorted(steps, step, side="right")) - 1)
+    return int(steps[i]), float(values[i])
+
+
+def better(a: float, b: float, goal: Goal) -> bool:
+    return a < b if goal == "min" else a > b
+
+
+def consecutive(series: Series) -> bool:
+    d = np.diff(series.steps)
+    return bool(d.size) and float(np.median(d)) == 1.0
+
+
+def barely_moved(ctx: SeriesContext) -> bool:
+    """Whether the series' best is within 10 % of where it started (relative)."""
+    if ctx.curve is None or ctx.summary.best_value is None:
+        return False
+    _, values = finite(ctx.curve)
+    if values.size < 4:
+        return False
+    first, best = float(values[0]), float(ctx.summary.best_value)
+    gain = first - best if ctx.goal == "min" else best - first
+    return gain <= 0.1 * max(abs(first), 1e-12)
+
+
+def partner_improving(ctx: SeriesContext, step: int) -> tuple[float, float] | None:
+    """``(partner at step, partner at its end)`` when the partner kept improving after
+    ``step`` (by more than a tenth of its whole range)."""
+    if ctx.partner is None:
+        return None
+    at = value_at(ctx.partner, step)
+    _, values = finite(ctx.partner)
+    if at is None or not values.size:
+        return None
+    end = float(np.median(values[-max(1, values.size // 10) :]))
+    gain = at[1] - end if ctx.goal == "min" else end - at[1]
+    return (at[1], float(values[-1])) if gain > 0.1 * float(np.ptp(values)) > 0 else None
+
+
+# -- the learning rate in sentences ----------------------------------------------------------
+
+
+def lr_over(lr: LearningRate, start: int, end: int | None) -> str | None:
+    w = lr.window(start, end)
+    at = lr.at(start)
+    if at is None:
+        return None
+    if w.size == 0:
+        return f"The logged {name(lr.tag)} was {fmt(at)} at {fmt_step(start)}."
+    lo, hi = float(w.min()), float(w.max())
+    if hi == 0.0:
+        return f"The logged {name(lr.tag)} is 0 there: the weights cannot change."
+    if lo == hi:
+        return f"The logged {name(lr.tag)} stayed at {fmt(lo)} throughout."
+    return f"The logged {name(lr.tag)} went from {fmt(float(w[0]))} to {fmt(float(w[-1]))} over it."
+
+
+@dataclass(frozen=True)
+class LrStory:
+    """What the logged LR did around a finding: at most one of these is the story."""
+
+    zero: bool = False
+    warmup: bool = False
+    decaying: tuple[float, float] | None = None
+    cut_before: tuple[float, float] | None = None
+    cut_at_end: tuple[int, float, float] | None = None
+    constant: bool = False
+    note: str | None = None
+
+
+def lr_story(ctx: SeriesContext, f: Finding) -> LrStory:
+    lr = ctx.lr
+    if lr is None:
+        return LrStory()
+    note = lr_over(lr, f.start_step, f.end_step)
+    if lr.zero_from(f.start_step):
+        return LrStory(zero=True, note=note)
+    if lr.warming_up(f.start_step):
+        end = f.end_step
+        if end is None and ctx.curve is not None and len(ctx.curve):
+            end = int(ctx.curve.steps[-1])
+        peak = lr.peak_step
+        if peak is not None and end is not None and peak >= end:  # all of it in the warm-up
+            return LrStory(warmup=True, note=note)
+    end_cut = None
+    if f.end_step is not None:
+        end_cut = lr.cut_near(f.end_step, before=2, after=1)
+    return LrStory(
+        decaying=lr.decaying(f.start_step, f.end_step),
+        cut_before=lr.cut_before(f.start_step),
+        cut_at_end=end_cut,
+        constant=lr.constant,
+        note=note,
+    )
+
+
+# -- replays and forecasts --------------------------------------------------------------------
+
+
+def early_stopping(series: Series, goal: Goal, unit: str) -> str:
+    last = int(series.steps[-1])
+    parts = []
+    for patience in (10, 20):
+        found = baselines.keras_early_stopping(series, goal, patience=patience)
+        if not found:
+            parts.append(f"would not have stopped with patience={patience}")
+            continue
+        fired = int(found[0].detail["fired_step"])
+        saving = f"saving {plural(last - fired, unit)}" if fired < last else "the last one"
+        parts.append(f"would have stopped at {unit} {fired:,} with patience={patience} ({saving})")
+    where = "" if consecutive(series) else " (patience counts logged points)"
+    return f"Keras EarlyStopping {parts[0]}, and {parts[1]}{where}."
+
+
+def reduce_lr(series: Series, goal: Goal, unit: str, start: int) -> str:
+    k = baselines.keras_reduce_lr_on_plateau(series, goal, patience=10)
+    t = baselines.torch_reduce_lr_on_plateau(series, goal, patience=10)
+    if not k and not t:
+        return (
+            "ReduceLROnPlateau(factor=0.1, patience=10) would never have cut the LR: "
+            "the curve kept making improvements larger than its threshold."
+        )
+    kf = min(int(f.detail["fired_step"]) for f in k) if k else None
+    tf = min(int(f.detail["fired_step"]) for f in t) if t else None
+    cuts = sum(int(f.detail["actions"]) for f in k)
+    first = kf if kf is not None else tf
+    assert first is not None
+    words = "" if consecutive(series) else " logged points"
+    text = (
+        f"ReduceLROnPlateau(factor=0.1, patience=10{words}) "
+        f"would first have cut the LR at {unit} {first:,}"
+    )
+    if kf is not None and tf is not None and tf != kf:
+        text += f" (Keras; PyTorch at {unit} {tf:,})"
+    if cuts > 1:
+        text += f", and {cuts} times by the end (Keras)"
+    if first < start:
+        text += f", before this plateau began at {unit} {start:,}"
+    return text + "."
+
+
+def outlook(fc: Forecast | None, unit: str) -> str | None:
+    """What more steps would bring, in one sentence (``None`` without a forecast)."""
+    if fc is None:
+        return None
+    band = f"{fmt(fc.low)}–{fmt(fc.high)}"
+    head = (
+        f"More {unit}s: a fitted {fc.model} puts it at {fmt(fc.value)} (95% {band}) "
+        f"at {unit} {fc.step:,}, against {fmt(fc.now)} now"
+    )
+    if fc.advice == "keep training":
+        tail = f"a gain of about {fmt(fc.gain)}: keep training."
+    elif fc.advice == "stop":
+        tail = f"within the noise ({fc.noise:.2g}): more of the same will not help."
+    else:
+        tail = "the gain is uncertain."
+    return f"{head}; {tail}"
+
+
+def prior_fact(ctx: SeriesContext) -> str:
+    assert ctx.prior is not None
+    p = ctx.prior
+    return (
+        "That is what a model that gives every input the same prediction scores: the "
+        f"majority class is {p:.0%} of the data (the accuracy), precision and recall of "
+        f"the other class are 0, and a constant {p:.0%}/{1 - p:.0%} prediction has a "
+        f"cross-entropy of {fmt(entropy(p))}. The network is dead or not learning."
+    )
+
+
+def entropy(p: float) -> float:
+    return -(p * math.log(p) + (1 - p) * math.log(1 - p))

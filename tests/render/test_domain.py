@@ -1,0 +1,467 @@
+"""What the report says on the shapes of issue 9, on real logs and on synthetic twins.
+
+Each example a practitioner found absurd on a real logdir of ``../shared/realworld``
+has a test on that logdir (skipped when it is absent) and one on a synthetic logdir of
+the same shape, so the behaviour is held without the shared corpus too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tbplateau
+from tbplateau.explain import ReportView, RunView, SeriesView, report_view
+from tbplateau.findings import FindingKind
+from tbplateau.reader.model import Logdir, Run
+from tbplateau.series import Series
+
+ROOT = Path(__file__).resolve().parents[2]
+REAL = ROOT.parent / "shared" / "realworld"
+FIXTURES = ROOT / "fixtures"
+
+
+def real(name: str) -> Path:
+    path = REAL / name
+    if not path.is_dir():
+        pytest.skip(f"{path} is absent")
+    return path
+
+
+def view_of(logdir: Logdir | Path) -> ReportView:
+    ld = logdir if isinstance(logdir, Logdir) else tbplateau.read_logdir(logdir)
+    return report_view(tbplateau.analyze(ld), ld)
+
+
+def rows(view: ReportView) -> Iterator[tuple[RunView, SeriesView]]:
+    for run in view.runs:
+        for row in run.series:
+            yield run, row
+
+
+def row(view: ReportView, run: str, tag: str) -> SeriesView:
+    for r, s in rows(view):
+        if r.run == run and s.tag == tag:
+            return s
+    raise AssertionError(f"no row {run}/{tag}")
+
+
+def logdir(*runs: tuple[str, dict[str, np.ndarray]], steps: np.ndarray | None = None) -> Logdir:
+    out = []
+    for name, series in runs:
+        made = []
+        for tag, values in series.items():
+            t = steps if steps is not None else np.arange(len(values))
+            made.append(Series(name, tag, steps=t[: len(values)], values=values))
+        out.append(Run(name, ("f",), tuple(made)))
+    return Logdir("mem", tuple(out))
+
+
+def noisy(values: np.ndarray, seed: int = 0, scale: float = 0.01) -> np.ndarray:
+    return values * np.exp(np.random.default_rng(seed).normal(0, scale, values.size))
+
+
+def all_text(view: ReportView) -> str:
+    parts = []
+    for run in view.runs:
+        parts.extend([run.not_judged or "", *run.notes])
+        for s in run.series:
+            parts.append(s.verdict_text)
+        for a in run.advice:
+            parts.extend([a.title, *a.lines()])
+    return "\n".join(parts)
+
+
+# -- sentinels and components whose rise is expected -----------------------------------
+
+
+def test_tfod_sentinels_and_regularisation_loss_real() -> None:
+    view = view_of(real("huzaifasharafat__TFODCourse"))
+    evaluation = "Tensorflow/workspace/models/my_ssd_mobnet/eval"
+    large = row(view, evaluation, "DetectionBoxes_Precision/mAP (large)")
+    assert not large.findings
+    assert large.state == "not judged"
+    assert "always -1, COCO's 'not applicable'" in large.verdict_text
+    train = "Tensorflow/workspace/models/my_ssd_mobnet/train"
+    reg = row(view, train, "Loss/regularization_loss")
+    assert not reg.findings  # it rose 0.1528 -> 0.1773, as regularisation losses do
+    text = all_text(view)
+    assert "flat line since step 2,000" not in text
+    assert "regularisation loss normally grows as the weights grow" in text
+    run = next(r for r in view.runs if r.run == evaluation)
+    assert run.not_judged is not None
+    assert "DetectionBoxes_Precision/mAP (large)" in run.not_judged
+
+
+def test_sentinels_and_regularisation_loss_synthetic() -> None:
+    t = np.arange(0, 20)
+    ld = logdir(
+        (
+            "eval",
+            {
+                "DetectionBoxes_Precision/mAP (large)": np.full(20, -1.0),
+                "DetectionBoxes_Precision/mAP": noisy(0.1 + 0.3 * (1 - np.exp(-t / 4)), 1),
+            },
+        ),
+        (
+            "train",
+            {
+                "Loss/regularization_loss": 0.15 + 0.002 * t,
+                "Loss/total_loss": noisy(np.exp(-t / 5) + 0.5, 2),
+            },
+        ),
+    )
+    view = view_of(ld)
+    large = row(view, "eval", "DetectionBoxes_Precision/mAP (large)")
+    assert (large.state, large.findings) == ("not judged", ())
+    reg = row(view, "train", "Loss/regularization_loss")
+    assert reg.findings == ()
+    assert reg.summary.judged_kinds == {FindingKind.NONFINITE}
+    assert "diverged" not in all_text(view)
+
+
+# -- batch-level running means ------------------------------------------------------------
+
+
+def test_keras_batch_running_means_real() -> None:
+    view = view_of(real("TheCodeheadMT__TensorBoard-Tutorial"))
+    for _, s in rows(view):
+        if s.tag.startswith("batch_"):
+            assert all(
+                f.kind in (FindingKind.NONFINITE, FindingKind.DIVERGENCE) for f in s.findings
+            )
+    assert "a larger batch" not in all_text(view)
+
+
+def test_batch_series_are_only_judged_for_blow_ups() -> None:
+    n = 400
+    wiggle = 0.9 + 0.00002 * (-1) ** np.arange(n)  # swings of a running mean at its floor
+    ld = logdir(("r", {"batch_loss": np.r_[np.linspace(2, 0.9, 100), wiggle[100:]]}))
+    view = view_of(ld)
+    s = row(view, "r", "batch_loss")
+    assert s.findings == ()
+    assert s.state == "partly judged"
+    assert "batch-level running mean" in (view.runs[0].not_judged or "")
+    blown = logdir(
+        ("r", {"batch_loss": np.r_[np.linspace(2, 0.9, 100), np.geomspace(0.9, 1e6, 100)]})
+    )
+    kinds = {f.kind for f in row(view_of(blown), "r", "batch_loss").findings}
+    assert FindingKind.DIVERGENCE in kinds
+
+
+# -- bounds: solved, fits the training data, at chance level ------------------------------
+
+
+def test_validation_accuracy_of_one_is_solved_not_a_plateau() -> None:
+    t = np.arange(60)
+    acc = np.minimum(1.0, 0.6 + 0.05 * t)
+    ld = logdir(
+        (
+            "x/train",
+            {
+                "epoch_accuracy": np.minimum(1.0, 0.5 + 0.05 * t),
+                "epoch_loss": noisy(np.exp(-t / 10), 3),
+            },
+        ),
+        ("x/validation", {"epoch_accuracy": acc, "epoch_loss": noisy(np.exp(-t / 12) + 0.01, 4)}),
+    )
+    view = view_of(ld)
+    val = row(view, "x/validation", "epoch_accuracy")
+    assert val.state == "solved"
+    assert val.verdict_text.startswith("solved: at its maximum (1)")
+    assert val.advice is not None
+    assert not any("capacity" in t or "optimiser" in t for t in val.advice.tries)
+    train = row(view, "x/train", "epoch_accuracy")
+    assert train.state == "fits"  # a training accuracy of 1 is not "solved"
+
+
+def test_rl_reward_at_its_maximum_is_solved_real() -> None:
+    view = view_of(real("bwubrian__snakeai"))
+    run = "summaries/attempt0_RollerBallBrain"
+    reward = row(view, run, "Environment/Cumulative Reward")
+    assert reward.state == "solved"
+    assert reward.twins == ("Policy/Extrinsic Reward",)  # the same values, one row
+    assert reward.advice is not None
+    assert "The task looks solved" in reward.advice.text
+    assert "capacity" not in reward.advice.text
+
+
+def test_rl_reward_at_its_maximum_is_solved_synthetic() -> None:
+    t = np.arange(40)
+    reward = np.minimum(1.0, 0.1 + 0.1 * t) - np.where(t > 15, 0.02 * (t % 2), 0)
+    ld = logdir(
+        ("rb", {"Environment/Cumulative Reward": reward, "Policy/Extrinsic Reward": reward})
+    )
+    view = view_of(ld)
+    s = row(view, "rb", "Environment/Cumulative Reward")
+    assert s.state == "solved"
+    assert row(view, "rb", "Policy/Extrinsic Reward").state == "twin"
+    assert "more capacity" not in all_text(view)
+
+
+def test_a_loss_at_ln_2_is_at_chance_level_and_the_advice_follows_the_lr() -> None:
+    view = view_of(FIXTURES / "keras_lr_too_low")
+    loss = row(view, "train", "epoch_loss")
+    assert loss.verdict_text == "at chance level (ln 2)"
+    acc = row(view, "train", "epoch_accuracy")
+    assert acc.state == "chance"
+    text = all_text(view)
+    # the LR stayed at 1e-05: no "LR drop" story, no ReduceLROnPlateau, raise it instead
+    assert "an LR drop or a schedule step" not in text
+    assert "ReduceLROnPlateau or an LR schedule" not in text
+    assert "raise the LR" in text
+    assert "stayed at 1e-05 throughout" in text
+
+
+@pytest.mark.parametrize("classes", [2, 10])
+def test_chance_level_synthetic(classes: int) -> None:
+    t = np.arange(30)
+    loss = math.log(classes) * (1 + 0.002 * np.exp(-t / 5)) + 0.0005 * np.sin(t)
+    acc = np.full(30, 1 / classes) + 0.004 * np.sin(t)
+    ld = logdir(("r", {"loss": loss, "accuracy": acc, "learning_rate": np.full(30, 1e-6)}))
+    view = view_of(ld)
+    assert row(view, "r", "loss").verdict_text.startswith(f"at chance level (ln {classes})")
+    assert row(view, "r", "accuracy").state == "chance"
+    assert "raise the LR" in all_text(view)
+
+
+def test_a_dead_network_predicts_the_class_prior() -> None:
+    view = view_of(FIXTURES / "keras_dead_relu")
+    acc = row(view, "train", "epoch_accuracy")
+    assert "class prior (68%)" in acc.verdict_text
+    view = view_of(FIXTURES / "keras_transfer_frozen")
+    assert "no positive predictions" in row(view, "train", "epoch_recall").verdict_text
+
+
+# -- the logged learning rate and the warm-up ---------------------------------------------
+
+
+def test_yolov5_warmup_run_is_too_early_to_judge_real() -> None:
+    view = view_of(real("haniaraslan__yolov5"))
+    recall = row(view, "runs/train/exp", "metrics/recall")
+    assert recall.state == "warm-up"
+    assert recall.verdict_text.startswith("too early (LR warm-up)")
+    assert recall.advice is not None
+    assert "lower the LR" not in recall.advice.text
+    run = next(r for r in view.runs if r.run == "runs/train/exp")
+    assert any(note.startswith("warm-up: x/lr0 rose") for note in run.notes)
+
+
+def test_findings_inside_a_warmup_are_too_early_synthetic() -> None:
+    t = np.arange(11)
+    metric = np.array([0.004, 0.002, 0.001, 0.001, 0.001, 0.002, 0.002, 0.003, 0.004, 0.005, 0.004])
+    ld = logdir(
+        (
+            "r",
+            {
+                "metrics/recall": metric,
+                "x/lr0": 1e-4 + 6e-5 * t,
+                "train/box_loss": noisy(0.1 * np.exp(-t / 8), 5),
+            },
+        )
+    )
+    view = view_of(ld)
+    s = row(view, "r", "metrics/recall")
+    if s.findings:
+        assert s.state == "warm-up"
+    assert "lower the LR" not in all_text(view)
+
+
+def test_nan_during_a_warmup_blames_the_peak_lr() -> None:
+    t = np.arange(20)
+    loss = np.r_[noisy(np.full(9, 0.6), 7), np.full(11, np.nan)]
+    ld = logdir(("r", {"Loss/total_loss": loss, "learning_rate": 0.02 + 0.004 * t}))
+    view = view_of(ld)
+    s = row(view, "r", "Loss/total_loss")
+    assert s.advice is not None
+    assert s.advice.kind is FindingKind.NONFINITE
+    assert "during the LR warm-up" in s.advice.text
+    assert s.advice.tries[0].startswith("a lower peak LR")
+
+
+def test_an_lr_of_zero_is_named() -> None:
+    view = view_of(FIXTURES / "keras_lr_zero_and_healthy")
+    s = row(view, "lr_zero/train", "epoch_loss")
+    assert s.advice is not None
+    assert "is 0" in s.advice.text
+    assert s.advice.tries[0].startswith("restore a non-zero LR")
+
+
+# -- train vs validation -------------------------------------------------------------------
+
+
+def test_validation_stall_while_training_improves_asks_for_regularisation() -> None:
+    t = np.arange(120)
+    ld = logdir(
+        ("x/train", {"epoch_loss": noisy(0.05 + np.exp(-t / 30), 8)}),
+        (
+            "x/validation",
+            {"epoch_loss": noisy(np.r_[0.4 + np.exp(-t[:30] / 8), np.full(90, 0.45)], 9, 0.005)},
+        ),
+    )
+    view = view_of(ld)
+    s = row(view, "x/validation", "epoch_loss")
+    kinds = {f.kind for f in s.findings}
+    if (
+        FindingKind.PLATEAU in kinds
+        and s.advice is not None
+        and s.advice.kind is FindingKind.PLATEAU
+    ):
+        assert any("regularisation" in t for t in s.advice.tries)
+        assert not any("capacity" in t for t in s.advice.tries)
+
+
+def test_short_validation_series_that_rises_is_said_real() -> None:
+    view = view_of(real("AradhyaSpace11__KANKAN"))
+    s = row(view, "lightning_logs/version_1", "valid_loss")
+    assert s.state == "worsening"
+    assert s.advice is not None
+    assert "2.15" in s.advice.text
+    assert "2.385" in s.advice.text
+    assert "train_loss_epoch improved" in s.advice.text
+    assert "keep training" not in s.advice.text
+    assert any(words.startswith("getting worse") for words, _ in view.states)
+
+
+def test_short_validation_series_that_rises_is_said_synthetic() -> None:
+    steps = np.array([99, 199, 299, 399])
+    ld = logdir(
+        (
+            "r",
+            {
+                "ptl/val_loss": np.array([2.15, 2.19, 2.27, 2.385]),
+                "train_loss_epoch": np.linspace(1.0, 0.42, 4),
+            },
+        ),
+        steps=steps,
+    )
+    view = view_of(ld)
+    s = row(view, "r", "ptl/val_loss")
+    assert s.state == "worsening"
+    assert s.verdict_text == "worse since step 99 (4 evaluations)"
+    assert view.findings == 0
+    assert view.states  # the summary does not read as "healthy"
+
+
+# -- what is judged, and folding ---------------------------------------------------------------
+
+
+def test_sb3_reward_is_judged() -> None:
+    t = np.arange(40)
+    ld = logdir(
+        (
+            "PPO_1",
+            {
+                "rollout/ep_rew_mean": noisy(10 + 100 * (1 - np.exp(-t / 10)), 11),
+                "rollout/ep_len_mean": noisy(np.full(40, 200.0), 12),
+                "train/loss": noisy(np.full(40, 3.0), 13),
+            },
+        )
+    )
+    view = view_of(ld)
+    reward = row(view, "PPO_1", "rollout/ep_rew_mean")
+    assert reward.summary.goal == "max"
+    assert reward.state not in ("not judged", "partly judged")
+    assert row(view, "PPO_1", "train/loss").state == "not judged"  # an SB3 diagnostic
+    assert view.runs[0].framework == "Stable-Baselines3"
+
+
+def test_nothing_judged_does_not_read_as_healthy() -> None:
+    ld = logdir(("r", {"epoch": np.arange(10.0), "learning_rate": np.full(10, 0.1)}))
+    view = view_of(ld)
+    assert view.summary["judged_series"] == 0
+    assert "(0 judged)" in view.headline()
+    assert view.runs[0].not_judged is not None
+    assert "--goal 'TAG=min'" in view.runs[0].not_judged
+
+
+def test_keras_twins_are_one_row_and_one_advice() -> None:
+    view = view_of(FIXTURES / "keras_lr_schedules")
+    run = next(r for r in view.runs if r.run == "step_schedule/validation")
+    twins = [s for s in run.series if s.state == "twin"]
+    assert twins
+    for t in twins:
+        assert t.twin_of is not None
+        primary = next(s for s in run.series if s.tag == t.twin_of)
+        assert t.tag in primary.twins
+    advised = [a.tag for a in run.advice]
+    assert not any(tag.startswith("evaluation_") for tag in advised)
+
+
+def test_duplicate_steps_are_not_a_restart() -> None:
+    view = view_of(FIXTURES / "hf_trainer")
+    run = view.runs[0]
+    assert not any(n.startswith("restart") for n in run.notes)
+    assert any(n.startswith("duplicate steps: 41 points") for n in run.notes)
+
+
+# -- one diagnosis, text that agrees with its numbers ------------------------------------------
+
+
+def _all_views() -> Iterator[ReportView]:
+    for p in sorted(FIXTURES.iterdir()):
+        if p.is_dir() and any(p.rglob("*tfevents*")):
+            yield view_of(p)
+    if REAL.is_dir():
+        for p in sorted(REAL.iterdir()):
+            if p.is_dir():
+                yield view_of(p)
+
+
+@pytest.fixture(scope="module")
+def every_view() -> list[ReportView]:
+    return list(_all_views())
+
+
+def test_one_diagnosis_per_series_and_no_contradicting_tries(every_view: list[ReportView]) -> None:
+    for view in every_view:
+        for run in view.runs:
+            tags = [a.tag for a in run.advice if a.kind is not None or a.label != "improving"]
+            assert len(tags) == len(set(tags)), (view.logdir, run.run, tags)
+            for a in run.advice:
+                joined = " ".join(a.tries)
+                assert not ("lower the LR" in joined and "raise the LR" in joined)
+                assert not ("ReduceLROnPlateau" in joined and "raise the LR" in joined)
+
+
+def test_a_plateau_range_never_contradicts_its_best(every_view: list[ReportView]) -> None:
+    import re
+
+    for view in every_view:
+        for run in view.runs:
+            for a in run.advice:
+                if a.label != "plateau" or not a.facts:
+                    continue
+                m = re.search(r"stayed between (\S+) and (\S+) \(", a.facts[0])
+                if m is None:
+                    continue
+                lo, hi = (float(x.replace(",", "")) for x in m.groups())
+                best = next((f for f in a.facts[1:] if "best" in f.lower()), "")
+                b = re.search(r"[Bb]est,? ([-\d.,e+]+)", best)
+                if b is None:
+                    continue
+                value = float(b.group(1).rstrip(",").replace(",", ""))
+                inside = lo <= value <= hi
+                assert (
+                    inside or "noisy point" in best or "before it" in best or "after it" in best
+                ), (
+                    view.logdir,
+                    run.run,
+                    a.facts,
+                )
+
+
+def test_never_an_absurd_try(every_view: list[ReportView]) -> None:
+    for view in every_view:
+        for run in view.runs:
+            for s in run.series:
+                if s.advice is None:
+                    continue
+                if s.state in ("solved", "fits"):
+                    assert "capacity" not in s.advice.text
+                if s.tag.startswith("batch_"):
+                    assert "a larger batch" not in s.advice.text
