@@ -28,6 +28,7 @@ from tbplateau.errors import InvalidParameterError, NoEventFilesError, Tbplateau
 from tbplateau.findings import FindingKind
 from tbplateau.goals import GoalOverride, compile_pattern, parse_goal_override
 from tbplateau.pairing import run_groups
+from tbplateau.reader.logdir import _no_event_files_message
 from tbplateau.reader.model import Logdir
 from tbplateau.report import REPORT_SCHEMA, Report, RunReport
 from tbplateau.sweep._listing import Listing, RunEntry, list_logdir, listing_from_manifest
@@ -240,6 +241,23 @@ class Sweep:
     yields one :class:`~tbplateau.report.RunReport` per run, in run order;
     :meth:`texts` yields each run's JSON instead. Either can be iterated once.
     ``stats`` fills in as results arrive.
+
+    Parameters
+    ----------
+    client
+        ``None`` (tasks run here, one after another), a ``distributed.Client`` or any
+        :class:`concurrent.futures.Executor` (such as :class:`~tbplateau.sweep.LocalPool`).
+    goals, detectors
+        As for :func:`tbplateau.analyze`.
+    runs
+        Run names (a manifest): no listing of the logdir; workers list these runs.
+    select_runs, select_tags
+        Patterns of ``report --runs/--tags``: only these runs and series are reported
+        (whole groups are still read; see :class:`~tbplateau.sweep.Task`).
+    task_runs, task_bytes
+        The size of a task (see :func:`plan_tasks`).
+    progress
+        Called as ``progress(runs_done, runs_total)`` as runs are emitted.
     """
 
     def __init__(
@@ -262,8 +280,9 @@ class Sweep:
         self.detectors = None if detectors is None else dict(detectors)
         if runs is None:
             self.listing = list_logdir(self.logdir)
-            if not self.listing.runs:
-                raise NoEventFilesError(f"no event files (*tfevents*) under {self.logdir}")
+            if not self.listing.runs:  # the words read_logdir uses
+                message = _no_event_files_message(self.logdir, self.listing.issues)
+                raise NoEventFilesError(message)
         else:
             self.listing = listing_from_manifest(self.logdir, runs)
             if not self.listing.runs:
