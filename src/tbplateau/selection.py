@@ -148,6 +148,8 @@ class Selection:
         """The patterns that match nothing in ``logdir``: ``runs`` against its run
         names (when it matches none, that is all that is said); ``tags`` and each goal
         pattern against the tags of the selected runs."""
+        if self._runs is None and self._tags is None and not self._goals:
+            return []
         names = tuple(sorted({r.name for r in logdir.runs}))
         if self._runs is not None and not any(self._runs(n) for n in names):
             return [Unmatched("--runs", self.runs_pattern or "", "run", names)]
