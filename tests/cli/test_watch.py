@@ -268,7 +268,7 @@ def test_live_a_pattern_that_matches_nothing_is_a_warning_once_data_exists(
     calls.clear()
     code, out, err = run([*argv, "--max-polls", "2", "--tags", "loss", "--goal", "acc=max"])
     assert code == EXIT_OK
-    assert "opened    nonfinite   run r  loss" in out
+    assert "opened    non-finite  run r  loss" in out
     assert err.splitlines() == [
         "tbplateau watch: warning: --goal 'acc=max' matches no tag (there are: loss); "
         "a glob must match the whole name: '*acc=max*' matches it anywhere; watching on, "
