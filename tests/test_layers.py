@@ -21,7 +21,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"series", "findings"}),
     frozenset({"reader", "stats", "goals"}),
     frozenset({"detectors", "pairing", "baselines"}),
-    frozenset({"report"}),
+    frozenset({"report", "selection"}),
     frozenset({"curves", "analysis", "notebook", "evaluation", "sweep", "live"}),
     frozenset({"explain"}),
     frozenset({"render", "plot"}),

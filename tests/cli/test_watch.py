@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -17,13 +18,14 @@ import pytest
 from rich.console import Console
 
 from tbplateau.analysis import analyze
-from tbplateau.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, main
+from tbplateau.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, _parser, main
 from tbplateau.watch import Watcher
 from tests.watch.growing import Growing
 from tests.watch.receiver import SECRET, receiving
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "fixtures" / "sample"
+FIXTURES = ROOT / "fixtures"
+SAMPLE = FIXTURES / "sample"
 
 
 @pytest.fixture(autouse=True)
@@ -89,11 +91,53 @@ def test_fail_on_counts_open_alerts() -> None:
     assert run([*argv, "--fail-on", "oscillation"])[0] == EXIT_OK
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        "non-finite",
+        "Non-Finite",
+        "nan",
+        "flat line",
+        "flatline,plateau:constant",
+        "plateau",
+        "oscillation",
+        "any",
+        "divergence, overfitting",
+    ],
+)
+@pytest.mark.parametrize("logdir", [SAMPLE, FIXTURES / "keras_lr_zero_and_healthy"], ids=str)
+def test_fail_on_once_agrees_with_report(words: str, logdir: Path) -> None:
+    """The same words, the same exit code and the same last line of stderr."""
+    argv = [str(logdir), "--fail-on", words]
+    code, _, err = run(["watch", *argv, "--once", "--state", "none", "--format", "jsonl"])
+    want, _, report_err = run(["report", *argv, "--format", "json"])
+    assert code == want
+    if want == EXIT_FINDINGS:
+        assert err.strip().splitlines()[-1] == report_err.strip().splitlines()[-1]
+    else:
+        assert err == report_err == ""
+
+
+def test_flat_line_trips_only_on_a_constant_plateau(tmp_path: Path) -> None:
+    argv = ["watch", "--once", "--state", "none", "--format", "jsonl"]
+    # the sample's plateaus are not constant
+    assert run([*argv, str(SAMPLE), "--fail-on", "plateau"])[0] == EXIT_FINDINGS
+    assert run([*argv, str(SAMPLE), "--fail-on", "flat line"])[0] == EXIT_OK
+    log = Growing(tmp_path / "logs")
+    log.scalars("r", "loss", [*np.linspace(1, 0.5, 40), *[0.5] * 60], 0)
+    code, out, err = run([*argv, str(tmp_path / "logs"), "--fail-on", "flat line"])
+    assert code == EXIT_FINDINGS
+    assert [(e["kind"], e["tags"]) for e in _lines(out)] == [("plateau", ["loss"])]
+    assert err.splitlines()[-1].startswith(
+        "tbplateau: --fail-on flat line: 1 finding: flat line in r loss at step 4"
+    )
+
+
 def test_fail_on_stops_at_the_first_such_alert(tmp_path: Path) -> None:
     log = Growing(tmp_path / "logs")
     log.scalars("r", "loss", np.linspace(1, 0.5, 50), 0)
     log.scalars("r", "gnorm", [float("nan")], 50)
-    code, out, _ = run(
+    code, out, err = run(
         [
             "watch",
             str(tmp_path / "logs"),
@@ -109,6 +153,9 @@ def test_fail_on_stops_at_the_first_such_alert(tmp_path: Path) -> None:
     )
     assert code == EXIT_FINDINGS
     assert [e["kind"] for e in _lines(out)] == ["nonfinite"]
+    assert err.splitlines()[-1] == (
+        "tbplateau: --fail-on nonfinite,divergence: 1 finding: non-finite in r gnorm at step 50"
+    )
 
 
 def test_max_polls_on_a_quiet_logdir(tmp_path: Path, state_home: Path) -> None:
@@ -137,8 +184,9 @@ def test_max_polls_on_a_quiet_logdir(tmp_path: Path, state_home: Path) -> None:
         (["--interval", "0"], "--interval must be positive"),
         (["--max-polls", "0"], "--max-polls must be at least 1"),
         (["--confirm", "0"], "--confirm must be at least 1"),
-        (["--fail-on", "nan"], "unknown kind 'nan'"),
-        (["--runs", "("], "bad --runs regex"),
+        (["--fail-on", "stall"], "unknown kind 'stall' (choose from non-finite, "),
+        (["--runs", "re:("], "bad regular expression 're:('"),
+        (["--tags", "re:("], "bad regular expression 're:('"),
         (["--goal", "loss=up"], "goal"),
         (["--notify", f"ftp://hooks.example/{SECRET}"], "needs an http:// or https:// URL"),
         (["--notify", "env:TBPLATEAU_TEST_UNSET"], "TBPLATEAU_TEST_UNSET is not set"),
@@ -151,6 +199,97 @@ def test_usage_errors(extra: list[str], message: str) -> None:
     assert message in err
     assert err.count("\n") == 1
     assert SECRET not in err + out
+
+
+def test_the_shared_options_are_reports() -> None:
+    """--runs, --tags, --goal, --fail-on and --color: one definition, one help text."""
+    subparsers = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    commands = subparsers.choices
+
+    def options(command: str) -> dict[str, tuple[Any, ...]]:
+        return {
+            a.option_strings[-1]: (a.help, a.metavar, a.choices, a.default, a.nargs)
+            for a in commands[command]._actions
+            if a.option_strings
+        }
+
+    watch, report = options("watch"), options("report")
+    for option in ("--runs", "--tags", "--goal", "--fail-on", "--color"):
+        assert watch[option] == report[option], option
+    code, out, _ = run(["watch", "--help"])
+    assert code == EXIT_OK
+    for needle in ("re:", "flat line", "examples:", "exit codes:", "matches nothing", "--once"):
+        assert needle in out
+
+
+@pytest.mark.parametrize(
+    ("option", "pattern"),
+    [
+        ("--runs", "^keras/"),
+        ("--runs", "nothing*"),
+        ("--tags", "loss"),
+        ("--goal", "bleu=max"),
+        ("--tags", "re:^bleu$"),
+    ],
+)
+def test_once_a_pattern_that_matches_nothing_is_reports_error(
+    option: str, pattern: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "s.json"
+    code, out, err = run(["watch", str(SAMPLE), "--once", "--state", str(state), option, pattern])
+    assert (code, out) == (EXIT_USAGE, "")
+    _, _, report_err = run(["report", str(SAMPLE), option, pattern])
+    assert err == report_err.replace("tbplateau report:", "tbplateau watch:")
+    assert not state.exists()  # nothing was kept: fixing the pattern shows everything
+
+
+def test_live_a_pattern_that_matches_nothing_is_a_warning_once_data_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = Growing(tmp_path / "logs")
+    real = Watcher.poll
+    calls = []
+
+    def poll(self: Watcher, *, final: bool = False, strict: bool = False) -> Any:
+        calls.append(1)
+        if len(calls) == 3:  # the run starts writing after two polls of an empty logdir
+            log.scalars("r", "loss", [float("nan")] * 5, 0)
+        return real(self, final=final, strict=strict)
+
+    monkeypatch.setattr(Watcher, "poll", poll)
+    argv = ["watch", str(tmp_path / "logs"), "--interval", "0.01", "--state", "none"]
+    code, out, err = run([*argv, "--max-polls", "5", "--format", "jsonl", "--runs", "x*"])
+    assert (code, out) == (EXIT_OK, "")
+    (line,) = err.splitlines()
+    assert line == (
+        "tbplateau watch: warning: --runs 'x*' matches no run (there are: r); "
+        "watching on, in case it appears"
+    )
+    calls.clear()
+    code, out, err = run([*argv, "--max-polls", "2", "--tags", "loss", "--goal", "acc=max"])
+    assert code == EXIT_OK
+    assert "opened    non-finite  run r  loss" in out
+    assert err.splitlines() == [
+        "tbplateau watch: warning: --goal 'acc=max' matches no tag (there are: loss); "
+        "a glob must match the whole name: '*acc=max*' matches it anywhere; watching on, "
+        "in case it appears"
+    ]
+
+
+def test_a_bare_word_that_leaves_out_names_holding_it_says_so(tmp_path: Path) -> None:
+    log = Growing(tmp_path / "logs")
+    log.scalars("r", "loss", [float("nan")] * 5, 0)
+    log.scalars("r", "val_loss", [float("nan")] * 5, 0)
+    code, out, err = run(
+        ["watch", str(tmp_path / "logs"), "--once", "--state", "none", "--tags", "loss"]
+    )
+    assert code == EXIT_OK
+    assert "run r  loss  step 0" in out
+    assert "val_loss" not in out
+    (line,) = err.splitlines()
+    assert line.startswith(
+        "tbplateau watch: note: --tags 'loss' matches whole names only; 1 other name contains it"
+    )
 
 
 def test_the_state_is_never_inside_the_logdir(tmp_path: Path) -> None:
@@ -279,11 +418,11 @@ def test_ctrl_c_exits_0_with_a_consistent_state(
     real = Watcher.poll
     calls = []
 
-    def poll(self: Watcher, *, final: bool = False) -> Any:
+    def poll(self: Watcher, *, final: bool = False, strict: bool = False) -> Any:
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(self, final=final)
+        return real(self, final=final, strict=strict)
 
     monkeypatch.setattr(Watcher, "poll", poll)
     state = tmp_path / "s.json"

@@ -5,13 +5,20 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tbplateau.analysis import analyze
+from tbplateau.curves import attach
+from tbplateau.errors import InvalidParameterError
+from tbplateau.findings import FindingKind, finding_label
 from tbplateau.reader import read_logdir
+from tbplateau.selection import Selection
 from tbplateau.watch import AlertState, EventType, Watcher
 from tbplateau.watch.events import Event as WatchEvent
 from tests.helpers import frame, scalar
@@ -264,9 +271,64 @@ def test_runs_and_tags_filters_match_report(tmp_path: Path) -> None:
             values = _loss(100)
             values[70:] = np.nan
             log.scalars(run, tag, values, 0)
-    w = log.watcher(runs="^ke", tags="loss")
-    events = w.poll()
+    w = log.watcher(runs="ke*", tags="loss")
+    events = w.poll(final=True)
     assert [(e.run, e.tags) for e in events] == [("keep", ("loss",))]
+    # what `tbplateau report --runs 'ke*' --tags loss --format json` writes
+    assert w.report is not None
+    assert w.update is not None
+    want = attach(Selection(runs="ke*", tags="loss").filter(analyze(tmp_path)), w.update.logdir)
+    assert w.report.to_dict() == want.to_dict()  # (NaN last values: no == on reports)
+    # the pattern language of --runs/--tags; a compiled regex is searched, as before
+    w = log.watcher(runs="re:^ke", tags=re.compile("lo"))
+    assert [(e.run, e.tags) for e in w.poll()] == [("keep", ("loss",))]
+    assert log.watcher(runs="^ke").poll() == []  # a glob: matches no run
+
+
+def test_patterns_that_match_nothing_are_known_once_the_logdir_holds_a_series(
+    tmp_path: Path,
+) -> None:
+    log = Growing(tmp_path)
+    w = log.watcher(runs="x*", goals=["acc=max"])
+    assert (w.poll(), w.unmatched) == ([], None)  # an empty logdir: nothing to match yet
+    assert w.poll(strict=True) == []
+    log.scalars("r", "loss", [float("nan")] * 5, 0)
+    assert w.poll() == []
+    assert w.unmatched is not None
+    assert [u.message() for u in w.unmatched] == ["--runs 'x*' matches no run (there are: r)"]
+    log.scalars("x1", "acc", [float("nan")] * 5, 0)
+    assert [e.run for e in w.poll()] == ["x1"]
+    assert w.unmatched == ()
+
+
+def test_strict_makes_a_pattern_that_matches_nothing_an_error_and_keeps_nothing(
+    tmp_path: Path,
+) -> None:
+    log = Growing(tmp_path)
+    log.scalars("r", "loss", [float("nan")] * 5, 0)
+    state = tmp_path.parent / f"{tmp_path.name}-state.json"
+    w = log.watcher(tags="re:^val", state=state)
+    with pytest.raises(InvalidParameterError, match=r"--tags 're:\^val' matches no tag"):
+        w.poll(final=True, strict=True)
+    assert (w.alerts, w.polls, w.update, state.exists()) == ((), 0, None, False)
+    log.scalars("r", "val_loss", [float("nan")] * 5, 0)
+    assert [e.tags for e in w.poll(final=True, strict=True)] == [("val_loss",)]
+
+
+def test_findings_of_alerts_say_which_plateau_is_a_flat_line(tmp_path: Path) -> None:
+    log = Growing(tmp_path)
+    log.scalars("r", "loss", [*np.linspace(1, 0.5, 40), *[0.5] * 60], 0)
+    w = log.watcher()
+    w.poll(final=True)
+    ((alert, finding),) = w.findings(w.alerts)
+    assert (alert.kind, finding_label(finding), finding.run) == (
+        FindingKind.PLATEAU,
+        "flat line",
+        "r",
+    )
+    gone = replace(alert, start_step=3)  # not in the report: made of its own fields
+    ((_, made),) = w.findings([gone])
+    assert (finding_label(made), made.start_step, made.run) == ("plateau", 3, "r")
 
 
 def test_a_poll_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

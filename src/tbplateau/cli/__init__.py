@@ -8,7 +8,8 @@ Exit codes:
   the last line of stderr names the findings (``watch --fail-on``: an alert of such a
   kind is open).
 * 2 — usage error (including a ``--runs``/``--tags``/``--goal`` pattern that
-  matches nothing), missing logdir, or a logdir without event files; one line on
+  matches nothing; for ``watch`` only with ``--once``, a live watch warns once and
+  waits), missing logdir, or a logdir without event files; one line on
   stderr names the problem.
 
 Reports go to stdout, diagnostics to stderr. Colour follows ``--color``

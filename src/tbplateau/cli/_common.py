@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -24,14 +24,12 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from tbplateau import escape
+from tbplateau import escape, selection
 from tbplateau.curves import attach
 from tbplateau.errors import TbplateauError
 from tbplateau.findings import Finding, finding_label
-from tbplateau.goals import compile_pattern, parse_goal_override
-from tbplateau.pairing import run_groups
-from tbplateau.reader.model import Logdir, Run
-from tbplateau.report import Report, RunReport
+from tbplateau.reader.model import Logdir
+from tbplateau.report import Report
 
 __all__ = [
     "EXIT_CODES",
@@ -258,103 +256,52 @@ class FailOn:
 
 
 class Selection:
-    """``--runs``, ``--tags`` and ``--goal``, checked against what a logdir holds."""
+    """``--runs``, ``--tags`` and ``--goal`` for a command: a
+    :class:`tbplateau.selection.Selection` whose mistakes are usage errors (exit 2),
+    each line starting with the command's name."""
 
     def __init__(self, runs: str | None, tags: str | None, goals: Sequence[str], command: str):
         self.command = command
-        self.runs_pattern = runs
-        self.tags_pattern = tags
-        self.goals = list(goals)
         try:
-            self._runs = None if runs is None else compile_pattern(runs)
-            self._tags = None if tags is None else compile_pattern(tags)
-            self._goal_patterns = [parse_goal_override(g)[0] for g in self.goals]
+            self.select = selection.Selection(runs, tags, goals)
         except TbplateauError as exc:
             raise UsageError(f"{command}: {exc}") from None
+        self.goals = list(goals)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, command: str) -> Selection:
         return cls(args.runs, args.tags, args.goal, command)
 
     def run_ok(self, name: str) -> bool:
-        return self._runs is None or self._runs(name)
+        return self.select.run_ok(name)
 
     def tag_ok(self, tag: str) -> bool:
-        return self._tags is None or self._tags(tag)
+        return self.select.tag_ok(tag)
 
-    def _nothing(self, option: str, pattern: str, what: str, names: Iterable[str]) -> UsageError:
-        sample = sorted(set(names))[:5]
-        some = ", ".join(escape.terminal(n, limit=60) for n in sample)
-        hint = ""
-        if not pattern.startswith("re:") and any(c in pattern for c in "^$+()|\\"):
-            hint = f"; patterns are globs: for a regular expression write 're:{pattern}'"
-        elif not pattern.startswith("re:") and not any(c in pattern for c in "*?["):
-            hint = f"; a glob must match the whole name: '*{pattern}*' matches it anywhere"
-        return UsageError(
-            f"{self.command}: {option} {escape.terminal(pattern, limit=200)!r} matches no "
-            f"{what} (there are: {some}{', ...' if len(set(names)) > 5 else ''}){hint}"
-        )
+    def unmatched_error(self, unmatched: selection.Unmatched) -> UsageError:
+        return UsageError(f"{self.command}: {unmatched.message()}")
 
     def runs_of(self, logdir: Logdir) -> Logdir:
         """The logdir with the selected runs and, to keep train/validation pairs whole,
         the other runs of their groups; raises :class:`UsageError` when a pattern
         matches nothing."""
-        names = [r.name for r in logdir.runs]
-        if self._runs is not None and not any(self._runs(n) for n in names):
-            raise self._nothing("--runs", self.runs_pattern or "", "run", names)
-        keep: set[str] = set()
-        for group in run_groups(names):
-            if any(self.run_ok(n) for n in group):
-                keep.update(group)
-        runs: list[Run] = [r for r in logdir.runs if r.name in keep]
-        tags = {s.tag for r in runs if self.run_ok(r.name) for s in r.series}
-        if self._tags is not None and not any(self._tags(t) for t in tags):
-            raise self._nothing("--tags", self.tags_pattern or "", "tag", tags)
-        for text, pattern in zip(self.goals, self._goal_patterns, strict=True):
-            match = compile_pattern(pattern)
-            if not any(match(t) for t in tags):
-                raise self._nothing("--goal", text, "tag", tags)
-        if len(runs) == len(logdir.runs):
+        for unmatched in self.select.unmatched(logdir):
+            raise self.unmatched_error(unmatched)
+        keep = self.select.runs_to_read(r.name for r in logdir.runs)
+        if len(keep) == len(logdir.runs):
             return logdir
-        return Logdir(logdir.path, tuple(runs))
+        return Logdir(logdir.path, tuple(r for r in logdir.runs if r.name in keep))
 
     def notes(self, logdir: Logdir) -> list[str]:
-        """One line for each bare-word ``--runs``/``--tags`` pattern (no ``*?[``, no
-        ``re:``) that leaves out names holding the word: a glob matches the whole name,
-        where ``--runs``/``--tags`` used to be regular expressions searched anywhere."""
-        out = []
-        runs = [r.name for r in logdir.runs]
-        tags = sorted({s.tag for r in logdir.runs if self.run_ok(r.name) for s in r.series})
-        for option, pattern, names in (
-            ("--runs", self.runs_pattern, runs),
-            ("--tags", self.tags_pattern, tags),
-        ):
-            if not pattern or pattern.startswith("re:") or any(c in pattern for c in "*?["):
-                continue
-            left_out = sum(1 for n in names if pattern in n and n != pattern)
-            if left_out:
-                shown = escape.terminal(pattern, limit=200)
-                out.append(
-                    f"{self.command}: note: {option} {shown!r} matches whole names only; "
-                    f"{left_out:,} other name{'' if left_out == 1 else 's'} "
-                    f"contain{'s' if left_out == 1 else ''} it ('*{shown}*' or "
-                    f"'re:{shown}' selects them too)"
-                )
-        return out
+        """:meth:`tbplateau.selection.Selection.notes`, each line naming the command."""
+        return [f"{self.command}: {note}" for note in self.select.notes(logdir)]
 
     def filter(self, report: Report, logdir: Logdir) -> Report:
         """The report with only the selected runs and series (and the curves of
         ``logdir`` attached, for the words of the JSON document)."""
-        if self._runs is None and self._tags is None:
+        if not self.select.narrows:
             return report
-        kept = []
-        for run in report.runs:
-            if not self.run_ok(run.run):
-                continue
-            series = tuple(s for s in run.series if self.tag_ok(s.tag))
-            findings = tuple(f for f in run.findings if any(self.tag_ok(t) for t in f.tags))
-            kept.append(RunReport(run.run, run.read_issues, series, findings))
-        return attach(Report(report.logdir, tuple(kept)), logdir)
+        return attach(self.select.filter(report), logdir)
 
 
 def write_output(text: str, path: str | None, out: Console) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import queue
-import re
 import signal
 import threading
 import time
@@ -22,12 +21,22 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
-from rich.text import Text
 
-from tbplateau.cli._common import EXIT_FINDINGS, EXIT_OK, Subparsers, UsageError
-from tbplateau.errors import TbplateauError
-from tbplateau.findings import FindingKind
-from tbplateau.goals import parse_goal_override
+from tbplateau.cli._common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    PATTERN_HELP,
+    FailOn,
+    Selection,
+    Subparsers,
+    UsageError,
+    add_color_option,
+    add_fail_on_option,
+    add_selection_options,
+    print_line,
+)
+from tbplateau.errors import InvalidParameterError
+from tbplateau.findings import Finding
 from tbplateau.watch import AlertState, Event, EventType, Watcher
 from tbplateau.watch.notify import (
     ExecSink,
@@ -43,20 +52,44 @@ from tbplateau.watch.views import LiveView, chat_text, event_line
 
 __all__ = ["watch_command", "watch_parser"]
 
+COMMAND = "tbplateau watch"
+
 INTERRUPT_GRACE = 2.0
 """Seconds a notification in flight gets to finish after Ctrl-C."""
 
 
+EXAMPLES = """examples:
+  tbplateau watch runs/                                    # a live table, every 5 s
+  tbplateau watch runs/ --format jsonl                     # one event per line
+  tbplateau watch runs/ --runs 'sweep/lr_*' --tags '*loss*'
+  tbplateau watch runs/ --fail-on non-finite,divergence    # exit 1 at the first such alert
+  tbplateau watch runs/ --notify env:SLACK_WEBHOOK         # a JSON webhook per alert
+  tbplateau watch runs/ --once --fail-on any               # one look, as report"""
+
+WATCH_PATTERNS = """In watch, the logdir may still be empty or growing: the patterns are checked
+once it holds a series, and one that matches nothing then is a warning on stderr
+(once; the watch goes on, as the run or tag may appear later), or with --once an
+error (exit 2), as in report. --fail-on counts an alert once it is open
+(confirmed; non-finite values at once), and the watch stops at the first one."""
+
+EXIT_CODES = """exit codes:
+  0  stopped (--once, --max-polls, Ctrl-C or SIGTERM); damaged files are read issues
+  1  --fail-on: an alert of one of the given kinds is open (the last line of stderr
+     names the findings)
+  2  usage error, a pattern that matches nothing with --once, a missing logdir (one
+     line on stderr says which)"""
+
+
 def watch_parser(name: str, sub: Subparsers) -> None:
     """Add the ``watch`` command's parser."""
-    # TODO(merge): --runs/--tags/--goal/--fail-on/--color mirror `report`'s; switch to
-    # the shared option helpers of cli/_common.py once they land.
     p = sub.add_parser(
         name,
         help="watch a logdir as it is written and alert on plateaus, divergence, NaN...",
-        description="Poll a logdir every few seconds, analyse what was appended and alert "
-        "when a finding is confirmed, resolved or withdrawn. Exit status as `report`: 0, "
-        "1 with --fail-on when such an alert is open, 2 for usage errors.",
+        description="Poll a logdir every few seconds, analyse what was appended and alert\n"
+        "when a finding is confirmed, resolved or withdrawn. --runs, --tags, --goal,\n"
+        "--fail-on and --color are report's.",
+        epilog=f"{PATTERN_HELP}\n\n{WATCH_PATTERNS}\n\n{EXAMPLES}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("logdir", metavar="LOGDIR", help="a local path or an fsspec URL")
     p.add_argument(
@@ -66,27 +99,9 @@ def watch_parser(name: str, sub: Subparsers) -> None:
         help="rich: a live table on a terminal, one line per event otherwise (default); "
         "jsonl: one tbplateau.watch/1 JSON object per event",
     )
-    p.add_argument(
-        "--color",
-        choices=("auto", "always", "never"),
-        default="auto",
-        help="auto (default): colour only a terminal, and never when NO_COLOR is set",
-    )
-    p.add_argument(
-        "--goal",
-        action="append",
-        default=[],
-        metavar="TAG_PATTERN=min|max|none",
-        help="override the goal inferred from tag names (fnmatch glob; repeatable)",
-    )
-    p.add_argument("--runs", metavar="REGEX", help="only runs whose name matches")
-    p.add_argument("--tags", metavar="REGEX", help="only series whose tag matches")
-    p.add_argument(
-        "--fail-on",
-        metavar="KIND[,KIND]",
-        default="",
-        help="exit 1 as soon as an alert of one of these kinds is open (CI, schedulers)",
-    )
+    add_color_option(p)
+    add_selection_options(p)
+    add_fail_on_option(p)
     p.add_argument(
         "--interval",
         type=float,
@@ -158,27 +173,7 @@ def watch_parser(name: str, sub: Subparsers) -> None:
 
 
 def _usage(message: str) -> UsageError:
-    return UsageError(f"tbplateau watch: {message}")
-
-
-def _parse_kinds(text: str) -> set[FindingKind]:
-    kinds = set()
-    for word in filter(None, (w.strip() for w in text.split(","))):
-        try:
-            kinds.add(FindingKind(word))
-        except ValueError:
-            choices = ", ".join(k.value for k in FindingKind)
-            raise _usage(f"unknown kind {word!r} (choose from {choices})") from None
-    return kinds
-
-
-def _regex(text: str | None, option: str) -> re.Pattern[str] | None:
-    if text is None:
-        return None
-    try:
-        return re.compile(text)
-    except re.error as exc:
-        raise _usage(f"bad {option} regex {text!r}: {exc}") from None
+    return UsageError(f"{COMMAND}: {message}")
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
@@ -191,11 +186,6 @@ def _check_numbers(args: argparse.Namespace) -> None:
     for option, value in (("--cooldown", args.cooldown), ("--settle", args.settle)):
         if not value >= 0:
             raise _usage(f"{option} must be >= 0, not {value:g}")
-    for goal in args.goal:
-        try:
-            parse_goal_override(goal)
-        except TbplateauError as exc:
-            raise _usage(str(exc)) from None
 
 
 def _state_path(args: argparse.Namespace) -> str | None:
@@ -259,12 +249,19 @@ class _Session:
         sinks: Sequence[Sink],
         out: Console,
         err: Console,
+        *,
+        fail_on: FailOn,
+        selection: Selection,
     ) -> None:
         self.args = args
         self.watcher = watcher
         self.out = out
         self.err = err
-        self.fail_on = _parse_kinds(args.fail_on)
+        self.fail_on = fail_on
+        self.selection = selection
+        self.checked = False
+        self.tripped: list[tuple[str, Finding]] = []
+        """What tripped ``--fail-on`` (run, finding), when it did."""
         self.lines: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.notifiers = [
             Notifier(
@@ -289,7 +286,7 @@ class _Session:
             self.view.notice(line)
             self.live.refresh()
         else:
-            self.err.print(Text(line), highlight=False, markup=False)
+            print_line(self.err, line)
 
     def flush_lines(self) -> None:
         while True:
@@ -304,15 +301,20 @@ class _Session:
         polls = 0
         while True:
             started = time.monotonic()
-            events = self.watcher.poll(final=self.args.once)
+            try:
+                events = self.watcher.poll(final=self.args.once, strict=self.args.once)
+            except InvalidParameterError as exc:  # --once: a pattern that matches nothing
+                raise UsageError(f"{COMMAND}: {exc}") from None
             polls += 1
+            self.check_selection()
             self.show(events)
             self.report_save_problem()
             for event in events:
                 if event.notify:
                     self.announce(event, first_sink_only=event.event is not EventType.OPENED)
             self.flush_lines()
-            if self.failing(events):
+            self.tripped = self.failing(events)
+            if self.tripped:
                 return EXIT_FINDINGS
             if self.args.once or (self.args.max_polls is not None and polls >= self.args.max_polls):
                 return EXIT_OK
@@ -325,15 +327,28 @@ class _Session:
             self.say(f"tbplateau watch: {problem}; the watch goes on")
         self.said_save_problem = problem
 
-    def failing(self, events: Sequence[Event]) -> bool:
+    def check_selection(self) -> None:
+        """Once the logdir holds a series: a note for each bare word that leaves out
+        names holding it and a warning for each pattern that matches nothing (said
+        once: the run or tag may still appear)."""
+        unmatched = self.watcher.unmatched
+        update = self.watcher.update
+        if self.checked or unmatched is None or update is None:
+            return
+        self.checked = True
+        for note in self.selection.notes(update.logdir):
+            self.say(note)
+        for u in unmatched:
+            self.say(f"{COMMAND}: warning: {u.message()}; watching on, in case it appears")
+
+    def failing(self, events: Sequence[Event]) -> list[tuple[str, Finding]]:
+        """``(run, finding)`` of each alert open now or opened by ``events`` whose
+        finding ``--fail-on`` selects (as ``report --fail-on`` selects findings)."""
         if not self.fail_on:
-            return False
-        kinds = {k.value for k in self.fail_on}
-        if any(e.event is EventType.OPENED and e.kind in kinds for e in events):
-            return True
-        return any(
-            a.state is AlertState.OPEN and a.kind in self.fail_on for a in self.watcher.alerts
-        )
+            return []
+        opened = {e.id for e in events if e.event is EventType.OPENED}
+        alerts = [a for a in self.watcher.alerts if a.state is AlertState.OPEN or a.id in opened]
+        return [(a.run, f) for a, f in self.watcher.findings(alerts) if self.fail_on.matches(f)]
 
     def wait(self, seconds: float) -> None:
         """Sleep until the next poll, showing worker diagnostics as they come."""
@@ -395,19 +410,18 @@ class _Session:
 
 def watch_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     _check_numbers(args)
-    _parse_kinds(args.fail_on)
-    runs = _regex(args.runs, "--runs")
-    tags = _regex(args.tags, "--tags")
+    fail_on = FailOn.parse(args.fail_on, COMMAND)
+    selection = Selection.from_args(args, COMMAND)
     state = _state_path(args)
     sinks = _sinks(args)
     if args.exec_command is not None:
         for name in unset_variables(args.exec_command):
-            err.print(Text(f"tbplateau watch: --exec: ${name} is not set"), highlight=False)
+            print_line(err, f"{COMMAND}: --exec: ${name} is not set")
     watcher = Watcher(
         args.logdir,
         goals=args.goal,
-        runs=runs,
-        tags=tags,
+        runs=args.runs,
+        tags=args.tags,
         confirm=args.confirm,
         cooldown=args.cooldown,
         settle=args.settle,
@@ -416,20 +430,21 @@ def watch_command(args: argparse.Namespace, out: Console, err: Console) -> int:
         track_delivery=bool(sinks),
     )
     if watcher.state_problem:
-        err.print(
-            Text(f"tbplateau watch: {watcher.state_problem}; starting afresh"), highlight=False
-        )
-    session = _Session(args, watcher, sinks, out, err)
+        print_line(err, f"{COMMAND}: {watcher.state_problem}; starting afresh")
+    session = _Session(args, watcher, sinks, out, err, fail_on=fail_on, selection=selection)
     interrupted = False
     live = args.format == "rich" and out.is_terminal and not args.once
     try:
         with _sigterm_stops(), _live(session, live):
-            return session.run()
+            code = session.run()
     except (KeyboardInterrupt, _Terminated):
         interrupted = True
-        return EXIT_OK
+        code = EXIT_OK
     finally:
         session.close(interrupted=interrupted)
+    if session.tripped:
+        print_line(err, fail_on.message(session.tripped))
+    return code
 
 
 @contextmanager

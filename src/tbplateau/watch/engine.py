@@ -16,6 +16,12 @@ resolved alerts are exactly ``tbplateau report``'s findings. On the first start
 finished run settles at once and what it holds is shown (``existing`` events, not
 announced unless ``notify_existing``).
 
+``runs``, ``tags`` and ``goals`` select as ``tbplateau report --runs/--tags/--goal``
+do, with the same :class:`~tbplateau.selection.Selection`; since a watch may start
+before its runs do, a pattern that matches nothing is not an error but
+:attr:`Watcher.unmatched`, known once the logdir holds a series (``strict`` polls make
+it one, as ``report`` does).
+
 A poll is all or nothing: the alerts, the issues reported and the evaluated points
 are committed together at its end, then saved (atomically) when a state file is
 given, so a watcher stopped at any moment restarts from a consistent state.
@@ -30,14 +36,14 @@ from __future__ import annotations
 
 import os
 import queue
-import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from tbplateau.curves import attach
 from tbplateau.detectors import Detector
 from tbplateau.detectors.base import onset_tolerance
 from tbplateau.errors import InvalidParameterError
@@ -46,13 +52,14 @@ from tbplateau.findings import Finding, FindingKind
 from tbplateau.goals import GoalOverride
 from tbplateau.live import LiveAnalysis, Update
 from tbplateau.pairing import run_groups
-from tbplateau.reader.model import Problem, ReadIssue, Run
+from tbplateau.reader.model import Logdir, Problem, ReadIssue, Run
 from tbplateau.report import Report, RunReport
+from tbplateau.selection import Pattern, Selection, Unmatched
 from tbplateau.watch.alerts import Alert, AlertBook, AlertState, Change
 from tbplateau.watch.events import Event, EventType
 from tbplateau.watch.state import IssueKey, WatchState, load_state, logdir_key, save_state
 
-__all__ = ["Watcher", "filter_report"]
+__all__ = ["Watcher"]
 
 MIN_EVALUATION_POINTS = 20
 """A series shorter than this is not an evaluation yet: findings on the first few
@@ -84,34 +91,6 @@ class _Work:
     changes: list[tuple[Change, float]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     dirty: bool = False
-
-
-def _pattern(value: str | re.Pattern[str] | None, name: str) -> re.Pattern[str] | None:
-    if value is None or isinstance(value, re.Pattern):
-        return value
-    try:
-        return re.compile(value)
-    except re.error as exc:
-        raise InvalidParameterError(f"{name} is not a valid regex: {value!r} ({exc})") from None
-
-
-def filter_report(
-    report: Report, runs: re.Pattern[str] | None, tags: re.Pattern[str] | None
-) -> Report:
-    """``report`` with only the runs and the series/findings whose names match
-    (``tbplateau report --runs/--tags``: a finding stays if any of its tags matches)."""
-    if runs is None and tags is None:
-        return report
-    kept = []
-    for run in report.runs:
-        if runs is not None and not runs.search(run.run):
-            continue
-        series = tuple(s for s in run.series if tags is None or tags.search(s.tag))
-        findings = tuple(
-            f for f in run.findings if tags is None or any(tags.search(t) for t in f.tags)
-        )
-        kept.append(RunReport(run.run, run.read_issues, series, findings))
-    return Report(report.logdir, tuple(kept))
 
 
 def _fresh_tags(
@@ -183,7 +162,11 @@ class Watcher:
     goals, detectors
         As for :func:`tbplateau.analyze`.
     runs, tags
-        Regexes: only runs / findings on tags that match (as ``report --runs/--tags``).
+        Patterns (:class:`~tbplateau.selection.Selection`: a glob matched against the
+        whole name, ``re:`` and a regular expression searched anywhere, or a compiled
+        ``re.Pattern``, searched): only the runs, and the findings on tags, that match,
+        as ``tbplateau report --runs/--tags``. Runs are analysed with their
+        train/validation partners either way.
     confirm
         Evaluations (analyses after the series grew) that open an alert (default 2);
         also those that resolve or withdraw it. Non-finite values open at once.
@@ -210,8 +193,8 @@ class Watcher:
         *,
         goals: Sequence[str | GoalOverride] = (),
         detectors: Mapping[FindingKind, Detector] | None = None,
-        runs: str | re.Pattern[str] | None = None,
-        tags: str | re.Pattern[str] | None = None,
+        runs: Pattern | None = None,
+        tags: Pattern | None = None,
         confirm: int = 2,
         cooldown: float = 1800.0,
         settle: float = 60.0,
@@ -222,10 +205,13 @@ class Watcher:
     ) -> None:
         if not (isinstance(settle, (int, float)) and settle >= 0):
             raise InvalidParameterError(f"settle must be a number >= 0, not {settle!r}")
+        self.selection = Selection(runs, tags, goals)
+        """The ``runs``, ``tags`` and ``goals`` patterns (one filter with ``report``)."""
+        self.unmatched: tuple[Unmatched, ...] | None = None
+        """The patterns that match nothing in the logdir as last polled; ``None`` until
+        the logdir holds a series (a watch may start before its runs do)."""
         self.live = LiveAnalysis(logdir, goals=goals, detectors=detectors)
         self.logdir = self.live.logdir
-        self.runs = _pattern(runs, "runs")
-        self.tags = _pattern(tags, "tags")
         self.settle = float(settle)
         self.notify_existing = notify_existing
         self.track_delivery = track_delivery
@@ -277,16 +263,23 @@ class Watcher:
         """The latest report, with ``runs``/``tags`` applied (``None`` before the first poll)."""
         if self._latest is None:
             return None
-        return filter_report(self._latest.report, self.runs, self.tags)
+        report = self.selection.filter(self._latest.report)
+        return report if report is self._latest.report else attach(report, self._latest.logdir)
 
-    def poll(self, *, final: bool = False) -> list[Event]:
+    def poll(self, *, final: bool = False, strict: bool = False) -> list[Event]:
         """Read what was appended, analyse what grew; return the events, in order.
 
         ``final=True`` treats every run as stopped (``tbplateau watch --once``): the
         open and resolved alerts are then exactly the report's findings.
+        ``strict=True`` makes a pattern that matches nothing (:attr:`unmatched`, once
+        the logdir holds a series) an :class:`~tbplateau.errors.InvalidParameterError`
+        naming it, as ``tbplateau report`` does; such a poll changes nothing (the next
+        one reads the logdir afresh).
         """
         self._take_deliveries()
         update = self.live.refresh()
+        if update.changed or update.removed or self.unmatched is None:
+            self._check(update.logdir, strict=strict)
         now = float(self._clock())
         work = _Work(
             self._book.copy(), dict(self._evaluated), set(self._issues), dict(self._clocks)
@@ -312,6 +305,30 @@ class Watcher:
         self._dirty = self._dirty or work.dirty or bool(work.changes)
         self.save()
         return self._merge(work.events, events)
+
+    def findings(self, alerts: Iterable[Alert]) -> list[tuple[Alert, Finding]]:
+        """Each alert with the finding it follows in the latest report (the same run,
+        tags, kind and onset: an alert takes its finding's onset at each analysis).
+
+        An alert not found there (it stays open until missing from ``confirm``
+        evaluations) gets a finding made of its own fields, without the finding's
+        details. ``tbplateau watch --fail-on`` matches these findings as ``report
+        --fail-on`` matches the report's (a flat line is a constant plateau).
+        """
+        alerts = list(alerts)
+        wanted = {a.run for a in alerts}
+        found: dict[tuple[str, tuple[str, ...], FindingKind, int], Finding] = {}
+        for run in self._latest.report.runs if self._latest is not None else ():
+            if run.run in wanted:
+                for f in _run_findings(run):
+                    found.setdefault((run.run, f.tags, f.kind, f.start_step), f)
+        out = []
+        for a in alerts:
+            f = found.get((a.run, a.tags, a.kind, a.start_step)) or Finding(
+                a.kind, a.start_step, a.end_step, a.tags, a.confidence, run=a.run
+            )
+            out.append((a, f))
+        return out
 
     def delivered(self, alert_id: str) -> None:
         """Mark an alert's opening as delivered (thread-safe; applied at the next poll)."""
@@ -369,20 +386,25 @@ class Watcher:
 
     # -- one poll ---------------------------------------------------------------
 
-    def _keep(self, run: str) -> bool:
-        return self.runs is None or bool(self.runs.search(run))
+    def _check(self, logdir: Logdir, *, strict: bool) -> None:
+        """Match the patterns against the logdir, once it holds a series."""
+        if not any(r.series for r in logdir.runs):
+            return
+        unmatched = tuple(self.selection.unmatched(logdir))
+        if strict and unmatched:
+            # nothing of this poll is kept: the next one reads the logdir afresh
+            live = self.live
+            self.live = LiveAnalysis(live.logdir, goals=live.goals, detectors=live.detectors)
+            raise InvalidParameterError(unmatched[0].message())
+        self.unmatched = unmatched
 
     def _findings(self, run: RunReport) -> list[Finding]:
-        found = _run_findings(run)
-        if self.tags is None:
-            return found
-        tags = self.tags
-        return [f for f in found if any(tags.search(t) for t in f.tags)]
+        return [f for f in _run_findings(run) if self.selection.finding_ok(f)]
 
     def _remove(self, work: _Work, name: str, now: float) -> None:
         work.clocks.pop(name, None)
         self._sizes.pop(name, None)
-        if work.evaluated.pop(name, None) is None or not self._keep(name):
+        if work.evaluated.pop(name, None) is None or not self.selection.run_ok(name):
             return
         work.events.append(
             Event(
@@ -413,7 +435,7 @@ class Watcher:
             for other in self._groups.get(name, (name,)):
                 if other in work.clocks and other != name:
                     work.clocks[other] = replace(work.clocks[other], settled=False)
-        if not self._keep(name):
+        if not self.selection.run_ok(name):
             return
         series = {s.tag: s for s in run.series}
         changes = work.book.evaluate(
@@ -444,7 +466,7 @@ class Watcher:
             if not (final or all(still(n) for n in group)):
                 continue
             work.clocks[name] = replace(clock, settled=True)
-            if not self._keep(name) or name not in reports:
+            if not self.selection.run_ok(name) or name not in reports:
                 continue
             run = update.logdir[name]
             changes = work.book.settle(

@@ -53,6 +53,11 @@ def _tags(tags: Sequence[str], width: int = NAME_WIDTH) -> str:
     return " vs ".join(escape.terminal(escape.shorten(t, width)) for t in tags) or "-"
 
 
+def _label(kind: str | None) -> str:
+    """A kind as the other screens name it (``non-finite``); JSONL keeps the JSON kind."""
+    return "-" if kind is None else ("non-finite" if kind == "nonfinite" else kind)
+
+
 def event_line(event: Event) -> Text:
     """One line for a terminal or a log file: time, event, kind, run, tags, steps."""
     head = Text(f"{_clock(event.time)} ")
@@ -64,7 +69,7 @@ def event_line(event: Event) -> Text:
         return head
     style = KIND_STYLE.get(event.kind or "", "")
     head.append(f"{event.event.value:<9} ", style="bold" if event.event is EventType.OPENED else "")
-    head.append(f"{event.kind or '-':<11}", style=style)
+    head.append(f"{_label(event.kind):<11}", style=style)
     head.append(f" run {escape.terminal(escape.shorten(event.run or '.', NAME_WIDTH))}")
     head.append(f"  {_tags(event.tags)}  {_steps(event.start_step, event.end_step)}")
     if event.confidence is not None:
@@ -119,7 +124,7 @@ def alert_table(alerts: Sequence[Alert], *, rows: int = 30) -> RenderableType:
         }.get(a.state, "dim")
         table.add_row(
             Text(a.state.value, style=state_style),
-            Text(a.kind.value, style="dim" if dim else KIND_STYLE.get(a.kind.value, "")),
+            Text(_label(a.kind.value), style="dim" if dim else KIND_STYLE.get(a.kind.value, "")),
             Text(escape.terminal(escape.shorten(a.run, 32))),
             Text(_tags(a.tags, 32)),
             Text(f"{a.start_step:,}"),
