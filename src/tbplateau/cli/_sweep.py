@@ -23,6 +23,7 @@ from typing import IO, Any, overload
 
 from rich.console import Console
 
+from tbplateau import selection as core
 from tbplateau.cli._common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -175,8 +176,13 @@ def _write(fh: IO[str], chunks: Iterator[str]) -> bool:
 
 def _check_runs(selection: Selection, names: Sequence[str]) -> None:
     """``--runs`` must match a run, as without a sweep (tags are not known yet)."""
-    if selection.runs_pattern is not None and not any(selection.run_ok(n) for n in names):
-        raise selection._nothing("--runs", selection.runs_pattern, "run", names)
+    runs_only = core.Selection(runs=selection.select.runs_pattern)
+    for unmatched in runs_only.unmatched(_names_only(names)):
+        raise selection.unmatched_error(unmatched)
+
+
+def _names_only(names: Sequence[str]) -> Logdir:
+    return Logdir("", tuple(Run(n, (), ()) for n in names))
 
 
 def sweep_report(
@@ -211,13 +217,13 @@ def sweep_report(
             client=client,
             goals=selection.goals,
             runs=names,
-            select_runs=selection.runs_pattern,
-            select_tags=selection.tags_pattern,
+            select_runs=selection.select.runs_pattern,
+            select_tags=selection.select.tags_pattern,
             progress=step.runs,
         )
         listed = [r.name for r in sweep.listing.runs]
         _check_runs(selection, listed)
-        for note in selection.notes(Logdir(args.logdir, tuple(Run(n, (), ()) for n in listed))):
+        for note in selection.notes(_names_only(listed)):
             print_line(err, note)
         step(f"analysing {len(sweep.names()):,} runs on {sweep.workers} {sweep.backend}")
         if args.format in ("json", "jsonl"):

@@ -30,6 +30,7 @@ from tbplateau.reader.discover import FETCH_THREADS, RunFiles, filesystem_for
 from tbplateau.reader.model import Logdir, Problem, ReadIssue, Run
 from tbplateau.reader.runs import read_runs
 from tbplateau.report import Report, RunReport, report_document
+from tbplateau.selection import Selection
 from tbplateau.sweep._listing import RunEntry, list_run
 
 __all__ = [
@@ -151,24 +152,9 @@ def _read(task: Task, entries: Sequence[RunEntry]) -> dict[str, Run]:
 
 
 def _selected(task: Task, reports: Sequence[RunReport]) -> tuple[RunReport, ...]:
-    """The reports of the selected runs, with the selected series only.
-
-    The rule of ``report --runs/--tags`` (``Selection.filter`` in the command line): a
-    run-level finding stays when one of its tags is selected.
-    """
-    if task.select_runs is None and task.select_tags is None:
-        return tuple(reports)
-    run_ok, tag_ok = _matcher(task.select_runs), _matcher(task.select_tags)
-    return tuple(
-        RunReport(
-            r.run,
-            r.read_issues,
-            tuple(s for s in r.series if tag_ok(s.tag)),
-            tuple(f for f in r.findings if any(tag_ok(t) for t in f.tags)),
-        )
-        for r in reports
-        if run_ok(r.run)
-    )
+    """The reports of the selected runs, with the selected series only (as ``report``)."""
+    select = Selection(task.select_runs, task.select_tags)
+    return select.filter(Report("", tuple(reports))).runs
 
 
 def run_task(task: Task) -> TaskResult:
