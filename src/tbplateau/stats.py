@@ -19,6 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+try:  # compiled pool-adjacent-violators (scipy >= 1.12)
+    from scipy.optimize import isotonic_regression as _isotonic
+except ImportError:  # pragma: no cover - older scipy: the pure-Python loop below
+    _isotonic = None
+
 __all__ = [
     "MAD_TO_SIGMA",
     "Bins",
@@ -26,12 +31,19 @@ __all__ = [
     "autocorrelation",
     "bin_reduce",
     "binary_segmentation",
+    "block_spread",
+    "difference_autocorrelation",
     "dominant_period",
     "drawdown",
+    "equal_runs",
     "fit_line",
+    "local_noise",
+    "long_run_factor",
     "long_run_noise_scale",
     "mad",
+    "monotone_fit",
     "moving_median",
+    "noise_autocorrelation",
     "noise_scale",
     "quantum",
     "robust_slope",
@@ -87,17 +99,15 @@ def noise_scale(values: npt.ArrayLike, *, lags: tuple[int, ...] | None = None) -
     return best
 
 
-def long_run_noise_scale(values: npt.ArrayLike, *, window: int | None = None) -> float:
+def long_run_noise_scale(values: npt.ArrayLike, *, window: int = 15) -> float:
     """Noise scale that governs changes measured over many points (AR-robust).
 
     Under white noise a line fitted over ``L`` points has its change known to
     ``sigma * sqrt(12 / L)``; under positively autocorrelated noise the points wander
-    together and the change is far less certain. This returns the long-run standard
-    deviation ``s * sqrt((1 + phi) / (1 - phi))`` of the residuals around a centred
-    running median of ``window`` points (default a tenth of the series, at least 5):
-    ``s`` is their robust spread and ``phi`` their lag-1 autocorrelation (residuals
-    winsorised at 3 robust deviations so that a spike does not count, ``phi`` clipped
-    to ``[0, 0.95]``). About ``sigma`` for white noise. 0.0 for fewer than 8 points.
+    together and the change is far less certain. For AR(1) noise this is the lag-1
+    noise scale (:func:`noise_scale` at lag 1) times :func:`long_run_factor` of the
+    noise's autocorrelation (:func:`noise_autocorrelation`). About ``sigma`` for
+    white noise; 0.0 for fewer than 8 points.
 
     >>> rng = np.random.default_rng(0)
     >>> e = rng.normal(0, 1, 2000)
@@ -111,9 +121,48 @@ def long_run_noise_scale(values: npt.ArrayLike, *, window: int | None = None) ->
     y = np.asarray(values, dtype=np.float64)
     if y.size < 8:
         return 0.0
-    w = (max(5, y.size // 4) if window is None else max(3, window)) | 1
-    # The running median of moving_median (shrinking at the ends), vectorised: full
-    # windows with np.median, the 2 * (w // 2) shrinking ones with np.nanmedian.
+    phi = noise_autocorrelation(y, window=window)
+    return noise_scale(y, lags=(1,)) * long_run_factor(phi)
+
+
+def long_run_factor(phi: float) -> float:
+    """Long-run standard deviation of AR(1) noise over its lag-1 noise scale.
+
+    The long-run deviation is ``s * sqrt((1 + phi) / (1 - phi))`` and the lag-1
+    second differences measure ``s * sqrt((1 - phi) (3 - phi) / 3)``; 1 for white
+    noise, about 2.7 for ``phi = 0.5``, 16 for ``phi = 0.9``.
+
+    >>> long_run_factor(0.0)
+    1.0
+    """
+    f = min(max(phi, 0.0), 0.9)
+    return math.sqrt(3.0 * (1.0 + f) / ((1.0 - f) ** 2 * (3.0 - f)))
+
+
+def noise_autocorrelation(values: npt.ArrayLike, *, window: int = 15) -> float:
+    """The AR(1) coefficient of the noise around a trend, in ``[0, 0.9]``.
+
+    The smaller of two estimates that fail in different ways:
+    :func:`difference_autocorrelation` (the kinks of a training curve do not count;
+    a strong curvature over a few points does) and the lag-1 autocorrelation of the
+    residuals around a running median of a quarter of the series, winsorised at 3
+    robust deviations (a strong short curvature does not count; a kink does). A
+    series whose noise is louder in some places than in others has no bias here.
+    0.0 for fewer than 8 points.
+
+    >>> rng = np.random.default_rng(0)
+    >>> round(noise_autocorrelation(np.cumsum(np.ones(500)) + rng.normal(0, 1, 500)), 1)
+    0.0
+    """
+    y = np.asarray(values, dtype=np.float64)
+    if y.size < 8:
+        return 0.0
+    return min(difference_autocorrelation(y, window=window), _residual_autocorrelation(y))
+
+
+def _residual_autocorrelation(y: FloatArray) -> float:
+    """Lag-1 autocorrelation of the residuals around a running median of a quarter of ``y``."""
+    w = max(5, y.size // 4) | 1
     h = w // 2
     windows = np.lib.stride_tricks.sliding_window_view(np.pad(y, h, constant_values=np.nan), w)
     smooth = np.empty_like(y)
@@ -130,8 +179,117 @@ def long_run_noise_scale(values: npt.ArrayLike, *, window: int | None = None) ->
     r = np.clip(r - np.median(r), -3 * s, 3 * s)
     den = float(r @ r)
     phi = float(r[1:] @ r[:-1]) / den if den > 0 else 0.0
-    phi = min(max(phi, 0.0), 0.95)
-    return s * math.sqrt((1 + phi) / (1 - phi))
+    return min(max(phi, 0.0), 0.9)
+
+
+def difference_autocorrelation(values: npt.ArrayLike, *, window: int = 15) -> float:
+    """The AR(1) coefficient of the noise, from its first differences (see above).
+
+    Returns ``1 + 2 r`` clipped to ``[0, 0.9]``, where ``r`` is the lag-1
+    autocorrelation of the first differences minus their running median over
+    ``window`` points. 0.0 for fewer than 8 points.
+
+    >>> rng = np.random.default_rng(1)
+    >>> round(difference_autocorrelation(np.linspace(0, 5, 3000) + rng.normal(0, 1, 3000)), 1)
+    0.1
+    """
+    y = np.asarray(values, dtype=np.float64)
+    if y.size < 8:
+        return 0.0
+    d = np.diff(y)
+    e = d - moving_median(d, min(window, d.size) | 1)
+    s = mad(e)
+    if s == 0.0:
+        return 0.0
+    e = np.clip(e - float(np.median(e)), -3 * s, 3 * s)
+    den = float(e @ e)
+    r = float(e[1:] @ e[:-1]) / den if den > 0 else -0.5
+    return min(max(1.0 + 2.0 * r, 0.0), 0.9)
+
+
+def local_noise(values: npt.ArrayLike, window: int) -> FloatArray:
+    """Noise scale around each point: a noise model that follows the level.
+
+    The median absolute lag-1 second difference in a centred window of ``window``
+    points (odd, shrunk to the series), in normal units and divided by ``sqrt(6)``
+    (as :func:`noise_scale` at lag 1). A locally linear trend cancels out, a jump or
+    a spike touches two or three differences only, so the median ignores it. Zeros
+    for fewer than three points.
+
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.linspace(0, 1, 400) + rng.normal(0, 1, 400) * np.r_[np.full(200, 0.01), np.full(200, 0.1)]
+    >>> s = local_noise(y, 21)
+    >>> round(float(s[100]), 2), round(float(s[300]), 2)
+    (0.01, 0.1)
+    """
+    y = np.asarray(values, dtype=np.float64)
+    n = int(y.size)
+    if n < 3:
+        return np.zeros(n)
+    d2 = y[2:] - 2.0 * y[1:-1] + y[:-2]
+    d2 = np.concatenate([d2[:1], d2, d2[-1:]])
+    w = max(3, min(int(window), n if n % 2 else n - 1)) | 1
+    h = w // 2
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(np.abs(d2), h, mode="reflect"), w)
+    spread = np.median(windows, axis=1)
+    return np.asarray(MAD_TO_SIGMA * spread / math.sqrt(6.0), dtype=np.float64)
+
+
+def equal_runs(values: npt.ArrayLike, min_length: int) -> tuple[IntArray, IntArray]:
+    """Runs of exactly equal consecutive values: ``(starts, stops)``, each run ``[start, stop)``.
+
+    Only runs of at least ``min_length`` (>= 2) values are returned. A frozen network, a
+    learning rate of zero or a model that predicts one class logs the very same value
+    again and again; no noise estimate is needed to see that.
+
+    >>> equal_runs([1.0, 2.0, 2.0, 2.0, 3.0, 4.0, 4.0], 2)
+    (array([1, 5]), array([4, 7]))
+    """
+    y = np.asarray(values, dtype=np.float64)
+    k = max(2, int(min_length))
+    if y.size < k:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    same = (y[1:] == y[:-1]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], same, [0]])))
+    starts = edges[::2].astype(np.int64)
+    stops = edges[1::2].astype(np.int64) + 1
+    keep = stops - starts >= k
+    return starts[keep], stops[keep]
+
+
+def block_spread(x: npt.ArrayLike, values: npt.ArrayLike, bins: Bins) -> FloatArray:
+    """Spread of the points inside each block of ``bins`` around the line through the
+    block medians.
+
+    ``sqrt(pi / 2) * mean(|y - interpolated block medians|)`` per block (a normal
+    standard deviation; vectorised over the equal-size blocks): the trend at the
+    scale of blocks is not spread, swings faster than a block are. 0.0 for blocks of
+    one point.
+
+    >>> x = np.arange(40.0)
+    >>> y = x / 10 + np.r_[np.zeros(20), 0.5 * (-1.0) ** np.arange(20)]
+    >>> block_spread(x, y, bin_reduce(x, y, 4)).round(2).tolist()
+    [0.0, 0.0, 0.63, 0.63]
+    """
+    xa = np.asarray(x, dtype=np.float64)
+    y = np.asarray(values, dtype=np.float64)
+    m = len(bins)
+    out = np.zeros(m)
+    if m == 0 or m == y.size:
+        return out
+    line = np.interp(xa, bins.x, bins.y)
+    if m >= 2:  # beyond the first and last block centres: their lines, extended
+        for a, b, side in ((0, 1, xa < bins.x[0]), (m - 2, m - 1, xa > bins.x[-1])):
+            dx = float(bins.x[b] - bins.x[a])
+            slope = float(bins.y[b] - bins.y[a]) / dx if dx > 0 else 0.0
+            line[side] = bins.y[a] + slope * (xa[side] - bins.x[a])
+    r = np.abs(y - line)
+    size = int(bins.count[0])
+    full = int(np.count_nonzero(bins.count == size))
+    out[:full] = r[: full * size].reshape(full, size).mean(axis=1)
+    if full < m:
+        out[full:] = float(r[full * size :].mean())
+    return np.asarray(out * math.sqrt(math.pi / 2.0), dtype=np.float64)
 
 
 def quantum(values: npt.ArrayLike) -> float:
@@ -286,21 +444,55 @@ def moving_median(values: npt.ArrayLike, window: int) -> FloatArray:
     return np.concatenate([np.asarray(left), core, np.asarray(right)]).astype(np.float64)
 
 
-def _prefix(x: FloatArray, y: FloatArray) -> FloatArray:
-    """Cumulative sums of 1, x, y, x², xy, y² with a leading zero row (shape (6, n+1))."""
+def monotone_fit(values: npt.ArrayLike, *, increasing: bool = True) -> FloatArray:
+    """Least-squares monotone (isotonic) fit of ``values``, by pooling adjacent violators.
+
+    Where the values go the wrong way, neighbours are pooled into their mean, so a
+    noisy flat stretch becomes one level and a converging curve keeps its shape: the
+    improvement still to come from each point is read off it without the noise of
+    single points.
+
+    >>> monotone_fit([1.0, 3.0, 2.0, 4.0]).tolist()
+    [1.0, 2.5, 2.5, 4.0]
+    >>> monotone_fit([3.0, 1.0, 2.0], increasing=False).tolist()
+    [3.0, 1.5, 1.5]
+    """
+    y = np.asarray(values, dtype=np.float64)
+    if y.size < 2:
+        return y.copy()
+    if _isotonic is not None:
+        return np.asarray(_isotonic(y, increasing=increasing).x, dtype=np.float64)
+    z = y if increasing else -y
+    means: list[float] = []
+    sizes: list[int] = []
+    for v in z.tolist():
+        means.append(v)
+        sizes.append(1)
+        while len(means) > 1 and means[-2] > means[-1]:
+            size = sizes[-2] + sizes[-1]
+            mean = (means[-2] * sizes[-2] + means[-1] * sizes[-1]) / size
+            means[-2:] = [mean]
+            sizes[-2:] = [size]
+    out = np.repeat(np.asarray(means), np.asarray(sizes))
+    return np.asarray(out if increasing else -out, dtype=np.float64)
+
+
+def _prefix(x: FloatArray, y: FloatArray, w: FloatArray | None = None) -> FloatArray:
+    """Cumulative (weighted) sums of 1, x, y, x², xy, y² with a leading zero row (6, n+1)."""
     n = x.size
+    wa = np.ones(n) if w is None else w
     out = np.zeros((6, n + 1))
-    out[0, 1:] = np.arange(1, n + 1)
-    np.cumsum(x, out=out[1, 1:])
-    np.cumsum(y, out=out[2, 1:])
-    np.cumsum(x * x, out=out[3, 1:])
-    np.cumsum(x * y, out=out[4, 1:])
-    np.cumsum(y * y, out=out[5, 1:])
+    np.cumsum(wa, out=out[0, 1:])
+    np.cumsum(wa * x, out=out[1, 1:])
+    np.cumsum(wa * y, out=out[2, 1:])
+    np.cumsum(wa * x * x, out=out[3, 1:])
+    np.cumsum(wa * x * y, out=out[4, 1:])
+    np.cumsum(wa * y * y, out=out[5, 1:])
     return out
 
 
 def segment_sse(prefix: FloatArray, i: npt.ArrayLike, j: npt.ArrayLike) -> FloatArray:
-    """Residual sum of squares of the least-squares line on points ``[i, j)``.
+    """Residual sum of squares of the (weighted) least-squares line on points ``[i, j)``.
 
     ``prefix`` comes from the cumulative sums used by :func:`binary_segmentation`;
     ``i`` and ``j`` may be arrays (broadcast).
@@ -309,6 +501,7 @@ def segment_sse(prefix: FloatArray, i: npt.ArrayLike, j: npt.ArrayLike) -> Float
     s = prefix[:, ja] - prefix[:, ia]
     n, sx, sy, sxx, sxy, syy = s
     with np.errstate(divide="ignore", invalid="ignore"):
+        n = np.where(n > 0, n, np.inf)
         cxx = sxx - sx * sx / n
         cxy = sxy - sx * sy / n
         cyy = syy - sy * sy / n
@@ -324,15 +517,20 @@ def binary_segmentation(
     penalty: float,
     min_size: int = 3,
     max_segments: int = 12,
+    weights: npt.ArrayLike | None = None,
+    forced: tuple[int, ...] = (),
 ) -> list[int]:
     """Piecewise-linear change points by binary segmentation.
 
     A segment is split at the position that most reduces the residual sum of squares
     of independent least-squares lines on each side, when that reduction exceeds
     ``penalty``; the largest reductions are taken first, up to ``max_segments``
-    segments. Each split costs O(segment length) thanks to cumulative sums, so the
-    whole search is O(n * segments). Returns the sorted interior breakpoints
-    (positions where a new segment starts).
+    segments. With ``weights`` (one per point, typically the inverse squared local
+    noise) the squares are weighted, so ``penalty`` is in units of that noise. The
+    ``forced`` breakpoints are taken first, whatever they gain. Each split costs
+    O(segment length) thanks to cumulative sums, so the whole search is O(n *
+    segments). Returns the sorted interior breakpoints (positions where a new
+    segment starts).
 
     Unlike a piecewise-constant (``l2``) cost, a smooth monotone decline is one
     segment here, not a staircase.
@@ -345,15 +543,23 @@ def binary_segmentation(
     xa = np.asarray(x, dtype=np.float64)
     ya = np.asarray(y, dtype=np.float64)
     n = int(xa.size)
-    if n < 2 * min_size or max_segments < 2:
+    fixed = sorted({int(b) for b in forced if 0 < int(b) < n})
+    if (n < 2 * min_size and not fixed) or max_segments < 2:
         return []
     # Centre and scale for numerical stability of the cumulative sums.
     xs = (xa - xa.mean()) / (float(np.ptp(xa)) or 1.0)
     yc = ya - float(np.median(ya))
     scale = float(np.max(np.abs(yc))) or 1.0
     yc = yc / scale
-    pen = penalty / (scale * scale)
-    prefix = _prefix(xs, yc)
+    wa = None
+    if weights is not None:
+        wa = np.asarray(weights, dtype=np.float64)
+        wscale = float(np.median(wa)) or 1.0
+        wa = wa / wscale
+        pen = penalty / wscale / (scale * scale)
+    else:
+        pen = penalty / (scale * scale)
+    prefix = _prefix(xs, yc, wa)
 
     def best_split(i: int, j: int) -> tuple[float, int]:
         if j - i < 2 * min_size:
@@ -367,10 +573,11 @@ def binary_segmentation(
         b = int(np.argmax(gain))
         return (float(gain[b]), int(ks[b]))
 
-    breaks: list[int] = []
+    breaks: list[int] = list(fixed)
     candidates: list[tuple[float, int, int, int]] = []
-    g, k = best_split(0, n)
-    candidates.append((g, k, 0, n))
+    for a, b in zip([0, *fixed], [*fixed, n], strict=True):
+        g, k = best_split(a, b)
+        candidates.append((g, k, a, b))
     while candidates and len(breaks) + 1 < max_segments:
         candidates.sort(key=lambda c: (-c[0], c[1]))
         g, k, i, j = candidates.pop(0)

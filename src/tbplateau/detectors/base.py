@@ -20,8 +20,13 @@ Contract of every detector class:
 :func:`prepare` computes, once per (series, goal), what every detector needs: the
 finite points, the *working* values (oriented so that larger is better; the log of
 a positive loss, since losses move on a log scale), a reduction to at most
-:data:`MAX_BINS` blocks (medians, so a spike or a 1e30 does not move a block), the
-noise scale of that reduced series and its piecewise-linear segmentation.
+:data:`MAX_BINS` blocks (medians, so a spike or a 1e30 does not move a block), a
+noise model that follows the level (the local noise of every block, and one factor
+for autocorrelated noise), the runs of exactly equal values, and a piecewise-linear
+segmentation of the blocks in units of that local noise: cut first at the runs of
+equal values, then wherever a break (a level shift, a jump, a kink) stands out of
+the noise around it. Each segment carries its own noise and the jump that leads
+into it, so that every detector judges a piece with the noise of that piece.
 """
 
 from __future__ import annotations
@@ -44,7 +49,12 @@ from tbplateau.stats import (
     Bins,
     bin_reduce,
     binary_segmentation,
-    long_run_noise_scale,
+    block_spread,
+    equal_runs,
+    local_noise,
+    long_run_factor,
+    moving_median,
+    noise_autocorrelation,
     noise_scale,
     quantum,
 )
@@ -56,6 +66,8 @@ __all__ = [
     "Segment",
     "check_fraction",
     "check_positive",
+    "fitted_path",
+    "jump_point",
     "onset_tolerance",
     "prepare",
 ]
@@ -65,6 +77,9 @@ MAX_BINS = 200
 
 SEGMENT_PENALTY = 6.0
 """Split penalty of the segmentation, in units of ``noise² · log(blocks)``."""
+
+MIN_RUN = 4
+"""Fewest exactly equal consecutive values that make a run of equal values."""
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -98,7 +113,11 @@ class Segment:
 
     ``level0``/``level1`` are the fitted working values at its two ends (so
     ``change = level1 - level0`` is the progress made: positive is better), ``z`` the
-    change in units of the block noise.
+    change in units of the segment's own noise ``noise`` (the median local block
+    noise inside it), ``jump`` the step into it from the previous segment (0 for the
+    first; negative is worse): the smaller of the step between the two lines
+    halfway between their blocks and the step between those two blocks less what
+    the slopes explain, or 0 when they disagree in sign.
     """
 
     b0: int
@@ -109,6 +128,8 @@ class Segment:
     level1: float
     change: float
     z: float
+    noise: float = 0.0
+    jump: float = 0.0
 
     @property
     def points(self) -> int:
@@ -138,6 +159,25 @@ class Prepared:
     """Noise scale of changes fitted over many blocks (see
     :func:`~tbplateau.stats.long_run_noise_scale`): ``sigma`` for white noise, larger
     for autocorrelated noise; never below ``sigma``."""
+    local: FloatArray
+    """Noise of every block (:func:`~tbplateau.stats.local_noise`, floored like
+    ``sigma``): the noise model that follows the level."""
+    kappa: float
+    """How much more uncertain a change fitted over many blocks is than white noise of
+    the same local scale (>= 1; :func:`~tbplateau.stats.long_run_factor` of the
+    noise's autocorrelation)."""
+    smooth: FloatArray
+    """Running median of five blocks: levels that two outlying blocks do not move."""
+    spread: FloatArray
+    """Spread of the points inside every block around the line through the block
+    medians (:func:`~tbplateau.stats.block_spread`; 0 for blocks of one point)."""
+    runs: tuple[tuple[int, int], ...]
+    """Runs of at least :data:`MIN_RUN` exactly equal finite values, as finite points
+    ``[p0, p1)``."""
+    robust: FloatArray
+    """The block values with every block pulled back to within four local noise units
+    of ``smooth`` (at most eight typical ones: spikes in a cluster raise the local
+    noise), so that an outlying block, a spike, moves no fitted line."""
 
     @property
     def n(self) -> int:
@@ -180,31 +220,95 @@ def prepare(series: Series, goal: Goal) -> Prepared:
     # 1e300 is finite but its square is not: clip the working values to a safe range.
     y, log_scale = working_values(np.clip(values[pos], -1e150, 1e150), goal)
     bins = bin_reduce(x, y, MAX_BINS)
+    m = len(bins)
     sig = noise_scale(bins.y)
-    span = float(np.ptp(bins.y)) if len(bins) else 0.0
-    level = float(np.median(np.abs(bins.y))) if len(bins) else 0.0
+    span = float(np.ptp(bins.y)) if m else 0.0
+    level = float(np.median(np.abs(bins.y))) if m else 0.0
     floor = 1e-9 * max(span, level, 1e-12)
     exact = sig <= floor
-    sigma = max(sig, floor, _resolution(values[pos], log_scale))
-    sigma_long = max(sigma, long_run_noise_scale(bins.y))
-    m = len(bins)
-    min_size = 2 if m < 12 else 3
-    breaks = binary_segmentation(
-        bins.x,
-        bins.y,
-        penalty=SEGMENT_PENALTY * sigma_long * sigma_long * math.log(max(m, 3)),
-        min_size=min_size,
-        max_segments=16,
-    )
-    segments = _segments(bins, breaks, sigma, x.size)
+    least = max(floor, _resolution(values[pos], log_scale))
+    sigma = max(sig, least)
+    kappa = long_run_factor(noise_autocorrelation(bins.y)) if m >= 8 else 1.0
+    sigma_long = max(sigma, max(noise_scale(bins.y, lags=(1,)), least) * kappa)
+    local = local_noise(bins.y, _noise_window(m))
+    # A window of a few lucky differences must not make its blocks look noiseless.
+    local = np.maximum(local, max(least, 0.25 * float(np.median(local)) if m else 0.0))
+    smooth = moving_median(bins.y, 5) if m >= 5 else bins.y.copy()
+    starts, stops = equal_runs(y, MIN_RUN)
+    runs = tuple((int(a), int(b)) for a, b in zip(starts.tolist(), stops.tolist(), strict=True))
+    bound = 4.0 * np.minimum(local, 2.0 * float(np.median(local))) if m else local
+    robust = np.clip(bins.y, smooth - bound, smooth + bound)
+    segments = _segment(bins, robust, local, kappa, runs, x.size)
     prepared = Prepared(
-        series, goal, pos, x, y, log_scale, bins, sigma, exact, segments, sigma_long
+        series,
+        goal,
+        pos,
+        x,
+        y,
+        log_scale,
+        bins,
+        sigma,
+        exact,
+        segments,
+        sigma_long,
+        local,
+        kappa,
+        smooth,
+        block_spread(x, y, bins),
+        runs,
+        robust,
     )
     if cached is None:
         cached = {}
         _CACHE[series] = cached
     cached[goal] = prepared
     return prepared
+
+
+def _noise_window(blocks: int) -> int:
+    """Width of the local noise window: a fifth of the blocks, 9 to 31 (fewer values
+    make too noisy an estimate; more would not follow the level)."""
+    return int(min(31, max(9, blocks // 5))) | 1
+
+
+def _segment(
+    bins: Bins,
+    y: FloatArray,
+    local: FloatArray,
+    kappa: float,
+    runs: tuple[tuple[int, int], ...],
+    n: int,
+) -> tuple[Segment, ...]:
+    """Piecewise-linear segments of the (robust) block values ``y``, in units of the
+    local noise.
+
+    The blocks come pulled back towards the median of each block and its two
+    neighbours (one outlying block is not a piece of its own; a jump moves the median
+    with it, so it is kept). Runs of equal values are cut out first. Squares are
+    weighted by the inverse long-run local noise (``local * kappa``).
+    """
+    m = len(bins)
+    if m == 0:
+        return ()
+    noise = local * kappa
+    forced = []
+    for p0, p1 in runs:
+        a = int(np.searchsorted(bins.start, p0, side="right")) - 1
+        b = int(np.searchsorted(bins.start, p1, side="left"))
+        # blocks wholly inside the run: cut at its first and after its last
+        first = a if int(bins.start[a]) == p0 else a + 1
+        forced += [first, b]
+    min_size = 2 if m < 12 else 3
+    breaks = binary_segmentation(
+        bins.x,
+        y,
+        penalty=SEGMENT_PENALTY * math.log(max(m, 3)) * min(float(np.median(noise)), 1e150) ** 2,
+        min_size=min_size,
+        max_segments=16 + len(forced),
+        weights=_weights(noise),
+        forced=tuple(forced),
+    )
+    return _segments(bins, y, breaks, local, n)
 
 
 RELATIVE_RESOLUTION = 1e-3
@@ -230,15 +334,25 @@ def _resolution(raw: FloatArray, log_scale: bool) -> float:
     return max(RELATIVE_RESOLUTION * typical, quantum(finite))
 
 
-def _segments(bins: Bins, breaks: Sequence[int], sigma: float, n: int) -> tuple[Segment, ...]:
+def _weights(noise: FloatArray) -> FloatArray:
+    """Inverse squared noise relative to its median (bounded, so no square overflows)."""
+    ratio = np.clip(noise / float(np.median(noise)), 1e-6, 1e6)
+    return np.asarray(1.0 / (ratio * ratio), dtype=np.float64)
+
+
+def _segments(
+    bins: Bins, y: FloatArray, breaks: Sequence[int], noise: FloatArray, n: int
+) -> tuple[Segment, ...]:
     m = len(bins)
     if m == 0:
         return ()
     edges = [0, *breaks, m]
-    out = []
+    out: list[Segment] = []
+    prev_slope = 0.0
     for b0, b1 in itertools.pairwise(edges):
         xs = bins.x[b0:b1]
-        ys = bins.y[b0:b1]
+        ys = y[b0:b1]
+        slope = 0.0
         if b1 - b0 >= 2 and float(np.ptp(xs)) > 0:
             xm = float(xs.mean())
             dx = xs - xm
@@ -250,8 +364,59 @@ def _segments(bins: Bins, breaks: Sequence[int], sigma: float, n: int) -> tuple[
         p0 = int(bins.start[b0])
         p1 = int(bins.start[b1]) if b1 < m else n
         change = l1 - l0
-        out.append(Segment(b0, b1, p0, p1, l0, l1, change, change / sigma))
+        sig = float(np.median(noise[b0:b1]))
+        jump = 0.0
+        if out:
+            # The two lines compared halfway between the blocks either side of the
+            # break, and the step between those two blocks less what the slopes
+            # explain: a level shift shows in both, the bend of a smooth curve (whose
+            # lines overshoot at their ends) or one noisy block in only one.
+            dx = float(bins.x[b0] - bins.x[b0 - 1])
+            lines = (l0 - 0.5 * slope * dx) - (out[-1].level1 + 0.5 * prev_slope * dx)
+            blocks = float(y[b0] - y[b0 - 1]) - 0.5 * (slope + prev_slope) * dx
+            if lines * blocks > 0:
+                jump = lines if abs(lines) < abs(blocks) else blocks
+        out.append(Segment(b0, b1, p0, p1, l0, l1, change, change / sig, sig, jump))
+        prev_slope = slope
     return tuple(out)
+
+
+def fitted_path(p: Prepared) -> FloatArray:
+    """The segments' fitted lines evaluated at every block (jumps between them kept)."""
+    out = np.empty(len(p.bins))
+    for seg in p.segments:
+        xs = p.bins.x[seg.b0 : seg.b1]
+        span = float(xs[-1] - xs[0])
+        if span > 0:
+            out[seg.b0 : seg.b1] = seg.level0 + (xs - xs[0]) * (seg.change / span)
+        else:
+            out[seg.b0 : seg.b1] = seg.level0
+    return out
+
+
+def jump_point(p: Prepared, b: int) -> int:
+    """The finite point where the jump into block ``b`` happens.
+
+    With one point per block, the first point of block ``b``. Otherwise the first
+    point of blocks ``b - 1`` and ``b`` that lies closer to block ``b``'s level than
+    to block ``b - 1``'s (a block holding both sides of a one-step jump has its
+    median on one of them).
+    """
+    bins = p.bins
+    lo = int(bins.start[b])
+    if b == 0 or int(bins.count[b]) == 1:
+        return lo
+    a = int(bins.start[b - 1])
+    hi = lo + int(bins.count[b])
+    before, after = float(bins.y[max(0, b - 2)]), float(bins.y[min(len(bins) - 1, b + 1)])
+    ys = p.y[a:hi]
+    near = np.flatnonzero(np.abs(ys - after) < np.abs(ys - before))
+    # the first point from which most of the rest stays on the new side
+    for k in near.tolist():
+        tail = ys[k:]
+        if np.count_nonzero(np.abs(tail - after) < np.abs(tail - before)) >= 0.8 * tail.size:
+            return a + k
+    return lo
 
 
 class Detector(abc.ABC):

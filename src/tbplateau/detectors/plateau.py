@@ -3,40 +3,81 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from tbplateau.detectors.base import (
     Detector,
-    Segment,
+    Prepared,
     check_fraction,
     check_positive,
+    fitted_path,
+    jump_point,
     prepare,
     sorted_findings,
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
-from tbplateau.stats import fit_line, moving_median
+from tbplateau.stats import fit_line, monotone_fit, moving_median
 
 __all__ = ["PlateauDetector"]
+
+SETTLED = 0.05
+"""A converging stretch has settled once what is left of its improvement is this share."""
+
+LEAST_SETTLED = 0.02
+"""A converging stretch has settled at the latest once 98 % of its improvement is done."""
+
+INTERIOR_POINTS = 8
+"""Fewest points of a plateau that the metric leaves by improving again (a lull)."""
+
+INTERIOR_FRACTION = 0.1
+"""Fewest points of such a plateau, as a fraction of the series."""
+
+TAIL_FRACTION = 0.15
+"""Fewest points of a settled tail whose trend is still measurable, as a fraction."""
+
+
+@dataclass
+class _Stretch:
+    """A candidate plateau: blocks ``[b0, b1)``, finite points ``[p0, p1)``."""
+
+    b0: int
+    b1: int
+    p0: int
+    p1: int
+    constant: bool = False
+    tail: bool = False
 
 
 class PlateauDetector(Detector):
     """Find the plateaus of a metric (``goal`` ``"min"`` or ``"max"``; nothing for ``None``).
 
-    The series is reduced to at most 200 blocks and cut into straight pieces (see
-    :func:`~tbplateau.detectors.base.prepare`). A piece is *flat* when the progress its
-    line makes from end to end is less than ``min_progress`` times the noise scale
-    of the blocks, in either direction (and, for a piece of ``L`` blocks, less than
-    two standard errors of that change, ``2 sqrt(12 / L)`` noise units). A piece
-    that joins a plateau at the same level and keeps the whole stretch flat extends
-    it, so consecutive flat pieces at the same level form one plateau; pieces
-    separated by a jump (a step learning-rate schedule makes a staircase) stay
-    separate plateaus. A plateau needs ``min_points`` points and
-    ``min_fraction`` of the series. ``end_step`` is ``None`` when it lasts to the end;
-    ``detail.constant`` is true when every value in it is exactly equal (a dead
+    The series is reduced to at most 200 blocks and cut into straight pieces at its
+    runs of equal values, level shifts, jumps and kinks, each piece with its own
+    local noise (see :func:`~tbplateau.detectors.base.prepare`). A piece is *flat*
+    when the progress its line makes from end to end is less than ``min_progress``
+    times its noise, in either direction (and, for a piece of ``L`` blocks, less than
+    two standard errors of that change, ``2 sqrt(12 / L)`` long-run noise units).
+    Consecutive flat pieces at one level form one plateau; pieces separated by a jump
+    (a step learning-rate schedule makes a staircase) stay separate plateaus. Between
+    two jumps (a *phase*), a converging curve has also plateaued once what is left of
+    its improvement is less than 5 % of it and no more than about three noise units
+    of its points (the tail of an exponential or power-law convergence). A run of
+    exactly equal values is a plateau of its own (``detail.constant`` true: a dead
     network, frozen layers, a learning rate of zero).
+
+    A plateau needs ``min_points`` points and ``min_fraction`` of the series; one
+    that the metric leaves by improving again (a lull, not cut short by a jump, a
+    non-finite value or the end) needs 8 points and a tenth of the series, and a
+    settled tail whose trend is still measurable 15 % of it. ``end_step`` is
+    ``None`` when it lasts to the end. ``detail`` gives, on the plateau's own points,
+    its ``level`` (median), the ``low``/``high`` band holding 90 % of them, the
+    ``best`` value and its ``best_step``, and ``robust_best``, the best of a running
+    median of three points (``best_is_outlier`` when the best point lies outside the
+    band: one lucky point).
 
     Needs at least ``min_points`` finite points; NaN holes are skipped over.
 
@@ -91,107 +132,314 @@ class PlateauDetector(Detector):
         p = prepare(series, goal)
         if p.n < max(self.min_points, 3):
             return []
-        limit = self.min_progress
-        sigma = p.sigma
-        by = p.bins.y
-
-        def se(b0: int, b1: int) -> float:
-            # Standard error of the change a line fits over blocks [b0, b1), under the
-            # (possibly autocorrelated) noise: sqrt(12 / L) long-run noise units.
-            return math.sqrt(12.0 / max(b1 - b0, 1)) * p.sigma_long
-
-        def flat(b0: int, b1: int, change: float) -> bool:
-            # A short piece's fitted change is uncertain: ask for 2 standard errors too.
-            return abs(change) < max(limit * sigma, 2.0 * se(b0, b1))
-
-        def same_level(a0: int, a1: int, c0: int, c1: int) -> bool:
-            # Two stretches of blocks sit at one level when their means differ by less
-            # than the progress limit and by less than the noise of that difference.
-            diff = abs(float(by[c0:c1].mean()) - float(by[a0:a1].mean()))
-            return diff < limit * sigma or diff < 2.0 * math.hypot(se(a0, a1), se(c0, c1)) / 2
-
-        groups: list[list[Segment]] = []
-        for seg in p.segments:
-            if groups and groups[-1][-1].b1 == seg.b0:
-                first = groups[-1][0]
-                line = fit_line(p.bins.x[first.b0 : seg.b1], by[first.b0 : seg.b1])
-                span = float(p.bins.x[seg.b1 - 1] - p.bins.x[first.b0])
-                if same_level(first.b0, seg.b0, seg.b0, seg.b1) and flat(
-                    first.b0, seg.b1, line.slope * span
-                ):
-                    groups[-1].append(seg)
-                    continue
-            if flat(seg.b0, seg.b1, seg.change):
-                groups.append([seg])
-        groups = self._merge(groups, same_level)
         need = max(self.min_points, int(np.ceil(self.min_fraction * p.n)))
-        smooth = moving_median(by, 5)
-        progress = float(np.ptp(smooth)) if smooth.size else 0.0
+        path = fitted_path(p)
+        stretches = self._flat(p, path)
+        stretches = self._with_tails(p, path, stretches)
+        for st in stretches:
+            _snap_to_jumps(p, st, self.min_progress)
         out = []
-        for g in groups:
-            p0, p1 = g[0].p0, g[-1].p1
-            if p1 - p0 < need:
-                continue
-            raw = p.raw_range(p0, p1)
-            constant = bool(raw.size and float(np.ptp(raw)) == 0.0)
-            # Flatness must be measurable: under strongly autocorrelated noise a short
-            # stretch of a steadily improving curve often looks flat by chance.
-            blocks = g[-1].b1 - g[0].b0
-            white = 2.0 * math.sqrt(12.0 / max(blocks, 1)) * sigma
-            if not constant and 2.0 * se(g[0].b0, g[-1].b1) > max(limit * sigma, white):
-                continue
-            # Small next to the noise is not enough when the stretch is long enough to
-            # show a clear trend: then the trend must also be a small part of the
-            # progress the whole series made (a slowly but surely improving curve is
-            # not stuck).
-            b0, b1 = g[0].b0, g[-1].b1
-            line = fit_line(p.bins.x[b0:b1], by[b0:b1])
-            trend = line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0])
-            if (
-                not constant
-                and abs(trend) >= max(2.0 * se(b0, b1), sigma)
-                and abs(trend) >= self.max_share * progress
-            ):
-                continue
-            change = float(np.median(by[g[-1].b0 : g[-1].b1]) - np.median(by[g[0].b0 : g[0].b1]))
-            if len(g) == 1:
-                change = g[0].change
-            flatness = 1.0 - min(1.0, abs(change) / (limit * sigma))
-            length = min(1.0, (p1 - p0) / (3.0 * need))
-            conf = 1.0 if constant else round(0.4 + 0.3 * flatness + 0.3 * length, 4)
-            # A plateau that runs into a non-finite tail ends at its last finite point.
-            to_end = p1 >= p.n and int(p.pos[-1]) == len(series) - 1
-            end = None if to_end else p.step_at(p1 - 1)
-            detail = {
-                "constant": constant,
-                "points": int(p1 - p0),
-                "change": float(-change if not p.log_scale else change),
-                "noise": float(p.sigma),
-                "log_scale": p.log_scale,
-                "level": float(np.median(raw)) if raw.size else None,
-            }
-            out.append(Finding(self.kind, p.step_at(p0), end, (series.tag,), conf, detail))
+        for st in stretches:
+            if self._keep(series, p, path, st, need):
+                out.append(self._finding(series, p, st, need))
         return sorted_findings(out)
 
-    @staticmethod
-    def _merge(
-        groups: list[list[Segment]], same_level: Callable[[int, int, int, int], bool]
-    ) -> list[list[Segment]]:
-        """Join consecutive flat groups that sit at one level.
+    # -- candidates -------------------------------------------------------------------
 
-        Two flat stretches separated only by pieces whose net progress does not stand
-        out of the noise (a bump, a noise excursion, a one-step jump of a quantised
-        metric) are one plateau; a staircase, whose steps make real progress, is not.
-        The pieces in between become part of the plateau.
-        """
-        out: list[list[Segment]] = []
+    def _se(self, p: Prepared, b0: int, b1: int) -> float:
+        """Standard error of a change fitted over blocks [b0, b1), long-run noise units."""
+        return math.sqrt(12.0 / max(b1 - b0, 1)) * self._noise(p, b0, b1) * p.kappa
+
+    @staticmethod
+    def _noise(p: Prepared, b0: int, b1: int) -> float:
+        return float(np.median(p.local[b0:b1]))
+
+    def _flat(self, p: Prepared, path: np.ndarray) -> list[_Stretch]:
+        """Flat pieces, joined when consecutive and at one level; runs of equal values."""
+        limit = self.min_progress
+        by = p.bins.y
+        groups: list[_Stretch] = []
+        for seg in p.segments:
+            raw = p.raw_range(seg.p0, seg.p1)
+            constant = bool(raw.size > 1 and float(np.ptp(raw)) == 0.0)
+            flat = constant or abs(seg.change) < max(
+                limit * seg.noise, 2.0 * self._se(p, seg.b0, seg.b1)
+            )
+            if not flat:
+                continue
+            if groups and groups[-1].b1 == seg.b0 and groups[-1].constant == constant:
+                g = groups[-1]
+                line = fit_line(p.bins.x[g.b0 : seg.b1], by[g.b0 : seg.b1])
+                span = float(p.bins.x[seg.b1 - 1] - p.bins.x[g.b0])
+                noise = max(self._noise(p, g.b0, g.b1), seg.noise)
+                if self._same_level(p, g.b0, g.b1, seg.b0, seg.b1) and abs(
+                    line.slope * span
+                ) < max(limit * noise, 2.0 * self._se(p, g.b0, seg.b1)):
+                    g.b1, g.p1 = seg.b1, seg.p1
+                    continue
+            groups.append(_Stretch(seg.b0, seg.b1, seg.p0, seg.p1, constant))
+        # Runs of equal values keep their exact bounds (a block may hold both sides).
+        for a, b in p.runs:
+            for g in groups:
+                if g.constant and g.p0 <= b and a <= g.p1:
+                    g.p0, g.p1 = min(g.p0, a) if g.p0 >= a else a, b if g.p1 <= b else g.p1
+        return self._merge(p, groups)
+
+    def _same_level(self, p: Prepared, a0: int, a1: int, c0: int, c1: int) -> bool:
+        """Two stretches of blocks sit at one level when their means differ by less than
+        the progress limit and by less than the noise of that difference."""
+        by = p.bins.y
+        diff = abs(float(by[c0:c1].mean()) - float(by[a0:a1].mean()))
+        noise = max(self._noise(p, a0, a1), self._noise(p, c0, c1))
+        se = math.hypot(self._se(p, a0, a1), self._se(p, c0, c1))
+        return diff < self.min_progress * noise or diff < se
+
+    def _merge(self, p: Prepared, groups: list[_Stretch]) -> list[_Stretch]:
+        """Join consecutive flat groups at one level: a bump between two flat stretches
+        (a noise excursion, a one-step jump of a quantised metric) is part of the plateau,
+        a staircase step is not. Runs of equal values join only each other."""
+        out: list[_Stretch] = []
         for g in groups:
-            if out:
+            if out and out[-1].constant == g.constant:
                 prev = out[-1]
-                a0, a1 = prev[0].b0, prev[-1].b1
-                c0, c1 = g[0].b0, g[-1].b1
-                if same_level(a0, a1, c0, c1):
-                    out[-1] = [*prev, *g]
+                gap_ok = g.constant or not any(
+                    seg.b0 >= prev.b1 and seg.b1 <= g.b0 and _is_constant(p, seg.p0, seg.p1)
+                    for seg in p.segments
+                )
+                if gap_ok and self._same_level(p, prev.b0, prev.b1, g.b0, g.b1):
+                    prev.b1, prev.p1 = g.b1, g.p1
                     continue
             out.append(g)
         return out
+
+    def _with_tails(
+        self, p: Prepared, path: np.ndarray, stretches: list[_Stretch]
+    ) -> list[_Stretch]:
+        """Add the settled tail of every converging phase (between jumps), merged with
+        the flat stretches it overlaps."""
+        out = list(stretches)
+        for q0, q1 in _phases(p, self.min_progress):
+            tail = self._tail(p, path, q0, q1)
+            if tail is None:
+                continue
+            b0 = tail
+            merged = False
+            for g in out:
+                if not g.constant and g.b1 > b0 and g.b0 < q1 and g.b0 >= q0:
+                    if g.b1 >= q1 or g.b0 <= b0:
+                        g.b0 = min(g.b0, b0)
+                        g.p0 = int(p.bins.start[g.b0])
+                        g.b1 = max(g.b1, q1)
+                        g.p1 = int(p.bins.start[g.b1]) if g.b1 < len(p.bins) else p.n
+                        merged = True
+            if not merged:
+                p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
+                out.append(_Stretch(b0, q1, int(p.bins.start[b0]), p1, tail=True))
+            else:
+                for g in out:
+                    if g.b0 <= b0 < g.b1:
+                        g.tail = True
+        out.sort(key=lambda g: g.b0)
+        # overlapping candidates become one
+        joined: list[_Stretch] = []
+        for g in out:
+            if joined and g.b0 < joined[-1].b1 and g.constant == joined[-1].constant:
+                j = joined[-1]
+                if g.b1 > j.b1:
+                    j.b1, j.p1 = g.b1, g.p1
+                j.tail = j.tail or g.tail
+                continue
+            joined.append(g)
+        return joined
+
+    def _tail(self, p: Prepared, path: np.ndarray, q0: int, q1: int) -> int | None:
+        """First block of the settled tail of phase ``[q0, q1)``, or ``None``.
+
+        On a monotone fit of the phase's blocks (in the direction it moves), what is
+        left of the improvement from a block on is at most 5 % of the phase's
+        improvement, and at most three point noise units (or 2 % of the improvement,
+        whichever is larger).
+        """
+        if q1 - q0 < 4:
+            return None
+        y = p.robust[q0:q1]
+        k = min(3, y.size)
+        up = float(np.median(y[-k:])) >= float(np.median(y[:k]))
+        fit = monotone_fit(y, increasing=up)
+        final = float(fit[-1])
+        total = abs(final - float(fit[0]))
+        noise = self._noise(p, q0, q1)
+        if total < self.min_progress * noise * p.kappa:
+            return None
+        dev = np.abs(fit - final)
+        settled = dev <= SETTLED * total
+        tail_from = int(np.argmax(settled))
+        point = self._point_noise(p, q0 + tail_from, q1)
+        thr = max(min(SETTLED * total, 3.0 * point), LEAST_SETTLED * total)
+        return q0 + int(np.argmax(dev <= thr))
+
+    @staticmethod
+    def _point_noise(p: Prepared, b0: int, b1: int) -> float:
+        """Noise of single points in blocks [b0, b1) (what a reader sees on the curve)."""
+        spread = float(np.median(p.spread[b0:b1]))
+        return max(spread, float(np.median(p.local[b0:b1])))
+
+    # -- decisions ---------------------------------------------------------------------
+
+    def _keep(
+        self, series: Series, p: Prepared, path: np.ndarray, st: _Stretch, need: int
+    ) -> bool:
+        points = st.p1 - st.p0
+        if points < need:
+            return False
+        if st.constant:
+            return True
+        m = len(p.bins)
+        b0, b1 = st.b0, st.b1
+        limit = self.min_progress
+        noise = self._noise(p, b0, b1)
+        se = self._se(p, b0, b1)
+        # Flatness must be measurable: under strongly autocorrelated noise a short
+        # stretch of a steadily improving curve often looks flat by chance.
+        white = 2.0 * math.sqrt(12.0 / max(b1 - b0, 1)) * noise
+        if se > max(limit * noise, white):
+            return False
+        line = fit_line(p.bins.x[b0:b1], p.bins.y[b0:b1])
+        trend = line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0])
+        smooth = moving_median(p.bins.y, 5)
+        progress = float(np.ptp(smooth)) if smooth.size else 0.0
+        clear = abs(trend) >= max(2.0 * se, noise)
+        if clear and abs(trend) >= self.max_share * progress:
+            return False
+        if st.tail and clear and b1 >= m and points < TAIL_FRACTION * p.n:
+            return False
+        if not self._stands_out(p, st, trend, se):
+            return False
+        # A lull the metric leaves by improving again needs more points.
+        if b1 < m and not _ends_at_event(p, b1, limit):
+            after = path[b1 : min(m, b1 + max(3, b1 - b0))]
+            if after.size and float(after[-1]) > float(path[b1 - 1]) + limit * noise:
+                if points < max(INTERIOR_POINTS, INTERIOR_FRACTION * p.n):
+                    return False
+        return True
+
+    def _stands_out(self, p: Prepared, st: _Stretch, trend: float, se: float) -> bool:
+        """Whether the stretch makes clearly less progress than the trend before it.
+
+        A stretch that starts at the first block or right after a jump (a new phase)
+        needs nothing more. Otherwise the line through the blocks just before it (as
+        many as it has, within its phase), extended over it, must have made more
+        progress than the stretch did by two standard errors of that difference: a
+        noisy curve that keeps its pace is not stalling, however flat a piece of it
+        looks.
+        """
+        b0, b1 = st.b0, st.b1
+        if b0 == 0 or _jump_at(p, b0, self.min_progress):
+            return True
+        q0 = max((q for q, _ in _phases(p, self.min_progress) if q <= b0), default=0)
+        a = max(q0, b0 - (b1 - b0))
+        if b0 - a < 2:
+            return True
+        before = fit_line(p.bins.x[a:b0], p.robust[a:b0])
+        span = float(p.bins.x[b1 - 1] - p.bins.x[b0])
+        expected = before.slope * span
+        se_before = self._se(p, a, b0) * span / max(float(p.bins.x[b0 - 1] - p.bins.x[a]), 1e-300)
+        return abs(expected - trend) >= 2.0 * math.hypot(se, se_before)
+
+    def _finding(self, series: Series, p: Prepared, st: _Stretch, need: int) -> Finding:
+        limit = self.min_progress
+        b0, b1 = st.b0, st.b1
+        noise = self._noise(p, b0, b1)
+        change = float(np.median(p.bins.y[max(b0, b1 - 3) : b1])) - float(
+            np.median(p.bins.y[b0 : min(b1, b0 + 3)])
+        )
+        flatness = 1.0 - min(1.0, abs(change) / (limit * noise))
+        length = min(1.0, (st.p1 - st.p0) / (3.0 * need))
+        conf = 1.0 if st.constant else round(0.4 + 0.3 * flatness + 0.3 * length, 4)
+        # A plateau that runs into a non-finite tail ends at its last finite point.
+        to_end = st.p1 >= p.n and int(p.pos[-1]) == len(series) - 1
+        end = None if to_end else p.step_at(st.p1 - 1)
+        detail: dict[str, Any] = {
+            "constant": st.constant,
+            "points": int(st.p1 - st.p0),
+            "change": float(-change if not p.log_scale else change),
+            "noise": noise,
+            "log_scale": p.log_scale,
+        }
+        detail.update(_levels(p, st.p0, st.p1))
+        return Finding(self.kind, p.step_at(st.p0), end, (series.tag,), conf, detail)
+
+
+def _levels(p: Prepared, p0: int, p1: int) -> dict[str, Any]:
+    """What a reader quotes about a plateau, all from its own points ``[p0, p1)``."""
+    raw = p.raw_range(p0, p1)
+    if raw.size == 0:
+        return {"level": None}
+    w = p.y[p0:p1]
+    low, high = (float(v) for v in np.quantile(raw, [0.05, 0.95]))
+    i = int(np.argmax(w))
+    robust = moving_median(w, 3) if w.size >= 3 else w
+    j = int(np.argmax(robust))
+    best = float(raw[i])
+    robust_best = float(np.median(raw[max(0, j - 1) : j + 2])) if w.size >= 3 else best
+    return {
+        "level": float(np.median(raw)),
+        "low": low,
+        "high": high,
+        "best": best,
+        "best_step": p.step_at(p0 + i),
+        "robust_best": robust_best,
+        "best_is_outlier": bool(best < low or best > high),
+    }
+
+
+def _is_constant(p: Prepared, p0: int, p1: int) -> bool:
+    raw = p.raw_range(p0, p1)
+    return bool(raw.size > 1 and float(np.ptp(raw)) == 0.0)
+
+
+def _phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
+    """Stretches of blocks between the jumps of the segmentation (and its runs of
+    equal values): a jump is a step between two pieces of at least ``limit`` times
+    the larger of their noises."""
+    cuts = [0]
+    segs = p.segments
+    for k in range(1, len(segs)):
+        seg = segs[k]
+        noise = max(seg.noise, segs[k - 1].noise) * p.kappa
+        if abs(seg.jump) >= limit * noise or _is_constant(p, seg.p0, seg.p1):
+            cuts.append(seg.b0)
+        elif _is_constant(p, segs[k - 1].p0, segs[k - 1].p1):
+            cuts.append(seg.b0)
+    cuts.append(len(p.bins))
+    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+
+
+def _snap_to_jumps(p: Prepared, st: _Stretch, limit: float) -> None:
+    """Put the bounds of a stretch that starts or ends at a jump on the jump's point."""
+    if st.constant:
+        return
+    if st.b0 > 0 and _jump_at(p, st.b0, limit):
+        st.p0 = jump_point(p, st.b0)
+    if st.b1 < len(p.bins) and _jump_at(p, st.b1, limit):
+        st.p1 = jump_point(p, st.b1)
+
+
+def _jump_at(p: Prepared, b: int, limit: float) -> bool:
+    for k, seg in enumerate(p.segments):
+        if seg.b0 == b and k > 0:
+            noise = max(seg.noise, p.segments[k - 1].noise) * p.kappa
+            return abs(seg.jump) >= limit * noise
+    return False
+
+
+def _ends_at_event(p: Prepared, b1: int, limit: float) -> bool:
+    """Whether a stretch ending at block ``b1`` is cut short by a jump or a non-finite hole."""
+    for k, seg in enumerate(p.segments):
+        if seg.b0 == b1 and k > 0:
+            noise = max(seg.noise, p.segments[k - 1].noise) * p.kappa
+            if abs(seg.jump) >= limit * noise:
+                return True
+    # a gap of non-finite values right after it
+    p1 = int(p.bins.start[b1])
+    return bool(p1 < p.n and p.pos[p1] - p.pos[p1 - 1] > 1)
