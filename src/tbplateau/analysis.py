@@ -130,27 +130,7 @@ def _analyze_group(
                 if kind in dets:
                     found.extend(dets[kind].detect(s, goal))
             series_findings[(run.name, s.tag)] = found
-    run_findings: dict[str, list[Finding]] = {r.name: [] for r in runs}
-    by_name = {r.name: r for r in runs}
-    over = dets.get(FindingKind.OVERFITTING)
-    if isinstance(over, OverfittingDetector):
-        for pair in pair_series(runs):
-            val, vgoal = by_key[(pair.validation_run, pair.validation_tag)]
-            train, tgoal = by_key[(pair.training_run, pair.training_tag)]
-            if vgoal is None or tgoal is None:
-                continue
-            copies = _same_values(by_name[pair.validation_run].series, val)
-            for f in over.detect_pair(val, train, vgoal, training_goal=tgoal):
-                run_findings[pair.validation_run].append(f)
-                # The rise is explained on the paired series and on any copy of it that
-                # another tag of the run holds (Keras writes every validation metric
-                # twice: `epoch_X` by epoch and `evaluation_X_vs_iterations` by step).
-                for target in (val, *copies):
-                    key = (pair.validation_run, target.tag)
-                    moved = _at_positions_of(f, val, target)
-                    series_findings[key] = _explained_by_overfitting(
-                        series_findings[key], moved, target
-                    )
+    run_findings = _overfitting(runs, by_key, series_findings, dets)
     out = []
     for run in runs:
         reports = []
@@ -167,6 +147,78 @@ def _analyze_group(
             )
         )
     return out
+
+
+def _overfitting(
+    runs: Sequence[Run],
+    by_key: Mapping[tuple[str, str], tuple[Series, Goal]],
+    series_findings: dict[tuple[str, str], list[Finding]],
+    dets: Mapping[FindingKind, Detector],
+) -> dict[str, list[Finding]]:
+    """One overfitting finding per validation run, and the rises it explains.
+
+    Every (validation, training) pair is judged; a run whose pairs overfit gets one
+    finding, that of its loss pair (the validation loss minimum) when it has one,
+    else its most confident pair, with the other pairs named in ``detail.also``.
+    The rise is then explained, not reported as a divergence, on every validation
+    series of the run from the onset on (an accuracy that sags as the loss rises),
+    and on any copy of them (Keras writes every validation metric twice).
+    """
+    out: dict[str, list[Finding]] = {r.name: [] for r in runs}
+    over = dets.get(FindingKind.OVERFITTING)
+    if not isinstance(over, OverfittingDetector):
+        return out
+    by_name = {r.name: r for r in runs}
+    found: dict[str, list[Finding]] = {}
+    validation_tags: dict[str, set[str]] = {}
+    for pair in pair_series(runs):
+        val, vgoal = by_key[(pair.validation_run, pair.validation_tag)]
+        train, tgoal = by_key[(pair.training_run, pair.training_tag)]
+        if vgoal is None or tgoal is None:
+            continue
+        validation_tags.setdefault(pair.validation_run, set()).add(pair.validation_tag)
+        found.setdefault(pair.validation_run, []).extend(
+            over.detect_pair(val, train, vgoal, training_goal=tgoal)
+        )
+    for run_name, fs in found.items():
+        if not fs:
+            continue
+        main = min(fs, key=_main_pair_key)
+        also = [
+            {"validation_tag": f.tags[0], "training_tag": f.tags[1], "start_step": f.start_step}
+            for f in sorted(fs, key=lambda f: f.sort_key)
+            if f is not main
+        ]
+        if also:
+            main = replace(main, detail={**main.detail, "also": also})
+        out[run_name].append(main)
+        run = by_name[run_name]
+        for tag in sorted(validation_tags[run_name]):
+            val = by_key[(run_name, tag)][0]
+            onset = next((f for f in fs if f.tags[0] == tag), main)
+            for target in (val, *_same_values(run.series, val)):
+                key = (run_name, target.tag)
+                moved = _at_positions_of(_onset_in(onset, main, val), val, target)
+                series_findings[key] = _explained_by_overfitting(
+                    series_findings[key], moved, target
+                )
+    return out
+
+
+def _main_pair_key(f: Finding) -> tuple[int, float, int]:
+    """Loss pairs first, then the most confident, then the earliest."""
+    is_loss = resolve_goal(f.tags[0]) == "min" and "loss" in f.tags[0].lower()
+    return (0 if is_loss else 1, -f.confidence, f.start_step)
+
+
+def _onset_in(own: Finding, main: Finding, val: Series) -> Finding:
+    """The finding whose onset explains ``val``'s rise: its own pair's, else the run's
+    (moved to the nearest step of ``val``)."""
+    if own.tags[0] == val.tag:
+        return own
+    i = int(np.searchsorted(val.steps, main.start_step))
+    step = int(val.steps[min(i, len(val) - 1)]) if len(val) else main.start_step
+    return replace(main, start_step=step, end_step=None)
 
 
 def _position(series: Series, step: int | None) -> int:
@@ -227,20 +279,13 @@ def _resolve(found: list[Finding], series: Series) -> list[Finding]:
     """Settle overlaps between kinds on one series, then sort.
 
     A stretch that oscillates is flat on average; the plateau detector would report
-    it too. A plateau mostly covered by an oscillation is dropped, and so is a
-    divergence that starts inside an oscillation (the swings, not a trend, moved it).
+    it too, so a plateau mostly covered by an oscillation is dropped. Nothing else is:
+    one kind's finding never hides another kind's event (an oscillation that starts
+    with a blow-up does not hide the divergence).
     """
     osc = [f for f in found if f.kind is FindingKind.OSCILLATION]
-    tol = onset_tolerance(len(series))
     keep = []
     for f in found:
-        if f.kind is FindingKind.DIVERGENCE and osc:
-            a = _position(series, f.start_step)
-            if any(
-                _position(series, o.start_step) - tol <= a <= _position(series, o.end_step)
-                for o in osc
-            ):
-                continue
         if f.kind is FindingKind.PLATEAU and osc:
             a, b = _position(series, f.start_step), _position(series, f.end_step)
             covered = 0

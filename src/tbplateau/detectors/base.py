@@ -67,7 +67,9 @@ __all__ = [
     "check_fraction",
     "check_positive",
     "fitted_path",
+    "is_jump",
     "jump_point",
+    "stretch_kappa",
     "onset_tolerance",
     "prepare",
 ]
@@ -77,6 +79,10 @@ MAX_BINS = 200
 
 SEGMENT_PENALTY = 6.0
 """Split penalty of the segmentation, in units of ``noise² · log(blocks)``."""
+
+SEGMENT_PHI_BLOCKS = 12
+"""A segment of at least this many blocks has its noise's autocorrelation measured on
+its own residuals (a flat piece of white noise after a curved start is judged white)."""
 
 MIN_RUN = 4
 """Fewest exactly equal consecutive values that make a run of equal values."""
@@ -130,6 +136,8 @@ class Segment:
     z: float
     noise: float = 0.0
     jump: float = 0.0
+    kappa: float = 1.0
+    """The long-run factor of this segment's own noise (never above the series')."""
 
     @property
     def points(self) -> int:
@@ -229,7 +237,6 @@ def prepare(series: Series, goal: Goal) -> Prepared:
     least = max(floor, _resolution(values[pos], log_scale))
     sigma = max(sig, least)
     kappa = long_run_factor(noise_autocorrelation(bins.y)) if m >= 8 else 1.0
-    sigma_long = max(sigma, max(noise_scale(bins.y, lags=(1,)), least) * kappa)
     local = local_noise(bins.y, _noise_window(m))
     # A window of a few lucky differences must not make its blocks look noiseless.
     local = np.maximum(local, max(least, 0.25 * float(np.median(local)) if m else 0.0))
@@ -239,6 +246,15 @@ def prepare(series: Series, goal: Goal) -> Prepared:
     bound = 4.0 * np.minimum(local, 2.0 * float(np.median(local))) if m else local
     robust = np.clip(bins.y, smooth - bound, smooth + bound)
     segments = _segment(bins, robust, local, kappa, runs, x.size)
+    if kappa > 1.0 and m >= 8:
+        # The first guess at the noise's autocorrelation counts the curvature of the
+        # trend too; the residuals around the fitted pieces do not. Cut again with the
+        # smaller factor when they say so.
+        refit = long_run_factor(_residual_phi(robust - _path(bins, segments)))
+        if refit < 0.8 * kappa:
+            kappa = refit
+            segments = _segment(bins, robust, local, kappa, runs, x.size)
+    sigma_long = max(sigma, max(noise_scale(bins.y, lags=(1,)), least) * kappa)
     prepared = Prepared(
         series,
         goal,
@@ -292,12 +308,13 @@ def _segment(
         return ()
     noise = local * kappa
     forced = []
+    ends = bins.start + bins.count
     for p0, p1 in runs:
-        a = int(np.searchsorted(bins.start, p0, side="right")) - 1
-        b = int(np.searchsorted(bins.start, p1, side="left"))
-        # blocks wholly inside the run: cut at its first and after its last
-        first = a if int(bins.start[a]) == p0 else a + 1
-        forced += [first, b]
+        # cut around the blocks that lie wholly inside the run
+        first = int(np.searchsorted(bins.start, p0, side="left"))
+        last = int(np.searchsorted(ends, p1, side="right"))
+        if last > first:
+            forced += [first, last]
     min_size = 2 if m < 12 else 3
     breaks = binary_segmentation(
         bins.x,
@@ -308,7 +325,7 @@ def _segment(
         weights=_weights(noise),
         forced=tuple(forced),
     )
-    return _segments(bins, y, breaks, local, n)
+    return _segments(bins, y, breaks, local, n, kappa)
 
 
 RELATIVE_RESOLUTION = 1e-3
@@ -341,7 +358,12 @@ def _weights(noise: FloatArray) -> FloatArray:
 
 
 def _segments(
-    bins: Bins, y: FloatArray, breaks: Sequence[int], noise: FloatArray, n: int
+    bins: Bins,
+    y: FloatArray,
+    breaks: Sequence[int],
+    noise: FloatArray,
+    n: int,
+    kappa: float = 1.0,
 ) -> tuple[Segment, ...]:
     m = len(bins)
     if m == 0:
@@ -373,25 +395,79 @@ def _segments(
             # lines overshoot at their ends) or one noisy block in only one.
             dx = float(bins.x[b0] - bins.x[b0 - 1])
             lines = (l0 - 0.5 * slope * dx) - (out[-1].level1 + 0.5 * prev_slope * dx)
-            blocks = float(y[b0] - y[b0 - 1]) - 0.5 * (slope + prev_slope) * dx
+            # the step across one to three blocks each side (a jump that settles over
+            # a few blocks), less what the slopes explain
+            blocks = 0.0
+            for j in range(3):
+                a, b = b0 - 1 - j, b0 + j
+                if a < out[-1].b0 or b >= b1:
+                    break
+                step = float(y[b] - y[a]) - (
+                    slope * float(bins.x[b] - bins.x[b0]) + 0.5 * (slope + prev_slope) * dx
+                    + prev_slope * float(bins.x[b0 - 1] - bins.x[a])
+                )
+                if abs(step) > abs(blocks):
+                    blocks = step
             if lines * blocks > 0:
                 jump = lines if abs(lines) < abs(blocks) else blocks
-        out.append(Segment(b0, b1, p0, p1, l0, l1, change, change / sig, sig, jump))
+        own = kappa
+        if b1 - b0 >= SEGMENT_PHI_BLOCKS and kappa > 1.0:
+            resid = ys - (l0 + slope * (xs - xs[0]))
+            own = min(kappa, long_run_factor(_residual_phi(resid)))
+        out.append(Segment(b0, b1, p0, p1, l0, l1, change, change / sig, sig, jump, own))
         prev_slope = slope
     return tuple(out)
 
 
+def _residual_phi(r: FloatArray) -> float:
+    """Lag-1 autocorrelation of residuals (winsorised at three robust deviations), in [0, 0.9]."""
+    s = 1.4826 * float(np.median(np.abs(r - np.median(r))))
+    if s == 0.0 or r.size < 8:
+        return 0.0
+    c = np.clip(r - np.median(r), -3 * s, 3 * s)
+    den = float(c @ c)
+    return min(max(float(c[1:] @ c[:-1]) / den if den > 0 else 0.0, 0.0), 0.9)
+
+
 def fitted_path(p: Prepared) -> FloatArray:
     """The segments' fitted lines evaluated at every block (jumps between them kept)."""
-    out = np.empty(len(p.bins))
-    for seg in p.segments:
-        xs = p.bins.x[seg.b0 : seg.b1]
+    return _path(p.bins, p.segments)
+
+
+def _path(bins: Bins, segments: Sequence[Segment]) -> FloatArray:
+    out = np.empty(len(bins))
+    for seg in segments:
+        xs = bins.x[seg.b0 : seg.b1]
         span = float(xs[-1] - xs[0])
         if span > 0:
             out[seg.b0 : seg.b1] = seg.level0 + (xs - xs[0]) * (seg.change / span)
         else:
             out[seg.b0 : seg.b1] = seg.level0
     return out
+
+
+def stretch_kappa(p: Prepared, b0: int, b1: int) -> float:
+    """Long-run factor of blocks ``[b0, b1)``: their segments' own, weighted by overlap."""
+    total = 0.0
+    weight = 0
+    for seg in p.segments:
+        w = min(b1, seg.b1) - max(b0, seg.b0)
+        if w > 0:
+            total += w * seg.kappa
+            weight += w
+    return total / weight if weight else p.kappa
+
+
+def is_jump(p: Prepared, k: int, limit: float = 3.0) -> bool:
+    """Whether segment ``k`` starts with a real jump: its ``jump`` is at least ``limit``
+    long-run noise units of the two segments, and at least 2.5 standard errors of the
+    difference of their lines' ends (short pieces have uncertain ends)."""
+    if k <= 0 or k >= len(p.segments):
+        return False
+    a, b = p.segments[k - 1], p.segments[k]
+    noise = max(a.noise * a.kappa, b.noise * b.kappa)
+    ends = noise * math.sqrt(4.0 / max(a.b1 - a.b0, 1) + 4.0 / max(b.b1 - b.b0, 1))
+    return abs(b.jump) >= max(limit * noise, 2.5 * ends)
 
 
 def jump_point(p: Prepared, b: int) -> int:

@@ -18,6 +18,7 @@ from tbplateau.detectors.base import (
     jump_point,
     prepare,
     sorted_findings,
+    stretch_kappa,
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
@@ -136,7 +137,7 @@ class DivergenceDetector(Detector):
             float(np.median(p.local[lo : ep.b0 + 1])),
             float(np.median(p.local[ep.b0 : ep.b1])),
         )
-        noise *= p.kappa
+        noise *= stretch_kappa(p, max(0, ep.b0 - 5), ep.b1)
         to_end = not ep.recovered
         big = ep.drop >= self.min_worsening * noise and ep.drop >= self.min_relative * progress
         lasting = p1 - p0

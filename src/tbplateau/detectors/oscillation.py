@@ -13,6 +13,7 @@ from tbplateau.detectors.base import (
     check_fraction,
     check_positive,
     confidence_from,
+    is_jump,
     jump_point,
     prepare,
     sorted_findings,
@@ -38,14 +39,12 @@ when they bounce around the old level (not a level shift with noise on top)."""
 
 
 def _phase_of(p: Prepared, limit: float) -> npt.NDArray[np.int64]:
-    """Phase number of every block: phases are cut at the segmentation's jumps."""
+    """Phase number of every block: phases are cut at the segmentation's real jumps."""
     m = len(p.bins)
     phase = np.zeros(m, dtype=np.int64)
-    segs = p.segments
-    for k in range(1, len(segs)):
-        noise = max(segs[k].noise, segs[k - 1].noise) * p.kappa
-        if abs(segs[k].jump) >= limit * noise:
-            phase[segs[k].b0 :] += 1
+    for k in range(1, len(p.segments)):
+        if is_jump(p, k, limit):
+            phase[p.segments[k].b0 :] += 1
     return phase
 
 
@@ -97,11 +96,18 @@ def swing_profile(p: Prepared) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.
     return np.asarray(amp, dtype=np.float64), resid
 
 
-def _coherence(values: npt.NDArray[np.float64], max_lag: int = 5) -> float:
+def _need(units: int) -> float:
+    """How much more than :data:`MIN_COHERENCE` a stretch of ``units`` values needs (white
+    noise reaches about ``2.5 / sqrt(units)`` by chance)."""
+    return max(MIN_COHERENCE, 2.5 / math.sqrt(max(units, 1))) / MIN_COHERENCE
+
+
+def _coherence(values: npt.NDArray[np.float64], max_lag: int = 5, need: float = 1.0) -> float:
     """Regular alternation of residuals: ``max`` over lags 1..5 of minus their
     autocorrelation (1 for period-2 alternation, about 0.8 for a sine of period 4 to
-    10, about 0.1 for white noise). The residuals are winsorised at three robust
-    deviations first: a jump or a spike at the edge of a stretch does not count."""
+    10, about 0.1 for white noise), divided by ``need`` (a short stretch must show
+    more). The residuals are winsorised at three robust deviations first: a jump or
+    a spike at the edge of a stretch does not count."""
     r = values - float(np.mean(values))
     s = float(np.quantile(np.abs(r), 0.75)) if r.size else 0.0
     if s > 0:
@@ -111,7 +117,7 @@ def _coherence(values: npt.NDArray[np.float64], max_lag: int = 5) -> float:
     if not den > 0 or r.size < 6:
         return 0.0
     lags = range(1, min(max_lag, r.size // 3) + 1)
-    return max(-float(r[k:] @ r[:-k]) / den for k in lags)
+    return max(-float(r[k:] @ r[:-k]) / den for k in lags) / need
 
 
 class OscillationDetector(Detector):
@@ -295,13 +301,15 @@ class OscillationDetector(Detector):
         size = float(np.median(amp[lo:b1]))
         if size < LEVEL_SHARE * level:
             return None
-        coherence, units = _coherence(resid[lo:b1]), b1 - lo
+        # Regular alternation, at blocks or (blocks of several points) at points; the
+        # blocks at a jump are left out (they sit between the two levels). A short
+        # stretch of white noise alternates by chance: ask more of it.
+        c0 = lo + 2 if jump_at is not None else lo
+        coherence = _coherence(resid[c0:b1], need=_need(b1 - c0))
         if int(p.bins.count[lo]) > 1:
-            c, units = self._point_coherence(p, lo, b1)
-            coherence = max(coherence, c)
+            coherence = max(coherence, self._point_coherence(p, c0, b1))
         ratio = size / max(ref, 1e-300)
-        # a short stretch of white noise alternates by chance: ask more of it
-        if coherence < max(MIN_COHERENCE, 2.5 / math.sqrt(units)):
+        if coherence < MIN_COHERENCE:
             # irregular swings: not a climb or a fall, and around the level before them
             line = fit_line(p.bins.x[lo:b1], p.bins.y[lo:b1])
             trend = abs(line.slope * float(p.bins.x[b1 - 1] - p.bins.x[lo]))
@@ -318,7 +326,7 @@ class OscillationDetector(Detector):
             "amplitude": size,
             "quiet_amplitude": ref,
             "ratio": float(ratio),
-            "coherence": round(coherence, 4),
+            "alternation": round(coherence, 4),
             "log_scale": p.log_scale,
             "points": int(p1 - p0),
         }
@@ -326,14 +334,14 @@ class OscillationDetector(Detector):
         return Finding(self.kind, p.step_at(p0), end, (series.tag,), conf, detail)
 
     @staticmethod
-    def _point_coherence(p: Prepared, b0: int, b1: int) -> tuple[float, int]:
+    def _point_coherence(p: Prepared, b0: int, b1: int) -> float:
         """Alternation of the points of blocks ``[b0, b1)`` around the local line through
-        the points near each (swings faster than a block), and how many points."""
+        the points near each (swings faster than a block)."""
         lo = int(p.bins.start[b0])
         hi = int(p.bins.start[b1]) if b1 < len(p.bins) else p.n
         y = p.y[lo:hi]
         r = _local_residuals(p.x[lo:hi], y, y, np.zeros(y.size, dtype=np.int64), HALF_WINDOW)
-        return _coherence(r), int(y.size)
+        return _coherence(r, need=_need(y.size))
 
     def _recurring(self, series: Series, p: Prepared, quiet: float, floor: float) -> Finding | None:
         """Swings that come back period after period (a cyclic or restarting schedule).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +15,11 @@ from tbplateau.detectors.base import (
     check_fraction,
     check_positive,
     fitted_path,
+    is_jump,
     jump_point,
     prepare,
     sorted_findings,
+    stretch_kappa,
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
@@ -37,7 +40,8 @@ INTERIOR_FRACTION = 0.1
 """Fewest points of such a plateau, as a fraction of the series."""
 
 TAIL_FRACTION = 0.15
-"""Fewest points of a settled tail whose trend is still measurable, as a fraction."""
+"""Fewest points of a settled tail that lasts to the end, as a fraction of the series
+(shorter, one cannot tell a converged curve from one still creeping)."""
 
 
 @dataclass
@@ -72,7 +76,7 @@ class PlateauDetector(Detector):
     A plateau needs ``min_points`` points and ``min_fraction`` of the series; one
     that the metric leaves by improving again (a lull, not cut short by a jump, a
     non-finite value or the end) needs 8 points and a tenth of the series, and a
-    settled tail whose trend is still measurable 15 % of it. ``end_step`` is
+    settled tail that lasts to the end 15 % of it. ``end_step`` is
     ``None`` when it lasts to the end. ``detail`` gives, on the plateau's own points,
     its ``level`` (median), the ``low``/``high`` band holding 90 % of them, the
     ``best`` value and its ``best_step``, and ``robust_best``, the best of a running
@@ -148,7 +152,8 @@ class PlateauDetector(Detector):
 
     def _se(self, p: Prepared, b0: int, b1: int) -> float:
         """Standard error of a change fitted over blocks [b0, b1), long-run noise units."""
-        return math.sqrt(12.0 / max(b1 - b0, 1)) * self._noise(p, b0, b1) * p.kappa
+        kappa = stretch_kappa(p, b0, b1)
+        return math.sqrt(12.0 / max(b1 - b0, 1)) * self._noise(p, b0, b1) * kappa
 
     @staticmethod
     def _noise(p: Prepared, b0: int, b1: int) -> float:
@@ -179,10 +184,11 @@ class PlateauDetector(Detector):
                     continue
             groups.append(_Stretch(seg.b0, seg.b1, seg.p0, seg.p1, constant))
         # Runs of equal values keep their exact bounds (a block may hold both sides).
-        for a, b in p.runs:
-            for g in groups:
-                if g.constant and g.p0 <= b and a <= g.p1:
-                    g.p0, g.p1 = min(g.p0, a) if g.p0 >= a else a, b if g.p1 <= b else g.p1
+        for g in groups:
+            if g.constant:
+                for a, b in p.runs:
+                    if a <= g.p0 and g.p1 <= b:
+                        g.p0, g.p1 = a, b
         return self._merge(p, groups)
 
     def _same_level(self, p: Prepared, a0: int, a1: int, c0: int, c1: int) -> bool:
@@ -258,7 +264,7 @@ class PlateauDetector(Detector):
         On a monotone fit of the phase's blocks (in the direction it moves), what is
         left of the improvement from a block on is at most 5 % of the phase's
         improvement, and at most three point noise units (or 2 % of the improvement,
-        whichever is larger).
+        whichever is larger), give or take the long-run noise of one block.
         """
         if q1 - q0 < 4:
             return None
@@ -266,16 +272,22 @@ class PlateauDetector(Detector):
         k = min(3, y.size)
         up = float(np.median(y[-k:])) >= float(np.median(y[:k]))
         fit = monotone_fit(y, increasing=up)
-        final = float(fit[-1])
+        # the final level: the blocks at the end, not the fit's last pool (which noise,
+        # and wandering noise most, pushes to an extreme)
+        k_end = max(3, (q1 - q0) // 10)
+        final = float(np.median(y[-k_end:]))
         total = abs(final - float(fit[0]))
         noise = self._noise(p, q0, q1)
-        if total < self.min_progress * noise * p.kappa:
+        kappa = stretch_kappa(p, q0, q1)
+        if total < self.min_progress * noise * kappa:
             return None
         dev = np.abs(fit - final)
         settled = dev <= SETTLED * total
         tail_from = int(np.argmax(settled))
         point = self._point_noise(p, q0 + tail_from, q1)
         thr = max(min(SETTLED * total, 3.0 * point), LEAST_SETTLED * total)
+        # the final level is itself uncertain: a long-run block noise over sqrt(k)
+        thr += float(np.median(p.local[q0 + tail_from : q1])) * kappa / math.sqrt(k_end)
         return q0 + int(np.argmax(dev <= thr))
 
     @staticmethod
@@ -311,7 +323,7 @@ class PlateauDetector(Detector):
         clear = abs(trend) >= max(2.0 * se, noise)
         if clear and abs(trend) >= self.max_share * progress:
             return False
-        if st.tail and clear and b1 >= m and points < TAIL_FRACTION * p.n:
+        if st.tail and b1 >= m and points < TAIL_FRACTION * p.n:
             return False
         if not self._stands_out(p, st, trend, se):
             return False
@@ -337,10 +349,10 @@ class PlateauDetector(Detector):
         if b0 == 0 or _jump_at(p, b0, self.min_progress):
             return True
         q0 = max((q for q, _ in _phases(p, self.min_progress) if q <= b0), default=0)
+        if b0 - q0 < 3:
+            return True  # right after the start of its phase (the settling after a drop)
         a = max(q0, b0 - (b1 - b0))
-        if b0 - a < 2:
-            return True
-        before = fit_line(p.bins.x[a:b0], p.robust[a:b0])
+        before = fit_line(p.bins.x[a:b0], p.bins.y[a:b0])
         span = float(p.bins.x[b1 - 1] - p.bins.x[b0])
         expected = before.slope * span
         se_before = self._se(p, a, b0) * span / max(float(p.bins.x[b0 - 1] - p.bins.x[a]), 1e-300)
@@ -399,20 +411,19 @@ def _is_constant(p: Prepared, p0: int, p1: int) -> bool:
 
 
 def _phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
-    """Stretches of blocks between the jumps of the segmentation (and its runs of
-    equal values): a jump is a step between two pieces of at least ``limit`` times
-    the larger of their noises."""
+    """Stretches of blocks between the real jumps of the segmentation
+    (:func:`~tbplateau.detectors.base.is_jump`) and around its runs of equal values."""
     cuts = [0]
     segs = p.segments
     for k in range(1, len(segs)):
-        seg = segs[k]
-        noise = max(seg.noise, segs[k - 1].noise) * p.kappa
-        if abs(seg.jump) >= limit * noise or _is_constant(p, seg.p0, seg.p1):
-            cuts.append(seg.b0)
-        elif _is_constant(p, segs[k - 1].p0, segs[k - 1].p1):
-            cuts.append(seg.b0)
+        if (
+            is_jump(p, k, limit)
+            or _is_constant(p, segs[k].p0, segs[k].p1)
+            or _is_constant(p, segs[k - 1].p0, segs[k - 1].p1)
+        ):
+            cuts.append(segs[k].b0)
     cuts.append(len(p.bins))
-    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
 def _snap_to_jumps(p: Prepared, st: _Stretch, limit: float) -> None:
@@ -426,20 +437,13 @@ def _snap_to_jumps(p: Prepared, st: _Stretch, limit: float) -> None:
 
 
 def _jump_at(p: Prepared, b: int, limit: float) -> bool:
-    for k, seg in enumerate(p.segments):
-        if seg.b0 == b and k > 0:
-            noise = max(seg.noise, p.segments[k - 1].noise) * p.kappa
-            return abs(seg.jump) >= limit * noise
-    return False
+    """Whether a segment starting at block ``b`` starts with a real jump."""
+    return any(seg.b0 == b and is_jump(p, k, limit) for k, seg in enumerate(p.segments))
 
 
 def _ends_at_event(p: Prepared, b1: int, limit: float) -> bool:
     """Whether a stretch ending at block ``b1`` is cut short by a jump or a non-finite hole."""
-    for k, seg in enumerate(p.segments):
-        if seg.b0 == b1 and k > 0:
-            noise = max(seg.noise, p.segments[k - 1].noise) * p.kappa
-            if abs(seg.jump) >= limit * noise:
-                return True
-    # a gap of non-finite values right after it
+    if _jump_at(p, b1, limit):
+        return True
     p1 = int(p.bins.start[b1])
     return bool(p1 < p.n and p.pos[p1] - p.pos[p1 - 1] > 1)
