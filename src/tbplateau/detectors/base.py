@@ -461,13 +461,20 @@ def stretch_kappa(p: Prepared, b0: int, b1: int) -> float:
 def is_jump(p: Prepared, k: int, limit: float = 3.0) -> bool:
     """Whether segment ``k`` starts with a real jump: its ``jump`` is at least ``limit``
     long-run noise units of the two segments, and at least 2.5 standard errors of the
-    difference of their lines' ends (short pieces have uncertain ends)."""
+    difference of their lines' ends (short pieces have uncertain ends), and three
+    times the typical step between the blocks just before it."""
     if k <= 0 or k >= len(p.segments):
         return False
     a, b = p.segments[k - 1], p.segments[k]
     noise = max(a.noise * a.kappa, b.noise * b.kappa)
     ends = noise * math.sqrt(4.0 / max(a.b1 - a.b0, 1) + 4.0 / max(b.b1 - b.b0, 1))
-    return abs(b.jump) >= max(limit * noise, 2.5 * ends)
+    if abs(b.jump) < max(limit * noise, 2.5 * ends):
+        return False
+    # A step far larger than the steps just before it: a sharp bend of a fast fall,
+    # seen at the resolution of blocks, is no jump (the curve was already moving).
+    lo = max(a.b0, b.b0 - 5)
+    before = np.abs(np.diff(p.robust[lo : b.b0]))
+    return not (before.size and abs(b.jump) < 3.0 * float(np.median(before)))
 
 
 def jump_point(p: Prepared, b: int) -> int:

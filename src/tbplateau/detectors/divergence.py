@@ -199,7 +199,7 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
         b0 = max(start, p.segments[int(seg_of[first])].b0)
         top = float(best[b0 - start])
         fall = top - np.minimum.accumulate(path[b0:])
-        back = np.flatnonzero((path[b0:] >= top - 0.5 * fall) & (fall > depth[first - start]))
+        back = np.flatnonzero((path[b0:] >= top - 0.5 * fall) & (fall >= depth[first - start]))
         b1 = b0 + int(back[0]) if back.size else m
         drop = float(fall[b1 - b0 - 1])
         # skip leading pieces that lose less than a tenth of the drop

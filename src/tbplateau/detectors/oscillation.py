@@ -196,9 +196,17 @@ class OscillationDetector(Detector):
         moving = amp[amp > floor]
         quiet = float(np.quantile(moving, self.quiet_quantile)) if moving.size else 0.0
         out = self._swing_stretches(series, p, amp, resid, max(quiet, floor))
-        # Recurring swings are judged against the calmest tenth of the series: when
-        # they fill most of it, the usual quiet quantile already sits inside them.
-        calm = float(np.quantile(moving, 0.5 * self.quiet_quantile)) if moving.size else 0.0
+        # Recurring swings are judged against the calmest tenth of the amplitude
+        # smoothed over five blocks: when they fill most of the series, the usual quiet
+        # quantile already sits inside them.
+        k = min(5, amp.size)
+        smooth = np.sqrt(
+            np.convolve(
+                np.pad(amp**2, (k // 2, k - 1 - k // 2), mode="edge"), np.ones(k) / k, "valid"
+            )
+        )
+        moving_s = smooth[smooth > floor]
+        calm = float(np.quantile(moving_s, 0.5 * self.quiet_quantile)) if moving_s.size else 0.0
         periodic = self._recurring(series, p, calm, floor)
         if periodic is not None:
             out = _merge(periodic, out, p)
@@ -365,7 +373,7 @@ class OscillationDetector(Detector):
         if lag == 0:
             return None
         threshold = self.min_ratio * max(quiet, floor)
-        dd = drawdown(y, lag)
+        dd = drawdown(p.smooth, lag)  # the running median: noise falls back little
         events = np.flatnonzero(dd >= threshold)
         if events.size == 0:
             return None

@@ -27,11 +27,15 @@ from tbplateau.stats import fit_line, monotone_fit, moving_median
 
 __all__ = ["PlateauDetector"]
 
-SETTLED = 0.05
-"""A converging stretch has settled once what is left of its improvement is this share."""
+SETTLED = 0.04
+"""A converging stretch has settled once what is left of its improvement is this share
+(earlier where the noise hides more, never before)."""
 
 LEAST_SETTLED = 0.02
 """A converging stretch has settled at the latest once 98 % of its improvement is done."""
+
+NO_PROGRESS = 0.02
+"""A series that stays within this share of its level never made progress: one plateau."""
 
 INTERIOR_POINTS = 8
 """Fewest points of a plateau that the metric leaves by improving again (a lull)."""
@@ -54,6 +58,8 @@ class _Stretch:
     p1: int
     constant: bool = False
     tail: bool = False
+    whole: bool = False
+    """The whole series, which never made progress (kept without further tests)."""
 
 
 class PlateauDetector(Detector):
@@ -71,7 +77,9 @@ class PlateauDetector(Detector):
     its improvement is less than 5 % of it and no more than about three noise units
     of its points (the tail of an exponential or power-law convergence). A run of
     exactly equal values is a plateau of its own (``detail.constant`` true: a dead
-    network, frozen layers, a learning rate of zero).
+    network, frozen layers, a learning rate of zero). A series that stays within 2 %
+    of its level (90 % of its points) made no progress at all: one plateau from its
+    first point.
 
     A plateau needs ``min_points`` points and ``min_fraction`` of the series; one
     that the metric leaves by improving again (a lull, not cut short by a jump, a
@@ -140,6 +148,10 @@ class PlateauDetector(Detector):
         path = fitted_path(p)
         stretches = self._flat(p, path)
         stretches = self._with_tails(p, path, stretches)
+        if _no_progress(p):
+            # the whole series within a percent or two of its level: never learnt
+            whole = _Stretch(0, len(p.bins), 0, p.n, constant=_is_constant(p, 0, p.n), whole=True)
+            stretches = [whole]
         for st in stretches:
             _snap_to_jumps(p, st, self.min_progress)
         out = []
@@ -262,9 +274,10 @@ class PlateauDetector(Detector):
         """First block of the settled tail of phase ``[q0, q1)``, or ``None``.
 
         On a monotone fit of the phase's blocks (in the direction it moves), what is
-        left of the improvement from a block on is at most 5 % of the phase's
-        improvement, and at most three point noise units (or 2 % of the improvement,
-        whichever is larger), give or take the long-run noise of one block.
+        left of the improvement from a block on is at most one and a half long-run
+        block noise units, but at least 2 % and at most 4 % of the phase's improvement
+        (the onset lies where 96-98 % of it is done), give or take the uncertainty of
+        the final level.
         """
         if q1 - q0 < 4:
             return None
@@ -282,12 +295,11 @@ class PlateauDetector(Detector):
         if total < self.min_progress * noise * kappa:
             return None
         dev = np.abs(fit - final)
-        settled = dev <= SETTLED * total
-        tail_from = int(np.argmax(settled))
-        point = self._point_noise(p, q0 + tail_from, q1)
-        thr = max(min(SETTLED * total, 3.0 * point), LEAST_SETTLED * total)
-        # the final level is itself uncertain: a long-run block noise over sqrt(k)
-        thr += float(np.median(p.local[q0 + tail_from : q1])) * kappa / math.sqrt(k_end)
+        # what may be left: one and a half long-run block noise units, but at least 1 %
+        # and at most 3 % of the improvement; plus the uncertainty of the final level
+        block = float(np.median(p.local[q0:q1])) * kappa
+        thr = min(max(1.5 * block, LEAST_SETTLED * total), SETTLED * total)
+        thr += block / math.sqrt(k_end)
         return q0 + int(np.argmax(dev <= thr))
 
     @staticmethod
@@ -304,7 +316,7 @@ class PlateauDetector(Detector):
         points = st.p1 - st.p0
         if points < need:
             return False
-        if st.constant:
+        if st.constant or st.whole:
             return True
         m = len(p.bins)
         b0, b1 = st.b0, st.b1
@@ -403,6 +415,16 @@ def _levels(p: Prepared, p0: int, p1: int) -> dict[str, Any]:
         "robust_best": robust_best,
         "best_is_outlier": bool(best < low or best > high),
     }
+
+
+def _no_progress(p: Prepared) -> bool:
+    """Whether the whole series stays within :data:`NO_PROGRESS` of its level (90 % of its
+    points; on a log scale, 2 % of the loss; else 2 % of the metric's typical size)."""
+    if p.n < 4:
+        return False
+    lo, hi = np.quantile(p.y, [0.05, 0.95])
+    scale = 1.0 if p.log_scale else float(np.median(np.abs(p.y)))
+    return bool(hi - lo <= NO_PROGRESS * scale)
 
 
 def _is_constant(p: Prepared, p0: int, p1: int) -> bool:
