@@ -87,6 +87,11 @@ its own residuals (a flat piece of white noise after a curved start is judged wh
 MIN_RUN = 4
 """Fewest exactly equal consecutive values that make a run of equal values."""
 
+RUN_FRACTION = 0.06
+"""Runs of equal values this long (as a fraction of the series, and at least
+:data:`MIN_RUN`) are cut out as segments of their own (shorter ones are what a
+quantised metric does as it moves)."""
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -309,7 +314,10 @@ def _segment(
     noise = local * kappa
     forced = []
     ends = bins.start + bins.count
+    long_run = max(MIN_RUN, math.ceil(RUN_FRACTION * n))
     for p0, p1 in runs:
+        if p1 - p0 < long_run:
+            continue
         # cut around the blocks that lie wholly inside the run
         first = int(np.searchsorted(bins.start, p0, side="left"))
         last = int(np.searchsorted(ends, p1, side="right"))
@@ -459,16 +467,21 @@ def stretch_kappa(p: Prepared, b0: int, b1: int) -> float:
 
 
 def is_jump(p: Prepared, k: int, limit: float = 3.0) -> bool:
-    """Whether segment ``k`` starts with a real jump: its ``jump`` is at least ``limit``
-    long-run noise units of the two segments, and at least 2.5 standard errors of the
-    difference of their lines' ends (short pieces have uncertain ends), and three
-    times the typical step between the blocks just before it."""
+    """Whether segment ``k`` starts with a real jump.
+
+    Its ``jump`` is at least ``limit`` long-run noise units of the quieter of the two
+    segments (a jump into a loud, swinging stretch is still a jump) and 2.5 standard
+    errors of the difference of their lines' ends (each with its own noise; short
+    pieces have uncertain ends), and three times the typical step between the
+    blocks just before it (a sharp bend of a fast fall, seen at the resolution of
+    blocks, is no jump).
+    """
     if k <= 0 or k >= len(p.segments):
         return False
     a, b = p.segments[k - 1], p.segments[k]
-    noise = max(a.noise * a.kappa, b.noise * b.kappa)
-    ends = noise * math.sqrt(4.0 / max(a.b1 - a.b0, 1) + 4.0 / max(b.b1 - b.b0, 1))
-    if abs(b.jump) < max(limit * noise, 2.5 * ends):
+    na, nb = a.noise * a.kappa, b.noise * b.kappa
+    ends = math.sqrt(4.0 * na * na / max(a.b1 - a.b0, 1) + 4.0 * nb * nb / max(b.b1 - b.b0, 1))
+    if abs(b.jump) < max(limit * min(na, nb), 2.5 * ends):
         return False
     # A step far larger than the steps just before it: a sharp bend of a fast fall,
     # seen at the resolution of blocks, is no jump (the curve was already moving).

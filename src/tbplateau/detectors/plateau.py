@@ -154,6 +154,7 @@ class PlateauDetector(Detector):
             stretches = [whole]
         for st in stretches:
             _snap_to_jumps(p, st, self.min_progress)
+            st.constant = _is_constant(p, st.p0, st.p1)
         out = []
         for st in stretches:
             if self._keep(series, p, path, st, need):
@@ -176,7 +177,7 @@ class PlateauDetector(Detector):
         limit = self.min_progress
         by = p.bins.y
         groups: list[_Stretch] = []
-        for seg in p.segments:
+        for k, seg in enumerate(p.segments):
             raw = p.raw_range(seg.p0, seg.p1)
             constant = bool(raw.size > 1 and float(np.ptp(raw)) == 0.0)
             flat = constant or abs(seg.change) < max(
@@ -184,14 +185,15 @@ class PlateauDetector(Detector):
             )
             if not flat:
                 continue
-            if groups and groups[-1].b1 == seg.b0 and groups[-1].constant == constant:
+            joins = groups and groups[-1].b1 == seg.b0 and not is_jump(p, k, limit)
+            if joins and groups[-1].constant == constant:
                 g = groups[-1]
                 line = fit_line(p.bins.x[g.b0 : seg.b1], by[g.b0 : seg.b1])
                 span = float(p.bins.x[seg.b1 - 1] - p.bins.x[g.b0])
                 noise = max(self._noise(p, g.b0, g.b1), seg.noise)
-                if self._same_level(p, g.b0, g.b1, seg.b0, seg.b1) and abs(
-                    line.slope * span
-                ) < max(limit * noise, 2.0 * self._se(p, g.b0, seg.b1)):
+                if self._same_level(p, g.b0, g.b1, seg.b0, seg.b1) and abs(line.slope * span) < max(
+                    limit * noise, 2.0 * self._se(p, g.b0, seg.b1)
+                ):
                     g.b1, g.p1 = seg.b1, seg.p1
                     continue
             groups.append(_Stretch(seg.b0, seg.b1, seg.p0, seg.p1, constant))
@@ -220,9 +222,13 @@ class PlateauDetector(Detector):
         for g in groups:
             if out and out[-1].constant == g.constant:
                 prev = out[-1]
-                gap_ok = g.constant or not any(
-                    seg.b0 >= prev.b1 and seg.b1 <= g.b0 and _is_constant(p, seg.p0, seg.p1)
-                    for seg in p.segments
+                gap_ok = not any(
+                    prev.b1 <= seg.b0 <= g.b0
+                    and (
+                        is_jump(p, k, self.min_progress)
+                        or (not g.constant and seg.b1 <= g.b0 and _is_constant(p, seg.p0, seg.p1))
+                    )
+                    for k, seg in enumerate(p.segments)
                 )
                 if gap_ok and self._same_level(p, prev.b0, prev.b1, g.b0, g.b1):
                     prev.b1, prev.p1 = g.b1, g.p1
@@ -310,9 +316,7 @@ class PlateauDetector(Detector):
 
     # -- decisions ---------------------------------------------------------------------
 
-    def _keep(
-        self, series: Series, p: Prepared, path: np.ndarray, st: _Stretch, need: int
-    ) -> bool:
+    def _keep(self, series: Series, p: Prepared, path: np.ndarray, st: _Stretch, need: int) -> bool:
         points = st.p1 - st.p0
         if points < need:
             return False
