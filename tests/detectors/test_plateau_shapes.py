@@ -40,21 +40,22 @@ def _within_range(s_len: int, got: int, lo: int, hi: int) -> bool:
 @pytest.mark.parametrize("shape", ["exponential", "power"])
 @pytest.mark.parametrize("metric", ["loss", "accuracy"])
 def test_tail_of_a_convergence_is_a_plateau(metric: str, shape: str, n: int, seed: int) -> None:
-    # Progress is measured in the metric's working units: the log of a loss, an accuracy
-    # as it is. The plateau starts where 90-99 % of the improvement is done.
+    # An approach to a floor (a loss) or a ceiling (an accuracy), with noise
+    # proportional to the level; the improvement is counted in the metric's own units
+    # and the plateau starts where 90-99 % of it is done.
     rng = np.random.default_rng(seed)
     t = np.arange(n, dtype=np.float64)
     if shape == "exponential":
         gap = np.exp(-t / (float(rng.uniform(0.08, 0.14)) * n))
-    else:  # power-law approach to a floor
+    else:  # power-law approach
         c = float(rng.uniform(0.01, 0.03)) * n
         gap = (1 + t / c) ** -2.0
     done = 1 - gap / gap[0]
     lo, hi = int(np.argmax(done >= 0.9)), int(np.argmax(done >= 0.99))
     if metric == "loss":
-        drop = float(rng.uniform(1.5, 3.0))
-        log = math.log(2.0) - drop * done + noise(rng, n, float(rng.choice([0.005, 0.02])))
-        s, goal = series(np.exp(log)), "min"
+        floor = float(rng.uniform(0.05, 0.4))
+        loss = (floor + 2.0 * gap) * np.exp(noise(rng, n, float(rng.choice([0.005, 0.02]))))
+        s, goal = series(loss), "min"
     else:
         acc = 0.1 + float(rng.uniform(0.5, 0.85)) * done + noise(rng, n, 0.004)
         s, goal = series(acc, "accuracy"), "max"

@@ -190,7 +190,8 @@ class Prepared:
     robust: FloatArray
     """The block values with every block pulled back to within four local noise units
     of ``smooth`` (at most eight typical ones: spikes in a cluster raise the local
-    noise), so that an outlying block, a spike, moves no fitted line."""
+    noise), so that an outlying block, a spike, moves no fitted line; the first and
+    last two blocks as they are (the running median lags there)."""
 
     @property
     def n(self) -> int:
@@ -250,6 +251,9 @@ def prepare(series: Series, goal: Goal) -> Prepared:
     runs = tuple((int(a), int(b)) for a, b in zip(starts.tolist(), stops.tolist(), strict=True))
     bound = 4.0 * np.minimum(local, 2.0 * float(np.median(local))) if m else local
     robust = np.clip(bins.y, smooth - bound, smooth + bound)
+    # the running median lags at the ends (a steep start is no outlier)
+    robust[:2] = bins.y[:2]
+    robust[-2:] = bins.y[-2:]
     segments = _segment(bins, robust, local, kappa, runs, x.size)
     if kappa > 1.0 and m >= 8:
         # The first guess at the noise's autocorrelation counts the curvature of the

@@ -317,6 +317,8 @@ class OscillationDetector(Detector):
         if int(p.bins.count[lo]) > 1:
             coherence = max(coherence, self._point_coherence(p, c0, b1))
         ratio = size / max(ref, 1e-300)
+        if ratio < self.min_ratio:
+            return None
         if coherence < MIN_COHERENCE:
             # irregular swings: not a climb or a fall, and around the level before them
             line = fit_line(p.bins.x[lo:b1], p.bins.y[lo:b1])

@@ -27,12 +27,9 @@ from tbplateau.stats import fit_line, monotone_fit, moving_median
 
 __all__ = ["PlateauDetector"]
 
-SETTLED = 0.04
-"""A converging stretch has settled once what is left of its improvement is this share
-(earlier where the noise hides more, never before)."""
-
-LEAST_SETTLED = 0.02
-"""A converging stretch has settled at the latest once 98 % of its improvement is done."""
+SETTLED = 0.02
+"""A converging stretch has settled once what is left of its improvement (in the
+metric's own units) is this share of it."""
 
 NO_PROGRESS = 0.02
 """A series that stays within this share of its level never made progress: one plateau."""
@@ -74,8 +71,8 @@ class PlateauDetector(Detector):
     Consecutive flat pieces at one level form one plateau; pieces separated by a jump
     (a step learning-rate schedule makes a staircase) stay separate plateaus. Between
     two jumps (a *phase*), a converging curve has also plateaued once what is left of
-    its improvement is less than 5 % of it and no more than about three noise units
-    of its points (the tail of an exponential or power-law convergence). A run of
+    its improvement, in the metric's own units, is less than 5 % of it (the tail of
+    an exponential or power-law convergence; a loss, not its log). A run of
     exactly equal values is a plateau of its own (``detail.constant`` true: a dead
     network, frozen layers, a learning rate of zero). A series that stays within 2 %
     of its level (90 % of its points) made no progress at all: one plateau from its
@@ -279,33 +276,39 @@ class PlateauDetector(Detector):
     def _tail(self, p: Prepared, path: np.ndarray, q0: int, q1: int) -> int | None:
         """First block of the settled tail of phase ``[q0, q1)``, or ``None``.
 
-        On a monotone fit of the phase's blocks (in the direction it moves), what is
-        left of the improvement from a block on is at most one and a half long-run
-        block noise units, but at least 2 % and at most 4 % of the phase's improvement
-        (the onset lies where 96-98 % of it is done), give or take the uncertainty of
-        the final level.
+        The improvement is counted in the metric's own units (a loss, not its log: a
+        loss that still halves from 0.02 to 0.01 after falling from 2.3 has done 99.6 %
+        of its improvement). On a monotone fit of the phase's blocks, the tail starts
+        where what is left of the phase's improvement is at most 5 % of it (the middle
+        of the 90-98 % a reader would name), give or take the uncertainty of the final
+        level (the long-run noise of a block over the square root of the blocks it is
+        taken from).
         """
         if q1 - q0 < 4:
             return None
-        y = p.robust[q0:q1]
-        k = min(3, y.size)
+        w = p.robust[q0:q1]
+        noise = self._noise(p, q0, q1)
+        kappa = stretch_kappa(p, q0, q1)
+        k = min(3, w.size)
+        k_end = max(3, (q1 - q0) // 10)
+        if abs(float(np.median(w[-k_end:])) - float(np.median(w[:k]))) < (
+            self.min_progress * noise * kappa
+        ):
+            return None
+        # the metric's own units (oriented: larger is better), and their block noise
+        y = -np.exp(-np.clip(w, -700.0, 700.0)) if p.log_scale else w
+        scale = np.exp(-np.clip(w, -700.0, 700.0)) if p.log_scale else np.ones_like(w)
         up = float(np.median(y[-k:])) >= float(np.median(y[:k]))
         fit = monotone_fit(y, increasing=up)
         # the final level: the blocks at the end, not the fit's last pool (which noise,
         # and wandering noise most, pushes to an extreme)
-        k_end = max(3, (q1 - q0) // 10)
         final = float(np.median(y[-k_end:]))
         total = abs(final - float(fit[0]))
-        noise = self._noise(p, q0, q1)
-        kappa = stretch_kappa(p, q0, q1)
-        if total < self.min_progress * noise * kappa:
+        if not total > 0:
             return None
         dev = np.abs(fit - final)
-        # what may be left: one and a half long-run block noise units, but at least 1 %
-        # and at most 3 % of the improvement; plus the uncertainty of the final level
-        block = float(np.median(p.local[q0:q1])) * kappa
-        thr = min(max(1.5 * block, LEAST_SETTLED * total), SETTLED * total)
-        thr += block / math.sqrt(k_end)
+        block = float(np.median(p.local[q0:q1] * scale[-k_end:].mean())) * kappa
+        thr = SETTLED * total + block / math.sqrt(k_end)
         return q0 + int(np.argmax(dev <= thr))
 
     @staticmethod
@@ -331,6 +334,10 @@ class PlateauDetector(Detector):
         # stretch of a steadily improving curve often looks flat by chance.
         white = 2.0 * math.sqrt(12.0 / max(b1 - b0, 1)) * noise
         if se > max(limit * noise, white):
+            return False
+        # A settled tail rests on the shape of the whole curve: judge it under the
+        # series' autocorrelation, not the (shorter, less certain) piece's own.
+        if st.tail and se * p.kappa / stretch_kappa(p, b0, b1) > max(limit * noise, white):
             return False
         line = fit_line(p.bins.x[b0:b1], p.bins.y[b0:b1])
         trend = line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0])
