@@ -31,6 +31,10 @@ SETTLED = 0.02
 """A converging stretch has settled once what is left of its improvement (in the
 metric's own units) is this share of it."""
 
+MOST_SETTLED = 0.05
+"""...or this share of it, where the noise hides that much (90-98 % is what a reader
+would name)."""
+
 NO_PROGRESS = 0.02
 """A series that stays within this share of its level never made progress: one plateau."""
 
@@ -71,8 +75,9 @@ class PlateauDetector(Detector):
     Consecutive flat pieces at one level form one plateau; pieces separated by a jump
     (a step learning-rate schedule makes a staircase) stay separate plateaus. Between
     two jumps (a *phase*), a converging curve has also plateaued once what is left of
-    its improvement, in the metric's own units, is less than 5 % of it (the tail of
-    an exponential or power-law convergence; a loss, not its log). A run of
+    its improvement, in the metric's own units, is less than 2 % of it (5 % where
+    noise hides that much: the tail of an exponential or power-law convergence; a
+    loss, not its log). A run of
     exactly equal values is a plateau of its own (``detail.constant`` true: a dead
     network, frozen layers, a learning rate of zero). A series that stays within 2 %
     of its level (90 % of its points) made no progress at all: one plateau from its
@@ -279,10 +284,10 @@ class PlateauDetector(Detector):
         The improvement is counted in the metric's own units (a loss, not its log: a
         loss that still halves from 0.02 to 0.01 after falling from 2.3 has done 99.6 %
         of its improvement). On a monotone fit of the phase's blocks, the tail starts
-        where what is left of the phase's improvement is at most 5 % of it (the middle
-        of the 90-98 % a reader would name), give or take the uncertainty of the final
-        level (the long-run noise of a block over the square root of the blocks it is
-        taken from).
+        where what is left of the phase's improvement is at most 2 % of it, or up to
+        5 % where the noise hides that much (a reader would name 90-98 %), give or take
+        the uncertainty of the final level (the long-run noise of a block over the
+        square root of the blocks it is taken from).
         """
         if q1 - q0 < 4:
             return None
@@ -308,14 +313,13 @@ class PlateauDetector(Detector):
             return None
         dev = np.abs(fit - final)
         block = float(np.median(p.local[q0:q1] * scale[-k_end:].mean())) * kappa
-        thr = SETTLED * total + block / math.sqrt(k_end)
-        return q0 + int(np.argmax(dev <= thr))
-
-    @staticmethod
-    def _point_noise(p: Prepared, b0: int, b1: int) -> float:
-        """Noise of single points in blocks [b0, b1) (what a reader sees on the curve)."""
-        spread = float(np.median(p.spread[b0:b1]))
-        return max(spread, float(np.median(p.local[b0:b1])))
+        # what may be left: 2 % of the improvement, up to 5 % where the noise (one and
+        # a half long-run block noise units) hides that much; plus the uncertainty of
+        # the final level (at most another 2 %: noise that loud moves no onset earlier)
+        thr = max(SETTLED * total, min(1.5 * block, MOST_SETTLED * total))
+        thr += min(block / math.sqrt(k_end), SETTLED * total)
+        settled = dev <= thr
+        return q0 + int(np.argmax(settled)) if settled.any() else None
 
     # -- decisions ---------------------------------------------------------------------
 
