@@ -1,20 +1,28 @@
-"""Quality benchmark: tbplateau against the standard rules on the project's labelled set.
+"""Quality benchmark: tbplateau and the standard rules on the evaluation set, dev and test apart.
 
 Usage::
 
-    PYTHONPATH=src python benchmarks/bench_quality.py [--seed 0] [--per-family 12] \
-        [--no-long] [--fixtures fixtures]
+    PYTHONPATH=src python benchmarks/bench_quality.py [--split dev|test|both] [--kind KIND ...]
+        [--no-rules] [--open-cases] [--show-cases] [--show-test-cases] [--scale 1.0]
 
-Prints, for tbplateau and every standard rule (Keras/PyTorch ReduceLROnPlateau,
-Keras EarlyStopping, Prechelt GL5/UP3, ruptures Pelt(l2)+slope, first non-finite),
-per-kind precision, recall, F1 and median onset error (in positions), the macro F1,
-and tbplateau's F1 next to the best rule's for every kind. A finding matches a label
-when run, kind and (for series kinds) tag agree and the onset is within
-max(2, 5 % of the series' points) positions; each label matches one finding at most.
-The set is the seeded synthetic generator's, plus ``fixtures/*/labels.json`` cases
-when the reader and the fixtures exist (then the synthetic set, the fixtures and both
-together are scored separately). A label with an ``onset_range [lo, hi]`` (a fuzzy
-onset) is matched by any onset inside the range widened by the tolerance on each side.
+The set (``tbplateau.evaluation.evalset``): real training runs made by ``train_reference``
+(``evalset/real/*``, labels from what each script did), the legacy ``fixtures/*`` runs
+(``dev`` only) and the seeded synthetic families, split by seed (odd: ``test``, even:
+``dev``). For each split it prints, for real runs, synthetic curves and both together:
+per-kind TP/FP/FN, precision, recall, F1 and median onset error (points) of tbplateau,
+the best standard rule's F1 beside it, every system's F1 per kind and macro F1; then a
+reliability table of tbplateau's scored findings by reported confidence.
+
+Scoring (issue 8): a finding matches a label when run, kind and (except overfitting, which
+is per run) tag agree and its onset lies within max(2, 5% of the series' points) points of
+the label's onset, or of its fuzzy ``onset_range``; each label matches one finding at most
+(closest first); an unmatched finding is a false positive on a series fully labelled for
+its kind and unscored elsewhere. tbplateau is read through its JSON document.
+
+The test split is for scoring a finished change: only aggregate tables are printed.
+``--show-cases`` prints every dev case's labels and findings; the test split's only with
+``--show-test-cases``. ``--open-cases`` adds the issue's open cases as a separate group,
+never in the main tables.
 """
 
 from __future__ import annotations
@@ -22,33 +30,74 @@ from __future__ import annotations
 import argparse
 import time
 
-from tbplateau.evaluation.benchmark import format_table, load_fixture_cases, run_benchmark
-from tbplateau.evaluation.synthetic import generate_cases
+from tbplateau.baselines import RULES
+from tbplateau.evaluation.benchmark import (
+    OURS,
+    format_cases,
+    format_group,
+    format_reliability,
+    predict_all,
+)
+from tbplateau.evaluation.evalset import evaluation_cases
+from tbplateau.findings import FindingKind
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--per-family", type=int, default=12)
-    ap.add_argument("--no-long", action="store_true", help="leave out the 20k/100k-step runs")
-    ap.add_argument("--fixtures", default="fixtures", help="folder of labelled real runs")
+    ap.add_argument("--split", choices=["dev", "test", "both"], default="both")
+    ap.add_argument("--kind", nargs="*", choices=[k.value for k in FindingKind], default=None)
+    ap.add_argument("--no-rules", action="store_true", help="tbplateau only (faster)")
+    ap.add_argument("--open-cases", action="store_true", help="also score the open cases apart")
+    ap.add_argument("--show-cases", action="store_true", help="per-case labels/findings (dev)")
+    ap.add_argument(
+        "--show-test-cases", action="store_true", help="per-case output of the test split too"
+    )
+    ap.add_argument("--scale", type=float, default=1.0, help="synthetic cases per family, x")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    cases = generate_cases(args.seed, per_family=args.per_family, long_series=not args.no_long)
-    fixtures = load_fixture_cases(args.fixtures)
-    labels = sum(len(c.labels) for c in cases + fixtures)
-    print(
-        f"{len(cases)} synthetic cases (seed {args.seed}) + {len(fixtures)} fixture cases, "
-        f"{labels} labels"
+    c0 = time.process_time()
+    kinds = tuple(FindingKind(k) for k in args.kind) if args.kind else tuple(FindingKind)
+    cases = evaluation_cases(args.split, synthetic_scale=args.scale, open_cases=args.open_cases)
+    systems = [OURS] if args.no_rules else [OURS, *RULES]
+    preds = predict_all(cases, systems)
+    series = sum(len(c.logdir.runs[i].series) for c in cases for i in range(len(c.logdir.runs)))
+    real_series = sum(
+        1 for c in cases if c.source == "real" for r in c.logdir.runs for _ in r.series
     )
-    if fixtures:
-        print("\nsynthetic only:")
-        print(format_table(run_benchmark(cases)))
-        print("\nfixtures only:")
-        print(format_table(run_benchmark(fixtures)))
-        print("\ncombined (synthetic + fixtures):")
-    print(format_table(run_benchmark(cases + fixtures)))
-    print(f"\n{time.perf_counter() - t0:.1f} s")
+    print(
+        f"{len(cases)} cases ({series} series, {real_series} in real evalset runs), "
+        f"{sum(len(c.labels) for c in cases)} labels; split {args.split}"
+    )
+    for split in ("dev", "test") if args.split == "both" else (args.split,):
+        main_cases = [c for c in cases if c.split == split and c.source != "open"]
+        print(f"\n=== {split} ===")
+        groups = (
+            ("real runs", [c for c in main_cases if c.source in ("real", "fixture")]),
+            ("synthetic", [c for c in main_cases if c.source == "synthetic"]),
+            ("combined", main_cases),
+        )
+        for title, group in groups:
+            if group:
+                print()
+                print(format_group(f"{split} · {title}", group, preds, kinds))
+        print(f"\n{split} · reliability (tbplateau, combined)")
+        print(format_reliability(main_cases, preds[OURS]))
+        open_group = [c for c in cases if c.split == split and c.source == "open"]
+        if open_group:
+            print()
+            print(
+                format_group(
+                    f"{split} · open cases (not in the score)",
+                    open_group,
+                    {OURS: preds[OURS]},
+                    kinds,
+                )
+            )
+    if args.show_cases or args.show_test_cases:
+        shown = [c for c in cases if c.split == "dev" or args.show_test_cases]
+        print()
+        print(format_cases(shown, preds[OURS]))
+    print(f"\n{time.perf_counter() - t0:.1f} s wall, {time.process_time() - c0:.1f} s CPU")
     return 0
 
 

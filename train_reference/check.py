@@ -6,7 +6,8 @@ deliberately independent of tbplateau's detectors (they would prove nothing othe
 
 * plateau: with ``exact``, every value in the window is bit-for-bit the same; otherwise the drift
   across the window (median of its last third minus median of its first third) is at most a
-  quarter of the change before the window, or within the window's own noise.
+  quarter of the change before the window (the largest distance from the window's first value
+  to an earlier value), or within the window's own noise.
 * divergence: the last finite value in the window is at least 10x the value before the onset, and
   at least 70% of the window's steps go up.
 * nonfinite: the value at ``start_step`` is non-finite and every earlier value is finite.
@@ -22,6 +23,12 @@ maximum), overfitting (the last 3 values' median ends within 2% of the minimum, 
 noise), plateau (the centred 5-point mean goes down on >= 60% of steps; emitted at >= 80%).
 Oscillation negatives are not checked. ``reader`` expectations (resumed runs, cut files) are
 checked on the raw bytes.
+
+The evaluation set (``evalset/real``, logdirs whose ``labels.json`` has ``"evalset"``) is checked
+by :func:`check_evalset`: its labels are derived again from the event files and the stored spec
+(``train_reference.evalset.labelling``) and must equal the stored ones; each label is checked by a
+test of its own rule (a divergence's values sit above the level before it, an oscillation's
+differences alternate, a plateau passes the drift test above, ...).
 
 Exit status 0 when everything passes, 1 otherwise; one line per check on stdout.
 """
@@ -65,7 +72,8 @@ def check_plateau(label: dict[str, Any], series: Series) -> str | None:
         return None if np.all(w == w[0]) else f"not constant: spread {np.ptp(w):.3g}"
     third = max(1, len(w) // 3)
     drift = abs(float(np.median(w[-third:]) - np.median(w[:third])))
-    before = abs(float(series[1][0] - w[0]))
+    earlier = series[1][(series[0] < label["start_step"]) & np.isfinite(series[1])]
+    before = float(np.max(np.abs(earlier - w[0]))) if len(earlier) else 0.0
     allowed = max(0.25 * before, 2.0 * _noise(w), 1e-12)
     return None if drift <= allowed else f"drift {drift:.3g} > allowed {allowed:.3g}"
 
@@ -203,9 +211,101 @@ def check_reader(root: Path, expect: dict[str, Any]) -> list[tuple[str, str | No
     return out
 
 
+def _shift_check(label: dict[str, Any], series: Series, goal: str) -> str | None:
+    """A divergence by ``collapse``/``growth``: from the onset to the label's end the values are
+    worse than the median of the 3 before by more than a factor 1.22 (a loss) or 5 points (an
+    accuracy), on the median; by ``spike``: at least 3 values of the window are."""
+    steps, values = series
+    before = values[steps < label["start_step"]][-3:]
+    w = _window(series, label["start_step"], label["end_step"])
+    w = w[np.isfinite(w)]
+    if len(before) == 0 or len(w) == 0:
+        return "nothing before the onset or in the window"
+    if label["rule"] == "spike":  # the third-worst point of the window stands for the median
+        w = np.sort(w)[:3] if goal == "max" else np.sort(w)[-3:]
+        if len(w) < 3:
+            return "a spike of fewer than 3 points"
+    ref, mid = float(np.median(before)), float(np.median(w))
+    if label["rule"] == "spike":
+        mid = float(w[-1] if goal == "max" else w[0])
+    if goal == "max":
+        return None if mid <= ref - 0.05 else f"median {mid:.3g} not 5 points below {ref:.3g}"
+    if ref > 0:
+        return None if mid >= 1.22 * ref else f"median {mid:.3g} < 1.22x the level {ref:.3g}"
+    return None if mid > ref else f"median {mid:.3g} not above {ref:.3g}"
+
+
+def _alternation_check(label: dict[str, Any], series: Series, goal: str) -> str | None:
+    """An oscillation by ``alternation``: inside the window successive differences change sign on
+    >= 70% of steps and the median swing is >= 5% of the level (1.5 points for an accuracy)."""
+    start = (label.get("onset_range") or [label["start_step"]] * 2)[1]  # the alternation's start
+    w = _window(series, start, label["end_step"])
+    w = w[np.isfinite(w)]
+    if goal == "min" and len(w) and np.all(w > 0):
+        w = np.log(w)
+    d = np.diff(w)
+    if len(d) < 8:
+        return f"window of {len(d)} steps"
+    flips = float(np.mean(d[:-1] * d[1:] < 0))
+    swing = float(np.median(np.abs(d)))
+    bar = 0.015 if goal == "max" else 0.05
+    if flips < 0.7 or swing < bar:
+        return f"sign changes {flips:.0%}, median swing {swing:.3g}"
+    return None
+
+
+def check_evalset(root: Path, doc: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """The evaluation-set logdirs: labels derived again equal the stored ones, and each label's
+    phenomenon passes its simple check; resumed runs hold two sessions' files."""
+    from train_reference.evalset.labelling import Layout, derive, spec_from_json
+
+    spec = spec_from_json(doc["spec"])
+    layout = Layout.from_json(doc["layout"])
+    results: list[tuple[str, str | None]] = []
+    labels, complete, _notes = derive(root, spec, layout, doc["sizes"])
+    same = labels == doc["labels"] and complete == doc["complete"]
+    results.append(
+        (f"{root.name}: labels derived again from the event files", None if same else "differ")
+    )
+    goals = {v: ("max" if k.endswith("accuracy") else "min") for k, v in layout.series.items()}
+    cache: dict[str, dict[str, Series]] = {}
+    for label in doc["labels"]:
+        name = f"{root.name}/{label['run']} {label['kind']} {label['tags']} @{label['start_step']}"
+        series = _series(root, label["run"], label["tags"][0], cache)
+        goal = goals.get((label["run"], label["tags"][0]), "min")
+        rule = label["rule"]
+        if rule == "overfit_onset":
+            train = _series(root, label.get("other_run", label["run"]), label["tags"][1], cache)
+            problem = check_overfitting(label, series, train)
+        elif rule in ("collapse", "growth", "spike"):
+            problem = _shift_check(label, series, goal)
+        elif rule == "alternation":
+            problem = _alternation_check(label, series, goal)
+        elif rule == "first_nonfinite":
+            problem = check_nonfinite(label, series)
+        else:  # frozen, flat, settled
+            problem = check_plateau(label, series)
+        results.append((name, problem))
+    for entry in doc["complete"]:
+        found = (root / entry["run"]).is_dir() and any((root / entry["run"]).glob("*tfevents*"))
+        results.append(
+            (
+                f"{root.name}/{entry['run']} {entry['tags']} is a series",
+                None if found else "missing",
+            )
+        )
+    for run in doc.get("resumed", {}).get("runs", []):
+        files = sorted((root / run).glob("*tfevents*"))
+        problem = None if len(files) >= 2 else f"{len(files)} event file(s)"
+        results.append((f"{root.name}/{run}: written by two sessions", problem))
+    return results
+
+
 def check_logdir(root: Path) -> list[tuple[str, str | None]]:
     """Every check of one logdir as ``(description, problem or None)``."""
     doc = json.loads((root / "labels.json").read_text())
+    if isinstance(doc, dict) and doc.get("evalset"):
+        return check_evalset(root, doc)
     labels = doc["labels"] if isinstance(doc, dict) else doc
     cache: dict[str, dict[str, Series]] = {}
     results: list[tuple[str, str | None]] = []

@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,12 +77,29 @@ class Label:
 
 @dataclass(frozen=True)
 class Case:
-    """One labelled logdir."""
+    """One labelled logdir.
+
+    ``complete`` says on which series every phenomenon of a kind is labelled, as
+    ``{(run, tag): kinds}``; ``None`` means every series, for every kind (synthetic cases).
+    A finding that matches no label is a false positive only on such a series; elsewhere it
+    is not scored. ``split`` (``"dev"`` or ``"test"``) follows ``seed``; ``source`` is
+    ``"synthetic"``, ``"real"``, ``"fixture"`` or ``"open"``.
+    """
 
     name: str
     logdir: Logdir
     labels: tuple[Label, ...]
     family: str
+    split: str = "dev"
+    source: str = "synthetic"
+    seed: int = 0
+    complete: Mapping[tuple[str, str], frozenset[FindingKind]] | None = None
+
+    def is_complete(self, run: str, tag: str, kind: FindingKind) -> bool:
+        """Whether an unmatched ``kind`` finding on ``run``/``tag`` counts as a false positive."""
+        if self.complete is None:
+            return True
+        return kind in self.complete.get((run, tag), frozenset())
 
 
 def labels_to_json(labels: Sequence[Label]) -> str:

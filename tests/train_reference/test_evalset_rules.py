@@ -1,0 +1,66 @@
+"""The labelling rules of the evaluation set, on hand-made curves (numpy only, no detector)."""
+
+from __future__ import annotations
+
+import numpy as np
+from train_reference.evalset.rules import Event, label_series
+
+
+def _kinds(res: object) -> list[tuple[str, int, str]]:
+    labels = res.labels  # type: ignore[attr-defined]
+    return [(str(lb["kind"]), int(lb["start_step"]), str(lb["rule"])) for lb in labels]
+
+
+def _decay(n: int, rng: np.random.Generator) -> np.ndarray:
+    t = np.arange(n)
+    return 2.0 * np.exp(-t / 6) + 0.1 + 0.002 * rng.standard_normal(n)
+
+
+def test_one_step_collapse_is_divergence_then_a_plateau_on_the_new_level() -> None:
+    rng = np.random.default_rng(0)
+    v = _decay(60, rng)
+    v[30:] = 5.0 + 0.001 * rng.standard_normal(30)
+    res = label_series(np.arange(60), v, "min", [Event(30, "poison")])
+    found = _kinds(res)
+    assert ("divergence", 30, "collapse") in found
+    assert any(k == "plateau" and s in (30, 31) for k, s, _ in found)
+    assert "divergence" not in res.incomplete
+
+
+def test_period_two_alternation_after_a_raise_is_an_oscillation_from_the_raise() -> None:
+    rng = np.random.default_rng(1)
+    v = _decay(80, rng)
+    k = np.arange(40)
+    v[40:] = 3.0 * np.where(k % 2 == 0, 2.0, 0.5)
+    res = label_series(np.arange(80), v, "min", [Event(40, "lr x50")])
+    assert ("oscillation", 40, "alternation") in _kinds(res)
+    assert "divergence" in res.incomplete  # neither expected nor a false alarm there
+
+
+def test_frozen_values_after_lr_zero_and_one_plateau_across_an_event_that_changed_nothing() -> None:
+    v = np.concatenate([np.linspace(1.0, 0.5, 20), np.full(40, 0.5)])
+    res = label_series(np.arange(60), v, "min", [Event(20, "lr x0"), Event(40, "lr drop")])
+    plateaus = [lb for lb in res.labels if lb["kind"] == "plateau"]
+    assert len(plateaus) == 1
+    assert plateaus[0]["start_step"] == 20
+    assert plateaus[0]["end_step"] is None
+    assert plateaus[0]["exact"] is True
+
+
+def test_first_nonfinite_and_a_short_spike_leave_divergence_unclaimed() -> None:
+    rng = np.random.default_rng(2)
+    v = _decay(50, rng)
+    v[25] = 50.0  # one point: a blip, not a divergence
+    v[45:] = np.nan
+    res = label_series(np.arange(50), v, "min", [Event(25, "spike")])
+    assert ("nonfinite", 45, "first_nonfinite") in _kinds(res)
+    assert not any(k == "divergence" for k, _, _ in _kinds(res))
+    assert "divergence" in res.incomplete
+
+
+def test_a_curve_still_falling_has_no_plateau_and_is_fully_labelled_for_it() -> None:
+    t = np.arange(80)
+    v = 3.0 - 0.03 * t
+    res = label_series(t, v, "min", [])
+    assert res.labels == []
+    assert "plateau" in res.complete

@@ -1,0 +1,333 @@
+"""The evaluation set's runs: every scenario x several seeds, datasets, optimisers and writers.
+
+Seeds decide the split (:func:`split_of`): odd seeds are ``test``, even seeds ``dev``. Every
+scenario has seeds of both parities, so both splits hold every scenario. Datasets, optimisers and
+writers rotate with the seed (``_pick``), so no scenario is tied to one of them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from train_reference.evalset.spec import Intervention as Iv
+from train_reference.evalset.spec import RunSpec
+
+__all__ = ["SCENARIOS", "all_specs", "split_of"]
+
+WRITERS = ("torch_scalar", "torch_scalars", "tensorboardx", "tf_summary")
+NATIVE = ("keras", "lightning", "hf_trainer", "flax")
+CLASSIFY = ("digits", "wine", "breast_cancer", "blobs", "moons", "iris")
+OPTS = ("adam", "momentum", "rmsprop", "sgd", "adamw")
+
+
+def split_of(seed: int) -> str:
+    """``"test"`` for an odd seed, ``"dev"`` for an even one."""
+    return "test" if seed % 2 else "dev"
+
+
+def _pick(options: Sequence[str], seed: int, salt: int = 0) -> str:
+    """``options[(seed * m + salt) % len]`` with ``m`` coprime to the length: every option in
+    turn as the seed grows, each scenario (``salt``) starting elsewhere."""
+    m = next(k for k in (5, 3, 7, 11) if math.gcd(k, len(options)) == 1)
+    return options[(seed * m + salt) % len(options)]
+
+
+def _base_lr(opt: str) -> float:
+    return {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 5e-4, "momentum": 0.01, "sgd": 0.05}[opt]
+
+
+def _writer(seed: int, salt: int, natives: Sequence[str] = ()) -> str:
+    return _pick((*WRITERS, *natives), seed, salt)
+
+
+def lr_raise(seed: int, quick: bool) -> RunSpec:
+    factor = (3, 10, 30, 100, 1000)[seed % 5]
+    opt = _pick(OPTS, seed, 1)
+    epochs = (40 if quick else 80) + 4 * (seed % 3)
+    return RunSpec(
+        f"lr_raise_s{seed:02d}",
+        "lr_raise",
+        seed,
+        _pick(CLASSIFY, seed, 1),
+        _pick(("mlp", "mlp", "cnn"), seed, 1) if _pick(CLASSIFY, seed, 1) == "digits" else "mlp",
+        opt,
+        _base_lr(opt),
+        epochs,
+        64,
+        _writer(seed, 1, ("keras", "lightning", "hf_trainer")),
+        interventions=(Iv(int(epochs * (0.4 + 0.03 * (seed % 6))), "lr", factor),),
+    )
+
+
+def lr_spike(seed: int, quick: bool) -> RunSpec:
+    factor = (10, 30, 100, 300)[seed % 4]
+    length = 1 + seed % 4
+    opt = _pick(("adam", "momentum", "sgd", "rmsprop"), seed, 2)
+    epochs = (45 if quick else 90) + 3 * (seed % 4)
+    return RunSpec(
+        f"lr_spike_s{seed:02d}",
+        "lr_spike",
+        seed,
+        _pick(CLASSIFY, seed, 2),
+        "mlp",
+        opt,
+        _base_lr(opt),
+        epochs,
+        64,
+        _writer(seed, 2, ("keras", "hf_trainer")),
+        interventions=(Iv(int(epochs * 0.45), "spike", factor, length),),
+    )
+
+
+def step_schedule(seed: int, quick: bool) -> RunSpec:
+    opt = _pick(("momentum", "sgd", "adam"), seed, 3)
+    return RunSpec(
+        f"step_schedule_s{seed:02d}",
+        "step_schedule",
+        seed,
+        _pick(CLASSIFY, seed, 3),
+        "mlp",
+        opt,
+        _base_lr(opt) * (3 if opt != "adam" else 2),
+        (60 if quick else 120) + 6 * (seed % 3),
+        64,
+        _writer(seed, 3, ("keras", "lightning", "flax")),
+        schedule="step",
+        phases=3 + seed % 2,
+    )
+
+
+def cosine_schedule(seed: int, quick: bool) -> RunSpec:
+    opt = _pick(("momentum", "adam", "sgd"), seed, 4)
+    return RunSpec(
+        f"cosine_schedule_s{seed:02d}",
+        "cosine_schedule",
+        seed,
+        _pick(CLASSIFY, seed, 4),
+        "mlp",
+        opt,
+        _base_lr(opt) * 3,
+        (60 if quick else 120) + 4 * (seed % 4),
+        64,
+        _writer(seed, 4),
+        schedule="cosine",
+        phases=3 + seed % 2,
+    )
+
+
+def lr_zero(seed: int, quick: bool) -> RunSpec:
+    opt = _pick(OPTS, seed, 5)
+    epochs = (40 if quick else 80) + 2 * (seed % 5)
+    return RunSpec(
+        f"lr_zero_s{seed:02d}",
+        "lr_zero",
+        seed,
+        _pick(CLASSIFY, seed, 5),
+        "mlp",
+        opt,
+        _base_lr(opt),
+        epochs,
+        64,
+        _writer(seed, 5, ("keras", "lightning")),
+        interventions=(Iv(int(epochs * (0.3 + 0.05 * (seed % 5))), "lr", 0.0),),
+    )
+
+
+def poison(seed: int, quick: bool) -> RunSpec:
+    opt = _pick(OPTS, seed, 6)
+    epochs = (40 if quick else 80) + 3 * (seed % 4)
+    ds = _pick(("digits", "wine", "blobs", "breast_cancer", "iris"), seed, 6)
+    return RunSpec(
+        f"poison_s{seed:02d}",
+        "poison",
+        seed,
+        ds,
+        "cnn" if ds == "digits" and seed % 3 == 0 else "mlp",
+        opt,
+        _base_lr(opt),
+        epochs,
+        64,
+        _writer(seed, 6, ("keras", "lightning")),
+        interventions=(Iv(int(epochs * (0.35 + 0.05 * (seed % 5))), "poison", -100.0),),
+    )
+
+
+def edge_of_stability(seed: int, quick: bool) -> RunSpec:
+    epochs = (160 if quick else 300) + 10 * (seed % 3)
+    return RunSpec(
+        f"edge_of_stability_s{seed:02d}",
+        "edge_of_stability",
+        seed,
+        _pick(("iris", "moons", "iris", "iris", "moons"), seed, 7),
+        "mlp_tanh",
+        "sgd",
+        0.05,
+        epochs,
+        None,
+        _writer(seed, 7, ("flax",)),
+        interventions=(Iv(int(epochs * 0.4), "lr", (20, 30, 40, 60)[seed % 4]),),
+    )
+
+
+def nan_blowup(seed: int, quick: bool) -> RunSpec:
+    """Full-batch GD on a regression, the LR raised past the stability limit: geometric growth
+    of the loss, then inf / NaN."""
+    epochs = (100 if quick else 200) + 5 * (seed % 3)
+    return RunSpec(
+        f"nan_blowup_s{seed:02d}",
+        "nan_blowup",
+        seed,
+        _pick(("diabetes", "regression"), seed, 13),
+        _pick(("linear", "linear", "mlp"), seed, 13),
+        "sgd",
+        0.05,
+        epochs,
+        None,
+        _writer(seed, 13, ("keras", "flax")),
+        interventions=(Iv(int(epochs * 0.4), "lr", (30, 40, 60, 80)[seed % 4]),),
+    )
+
+
+def overfit(seed: int, quick: bool) -> RunSpec:
+    opt = _pick(("adam", "adamw", "rmsprop"), seed, 8)
+    return RunSpec(
+        f"overfit_s{seed:02d}",
+        "overfit",
+        seed,
+        _pick(("digits", "blobs", "breast_cancer", "wine", "moons"), seed, 8),
+        "wide_mlp",
+        opt,
+        _base_lr(opt),
+        (60 if quick else 120) + 5 * (seed % 4),
+        16,
+        _writer(seed, 8, ("keras", "lightning", "hf_trainer")),
+        train_size=(60, 100, 150)[seed % 3],
+    )
+
+
+def short(seed: int, quick: bool) -> RunSpec:
+    opt = _pick(OPTS, seed, 9)
+    epochs = 25 + (seed * 5) % 26
+    what = ("lr", "poison", "none", "lr")[seed % 4]
+    ivs: tuple[Iv, ...] = ()
+    if what == "lr":
+        ivs = (Iv(int(epochs * 0.55), "lr", (100, 1000)[seed % 2]),)
+    elif what == "poison":
+        ivs = (Iv(int(epochs * 0.55), "poison", -100.0),)
+    return RunSpec(
+        f"short_s{seed:02d}",
+        "short",
+        seed,
+        _pick(CLASSIFY, seed, 9),
+        "mlp",
+        opt,
+        _base_lr(opt),
+        epochs,
+        64,
+        _writer(seed, 9, ("keras",)),
+        interventions=ivs,
+    )
+
+
+def long_steps(seed: int, quick: bool) -> RunSpec:
+    opt = _pick(("momentum", "sgd", "adam"), seed, 10)
+    return RunSpec(
+        f"long_steps_s{seed:02d}",
+        "long_steps",
+        seed,
+        _pick(("digits", "blobs", "moons"), seed, 10),
+        "mlp",
+        opt,
+        _base_lr(opt) * 2,
+        (48 if quick else 100) + 4 * (seed % 3),
+        32,
+        _writer(seed, 10),
+        per_step=True,
+        schedule="step",
+        phases=3 + seed % 2,
+    )
+
+
+def resumed(seed: int, quick: bool) -> RunSpec:
+    epochs = (40 if quick else 80) + 2 * (seed % 3)
+    return RunSpec(
+        f"resumed_s{seed:02d}",
+        "resumed",
+        seed,
+        _pick(CLASSIFY, seed, 11),
+        "mlp",
+        "momentum",
+        0.01,
+        epochs,
+        64,
+        _writer(seed, 11),
+        interventions=(Iv(int(epochs * 0.5), "crash", 1e4),),
+    )
+
+
+def healthy(seed: int, quick: bool) -> RunSpec:
+    opt = _pick(OPTS, seed, 12)
+    ds = _pick((*CLASSIFY, "diabetes", "regression"), seed, 12)
+    return RunSpec(
+        f"healthy_s{seed:02d}",
+        "healthy",
+        seed,
+        ds,
+        _pick(("mlp", "mlp_tanh"), seed, 12),
+        opt,
+        _base_lr(opt),
+        (40 if quick else 80) + 5 * (seed % 5),
+        64,
+        _writer(seed, 12, ("keras", "lightning", "hf_trainer", "flax")),
+    )
+
+
+SCENARIOS = {
+    "lr_raise": (lr_raise, 20),
+    "lr_spike": (lr_spike, 12),
+    "step_schedule": (step_schedule, 12),
+    "cosine_schedule": (cosine_schedule, 8),
+    "lr_zero": (lr_zero, 10),
+    "poison": (poison, 14),
+    "edge_of_stability": (edge_of_stability, 20),
+    "nan_blowup": (nan_blowup, 8),
+    "overfit": (overfit, 14),
+    "short": (short, 12),
+    "long_steps": (long_steps, 6),
+    "resumed": (resumed, 6),
+    "healthy": (healthy, 10),
+}
+"""scenario -> (spec factory, number of seeds); seeds run 0 .. count - 1."""
+
+CI_SUBSET = (
+    "lr_raise_s00",  # torch add_scalars
+    "lr_raise_s01",  # Hugging Face Trainer
+    "lr_raise_s02",  # Keras callback
+    "poison_s01",  # Lightning
+    "step_schedule_s02",  # Flax
+    "edge_of_stability_s02",  # tf.summary
+    "overfit_s03",  # tensorboardX
+    "nan_blowup_s01",  # torch add_scalar
+    "resumed_s00",  # two writer sessions
+    "long_steps_s00",  # 1,500+ points
+)
+"""Regenerated and checked by CI: every writer and a representative scenario of each kind."""
+
+
+def all_specs(quick: bool, natives: bool = True) -> list[RunSpec]:
+    """Every run; ``natives=False`` re-routes the native-framework writers to torch ones."""
+    out = []
+    for make, count in SCENARIOS.values():
+        for seed in range(count):
+            spec = make(seed, quick)
+            if not natives and spec.writer in NATIVE:
+                spec = _replace_writer(spec, WRITERS[seed % len(WRITERS)])
+            out.append(spec)
+    return out
+
+
+def _replace_writer(spec: RunSpec, writer: str) -> RunSpec:
+    from dataclasses import replace
+
+    return replace(spec, writer=writer)
