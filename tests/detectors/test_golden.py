@@ -130,10 +130,26 @@ def test_overfitting_onset_is_the_best_validation_step(every: int) -> None:
     assert found[0].detail["training_run"] == "train"
 
 
-def test_no_overfitting_when_training_stalls_too() -> None:
+def test_overfitting_when_training_is_flat_but_validation_rises_strongly() -> None:
+    # Issue 8: the training loss already flat while the validation loss rises by half
+    # its earlier improvement is overfitting (it used to be reported as divergence).
     rng = np.random.default_rng(17)
     u = np.arange(300)
     train = np.exp(np.where(u < 100, -u / 50, -2.0) + rng.normal(0, 0.01, 300))
+    val = np.exp(np.where(u < 100, -u / 100, -1 + (u - 100) / 400) + rng.normal(0, 0.01, 300))
+    found = OverfittingDetector().detect_pair(
+        Series("r", "val_loss", steps=u, values=val),
+        Series("r", "loss", steps=u, values=train),
+        "min",
+    )
+    assert len(found) == 1
+    assert abs(found[0].start_step - 100) <= _tol(300)
+
+
+def test_no_overfitting_when_training_gets_worse_too() -> None:
+    rng = np.random.default_rng(17)
+    u = np.arange(300)
+    train = np.exp(np.where(u < 100, -u / 50, -2.0 + (u - 100) / 300) + rng.normal(0, 0.01, 300))
     val = np.exp(np.where(u < 100, -u / 100, -1 + (u - 100) / 400) + rng.normal(0, 0.01, 300))
     det = OverfittingDetector()
     assert (

@@ -88,7 +88,8 @@ def test_short_validation_series_with_a_large_rise(n: int, seed: int) -> None:
     v = Series("r", "val_loss", steps=np.arange(n) * 10 + 9, values=val)
     tr = Series("r", "loss", steps=np.arange(10 * n), values=train)
     found = OverfittingDetector().detect_pair(v, tr, "min")
-    assert [f.start_step for f in found] == [best * 10 + 9]
+    # a few evaluations: the best one is the lowest logged value
+    assert [f.start_step for f in found] == [int(np.argmin(val)) * 10 + 9]
 
 
 @pytest.mark.parametrize("n", [4, 6, 10])

@@ -26,12 +26,13 @@ def _tail_level(p: Prepared, fraction: float) -> float:
     return float(np.median(p.bins.y[-k:]))
 
 
-def _level_from(p: Prepared, x: float, fraction: float) -> float:
-    """Median working value of the ``fraction`` of blocks that start at abscissa ``x``."""
+def _level_at(p: Prepared, x: float, fraction: float) -> float:
+    """Median working value of the ``fraction`` of blocks that end at abscissa ``x`` (the
+    level reached by then; what follows, a collapse say, does not count)."""
     m = len(p.bins)
     k = max(2, int(np.ceil(fraction * m)))
-    c = int(np.clip(np.searchsorted(p.bins.x, x), 0, m - 1))
-    return float(np.median(p.bins.y[c : c + k]))
+    c = int(np.clip(np.searchsorted(p.bins.x, x, side="right"), 1, m))
+    return float(np.median(p.bins.y[max(0, c - k) : c]))
 
 
 ROBUST_BEST = 20
@@ -90,7 +91,8 @@ class OverfittingDetector(Detector):
     points come after the best, and the training metric at the end is better than
     at the onset by ``min_training_progress`` of its own noise units, or is flat
     (not clearly worse) while the validation rise is at least half the earlier
-    improvement. Steps of the two series are matched by value (they need not be
+    improvement. A rise that happens in one step (half of it between two blocks of the
+    running median) is a collapse, not overfitting. Steps of the two series are matched by value (they need not be
     logged at the same steps). Needs four finite validation points.
 
     Parameters
@@ -169,10 +171,16 @@ class OverfittingDetector(Detector):
         relative = self.min_relative if pv.n > SHORT else max(self.min_relative, SHORT_RELATIVE)
         if drop < self.min_worsening * pv.sigma or drop < relative * progress:
             return []
+        # A rise in one step is a collapse (a divergence), not the slow drift of a model
+        # that memorises its training set.
+        if pv.n > SHORT:
+            steps = np.diff(pv.smooth[b:]) if b + 1 < len(pv.bins) else np.zeros(0)
+            if steps.size and -float(steps.min()) >= 0.5 * drop:
+                return []
         onset_x = float(pv.x[best_point])
         if pt.x.size == 0 or float(pt.x[-1]) <= onset_x:
             return []
-        gain = _tail_level(pt, 0.1) - _level_from(pt, onset_x, 0.1)
+        gain = _tail_level(pt, 0.1) - _level_at(pt, onset_x, 0.1)
         tnoise = self.min_training_progress * pt.sigma * pt.kappa
         improving = gain >= self.min_training_progress * pt.sigma
         # Training already flat (neither better nor clearly worse) while validation
