@@ -48,6 +48,7 @@ __all__ = [
     "quantum",
     "robust_slope",
     "segment_sse",
+    "trailing_median",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -233,6 +234,27 @@ def local_noise(values: npt.ArrayLike, window: int) -> FloatArray:
     windows = np.lib.stride_tricks.sliding_window_view(np.pad(np.abs(d2), h, mode="reflect"), w)
     spread = np.median(windows, axis=1)
     return np.asarray(MAD_TO_SIGMA * spread / math.sqrt(6.0), dtype=np.float64)
+
+
+def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
+    """Median of the ``window`` values before each position (fewer at the start; the
+    first position gets its own value).
+
+    >>> trailing_median([1.0, 5.0, 3.0, 2.0, 8.0], 2).tolist()
+    [1.0, 1.0, 3.0, 4.0, 2.5]
+    """
+    y = np.asarray(values, dtype=np.float64)
+    n = int(y.size)
+    w = max(1, int(window))
+    out = np.empty(n)
+    if n == 0:
+        return out
+    out[0] = y[0]
+    for i in range(1, min(w, n)):
+        out[i] = float(np.median(y[:i]))
+    if n > w:
+        out[w:] = np.median(np.lib.stride_tricks.sliding_window_view(y[:-1], w), axis=1)
+    return out
 
 
 def equal_runs(values: npt.ArrayLike, min_length: int) -> tuple[IntArray, IntArray]:

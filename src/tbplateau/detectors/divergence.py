@@ -22,6 +22,7 @@ from tbplateau.detectors.base import (
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
+from tbplateau.stats import trailing_median
 
 __all__ = ["DivergenceDetector"]
 
@@ -50,7 +51,8 @@ class DivergenceDetector(Detector):
     or along a worsening piece, and goes on while the path stays below half the way
     back. It is a divergence when the worst level it reaches (a running median, not
     one point) is below that good level by at least ``min_worsening`` units of the
-    local noise (the noise before and during the episode, autocorrelation included)
+    local noise before the onset (autocorrelation included; the swings of a blow-up are
+    the divergence, not noise)
     *and* by ``min_relative`` of the progress made before the onset (or, with no
     earlier progress, of the series' spread), and when it lasts: ``min_fraction`` of
     the series, or to the end of the series (which includes running into NaN). An
@@ -80,6 +82,7 @@ class DivergenceDetector(Detector):
     --------
     >>> import numpy as np
     >>> from tbplateau.series import Series
+from tbplateau.stats import trailing_median
     >>> rng = np.random.default_rng(2)
     >>> t = np.arange(400)
     >>> log_loss = np.where(t < 250, -t / 100, -2.5 + (t - 250) / 40) + rng.normal(0, 0.03, 400)
@@ -133,11 +136,10 @@ class DivergenceDetector(Detector):
         if progress <= 0:
             progress = float(np.ptp(path))
         lo = max(0, ep.b0 - 5)
-        noise = max(
-            float(np.median(p.local[lo : ep.b0 + 1])),
-            float(np.median(p.local[ep.b0 : ep.b1])),
-        )
-        noise *= stretch_kappa(p, max(0, ep.b0 - 5), ep.b1)
+        # the noise of the good level it fell from: the swings of a blow-up are the
+        # divergence itself, not noise to measure it against
+        before = p.local[lo : ep.b0] if ep.b0 > lo else p.local[ep.b0 : ep.b0 + 1]
+        noise = float(np.median(before)) * stretch_kappa(p, lo, max(ep.b0, lo + 1))
         to_end = not ep.recovered
         big = ep.drop >= self.min_worsening * noise and ep.drop >= self.min_relative * progress
         lasting = p1 - p0
@@ -184,6 +186,9 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
     episode the running best starts again from where it ended.
     """
     m = path.size
+    # the noise a fall is measured against: the block's own, or the calmer blocks just
+    # before it (a blow-up is loud; that is not noise)
+    quiet = np.minimum(p.local, trailing_median(p.local, 10))
     seg_of = np.zeros(m, dtype=np.int64)
     for k, seg in enumerate(p.segments):
         seg_of[seg.b0 : seg.b1] = k
@@ -192,7 +197,7 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
     while start < m - 1:
         best = np.maximum.accumulate(path[start:])
         depth = best - path[start:]
-        below = np.flatnonzero(depth > 2.0 * p.local[start:] * p.kappa)
+        below = np.flatnonzero(depth > 2.0 * quiet[start:] * p.kappa)
         if below.size == 0:
             break
         first = start + int(below[0])

@@ -20,7 +20,7 @@ from tbplateau.detectors.base import (
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
-from tbplateau.stats import dominant_period, drawdown, fit_line
+from tbplateau.stats import dominant_period, drawdown, fit_line, trailing_median
 
 __all__ = ["OscillationDetector", "swing_profile"]
 
@@ -218,13 +218,8 @@ class OscillationDetector(Detector):
         fewer than four blocks come before."""
         m = amp.size
         w = int(min(20, max(8, m // 10)))
-        padded = np.r_[np.full(w, np.nan), amp]
-        windows = np.lib.stride_tricks.sliding_window_view(padded[:-1], w)
-        ref = np.full(m, quiet)
-        ok = np.arange(m) >= 4
-        if ok.any():
-            with np.errstate(all="ignore"):
-                ref[ok] = np.nanmedian(windows[ok], axis=1)
+        ref = trailing_median(amp, w)
+        ref[: min(4, m)] = quiet
         return np.maximum(ref, 0.5 * quiet)
 
     def _swing_stretches(
