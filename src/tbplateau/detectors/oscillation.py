@@ -102,6 +102,22 @@ def _need(units: int) -> float:
     return max(MIN_COHERENCE, 2.5 / math.sqrt(max(units, 1))) / MIN_COHERENCE
 
 
+WINDOW = 16
+"""Regular alternation is looked for in windows of this many values (real swings at the
+edge of stability are regular for 10-20 points, then turn irregular)."""
+
+
+def _best_coherence(values: npt.NDArray[np.float64]) -> float:
+    """:func:`_coherence` of the whole stretch, or of its best window of :data:`WINDOW`
+    values among those starting in its first two windows (where swings at the edge of
+    stability are regular), each asked for what its length needs."""
+    best = _coherence(values, need=_need(values.size))
+    if values.size > WINDOW + 4:
+        for a in range(0, min(values.size - WINDOW, 2 * WINDOW) + 1, WINDOW // 4):
+            best = max(best, _coherence(values[a : a + WINDOW], need=_need(WINDOW)))
+    return best
+
+
 def _coherence(values: npt.NDArray[np.float64], max_lag: int = 5, need: float = 1.0) -> float:
     """Regular alternation of residuals: ``max`` over lags 1..5 of minus their
     autocorrelation (1 for period-2 alternation, about 0.8 for a sine of period 4 to
@@ -256,15 +272,18 @@ class OscillationDetector(Detector):
                 continue
             frozen = ref[b]
             b0 = b
-            # the first loud block, not the smoothed one: back while the raw swing is loud
-            while b0 > 0 and amp[b0 - 1] >= 0.5 * self.min_ratio * frozen and b - b0 < 3:
-                b0 -= 1
             b1 = b + 1
             quiet_run = 0
             while b1 < m and quiet_run < max(2, need // 2):
                 quiet_run = quiet_run + 1 if loud_amp[b1] < 0.5 * self.min_ratio * frozen else 0
                 b1 += 1
             b1 -= quiet_run
+            # the first loud block, not the smoothed one: back while the raw swing is loud
+            # (next to the reference and to the stretch's own swings)
+            typical = float(np.median(amp[b:b1]))
+            floor_b = max(0.5 * self.min_ratio * frozen, 0.25 * typical)
+            while b0 > 0 and amp[b0 - 1] >= floor_b and b - b0 < 3:
+                b0 -= 1
             b = max(b1, b + 1)
             found = self._judge(series, p, amp, resid, phase, b0, b1, frozen, need, level)
             if found is not None:
@@ -308,7 +327,7 @@ class OscillationDetector(Detector):
         # blocks at a jump are left out (they sit between the two levels). A short
         # stretch of white noise alternates by chance: ask more of it.
         c0 = lo + 2 if jump_at is not None else lo
-        coherence = _coherence(resid[c0:b1], need=_need(b1 - c0))
+        coherence = _best_coherence(resid[c0:b1])
         if int(p.bins.count[lo]) > 1:
             coherence = max(coherence, self._point_coherence(p, c0, b1))
         ratio = size / max(ref, 1e-300)
@@ -346,7 +365,7 @@ class OscillationDetector(Detector):
         hi = int(p.bins.start[b1]) if b1 < len(p.bins) else p.n
         y = p.y[lo:hi]
         r = _local_residuals(p.x[lo:hi], y, y, np.zeros(y.size, dtype=np.int64), HALF_WINDOW)
-        return _coherence(r, need=_need(y.size))
+        return _best_coherence(r)
 
     def _recurring(self, series: Series, p: Prepared, quiet: float, floor: float) -> Finding | None:
         """Swings that come back period after period (a cyclic or restarting schedule).
