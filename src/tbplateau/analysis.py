@@ -26,6 +26,7 @@ import numpy as np
 from tbplateau.curves import attach
 from tbplateau.detectors import REGISTRY, Detector, OverfittingDetector
 from tbplateau.detectors.base import onset_tolerance
+from tbplateau.detectors.events import schedule_events
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.goals import GoalOverride, parse_goal_override, resolve_goal
 from tbplateau.pairing import pair_series, run_groups
@@ -121,6 +122,8 @@ def _analyze_group(
     """Every series finding and every overfitting pair of ``runs`` (see :func:`analyze`)."""
     by_key: dict[tuple[str, str], tuple[Series, Goal]] = {}
     series_findings: dict[tuple[str, str], list[Finding]] = {}
+    # where the group's logged learning rate changes regime: a new phase may start there
+    events = schedule_events(s for run in runs for s in run.series)
     for run in runs:
         for s in run.series:
             goal = resolve_goal(s.tag, overrides)
@@ -128,7 +131,7 @@ def _analyze_group(
             found: list[Finding] = []
             for kind in SERIES_KINDS:
                 if kind in dets:
-                    found.extend(dets[kind].detect(s, goal))
+                    found.extend(dets[kind].detect(s, goal, events=events))
             series_findings[(run.name, s.tag)] = found
     run_findings = _overfitting(runs, by_key, series_findings, dets)
     out = []

@@ -46,6 +46,7 @@ __all__ = [
     "noise_autocorrelation",
     "noise_scale",
     "quantum",
+    "regime_changes",
     "robust_slope",
     "segment_sse",
     "trailing_median",
@@ -234,6 +235,37 @@ def local_noise(values: npt.ArrayLike, window: int) -> FloatArray:
     windows = np.lib.stride_tricks.sliding_window_view(np.pad(np.abs(d2), h, mode="reflect"), w)
     spread = np.median(windows, axis=1)
     return np.asarray(MAD_TO_SIGMA * spread / math.sqrt(6.0), dtype=np.float64)
+
+
+def regime_changes(values: npt.ArrayLike, *, least: float = 1.25) -> IntArray:
+    """Positions where a positive schedule (a learning rate) starts a new regime.
+
+    A change by a factor of at least ``least`` that is five times larger (in log
+    terms) than the typical change of the seven around it: a step down or up, a
+    restart, the start and the end of a spike; a change to or from zero. A smooth
+    warm-up or cosine decay, which changes a little every step, has none. Returns
+    the first position of each new regime.
+
+    >>> regime_changes([1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.0, 0.0]).tolist()
+    [3, 6]
+    >>> regime_changes([1.0, 1.0, 1.0, 100.0, 1.0, 1.0, 1.0]).tolist()
+    [3, 4]
+    >>> regime_changes(np.cos(np.linspace(0, 1.5, 50)) + 0.01).tolist()
+    []
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.size < 2:
+        return np.zeros(0, dtype=np.int64)
+    zero = v <= 0
+    logv = np.log(np.where(zero, 1.0, v))
+    d = np.abs(np.diff(logv))
+    to_zero = zero[1:] != zero[:-1]
+    d = np.where(to_zero | zero[1:] | zero[:-1], 0.0, d)
+    around = np.median(
+        np.lib.stride_tricks.sliding_window_view(np.pad(d, 3, mode="edge"), 7), axis=1
+    )
+    big = (d >= math.log(least)) & (d >= 5.0 * around)
+    return np.asarray(np.flatnonzero(big | to_zero) + 1, dtype=np.int64)
 
 
 def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:

@@ -5,7 +5,7 @@ Contract of every detector class:
 - every parameter is a keyword-only argument of ``__init__``, stored under the same
   name and validated there (:class:`~tbplateau.errors.InvalidParameterError` naming
   the value);
-- ``detect(series, goal) -> list[Finding]`` is pure: no state, never raises on odd
+- ``detect(series, goal, *, events=()) -> list[Finding]`` is pure: no state, never raises on odd
   data (empty, NaN, inf, huge values, uneven or repeated steps), findings sorted by
   onset, onsets are steps of the series, confidences in [0, 1], same input gives the
   same output;
@@ -187,6 +187,8 @@ class Prepared:
     runs: tuple[tuple[int, int], ...]
     """Runs of at least :data:`MIN_RUN` exactly equal finite values, as finite points
     ``[p0, p1)``."""
+    events: tuple[int, ...]
+    """Blocks where an event of the run (a learning-rate change) starts a new regime."""
     robust: FloatArray
     """The block values with every block pulled back to within four local noise units
     of ``smooth`` (at most eight typical ones: spikes in a cluster raise the local
@@ -206,7 +208,9 @@ class Prepared:
         return np.asarray(self.series.values[self.pos[p0:p1]], dtype=np.float64)
 
 
-_CACHE: weakref.WeakKeyDictionary[Series, dict[Goal, Prepared]] = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[Series, dict[tuple[Goal, tuple[int, ...]], Prepared]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def working_values(values: FloatArray, goal: Goal) -> tuple[FloatArray, bool]:
@@ -222,11 +226,16 @@ def working_values(values: FloatArray, goal: Goal) -> tuple[FloatArray, bool]:
     return values.astype(np.float64, copy=True), False
 
 
-def prepare(series: Series, goal: Goal) -> Prepared:
-    """The shared view of ``series`` under ``goal`` (memoised per series object)."""
+def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
+    """The shared view of ``series`` under ``goal`` (memoised per series object).
+
+    ``events`` are steps where the run was changed (a learning-rate drop, raise or
+    restart; :mod:`tbplateau.detectors.events`): the segmentation is cut there too.
+    """
+    key = (goal, tuple(sorted({int(e) for e in events})))
     cached = _CACHE.get(series)
-    if cached is not None and goal in cached:
-        return cached[goal]
+    if cached is not None and key in cached:
+        return cached[key]
     values = series.values
     finite = np.isfinite(values)
     pos = np.flatnonzero(finite).astype(np.int64)
@@ -254,7 +263,8 @@ def prepare(series: Series, goal: Goal) -> Prepared:
     # the running median lags at the ends (a steep start is no outlier)
     robust[:2] = bins.y[:2]
     robust[-2:] = bins.y[-2:]
-    segments = _segment(bins, robust, local, kappa, runs, x.size)
+    cuts = _event_blocks(bins, x, key[1])
+    segments = _segment(bins, robust, local, kappa, runs, x.size, cuts)
     if kappa > 1.0 and m >= 8:
         # The first guess at the noise's autocorrelation counts the curvature of the
         # trend too; the residuals around the fitted pieces do not. Cut again with the
@@ -262,7 +272,7 @@ def prepare(series: Series, goal: Goal) -> Prepared:
         refit = long_run_factor(_residual_phi(robust - _path(bins, segments)))
         if refit < 0.8 * kappa:
             kappa = refit
-            segments = _segment(bins, robust, local, kappa, runs, x.size)
+            segments = _segment(bins, robust, local, kappa, runs, x.size, cuts)
     sigma_long = max(sigma, max(noise_scale(bins.y, lags=(1,)), least) * kappa)
     prepared = Prepared(
         series,
@@ -281,13 +291,31 @@ def prepare(series: Series, goal: Goal) -> Prepared:
         smooth,
         block_spread(x, y, bins),
         runs,
+        cuts,
         robust,
     )
     if cached is None:
         cached = {}
         _CACHE[series] = cached
-    cached[goal] = prepared
+    cached[key] = prepared
     return prepared
+
+
+def _event_blocks(bins: Bins, x: FloatArray, events: tuple[int, ...]) -> tuple[int, ...]:
+    """Blocks where each event's regime starts (the block holding the first finite point
+    at or after the event's step, or the next one when that point is in its second half)."""
+    m = len(bins)
+    out: set[int] = set()
+    for e in events:
+        point = int(np.searchsorted(x, float(e), side="left"))
+        if point <= 0 or point >= x.size:
+            continue
+        b = int(np.searchsorted(bins.start, point, side="right")) - 1
+        if point - int(bins.start[b]) > int(bins.count[b]) // 2:
+            b += 1
+        if 0 < b < m:
+            out.add(b)
+    return tuple(sorted(out))
 
 
 def _noise_window(blocks: int) -> int:
@@ -303,6 +331,7 @@ def _segment(
     kappa: float,
     runs: tuple[tuple[int, int], ...],
     n: int,
+    cuts: tuple[int, ...] = (),
 ) -> tuple[Segment, ...]:
     """Piecewise-linear segments of the (robust) block values ``y``, in units of the
     local noise.
@@ -316,7 +345,7 @@ def _segment(
     if m == 0:
         return ()
     noise = local * kappa
-    forced = []
+    forced = list(cuts)
     ends = bins.start + bins.count
     long_run = max(MIN_RUN, math.ceil(RUN_FRACTION * n))
     for p0, p1 in runs:
@@ -529,8 +558,13 @@ class Detector(abc.ABC):
     _stream_tag: str = ""
 
     @abc.abstractmethod
-    def detect(self, series: Series, goal: Goal) -> list[Finding]:
-        """Findings of this detector's kind on ``series``, sorted by onset."""
+    def detect(self, series: Series, goal: Goal, *, events: Sequence[int] = ()) -> list[Finding]:
+        """Findings of this detector's kind on ``series``, sorted by onset.
+
+        ``events`` are steps where the run was changed (learning-rate changes, from
+        :func:`~tbplateau.detectors.events.schedule_events`); a detector may use them
+        as the places where a new regime can start.
+        """
 
     def __repr__(self) -> str:
         params = ", ".join(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,10 +111,10 @@ from tbplateau.stats import trailing_median
         self.min_relative = float(min_relative)
         self.min_fraction = float(min_fraction)
 
-    def detect(self, series: Series, goal: Goal) -> list[Finding]:
+    def detect(self, series: Series, goal: Goal, *, events: Sequence[int] = ()) -> list[Finding]:
         if goal is None:
             return []
-        p = prepare(series, goal)
+        p = prepare(series, goal, events)
         if p.n < 4 or not p.segments:
             return []
         ends_nonfinite = len(series) > 0 and not math.isfinite(float(series.values[-1]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -39,12 +40,13 @@ when they bounce around the old level (not a level shift with noise on top)."""
 
 
 def _phase_of(p: Prepared, limit: float) -> npt.NDArray[np.int64]:
-    """Phase number of every block: phases are cut at the segmentation's real jumps."""
+    """Phase number of every block: phases are cut at the segmentation's real jumps and
+    at the run's events (learning-rate changes)."""
     m = len(p.bins)
     phase = np.zeros(m, dtype=np.int64)
-    for k in range(1, len(p.segments)):
-        if is_jump(p, k, limit):
-            phase[p.segments[k].b0 :] += 1
+    cuts = {p.segments[k].b0 for k in range(1, len(p.segments)) if is_jump(p, k, limit)}
+    for b in sorted(cuts | set(p.events)):
+        phase[b:] += 1
     return phase
 
 
@@ -201,10 +203,10 @@ class OscillationDetector(Detector):
         self.min_fraction = float(min_fraction)
         self.max_trend = float(max_trend)
 
-    def detect(self, series: Series, goal: Goal) -> list[Finding]:
+    def detect(self, series: Series, goal: Goal, *, events: Sequence[int] = ()) -> list[Finding]:
         if goal is None:
             return []
-        p = prepare(series, goal)
+        p = prepare(series, goal, events)
         if p.n < 30:
             return []
         amp, resid = swing_profile(p)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from tbplateau.detectors.base import (
@@ -239,7 +241,7 @@ class OverfittingDetector(Detector):
 
     _streaming = False
 
-    def detect(self, series: Series, goal: Goal) -> list[Finding]:
+    def detect(self, series: Series, goal: Goal, *, events: Sequence[int] = ()) -> list[Finding]:
         """One series alone cannot overfit: ``[]`` (use :meth:`detect_pair`).
 
         While streaming, the series is the validation stream and is paired with the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,11 +39,17 @@ would name)."""
 NO_PROGRESS = 0.02
 """A series that stays within this share of its level never made progress: one plateau."""
 
+FLAT_PHASE_POINTS = 6
+"""Fewest points of a phase judged flat as a whole."""
+
 INTERIOR_POINTS = 8
 """Fewest points of a plateau that the metric leaves by improving again (a lull)."""
 
 INTERIOR_FRACTION = 0.1
 """Fewest points of such a plateau, as a fraction of the series."""
+
+TAIL_POINTS = 8
+"""Fewest points of a settled tail."""
 
 TAIL_FRACTION = 0.15
 """Fewest points of a settled tail that lasts to the end, as a fraction of the series
@@ -61,6 +68,8 @@ class _Stretch:
     tail: bool = False
     whole: bool = False
     """The whole series, which never made progress (kept without further tests)."""
+    phase: bool = False
+    """A whole phase that barely moves (from a jump, an event or the start)."""
 
 
 class PlateauDetector(Detector):
@@ -75,9 +84,9 @@ class PlateauDetector(Detector):
     Consecutive flat pieces at one level form one plateau; pieces separated by a jump
     (a step learning-rate schedule makes a staircase) stay separate plateaus. Between
     two jumps (a *phase*), a converging curve has also plateaued once what is left of
-    its improvement, in the metric's own units, is less than 2 % of it (5 % where
-    noise hides that much: the tail of an exponential or power-law convergence; a
-    loss, not its log). A run of
+    its improvement is less than 2 % of it (5 % where noise hides that much: the tail
+    of an exponential or power-law convergence), for a loss both in its own units and
+    on its log scale. A run of
     exactly equal values is a plateau of its own (``detail.constant`` true: a dead
     network, frozen layers, a learning rate of zero). A series that stays within 2 %
     of its level (90 % of its points) made no progress at all: one plateau from its
@@ -140,16 +149,17 @@ class PlateauDetector(Detector):
         self.min_points = int(min_points)
         self.min_fraction = float(min_fraction)
 
-    def detect(self, series: Series, goal: Goal) -> list[Finding]:
+    def detect(self, series: Series, goal: Goal, *, events: Sequence[int] = ()) -> list[Finding]:
         if goal is None:
             return []
-        p = prepare(series, goal)
+        p = prepare(series, goal, events)
         if p.n < max(self.min_points, 3):
             return []
         need = max(self.min_points, int(np.ceil(self.min_fraction * p.n)))
         path = fitted_path(p)
         stretches = self._flat(p, path)
         stretches = self._with_tails(p, path, stretches)
+        stretches = self._with_flat_phases(p, stretches)
         if _no_progress(p):
             # the whole series within a percent or two of its level: never learnt
             whole = _Stretch(0, len(p.bins), 0, p.n, constant=_is_constant(p, 0, p.n), whole=True)
@@ -278,48 +288,77 @@ class PlateauDetector(Detector):
             joined.append(g)
         return joined
 
+    def _with_flat_phases(self, p: Prepared, stretches: list[_Stretch]) -> list[_Stretch]:
+        """Add every phase that barely moves, from its first block.
+
+        A phase (between jumps and events) is flat when the medians of its first and
+        last thirds differ by at most two long-run noise units, or by a tenth of the
+        progress made before it, or of the jump it starts with: a metric that stalls
+        after an LR cut or a collapse does so from there on.
+        """
+        out = list(stretches)
+        for k, (q0, q1) in enumerate(_phases(p, self.min_progress)):
+            if q1 - q0 < 3 or int(p.bins.start[q0]) + FLAT_PHASE_POINTS > (
+                int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
+            ):
+                continue
+            w = p.robust[q0:q1]
+            third = max(1, (q1 - q0) // 3)
+            first = float(np.median(w[:third]))
+            drift = abs(float(np.median(w[-third:])) - first)
+            noise = self._noise(p, q0, q1) * stretch_kappa(p, q0, q1)
+            before = abs(float(np.median(p.robust[: min(3, q0)])) - first) if q0 else 0.0
+            jump = next((abs(seg.jump) for seg in p.segments if seg.b0 == q0), 0.0) if k else 0.0
+            if drift <= max(2.0 * noise, 0.1 * before, 0.1 * jump):
+                p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
+                out.append(_Stretch(q0, q1, int(p.bins.start[q0]), p1, phase=True))
+        # a phase that is a run of equal values is that run
+        consts = [g for g in out if g.constant]
+        out = [
+            g
+            for g in out
+            if not (g.phase and any(c.b0 <= g.b0 and g.b1 <= c.b1 + 1 for c in consts))
+        ]
+        out.sort(key=lambda g: (g.b0, g.constant))
+        joined: list[_Stretch] = []
+        for g in out:
+            if joined and g.b0 < joined[-1].b1 and g.constant == joined[-1].constant:
+                j = joined[-1]
+                if g.b1 > j.b1:
+                    j.b1, j.p1 = g.b1, g.p1
+                j.tail = j.tail or g.tail
+                j.phase = j.phase or (g.phase and g.b0 == j.b0)
+                continue
+            joined.append(g)
+        return joined
+
     def _tail(self, p: Prepared, path: np.ndarray, q0: int, q1: int) -> int | None:
         """First block of the settled tail of phase ``[q0, q1)``, or ``None``.
 
-        The improvement is counted in the metric's own units (a loss, not its log: a
-        loss that still halves from 0.02 to 0.01 after falling from 2.3 has done 99.6 %
-        of its improvement). On a monotone fit of the phase's blocks, the tail starts
-        where what is left of the phase's improvement is at most 2 % of it, or up to
-        5 % where the noise hides that much (a reader would name 90-98 %), give or take
-        the uncertainty of the final level (the long-run noise of a block over the
-        square root of the blocks it is taken from).
+        Settled on the metric's own scale *and*, for a loss, on its log scale (a loss
+        that still halves from 0.02 to 0.01 after falling from 2.3 has done 99.6 % of
+        its improvement in its own units, 84 % in log units: a reader who looks at
+        either plot must see it flat), whichever comes later.
         """
         if q1 - q0 < 4:
             return None
         w = p.robust[q0:q1]
         noise = self._noise(p, q0, q1)
         kappa = stretch_kappa(p, q0, q1)
-        k = min(3, w.size)
         k_end = max(3, (q1 - q0) // 10)
+        k = min(3, w.size)
         if abs(float(np.median(w[-k_end:])) - float(np.median(w[:k]))) < (
             self.min_progress * noise * kappa
         ):
             return None
-        # the metric's own units (oriented: larger is better), and their block noise
-        y = -np.exp(-np.clip(w, -700.0, 700.0)) if p.log_scale else w
-        scale = np.exp(-np.clip(w, -700.0, 700.0)) if p.log_scale else np.ones_like(w)
-        up = float(np.median(y[-k:])) >= float(np.median(y[:k]))
-        fit = monotone_fit(y, increasing=up)
-        # the final level: the blocks at the end, not the fit's last pool (which noise,
-        # and wandering noise most, pushes to an extreme)
-        final = float(np.median(y[-k_end:]))
-        total = abs(final - float(fit[0]))
-        if not total > 0:
-            return None
-        dev = np.abs(fit - final)
-        block = float(np.median(p.local[q0:q1] * scale[-k_end:].mean())) * kappa
-        # what may be left: 2 % of the improvement, up to 5 % where the noise (one and
-        # a half long-run block noise units) hides that much; plus the uncertainty of
-        # the final level (at most another 2 %: noise that loud moves no onset earlier)
-        thr = max(SETTLED * total, min(1.5 * block, MOST_SETTLED * total))
-        thr += min(block / math.sqrt(k_end), SETTLED * total)
-        settled = dev <= thr
-        return q0 + int(np.argmax(settled)) if settled.any() else None
+        block = p.local[q0:q1] * kappa
+        onset = _settled(w, block, k_end)
+        if p.log_scale and onset is not None:
+            raw = np.exp(-np.clip(w, -700.0, 700.0))
+            # the metric's own units (oriented: larger is better), and their block noise
+            own = _settled(-raw, block * raw, k_end)
+            onset = None if own is None else max(onset, own)
+        return None if onset is None else q0 + onset
 
     # -- decisions ---------------------------------------------------------------------
 
@@ -327,6 +366,13 @@ class PlateauDetector(Detector):
         points = st.p1 - st.p0
         if points < need:
             return False
+        if (
+            st.constant
+            and st.b1 < len(p.bins)
+            and not _ends_at_event(p, st.b1, self.min_progress)
+            and points < max(INTERIOR_POINTS, INTERIOR_FRACTION * p.n)
+        ):
+            return False  # a quantised metric repeats its value for a while as it moves
         if st.constant or st.whole:
             return True
         m = len(p.bins)
@@ -351,6 +397,8 @@ class PlateauDetector(Detector):
         if clear and abs(trend) >= self.max_share * progress:
             return False
         if st.tail and b1 >= m and points < TAIL_FRACTION * p.n:
+            return False
+        if st.tail and points < TAIL_POINTS:
             return False
         if not self._stands_out(p, st, trend, se):
             return False
@@ -432,6 +480,31 @@ def _levels(p: Prepared, p0: int, p1: int) -> dict[str, Any]:
     }
 
 
+def _settled(y: np.ndarray, block: np.ndarray, k_end: int) -> int | None:
+    """Where ``y`` (larger is better or worse, one phase of blocks) has settled.
+
+    On a monotone fit, the first block from which what is left of the improvement is
+    at most 2 % of it, or up to 5 % where the noise (one and a half long-run block
+    noise units) hides that much (a reader would name 90-98 %), give or take the
+    uncertainty of the final level (the median of the last ``k_end`` blocks: a block's
+    long-run noise over ``sqrt(k_end)``, at most another 2 %).
+    """
+    k = min(3, y.size)
+    up = float(np.median(y[-k:])) >= float(np.median(y[:k]))
+    fit = monotone_fit(y, increasing=up)
+    # the final level: the blocks at the end, not the fit's last pool (which noise, and
+    # wandering noise most, pushes to an extreme)
+    final = float(np.median(y[-k_end:]))
+    total = abs(final - float(fit[0]))
+    if not total > 0:
+        return None
+    noise = float(np.median(block[-max(k_end, 3) :]))
+    thr = max(SETTLED * total, min(1.5 * noise, MOST_SETTLED * total))
+    thr += min(noise / math.sqrt(k_end), SETTLED * total)
+    settled = np.abs(fit - final) <= thr
+    return int(np.argmax(settled)) if settled.any() else None
+
+
 def _no_progress(p: Prepared) -> bool:
     """Whether the whole series stays within :data:`NO_PROGRESS` of its level (90 % of its
     points; on a log scale, 2 % of the loss; else 2 % of the metric's typical size)."""
@@ -449,8 +522,9 @@ def _is_constant(p: Prepared, p0: int, p1: int) -> bool:
 
 def _phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
     """Stretches of blocks between the real jumps of the segmentation
-    (:func:`~tbplateau.detectors.base.is_jump`) and around its runs of equal values."""
-    cuts = [0]
+    (:func:`~tbplateau.detectors.base.is_jump`), the run's events (learning-rate
+    changes) and around its runs of equal values."""
+    cuts = {0, len(p.bins), *p.events}
     segs = p.segments
     for k in range(1, len(segs)):
         if (
@@ -458,9 +532,8 @@ def _phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
             or _is_constant(p, segs[k].p0, segs[k].p1)
             or _is_constant(p, segs[k - 1].p0, segs[k - 1].p1)
         ):
-            cuts.append(segs[k].b0)
-    cuts.append(len(p.bins))
-    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+            cuts.add(segs[k].b0)
+    return [(a, b) for a, b in itertools.pairwise(sorted(cuts)) if b > a]
 
 
 def _snap_to_jumps(p: Prepared, st: _Stretch, limit: float) -> None:
@@ -474,7 +547,9 @@ def _snap_to_jumps(p: Prepared, st: _Stretch, limit: float) -> None:
 
 
 def _jump_at(p: Prepared, b: int, limit: float) -> bool:
-    """Whether a segment starting at block ``b`` starts with a real jump."""
+    """Whether a new phase starts at block ``b``: a real jump or an event of the run."""
+    if b in p.events:
+        return True
     return any(seg.b0 == b and is_jump(p, k, limit) for k, seg in enumerate(p.segments))
 
 
