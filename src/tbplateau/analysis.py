@@ -282,13 +282,22 @@ def _resolve(found: list[Finding], series: Series) -> list[Finding]:
     """Settle overlaps between kinds on one series, then sort.
 
     A stretch that oscillates is flat on average; the plateau detector would report
-    it too, so a plateau mostly covered by an oscillation is dropped. Nothing else is:
-    one kind's finding never hides another kind's event (an oscillation that starts
-    with a blow-up does not hide the divergence).
+    it too, so a plateau mostly covered by an oscillation is dropped. A jump into
+    period-2 swings (the edge of stability after an LR raise) is the oscillation's
+    onset, not a divergence of its own. Nothing else is dropped: one kind's finding
+    never hides another kind's event (a divergence inside or after an oscillation,
+    or a blow-up with irregular swings, stays).
     """
     osc = [f for f in found if f.kind is FindingKind.OSCILLATION]
+    regular = [o for o in osc if o.detail.get("period_two")]
+    tol = onset_tolerance(len(series))
     keep = []
     for f in found:
+        if f.kind is FindingKind.DIVERGENCE and any(
+            abs(_position(series, f.start_step) - _position(series, o.start_step)) <= tol
+            for o in regular
+        ):
+            continue  # the jump into period-2 swings is where the oscillation starts
         if f.kind is FindingKind.PLATEAU and osc:
             a, b = _position(series, f.start_step), _position(series, f.end_step)
             covered = 0

@@ -39,6 +39,8 @@ class _Episode:
     drop: float
     """How far below it the metric went (working units, robust)."""
     recovered: bool
+    top: int = 0
+    """Block where the good level was reached."""
 
 
 class DivergenceDetector(Detector):
@@ -146,7 +148,8 @@ from tbplateau.stats import trailing_median
         lasting = p1 - p0
         long_enough = lasting >= max(3, self.min_fraction * p.n) or (to_end and ends_nonfinite)
         # A dip that recovers must last twice as long, and not be a warm-up at the start.
-        bump_ok = lasting >= max(3, 2 * self.min_fraction * p.n) and p0 >= 0.1 * p.n
+        good_at = int(p.bins.start[ep.top])
+        bump_ok = lasting >= max(3, 2 * self.min_fraction * p.n) and good_at >= 0.1 * p.n
         if p.n < self.min_points:
             # Too few points to know the noise: only a blow-up counts.
             explosive = p.log_scale and ep.drop > math.log(10.0)
@@ -182,7 +185,8 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
     The path first falls clearly (two long-run noise units) below its running best
     inside some segment; the episode starts where that segment starts (at a jump
     down, or where a worsening piece begins), past any leading pieces that lose less
-    than a tenth of the whole drop (a slow sag before the blow-up). It ends when the
+    than a tenth of the whole drop (a slow sag before the blow-up), and after the
+    last block still at the good level before the worst one. It ends when the
     path comes back within half of the worst drop so far, or at the end. After an
     episode the running best starts again from where it ended.
     """
@@ -217,7 +221,15 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
             k += 1
             b0 = nxt
             top = float(path[b0 - 1])
-        out.append(_Episode(b0, b1, top, drop, b1 < m))
+        # the blow-up starts after the last block still at the good level (a fitted
+        # line through a settled stretch and the first points of an explosion
+        # starts to fall too early)
+        worst = b0 + int(np.argmin(path[b0:b1]))
+        near = np.flatnonzero(p.robust[b0:worst] >= top - 2.0 * quiet[b0:worst] * p.kappa)
+        if near.size and b0 + int(near[-1]) + 1 < worst:
+            b0 = b0 + int(near[-1]) + 1
+        top_at = start + int(np.argmax(path[start : b0 + 1]))
+        out.append(_Episode(b0, b1, top, drop, b1 < m, top_at))
         if b1 >= m:
             break
         start = b1

@@ -98,6 +98,16 @@ def swing_profile(p: Prepared) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.
     return np.asarray(amp, dtype=np.float64), resid
 
 
+def _period_two(values: npt.NDArray[np.float64]) -> bool:
+    """Whether the first points swing up and down every step: three quarters or more
+    of at least 8 successive differences change sign."""
+    d = np.diff(values)
+    if d.size < 9:
+        return False
+    flips = np.sign(d[1:]) * np.sign(d[:-1]) < 0
+    return bool(float(np.mean(flips[: max(8, min(flips.size, WINDOW))])) >= 0.75)
+
+
 def _need(units: int) -> float:
     """How much more than :data:`MIN_COHERENCE` a stretch of ``units`` values needs (white
     noise reaches about ``2.5 / sqrt(units)`` by chance)."""
@@ -353,6 +363,7 @@ class OscillationDetector(Detector):
             "quiet_amplitude": ref,
             "ratio": float(ratio),
             "alternation": round(coherence, 4),
+            "period_two": _period_two(p.y[p0 : min(p1, p0 + 2 * WINDOW)]),
             "log_scale": p.log_scale,
             "points": int(p1 - p0),
         }
