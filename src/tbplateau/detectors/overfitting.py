@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,6 +41,10 @@ def _level_at(p: Prepared, x: float, fraction: float) -> float:
 ROBUST_BEST = 20
 """From this many blocks the best validation value is taken robustly."""
 
+LEVEL_RISE = 0.02
+"""A validation loss that ends 2 % above its best (and out of its noise) has risen,
+whatever it had gained before."""
+
 SHORT = 10
 """A validation series of at most this many points is judged by the short-series rule."""
 
@@ -72,6 +77,13 @@ def _robust_best(p: Prepared) -> tuple[int, float]:
     return point, float(yb[b])
 
 
+def _level_rise(p: Prepared, best: float) -> float:
+    """A rise of :data:`LEVEL_RISE` of the best value, in working units."""
+    if p.log_scale:
+        return math.log1p(LEVEL_RISE)
+    return LEVEL_RISE * abs(best)
+
+
 def _raw(p: Prepared, working: float) -> float:
     """A working value back in the metric's own units."""
     if p.log_scale:
@@ -87,15 +99,17 @@ class OverfittingDetector(Detector):
     (next to the top of the fitted pieces, so one lucky evaluation in a noisy phase
     does not decide; ``detail`` gives ``best_step``, ``best_value`` and
     ``final_value``). It is overfitting when, after that step, the validation
-    metric ends worse than its best by at least ``min_worsening`` noise units and
-    ``min_relative`` of the progress it had made (half of it on a series of 10
-    evaluations or fewer, whose noise is unknown), at least ``min_fraction`` of its
+    metric ends worse than its best by at least ``min_worsening`` noise units and by
+    ``min_relative`` of the progress it had made or 2 % of its best value (half the
+    progress on a series of 10 evaluations or fewer, whose noise is unknown), at
+    least ``min_fraction`` of its
     points come after the best, and the training metric at the end is better than
     at the onset by ``min_training_progress`` of its own noise units, or is flat
     (not clearly worse) while the validation rise is at least half the earlier
     improvement. A rise that happens in one step (half of it between two blocks of the
-    running median) is a collapse, not overfitting. Steps of the two series are matched by value (they need not be
-    logged at the same steps). Needs four finite validation points.
+    running median) is a collapse, not overfitting. Steps of the two series are
+    matched by value (they need not be logged at the same steps). Needs four finite
+    validation points.
 
     Parameters
     ----------
@@ -170,8 +184,12 @@ class OverfittingDetector(Detector):
             progress = float(np.ptp(yb))
         # A few evaluations say little about the noise: the rise must then be large
         # next to the improvement before it.
-        relative = self.min_relative if pv.n > SHORT else max(self.min_relative, SHORT_RELATIVE)
-        if drop < self.min_worsening * pv.sigma or drop < relative * progress:
+        if drop < self.min_worsening * pv.sigma:
+            return []
+        if pv.n <= SHORT:
+            if drop < max(self.min_relative, SHORT_RELATIVE) * progress:
+                return []
+        elif drop < self.min_relative * progress and drop < _level_rise(pv, best):
             return []
         # A rise in one step is a collapse (a divergence), not the slow drift of a model
         # that memorises its training set.
