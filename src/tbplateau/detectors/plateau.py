@@ -28,7 +28,7 @@ from tbplateau.stats import fit_line, monotone_fit, moving_median
 
 __all__ = ["PlateauDetector"]
 
-SETTLED = 0.02
+SETTLED = 0.03
 """A converging stretch has settled once what is left of its improvement (in the
 metric's own units) is this share of it."""
 
