@@ -87,10 +87,11 @@ its own residuals (a flat piece of white noise after a curved start is judged wh
 MIN_RUN = 4
 """Fewest exactly equal consecutive values that make a run of equal values."""
 
-RUN_FRACTION = 0.06
-"""Runs of equal values this long (as a fraction of the series, and at least
-:data:`MIN_RUN`) are cut out as segments of their own (shorter ones are what a
-quantised metric does as it moves)."""
+RUN_FRACTION = 0.1
+LONG_RUN = 8
+"""Runs of equal values this long (:data:`RUN_FRACTION` of the series, and at least
+:data:`LONG_RUN` values) are cut out as segments of their own (shorter ones are what
+a quantised metric does as it moves)."""
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -347,7 +348,7 @@ def _segment(
     noise = local * kappa
     forced = list(cuts)
     ends = bins.start + bins.count
-    long_run = max(MIN_RUN, math.ceil(RUN_FRACTION * n))
+    long_run = max(LONG_RUN, math.ceil(RUN_FRACTION * n))
     for p0, p1 in runs:
         if p1 - p0 < long_run:
             continue
