@@ -13,6 +13,7 @@ autocorrelated) noise is not mistaken for signal.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -579,7 +580,10 @@ def binary_segmentation(
     A segment is split at the position that most reduces the residual sum of squares
     of independent least-squares lines on each side, when that reduction exceeds
     ``penalty``; the largest reductions are taken first, up to ``max_segments``
-    segments. With ``weights`` (one per point, typically the inverse squared local
+    segments; then every break is moved to its best place between its neighbours and
+    new splits are looked for again (twice at most: a first split in the middle of a
+    short feature is moved to one of its edges). With ``weights`` (one per point,
+    typically the inverse squared local
     noise) the squares are weighted, so ``penalty`` is in units of that noise. The
     ``forced`` breakpoints are taken first, whatever they gain. Each split costs
     O(segment length) thanks to cumulative sums, so the whole search is O(n *
@@ -627,21 +631,37 @@ def binary_segmentation(
         b = int(np.argmax(gain))
         return (float(gain[b]), int(ks[b]))
 
-    breaks: list[int] = list(fixed)
-    candidates: list[tuple[float, int, int, int]] = []
-    for a, b in zip([0, *fixed], [*fixed, n], strict=True):
-        g, k = best_split(a, b)
-        candidates.append((g, k, a, b))
-    while candidates and len(breaks) + 1 < max_segments:
-        candidates.sort(key=lambda c: (-c[0], c[1]))
-        g, k, i, j = candidates.pop(0)
-        if k < 0 or not g > pen:
+    def grow(breaks: list[int]) -> list[int]:
+        edges = [0, *sorted(breaks), n]
+        candidates = [(*best_split(a, b), a, b) for a, b in itertools.pairwise(edges)]
+        out = list(breaks)
+        while candidates and len(out) + 1 < max_segments:
+            candidates.sort(key=lambda c: (-c[0], c[1]))
+            g, k, i, j = candidates.pop(0)
+            if k < 0 or not g > pen:
+                break
+            out.append(k)
+            candidates += [(*best_split(a, b), a, b) for a, b in ((i, k), (k, j))]
+        return sorted(out)
+
+    breaks = grow(list(fixed))
+    # Greedy splits can land inside a feature (the middle of a stall): move every free
+    # break to its best place between its neighbours, then look for new splits again.
+    for _ in range(2):
+        moved = False
+        for idx, k in enumerate(breaks):
+            if k in fixed:
+                continue
+            a = breaks[idx - 1] if idx else 0
+            b = breaks[idx + 1] if idx + 1 < len(breaks) else n
+            g, best = best_split(a, b)
+            if best >= 0 and best != k:
+                breaks[idx] = best
+                moved = True
+        if not moved:
             break
-        breaks.append(k)
-        for a, b in ((i, k), (k, j)):
-            ga, ka = best_split(a, b)
-            candidates.append((ga, ka, a, b))
-    return sorted(breaks)
+        breaks = grow(breaks)
+    return sorted(set(breaks))
 
 
 def autocorrelation(values: npt.ArrayLike, max_lag: int) -> FloatArray:
