@@ -157,21 +157,24 @@ class PlateauDetector(Detector):
             return []
         need = max(self.min_points, int(np.ceil(self.min_fraction * p.n)))
         path = fitted_path(p)
-        stretches = self._flat(p, path)
-        stretches = self._with_tails(p, path, stretches)
-        stretches = self._with_flat_phases(p, stretches)
-        if _no_progress(p):
-            # the whole series within a percent or two of its level: never learnt
-            whole = _Stretch(0, len(p.bins), 0, p.n, constant=_is_constant(p, 0, p.n), whole=True)
-            stretches = [whole]
-        for st in stretches:
-            _snap_to_jumps(p, st, self.min_progress)
-            st.constant = _is_constant(p, st.p0, st.p1)
         out = []
-        for st in stretches:
+        for st in self._candidates(p, path):
             if self._keep(series, p, path, st, need):
                 out.append(self._finding(series, p, st, need))
         return sorted_findings(out)
+
+    def _candidates(self, p: Prepared, path: np.ndarray) -> list[_Stretch]:
+        """Flat pieces, settled tails and flat phases, joined; or the whole series."""
+        if _no_progress(p):
+            # the whole series within a percent or two of its level: never learnt
+            return [_Stretch(0, len(p.bins), 0, p.n, constant=_is_constant(p, 0, p.n), whole=True)]
+        stretches = self._flat(p, path)
+        stretches = self._with_tails(p, path, stretches)
+        stretches = self._with_flat_phases(p, stretches)
+        for st in stretches:
+            _snap_to_jumps(p, st, self.min_progress)
+            st.constant = _is_constant(p, st.p0, st.p1)
+        return stretches
 
     # -- candidates -------------------------------------------------------------------
 
@@ -289,7 +292,7 @@ class PlateauDetector(Detector):
         return joined
 
     def _with_flat_phases(self, p: Prepared, stretches: list[_Stretch]) -> list[_Stretch]:
-        """Add every phase that barely moves, from its first block.
+        """Add every phase after the first that barely moves, from its first block.
 
         A phase (between jumps and events) is flat when the medians of its first and
         last thirds differ by at most two long-run noise units, or by a tenth of the
@@ -298,6 +301,8 @@ class PlateauDetector(Detector):
         """
         out = list(stretches)
         for k, (q0, q1) in enumerate(_phases(p, self.min_progress)):
+            if k == 0:
+                continue  # the first phase starts with the first fall, not at an event
             if q1 - q0 < 3 or int(p.bins.start[q0]) + FLAT_PHASE_POINTS > (
                 int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
             ):
@@ -307,8 +312,8 @@ class PlateauDetector(Detector):
             first = float(np.median(w[:third]))
             drift = abs(float(np.median(w[-third:])) - first)
             noise = self._noise(p, q0, q1) * stretch_kappa(p, q0, q1)
-            before = abs(float(np.median(p.robust[: min(3, q0)])) - first) if q0 else 0.0
-            jump = next((abs(seg.jump) for seg in p.segments if seg.b0 == q0), 0.0) if k else 0.0
+            before = abs(float(np.median(p.robust[: min(3, q0)])) - first)
+            jump = next((abs(seg.jump) for seg in p.segments if seg.b0 == q0), 0.0)
             if drift <= max(2.0 * noise, 0.1 * before, 0.1 * jump):
                 p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
                 out.append(_Stretch(q0, q1, int(p.bins.start[q0]), p1, phase=True))
