@@ -49,21 +49,18 @@ def test_staircase_gives_one_plateau_per_step() -> None:
     assert [f.end_step is None for f in found] == [False, False, True]
 
 
-def test_healthy_power_law_has_no_plateau() -> None:
+def test_healthy_power_law_has_no_finding_before_it_settles() -> None:
+    # Issue 8: the tail of a power-law convergence is a plateau once 90-99 % of the
+    # improvement is done (on the loss and on its log both); nothing before that.
     rng = np.random.default_rng(3)
     u = np.arange(2000)
     log_loss = -1.5 * np.log1p(u / 20) + rng.normal(0, 0.02, 2000)
-    assert (
-        PlateauDetector().detect(Series("r", "loss", steps=u, values=np.exp(log_loss)), "min") == []
-    )
-    assert (
-        DivergenceDetector().detect(Series("r", "loss", steps=u, values=np.exp(log_loss)), "min")
-        == []
-    )
-    assert (
-        OscillationDetector().detect(Series("r", "loss", steps=u, values=np.exp(log_loss)), "min")
-        == []
-    )
+    s = Series("r", "loss", steps=u, values=np.exp(log_loss))
+    found = PlateauDetector().detect(s, "min")
+    ninety = int(np.argmax(np.log1p(u / 20) >= 0.9 * np.log1p(1999 / 20)))
+    assert all(f.start_step >= ninety - 100 for f in found), (ninety, found)
+    assert DivergenceDetector().detect(s, "min") == []
+    assert OscillationDetector().detect(s, "min") == []
 
 
 @pytest.mark.parametrize("goal", ["min", "max"])

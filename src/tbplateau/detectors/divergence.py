@@ -27,6 +27,9 @@ from tbplateau.stats import trailing_median
 
 __all__ = ["DivergenceDetector"]
 
+LEVEL_SHARE = 0.05
+"""Least worsening that counts, as a share of the level (a loss: 5 %, on its log scale)."""
+
 
 @dataclass(frozen=True)
 class _Episode:
@@ -144,7 +147,13 @@ from tbplateau.stats import trailing_median
         before = p.local[lo : ep.b0] if ep.b0 > lo else p.local[ep.b0 : ep.b0 + 1]
         noise = float(np.median(before)) * stretch_kappa(p, lo, max(ep.b0, lo + 1))
         to_end = not ep.recovered
-        big = ep.drop >= self.min_worsening * noise and ep.drop >= self.min_relative * progress
+        # a worsening of less than 5 % of the level is no divergence, however quiet
+        level = 1.0 if p.log_scale else float(np.median(np.abs(p.y)))
+        big = (
+            ep.drop >= self.min_worsening * noise
+            and ep.drop >= self.min_relative * progress
+            and ep.drop >= LEVEL_SHARE * level
+        )
         lasting = p1 - p0
         long_enough = lasting >= max(3, self.min_fraction * p.n) or (to_end and ends_nonfinite)
         # A dip that recovers must last twice as long, and not be a warm-up at the start.
