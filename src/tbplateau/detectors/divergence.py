@@ -234,7 +234,8 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
         # line through a settled stretch and the first points of an explosion
         # starts to fall too early)
         worst = b0 + int(np.argmin(path[b0:b1]))
-        near = np.flatnonzero(p.robust[b0:worst] >= top - 2.0 * quiet[b0:worst] * p.kappa)
+        running = np.maximum.accumulate(p.robust[start:worst])[b0 - start :]
+        near = np.flatnonzero(p.robust[b0:worst] >= running - 2.0 * quiet[b0:worst] * p.kappa)
         if near.size and b0 + int(near[-1]) + 1 < worst:
             b0 = b0 + int(near[-1]) + 1
         top_at = start + int(np.argmax(path[start : b0 + 1]))
