@@ -164,18 +164,10 @@ def noise_autocorrelation(values: npt.ArrayLike, *, window: int = 15) -> float:
 
 
 def _residual_autocorrelation(y: FloatArray) -> float:
-    """Lag-1 autocorrelation of the residuals around a running median of a quarter of ``y``."""
+    """Lag-1 autocorrelation of the residuals around a running median of a quarter of ``y``
+    (shorter windows at the ends)."""
     w = max(5, y.size // 4) | 1
-    h = w // 2
-    windows = np.lib.stride_tricks.sliding_window_view(np.pad(y, h, constant_values=np.nan), w)
-    smooth = np.empty_like(y)
-    if y.size > 2 * h:
-        smooth[h : y.size - h] = np.median(windows[h : y.size - h], axis=1)
-        edges = np.r_[0:h, y.size - h : y.size]
-    else:
-        edges = np.arange(y.size)
-    smooth[edges] = np.nanmedian(windows[edges], axis=1)
-    r = y - smooth
+    r = y - moving_median(y, w)
     s = mad(r)
     if s == 0.0:
         return 0.0
@@ -283,6 +275,7 @@ def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
     if n == 0:
         return out
     out[0] = y[0]
+    # the first windows are shorter: their medians one by one (at most ``window``)
     for i in range(1, min(w, n)):
         out[i] = float(np.median(y[:i]))
     if n > w:
@@ -494,9 +487,22 @@ def moving_median(values: npt.ArrayLike, window: int) -> FloatArray:
         out = [float(np.median(y[max(0, i - h) : i + h + 1])) for i in range(n)]
         return np.asarray(out, dtype=np.float64)
     core = np.median(np.lib.stride_tricks.sliding_window_view(y, w), axis=1)
-    left = [float(np.median(y[: i + h + 1])) for i in range(h)]
-    right = [float(np.median(y[n - w + 1 + j :])) for j in range(h)]
-    return np.concatenate([np.asarray(left), core, np.asarray(right)]).astype(np.float64)
+    left = _prefix_medians(y[: 2 * h], h + 1)
+    right = _prefix_medians(y[n - 2 * h :][::-1], h + 1)[::-1]
+    return np.concatenate([left, core, right]).astype(np.float64)
+
+
+def _prefix_medians(y: FloatArray, first: int) -> FloatArray:
+    """Medians of ``y[:first]``, ``y[:first + 1]``, ... up to ``y`` itself, vectorised: each
+    prefix sorted in a row of a NaN-padded matrix."""
+    k = np.arange(first, y.size + 1)
+    if k.size == 0:
+        return np.zeros(0)
+    rows = np.where(np.arange(y.size)[None, :] < k[:, None], y[None, :], np.nan)
+    rows.sort(axis=1)  # NaN sorts last
+    lo = np.take_along_axis(rows, ((k - 1) // 2)[:, None], axis=1)[:, 0]
+    hi = np.take_along_axis(rows, (k // 2)[:, None], axis=1)[:, 0]
+    return np.asarray(0.5 * (lo + hi), dtype=np.float64)
 
 
 def monotone_fit(values: npt.ArrayLike, *, increasing: bool = True) -> FloatArray:
@@ -619,7 +625,14 @@ def binary_segmentation(
         pen = penalty / (scale * scale)
     prefix = _prefix(xs, yc, wa)
 
+    cache: dict[tuple[int, int], tuple[float, int]] = {}
+
     def best_split(i: int, j: int) -> tuple[float, int]:
+        if (i, j) not in cache:
+            cache[(i, j)] = _best(i, j)
+        return cache[(i, j)]
+
+    def _best(i: int, j: int) -> tuple[float, int]:
         if j - i < 2 * min_size:
             return (0.0, -1)
         ks = np.arange(i + min_size, j - min_size + 1)

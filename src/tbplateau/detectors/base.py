@@ -200,6 +200,19 @@ class Prepared:
     def n(self) -> int:
         return int(self.y.shape[0])
 
+    def noise(self, b0: int, b1: int) -> float:
+        """Mean local noise of blocks ``[b0, b1)`` (from cumulative sums: O(1))."""
+        csum = self._local_sum
+        return float(csum[b1] - csum[b0]) / max(b1 - b0, 1)
+
+    @property
+    def _local_sum(self) -> FloatArray:
+        cached = self.__dict__.get("_csum")
+        if cached is None:
+            cached = np.r_[0.0, np.cumsum(self.local)]
+            object.__setattr__(self, "_csum", cached)
+        return cached  # type: ignore[no-any-return]
+
     def step_at(self, point: int) -> int:
         """Step of finite point ``point`` (clipped into the series)."""
         return int(self.series.steps[self.pos[min(max(point, 0), self.n - 1)]])

@@ -185,7 +185,7 @@ class PlateauDetector(Detector):
 
     @staticmethod
     def _noise(p: Prepared, b0: int, b1: int) -> float:
-        return float(np.median(p.local[b0:b1]))
+        return p.noise(b0, b1)
 
     def _flat(self, p: Prepared, path: np.ndarray) -> list[_Stretch]:
         """Flat pieces, joined when consecutive and at one level; runs of equal values."""
