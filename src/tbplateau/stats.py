@@ -275,9 +275,10 @@ def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
     if n == 0:
         return out
     out[0] = y[0]
-    # the first windows are shorter: their medians one by one (at most ``window``)
-    for i in range(1, min(w, n)):
-        out[i] = float(np.median(y[:i]))
+    # the first windows are shorter: the medians of the prefixes
+    k = min(w, n)
+    if k > 1:
+        out[1:k] = _prefix_medians(y[: k - 1], 1)
     if n > w:
         out[w:] = np.median(np.lib.stride_tricks.sliding_window_view(y[:-1], w), axis=1)
     return out
@@ -552,6 +553,20 @@ def _prefix(x: FloatArray, y: FloatArray, w: FloatArray | None = None) -> FloatA
     return out
 
 
+def _sse_of(sums: FloatArray) -> FloatArray:
+    """Residual sums of squares of least-squares lines from their (weighted) sums
+    ``(n, sx, sy, sxx, sxy, syy)`` (rows of ``sums``, one column per line)."""
+    n, sx, sy, sxx, sxy, syy = sums
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = np.where(n > 0, n, np.inf)
+        cxx = sxx - sx * sx / n
+        cxy = sxy - sx * sy / n
+        cyy = syy - sy * sy / n
+        fit = np.where(cxx > 1e-300, cxy * cxy / np.where(cxx > 1e-300, cxx, 1.0), 0.0)
+        sse = np.maximum(cyy - fit, 0.0)
+    return np.asarray(np.where(np.isfinite(sse), sse, np.inf), dtype=np.float64)
+
+
 def segment_sse(prefix: FloatArray, i: npt.ArrayLike, j: npt.ArrayLike) -> FloatArray:
     """Residual sum of squares of the (weighted) least-squares line on points ``[i, j)``.
 
@@ -636,8 +651,11 @@ def binary_segmentation(
         if j - i < 2 * min_size:
             return (0.0, -1)
         ks = np.arange(i + min_size, j - min_size + 1)
-        total = segment_sse(prefix, np.array([i]), np.array([j]))[0]
-        gain = total - segment_sse(prefix, i, ks) - segment_sse(prefix, ks, j)
+        inner = prefix[:, ks]
+        left = _sse_of(inner - prefix[:, i : i + 1])
+        right = _sse_of(prefix[:, j : j + 1] - inner)
+        total = _sse_of(prefix[:, j : j + 1] - prefix[:, i : i + 1])[0]
+        gain = total - left - right
         if not np.isfinite(gain).any():
             return (0.0, -1)
         gain = np.where(np.isfinite(gain), gain, -np.inf)

@@ -476,10 +476,13 @@ def _segments(
 
 def _residual_phi(r: FloatArray) -> float:
     """Lag-1 autocorrelation of residuals (winsorised at three robust deviations), in [0, 0.9]."""
-    s = 1.4826 * float(np.median(np.abs(r - np.median(r))))
-    if s == 0.0 or r.size < 8:
+    if r.size < 8:
         return 0.0
-    c = np.clip(r - np.median(r), -3 * s, 3 * s)
+    c = r - float(np.median(r))
+    s = 1.4826 * float(np.median(np.abs(c)))
+    if s == 0.0:
+        return 0.0
+    c = np.clip(c, -3 * s, 3 * s)
     den = float(c @ c)
     return min(max(float(c[1:] @ c[:-1]) / den if den > 0 else 0.0, 0.0), 0.9)
 
