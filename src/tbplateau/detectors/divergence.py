@@ -88,7 +88,6 @@ class DivergenceDetector(Detector):
     --------
     >>> import numpy as np
     >>> from tbplateau.series import Series
-from tbplateau.stats import trailing_median
     >>> rng = np.random.default_rng(2)
     >>> t = np.arange(400)
     >>> log_loss = np.where(t < 250, -t / 100, -2.5 + (t - 250) / 40) + rng.normal(0, 0.03, 400)

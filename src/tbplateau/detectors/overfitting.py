@@ -13,7 +13,6 @@ from tbplateau.detectors.base import (
     check_fraction,
     check_positive,
     confidence_from,
-    fitted_path,
     prepare,
 )
 from tbplateau.findings import Finding, FindingKind, Goal, check_goal
@@ -59,17 +58,16 @@ improvement (and stand out of the noise) to be overfitting."""
 def _robust_best(p: Prepared) -> tuple[int, float]:
     """The finite point of the best validation value, and that value, robustly.
 
-    From 20 blocks, the best of the robust block values (each pulled back to within
-    a few noise units of its neighbours: one lucky evaluation in a noisy phase is
-    not the best) next to the top of the fitted pieces; with fewer (too few to tell
-    a lucky point from a sharp turn), the best block.
-    Inside a block of several points, its best point.
+    From 20 blocks, the best block within two of the best of the running median of
+    five blocks (one lucky evaluation in a noisy phase is not the best; the true best
+    of a sharp turn is kept); with fewer, the best block. Inside a block of several
+    points, its best point.
     """
-    yb = p.robust if p.bins.y.size >= ROBUST_BEST else p.bins.y
+    yb = p.bins.y
     b = int(np.argmax(yb))
     if yb.size >= ROBUST_BEST:
-        top = int(np.argmax(fitted_path(p)))
-        lo, hi = max(0, top - 1), min(yb.size, top + 2)
+        c = int(np.argmax(p.smooth))
+        lo, hi = max(0, c - 2), min(yb.size, c + 3)
         b = lo + int(np.argmax(yb[lo:hi]))
     lo = int(p.bins.start[b])
     hi = lo + int(p.bins.count[b])
@@ -96,9 +94,8 @@ class OverfittingDetector(Detector):
 
     Works on a *pair* of series (:meth:`detect_pair`); :meth:`detect` on one series
     returns nothing. The onset is the step of the best validation value, robustly
-    (next to the top of the fitted pieces, so one lucky evaluation in a noisy phase
-    does not decide; ``detail`` gives ``best_step``, ``best_value`` and
-    ``final_value``). It is overfitting when, after that step, the validation
+    (near the best of a running median: one lucky evaluation in a noisy phase does
+    not decide; ``detail`` gives ``best_step``, ``best_value`` and ``final_value``). It is overfitting when, after that step, the validation
     metric ends worse than its best by at least ``min_worsening`` noise units and by
     ``min_relative`` of the progress it had made or 2 % of its best value (half the
     progress on a series of 10 evaluations or fewer, whose noise is unknown), at
