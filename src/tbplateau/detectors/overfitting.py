@@ -58,14 +58,16 @@ improvement (and stand out of the noise) to be overfitting."""
 def _robust_best(p: Prepared) -> tuple[int, float]:
     """The finite point of the best validation value, and that value, robustly.
 
-    From 20 blocks, the best block within two of the best of the running median of
-    five blocks (one lucky evaluation in a noisy phase is not the best; the true best
-    of a sharp turn is kept); with fewer, the best block. Inside a block of several
-    points, its best point.
+    The best block, unless (from 20 blocks) it stands out of the running median of the
+    five around it by more than three of the series' typical long-run noise units:
+    one lucky evaluation in a noisy phase is not the best, and the best block near the
+    best of that running median is taken instead. Inside a block of several points,
+    its best point.
     """
     yb = p.bins.y
     b = int(np.argmax(yb))
-    if yb.size >= ROBUST_BEST:
+    typical = float(np.median(p.local)) * p.kappa
+    if yb.size >= ROBUST_BEST and yb[b] - p.smooth[b] > 3.0 * typical:
         c = int(np.argmax(p.smooth))
         lo, hi = max(0, c - 2), min(yb.size, c + 3)
         b = lo + int(np.argmax(yb[lo:hi]))
@@ -94,8 +96,8 @@ class OverfittingDetector(Detector):
 
     Works on a *pair* of series (:meth:`detect_pair`); :meth:`detect` on one series
     returns nothing. The onset is the step of the best validation value, robustly
-    (near the best of a running median: one lucky evaluation in a noisy phase does
-    not decide; ``detail`` gives ``best_step``, ``best_value`` and ``final_value``). It is overfitting when, after that step, the validation
+    (one lucky evaluation far out of its neighbours in a noisy phase does not decide;
+    ``detail`` gives ``best_step``, ``best_value`` and ``final_value``). It is overfitting when, after that step, the validation
     metric ends worse than its best by at least ``min_worsening`` noise units and by
     ``min_relative`` of the progress it had made or 2 % of its best value (half the
     progress on a series of 10 evaluations or fewer, whose noise is unknown), at
