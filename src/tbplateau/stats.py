@@ -212,7 +212,8 @@ def local_noise(values: npt.ArrayLike, window: int) -> FloatArray:
     for fewer than three points.
 
     >>> rng = np.random.default_rng(0)
-    >>> y = np.linspace(0, 1, 400) + rng.normal(0, 1, 400) * np.r_[np.full(200, 0.01), np.full(200, 0.1)]
+    >>> loud = np.r_[np.full(200, 0.01), np.full(200, 0.1)]
+    >>> y = np.linspace(0, 1, 400) + rng.normal(0, 1, 400) * loud
     >>> s = local_noise(y, 21)
     >>> round(float(s[100]), 2), round(float(s[300]), 2)
     (0.01, 0.1)
@@ -521,9 +522,10 @@ def monotone_fit(values: npt.ArrayLike, *, increasing: bool = True) -> FloatArra
     """
     y = np.asarray(values, dtype=np.float64)
     if y.size < 2:
-        return y.copy()
+        return np.array(y, dtype=np.float64)
     if _isotonic is not None:
-        return np.asarray(_isotonic(y, increasing=increasing).x, dtype=np.float64)
+        fitted: FloatArray = np.asarray(_isotonic(y, increasing=increasing).x, dtype=np.float64)
+        return fitted
     z = y if increasing else -y
     means: list[float] = []
     sizes: list[int] = []
@@ -685,7 +687,7 @@ def binary_segmentation(
                 continue
             a = breaks[idx - 1] if idx else 0
             b = breaks[idx + 1] if idx + 1 < len(breaks) else n
-            g, best = best_split(a, b)
+            best = best_split(a, b)[1]
             if best >= 0 and best != k:
                 breaks[idx] = best
                 moved = True

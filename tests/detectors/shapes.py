@@ -60,8 +60,7 @@ def near(s: Series, step: int | None, want: int, *, slack: int = 0) -> bool:
 def describe(s: Series, found: Sequence[Finding]) -> str:
     """Findings as ``kind@start..end`` in positions, for assertion messages."""
     return ", ".join(
-        f"{f.kind.value}@{position(s, f.start_step)}..{position(s, f.end_step)}"
-        f"({f.confidence:.2f})"
+        f"{f.kind.value}@{position(s, f.start_step)}..{position(s, f.end_step)}({f.confidence:.2f})"
         for f in found
     )
 

@@ -14,8 +14,16 @@ import pytest
 
 from tbplateau.detectors.base import onset_tolerance
 from tbplateau.findings import FindingKind
-
-from tests.detectors.shapes import analyse, approach, describe, near, noise, of_kind, position, series
+from tests.detectors.shapes import (
+    analyse,
+    approach,
+    describe,
+    near,
+    noise,
+    of_kind,
+    position,
+    series,
+)
 
 LENGTHS = [25, 32, 50, 300, 2000, 5000]
 

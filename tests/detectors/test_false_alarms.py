@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from tbplateau.findings import FindingKind
-
 from tests.detectors.shapes import analyse, describe, near, noise, of_kind, position, series
 
 

@@ -16,8 +16,16 @@ import numpy as np
 import pytest
 
 from tbplateau.findings import FindingKind
-
-from tests.detectors.shapes import analyse, approach, describe, near, noise, of_kind, position, series
+from tests.detectors.shapes import (
+    analyse,
+    approach,
+    describe,
+    near,
+    noise,
+    of_kind,
+    position,
+    series,
+)
 
 
 def _edge_of_stability(seed: int, n: int, damped: bool) -> tuple[np.ndarray, int]:
@@ -133,7 +141,9 @@ def test_a_few_isolated_spikes_are_not_an_oscillation(n: int, seed: int) -> None
     log = math.log(2.0) + approach(n, tau=0.3 * n, drop=2.0) + noise(rng, n, 0.02)
     # isolated: at least three points apart, none in the last three (where one cannot
     # tell a spike from the start of a blow-up)
-    spikes = np.sort(rng.choice(np.arange(5, n - 3, 3), size=int(rng.integers(2, 6)), replace=False))
+    spikes = np.sort(
+        rng.choice(np.arange(5, n - 3, 3), size=int(rng.integers(2, 6)), replace=False)
+    )
     log[spikes] += rng.uniform(0.5, 2.5, spikes.size)
     values = np.exp(log)
     _no_oscillation(values)

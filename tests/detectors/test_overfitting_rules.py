@@ -17,7 +17,6 @@ import pytest
 from tbplateau.detectors import OverfittingDetector
 from tbplateau.detectors.base import onset_tolerance
 from tbplateau.series import Series
-
 from tests.detectors.shapes import noise
 
 

@@ -17,7 +17,6 @@ import pytest
 
 from tbplateau.detectors.base import onset_tolerance
 from tbplateau.findings import FindingKind
-
 from tests.detectors.shapes import (
     analyse,
     approach,

@@ -69,9 +69,9 @@ __all__ = [
     "fitted_path",
     "is_jump",
     "jump_point",
-    "stretch_kappa",
     "onset_tolerance",
     "prepare",
+    "stretch_kappa",
 ]
 
 MAX_BINS = 200
@@ -432,8 +432,8 @@ def _segments(
         slope = 0.0
         if b1 - b0 >= 2 and float(np.ptp(xs)) > 0:
             xm = float(xs.mean())
-            dx = xs - xm
-            slope = float(dx @ (ys - ys.mean())) / float(dx @ dx)
+            centred = xs - xm
+            slope = float(centred @ (ys - ys.mean())) / float(centred @ centred)
             l0 = float(ys.mean()) + slope * (float(xs[0]) - xm)
             l1 = float(ys.mean()) + slope * (float(xs[-1]) - xm)
         else:
@@ -454,12 +454,13 @@ def _segments(
             # a few blocks), less what the slopes explain
             blocks = 0.0
             for j in range(3):
-                a, b = b0 - 1 - j, b0 + j
-                if a < out[-1].b0 or b >= b1:
+                left, right = b0 - 1 - j, b0 + j
+                if left < out[-1].b0 or right >= b1:
                     break
-                step = float(y[b] - y[a]) - (
-                    slope * float(bins.x[b] - bins.x[b0]) + 0.5 * (slope + prev_slope) * dx
-                    + prev_slope * float(bins.x[b0 - 1] - bins.x[a])
+                step = float(y[right] - y[left]) - (
+                    slope * float(bins.x[right] - bins.x[b0])
+                    + 0.5 * (slope + prev_slope) * dx
+                    + prev_slope * float(bins.x[b0 - 1] - bins.x[left])
                 )
                 if abs(step) > abs(blocks):
                     blocks = step
@@ -559,9 +560,9 @@ def jump_point(p: Prepared, b: int) -> int:
     near = np.flatnonzero(np.abs(ys - after) < np.abs(ys - before))
     # the first point from which most of the rest stays on the new side
     for k in near.tolist():
-        tail = ys[k:]
+        tail = ys[int(k) :]
         if np.count_nonzero(np.abs(tail - after) < np.abs(tail - before)) >= 0.8 * tail.size:
-            return a + k
+            return a + int(k)
     return lo
 
 

@@ -26,7 +26,8 @@ LEARNING_RATE = re.compile(r"(^|[/_\-. ])(lr|learning[_ -]?rate)\d*($|[/_\-. ])"
 def is_learning_rate(tag: str) -> bool:
     """Whether ``tag`` names a learning rate.
 
-    >>> [is_learning_rate(t) for t in ("lr", "LR/train", "epoch_learning_rate", "x/lr0", "clr_loss")]
+    >>> tags = ("lr", "LR/train", "epoch_learning_rate", "x/lr0", "clr_loss")
+    >>> [is_learning_rate(t) for t in tags]
     [True, True, True, True, False]
     """
     return LEARNING_RATE.search(tag) is not None

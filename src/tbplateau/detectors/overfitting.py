@@ -97,16 +97,16 @@ class OverfittingDetector(Detector):
     Works on a *pair* of series (:meth:`detect_pair`); :meth:`detect` on one series
     returns nothing. The onset is the step of the best validation value, robustly
     (one lucky evaluation far out of its neighbours in a noisy phase does not decide;
-    ``detail`` gives ``best_step``, ``best_value`` and ``final_value``). It is overfitting when, after that step, the validation
-    metric ends worse than its best by at least ``min_worsening`` noise units and by
-    ``min_relative`` of the progress it had made or 2 % of its best value (half the
-    progress on a series of 10 evaluations or fewer, whose noise is unknown), at
-    least ``min_fraction`` of its
-    points come after the best, and the training metric at the end is better than
-    at the onset by ``min_training_progress`` of its own noise units, or is flat
-    (not clearly worse) while the validation rise is at least half the earlier
-    improvement. A rise that happens in one step (half of it between two blocks of the
-    running median) is a collapse, not overfitting. Steps of the two series are
+    ``detail`` gives ``best_step``, ``best_value`` and ``final_value``). It is
+    overfitting when, after that step, the validation metric ends worse than its best
+    by at least ``min_worsening`` noise units and by ``min_relative`` of the progress
+    it had made or 2 % of its best value (half the progress on a series of 10
+    evaluations or fewer, whose noise is unknown), at least ``min_fraction`` of its
+    points come after the best, and the training metric at the end is better than at
+    the onset by ``min_training_progress`` of its own noise units, or is flat (not
+    clearly worse) while the validation rise is at least half the earlier
+    improvement. A rise that happens in one step (half of it between two blocks of
+    the running median) is a collapse, not overfitting. Steps of the two series are
     matched by value (they need not be logged at the same steps). Needs four finite
     validation points.
 
@@ -221,7 +221,9 @@ class OverfittingDetector(Detector):
         }
         conf = max(0.5, confidence_from(drop / pv.sigma - self.min_worsening, 6.0))
         if improving:
-            conf = min(conf, 0.5 + 0.5 * min(1.0, gain / (4 * self.min_training_progress * pt.sigma)))
+            conf = min(
+                conf, 0.5 + 0.5 * min(1.0, gain / (4 * self.min_training_progress * pt.sigma))
+            )
         else:
             conf = min(conf, 0.6)
         start = int(validation.steps[pv.pos[best_point]])

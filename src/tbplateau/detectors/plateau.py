@@ -264,13 +264,13 @@ class PlateauDetector(Detector):
             b0 = tail
             merged = False
             for g in out:
-                if not g.constant and g.b1 > b0 and g.b0 < q1 and g.b0 >= q0:
-                    if g.b1 >= q1 or g.b0 <= b0:
-                        g.b0 = min(g.b0, b0)
-                        g.p0 = int(p.bins.start[g.b0])
-                        g.b1 = max(g.b1, q1)
-                        g.p1 = int(p.bins.start[g.b1]) if g.b1 < len(p.bins) else p.n
-                        merged = True
+                inside = not g.constant and g.b1 > b0 and g.b0 < q1 and g.b0 >= q0
+                if inside and (g.b1 >= q1 or g.b0 <= b0):
+                    g.b0 = min(g.b0, b0)
+                    g.p0 = int(p.bins.start[g.b0])
+                    g.b1 = max(g.b1, q1)
+                    g.p1 = int(p.bins.start[g.b1]) if g.b1 < len(p.bins) else p.n
+                    merged = True
             if not merged:
                 p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
                 out.append(_Stretch(b0, q1, int(p.bins.start[b0]), p1, tail=True))
@@ -410,9 +410,9 @@ class PlateauDetector(Detector):
         # A lull the metric leaves by improving again needs more points.
         if b1 < m and not _ends_at_event(p, b1, limit):
             after = path[b1 : min(m, b1 + max(3, b1 - b0))]
-            if after.size and float(after[-1]) > float(path[b1 - 1]) + limit * noise:
-                if points < max(INTERIOR_POINTS, INTERIOR_FRACTION * p.n):
-                    return False
+            improves = after.size and float(after[-1]) > float(path[b1 - 1]) + limit * noise
+            if improves and points < max(INTERIOR_POINTS, INTERIOR_FRACTION * p.n):
+                return False
         return True
 
     def _stands_out(self, p: Prepared, st: _Stretch, trend: float, se: float) -> bool:
