@@ -538,7 +538,19 @@ def is_jump(p: Prepared, k: int, limit: float = 3.0) -> bool:
     # seen at the resolution of blocks, is no jump (the curve was already moving).
     lo = max(a.b0, b.b0 - 5)
     before = np.abs(np.diff(p.robust[lo : b.b0]))
-    return not (before.size and abs(b.jump) < 3.0 * float(np.median(before)))
+    if before.size and abs(b.jump) < 3.0 * float(np.median(before)):
+        return False
+    # The level itself must move: the median of up to three blocks after the break
+    # against that of up to three before, with nothing taken off for the slopes (the
+    # line through a bending piece overshoots at its end, and so does its slope), by
+    # half the limit in the jump's direction, or by more than the jump the other way
+    # (a transition over a few blocks, between two pieces whose lines miss it).
+    r = p.robust
+    w = max(1, min(3, a.b1 - a.b0, b.b1 - b.b0))
+    raw = float(np.median(r[b.b0 : b.b0 + w])) - float(np.median(r[b.b0 - w : b.b0]))
+    if raw * b.jump > 0:
+        return abs(raw) >= 0.5 * limit * min(na, nb)
+    return abs(raw) > max(abs(b.jump), limit * min(na, nb))
 
 
 def jump_point(p: Prepared, b: int) -> int:

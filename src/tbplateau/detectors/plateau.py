@@ -304,8 +304,10 @@ class PlateauDetector(Detector):
         """
         out = list(stretches)
         for k, (q0, q1) in enumerate(_phases(p, self.min_progress)):
-            if k == 0:
-                continue  # the first phase starts with the first fall, not at an event
+            if k == 0 or not _jump_at(p, q0, self.min_progress):
+                # the first phase starts with the first fall, one cut at a fast fall
+                # (a drop) with that fall: their settled tails are their plateaus
+                continue
             if q1 - q0 < 3 or int(p.bins.start[q0]) + FLAT_PHASE_POINTS > (
                 int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
             ):
@@ -540,11 +542,39 @@ def _phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
     for k in range(1, len(segs)):
         if (
             is_jump(p, k, limit)
+            or _drop(p, k, limit)
             or _is_constant(p, segs[k].p0, segs[k].p1)
             or _is_constant(p, segs[k - 1].p0, segs[k - 1].p1)
         ):
             cuts.add(segs[k].b0)
     return [(a, b) for a, b in itertools.pairwise(sorted(cuts)) if b > a]
+
+
+DROP_SPEEDUP = 5.0
+"""A short piece improving this many times faster than the piece before it starts a new
+phase (a step learning-rate cut seen as a fast fall rather than a jump)."""
+
+DROP_BLOCKS = 0.1
+"""Longest such fall, as a fraction of the blocks."""
+
+
+def _drop(p: Prepared, k: int, limit: float) -> bool:
+    """Whether segment ``k`` is a sudden fast improvement after slower progress.
+
+    A converging curve only slows down; one whose improvement suddenly speeds up
+    ``DROP_SPEEDUP`` times, over a short piece (at most a tenth of the blocks, and
+    shorter than the piece before it) that makes ``2 limit`` noise units of progress,
+    has entered a new phase (an LR cut, a warm restart ending): a staircase step.
+    """
+    a, b = p.segments[k - 1], p.segments[k]
+    length = b.b1 - b.b0
+    if length > max(3, DROP_BLOCKS * len(p.bins)) or length >= a.b1 - a.b0:
+        return False
+    if b.change < 2.0 * limit * max(a.noise * a.kappa, b.noise * b.kappa):
+        return False
+    speed_b = b.change / max(float(p.bins.x[b.b1 - 1] - p.bins.x[b.b0]), 1e-300)
+    speed_a = a.change / max(float(p.bins.x[a.b1 - 1] - p.bins.x[a.b0]), 1e-300)
+    return speed_b > DROP_SPEEDUP * max(speed_a, 0.0)
 
 
 def _snap_to_jumps(p: Prepared, st: _Stretch, limit: float) -> None:
@@ -565,8 +595,11 @@ def _jump_at(p: Prepared, b: int, limit: float) -> bool:
 
 
 def _ends_at_event(p: Prepared, b1: int, limit: float) -> bool:
-    """Whether a stretch ending at block ``b1`` is cut short by a jump or a non-finite hole."""
+    """Whether a stretch ending at block ``b1`` is cut short by a jump, a sudden fast
+    improvement (:func:`_drop`) or a non-finite hole."""
     if _jump_at(p, b1, limit):
+        return True
+    if any(seg.b0 == b1 and _drop(p, k, limit) for k, seg in enumerate(p.segments) if k):
         return True
     p1 = int(p.bins.start[b1])
     return bool(p1 < p.n and p.pos[p1] - p.pos[p1 - 1] > 1)
