@@ -9,7 +9,7 @@
 >>> run = Run(".", ("events.out.tfevents.1",), (Series(".", "loss", steps=t, values=loss),))
 >>> report = analyze(Logdir("logs", (run,)))
 >>> [(f.kind.value, f.start_step) for f in report.findings()]
-[('plateau', 80)]
+[('plateau', 78)]
 >>> report.to_dict()["schema"]
 'tbplateau.report/1'
 """

@@ -93,7 +93,7 @@ class DivergenceDetector(Detector):
     >>> log_loss = np.where(t < 250, -t / 100, -2.5 + (t - 250) / 40) + rng.normal(0, 0.03, 400)
     >>> s = Series("r", "loss", steps=t, values=np.exp(log_loss))
     >>> [(f.start_step, f.end_step) for f in DivergenceDetector().detect(s, "min")]
-    [(250, None)]
+    [(252, None)]
     """
 
     kind = FindingKind.DIVERGENCE

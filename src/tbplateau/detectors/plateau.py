@@ -130,7 +130,7 @@ class PlateauDetector(Detector):
     >>> loss = trend * np.exp(rng.normal(0, 0.02, 300))
     >>> s = Series("r", "loss", steps=t, values=loss)
     >>> [(f.start_step, f.end_step) for f in PlateauDetector().detect(s, "min")]
-    [(120, None)]
+    [(116, None)]
     """
 
     kind = FindingKind.PLATEAU
