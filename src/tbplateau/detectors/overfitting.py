@@ -97,7 +97,9 @@ class OverfittingDetector(Detector):
     Works on a *pair* of series (:meth:`detect_pair`); :meth:`detect` on one series
     returns nothing. The onset is the step of the best validation value, robustly
     (one lucky evaluation far out of its neighbours in a noisy phase does not decide;
-    ``detail`` gives ``best_step``, ``best_value`` and ``final_value``). It is
+    ``detail`` gives ``best_step`` and the value logged there, ``best_value``; the
+    level of its block, ``robust_best``; and the level of the last tenth,
+    ``final_value``). It is
     overfitting when, after that step, the validation metric ends worse than its best
     by at least ``min_worsening`` noise units and by ``min_relative`` of the progress
     it had made or 2 % of its best value (half the progress on a series of 10
@@ -216,7 +218,8 @@ class OverfittingDetector(Detector):
             "training_progress": gain,
             "log_scale": pv.log_scale,
             "best_step": int(validation.steps[pv.pos[best_point]]),
-            "best_value": _raw(pv, best),
+            "best_value": float(validation.values[pv.pos[best_point]]),
+            "robust_best": _raw(pv, best),
             "final_value": _raw(pv, final),
         }
         conf = max(0.5, confidence_from(drop / pv.sigma - self.min_worsening, 6.0))

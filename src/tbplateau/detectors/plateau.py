@@ -102,8 +102,8 @@ class PlateauDetector(Detector):
     ``None`` when it lasts to the end. ``detail`` gives, on the plateau's own points,
     its ``level`` (median), the ``low``/``high`` band holding 90 % of them, the
     ``best`` value and its ``best_step``, and ``robust_best``, the best of a running
-    median of three points (``best_is_outlier`` when the best point lies outside the
-    band: one lucky point).
+    median of three points (``best_is_outlier`` when the best point lies further from
+    it than half the band is wide: one lucky point).
 
     Needs at least ``min_points`` finite points; NaN holes are skipped over.
 
@@ -489,7 +489,8 @@ def _levels(p: Prepared, p0: int, p1: int) -> dict[str, Any]:
         "best": best,
         "best_step": p.step_at(p0 + i),
         "robust_best": robust_best,
-        "best_is_outlier": bool(best < low or best > high),
+        # one lucky point: further from the robust best than half the band is wide
+        "best_is_outlier": bool(abs(best - robust_best) > 0.5 * (high - low)),
     }
 
 
