@@ -9,10 +9,12 @@ accuracies on a linear one. Nothing here knows about the detectors.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from scipy.signal import lfilter
 
 from tbplateau.detectors.base import onset_tolerance
@@ -72,3 +74,11 @@ def analyse(s: Series, goal: str) -> list[Finding]:
 
     (report,) = analyze_runs([Run(s.run, ("f",), (s,))], goals=[f"{s.tag}={goal}"])
     return list(report.series[0].findings)
+
+
+def known_weak(request: pytest.FixtureRequest, weak: Mapping[Any, str], *key: object) -> None:
+    """Mark this case an expected failure (strict: it must still fail) when ``key`` is one
+    of the ``weak`` cases, with the reason given there: what the engine still gets wrong,
+    kept visible instead of tuned away."""
+    if key in weak:
+        request.applymarker(pytest.mark.xfail(reason=weak[key], strict=True))

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tbplateau.detectors import OverfittingDetector, PlateauDetector
+from tbplateau.findings import Goal
 from tests.detectors.shapes import approach, noise, position, series
 
 
@@ -24,7 +25,7 @@ def _points(s_values: np.ndarray, s_len: int, start: int, end: int | None) -> np
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("n", [40, 300, 3000])
 @pytest.mark.parametrize("goal", ["min", "max"])
-def test_plateau_detail_is_computed_on_the_plateau_points(goal: str, n: int, seed: int) -> None:
+def test_plateau_detail_is_computed_on_the_plateau_points(goal: Goal, n: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     t0 = int(0.4 * n)
     if goal == "min":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -303,10 +304,51 @@ class OscillationDetector(Detector):
             while b0 > 0 and amp[b0 - 1] >= floor_b and b - b0 < 3:
                 b0 -= 1
             b = max(b1, b + 1)
-            found = self._judge(series, p, amp, resid, phase, b0, b1, frozen, need, level)
-            if found is not None:
-                out.append(found)
+            out.extend(self._judge_pieces(series, p, amp, resid, phase, b0, b1, frozen, need))
         return out
+
+    def _judge_pieces(
+        self,
+        series: Series,
+        p: Prepared,
+        amp: npt.NDArray[np.float64],
+        resid: npt.NDArray[np.float64],
+        phase: npt.NDArray[np.int64],
+        b0: int,
+        b1: int,
+        ref: float,
+        need: int,
+    ) -> list[Finding]:
+        """Judge a loud stretch piece by piece between the phase changes inside it (a kink
+        before a jump is loud around a local line too, but it is not the swings after
+        the jump); consecutive oscillating pieces are one oscillation."""
+        level = self._level_scale(p)
+        inner = [int(j) for j in np.flatnonzero(np.diff(phase[b0:b1])) + b0 + 1]
+        # a phase change in the first blocks is the stretch's own onset (see _judge)
+        inner = [j for j in inner if j - b0 > 3]
+        edges = [b0, *inner, b1]
+        found: list[Finding] = []
+        for lo, hi in itertools.pairwise(edges):
+            f = self._judge(series, p, amp, resid, phase, lo, hi, ref, need, level)
+            if f is None:
+                continue
+            if found and found[-1].end_step is not None and lo in inner and hi > lo:
+                prev = found[-1]
+                if (
+                    prev.end_step == p.step_at(int(p.bins.start[lo]) - 1)
+                    or p.step_at(jump_point(p, lo) - 1) == prev.end_step
+                ):
+                    found[-1] = Finding(
+                        prev.kind,
+                        prev.start_step,
+                        f.end_step,
+                        prev.tags,
+                        max(prev.confidence, f.confidence),
+                        prev.detail,
+                    )
+                    continue
+            found.append(f)
+        return found
 
     @staticmethod
     def _level_scale(p: Prepared) -> float:
