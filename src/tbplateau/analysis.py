@@ -263,12 +263,23 @@ def _explained_by_overfitting(found: list[Finding], over: Finding, val: Series) 
 
     That is a divergence starting at or after the overfitting onset (within the onset
     tolerance), or one still going on when the overfitting starts: the same rise of
-    the validation loss, reported once, as overfitting.
+    the validation loss, reported once, as overfitting. On the series the overfitting
+    was found on, a plateau around its onset that the metric leaves (by worsening) is
+    the flat bottom of the curve, the minimum it starts from: dropped too.
     """
     tol = onset_tolerance(len(val))
     o = _position(val, over.start_step)
 
     def explained(f: Finding) -> bool:
+        if f.kind is FindingKind.PLATEAU:
+            # the flat bottom of the validation curve, left by worsening: the minimum
+            # the overfitting starts from, not a stall of its own
+            return (
+                f.end_step is not None
+                and val.tag == over.tags[0]
+                and _position(val, f.start_step) <= o + tol
+                and _position(val, f.end_step) >= o - tol
+            )
         if f.kind is not FindingKind.DIVERGENCE:
             return False
         if _position(val, f.start_step) >= o - tol:
