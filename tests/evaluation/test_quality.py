@@ -8,7 +8,6 @@ from tbplateau.evaluation.benchmark import OURS, run_benchmark
 from tbplateau.evaluation.synthetic import generate_cases
 from tbplateau.findings import FindingKind
 
-
 # The first synthetic set and the real fixtures were labelled before issue 8 and disagree
 # with its rules in places: their step-LR plateaus start where the fall after the cut has
 # settled (the evaluation set's real runs, the reference, start them at the cut), a one-step
