@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import math
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tbplateau.analysis import REPORT_SCHEMA, Report, analyze, analyze_runs
+from tbplateau.analysis import REPORT_SCHEMA, Report, RunReport, analyze, analyze_runs
 from tbplateau.curves import attach
 from tbplateau.detectors import PlateauDetector
 from tbplateau.evaluation.synthetic import generate_cases
@@ -291,3 +292,19 @@ def test_validation_rise_with_training_already_flat_is_overfitting_not_divergenc
     kinds = [f.kind for f in report.findings()]
     assert FindingKind.OVERFITTING in kinds
     assert FindingKind.DIVERGENCE not in kinds
+
+
+@pytest.mark.parametrize(
+    "name", ["keras_lr_schedules", "keras_lr_zero_and_healthy", "sample", "torch_summarywriter"]
+)
+def test_analyze_runs_on_many_groups_at_once_equals_analyze(name: str) -> None:
+    # nothing of one group (its logged learning rate) may reach another, however the
+    # runs are batched: the tab and watch re-analyse several groups in one call
+    from tbplateau.reader import read_logdir
+
+    logdir = read_logdir(Path(__file__).resolve().parents[1] / "fixtures" / name)
+
+    def found(runs: tuple[RunReport, ...]) -> list[object]:
+        return [(r.findings, [s.findings for s in r.series]) for r in runs]
+
+    assert found(analyze_runs(logdir.runs)) == found(analyze(logdir).runs)

@@ -111,14 +111,7 @@ def analyze(
     assert not isinstance(logdir, (str, PathLike))
     overrides = [parse_goal_override(g) if isinstance(g, str) else g for g in goals]
     dets = default_detectors() if detectors is None else dict(detectors)
-    by_name = {run.name: run for run in logdir.runs}
-    reports: dict[str, RunReport] = {}
-    for group in run_groups(by_name):
-        for r in _analyze_group([by_name[name] for name in group], overrides, dets):
-            reports[r.run] = r
-        if progress is not None:
-            progress(len(reports), len(by_name))
-    runs = tuple(reports[run.name] for run in logdir.runs)
+    runs = _analyze_by_group(logdir.runs, overrides, dets, progress)
     # the report keeps a reference to its curves (no copy) for sparklines and plots
     return attach(Report(str(logdir.path), runs), logdir)
 
@@ -137,7 +130,25 @@ def analyze_runs(
     """
     overrides = [parse_goal_override(g) if isinstance(g, str) else g for g in goals]
     dets = default_detectors() if detectors is None else dict(detectors)
-    return tuple(_analyze_group(runs, overrides, dets))
+    return _analyze_by_group(runs, overrides, dets, None)
+
+
+def _analyze_by_group(
+    runs: Sequence[Run],
+    overrides: Sequence[GoalOverride],
+    dets: Mapping[FindingKind, Detector],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[RunReport, ...]:
+    """``runs`` analysed group by group (nothing of one group, such as its logged
+    learning rate, may reach another), in the order of ``runs``."""
+    by_name = {run.name: run for run in runs}
+    reports: dict[str, RunReport] = {}
+    for group in run_groups(by_name):
+        for r in _analyze_group([by_name[name] for name in group], overrides, dets):
+            reports[r.run] = r
+        if progress is not None:
+            progress(len(reports), len(by_name))
+    return tuple(reports[run.name] for run in runs)
 
 
 def _analyze_group(
