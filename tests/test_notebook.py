@@ -59,7 +59,7 @@ def test_reprs_are_short_and_say_what_matters() -> None:
     report = tbplateau.analyze(Path(__file__).resolve().parents[1] / "fixtures" / "sample")
     text = repr(report)
     assert text.startswith("Report(")
-    assert "4 runs, 7 series (6 judged), 4 findings: 1 non-finite" in text
+    assert "4 runs, 7 series (6 judged), 5 findings: 1 non-finite" in text
     assert len(text) < 300
     nan = next(f for f in report.findings() if f.kind is FindingKind.NONFINITE)
     assert nan.run == "torch_lr_too_high"  # a finding knows its run

@@ -456,6 +456,12 @@ class PlateauDetector(Detector):
         # values are the plateau a reader names (the others: a short flat run inside a
         # longer one, a quantised metric)
         conf = CONSTANT_CONFIDENCE if st.constant else round(0.4 + 0.3 * flatness + 0.3 * length, 4)
+        # One or two last points inside the plateau's range (an event such as an LR
+        # logged as 0 at the very end cuts the pieces there) do not end it.
+        if p.n - 2 <= st.p1 < p.n:
+            w, rest = p.y[st.p0 : st.p1], p.y[st.p1 : p.n]
+            if w.size and float(w.min()) <= float(rest.min()) <= float(rest.max()) <= w.max():
+                st.p1 = p.n
         # A plateau that runs into a non-finite tail ends at its last finite point.
         to_end = st.p1 >= p.n and int(p.pos[-1]) == len(series) - 1
         end = None if to_end else p.step_at(st.p1 - 1)
