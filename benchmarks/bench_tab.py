@@ -212,7 +212,10 @@ def run_tab(path: Path, loader: str, grow: Path, steps: int) -> dict[str, Any]:
     with log.open("wb") as sink:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            args, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            args,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
         try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import math
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tbplateau.analysis import REPORT_SCHEMA, Report, analyze, analyze_runs
+from tbplateau.analysis import REPORT_SCHEMA, Report, RunReport, analyze, analyze_runs
 from tbplateau.curves import attach
 from tbplateau.detectors import PlateauDetector
 from tbplateau.evaluation.synthetic import generate_cases
@@ -218,3 +219,92 @@ def test_analysis_of_run_groups_equals_the_whole(layout: dict[str, list[str]], s
     shared = set(layout.get("x/train", ())) & set(layout.get("x/validation", ()))
     if any("loss" in tag.lower() for tag in shared):
         assert any(r["findings"] for r in whole if r["run"] == "x/validation")
+
+
+def _loss_and_accuracy_run(layout: str, seed: int) -> tuple[Logdir, int]:
+    """A run that logs a loss pair and an accuracy pair, overfitting from epoch ``knee``."""
+    rng = np.random.default_rng(seed)
+    n = 60
+    u = np.arange(n)
+    knee = int(rng.integers(18, 30))
+    train = np.exp(-2 * np.log1p(u / 3) + rng.normal(0, 0.02, n))
+    val = np.exp(np.where(u < knee, -u / knee, -1 + (u - knee) / 40) + rng.normal(0, 0.01, n))
+    tacc = 1 - 0.9 * np.exp(-u / 8) + rng.normal(0, 0.003, n)
+    # validation accuracy peaks a few epochs after the loss minimum, then sags
+    peak = knee + 3
+    vacc = np.where(u < peak, 0.5 + 0.3 * u / peak, 0.8 - 0.002 * (u - peak))
+    vacc = vacc + rng.normal(0, 0.003, n)
+    if layout == "keras":
+        runs = (
+            Run(
+                "train",
+                ("f",),
+                (
+                    Series("train", "epoch_loss", steps=u, values=train),
+                    Series("train", "epoch_accuracy", steps=u, values=tacc),
+                ),
+            ),
+            Run(
+                "validation",
+                ("g",),
+                (
+                    Series("validation", "epoch_loss", steps=u, values=val),
+                    Series("validation", "epoch_accuracy", steps=u, values=vacc),
+                ),
+            ),
+        )
+        return Logdir("logs", runs), knee
+    tags = {"loss": train, "val_loss": val, "accuracy": tacc, "val_accuracy": vacc}
+    series = tuple(Series(".", tag, steps=u, values=v) for tag, v in tags.items())
+    return Logdir("logs", (Run(".", ("f",), series),)), knee
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("layout", ["keras", "history"])
+def test_one_overfitting_finding_per_run_at_the_validation_loss_minimum(
+    layout: str, seed: int
+) -> None:
+    logdir, knee = _loss_and_accuracy_run(layout, seed)
+    report = analyze(logdir)
+    over = [f for f in report.findings() if f.kind is FindingKind.OVERFITTING]
+    assert len(over) == 1, over
+    assert abs(over[0].start_step - knee) <= 3
+    assert "loss" in over[0].tags[0]
+    # the accuracy pair's sag is explained by the same overfitting, not a divergence
+    for run in report.runs:
+        for s in run.series:
+            assert not [f for f in s.findings if f.kind is FindingKind.DIVERGENCE], s
+
+
+def test_validation_rise_with_training_already_flat_is_overfitting_not_divergence() -> None:
+    rng = np.random.default_rng(4)
+    n = 80
+    u = np.arange(n)
+    train = np.exp(np.log(0.05) + 3.0 * np.exp(-u / 6) + rng.normal(0, 0.02, n))
+    val = np.exp(np.where(u < 30, np.log(0.6) - 0.6 * u / 30, np.log(0.6) - 0.6 + (u - 30) / 50))
+    val = val * np.exp(rng.normal(0, 0.02, n))
+    run = Run(
+        ".",
+        ("f",),
+        (Series(".", "loss", steps=u, values=train), Series(".", "val_loss", steps=u, values=val)),
+    )
+    report = analyze(Logdir("logs", (run,)))
+    kinds = [f.kind for f in report.findings()]
+    assert FindingKind.OVERFITTING in kinds
+    assert FindingKind.DIVERGENCE not in kinds
+
+
+@pytest.mark.parametrize(
+    "name", ["keras_lr_schedules", "keras_lr_zero_and_healthy", "sample", "torch_summarywriter"]
+)
+def test_analyze_runs_on_many_groups_at_once_equals_analyze(name: str) -> None:
+    # nothing of one group (its logged learning rate) may reach another, however the
+    # runs are batched: the tab and watch re-analyse several groups in one call
+    from tbplateau.reader import read_logdir
+
+    logdir = read_logdir(Path(__file__).resolve().parents[1] / "fixtures" / name)
+
+    def found(runs: tuple[RunReport, ...]) -> list[object]:
+        return [(r.findings, [s.findings for s in r.series]) for r in runs]
+
+    assert found(analyze_runs(logdir.runs)) == found(analyze(logdir).runs)

@@ -364,7 +364,7 @@ def test_report_json_adds_verdicts_advice_summary_and_nonfinite_last_values() ->
         "non-finite": 1,
         "divergence": 1,
         "overfitting": 1,
-        "plateau": 1,
+        "plateau": 2,
     }
     assert summary["worst_runs"][0] == "torch_lr_too_high"
     torch = {

@@ -18,20 +18,23 @@ def _loss(n: int = 200, knee: int = 80) -> np.ndarray:
 def test_list_array_and_steps_agree() -> None:
     loss = _loss()
     by_array = tbplateau.detect(loss)
-    assert [(f.kind, f.start_step) for f in by_array] == [(FindingKind.PLATEAU, 80)]
+    assert [f.kind for f in by_array] == [FindingKind.PLATEAU]
+    knee = by_array[0].start_step
+    assert abs(knee - 80) <= 10  # the knee of the curve, within the onset tolerance
     assert tbplateau.detect(list(loss)) == by_array
     steps = np.arange(200) * 10
-    assert [f.start_step for f in tbplateau.detect(loss, steps)] == [800]
+    assert [f.start_step for f in tbplateau.detect(loss, steps)] == [10 * knee]
 
 
 def test_pandas_series_and_long_frame() -> None:
     pd = pytest.importorskip("pandas")
     loss = _loss()
+    knee = tbplateau.detect(loss)[0].start_step
     s = pd.Series(loss, index=np.arange(200) * 5, name="val_loss")
     (f,) = tbplateau.detect(s)
-    assert (f.start_step, f.tags) == (400, ("val_loss",))
+    assert (f.start_step, f.tags) == (5 * knee, ("val_loss",))
     frame = pd.DataFrame({"step": np.arange(200), "value": loss, "tag": "loss", "run": "a"})
-    assert [g.start_step for g in tbplateau.detect(frame.sample(frac=1, random_state=0))] == [80]
+    assert [g.start_step for g in tbplateau.detect(frame.sample(frac=1, random_state=0))] == [knee]
     acc = frame.assign(tag="accuracy", value=1 - loss)
     both = pd.concat([frame, acc])
     assert {g.tags for g in tbplateau.detect(both, goal="auto")} == {("loss",), ("accuracy",)}
@@ -56,7 +59,7 @@ def test_reprs_are_short_and_say_what_matters() -> None:
     report = tbplateau.analyze(Path(__file__).resolve().parents[1] / "fixtures" / "sample")
     text = repr(report)
     assert text.startswith("Report(")
-    assert "4 runs, 7 series (6 judged), 4 findings: 1 non-finite" in text
+    assert "4 runs, 7 series (6 judged), 5 findings: 1 non-finite" in text
     assert len(text) < 300
     nan = next(f for f in report.findings() if f.kind is FindingKind.NONFINITE)
     assert nan.run == "torch_lr_too_high"  # a finding knows its run

@@ -9,7 +9,7 @@
 >>> run = Run(".", ("events.out.tfevents.1",), (Series(".", "loss", steps=t, values=loss),))
 >>> report = analyze(Logdir("logs", (run,)))
 >>> [(f.kind.value, f.start_step) for f in report.findings()]
-[('plateau', 80)]
+[('plateau', 78)]
 >>> report.to_dict()["schema"]
 'tbplateau.report/1'
 """
@@ -26,6 +26,7 @@ import numpy as np
 from tbplateau.curves import attach
 from tbplateau.detectors import REGISTRY, Detector, OverfittingDetector
 from tbplateau.detectors.base import onset_tolerance
+from tbplateau.detectors.events import schedule_events
 from tbplateau.errors import InvalidParameterError
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.goals import (
@@ -34,6 +35,7 @@ from tbplateau.goals import (
     detect_framework,
     judge_plan,
     parse_goal_override,
+    resolve_goal,
 )
 from tbplateau.pairing import pair_series, run_groups
 from tbplateau.report import REPORT_SCHEMA, Report, RunReport, SeriesReport, report_document
@@ -109,14 +111,7 @@ def analyze(
     assert not isinstance(logdir, (str, PathLike))
     overrides = [parse_goal_override(g) if isinstance(g, str) else g for g in goals]
     dets = default_detectors() if detectors is None else dict(detectors)
-    by_name = {run.name: run for run in logdir.runs}
-    reports: dict[str, RunReport] = {}
-    for group in run_groups(by_name):
-        for r in _analyze_group([by_name[name] for name in group], overrides, dets):
-            reports[r.run] = r
-        if progress is not None:
-            progress(len(reports), len(by_name))
-    runs = tuple(reports[run.name] for run in logdir.runs)
+    runs = _analyze_by_group(logdir.runs, overrides, dets, progress)
     # the report keeps a reference to its curves (no copy) for sparklines and plots
     return attach(Report(str(logdir.path), runs), logdir)
 
@@ -135,7 +130,25 @@ def analyze_runs(
     """
     overrides = [parse_goal_override(g) if isinstance(g, str) else g for g in goals]
     dets = default_detectors() if detectors is None else dict(detectors)
-    return tuple(_analyze_group(runs, overrides, dets))
+    return _analyze_by_group(runs, overrides, dets, None)
+
+
+def _analyze_by_group(
+    runs: Sequence[Run],
+    overrides: Sequence[GoalOverride],
+    dets: Mapping[FindingKind, Detector],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[RunReport, ...]:
+    """``runs`` analysed group by group (nothing of one group, such as its logged
+    learning rate, may reach another), in the order of ``runs``."""
+    by_name = {run.name: run for run in runs}
+    reports: dict[str, RunReport] = {}
+    for group in run_groups(by_name):
+        for r in _analyze_group([by_name[name] for name in group], overrides, dets):
+            reports[r.run] = r
+        if progress is not None:
+            progress(len(reports), len(by_name))
+    return tuple(reports[run.name] for run in runs)
 
 
 def _analyze_group(
@@ -147,6 +160,8 @@ def _analyze_group(
     by_key: dict[tuple[str, str], tuple[Series, Goal]] = {}
     series_findings: dict[tuple[str, str], list[Finding]] = {}
     plans: dict[tuple[str, str], JudgePlan] = {}
+    # where the group's logged learning rate changes regime: a new phase may start there
+    events = schedule_events(s for run in runs for s in run.series)
     for run in runs:
         framework = detect_framework(run.tags)
         for s in run.series:
@@ -159,33 +174,9 @@ def _analyze_group(
             found: list[Finding] = []
             for kind in SERIES_KINDS:
                 if kind in dets and kind in plan.kinds:
-                    found.extend(dets[kind].detect(s, goal))
+                    found.extend(dets[kind].detect(s, goal, events=events))
             series_findings[(run.name, s.tag)] = found
-    run_findings: dict[str, list[Finding]] = {r.name: [] for r in runs}
-    by_name = {r.name: r for r in runs}
-    over = dets.get(FindingKind.OVERFITTING)
-    if isinstance(over, OverfittingDetector):
-        for pair in pair_series(runs):
-            val, vgoal = by_key[(pair.validation_run, pair.validation_tag)]
-            train, tgoal = by_key[(pair.training_run, pair.training_tag)]
-            if vgoal is None or tgoal is None:
-                continue
-            vplan = plans[(pair.validation_run, pair.validation_tag)]
-            tplan = plans[(pair.training_run, pair.training_tag)]
-            if FindingKind.OVERFITTING not in vplan.kinds & tplan.kinds:
-                continue
-            copies = _same_values(by_name[pair.validation_run].series, val)
-            for f in over.detect_pair(val, train, vgoal, training_goal=tgoal):
-                run_findings[pair.validation_run].append(f)
-                # The rise is explained on the paired series and on any copy of it that
-                # another tag of the run holds (Keras writes every validation metric
-                # twice: `epoch_X` by epoch and `evaluation_X_vs_iterations` by step).
-                for target in (val, *copies):
-                    key = (pair.validation_run, target.tag)
-                    moved = _at_positions_of(f, val, target)
-                    series_findings[key] = _explained_by_overfitting(
-                        series_findings[key], moved, target
-                    )
+    run_findings = _overfitting(runs, by_key, series_findings, dets, plans)
     out = []
     for run in runs:
         reports = []
@@ -202,6 +193,83 @@ def _analyze_group(
             )
         )
     return out
+
+
+def _overfitting(
+    runs: Sequence[Run],
+    by_key: Mapping[tuple[str, str], tuple[Series, Goal]],
+    series_findings: dict[tuple[str, str], list[Finding]],
+    dets: Mapping[FindingKind, Detector],
+    plans: Mapping[tuple[str, str], JudgePlan],
+) -> dict[str, list[Finding]]:
+    """One overfitting finding per validation run, and the rises it explains.
+
+    Every (validation, training) pair is judged; a run whose pairs overfit gets one
+    finding, that of its loss pair (the validation loss minimum) when it has one,
+    else its most confident pair, with the other pairs named in ``detail.also``.
+    The rise is then explained, not reported as a divergence, on every validation
+    series of the run from the onset on (an accuracy that sags as the loss rises),
+    and on any copy of them (Keras writes every validation metric twice).
+    """
+    out: dict[str, list[Finding]] = {r.name: [] for r in runs}
+    over = dets.get(FindingKind.OVERFITTING)
+    if not isinstance(over, OverfittingDetector):
+        return out
+    by_name = {r.name: r for r in runs}
+    found: dict[str, list[Finding]] = {}
+    validation_tags: dict[str, set[str]] = {}
+    for pair in pair_series(runs):
+        val, vgoal = by_key[(pair.validation_run, pair.validation_tag)]
+        train, tgoal = by_key[(pair.training_run, pair.training_tag)]
+        if vgoal is None or tgoal is None:
+            continue
+        vplan = plans[(pair.validation_run, pair.validation_tag)]
+        tplan = plans[(pair.training_run, pair.training_tag)]
+        if FindingKind.OVERFITTING not in vplan.kinds & tplan.kinds:
+            continue  # the tag table says this pair is not judged for overfitting
+        validation_tags.setdefault(pair.validation_run, set()).add(pair.validation_tag)
+        found.setdefault(pair.validation_run, []).extend(
+            over.detect_pair(val, train, vgoal, training_goal=tgoal)
+        )
+    for run_name, fs in found.items():
+        if not fs:
+            continue
+        main = min(fs, key=_main_pair_key)
+        also = [
+            {"validation_tag": f.tags[0], "training_tag": f.tags[1], "start_step": f.start_step}
+            for f in sorted(fs, key=lambda f: f.sort_key)
+            if f is not main
+        ]
+        if also:
+            main = replace(main, detail={**main.detail, "also": also})
+        out[run_name].append(main)
+        run = by_name[run_name]
+        for tag in sorted(validation_tags[run_name]):
+            val = by_key[(run_name, tag)][0]
+            onset = next((f for f in fs if f.tags[0] == tag), main)
+            for target in (val, *_same_values(run.series, val)):
+                key = (run_name, target.tag)
+                moved = _at_positions_of(_onset_in(onset, main, val), val, target)
+                series_findings[key] = _explained_by_overfitting(
+                    series_findings[key], moved, target
+                )
+    return out
+
+
+def _main_pair_key(f: Finding) -> tuple[int, float, int]:
+    """Loss pairs first, then the most confident, then the earliest."""
+    is_loss = resolve_goal(f.tags[0]) == "min" and "loss" in f.tags[0].lower()
+    return (0 if is_loss else 1, -f.confidence, f.start_step)
+
+
+def _onset_in(own: Finding, main: Finding, val: Series) -> Finding:
+    """The finding whose onset explains ``val``'s rise: its own pair's, else the run's
+    (moved to the nearest step of ``val``)."""
+    if own.tags[0] == val.tag:
+        return own
+    i = int(np.searchsorted(val.steps, main.start_step))
+    step = int(val.steps[min(i, len(val) - 1)]) if len(val) else main.start_step
+    return replace(main, start_step=step, end_step=None)
 
 
 def _position(series: Series, step: int | None) -> int:
@@ -243,12 +311,23 @@ def _explained_by_overfitting(found: list[Finding], over: Finding, val: Series) 
 
     That is a divergence starting at or after the overfitting onset (within the onset
     tolerance), or one still going on when the overfitting starts: the same rise of
-    the validation loss, reported once, as overfitting.
+    the validation loss, reported once, as overfitting. On the series the overfitting
+    was found on, a plateau around its onset that the metric leaves (by worsening) is
+    the flat bottom of the curve, the minimum it starts from: dropped too.
     """
     tol = onset_tolerance(len(val))
     o = _position(val, over.start_step)
 
     def explained(f: Finding) -> bool:
+        if f.kind is FindingKind.PLATEAU:
+            # the flat bottom of the validation curve, left by worsening: the minimum
+            # the overfitting starts from, not a stall of its own
+            return (
+                f.end_step is not None
+                and val.tag == over.tags[0]
+                and _position(val, f.start_step) <= o + tol
+                and _position(val, f.end_step) >= o - tol
+            )
         if f.kind is not FindingKind.DIVERGENCE:
             return False
         if _position(val, f.start_step) >= o - tol:
@@ -258,24 +337,36 @@ def _explained_by_overfitting(found: list[Finding], over: Finding, val: Series) 
     return [f for f in found if not explained(f)]
 
 
+REGULAR_SWINGS = 0.8
+"""Alternation (see the oscillation detector) of swings regular enough to be an orbit of
+period 2 rather than the chaos of a blow-up."""
+
+
 def _resolve(found: list[Finding], series: Series) -> list[Finding]:
     """Settle overlaps between kinds on one series, then sort.
 
     A stretch that oscillates is flat on average; the plateau detector would report
-    it too. A plateau mostly covered by an oscillation is dropped, and so is a
-    divergence that starts inside an oscillation (the swings, not a trend, moved it).
+    it too, so a plateau mostly covered by an oscillation is dropped. A jump into
+    clean period-2 swings (the edge of stability after an LR raise: an alternation
+    of :data:`REGULAR_SWINGS` or more) is the oscillation's onset, not a divergence
+    of its own. Nothing else is dropped: one kind's finding never hides another
+    kind's event (a divergence inside or after an oscillation, or a blow-up into
+    chaotic swings, stays).
     """
     osc = [f for f in found if f.kind is FindingKind.OSCILLATION]
+    regular = [
+        o
+        for o in osc
+        if o.detail.get("period_two") and float(o.detail.get("alternation", 0.0)) >= REGULAR_SWINGS
+    ]
     tol = onset_tolerance(len(series))
     keep = []
     for f in found:
-        if f.kind is FindingKind.DIVERGENCE and osc:
-            a = _position(series, f.start_step)
-            if any(
-                _position(series, o.start_step) - tol <= a <= _position(series, o.end_step)
-                for o in osc
-            ):
-                continue
+        if f.kind is FindingKind.DIVERGENCE and any(
+            abs(_position(series, f.start_step) - _position(series, o.start_step)) <= tol
+            for o in regular
+        ):
+            continue  # the jump into period-2 swings is where the oscillation starts
         if f.kind is FindingKind.PLATEAU and osc:
             a, b = _position(series, f.start_step), _position(series, f.end_step)
             covered = 0

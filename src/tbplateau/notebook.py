@@ -5,7 +5,7 @@
 >>> rng = np.random.default_rng(0)
 >>> loss = np.where(t < 80, np.exp(-t / 20), np.exp(-4.0)) * np.exp(rng.normal(0, 0.02, 200))
 >>> [(f.kind.value, f.start_step) for f in detect(loss)]
-[('plateau', 80)]
+[('plateau', 78)]
 >>> detect([1.0, 0.5, float("nan"), float("nan")])[0].kind.value
 'nonfinite'
 """

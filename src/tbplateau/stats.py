@@ -13,11 +13,17 @@ autocorrelated) noise is not mistaken for signal.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+try:  # compiled pool-adjacent-violators (scipy >= 1.12)
+    from scipy.optimize import isotonic_regression as _isotonic
+except ImportError:  # pragma: no cover - older scipy: the pure-Python loop below
+    _isotonic = None
 
 __all__ = [
     "MAD_TO_SIGMA",
@@ -26,16 +32,25 @@ __all__ = [
     "autocorrelation",
     "bin_reduce",
     "binary_segmentation",
+    "block_spread",
+    "difference_autocorrelation",
     "dominant_period",
     "drawdown",
+    "equal_runs",
     "fit_line",
+    "local_noise",
+    "long_run_factor",
     "long_run_noise_scale",
     "mad",
+    "monotone_fit",
     "moving_median",
+    "noise_autocorrelation",
     "noise_scale",
     "quantum",
+    "regime_changes",
     "robust_slope",
     "segment_sse",
+    "trailing_median",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -87,17 +102,15 @@ def noise_scale(values: npt.ArrayLike, *, lags: tuple[int, ...] | None = None) -
     return best
 
 
-def long_run_noise_scale(values: npt.ArrayLike, *, window: int | None = None) -> float:
+def long_run_noise_scale(values: npt.ArrayLike, *, window: int = 15) -> float:
     """Noise scale that governs changes measured over many points (AR-robust).
 
     Under white noise a line fitted over ``L`` points has its change known to
     ``sigma * sqrt(12 / L)``; under positively autocorrelated noise the points wander
-    together and the change is far less certain. This returns the long-run standard
-    deviation ``s * sqrt((1 + phi) / (1 - phi))`` of the residuals around a centred
-    running median of ``window`` points (default a tenth of the series, at least 5):
-    ``s`` is their robust spread and ``phi`` their lag-1 autocorrelation (residuals
-    winsorised at 3 robust deviations so that a spike does not count, ``phi`` clipped
-    to ``[0, 0.95]``). About ``sigma`` for white noise. 0.0 for fewer than 8 points.
+    together and the change is far less certain. For AR(1) noise this is the lag-1
+    noise scale (:func:`noise_scale` at lag 1) times :func:`long_run_factor` of the
+    noise's autocorrelation (:func:`noise_autocorrelation`). About ``sigma`` for
+    white noise; 0.0 for fewer than 8 points.
 
     >>> rng = np.random.default_rng(0)
     >>> e = rng.normal(0, 1, 2000)
@@ -111,27 +124,222 @@ def long_run_noise_scale(values: npt.ArrayLike, *, window: int | None = None) ->
     y = np.asarray(values, dtype=np.float64)
     if y.size < 8:
         return 0.0
-    w = (max(5, y.size // 4) if window is None else max(3, window)) | 1
-    # The running median of moving_median (shrinking at the ends), vectorised: full
-    # windows with np.median, the 2 * (w // 2) shrinking ones with np.nanmedian.
-    h = w // 2
-    windows = np.lib.stride_tricks.sliding_window_view(np.pad(y, h, constant_values=np.nan), w)
-    smooth = np.empty_like(y)
-    if y.size > 2 * h:
-        smooth[h : y.size - h] = np.median(windows[h : y.size - h], axis=1)
-        edges = np.r_[0:h, y.size - h : y.size]
-    else:
-        edges = np.arange(y.size)
-    smooth[edges] = np.nanmedian(windows[edges], axis=1)
-    r = y - smooth
+    phi = noise_autocorrelation(y, window=window)
+    return noise_scale(y, lags=(1,)) * long_run_factor(phi)
+
+
+def long_run_factor(phi: float) -> float:
+    """Long-run standard deviation of AR(1) noise over its lag-1 noise scale.
+
+    The long-run deviation is ``s * sqrt((1 + phi) / (1 - phi))`` and the lag-1
+    second differences measure ``s * sqrt((1 - phi) (3 - phi) / 3)``; 1 for white
+    noise, about 2.7 for ``phi = 0.5``, 16 for ``phi = 0.9``.
+
+    >>> long_run_factor(0.0)
+    1.0
+    """
+    f = min(max(phi, 0.0), 0.9)
+    return math.sqrt(3.0 * (1.0 + f) / ((1.0 - f) ** 2 * (3.0 - f)))
+
+
+def noise_autocorrelation(values: npt.ArrayLike, *, window: int = 15) -> float:
+    """The AR(1) coefficient of the noise around a trend, in ``[0, 0.9]``.
+
+    The smaller of two estimates that fail in different ways:
+    :func:`difference_autocorrelation` (the kinks of a training curve do not count;
+    a strong curvature over a few points does) and the lag-1 autocorrelation of the
+    residuals around a running median of a quarter of the series, winsorised at 3
+    robust deviations (a strong short curvature does not count; a kink does). A
+    series whose noise is louder in some places than in others has no bias here.
+    0.0 for fewer than 8 points.
+
+    >>> rng = np.random.default_rng(0)
+    >>> round(noise_autocorrelation(np.cumsum(np.ones(500)) + rng.normal(0, 1, 500)), 1)
+    0.0
+    """
+    y = np.asarray(values, dtype=np.float64)
+    if y.size < 8:
+        return 0.0
+    return min(difference_autocorrelation(y, window=window), _residual_autocorrelation(y))
+
+
+def _residual_autocorrelation(y: FloatArray) -> float:
+    """Lag-1 autocorrelation of the residuals around a running median of a quarter of ``y``
+    (shorter windows at the ends)."""
+    w = max(5, y.size // 4) | 1
+    r = y - moving_median(y, w)
     s = mad(r)
     if s == 0.0:
         return 0.0
     r = np.clip(r - np.median(r), -3 * s, 3 * s)
     den = float(r @ r)
     phi = float(r[1:] @ r[:-1]) / den if den > 0 else 0.0
-    phi = min(max(phi, 0.0), 0.95)
-    return s * math.sqrt((1 + phi) / (1 - phi))
+    return min(max(phi, 0.0), 0.9)
+
+
+def difference_autocorrelation(values: npt.ArrayLike, *, window: int = 15) -> float:
+    """The AR(1) coefficient of the noise, from its first differences (see above).
+
+    Returns ``1 + 2 r`` clipped to ``[0, 0.9]``, where ``r`` is the lag-1
+    autocorrelation of the first differences minus their running median over
+    ``window`` points. 0.0 for fewer than 8 points.
+
+    >>> rng = np.random.default_rng(1)
+    >>> round(difference_autocorrelation(np.linspace(0, 5, 3000) + rng.normal(0, 1, 3000)), 1)
+    0.1
+    """
+    y = np.asarray(values, dtype=np.float64)
+    if y.size < 8:
+        return 0.0
+    d = np.diff(y)
+    e = d - moving_median(d, min(window, d.size) | 1)
+    s = mad(e)
+    if s == 0.0:
+        return 0.0
+    e = np.clip(e - float(np.median(e)), -3 * s, 3 * s)
+    den = float(e @ e)
+    r = float(e[1:] @ e[:-1]) / den if den > 0 else -0.5
+    return min(max(1.0 + 2.0 * r, 0.0), 0.9)
+
+
+def local_noise(values: npt.ArrayLike, window: int) -> FloatArray:
+    """Noise scale around each point: a noise model that follows the level.
+
+    The median absolute lag-1 second difference in a centred window of ``window``
+    points (odd, shrunk to the series), in normal units and divided by ``sqrt(6)``
+    (as :func:`noise_scale` at lag 1). A locally linear trend cancels out, a jump or
+    a spike touches two or three differences only, so the median ignores it. Zeros
+    for fewer than three points.
+
+    >>> rng = np.random.default_rng(0)
+    >>> loud = np.r_[np.full(200, 0.01), np.full(200, 0.1)]
+    >>> y = np.linspace(0, 1, 400) + rng.normal(0, 1, 400) * loud
+    >>> s = local_noise(y, 21)
+    >>> round(float(s[100]), 2), round(float(s[300]), 2)
+    (0.01, 0.1)
+    """
+    y = np.asarray(values, dtype=np.float64)
+    n = int(y.size)
+    if n < 3:
+        return np.zeros(n)
+    d2 = y[2:] - 2.0 * y[1:-1] + y[:-2]
+    d2 = np.concatenate([d2[:1], d2, d2[-1:]])
+    w = max(3, min(int(window), n if n % 2 else n - 1)) | 1
+    h = w // 2
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(np.abs(d2), h, mode="reflect"), w)
+    spread = np.median(windows, axis=1)
+    return np.asarray(MAD_TO_SIGMA * spread / math.sqrt(6.0), dtype=np.float64)
+
+
+def regime_changes(values: npt.ArrayLike, *, least: float = 1.25) -> IntArray:
+    """Positions where a positive schedule (a learning rate) starts a new regime.
+
+    A change by a factor of at least ``least`` that is five times larger (in log
+    terms) than the typical change of the seven around it: a step down or up, a
+    restart, the start and the end of a spike; a change to or from zero. A smooth
+    warm-up or cosine decay, which changes a little every step, has none. Returns
+    the first position of each new regime.
+
+    >>> regime_changes([1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.0, 0.0]).tolist()
+    [3, 6]
+    >>> regime_changes([1.0, 1.0, 1.0, 100.0, 1.0, 1.0, 1.0]).tolist()
+    [3, 4]
+    >>> regime_changes(np.cos(np.linspace(0, 1.5, 50)) + 0.01).tolist()
+    []
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.size < 2:
+        return np.zeros(0, dtype=np.int64)
+    zero = v <= 0
+    logv = np.log(np.where(zero, 1.0, v))
+    d = np.abs(np.diff(logv))
+    to_zero = zero[1:] != zero[:-1]
+    d = np.where(to_zero | zero[1:] | zero[:-1], 0.0, d)
+    around = np.median(
+        np.lib.stride_tricks.sliding_window_view(np.pad(d, 3, mode="edge"), 7), axis=1
+    )
+    big = (d >= math.log(least)) & (d >= 5.0 * around)
+    return np.asarray(np.flatnonzero(big | to_zero) + 1, dtype=np.int64)
+
+
+def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
+    """Median of the ``window`` values before each position (fewer at the start; the
+    first position gets its own value).
+
+    >>> trailing_median([1.0, 5.0, 3.0, 2.0, 8.0], 2).tolist()
+    [1.0, 1.0, 3.0, 4.0, 2.5]
+    """
+    y = np.asarray(values, dtype=np.float64)
+    n = int(y.size)
+    w = max(1, int(window))
+    out = np.empty(n)
+    if n == 0:
+        return out
+    out[0] = y[0]
+    # the first windows are shorter: the medians of the prefixes
+    k = min(w, n)
+    if k > 1:
+        out[1:k] = _prefix_medians(y[: k - 1], 1)
+    if n > w:
+        out[w:] = np.median(np.lib.stride_tricks.sliding_window_view(y[:-1], w), axis=1)
+    return out
+
+
+def equal_runs(values: npt.ArrayLike, min_length: int) -> tuple[IntArray, IntArray]:
+    """Runs of exactly equal consecutive values: ``(starts, stops)``, each run ``[start, stop)``.
+
+    Only runs of at least ``min_length`` (>= 2) values are returned. A frozen network, a
+    learning rate of zero or a model that predicts one class logs the very same value
+    again and again; no noise estimate is needed to see that.
+
+    >>> equal_runs([1.0, 2.0, 2.0, 2.0, 3.0, 4.0, 4.0], 2)
+    (array([1, 5]), array([4, 7]))
+    """
+    y = np.asarray(values, dtype=np.float64)
+    k = max(2, int(min_length))
+    if y.size < k:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    same = (y[1:] == y[:-1]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], same, [0]])))
+    starts = edges[::2].astype(np.int64)
+    stops = edges[1::2].astype(np.int64) + 1
+    keep = stops - starts >= k
+    return starts[keep], stops[keep]
+
+
+def block_spread(x: npt.ArrayLike, values: npt.ArrayLike, bins: Bins) -> FloatArray:
+    """Spread of the points inside each block of ``bins`` around the line through the
+    block medians.
+
+    ``sqrt(pi / 2) * mean(|y - interpolated block medians|)`` per block (a normal
+    standard deviation; vectorised over the equal-size blocks): the trend at the
+    scale of blocks is not spread, swings faster than a block are. 0.0 for blocks of
+    one point.
+
+    >>> x = np.arange(40.0)
+    >>> y = x / 10 + np.r_[np.zeros(20), 0.5 * (-1.0) ** np.arange(20)]
+    >>> block_spread(x, y, bin_reduce(x, y, 4)).round(2).tolist()
+    [0.0, 0.0, 0.63, 0.63]
+    """
+    xa = np.asarray(x, dtype=np.float64)
+    y = np.asarray(values, dtype=np.float64)
+    m = len(bins)
+    out = np.zeros(m)
+    if m == 0 or m == y.size:
+        return out
+    line = np.interp(xa, bins.x, bins.y)
+    if m >= 2:  # beyond the first and last block centres: their lines, extended
+        for a, b, side in ((0, 1, xa < bins.x[0]), (m - 2, m - 1, xa > bins.x[-1])):
+            dx = float(bins.x[b] - bins.x[a])
+            slope = float(bins.y[b] - bins.y[a]) / dx if dx > 0 else 0.0
+            line[side] = bins.y[a] + slope * (xa[side] - bins.x[a])
+    r = np.abs(y - line)
+    size = int(bins.count[0])
+    full = int(np.count_nonzero(bins.count == size))
+    out[:full] = r[: full * size].reshape(full, size).mean(axis=1)
+    if full < m:
+        out[full:] = float(r[full * size :].mean())
+    return np.asarray(out * math.sqrt(math.pi / 2.0), dtype=np.float64)
 
 
 def quantum(values: npt.ArrayLike) -> float:
@@ -281,26 +489,88 @@ def moving_median(values: npt.ArrayLike, window: int) -> FloatArray:
         out = [float(np.median(y[max(0, i - h) : i + h + 1])) for i in range(n)]
         return np.asarray(out, dtype=np.float64)
     core = np.median(np.lib.stride_tricks.sliding_window_view(y, w), axis=1)
-    left = [float(np.median(y[: i + h + 1])) for i in range(h)]
-    right = [float(np.median(y[n - w + 1 + j :])) for j in range(h)]
-    return np.concatenate([np.asarray(left), core, np.asarray(right)]).astype(np.float64)
+    left = _prefix_medians(y[: 2 * h], h + 1)
+    right = _prefix_medians(y[n - 2 * h :][::-1], h + 1)[::-1]
+    return np.concatenate([left, core, right]).astype(np.float64)
 
 
-def _prefix(x: FloatArray, y: FloatArray) -> FloatArray:
-    """Cumulative sums of 1, x, y, x², xy, y² with a leading zero row (shape (6, n+1))."""
+def _prefix_medians(y: FloatArray, first: int) -> FloatArray:
+    """Medians of ``y[:first]``, ``y[:first + 1]``, ... up to ``y`` itself, vectorised: each
+    prefix sorted in a row of a NaN-padded matrix."""
+    k = np.arange(first, y.size + 1)
+    if k.size == 0:
+        return np.zeros(0)
+    rows = np.where(np.arange(y.size)[None, :] < k[:, None], y[None, :], np.nan)
+    rows.sort(axis=1)  # NaN sorts last
+    lo = np.take_along_axis(rows, ((k - 1) // 2)[:, None], axis=1)[:, 0]
+    hi = np.take_along_axis(rows, (k // 2)[:, None], axis=1)[:, 0]
+    return np.asarray(0.5 * (lo + hi), dtype=np.float64)
+
+
+def monotone_fit(values: npt.ArrayLike, *, increasing: bool = True) -> FloatArray:
+    """Least-squares monotone (isotonic) fit of ``values``, by pooling adjacent violators.
+
+    Where the values go the wrong way, neighbours are pooled into their mean, so a
+    noisy flat stretch becomes one level and a converging curve keeps its shape: the
+    improvement still to come from each point is read off it without the noise of
+    single points.
+
+    >>> monotone_fit([1.0, 3.0, 2.0, 4.0]).tolist()
+    [1.0, 2.5, 2.5, 4.0]
+    >>> monotone_fit([3.0, 1.0, 2.0], increasing=False).tolist()
+    [3.0, 1.5, 1.5]
+    """
+    y = np.asarray(values, dtype=np.float64)
+    if y.size < 2:
+        return np.array(y, dtype=np.float64)
+    if _isotonic is not None:
+        fitted: FloatArray = np.asarray(_isotonic(y, increasing=increasing).x, dtype=np.float64)
+        return fitted
+    z = y if increasing else -y
+    means: list[float] = []
+    sizes: list[int] = []
+    for v in z.tolist():
+        means.append(v)
+        sizes.append(1)
+        while len(means) > 1 and means[-2] > means[-1]:
+            size = sizes[-2] + sizes[-1]
+            mean = (means[-2] * sizes[-2] + means[-1] * sizes[-1]) / size
+            means[-2:] = [mean]
+            sizes[-2:] = [size]
+    out = np.repeat(np.asarray(means), np.asarray(sizes))
+    return np.asarray(out if increasing else -out, dtype=np.float64)
+
+
+def _prefix(x: FloatArray, y: FloatArray, w: FloatArray | None = None) -> FloatArray:
+    """Cumulative (weighted) sums of 1, x, y, x², xy, y² with a leading zero row (6, n+1)."""
     n = x.size
+    wa = np.ones(n) if w is None else w
     out = np.zeros((6, n + 1))
-    out[0, 1:] = np.arange(1, n + 1)
-    np.cumsum(x, out=out[1, 1:])
-    np.cumsum(y, out=out[2, 1:])
-    np.cumsum(x * x, out=out[3, 1:])
-    np.cumsum(x * y, out=out[4, 1:])
-    np.cumsum(y * y, out=out[5, 1:])
+    np.cumsum(wa, out=out[0, 1:])
+    np.cumsum(wa * x, out=out[1, 1:])
+    np.cumsum(wa * y, out=out[2, 1:])
+    np.cumsum(wa * x * x, out=out[3, 1:])
+    np.cumsum(wa * x * y, out=out[4, 1:])
+    np.cumsum(wa * y * y, out=out[5, 1:])
     return out
 
 
+def _sse_of(sums: FloatArray) -> FloatArray:
+    """Residual sums of squares of least-squares lines from their (weighted) sums
+    ``(n, sx, sy, sxx, sxy, syy)`` (rows of ``sums``, one column per line)."""
+    n, sx, sy, sxx, sxy, syy = sums
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = np.where(n > 0, n, np.inf)
+        cxx = sxx - sx * sx / n
+        cxy = sxy - sx * sy / n
+        cyy = syy - sy * sy / n
+        fit = np.where(cxx > 1e-300, cxy * cxy / np.where(cxx > 1e-300, cxx, 1.0), 0.0)
+        sse = np.maximum(cyy - fit, 0.0)
+    return np.asarray(np.where(np.isfinite(sse), sse, np.inf), dtype=np.float64)
+
+
 def segment_sse(prefix: FloatArray, i: npt.ArrayLike, j: npt.ArrayLike) -> FloatArray:
-    """Residual sum of squares of the least-squares line on points ``[i, j)``.
+    """Residual sum of squares of the (weighted) least-squares line on points ``[i, j)``.
 
     ``prefix`` comes from the cumulative sums used by :func:`binary_segmentation`;
     ``i`` and ``j`` may be arrays (broadcast).
@@ -309,6 +579,7 @@ def segment_sse(prefix: FloatArray, i: npt.ArrayLike, j: npt.ArrayLike) -> Float
     s = prefix[:, ja] - prefix[:, ia]
     n, sx, sy, sxx, sxy, syy = s
     with np.errstate(divide="ignore", invalid="ignore"):
+        n = np.where(n > 0, n, np.inf)
         cxx = sxx - sx * sx / n
         cxy = sxy - sx * sy / n
         cyy = syy - sy * sy / n
@@ -324,15 +595,23 @@ def binary_segmentation(
     penalty: float,
     min_size: int = 3,
     max_segments: int = 12,
+    weights: npt.ArrayLike | None = None,
+    forced: tuple[int, ...] = (),
 ) -> list[int]:
     """Piecewise-linear change points by binary segmentation.
 
     A segment is split at the position that most reduces the residual sum of squares
     of independent least-squares lines on each side, when that reduction exceeds
     ``penalty``; the largest reductions are taken first, up to ``max_segments``
-    segments. Each split costs O(segment length) thanks to cumulative sums, so the
-    whole search is O(n * segments). Returns the sorted interior breakpoints
-    (positions where a new segment starts).
+    segments; then every break is moved to its best place between its neighbours and
+    new splits are looked for again (twice at most: a first split in the middle of a
+    short feature is moved to one of its edges). With ``weights`` (one per point,
+    typically the inverse squared local
+    noise) the squares are weighted, so ``penalty`` is in units of that noise. The
+    ``forced`` breakpoints are taken first, whatever they gain. Each split costs
+    O(segment length) thanks to cumulative sums, so the whole search is O(n *
+    segments). Returns the sorted interior breakpoints (positions where a new
+    segment starts).
 
     Unlike a piecewise-constant (``l2``) cost, a smooth monotone decline is one
     segment here, not a staircase.
@@ -345,42 +624,77 @@ def binary_segmentation(
     xa = np.asarray(x, dtype=np.float64)
     ya = np.asarray(y, dtype=np.float64)
     n = int(xa.size)
-    if n < 2 * min_size or max_segments < 2:
+    fixed = sorted({int(b) for b in forced if 0 < int(b) < n})
+    if (n < 2 * min_size and not fixed) or max_segments < 2:
         return []
     # Centre and scale for numerical stability of the cumulative sums.
     xs = (xa - xa.mean()) / (float(np.ptp(xa)) or 1.0)
     yc = ya - float(np.median(ya))
     scale = float(np.max(np.abs(yc))) or 1.0
     yc = yc / scale
-    pen = penalty / (scale * scale)
-    prefix = _prefix(xs, yc)
+    wa = None
+    if weights is not None:
+        wa = np.asarray(weights, dtype=np.float64)
+        wscale = float(np.median(wa)) or 1.0
+        wa = wa / wscale
+        pen = penalty / wscale / (scale * scale)
+    else:
+        pen = penalty / (scale * scale)
+    prefix = _prefix(xs, yc, wa)
+
+    cache: dict[tuple[int, int], tuple[float, int]] = {}
 
     def best_split(i: int, j: int) -> tuple[float, int]:
+        if (i, j) not in cache:
+            cache[(i, j)] = _best(i, j)
+        return cache[(i, j)]
+
+    def _best(i: int, j: int) -> tuple[float, int]:
         if j - i < 2 * min_size:
             return (0.0, -1)
         ks = np.arange(i + min_size, j - min_size + 1)
-        total = segment_sse(prefix, np.array([i]), np.array([j]))[0]
-        gain = total - segment_sse(prefix, i, ks) - segment_sse(prefix, ks, j)
+        inner = prefix[:, ks]
+        left = _sse_of(inner - prefix[:, i : i + 1])
+        right = _sse_of(prefix[:, j : j + 1] - inner)
+        total = _sse_of(prefix[:, j : j + 1] - prefix[:, i : i + 1])[0]
+        gain = total - left - right
         if not np.isfinite(gain).any():
             return (0.0, -1)
         gain = np.where(np.isfinite(gain), gain, -np.inf)
         b = int(np.argmax(gain))
         return (float(gain[b]), int(ks[b]))
 
-    breaks: list[int] = []
-    candidates: list[tuple[float, int, int, int]] = []
-    g, k = best_split(0, n)
-    candidates.append((g, k, 0, n))
-    while candidates and len(breaks) + 1 < max_segments:
-        candidates.sort(key=lambda c: (-c[0], c[1]))
-        g, k, i, j = candidates.pop(0)
-        if k < 0 or not g > pen:
+    def grow(breaks: list[int]) -> list[int]:
+        edges = [0, *sorted(breaks), n]
+        candidates = [(*best_split(a, b), a, b) for a, b in itertools.pairwise(edges)]
+        out = list(breaks)
+        while candidates and len(out) + 1 < max_segments:
+            candidates.sort(key=lambda c: (-c[0], c[1]))
+            g, k, i, j = candidates.pop(0)
+            if k < 0 or not g > pen:
+                break
+            out.append(k)
+            candidates += [(*best_split(a, b), a, b) for a, b in ((i, k), (k, j))]
+        return sorted(out)
+
+    breaks = grow(list(fixed))
+    # Greedy splits can land inside a feature (the middle of a stall): move every free
+    # break to its best place between its neighbours, then look for new splits again.
+    for _ in range(2):
+        moved = False
+        for idx, k in enumerate(breaks):
+            if k in fixed:
+                continue
+            a = breaks[idx - 1] if idx else 0
+            b = breaks[idx + 1] if idx + 1 < len(breaks) else n
+            best = best_split(a, b)[1]
+            if best >= 0 and best != k:
+                breaks[idx] = best
+                moved = True
+        if not moved:
             break
-        breaks.append(k)
-        for a, b in ((i, k), (k, j)):
-            ga, ka = best_split(a, b)
-            candidates.append((ga, ka, a, b))
-    return sorted(breaks)
+        breaks = grow(breaks)
+    return sorted(set(breaks))
 
 
 def autocorrelation(values: npt.ArrayLike, max_lag: int) -> FloatArray:

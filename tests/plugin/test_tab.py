@@ -362,7 +362,6 @@ def test_no_data_no_plugin() -> None:
     assert tab.make_plugin(base_plugin.TBContext()) is None
 
 
-
 def test_goal_flag_matches_report_goal() -> None:
     sample = Path("fixtures/sample").resolve()
     goals = ["epoch_loss=none", "Loss/*=max"]

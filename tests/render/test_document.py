@@ -89,13 +89,14 @@ def test_summary_counts() -> None:
     summary = tbplateau.analyze(SAMPLE).to_dict()["summary"]
     assert summary == {
         "runs": 4,
-        "runs_with_findings": 2,
+        "runs_with_findings": 3,
         "series": 7,
         "judged_series": 6,
         "partly_judged_series": 0,
         "not_judged_series": 1,
-        "findings": 4,
-        "findings_by_label": {"non-finite": 1, "divergence": 1, "overfitting": 1, "plateau": 1},
+        # keras/train's accuracy settles at 0.97 by about epoch 50 (fixtures/make_sample.py)
+        "findings": 5,
+        "findings_by_label": {"non-finite": 1, "divergence": 1, "overfitting": 1, "plateau": 2},
         "read_issues": 0,
-        "worst_runs": ["torch_lr_too_high", "keras/validation"],
+        "worst_runs": ["torch_lr_too_high", "keras/validation", "keras/train"],
     }

@@ -243,10 +243,14 @@ def test_a_dead_network_predicts_the_class_prior() -> None:
 def test_yolov5_warmup_run_is_too_early_to_judge_real() -> None:
     view = view_of(real("haniaraslan__yolov5"))
     recall = row(view, "runs/train/exp", "metrics/recall")
-    assert recall.state == "warm-up"
-    assert recall.verdict_text.startswith("too early (LR warm-up)")
-    assert recall.advice is not None
-    assert "lower the LR" not in recall.advice.text
+    # 11 epochs of warm-up whose last value is near its best: no divergence at step 0
+    assert not any(f.kind is FindingKind.DIVERGENCE for f in recall.findings)
+    assert recall.state in ("warm-up", "improving")
+    assert recall.advice is None or "lower the LR" not in recall.advice.text
+    warm = [s for r in view.runs if r.run == "runs/train/exp" for s in r.series]
+    warm = [s for s in warm if s.state == "warm-up"]
+    assert warm
+    assert all(s.verdict_text.startswith("too early (LR warm-up)") for s in warm)
     run = next(r for r in view.runs if r.run == "runs/train/exp")
     assert any(note.startswith("warm-up: x/lr0 rose") for note in run.notes)
 
@@ -465,3 +469,37 @@ def test_never_an_absurd_try(every_view: list[ReportView]) -> None:
                     assert "capacity" not in s.advice.text
                 if s.tag.startswith("batch_"):
                     assert "a larger batch" not in s.advice.text
+
+
+# -- an overfitting run and the end of its schedule -------------------------------------
+
+
+def test_the_training_side_of_an_overfitting_run_is_not_told_to_add_capacity() -> None:
+    view = view_of(FIXTURES / "keras_cnn_overfit")
+    loss = row(view, "train", "epoch_loss")
+    assert loss.advice is not None
+    assert loss.advice.kind is FindingKind.PLATEAU
+    assert not any("capacity" in t for t in loss.advice.tries)
+    assert any("regularisation" in t for t in loss.advice.tries)
+    # the LR logged as 0 at the last epoch does not end the plateau one point early
+    assert loss.findings[0].end_step is None
+
+
+def test_a_flat_line_at_the_end_of_a_decayed_schedule_is_not_a_dead_network() -> None:
+    view = view_of(FIXTURES / "keras_cnn_overfit")
+    acc = row(view, "validation", "epoch_accuracy")
+    assert acc.advice is not None
+    assert acc.advice.label == "flat line"
+    assert "brought the LR down" in acc.advice.text
+    assert "dead ReLUs" not in acc.advice.text
+
+
+def test_a_divergence_starts_from_the_value_before_the_jump() -> None:
+    t = np.arange(40)
+    acc = np.where(t < 20, 0.9 + 0.002 * np.sin(t), 0.5 + 0.002 * np.cos(t))
+    view = view_of(logdir(("r", {"accuracy": acc})))
+    s = row(view, "r", "accuracy")
+    assert s.advice is not None
+    assert s.advice.kind is FindingKind.DIVERGENCE
+    assert "from 0.9" in s.advice.text
+    assert "to 0.49" in s.advice.text or "to 0.5" in s.advice.text

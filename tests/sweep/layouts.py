@@ -5,6 +5,7 @@ Written with TensorBoard's own protobufs and record writer (``tests.helpers``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -80,21 +81,25 @@ class Boom(Detector):
         self.run = run
         self._inner = PlateauDetector()
 
-    def detect(self, series: Series, goal: Goal = "min") -> list[Finding]:
+    def detect(
+        self, series: Series, goal: Goal = "min", *, events: Sequence[int] = ()
+    ) -> list[Finding]:
         if series.run == self.run:
             raise ZeroDivisionError(f"boom in {series.run}")
-        return self._inner.detect(series, goal)
+        return self._inner.detect(series, goal, events=events)
 
 
 class Crash(Boom):
     """A plateau detector that kills its process on the series of one run."""
 
-    def detect(self, series: Series, goal: Goal = "min") -> list[Finding]:
+    def detect(
+        self, series: Series, goal: Goal = "min", *, events: Sequence[int] = ()
+    ) -> list[Finding]:
         if series.run == self.run:
             import os
 
             os._exit(3)
-        return self._inner.detect(series, goal)
+        return self._inner.detect(series, goal, events=events)
 
 
 def detectors_with(plateau: Detector) -> dict[FindingKind, Detector]:

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,10 +16,12 @@ import pytest
 
 from tbplateau.analysis import analyze
 from tbplateau.curves import attach
+from tbplateau.detectors import Detector
 from tbplateau.errors import InvalidParameterError
-from tbplateau.findings import FindingKind, finding_label
+from tbplateau.findings import Finding, FindingKind, Goal, finding_label
 from tbplateau.reader import read_logdir
 from tbplateau.selection import Selection
+from tbplateau.series import Series
 from tbplateau.watch import AlertState, EventType, Watcher
 from tbplateau.watch.events import Event as WatchEvent
 from tests.helpers import frame, scalar
@@ -77,11 +80,15 @@ def test_a_plateau_that_ends_after_an_lr_drop_opens_then_resolves(tmp_path: Path
 
 
 def _transient_pause() -> np.ndarray:
-    """A loss that pauses for 8 steps at step 120: flat at the end of the data once."""
-    rng = np.random.default_rng(0)
+    """A loss that stalls for 9 steps at step 120, the logger repeating its last value:
+    found as a plateau by one evaluation (when the data has just left it), then part
+    of a decay. (A noisy 8-step lull is no plateau at all for the detectors of issue 8.)"""
+    rng = np.random.default_rng(1)
     t = np.arange(300)
-    progress = np.where(t < 120, t, np.where(t < 128, 120, t - 8))
-    return np.exp(-progress / 60) * np.exp(0.01 * rng.standard_normal(300))
+    progress = np.where(t < 120, t, np.where(t < 129, 120, t - 9))
+    values = np.exp(-progress / 60) * np.exp(0.01 * rng.standard_normal(300))
+    values[120:129] = values[120]
+    return values
 
 
 def test_a_transient_flat_stretch_sends_nothing_with_confirm_2(tmp_path: Path) -> None:
@@ -157,6 +164,39 @@ def test_a_finding_on_the_first_few_points_waits_until_the_series_is_longer(
     log = Growing(tmp_path / "long")
     events = grow(log, log.watcher(), "r", "acc", flat, range(3, 61, 3))
     assert [(c, e.event.value, e.reason) for c, e in events] == [(24, "opened", "confirmed")]
+
+
+class _Scripted(Detector):
+    """A plateau from step 20 on, found only when the series has one of ``lengths`` points."""
+
+    kind = FindingKind.PLATEAU
+
+    def __init__(self, lengths: set[int]) -> None:
+        self.lengths = lengths
+
+    def detect(self, series: Series, goal: Goal, *, events: Sequence[int] = ()) -> list[Finding]:
+        if len(series) not in self.lengths:
+            return []
+        return [Finding(FindingKind.PLATEAU, 20, None, (series.tag,), 0.8)]
+
+
+@pytest.mark.parametrize(("cooldown", "back"), [(1800.0, "updated"), (2.0, "opened")])
+def test_a_finding_back_in_the_last_points_is_dated_by_them_not_by_the_settle(
+    tmp_path: Path, cooldown: float, back: str
+) -> None:
+    """Withdrawn after 52 points, found again in the last 4 (4 s of the writer's clock
+    later), and the run is declared stopped a day on: it came back within a 30-minute
+    cooldown (not announced again), but not within 2 s (announced)."""
+    log = Growing(tmp_path)
+    dets = {FindingKind.PLATEAU: _Scripted({40, 44, 56})}
+    w = log.watcher(detectors=dets, cooldown=cooldown)
+    events = grow(log, w, "r", "loss", _loss(56), [40, 44, 48, 52, 56])
+    assert [(c, e.event.value) for c, e in events] == [
+        (44, "opened"),
+        (52, "withdrawn"),
+        (-1, back),
+    ]
+    assert alert_keys(w) == [("r", ("loss",), "plateau", 20, None)]
 
 
 def test_an_onset_refinement_keeps_the_id(tmp_path: Path) -> None:

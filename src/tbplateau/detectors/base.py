@@ -5,7 +5,7 @@ Contract of every detector class:
 - every parameter is a keyword-only argument of ``__init__``, stored under the same
   name and validated there (:class:`~tbplateau.errors.InvalidParameterError` naming
   the value);
-- ``detect(series, goal) -> list[Finding]`` is pure: no state, never raises on odd
+- ``detect(series, goal, *, events=()) -> list[Finding]`` is pure: no state, never raises on odd
   data (empty, NaN, inf, huge values, uneven or repeated steps), findings sorted by
   onset, onsets are steps of the series, confidences in [0, 1], same input gives the
   same output;
@@ -20,8 +20,13 @@ Contract of every detector class:
 :func:`prepare` computes, once per (series, goal), what every detector needs: the
 finite points, the *working* values (oriented so that larger is better; the log of
 a positive loss, since losses move on a log scale), a reduction to at most
-:data:`MAX_BINS` blocks (medians, so a spike or a 1e30 does not move a block), the
-noise scale of that reduced series and its piecewise-linear segmentation.
+:data:`MAX_BINS` blocks (medians, so a spike or a 1e30 does not move a block), a
+noise model that follows the level (the local noise of every block, and one factor
+for autocorrelated noise), the runs of exactly equal values, and a piecewise-linear
+segmentation of the blocks in units of that local noise: cut first at the runs of
+equal values, then wherever a break (a level shift, a jump, a kink) stands out of
+the noise around it. Each segment carries its own noise and the jump that leads
+into it, so that every detector judges a piece with the noise of that piece.
 """
 
 from __future__ import annotations
@@ -43,7 +48,12 @@ from tbplateau.stats import (
     Bins,
     bin_reduce,
     binary_segmentation,
-    long_run_noise_scale,
+    block_spread,
+    equal_runs,
+    local_noise,
+    long_run_factor,
+    moving_median,
+    noise_autocorrelation,
     noise_scale,
     quantum,
 )
@@ -55,8 +65,12 @@ __all__ = [
     "Segment",
     "check_fraction",
     "check_positive",
+    "fitted_path",
+    "is_jump",
+    "jump_point",
     "onset_tolerance",
     "prepare",
+    "stretch_kappa",
 ]
 
 MAX_BINS = 200
@@ -64,6 +78,19 @@ MAX_BINS = 200
 
 SEGMENT_PENALTY = 6.0
 """Split penalty of the segmentation, in units of ``noise² · log(blocks)``."""
+
+SEGMENT_PHI_BLOCKS = 12
+"""A segment of at least this many blocks has its noise's autocorrelation measured on
+its own residuals (a flat piece of white noise after a curved start is judged white)."""
+
+MIN_RUN = 4
+"""Fewest exactly equal consecutive values that make a run of equal values."""
+
+RUN_FRACTION = 0.1
+LONG_RUN = 8
+"""Runs of equal values this long (:data:`RUN_FRACTION` of the series, and at least
+:data:`LONG_RUN` values) are cut out as segments of their own (shorter ones are what
+a quantised metric does as it moves)."""
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -97,7 +124,11 @@ class Segment:
 
     ``level0``/``level1`` are the fitted working values at its two ends (so
     ``change = level1 - level0`` is the progress made: positive is better), ``z`` the
-    change in units of the block noise.
+    change in units of the segment's own noise ``noise`` (the median local block
+    noise inside it), ``jump`` the step into it from the previous segment (0 for the
+    first; negative is worse): the smaller of the step between the two lines
+    halfway between their blocks and the step between those two blocks less what
+    the slopes explain, or 0 when they disagree in sign.
     """
 
     b0: int
@@ -108,6 +139,10 @@ class Segment:
     level1: float
     change: float
     z: float
+    noise: float = 0.0
+    jump: float = 0.0
+    kappa: float = 1.0
+    """The long-run factor of this segment's own noise (never above the series')."""
 
     @property
     def points(self) -> int:
@@ -137,10 +172,45 @@ class Prepared:
     """Noise scale of changes fitted over many blocks (see
     :func:`~tbplateau.stats.long_run_noise_scale`): ``sigma`` for white noise, larger
     for autocorrelated noise; never below ``sigma``."""
+    local: FloatArray
+    """Noise of every block (:func:`~tbplateau.stats.local_noise`, floored like
+    ``sigma``): the noise model that follows the level."""
+    kappa: float
+    """How much more uncertain a change fitted over many blocks is than white noise of
+    the same local scale (>= 1; :func:`~tbplateau.stats.long_run_factor` of the
+    noise's autocorrelation)."""
+    smooth: FloatArray
+    """Running median of five blocks: levels that two outlying blocks do not move."""
+    spread: FloatArray
+    """Spread of the points inside every block around the line through the block
+    medians (:func:`~tbplateau.stats.block_spread`; 0 for blocks of one point)."""
+    runs: tuple[tuple[int, int], ...]
+    """Runs of at least :data:`MIN_RUN` exactly equal finite values, as finite points
+    ``[p0, p1)``."""
+    events: tuple[int, ...]
+    """Blocks where an event of the run (a learning-rate change) starts a new regime."""
+    robust: FloatArray
+    """The block values with every block pulled back to within four local noise units
+    of ``smooth`` (at most eight typical ones: spikes in a cluster raise the local
+    noise), so that an outlying block, a spike, moves no fitted line; the first and
+    last two blocks as they are (the running median lags there)."""
 
     @property
     def n(self) -> int:
         return int(self.y.shape[0])
+
+    def noise(self, b0: int, b1: int) -> float:
+        """Mean local noise of blocks ``[b0, b1)`` (from cumulative sums: O(1))."""
+        csum = self._local_sum
+        return float(csum[b1] - csum[b0]) / max(b1 - b0, 1)
+
+    @property
+    def _local_sum(self) -> FloatArray:
+        cached = self.__dict__.get("_csum")
+        if cached is None:
+            cached = np.r_[0.0, np.cumsum(self.local)]
+            object.__setattr__(self, "_csum", cached)
+        return cached  # type: ignore[no-any-return]
 
     def step_at(self, point: int) -> int:
         """Step of finite point ``point`` (clipped into the series)."""
@@ -173,11 +243,16 @@ def working_values(values: FloatArray, goal: Goal) -> tuple[FloatArray, bool]:
     return values.astype(np.float64, copy=True), False
 
 
-def prepare(series: Series, goal: Goal) -> Prepared:
-    """The shared view of ``series`` under ``goal`` (memoised per series object)."""
-    cached: dict[Goal, Prepared] | None = series.__dict__.get(_CACHE_ATTR)
-    if cached is not None and goal in cached:
-        return cached[goal]
+def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
+    """The shared view of ``series`` under ``goal`` (memoised per series object).
+
+    ``events`` are steps where the run was changed (a learning-rate drop, raise or
+    restart; :mod:`tbplateau.detectors.events`): the segmentation is cut there too.
+    """
+    key = (goal, tuple(sorted({int(e) for e in events})))
+    cached: dict[tuple[Goal, tuple[int, ...]], Prepared] | None = series.__dict__.get(_CACHE_ATTR)
+    if cached is not None and key in cached:
+        return cached[key]
     values = series.values
     finite = np.isfinite(values)
     pos = np.flatnonzero(finite).astype(np.int64)
@@ -185,31 +260,130 @@ def prepare(series: Series, goal: Goal) -> Prepared:
     # 1e300 is finite but its square is not: clip the working values to a safe range.
     y, log_scale = working_values(np.clip(values[pos], -1e150, 1e150), goal)
     bins = bin_reduce(x, y, MAX_BINS)
+    m = len(bins)
     sig = noise_scale(bins.y)
-    span = float(np.ptp(bins.y)) if len(bins) else 0.0
-    level = float(np.median(np.abs(bins.y))) if len(bins) else 0.0
+    span = float(np.ptp(bins.y)) if m else 0.0
+    level = float(np.median(np.abs(bins.y))) if m else 0.0
     floor = 1e-9 * max(span, level, 1e-12)
     exact = sig <= floor
-    sigma = max(sig, floor, _resolution(values[pos], log_scale))
-    sigma_long = max(sigma, long_run_noise_scale(bins.y))
-    m = len(bins)
-    min_size = 2 if m < 12 else 3
-    breaks = binary_segmentation(
-        bins.x,
-        bins.y,
-        penalty=SEGMENT_PENALTY * sigma_long * sigma_long * math.log(max(m, 3)),
-        min_size=min_size,
-        max_segments=16,
-    )
-    segments = _segments(bins, breaks, sigma, x.size)
+    least = max(floor, _resolution(values[pos], log_scale))
+    sigma = max(sig, least)
+    kappa = long_run_factor(noise_autocorrelation(bins.y)) if m >= 8 else 1.0
+    local = local_noise(bins.y, _noise_window(m))
+    # A window of a few lucky differences must not make its blocks look noiseless.
+    local = np.maximum(local, max(least, 0.25 * float(np.quantile(local, 0.25)) if m else 0.0))
+    smooth = moving_median(bins.y, 5) if m >= 5 else bins.y.copy()
+    starts, stops = equal_runs(y, MIN_RUN)
+    runs = tuple((int(a), int(b)) for a, b in zip(starts.tolist(), stops.tolist(), strict=True))
+    bound = 4.0 * np.minimum(local, 2.0 * float(np.median(local))) if m else local
+    robust = np.clip(bins.y, smooth - bound, smooth + bound)
+    # the running median lags at the ends (a steep start is no outlier)
+    robust[:2] = bins.y[:2]
+    robust[-2:] = bins.y[-2:]
+    cuts = _event_blocks(bins, x, key[1])
+    segments = _segment(bins, robust, local, kappa, runs, x.size, cuts)
+    if kappa > 1.0 and m >= 8:
+        # The first guess at the noise's autocorrelation counts the curvature of the
+        # trend too; the residuals around the fitted pieces do not. Cut again with the
+        # smaller factor when they say so.
+        refit = long_run_factor(_residual_phi(robust - _path(bins, segments)))
+        if refit < 0.8 * kappa:
+            kappa = refit
+            segments = _segment(bins, robust, local, kappa, runs, x.size, cuts)
+    sigma_long = max(sigma, max(noise_scale(bins.y, lags=(1,)), least) * kappa)
     prepared = Prepared(
-        series, goal, pos, x, y, log_scale, bins, sigma, exact, segments, sigma_long
+        series,
+        goal,
+        pos,
+        x,
+        y,
+        log_scale,
+        bins,
+        sigma,
+        exact,
+        segments,
+        sigma_long,
+        local,
+        kappa,
+        smooth,
+        block_spread(x, y, bins),
+        runs,
+        cuts,
+        robust,
     )
     if cached is None:
         cached = {}
         object.__setattr__(series, _CACHE_ATTR, cached)  # a memo, not a field
-    cached[goal] = prepared
+    cached[key] = prepared
     return prepared
+
+
+def _event_blocks(bins: Bins, x: FloatArray, events: tuple[int, ...]) -> tuple[int, ...]:
+    """Blocks where each event's regime starts (the block holding the first finite point
+    at or after the event's step, or the next one when that point is in its second half)."""
+    m = len(bins)
+    out: set[int] = set()
+    for e in events:
+        point = int(np.searchsorted(x, float(e), side="left"))
+        if point <= 0 or point >= x.size:
+            continue
+        b = int(np.searchsorted(bins.start, point, side="right")) - 1
+        if point - int(bins.start[b]) > int(bins.count[b]) // 2:
+            b += 1
+        if 0 < b < m:
+            out.add(b)
+    return tuple(sorted(out))
+
+
+def _noise_window(blocks: int) -> int:
+    """Width of the local noise window: a fifth of the blocks, 9 to 31 (fewer values
+    make too noisy an estimate; more would not follow the level)."""
+    return int(min(31, max(9, blocks // 5))) | 1
+
+
+def _segment(
+    bins: Bins,
+    y: FloatArray,
+    local: FloatArray,
+    kappa: float,
+    runs: tuple[tuple[int, int], ...],
+    n: int,
+    cuts: tuple[int, ...] = (),
+) -> tuple[Segment, ...]:
+    """Piecewise-linear segments of the (robust) block values ``y``, in units of the
+    local noise.
+
+    The blocks come pulled back towards the median of each block and its two
+    neighbours (one outlying block is not a piece of its own; a jump moves the median
+    with it, so it is kept). Runs of equal values are cut out first. Squares are
+    weighted by the inverse long-run local noise (``local * kappa``).
+    """
+    m = len(bins)
+    if m == 0:
+        return ()
+    noise = local * kappa
+    forced = list(cuts)
+    ends = bins.start + bins.count
+    long_run = max(LONG_RUN, math.ceil(RUN_FRACTION * n))
+    for p0, p1 in runs:
+        if p1 - p0 < long_run:
+            continue
+        # cut around the blocks that lie wholly inside the run
+        first = int(np.searchsorted(bins.start, p0, side="left"))
+        last = int(np.searchsorted(ends, p1, side="right"))
+        if last > first:
+            forced += [first, last]
+    min_size = 2 if m < 12 else 3
+    breaks = binary_segmentation(
+        bins.x,
+        y,
+        penalty=SEGMENT_PENALTY * math.log(max(m, 3)) * min(float(np.median(noise)), 1e150) ** 2,
+        min_size=min_size,
+        max_segments=16 + len(forced),
+        weights=_weights(noise),
+        forced=tuple(forced),
+    )
+    return _segments(bins, y, breaks, local, n, kappa)
 
 
 RELATIVE_RESOLUTION = 1e-3
@@ -235,19 +409,34 @@ def _resolution(raw: FloatArray, log_scale: bool) -> float:
     return max(RELATIVE_RESOLUTION * typical, quantum(finite))
 
 
-def _segments(bins: Bins, breaks: Sequence[int], sigma: float, n: int) -> tuple[Segment, ...]:
+def _weights(noise: FloatArray) -> FloatArray:
+    """Inverse squared noise relative to its median (bounded, so no square overflows)."""
+    ratio = np.clip(noise / float(np.median(noise)), 1e-6, 1e6)
+    return np.asarray(1.0 / (ratio * ratio), dtype=np.float64)
+
+
+def _segments(
+    bins: Bins,
+    y: FloatArray,
+    breaks: Sequence[int],
+    noise: FloatArray,
+    n: int,
+    kappa: float = 1.0,
+) -> tuple[Segment, ...]:
     m = len(bins)
     if m == 0:
         return ()
     edges = [0, *breaks, m]
-    out = []
+    out: list[Segment] = []
+    prev_slope = 0.0
     for b0, b1 in itertools.pairwise(edges):
         xs = bins.x[b0:b1]
-        ys = bins.y[b0:b1]
+        ys = y[b0:b1]
+        slope = 0.0
         if b1 - b0 >= 2 and float(np.ptp(xs)) > 0:
             xm = float(xs.mean())
-            dx = xs - xm
-            slope = float(dx @ (ys - ys.mean())) / float(dx @ dx)
+            centred = xs - xm
+            slope = float(centred @ (ys - ys.mean())) / float(centred @ centred)
             l0 = float(ys.mean()) + slope * (float(xs[0]) - xm)
             l1 = float(ys.mean()) + slope * (float(xs[-1]) - xm)
         else:
@@ -255,8 +444,141 @@ def _segments(bins: Bins, breaks: Sequence[int], sigma: float, n: int) -> tuple[
         p0 = int(bins.start[b0])
         p1 = int(bins.start[b1]) if b1 < m else n
         change = l1 - l0
-        out.append(Segment(b0, b1, p0, p1, l0, l1, change, change / sigma))
+        sig = float(np.median(noise[b0:b1]))
+        jump = 0.0
+        if out:
+            # The two lines compared halfway between the blocks either side of the
+            # break, and the step between those two blocks less what the slopes
+            # explain: a level shift shows in both, the bend of a smooth curve (whose
+            # lines overshoot at their ends) or one noisy block in only one.
+            dx = float(bins.x[b0] - bins.x[b0 - 1])
+            lines = (l0 - 0.5 * slope * dx) - (out[-1].level1 + 0.5 * prev_slope * dx)
+            # the step across one to three blocks each side (a jump that settles over
+            # a few blocks), less what the slopes explain
+            blocks = 0.0
+            for j in range(3):
+                left, right = b0 - 1 - j, b0 + j
+                if left < out[-1].b0 or right >= b1:
+                    break
+                step = float(y[right] - y[left]) - (
+                    slope * float(bins.x[right] - bins.x[b0])
+                    + 0.5 * (slope + prev_slope) * dx
+                    + prev_slope * float(bins.x[b0 - 1] - bins.x[left])
+                )
+                if abs(step) > abs(blocks):
+                    blocks = step
+            if lines * blocks > 0:
+                jump = lines if abs(lines) < abs(blocks) else blocks
+        own = kappa
+        if b1 - b0 >= SEGMENT_PHI_BLOCKS and kappa > 1.0:
+            resid = ys - (l0 + slope * (xs - xs[0]))
+            own = min(kappa, long_run_factor(_residual_phi(resid)))
+        out.append(Segment(b0, b1, p0, p1, l0, l1, change, change / sig, sig, jump, own))
+        prev_slope = slope
     return tuple(out)
+
+
+def _residual_phi(r: FloatArray) -> float:
+    """Lag-1 autocorrelation of residuals (winsorised at three robust deviations), in [0, 0.9]."""
+    if r.size < 8:
+        return 0.0
+    c = r - float(np.median(r))
+    s = 1.4826 * float(np.median(np.abs(c)))
+    if s == 0.0:
+        return 0.0
+    c = np.clip(c, -3 * s, 3 * s)
+    den = float(c @ c)
+    return min(max(float(c[1:] @ c[:-1]) / den if den > 0 else 0.0, 0.0), 0.9)
+
+
+def fitted_path(p: Prepared) -> FloatArray:
+    """The segments' fitted lines evaluated at every block (jumps between them kept)."""
+    return _path(p.bins, p.segments)
+
+
+def _path(bins: Bins, segments: Sequence[Segment]) -> FloatArray:
+    out = np.empty(len(bins))
+    for seg in segments:
+        xs = bins.x[seg.b0 : seg.b1]
+        span = float(xs[-1] - xs[0])
+        if span > 0:
+            out[seg.b0 : seg.b1] = seg.level0 + (xs - xs[0]) * (seg.change / span)
+        else:
+            out[seg.b0 : seg.b1] = seg.level0
+    return out
+
+
+def stretch_kappa(p: Prepared, b0: int, b1: int) -> float:
+    """Long-run factor of blocks ``[b0, b1)``: their segments' own, weighted by overlap."""
+    total = 0.0
+    weight = 0
+    for seg in p.segments:
+        w = min(b1, seg.b1) - max(b0, seg.b0)
+        if w > 0:
+            total += w * seg.kappa
+            weight += w
+    return total / weight if weight else p.kappa
+
+
+def is_jump(p: Prepared, k: int, limit: float = 3.0) -> bool:
+    """Whether segment ``k`` starts with a real jump.
+
+    Its ``jump`` is at least ``limit`` long-run noise units of the quieter of the two
+    segments (a jump into a loud, swinging stretch is still a jump) and 2.5 standard
+    errors of the difference of their lines' ends (each with its own noise; short
+    pieces have uncertain ends), and three times the typical step between the
+    blocks just before it (a sharp bend of a fast fall, seen at the resolution of
+    blocks, is no jump).
+    """
+    if k <= 0 or k >= len(p.segments):
+        return False
+    a, b = p.segments[k - 1], p.segments[k]
+    na, nb = a.noise * a.kappa, b.noise * b.kappa
+    ends = math.sqrt(4.0 * na * na / max(a.b1 - a.b0, 1) + 4.0 * nb * nb / max(b.b1 - b.b0, 1))
+    if abs(b.jump) < max(limit * min(na, nb), 2.5 * ends):
+        return False
+    # A step far larger than the steps just before it: a sharp bend of a fast fall,
+    # seen at the resolution of blocks, is no jump (the curve was already moving).
+    lo = max(a.b0, b.b0 - 5)
+    before = np.abs(np.diff(p.robust[lo : b.b0]))
+    if before.size and abs(b.jump) < 3.0 * float(np.median(before)):
+        return False
+    # The level itself must move: the median of up to three blocks after the break
+    # against that of up to three before, with nothing taken off for the slopes (the
+    # line through a bending piece overshoots at its end, and so does its slope), by
+    # half the limit in the jump's direction, or by more than the jump the other way
+    # (a transition over a few blocks, between two pieces whose lines miss it).
+    r = p.robust
+    w = max(1, min(3, a.b1 - a.b0, b.b1 - b.b0))
+    raw = float(np.median(r[b.b0 : b.b0 + w])) - float(np.median(r[b.b0 - w : b.b0]))
+    if raw * b.jump > 0:
+        return abs(raw) >= 0.5 * limit * min(na, nb)
+    return abs(raw) > max(abs(b.jump), limit * min(na, nb))
+
+
+def jump_point(p: Prepared, b: int) -> int:
+    """The finite point where the jump into block ``b`` happens.
+
+    With one point per block, the first point of block ``b``. Otherwise the first
+    point of blocks ``b - 1`` and ``b`` that lies closer to block ``b``'s level than
+    to block ``b - 1``'s (a block holding both sides of a one-step jump has its
+    median on one of them).
+    """
+    bins = p.bins
+    lo = int(bins.start[b])
+    if b == 0 or int(bins.count[b]) == 1:
+        return lo
+    a = int(bins.start[b - 1])
+    hi = lo + int(bins.count[b])
+    before, after = float(bins.y[max(0, b - 2)]), float(bins.y[min(len(bins) - 1, b + 1)])
+    ys = p.y[a:hi]
+    near = np.flatnonzero(np.abs(ys - after) < np.abs(ys - before))
+    # the first point from which most of the rest stays on the new side
+    for k in near.tolist():
+        tail = ys[int(k) :]
+        if np.count_nonzero(np.abs(tail - after) < np.abs(tail - before)) >= 0.8 * tail.size:
+            return a + int(k)
+    return lo
 
 
 class Detector(abc.ABC):
@@ -269,8 +591,13 @@ class Detector(abc.ABC):
     _stream_tag: str = ""
 
     @abc.abstractmethod
-    def detect(self, series: Series, goal: Goal) -> list[Finding]:
-        """Findings of this detector's kind on ``series``, sorted by onset."""
+    def detect(self, series: Series, goal: Goal, *, events: Sequence[int] = ()) -> list[Finding]:
+        """Findings of this detector's kind on ``series``, sorted by onset.
+
+        ``events`` are steps where the run was changed (learning-rate changes, from
+        :func:`~tbplateau.detectors.events.schedule_events`); a detector may use them
+        as the places where a new regime can start.
+        """
 
     def __repr__(self) -> str:
         params = ", ".join(

@@ -1,44 +1,75 @@
-"""Divergence: sustained worsening of a metric, or explosive growth."""
+"""Divergence: sustained worsening of a metric from a good level, or explosive growth."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from tbplateau.detectors.base import (
     Detector,
+    FloatArray,
+    Prepared,
     check_fraction,
     check_positive,
     confidence_from,
+    fitted_path,
+    jump_point,
     prepare,
     sorted_findings,
+    stretch_kappa,
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
+from tbplateau.stats import trailing_median
 
 __all__ = ["DivergenceDetector"]
 
+LEVEL_SHARE = 0.05
+"""Least worsening that counts, as a share of the level (a loss: 5 %, on its log scale)."""
+
+
+@dataclass(frozen=True)
+class _Episode:
+    """A stretch of blocks ``[b0, b1)`` below the best level reached before it."""
+
+    b0: int
+    b1: int
+    level: float
+    """The good level the metric fell from (working units)."""
+    drop: float
+    """How far below it the metric went (working units, robust)."""
+    recovered: bool
+    top: int = 0
+    """Block where the good level was reached."""
+
 
 class DivergenceDetector(Detector):
-    """Find where a metric starts to get worse and stays worse.
+    """Find where a metric starts to get worse from a good level and stays worse.
 
-    On the same straight pieces as the plateau detector, an episode starts at a
-    piece whose line worsens by more than ``min_worsening`` noise units and goes on
-    through the following pieces that do not improve significantly. It is a
-    divergence when the worst level it reaches is below the level at its onset by
-    at least ``min_worsening`` noise units *and* by ``min_relative`` of the progress
-    made before the onset (or, with no earlier progress, of the series' spread), and
-    when it lasts: ``min_fraction`` of the series, or to the end of the series (which
-    includes running into NaN); an episode that recovers (the series comes back to
-    within half the loss of its onset level, which gives ``end_step``) must last
-    twice that and not start in the first 10 % of the series (a warm-up bump).
-    Losses are judged on a log scale, so explosive growth is a straight rise.
+    The series is reduced to blocks and cut into straight pieces at its level shifts,
+    jumps and kinks (:func:`~tbplateau.detectors.base.prepare`); the fitted path of
+    those pieces (one outlying block does not move it) is followed against the best
+    level reached so far. An episode starts where the path leaves that best level, in
+    one step (a one-step collapse: an accuracy falling to chance, a loss jumping 100x)
+    or along a worsening piece, and goes on while the path stays below half the way
+    back. It is a divergence when the worst level it reaches (a running median, not
+    one point) is below that good level by at least ``min_worsening`` units of the
+    local noise before the onset (autocorrelation included; the swings of a blow-up are
+    the divergence, not noise)
+    *and* by ``min_relative`` of the progress made before the onset (or, with no
+    earlier progress, of the series' spread), and when it lasts: ``min_fraction`` of
+    the series, or to the end of the series (which includes running into NaN). An
+    episode that recovers (back within half the loss, which gives ``end_step``) must
+    last twice that and not start in the first 10 % of the series: a warm-up dip that
+    climbs back is no divergence. Losses are judged on a log scale, so explosive
+    growth is a straight rise.
 
     With fewer than ``min_points`` finite points the noise cannot be told from a
-    trend (its scale comes from second differences), so a short series only
-    diverges when it runs into non-finite values or grows explosively (a loss 10x
-    its onset level).
+    trend, so a short series only diverges when it runs into non-finite values or
+    grows explosively (a loss 10x its onset level).
 
     Parameters
     ----------
@@ -62,7 +93,7 @@ class DivergenceDetector(Detector):
     >>> log_loss = np.where(t < 250, -t / 100, -2.5 + (t - 250) / 40) + rng.normal(0, 0.03, 400)
     >>> s = Series("r", "loss", steps=t, values=np.exp(log_loss))
     >>> [(f.start_step, f.end_step) for f in DivergenceDetector().detect(s, "min")]
-    [(250, None)]
+    [(252, None)]
     """
 
     kind = FindingKind.DIVERGENCE
@@ -84,67 +115,140 @@ class DivergenceDetector(Detector):
         self.min_relative = float(min_relative)
         self.min_fraction = float(min_fraction)
 
-    def detect(self, series: Series, goal: Goal) -> list[Finding]:
+    def detect(self, series: Series, goal: Goal, *, events: Sequence[int] = ()) -> list[Finding]:
         if goal is None:
             return []
-        p = prepare(series, goal)
-        segs = p.segments
-        if p.n < 4 or not segs:
+        p = prepare(series, goal, events)
+        if p.n < 4 or not p.segments:
             return []
-        yb = p.bins.y
         ends_nonfinite = len(series) > 0 and not math.isfinite(float(series.values[-1]))
+        path = fitted_path(p)
         out = []
-        i = 0
-        while i < len(segs):
-            seg = segs[i]
-            if seg.z > -self.min_worsening / 2:
-                i += 1
-                continue
-            onset_level = max(seg.level0, float(yb[seg.b0]))
-            j = i
-            worst = seg.level1
-            recovered_at = None
-            while j + 1 < len(segs):
-                nxt = segs[j + 1]
-                if nxt.level1 >= onset_level - 0.5 * (onset_level - worst) and nxt.z > 0:
-                    recovered_at = j + 1
-                    break
-                j += 1
-                worst = min(worst, nxt.level1, nxt.level0)
-            drop = onset_level - worst
-            before = yb[: seg.b0 + 1]
-            progress = float(before.max() - yb[0]) if before.size else 0.0
-            if progress <= 0:
-                progress = float(np.ptp(yb))
-            end_p = segs[j].p1
-            lasting = end_p - seg.p0
-            to_end = recovered_at is None
-            big = drop >= self.min_worsening * p.sigma and drop >= self.min_relative * progress
-            long_enough = lasting >= max(3, self.min_fraction * p.n) or (to_end and ends_nonfinite)
-            # A bump that recovers must last twice as long, and not be a warm-up at the start.
-            bump_ok = lasting >= max(3, 2 * self.min_fraction * p.n) and seg.p0 >= 0.1 * p.n
-            if p.n < self.min_points:
-                # Too few points to know the noise: only a blow-up counts.
-                explosive = p.log_scale and drop > math.log(10.0)
-                big = big and (explosive or (to_end and ends_nonfinite))
-            if big and long_enough and (to_end or bump_ok):
-                end = None
-                if recovered_at is not None:
-                    rec = segs[recovered_at]
-                    target = onset_level - 0.5 * drop
-                    rise = rec.level1 - rec.level0
-                    frac = (target - rec.level0) / rise if rise > 0 else 0.0
-                    back = rec.p0 + round(min(max(frac, 0.0), 1.0) * (rec.p1 - 1 - rec.p0))
-                    end = p.step_at(back)
-                detail = {
-                    "worsening": float(drop),
-                    "noise": float(p.sigma),
-                    "relative": float(drop / progress) if progress > 0 else None,
-                    "log_scale": p.log_scale,
-                    "explosive": bool(p.log_scale and drop > math.log(100.0)),
-                }
-                conf = confidence_from(drop / p.sigma - self.min_worsening, 6.0)
-                conf = max(conf, 0.5)
-                out.append(Finding(self.kind, p.step_at(seg.p0), end, (series.tag,), conf, detail))
-            i = j + 1 if recovered_at is None else recovered_at
+        for ep in _episodes(p, path):
+            found = self._judge(series, p, path, ep, ends_nonfinite)
+            if found is not None:
+                out.append(found)
         return sorted_findings(out)
+
+    def _judge(
+        self, series: Series, p: Prepared, path: FloatArray, ep: _Episode, ends_nonfinite: bool
+    ) -> Finding | None:
+        m = len(p.bins)
+        p0 = int(p.bins.start[ep.b0])
+        p1 = int(p.bins.start[ep.b1]) if ep.b1 < m else p.n
+        before = path[: ep.b0 + 1]
+        progress = float(before.max() - path[0]) if before.size else 0.0
+        if progress <= 0:
+            progress = float(np.ptp(path))
+        lo = max(0, ep.b0 - 5)
+        # the noise of the good level it fell from: the swings of a blow-up are the
+        # divergence itself, not noise to measure it against
+        before = p.local[lo : ep.b0] if ep.b0 > lo else p.local[ep.b0 : ep.b0 + 1]
+        noise = float(np.median(before)) * stretch_kappa(p, lo, max(ep.b0, lo + 1))
+        to_end = not ep.recovered
+        # a worsening of less than 5 % of the level is no divergence, however quiet
+        level = 1.0 if p.log_scale else float(np.median(np.abs(p.y)))
+        big = (
+            ep.drop >= self.min_worsening * noise
+            and ep.drop >= self.min_relative * progress
+            and ep.drop >= LEVEL_SHARE * level
+        )
+        lasting = p1 - p0
+        long_enough = lasting >= max(3, self.min_fraction * p.n) or (to_end and ends_nonfinite)
+        # A dip that recovers must last twice as long, and not be a warm-up at the start.
+        good_at = int(p.bins.start[ep.top])
+        bump_ok = lasting >= max(3, 2 * self.min_fraction * p.n) and good_at >= 0.1 * p.n
+        if p.n < self.min_points:
+            # Too few points to know the noise: only a blow-up counts.
+            explosive = p.log_scale and ep.drop > math.log(10.0)
+            big = big and (explosive or (to_end and ends_nonfinite))
+        if not (big and long_enough and (to_end or bump_ok)):
+            return None
+        onset = _onset_point(p, ep)
+        end = None if to_end else p.step_at(p1 - 1)
+        detail = {
+            "worsening": float(ep.drop),
+            "noise": float(noise),
+            "relative": float(ep.drop / progress) if progress > 0 else None,
+            "log_scale": p.log_scale,
+            "explosive": bool(p.log_scale and ep.drop > math.log(100.0)),
+            "from_value": _raw(p, ep.level),
+            "worst_value": _raw(p, ep.level - ep.drop),
+        }
+        conf = confidence_from(ep.drop / noise - self.min_worsening, 6.0)
+        conf = max(conf, 0.5)
+        return Finding(self.kind, p.step_at(onset), end, (series.tag,), conf, detail)
+
+
+def _raw(p: Prepared, working: float) -> float:
+    """A working value back in the metric's own units."""
+    if p.log_scale:
+        return float(math.exp(-working)) if working > -700 else math.inf
+    return float(-working if p.goal == "min" else working)
+
+
+def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
+    """Stretches where the fitted path falls below the best level reached before it.
+
+    The path first falls clearly (two long-run noise units) below its running best
+    inside some segment; the episode starts where that segment starts (at a jump
+    down, or where a worsening piece begins), past any leading pieces that lose less
+    than a tenth of the whole drop (a slow sag before the blow-up), and after the
+    last block still at the good level before the worst one. It ends when the
+    path comes back within half of the worst drop so far, or at the end. After an
+    episode the running best starts again from where it ended.
+    """
+    m = path.size
+    # the noise a fall is measured against: the block's own, or the calmer blocks just
+    # before it (a blow-up is loud; that is not noise)
+    quiet = np.minimum(p.local, trailing_median(p.local, 10))
+    seg_of = np.zeros(m, dtype=np.int64)
+    for k, seg in enumerate(p.segments):
+        seg_of[seg.b0 : seg.b1] = k
+    out: list[_Episode] = []
+    start = 0
+    while start < m - 1:
+        best = np.maximum.accumulate(path[start:])
+        depth = best - path[start:]
+        below = np.flatnonzero(depth > 2.0 * quiet[start:] * p.kappa)
+        if below.size == 0:
+            break
+        first = start + int(below[0])
+        b0 = max(start, p.segments[int(seg_of[first])].b0)
+        top = float(best[b0 - start])
+        fall = top - np.minimum.accumulate(path[b0:])
+        back = np.flatnonzero((path[b0:] >= top - 0.5 * fall) & (fall >= depth[first - start]))
+        b1 = b0 + int(back[0]) if back.size else m
+        drop = float(fall[b1 - b0 - 1])
+        # skip leading pieces that lose less than a tenth of the drop
+        k = int(seg_of[b0])
+        while k + 1 < len(p.segments) and p.segments[k + 1].b0 < b1:
+            nxt = p.segments[k + 1].b0
+            if top - float(path[nxt - 1]) >= 0.1 * drop or top - float(path[nxt]) < 0.5 * drop:
+                break
+            k += 1
+            b0 = nxt
+            top = float(path[b0 - 1])
+        # the blow-up starts after the last block still at the good level (a fitted
+        # line through a settled stretch and the first points of an explosion
+        # starts to fall too early)
+        worst = b0 + int(np.argmin(path[b0:b1]))
+        running = np.maximum.accumulate(p.robust[start:worst])[b0 - start :]
+        near = np.flatnonzero(p.robust[b0:worst] >= running - 2.0 * quiet[b0:worst] * p.kappa)
+        if near.size and b0 + int(near[-1]) + 1 < worst:
+            b0 = b0 + int(near[-1]) + 1
+        top_at = start + int(np.argmax(path[start : b0 + 1]))
+        out.append(_Episode(b0, b1, top, drop, b1 < m, top_at))
+        if b1 >= m:
+            break
+        start = b1
+    return out
+
+
+def _onset_point(p: Prepared, ep: _Episode) -> int:
+    """The finite point where the episode starts: exact at a jump (a one-step collapse
+    inside a block of several points), else the first point of its first block."""
+    seg = next((s for s in p.segments if s.b0 == ep.b0), None)
+    if seg is not None and seg.jump < 0:
+        return jump_point(p, ep.b0)
+    return int(p.bins.start[ep.b0])

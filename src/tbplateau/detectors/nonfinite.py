@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class NonFiniteDetector(Detector):
         check_positive("min_points", min_points, integer=True)
         self.min_points = int(min_points)
 
-    def detect(self, series: Series, goal: Goal) -> list[Finding]:
+    def detect(self, series: Series, goal: Goal, *, events: Sequence[int] = ()) -> list[Finding]:
         bad = ~np.isfinite(series.values)
         count = int(bad.sum())
         if count < self.min_points:

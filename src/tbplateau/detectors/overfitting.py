@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 
 from tbplateau.detectors.base import (
@@ -25,26 +28,89 @@ def _tail_level(p: Prepared, fraction: float) -> float:
     return float(np.median(p.bins.y[-k:]))
 
 
-def _level_from(p: Prepared, x: float, fraction: float) -> float:
-    """Median working value of the ``fraction`` of blocks that start at abscissa ``x``."""
+def _level_at(p: Prepared, x: float, fraction: float) -> float:
+    """Median working value of the ``fraction`` of blocks that end at abscissa ``x`` (the
+    level reached by then; what follows, a collapse say, does not count)."""
     m = len(p.bins)
     k = max(2, int(np.ceil(fraction * m)))
-    c = int(np.clip(np.searchsorted(p.bins.x, x), 0, m - 1))
-    return float(np.median(p.bins.y[c : c + k]))
+    c = int(np.clip(np.searchsorted(p.bins.x, x, side="right"), 1, m))
+    return float(np.median(p.bins.y[max(0, c - k) : c]))
+
+
+ROBUST_BEST = 20
+"""From this many blocks the best validation value is taken robustly."""
+
+LEVEL_RISE = 0.02
+"""A validation loss that ends 2 % above its best (and out of its noise) has risen,
+whatever it had gained before."""
+
+SHORT = 10
+"""A validation series of at most this many points is judged by the short-series rule."""
+
+SHORT_RELATIVE = 0.5
+"""On a short validation series the rise must be this share of the earlier improvement."""
+
+STRONG_RISE = 0.5
+"""With the training metric flat, the validation rise must be this share of its earlier
+improvement (and stand out of the noise) to be overfitting."""
+
+
+def _robust_best(p: Prepared) -> tuple[int, float]:
+    """The finite point of the best validation value, and that value, robustly.
+
+    The best block, unless (from 20 blocks) it stands out of the running median of the
+    five around it by more than three of the series' typical long-run noise units:
+    one lucky evaluation in a noisy phase is not the best, and the best block near the
+    best of that running median is taken instead. Inside a block of several points,
+    its best point.
+    """
+    yb = p.bins.y
+    b = int(np.argmax(yb))
+    typical = float(np.median(p.local)) * p.kappa
+    if yb.size >= ROBUST_BEST and yb[b] - p.smooth[b] > 3.0 * typical:
+        c = int(np.argmax(p.smooth))
+        lo, hi = max(0, c - 2), min(yb.size, c + 3)
+        b = lo + int(np.argmax(yb[lo:hi]))
+    lo = int(p.bins.start[b])
+    hi = lo + int(p.bins.count[b])
+    point = lo + int(np.argmax(p.y[lo:hi])) if hi - lo > 1 else lo
+    return point, float(yb[b])
+
+
+def _level_rise(p: Prepared, best: float) -> float:
+    """A rise of :data:`LEVEL_RISE` of the best value, in working units."""
+    if p.log_scale:
+        return math.log1p(LEVEL_RISE)
+    return LEVEL_RISE * abs(best)
+
+
+def _raw(p: Prepared, working: float) -> float:
+    """A working value back in the metric's own units."""
+    if p.log_scale:
+        return float(np.exp(-working)) if working > -700 else float("inf")
+    return float(-working if p.goal == "min" else working)
 
 
 class OverfittingDetector(Detector):
     """Find where a validation metric starts to worsen while its training metric improves.
 
     Works on a *pair* of series (:meth:`detect_pair`); :meth:`detect` on one series
-    returns nothing. The onset is the step of the best validation value (on the
-    block medians, so one lucky point does not decide). It is overfitting when,
-    after that step, the validation metric ends worse than its best by at least
-    ``min_worsening`` noise units and ``min_relative`` of the progress it had made,
-    at least ``min_fraction`` of its points come after the best, and the training
-    metric at the end is better than at the onset by ``min_training_progress`` of
-    its own noise units. Steps of the two series are matched by value (they need
-    not be logged at the same steps). Needs four finite validation points.
+    returns nothing. The onset is the step of the best validation value, robustly
+    (one lucky evaluation far out of its neighbours in a noisy phase does not decide;
+    ``detail`` gives ``best_step`` and the value logged there, ``best_value``; the
+    level of its block, ``robust_best``; and the level of the last tenth,
+    ``final_value``). It is
+    overfitting when, after that step, the validation metric ends worse than its best
+    by at least ``min_worsening`` noise units and by ``min_relative`` of the progress
+    it had made or 2 % of its best value (half the progress on a series of 10
+    evaluations or fewer, whose noise is unknown), at least ``min_fraction`` of its
+    points come after the best, and the training metric at the end is better than at
+    the onset by ``min_training_progress`` of its own noise units, or is flat (not
+    clearly worse) while the validation rise is at least half the earlier
+    improvement. A rise that happens in one step (half of it between two blocks of
+    the running median) is a collapse, not overfitting. Steps of the two series are
+    matched by value (they need not be logged at the same steps). Needs four finite
+    validation points.
 
     Parameters
     ----------
@@ -106,29 +172,42 @@ class OverfittingDetector(Detector):
         pt = prepare(training, tgoal)
         if pv.n < 4 or pt.n < 2:
             return []
-        yb = pv.bins.y
-        len(yb)
-        b = int(np.argmax(yb))
-        # The best raw point inside the best block is the onset.
-        lo = int(pv.bins.start[b])
-        hi = lo + int(pv.bins.count[b])
-        best_point = lo + int(np.argmax(pv.y[lo:hi]))
+        best_point, best = _robust_best(pv)
         after = pv.n - 1 - best_point
         if after < max(2, self.min_fraction * pv.n):
             return []
-        best = float(yb[b])
+        yb = pv.bins.y
+        b = int(np.searchsorted(pv.bins.start, best_point, side="right")) - 1
         final = _tail_level(pv, 0.1)
         drop = best - final
         progress = best - float(np.median(yb[: max(1, min(3, b + 1))]))
         if progress <= 0:
             progress = float(np.ptp(yb))
-        if drop < self.min_worsening * pv.sigma or drop < self.min_relative * progress:
+        # A few evaluations say little about the noise: the rise must then be large
+        # next to the improvement before it.
+        if drop < self.min_worsening * pv.sigma:
             return []
+        if pv.n <= SHORT:
+            if drop < max(self.min_relative, SHORT_RELATIVE) * progress:
+                return []
+        elif drop < self.min_relative * progress and drop < _level_rise(pv, best):
+            return []
+        # A rise in one step is a collapse (a divergence), not the slow drift of a model
+        # that memorises its training set.
+        if pv.n > SHORT:
+            steps = np.diff(pv.smooth[b:]) if b + 1 < len(pv.bins) else np.zeros(0)
+            if steps.size and -float(steps.min()) >= 0.5 * drop:
+                return []
         onset_x = float(pv.x[best_point])
         if pt.x.size == 0 or float(pt.x[-1]) <= onset_x:
             return []
-        gain = _tail_level(pt, 0.1) - _level_from(pt, onset_x, 0.1)
-        if gain < self.min_training_progress * pt.sigma:
+        gain = _tail_level(pt, 0.1) - _level_at(pt, onset_x, 0.1)
+        tnoise = self.min_training_progress * pt.sigma * pt.kappa
+        improving = gain >= self.min_training_progress * pt.sigma
+        # Training already flat (neither better nor clearly worse) while validation
+        # rises strongly: the model memorises what it already fits.
+        flat_and_strong = gain > -tnoise and drop >= STRONG_RISE * progress
+        if not (improving or flat_and_strong):
             return []
         detail = {
             "validation_run": validation.run,
@@ -138,9 +217,18 @@ class OverfittingDetector(Detector):
             "validation_worsening": drop,
             "training_progress": gain,
             "log_scale": pv.log_scale,
+            "best_step": int(validation.steps[pv.pos[best_point]]),
+            "best_value": float(validation.values[pv.pos[best_point]]),
+            "robust_best": _raw(pv, best),
+            "final_value": _raw(pv, final),
         }
         conf = max(0.5, confidence_from(drop / pv.sigma - self.min_worsening, 6.0))
-        conf = min(conf, 0.5 + 0.5 * min(1.0, gain / (4 * self.min_training_progress * pt.sigma)))
+        if improving:
+            conf = min(
+                conf, 0.5 + 0.5 * min(1.0, gain / (4 * self.min_training_progress * pt.sigma))
+            )
+        else:
+            conf = min(conf, 0.6)
         start = int(validation.steps[pv.pos[best_point]])
         return [Finding(self.kind, start, None, (validation.tag, training.tag), conf, detail)]
 
@@ -175,7 +263,7 @@ class OverfittingDetector(Detector):
 
     _streaming = False
 
-    def detect(self, series: Series, goal: Goal) -> list[Finding]:
+    def detect(self, series: Series, goal: Goal, *, events: Sequence[int] = ()) -> list[Finding]:
         """One series alone cannot overfit: ``[]`` (use :meth:`detect_pair`).
 
         While streaming, the series is the validation stream and is paired with the

@@ -143,6 +143,10 @@ def _plateau_tries(ctx: SeriesContext, f: Finding, story: LrStory) -> tuple[str,
     validation_side = ctx.side == "validation" or (ctx.side is None and ctx.run_overfits)
     if validation_side and (partner_up is not None or ctx.run_overfits):
         return REGULARISE
+    if ctx.side == "train" and ctx.run_overfits:
+        # the model already fits its training data better than it generalises: more
+        # capacity or a faster fit would widen the gap
+        return REGULARISE
     tries: list[str] = []
     scheduled = ctx.lr is not None and not ctx.lr.constant  # the run already has a schedule
     if story.cut_before is None and story.decaying is None and not scheduled:
@@ -216,12 +220,33 @@ def _partner_facts(ctx: SeriesContext, f: Finding) -> list[str]:
             f"({fmt(up[0])} → {fmt(up[1])}): the model still learns the training data "
             "but that no longer carries over to validation."
         ]
+    if ctx.side == "train" and ctx.run_overfits and ctx.partner_name is not None:
+        return [
+            "This run overfits (found on its validation side): the training side no longer "
+            "limits it, and more capacity would widen the gap."
+        ]
     if ctx.side == "train" and up is None and not ctx.run_overfits:
         return [
             f"The validation side, {ctx.partner_name}, is not improving either: the model "
             "has stopped learning, not just generalising."
         ]
     return []
+
+
+def _decayed(ctx: SeriesContext, step: int) -> tuple[float, float] | None:
+    """``(peak, value)`` when the logged LR at ``step`` is under a tenth of its peak
+    before it (a schedule near its end), else None."""
+    if ctx.lr is None:
+        return None
+    steps, values = finite(ctx.lr.series)
+    before = values[steps <= step]
+    if not before.size:
+        return None
+    at = ctx.lr.at(step)
+    if at is None:
+        return None
+    peak, value = float(before.max()), float(at)
+    return (peak, value) if 0 < value <= 0.1 * peak else None
 
 
 def _flat_line(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, ...]]:
@@ -239,10 +264,21 @@ def _flat_line(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, ..
         tries = [
             "restore a non-zero LR (a schedule that reaches 0 ends learning: check its length)"
         ]
-    elif ctx.lr is not None:
-        value = ctx.lr.at(f.start_step)
+    elif (decayed := _decayed(ctx, f.start_step)) is not None and ctx.lr is not None:
+        peak, value = decayed
         facts.append(
-            f"The LR was not zero ({name(ctx.lr.tag)} {fmt(value)}): the weights still got "
+            f"The schedule had brought the LR down to {fmt(value)} ({name(ctx.lr.tag)}; its "
+            f"peak was {fmt(peak)}): the weights barely move any more, and an evaluation "
+            "on a fixed set then scores the same every time."
+        )
+        tries = [
+            "nothing to fix if the schedule is meant to end here: keep the best checkpoint",
+            "a longer schedule or a higher final LR if the run should still learn",
+        ]
+    elif ctx.lr is not None:
+        now = ctx.lr.at(f.start_step)
+        facts.append(
+            f"The LR was not zero ({name(ctx.lr.tag)} {fmt(now)}): the weights still got "
             "no useful gradient (frozen layers, dead ReLUs), or the model outputs the same "
             "prediction for every input."
         )
@@ -263,7 +299,8 @@ def _divergence(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, .
     start, till = ctx.at(f.start_step), ctx.till(f)
     tries = list(TRY["divergence"])
     if series is not None:
-        at = value_at(series, f.start_step)
+        # from the last point before the onset: the onset is the first worse point
+        at = value_at(series, f.start_step - 1) or value_at(series, f.start_step)
         w = window(series, f.start_step, f.end_step)
         if at is not None and w.size:
             worst = float(w.max() if ctx.goal != "max" else w.min())
@@ -288,6 +325,8 @@ def _divergence(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, .
             facts.append(f"It then went non-finite at {ctx.at(nf[0].start_step)}.")
         if f.detail.get("explosive"):
             facts.append("It exploded (more than 100×): a classic sign of an LR too high.")
+        if ctx.prior is not None and f.end_step is None:
+            facts.append(prior_fact(ctx))
     story = lr_story(ctx, f)
     if story.warmup and ctx.lr is not None:
         facts.append(

@@ -368,6 +368,16 @@ class _RunBuilder:
     ) -> SeriesView:
         phrases = list(base.verdict)
         state = "finding"
+        if ctx.prior is not None and not (advice is not None and advice.label == "chance level"):
+            # collapsed to one class (a divergence to the prior): the flat line after it
+            # is that prediction, said plainly
+            flat = {
+                phrase(f, base.unit)
+                for f in base.findings
+                if f.kind is FindingKind.PLATEAU and f.end_step is None
+            }
+            kept = [(k, t) for k, t in phrases if t not in flat]
+            phrases = [*kept, (FindingKind.PLATEAU, self._state_phrase(ctx, "chance"))]
         if advice is not None and advice.label == "warm-up":
             state = "warm-up"
             phrases.insert(0, (None, "too early (LR warm-up)"))

@@ -110,9 +110,7 @@ def _row(
 def quick_run(run: RunReport) -> dict[str, Any]:
     """A run's entry before its advice is ready: rows with verdicts, no advice."""
     drawn = drawn_findings(run)
-    rows = [
-        _row(s, drawn[s.tag], verdict(s, drawn[s.tag]), unit_of(s.tag)) for s in run.series
-    ]
+    rows = [_row(s, drawn[s.tag], verdict(s, drawn[s.tag]), unit_of(s.tag)) for s in run.series]
     return {"run": run.run, "advised": False, "rows": rows, "advice": []}
 
 

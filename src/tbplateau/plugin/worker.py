@@ -105,9 +105,7 @@ class Analyst:
         """Start the thread (once)."""
         if self._thread is not None:
             raise RuntimeError("the analyst is already started")
-        self._thread = threading.Thread(
-            target=self._loop, name="tbplateau-tab", daemon=True
-        )
+        self._thread = threading.Thread(target=self._loop, name="tbplateau-tab", daemon=True)
         self._thread.start()
 
     def close(self, timeout: float = 30.0) -> bool:

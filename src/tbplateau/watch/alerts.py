@@ -300,7 +300,13 @@ class AlertBook:
         now: float,
         existing: bool = False,
     ) -> list[Change]:
-        """``run`` stopped growing: its alerts now agree with its ``findings``."""
+        """``run`` stopped growing: its alerts now agree with its ``findings``.
+
+        ``now`` is when the data judged was written (the run's last growth), not when
+        the run was found to have stopped: a finding back in the last points is back
+        then, and the cooldown counts from there (a run that logs every 15 minutes is
+        declared stopped 45 minutes after its last write, longer than the cooldown).
+        """
         return self._apply(run, findings, series, now, existing, lambda tags: "settle")
 
     def remove_run(self, run: str, *, now: float) -> list[Change]:

@@ -469,11 +469,13 @@ class Watcher:
             if not self.selection.run_ok(name) or name not in reports:
                 continue
             run = update.logdir[name]
+            # the data judged is as of the group's last growth (for the cooldown)
+            written = max(work.clocks[n].grew_at for n in group if n in work.clocks)
             changes = work.book.settle(
                 name,
                 self._findings(reports[name]),
                 {s.tag: s for s in run.series},
-                now=now,
+                now=min(now, written),
                 existing=self._initial,
             )
             work.changes.extend((c, now) for c in changes)

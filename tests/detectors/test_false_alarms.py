@@ -1,0 +1,90 @@
+"""Failure class 6 of issue 8 (and issue 9's warm-up): plateau and divergence false alarms.
+
+No plateau on a 4-6-point lull inside a rising stretch; no flat verdict on a steady
+20-50 % decline because the series turns chaotic later; a divergence onset at the
+blow-up, not at one low outlier before it; no divergence "at step 0" on a short
+warm-up that falls first and climbs back near its best by the end.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tbplateau.findings import FindingKind
+from tests.detectors.shapes import analyse, describe, near, noise, of_kind, position, series
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [30, 50, 120])
+def test_a_short_lull_inside_a_rising_stretch_is_not_a_plateau(n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    a = int(n * rng.uniform(0.3, 0.5))
+    k = int(rng.integers(4, 7))
+    t = np.arange(n, dtype=np.float64)
+    moving = np.where(t < a, t, np.where(t < a + k, a, t - k))
+    acc = 0.2 + 0.7 * moving / (n - k) + noise(rng, n, 0.005)
+    s = series(acc, "accuracy")
+    found = analyse(s, "max")
+    assert not of_kind(found, FindingKind.PLATEAU), describe(s, found)
+    assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("n", [40, 200, 1000])
+def test_a_steady_decline_is_not_flat_because_the_series_turns_chaotic_later(
+    n: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    c = int(n * rng.uniform(0.3, 0.45))
+    fall = float(rng.uniform(0.2, 0.5))  # a 20-50 % decline before the chaos
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(1.5) + math.log(1 - fall) * np.minimum(t, c) / c + noise(rng, n, 0.01)
+    log[c:] += noise(rng, n - c, float(rng.uniform(0.4, 0.8)))  # chaotic from c
+    s = series(np.exp(log))
+    found = analyse(s, "min")
+    early = [f for f in of_kind(found, FindingKind.PLATEAU) if position(s, f.start_step) < c - 3]
+    assert not early, (c, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [30, 60, 400, 3000])
+def test_divergence_onset_is_the_blow_up_not_a_low_outlier_before_it(n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.55, 0.7))
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(2.0) - 1.5 * np.minimum(t, t0) / t0 + noise(rng, n, 0.02)
+    log[t0:] += (t[t0:] - t0) / (n - t0) * float(rng.uniform(3.0, 8.0))
+    dip = t0 - int(rng.integers(2, max(3, n // 8)))
+    log[dip] -= float(rng.uniform(0.3, 0.8))  # one lucky low point before the blow-up
+    s = series(np.exp(log))
+    found = analyse(s, "min")
+    div = of_kind(found, FindingKind.DIVERGENCE)
+    assert len(div) == 1, (t0, dip, describe(s, found))
+    assert near(s, div[0].start_step, t0), (t0, dip, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("n", [8, 11, 15])
+def test_no_divergence_at_step_0_on_a_short_warm_up(n: int, seed: int) -> None:
+    # A yolov5-style recall over a few epochs: it falls at first, then climbs back to
+    # near its best by the end.
+    rng = np.random.default_rng(seed)
+    t = np.arange(n, dtype=np.float64)
+    dip = float(rng.uniform(0.1, 0.3))
+    start = float(rng.uniform(0.4, 0.6))
+    recall = start - dip * np.sin(np.pi * t / (n - 1)) ** 0.7 + 0.05 * t / n
+    recall = recall + noise(rng, n, 0.01)
+    s = series(np.clip(recall, 0, 1), "metrics/recall")
+    found = analyse(s, "max")
+    assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)
+
+
+def test_yolov5_recall_warm_up_is_not_a_divergence() -> None:
+    # haniaraslan/yolov5 runs/train/exp metrics/recall (11 epochs), rounded.
+    recall = [43e-4, 19e-4, 3e-4, 2e-4, 2e-4, 9e-4, 10e-4, 18e-4, 21e-4, 54e-4, 41e-4]
+    s = series(recall, "metrics/recall")
+    found = analyse(s, "max")
+    assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)

@@ -1,0 +1,231 @@
+"""Failure class 5 of issue 8: plateaus the segmentation used to miss.
+
+The tail of a slow exponential or power-law convergence (onset where 90-99 % of the
+improvement is done); every phase of a step-LR staircase, each ending at the next
+drop, on long series too; a mid-training stall inside a noisy decay; a short
+plateau right before a collapse, a NaN or an LR raise; exactly constant stretches;
+no progress from point 0 on a series whose whole range is a percent or two of its
+level.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tbplateau.detectors.base import onset_tolerance
+from tbplateau.findings import FindingKind
+from tests.detectors.shapes import (
+    analyse,
+    approach,
+    describe,
+    known_weak,
+    near,
+    noise,
+    of_kind,
+    position,
+    series,
+)
+
+
+def _within_range(s_len: int, got: int, lo: int, hi: int) -> bool:
+    tol = onset_tolerance(s_len)
+    return lo - tol <= got <= hi + tol
+
+
+def _done_range(curves: list[np.ndarray]) -> tuple[int, int]:
+    """Where 90 % (the earliest over the scales) to 98 % (the latest) of the improvement
+    is done, on each of the noise-free ``curves`` (one per scale a reader may look at)."""
+    lo, hi = [], []
+    for c in curves:
+        done = (c - c[0]) / (c[-1] - c[0])
+        lo.append(int(np.argmax(done >= 0.9)))
+        hi.append(int(np.argmax(done >= 0.98)))
+    return min(lo), max(hi)
+
+
+_WEAK_TAIL = {
+    ("loss", "exponential", 50, 0): "the local noise of 50 points comes out at half the "
+    "true one near the end: a noise step is taken for a jump and the tail is cut in two",
+    ("accuracy", "exponential", 200, 0): "a noise step 3 units high (of the underestimated "
+    "local noise) is taken for a jump: the phase after it is flat from there, too early",
+}
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [30, 50, 200, 1000, 5000])
+@pytest.mark.parametrize("shape", ["exponential", "power"])
+@pytest.mark.parametrize("metric", ["loss", "accuracy"])
+def test_tail_of_a_convergence_is_a_plateau(
+    metric: str, shape: str, n: int, seed: int, request: pytest.FixtureRequest
+) -> None:
+    known_weak(request, _WEAK_TAIL, metric, shape, n, seed)
+    # An approach to a floor (a loss) or a ceiling (an accuracy). The plateau starts
+    # where 90-98 % of the improvement is done: for a loss, on its own scale and on
+    # its log scale both (a reader may look at either plot).
+    rng = np.random.default_rng(seed)
+    t = np.arange(n, dtype=np.float64)
+    if shape == "exponential":
+        gap = np.exp(-t / (float(rng.uniform(0.08, 0.14)) * n))
+    else:  # power-law approach
+        c = float(rng.uniform(0.01, 0.03)) * n
+        gap = (1 + t / c) ** -2.0
+    if metric == "loss":
+        floor = float(rng.uniform(0.2, 0.6))
+        clean = floor + 2.0 * gap
+        lo, hi = _done_range([clean, np.log(clean)])
+        loss = clean * np.exp(noise(rng, n, float(rng.choice([0.005, 0.02]))))
+        s, goal = series(loss), "min"
+    else:
+        clean = 0.1 + float(rng.uniform(0.5, 0.85)) * (1 - gap / gap[0])
+        lo, hi = _done_range([clean])
+        s, goal = series(clean + noise(rng, n, 0.004), "accuracy"), "max"
+    found = analyse(s, goal)
+    flat = of_kind(found, FindingKind.PLATEAU)
+    assert len(flat) == 1, describe(s, found)
+    assert _within_range(n, position(s, flat[0].start_step), lo, hi), (lo, hi, describe(s, found))
+    assert flat[0].end_step is None
+    assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)
+    assert not of_kind(found, FindingKind.OSCILLATION), describe(s, found)
+
+
+def _staircase(seed: int, n: int) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """A step-LR staircase: every phase falls fast, then holds until the next drop.
+
+    Expected per phase: ``(drop, settled, end)``: the plateau starts between the drop
+    and the point where 95 % of the fall is done (a fast settle is part of it) and
+    ends at the next drop.
+    """
+    rng = np.random.default_rng(seed)
+    phases = int(rng.integers(3, 5))
+    cuts = np.linspace(0, n, phases + 1).astype(int)
+    cuts[1:-1] += rng.integers(-n // 20, n // 20 + 1, size=phases - 1)
+    log = np.empty(n)
+    level = math.log(2.0)
+    expected = []
+    for j in range(phases):
+        a, b = int(cuts[j]), int(cuts[j + 1])
+        fall = float(rng.uniform(1.0, 1.5)) if j == 0 else float(rng.uniform(0.3, 0.8))
+        tau = (b - a) * float(rng.uniform(0.03, 0.06))
+        log[a:b] = level + approach(b - a, tau=tau, drop=fall)
+        level -= fall
+        settled = a + int(np.ceil(tau * math.log(20)))  # 95 % of the fall done
+        expected.append((a, settled, b))
+    sigma = float(rng.choice([0.01, 0.03]))
+    return np.exp(log + noise(rng, n, sigma, float(rng.choice([0.0, 0.5])))), expected
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 400, 1500, 20_000, 100_000])
+def test_every_phase_of_a_staircase_is_a_plateau_ending_at_the_next_drop(n: int, seed: int) -> None:
+    values, expected = _staircase(seed, n)
+    s = series(values, stride=10)
+    found = analyse(s, "min")
+    flat = of_kind(found, FindingKind.PLATEAU)
+    what = f"{expected} | {describe(s, found)}"
+    assert len(flat) == len(expected), what
+    tol = onset_tolerance(n)
+    for f, (drop, a, b) in zip(flat, expected, strict=True):
+        assert drop - tol <= position(s, f.start_step) <= a + tol + 0.03 * (b - a), what
+        end = position(s, f.end_step)
+        assert abs(end - (b - 1 if b < n else n)) <= tol, what
+    assert flat[-1].end_step is None, what
+    assert not of_kind(found, FindingKind.DIVERGENCE), what
+    assert not of_kind(found, FindingKind.OSCILLATION), what
+
+
+_STALL_100 = (
+    "a stall of 12-30 points in noise of 3-6 % on a 100-point decay: its flatness is not "
+    "measurable against the trend around it (two standard errors)"
+)
+_WEAK_STALL = {(100, 0): _STALL_100, (100, 2): _STALL_100, (100, 3): _STALL_100}
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("n", [100, 400, 2000])
+def test_a_mid_training_stall_inside_a_noisy_decay(
+    n: int, seed: int, request: pytest.FixtureRequest
+) -> None:
+    known_weak(request, _WEAK_STALL, n, seed)
+    rng = np.random.default_rng(seed)
+    a = int(n * rng.uniform(0.25, 0.45))
+    b = a + int(n * rng.uniform(0.12, 0.3))
+    t = np.arange(n, dtype=np.float64)
+    moving = np.where(t < a, t, np.where(t < b, a, t - (b - a)))
+    log = math.log(2.0) - 2.5 * moving / (n - (b - a))
+    s = series(np.exp(log + noise(rng, n, float(rng.choice([0.03, 0.06])))))
+    found = analyse(s, "min")
+    flat = of_kind(found, FindingKind.PLATEAU)
+    assert len(flat) == 1, (a, b, describe(s, found))
+    assert near(s, flat[0].start_step, a), (a, b, describe(s, found))
+    assert near(s, flat[0].end_step, b - 1), (a, b, describe(s, found))
+
+
+_WEAK_BEFORE: dict[tuple[str, int, int], str] = {}
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("n", [60, 300, 2000])
+@pytest.mark.parametrize("event", ["collapse", "nan", "raise"])
+def test_a_short_plateau_right_before_an_event(
+    event: str, n: int, seed: int, request: pytest.FixtureRequest
+) -> None:
+    known_weak(request, _WEAK_BEFORE, event, n, seed)
+    rng = np.random.default_rng(seed)
+    a = int(n * rng.uniform(0.45, 0.55))
+    b = a + int(n * rng.uniform(0.12, 0.18))
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(2.0) - 2.0 * np.minimum(t, a) / a
+    sigma = float(rng.choice([0.01, 0.03]))
+    log = log + noise(rng, n, sigma)
+    if event == "collapse":
+        log[b:] = log[b - 1] + math.log(float(rng.uniform(25, 400))) + noise(rng, n - b, 0.1)
+    elif event == "raise":
+        k = np.arange(n - b)
+        log[b:] = log[b - 1] + 2.0 + 0.5 * np.where(k % 2 == 0, 1.0, -1.0) + noise(rng, n - b, 0.02)
+    values = np.exp(log)
+    if event == "nan":
+        values[b:] = np.nan
+    s = series(values)
+    found = analyse(s, "min")
+    flat = [f for f in of_kind(found, FindingKind.PLATEAU) if position(s, f.start_step) < b - 2]
+    assert len(flat) == 1, (a, b, describe(s, found))
+    assert near(s, flat[0].start_step, a), (a, b, describe(s, found))
+    assert near(s, flat[0].end_step, b - 1), (a, b, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [40, 300, 3000])
+def test_an_exactly_constant_stretch_is_a_flat_line(n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    a = int(n * rng.uniform(0.3, 0.5))
+    b = a + int(n * rng.uniform(0.15, 0.3))
+    t = np.arange(n, dtype=np.float64)
+    acc = 0.9 - 0.8 * np.exp(-t / (0.2 * n)) + noise(rng, n, 0.01)
+    acc[a:b] = 0.1  # the model predicts one class for a while, then recovers
+    acc[b:] = 0.9 - 0.8 * np.exp(-(t[b:] - b) / (0.1 * n)) + noise(rng, n - b, 0.01)
+    s = series(np.clip(acc, 0, 1), "accuracy")
+    found = analyse(s, "max")
+    flat = [f for f in of_kind(found, FindingKind.PLATEAU) if f.detail["constant"]]
+    assert len(flat) == 1, (a, b, describe(s, found))
+    assert position(s, flat[0].start_step) == a, (a, b, describe(s, found))
+    assert position(s, flat[0].end_step) == b - 1, (a, b, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("n", [12, 30, 200, 2000])
+@pytest.mark.parametrize("goal", ["min", "max"])
+def test_no_progress_from_the_first_point(goal: str, n: int, seed: int) -> None:
+    # The whole range is a percent or two of the level: the metric never learnt.
+    rng = np.random.default_rng(seed)
+    level = 0.6931 if goal == "min" else 0.5
+    wander = noise(rng, n, 0.004, float(rng.choice([0.0, 0.6])))
+    s = series(level * (1 + wander), "loss" if goal == "min" else "accuracy")
+    found = analyse(s, goal)
+    flat = of_kind(found, FindingKind.PLATEAU)
+    assert len(flat) == 1, describe(s, found)
+    assert near(s, flat[0].start_step, 0), describe(s, found)
+    assert flat[0].end_step is None, describe(s, found)
+    assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)
