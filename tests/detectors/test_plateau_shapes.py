@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from tbplateau.detectors.base import onset_tolerance
+from tbplateau.detectors.plateau import PlateauDetector
 from tbplateau.findings import FindingKind
+from tbplateau.series import Series
 from tests.detectors.shapes import (
     analyse,
     approach,
@@ -229,3 +231,15 @@ def test_no_progress_from_the_first_point(goal: str, n: int, seed: int) -> None:
     assert near(s, flat[0].start_step, 0), describe(s, found)
     assert flat[0].end_step is None, describe(s, found)
     assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)
+
+
+def test_a_short_series_that_falls_an_order_of_magnitude_is_no_plateau() -> None:
+    """Five evaluations of an object-detection loss: 10.6 at the first, then 0.3-0.5.
+    The first fall inflates the noise; it is still progress, not a plateau."""
+    s = Series(
+        run="eval",
+        tag="Loss/classification_loss",
+        steps=np.array([2000, 10000, 20000, 35000, 50000]),
+        values=np.array([10.6184, 0.502, 0.4131, 0.3335, 0.3739]),
+    )
+    assert PlateauDetector().detect(s, "min") == []

@@ -503,3 +503,31 @@ def test_a_divergence_starts_from_the_value_before_the_jump() -> None:
     assert s.advice.kind is FindingKind.DIVERGENCE
     assert "from 0.9" in s.advice.text
     assert "to 0.49" in s.advice.text or "to 0.5" in s.advice.text
+
+
+def test_a_reward_plateau_gets_reinforcement_learning_advice() -> None:
+    t = np.arange(120)
+    reward = np.minimum(t, 40) * 0.5 + 0.3 * np.sin(1.7 * t)  # climbs, then flat at 20
+    view = view_of(logdir(("ppo", {"rollout/ep_rew_mean": reward})))
+    s = row(view, "ppo", "rollout/ep_rew_mean")
+    assert s.advice is not None
+    assert s.advice.kind is FindingKind.PLATEAU
+    assert any("exploration" in t for t in s.advice.tries)
+    assert not any("capacity" in t for t in s.advice.tries)
+
+
+def test_an_object_detection_eval_loss_on_five_points_is_no_plateau_real() -> None:
+    view = view_of(real("huzaifasharafat__TFODCourse"))
+    s = row(view, "Tensorflow/workspace/models/my_ssd_mobnet/eval", "Loss/classification_loss")
+    assert not s.findings
+
+
+def test_a_prechelt_stop_before_the_best_step_is_called_too_early() -> None:
+    t = np.arange(60)
+    train = 1.0 * np.exp(-t / 15) + 0.05
+    val = np.where(t < 10, 1.0 - 0.03 * t, 0.7 + 0.01 * (t - 10))
+    val[1] = 1.2  # one noisy early evaluation: GL5 fires at step 1
+    ld = logdir(("r/train", {"epoch_loss": train}), ("r/validation", {"epoch_loss": val}))
+    text = all_text(view_of(ld))
+    assert "would have stopped too early, before the best" in text
+    assert "stopped training: GL5 at step 1" not in text

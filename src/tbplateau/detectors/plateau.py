@@ -385,6 +385,8 @@ class PlateauDetector(Detector):
             return False  # a quantised metric repeats its value for a while as it moves
         if st.constant or st.whole:
             return True
+        if p.log_scale and _spans_a_decade(p.raw_range(st.p0, st.p1)):
+            return False  # a fall of an order of magnitude is progress, whatever the noise
         m = len(p.bins)
         b0, b1 = st.b0, st.b1
         limit = self.min_progress
@@ -474,6 +476,15 @@ class PlateauDetector(Detector):
         }
         detail.update(_levels(p, st.p0, st.p1))
         return Finding(self.kind, p.step_at(st.p0), end, (series.tag,), conf, detail)
+
+
+def _spans_a_decade(raw: np.ndarray) -> bool:
+    """Whether the middle 80 % of positive values spans more than a factor of ten (on a
+    few points, one huge first value inflates the noise that flatness is judged by)."""
+    if raw.size < 2 or float(raw.min()) <= 0:
+        return False
+    low, high = np.quantile(raw, [0.1, 0.9])
+    return bool(high > 10.0 * low)
 
 
 def _levels(p: Prepared, p0: int, p1: int) -> dict[str, Any]:

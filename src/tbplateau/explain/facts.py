@@ -27,6 +27,7 @@ __all__ = [
     "RAISE_LR",
     "RANK",
     "REGULARISE",
+    "RL_STALL",
     "TRY",
     "WEAK",
     "LrStory",
@@ -103,6 +104,11 @@ REGULARISE = (
 CAPACITY = (
     "more capacity (wider or deeper)",
     "a different optimiser (Adam/AdamW, or SGD with momentum)",
+)
+RL_STALL = (
+    "more environment steps (rewards often climb again after a long flat stretch)",
+    "more exploration (a larger entropy bonus, curiosity, more parallel environments)",
+    "reward shaping or a curriculum if the task is too hard to stumble on",
 )
 
 

@@ -19,6 +19,7 @@ from tbplateau.explain.facts import (
     RAISE_LR,
     RANK,
     REGULARISE,
+    RL_STALL,
     TRY,
     WEAK,
     LrStory,
@@ -126,6 +127,12 @@ def _plateau_after(ctx: SeriesContext, f: Finding, series: Series, story: LrStor
     return f"After {till} it improved again."
 
 
+def _is_reward(ctx: SeriesContext) -> bool:
+    """Whether the series is a reinforcement-learning reward or return."""
+    words = (ctx.meaning.why + " " + ctx.tag).lower()
+    return ctx.goal == "max" and any(w in words for w in ("reward", "ep_rew", "return"))
+
+
 def _plateau_tries(ctx: SeriesContext, f: Finding, story: LrStory) -> tuple[str, ...]:
     """What to try on a plateau, from what the logs show (see the module docstring)."""
     if story.zero:
@@ -147,6 +154,8 @@ def _plateau_tries(ctx: SeriesContext, f: Finding, story: LrStory) -> tuple[str,
         # the model already fits its training data better than it generalises: more
         # capacity or a faster fit would widen the gap
         return REGULARISE
+    if _is_reward(ctx):  # a policy's return: the network's capacity is rarely the limit
+        return RL_STALL
     tries: list[str] = []
     scheduled = ctx.lr is not None and not ctx.lr.constant  # the run already has a schedule
     if story.cut_before is None and story.decaying is None and not scheduled:
@@ -423,13 +432,22 @@ def _overfitting(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, 
                 )
             facts.append(text + ".")
         facts.append(early_stopping(series, ctx.goal, ctx.unit))
-        pre = []
+        pre: list[str] = []
+        early: list[str] = []
         for label, rule in (("GL5", baselines.prechelt_gl), ("UP3", baselines.prechelt_up)):
             found = rule(series, ctx.goal)
             if found:
-                pre.append(f"{label} at {ctx.unit} {int(found[0].detail['fired_step']):,}")
+                fired = int(found[0].detail["fired_step"])
+                # a stop before the best step would have lost the best model: say so
+                (early if fired < f.start_step else pre).append(f"{label} at {ctx.unit} {fired:,}")
         if pre:
             facts.append("Prechelt's criteria would have stopped training: " + ", ".join(pre) + ".")
+        if early:
+            facts.append(
+                "Prechelt's "
+                + ", ".join(early)
+                + f" would have stopped too early, before the best {ctx.unit} (noise early on)."
+            )
     return facts, TRY["overfitting"]
 
 
