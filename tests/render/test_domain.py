@@ -531,3 +531,19 @@ def test_a_prechelt_stop_before_the_best_step_is_called_too_early() -> None:
     text = all_text(view_of(ld))
     assert "would have stopped too early, before the best" in text
     assert "stopped training: GL5 at step 1" not in text
+
+
+def test_a_train_loss_far_below_its_validation_loss_is_a_generalisation_gap() -> None:
+    t = np.arange(150)
+    wiggle = 1 + 0.01 * np.sin(1.3 * t)
+    train = (0.01 + 2.0 * np.exp(-t / 10)) * wiggle  # settles at 0.01
+    val = (0.37 + 2.0 * np.exp(-t / 10)) * wiggle  # settles at 0.37, never rises
+    ld = logdir(("r/train", {"epoch_loss": train}), ("r/validation", {"epoch_loss": val}))
+    view = view_of(ld)
+    for run in ("r/train", "r/validation"):
+        s = row(view, run, "epoch_loss")
+        assert s.advice is not None, run
+        assert s.advice.kind is FindingKind.PLATEAU, run
+        assert not any("capacity" in t for t in s.advice.tries), run
+        assert any("regularisation" in t for t in s.advice.tries), run
+        assert "generalises" in s.advice.text, run

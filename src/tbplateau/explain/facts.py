@@ -37,6 +37,7 @@ __all__ = [
     "consecutive",
     "early_stopping",
     "entropy",
+    "generalisation_gap",
     "lr_over",
     "lr_story",
     "name",
@@ -214,6 +215,23 @@ def partner_improving(ctx: SeriesContext, step: int) -> tuple[float, float] | No
     end = float(np.median(values[-max(1, values.size // 10) :]))
     gain = at[1] - end if ctx.goal == "min" else end - at[1]
     return (at[1], float(values[-1])) if gain > 0.1 * float(np.ptp(values)) > 0 else None
+
+
+def generalisation_gap(ctx: SeriesContext) -> tuple[float, float] | None:
+    """``(train, validation)`` end levels when this series is one side of a pair of
+    positive losses whose training side ends at under a third of the validation side's
+    level (the model fits the training data far better than it generalises)."""
+    if ctx.side is None or ctx.goal != "min" or ctx.partner is None or ctx.curve is None:
+        return None
+    _, mine = finite(ctx.curve)
+    _, theirs = finite(ctx.partner)
+    if mine.size < 3 or theirs.size < 3:
+        return None
+    a = float(np.median(mine[-max(3, mine.size // 10) :]))
+    b = float(np.median(theirs[-max(3, theirs.size // 10) :]))
+    if ctx.side == "validation":
+        a, b = b, a
+    return (a, b) if 0 < 3.0 * a < b else None
 
 
 # -- the learning rate in sentences ----------------------------------------------------------

@@ -27,6 +27,7 @@ from tbplateau.explain.facts import (
     barely_moved,
     better,
     early_stopping,
+    generalisation_gap,
     lr_story,
     name,
     outlook,
@@ -150,7 +151,9 @@ def _plateau_tries(ctx: SeriesContext, f: Finding, story: LrStory) -> tuple[str,
     validation_side = ctx.side == "validation" or (ctx.side is None and ctx.run_overfits)
     if validation_side and (partner_up is not None or ctx.run_overfits):
         return REGULARISE
-    if ctx.side == "train" and ctx.run_overfits:
+    if validation_side and generalisation_gap(ctx) is not None:
+        return REGULARISE
+    if ctx.side == "train" and (ctx.run_overfits or generalisation_gap(ctx) is not None):
         # the model already fits its training data better than it generalises: more
         # capacity or a faster fit would widen the gap
         return REGULARISE
@@ -233,6 +236,15 @@ def _partner_facts(ctx: SeriesContext, f: Finding) -> list[str]:
         return [
             "This run overfits (found on its validation side): the training side no longer "
             "limits it, and more capacity would widen the gap."
+        ]
+    gap = generalisation_gap(ctx)
+    if gap is not None and ctx.partner_name is not None and not ctx.run_overfits:
+        other = "validation" if ctx.side == "train" else "training"
+        here, there = (gap[0], gap[1]) if ctx.side == "train" else (gap[1], gap[0])
+        return [
+            f"The {other} side, {ctx.partner_name}, ends at {fmt(there)}, against "
+            f"{fmt(here)} here: the model fits the training data far better than it "
+            "generalises, so the gap, not capacity, is what limits this run."
         ]
     if ctx.side == "train" and up is None and not ctx.run_overfits:
         return [
