@@ -547,3 +547,12 @@ def test_a_train_loss_far_below_its_validation_loss_is_a_generalisation_gap() ->
         assert not any("capacity" in t for t in s.advice.tries), run
         assert any("regularisation" in t for t in s.advice.tries), run
         assert "generalises" in s.advice.text, run
+
+
+def test_an_oscillation_from_the_first_point_has_nothing_before_it() -> None:
+    view = view_of(FIXTURES / "flax")
+    s = row(view, "warm_restarts", "train/loss")
+    assert s.advice is not None
+    assert s.advice.kind is FindingKind.OSCILLATION
+    assert "before it" not in s.advice.text
+    assert "quiet stretches" in s.advice.text

@@ -482,7 +482,7 @@ def _oscillation(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, 
             facts.append(
                 f"{name(ctx.tag)} swings by about ±{fmt(amp)} around {fmt(float(np.median(w)))} "
                 f"from {ctx.at(f.start_step)} to {ctx.till(f)}"
-                + (f", {times:.1f}× the swings before it." if times else ".")
+                + (f", {times:.1f}× those of its quiet stretches." if times else ".")
             )
     story = lr_story(ctx, f)
     if story.note:
