@@ -556,3 +556,17 @@ def test_an_oscillation_from_the_first_point_has_nothing_before_it() -> None:
     assert s.advice.kind is FindingKind.OSCILLATION
     assert "before it" not in s.advice.text
     assert "quiet stretches" in s.advice.text
+
+
+def test_a_training_plateau_beside_a_solved_validation_side_needs_nothing() -> None:
+    t = np.arange(200)
+    train = np.minimum(0.98, 0.3 + 0.01 * t) + 0.002 * np.sin(1.1 * t)
+    val = np.minimum(1.0, 0.3 + 0.012 * t)
+    ld = logdir(("r/train", {"epoch_accuracy": train}), ("r/validation", {"epoch_accuracy": val}))
+    view = view_of(ld)
+    assert row(view, "r/validation", "epoch_accuracy").state == "solved"
+    s = row(view, "r/train", "epoch_accuracy")
+    assert s.advice is not None
+    assert s.advice.kind is FindingKind.PLATEAU
+    assert "is at its maximum (1)" in s.advice.text
+    assert s.advice.tries == ("nothing to fix: stop here (or make the task harder)",)

@@ -43,6 +43,7 @@ __all__ = [
     "name",
     "outlook",
     "partner_improving",
+    "partner_solved",
     "prior_fact",
     "reduce_lr",
     "value_at",
@@ -232,6 +233,24 @@ def generalisation_gap(ctx: SeriesContext) -> tuple[float, float] | None:
     if ctx.side == "validation":
         a, b = b, a
     return (a, b) if 0 < 3.0 * a < b else None
+
+
+def partner_solved(ctx: SeriesContext) -> float | None:
+    """The bound at which the other side of a pair of metrics to maximise sits (a
+    validation accuracy of 1), else None."""
+    if ctx.partner is None or ctx.goal != "max":
+        return None
+    _, values = finite(ctx.partner)
+    if values.size < 3:
+        return None
+    low, high = ctx.meaning.bounds(values)
+    if high is None:
+        return None
+    span = high - (low if low is not None else 0.0)
+    tail = float(np.median(values[-max(3, values.size // 10) :]))
+    if span > 0 and tail >= high - 0.02 * span and float(values.max()) >= high - 0.005 * span:
+        return high
+    return None
 
 
 # -- the learning rate in sentences ----------------------------------------------------------

@@ -32,6 +32,7 @@ from tbplateau.explain.facts import (
     name,
     outlook,
     partner_improving,
+    partner_solved,
     prior_fact,
     reduce_lr,
     value_at,
@@ -153,6 +154,8 @@ def _plateau_tries(ctx: SeriesContext, f: Finding, story: LrStory) -> tuple[str,
         return REGULARISE
     if validation_side and generalisation_gap(ctx) is not None:
         return REGULARISE
+    if ctx.side == "train" and partner_solved(ctx) is not None:
+        return ("nothing to fix: stop here (or make the task harder)",)
     if ctx.side == "train" and (ctx.run_overfits or generalisation_gap(ctx) is not None):
         # the model already fits its training data better than it generalises: more
         # capacity or a faster fit would widen the gap
@@ -245,6 +248,12 @@ def _partner_facts(ctx: SeriesContext, f: Finding) -> list[str]:
             f"The {other} side, {ctx.partner_name}, ends at {fmt(there)}, against "
             f"{fmt(here)} here: the model fits the training data far better than it "
             "generalises, so the gap, not capacity, is what limits this run."
+        ]
+    solved = partner_solved(ctx)
+    if ctx.side == "train" and solved is not None:
+        return [
+            f"The validation side, {ctx.partner_name}, is at its maximum ({fmt(solved)}): "
+            "what the run is for is reached, and the training side has nothing to add."
         ]
     if ctx.side == "train" and up is None and not ctx.run_overfits:
         return [
