@@ -570,3 +570,13 @@ def test_a_training_plateau_beside_a_solved_validation_side_needs_nothing() -> N
     assert s.advice.kind is FindingKind.PLATEAU
     assert "is at its maximum (1)" in s.advice.text
     assert s.advice.tries == ("nothing to fix: stop here (or make the task harder)",)
+
+
+def test_reduce_lr_replayed_on_a_noisy_per_step_loss_says_it_would_end_learning() -> None:
+    rng = np.random.default_rng(3)
+    t = np.arange(3000)
+    loss = (0.25 + 2.0 * np.exp(-t / 100)) * (1 + 0.05 * rng.standard_normal(t.size))
+    s = row(view_of(logdir(("r", {"train_loss": loss}))), "r", "train_loss")
+    assert s.advice is not None
+    assert s.advice.kind is FindingKind.PLATEAU
+    assert "it would have ended learning" in s.advice.text

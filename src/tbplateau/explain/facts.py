@@ -348,6 +348,15 @@ def reduce_lr(series: Series, goal: Goal, unit: str, start: int) -> str:
     )
     if kf is not None and tf is not None and tf != kf:
         text += f" (Keras; PyTorch at {unit} {tf:,})"
+    if cuts > 8:
+        # eight cuts of 0.1 take any LR below 1e-8: on a per-step series the replay only
+        # says that its noise never beats the threshold for 10 points
+        if first < start:
+            text += f", before this plateau began at {unit} {start:,}"
+        return (
+            text + f", and {cuts} times by the end (Keras): on values this noisy it would "
+            "have ended learning; replay it on epoch-level validation values instead."
+        )
     if cuts > 1:
         text += f", and {cuts} times by the end (Keras)"
     if first < start:
