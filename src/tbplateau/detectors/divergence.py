@@ -31,6 +31,11 @@ LEVEL_SHARE = 0.05
 """Least worsening that counts, as a share of the level (a loss: 5 %, on its log scale)."""
 
 
+DIP_SHARE = 0.2
+"""Least worsening of a short dip that recovers, as a share of the level (a loss: on its
+log scale, about 22 %)."""
+
+
 @dataclass(frozen=True)
 class _Episode:
     """A stretch of blocks ``[b0, b1)`` below the best level reached before it."""
@@ -158,6 +163,13 @@ class DivergenceDetector(Detector):
         # A dip that recovers must last twice as long, and not be a warm-up at the start.
         good_at = int(p.bins.start[ep.top])
         bump_ok = lasting >= max(3, 2 * self.min_fraction * p.n) and good_at >= 0.1 * p.n
+        # A short, deep dip (an LR spike or raise the run comes back from) is a divergence
+        # too: three points or more but short (a long bump that recovers is judged as
+        # above: a cyclic schedule's swings are no divergence), a fifth of the level below
+        # where it was.
+        short = 3 <= lasting <= max(10, self.min_fraction * p.n)
+        if ep.recovered and short and ep.drop >= DIP_SHARE * level and good_at >= 0.1 * p.n:
+            long_enough = bump_ok = True
         if p.n < self.min_points:
             # Too few points to know the noise: only a blow-up counts.
             explosive = p.log_scale and ep.drop > math.log(10.0)
