@@ -133,3 +133,20 @@ def test_a_short_deep_dip_is_a_divergence_that_ends(
     assert near(s, div[0].start_step, t0), describe(s, found)
     assert div[0].end_step is not None, describe(s, found)
     assert position(s, div[0].end_step) <= t0 + length + onset_tolerance(n), describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_bounce_right_after_a_fresh_drop_is_no_dip(seed: int) -> None:
+    # The loss has just dropped (3 points ago) when it swings back to where it came from
+    # for three points: no steady level was left, so the short-dip rule does not apply.
+    rng = np.random.default_rng(seed)
+    n = 40
+    log = math.log(1.5) - 0.06 * np.arange(n, dtype=np.float64)
+    t1 = int(rng.integers(18, 22))
+    log[t1:] = log[t1 - 1] - 0.45
+    log[t1 + 3 : t1 + 6] = log[t1 - 1] + float(rng.uniform(0.4, 0.7))
+    s = series(np.exp(log + noise(rng, n, 0.005)))
+    found = analyse(s, "min")
+    assert not [f for f in of_kind(found, FindingKind.DIVERGENCE) if f.end_step is not None], (
+        describe(s, found)
+    )

@@ -36,6 +36,11 @@ DIP_SHARE = 0.2
 log scale, about 22 %)."""
 
 
+STEADY_BLOCKS = 5
+"""Blocks before a short dip that must sit at the level it falls from (within 0.4 of the
+dip's depth)."""
+
+
 @dataclass(frozen=True)
 class _Episode:
     """A stretch of blocks ``[b0, b1)`` below the best level reached before it."""
@@ -166,9 +171,15 @@ class DivergenceDetector(Detector):
         # A short, deep dip (an LR spike or raise the run comes back from) is a divergence
         # too: three points or more but short (a long bump that recovers is judged as
         # above: a cyclic schedule's swings are no divergence), a fifth of the level below
-        # where it was.
+        # where it was...
         short = 3 <= lasting <= max(10, self.min_fraction * p.n)
-        if ep.recovered and short and ep.drop >= DIP_SHARE * level and good_at >= 0.1 * p.n:
+        held = p.robust[max(0, ep.b0 - STEADY_BLOCKS) : ep.b0]
+        # ...from a level the metric held (not a swing back from a fresh drop)
+        steady = held.size == STEADY_BLOCKS and bool(
+            np.all(np.abs(held - ep.level) <= 0.4 * ep.drop)
+        )
+        deep = ep.drop >= DIP_SHARE * level
+        if ep.recovered and short and deep and steady and good_at >= 0.1 * p.n:
             long_enough = bump_ok = True
         if p.n < self.min_points:
             # Too few points to know the noise: only a blow-up counts.
