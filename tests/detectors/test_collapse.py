@@ -13,11 +13,13 @@ import numpy as np
 import pytest
 
 from tbplateau.detectors.base import onset_tolerance
-from tbplateau.findings import FindingKind
+from tbplateau.findings import Finding, FindingKind
+from tbplateau.series import Series
 from tests.detectors.shapes import (
     analyse,
     approach,
     describe,
+    known_weak,
     near,
     noise,
     of_kind,
@@ -79,3 +81,72 @@ def test_one_step_collapse_is_a_divergence_and_a_plateau(metric: str, n: int, se
     for f in of_kind(found, FindingKind.PLATEAU):
         if f is not flat[0]:
             assert position(s, f.end_step) <= t0 + 1, what
+
+
+# ----------------------------------------------- a short deep dip the run comes back from
+
+
+def _dipped_accuracy(seed: int, n: int) -> tuple[np.ndarray, int, int]:
+    """A quantised accuracy that has converged; at t0 an LR spike knocks it down by 20-60
+    points for 3-8 points, then it comes back to its level."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.4, 0.6))
+    acc = 0.95 - 0.6 * np.exp(-np.arange(n) / (0.1 * n)) + noise(rng, n, 0.005)
+    length = int(rng.integers(3, 9))
+    acc[t0 : t0 + length] -= rng.uniform(0.2, 0.6, length)
+    return np.round(np.clip(acc, 0.0, 1.0) * 90) / 90, t0, length
+
+
+def _with_lr_spike(s: Series, t0: int, length: int) -> list[Finding]:
+    """Findings on ``s`` analysed with the run's logged learning rate, spiked 30x over
+    ``[t0, t0 + length)``."""
+    from tbplateau.analysis import analyze_runs
+    from tbplateau.reader.model import Run
+
+    lr = np.full(len(s), 1e-3)
+    lr[t0 : t0 + length] = 3e-2
+    run = Run(s.run, ("f",), (s, Series(s.run, "lr", steps=s.steps, values=lr)))
+    (report,) = analyze_runs([run], goals=[f"{s.tag}=max"])
+    return list(next(r for r in report.series if r.tag == s.tag).findings)
+
+
+_WEAK_DIP = {
+    (400, 2): "a 3-point dip in blocks of 2 points: the block medians halve its depth",
+    (400, 4): "a 3-point dip in blocks of 2 points: the block medians halve its depth",
+}
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [50, 160, 400])
+def test_a_short_deep_dip_is_a_divergence_that_ends(
+    n: int, seed: int, request: pytest.FixtureRequest
+) -> None:
+    known_weak(request, _WEAK_DIP, n, seed)
+    # An LR spike knocks the metric down for 3-8 points, a fifth of the level or more:
+    # the metric got worse, however fast it came back (a recovering bump must otherwise
+    # last a tenth of the series).
+    values, t0, length = _dipped_accuracy(seed, n)
+    s = series(values, "accuracy")
+    found = _with_lr_spike(s, t0, length)
+    div = of_kind(found, FindingKind.DIVERGENCE)
+    assert len(div) == 1, describe(s, found)
+    assert near(s, div[0].start_step, t0), describe(s, found)
+    assert div[0].end_step is not None, describe(s, found)
+    assert position(s, div[0].end_step) <= t0 + length + onset_tolerance(n), describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_bounce_right_after_a_fresh_drop_is_no_dip(seed: int) -> None:
+    # The loss has just dropped (3 points ago) when it swings back to where it came from
+    # for three points: no steady level was left, so the short-dip rule does not apply.
+    rng = np.random.default_rng(seed)
+    n = 40
+    log = math.log(1.5) - 0.06 * np.arange(n, dtype=np.float64)
+    t1 = int(rng.integers(18, 22))
+    log[t1:] = log[t1 - 1] - 0.45
+    log[t1 + 3 : t1 + 6] = log[t1 - 1] + float(rng.uniform(0.4, 0.7))
+    s = series(np.exp(log + noise(rng, n, 0.005)))
+    found = analyse(s, "min")
+    assert not [f for f in of_kind(found, FindingKind.DIVERGENCE) if f.end_step is not None], (
+        describe(s, found)
+    )

@@ -243,3 +243,35 @@ def test_a_short_series_that_falls_an_order_of_magnitude_is_no_plateau() -> None
         values=np.array([10.6184, 0.502, 0.4131, 0.3335, 0.3739]),
     )
     assert PlateauDetector().detect(s, "min") == []
+
+
+_LATE_TAIL = (
+    "a tail under an eighth of the series in noise of 1 %: judged under the whole series' "
+    "autocorrelation (its smooth bends), its flatness is not measurable"
+)
+_WEAK_LAST_PHASE = {(400, 3): _LATE_TAIL, (2000, 3): _LATE_TAIL}
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 400, 2000])
+def test_a_short_last_phase_settles_into_a_plateau(
+    n: int, seed: int, request: pytest.FixtureRequest
+) -> None:
+    known_weak(request, _WEAK_LAST_PHASE, n, seed)
+    # The last LR drop comes late (at 80-83 % of the run) and the curve takes a while to
+    # settle after it: the settled tail is under 15 % of the series but most of its own
+    # phase, and a plateau to the end, as in every earlier phase.
+    rng = np.random.default_rng(seed)
+    last = int(n * rng.uniform(0.80, 0.83))
+    log = math.log(2.0) + approach(n, tau=0.08 * n, drop=1.5)
+    tau = (n - last) * float(rng.uniform(0.1, 0.15))
+    log[last:] = log[last - 1] - 0.3 + approach(n - last, tau=tau, drop=0.6)
+    settled = last + int(np.ceil(tau * math.log(20)))  # 95 % of the fall done
+    values = np.exp(log + noise(rng, n, float(rng.choice([0.01, 0.02]))))
+    s = series(values)
+    found = analyse(s, "min")
+    tail = [f for f in of_kind(found, FindingKind.PLATEAU) if position(s, f.start_step) >= last]
+    assert len(tail) == 1, describe(s, found)
+    tol = onset_tolerance(n)
+    assert last <= position(s, tail[0].start_step) <= settled + tol, describe(s, found)
+    assert tail[0].end_step is None, describe(s, found)

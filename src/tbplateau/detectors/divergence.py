@@ -31,6 +31,16 @@ LEVEL_SHARE = 0.05
 """Least worsening that counts, as a share of the level (a loss: 5 %, on its log scale)."""
 
 
+DIP_SHARE = 0.2
+"""Least worsening of a short dip that recovers, as a share of the level (a loss: on its
+log scale, about 22 %)."""
+
+
+STEADY_BLOCKS = 5
+"""Blocks before a short dip that must sit at the level it falls from (within 0.4 of the
+dip's depth)."""
+
+
 @dataclass(frozen=True)
 class _Episode:
     """A stretch of blocks ``[b0, b1)`` below the best level reached before it."""
@@ -158,6 +168,19 @@ class DivergenceDetector(Detector):
         # A dip that recovers must last twice as long, and not be a warm-up at the start.
         good_at = int(p.bins.start[ep.top])
         bump_ok = lasting >= max(3, 2 * self.min_fraction * p.n) and good_at >= 0.1 * p.n
+        # A short, deep dip (an LR spike or raise the run comes back from) is a divergence
+        # too: three points or more but short (a long bump that recovers is judged as
+        # above: a cyclic schedule's swings are no divergence), a fifth of the level below
+        # where it was...
+        short = 3 <= lasting <= max(10, self.min_fraction * p.n)
+        held = p.robust[max(0, ep.b0 - STEADY_BLOCKS) : ep.b0]
+        # ...from a level the metric held (not a swing back from a fresh drop)
+        steady = held.size == STEADY_BLOCKS and bool(
+            np.all(np.abs(held - ep.level) <= 0.4 * ep.drop)
+        )
+        deep = ep.drop >= DIP_SHARE * level
+        if ep.recovered and short and deep and steady and good_at >= 0.1 * p.n:
+            long_enough = bump_ok = True
         if p.n < self.min_points:
             # Too few points to know the noise: only a blow-up counts.
             explosive = p.log_scale and ep.drop > math.log(10.0)

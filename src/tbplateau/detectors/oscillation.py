@@ -109,6 +109,57 @@ def _period_two(values: npt.NDArray[np.float64]) -> bool:
     return bool(float(np.mean(flips[: max(8, min(flips.size, WINDOW))])) >= 0.75)
 
 
+ALTERNATION_SHARE = 0.75
+"""The regularity (see :func:`_coherence`) credited to a run of :data:`MIN_FLIPS` or more
+point-by-point sign changes."""
+
+MIN_FLIPS = 8
+"""Successive large sign changes that make swings alternate point by point (white noise
+changes sign about two times in three: eight in a row by chance about one time in 25)."""
+
+
+MONOTONE_SHARE = 0.9
+"""A stretch whose points move one way this often is a climb or a fall, not swings."""
+
+
+def _flips(values: npt.NDArray[np.float64], bar: float) -> npt.NDArray[np.bool_]:
+    """For each pair of successive differences of ``values``: whether they change sign,
+    both at least ``bar`` in size (a large swing up followed by a large swing down)."""
+    d = np.diff(values)
+    if d.size < 2:
+        return np.zeros(0, dtype=bool)
+    big = np.abs(d) >= bar
+    return np.asarray((d[1:] * d[:-1] < 0) & big[1:] & big[:-1], dtype=bool)
+
+
+def _alternating_run(values: npt.NDArray[np.float64], bar: float) -> tuple[int, int]:
+    """The longest run of successive large sign changes (see :func:`_flips`) that starts
+    among the first :data:`WINDOW` pairs of differences of ``values``: ``(first pair,
+    length)``, ``(0, 0)`` when there is none."""
+    f = _flips(values, bar)
+    best = (0, 0)
+    i = 0
+    while i < min(f.size, WINDOW):
+        if not f[i]:
+            i += 1
+            continue
+        j = i
+        while j < f.size and f[j]:
+            j += 1
+        if j - i > best[1]:
+            best = (i, j - i)
+        i = j
+    return best
+
+
+def _reversals(resid: npt.NDArray[np.float64], bar: float) -> int:
+    """How often the large departures from the local line (at least ``bar``) change
+    side: a swinging stretch crosses its line again and again, a spike or a bend of the
+    curve once or twice."""
+    r = resid[np.abs(resid) >= bar]
+    return int(np.count_nonzero(np.sign(r[1:]) != np.sign(r[:-1])))
+
+
 def _need(units: int) -> float:
     """How much more than :data:`MIN_COHERENCE` a stretch of ``units`` values needs (white
     noise reaches about ``2.5 / sqrt(units)`` by chance)."""
@@ -326,6 +377,8 @@ class OscillationDetector(Detector):
         inner = [int(j) for j in np.flatnonzero(np.diff(phase[b0:b1])) + b0 + 1]
         # a phase change in the first blocks is the stretch's own onset (see _judge)
         inner = [j for j in inner if j - b0 > 3]
+        if self._alternates(p, b0, b1, ref, level):
+            inner = []  # swings point by point jump from level to level: one stretch
         edges = [b0, *inner, b1]
         found: list[Finding] = []
         for lo, hi in itertools.pairwise(edges):
@@ -349,6 +402,14 @@ class OscillationDetector(Detector):
                     continue
             found.append(f)
         return found
+
+    def _alternates(self, p: Prepared, b0: int, b1: int, ref: float, level: float) -> bool:
+        """Whether blocks ``[b0, b1)`` hold a run of :data:`MIN_FLIPS` point-by-point
+        large sign changes (see :meth:`_judge`)."""
+        pa = int(p.bins.start[b0])
+        pb = int(p.bins.start[b1]) if b1 < len(p.bins) else p.n
+        bar = max(self.min_ratio * ref, LEVEL_SHARE * level)
+        return _alternating_run(p.y[pa:pb], bar)[1] >= MIN_FLIPS
 
     @staticmethod
     def _level_scale(p: Prepared) -> float:
@@ -378,6 +439,31 @@ class OscillationDetector(Detector):
         )
         start = b0 if jump_at is None else jump_at
         lo = start if jump_at is None else jump_at
+        if b1 <= lo:
+            return None
+        pa = jump_point(p, start) if jump_at is not None else int(p.bins.start[lo])
+        pb = int(p.bins.start[b1]) if b1 < m else p.n
+        c0 = lo + 2 if jump_at is not None else lo
+        regular = _best_coherence(resid[c0:b1]) if b1 > c0 else 0.0
+        if int(p.bins.count[lo]) > 1 and b1 > c0:
+            regular = max(regular, self._point_coherence(p, c0, b1))
+        # Swings that alternate point by point: successive differences, each well above
+        # the noise before and above 1 % of the level, change sign again and again. The
+        # oscillation is that run (from its first large move: the jump into it), however
+        # irregular the heights and whatever follows (a recovery is a trend).
+        bar = max(self.min_ratio * ref, LEVEL_SHARE * level)
+        i0, run = _alternating_run(p.y[pa:pb], bar)
+        if run >= MIN_FLIPS and lo >= 4:
+            q0 = pa + i0 + 1
+            q1 = pa + i0 + run + 2 if pa + i0 + run + 2 < pb - 2 else pb
+            s0 = int(np.searchsorted(p.bins.start, q0, side="right")) - 1
+            s1 = int(np.searchsorted(p.bins.start, q1 - 1, side="right"))
+            size = float(np.median(amp[s0:s1]))
+            ratio = size / max(ref, 1e-300)
+            if size >= LEVEL_SHARE * level and ratio >= self.min_ratio:
+                return self._finding(
+                    series, p, q0, q1, size, ref, max(regular, ALTERNATION_SHARE), regular, run
+                )
         if b1 - lo < need:
             return None
         size = float(np.median(amp[lo:b1]))
@@ -386,13 +472,15 @@ class OscillationDetector(Detector):
         # Regular alternation, at blocks or (blocks of several points) at points; the
         # blocks at a jump are left out (they sit between the two levels). A short
         # stretch of white noise alternates by chance: ask more of it.
-        c0 = lo + 2 if jump_at is not None else lo
-        coherence = _best_coherence(resid[c0:b1])
-        if int(p.bins.count[lo]) > 1:
-            coherence = max(coherence, self._point_coherence(p, c0, b1))
+        coherence = regular
         ratio = size / max(ref, 1e-300)
         if ratio < self.min_ratio:
             return None
+        if _reversals(resid[c0:b1], 0.5 * size) < 3:
+            return None  # a spike or a bend, not repeated swings
+        steps = np.diff(p.y[pa:pb])
+        if steps.size and max(np.mean(steps > 0), np.mean(steps < 0)) >= MONOTONE_SHARE:
+            return None  # a climb or a fall with wiggles in its rate: no swing comes back
         if coherence < MIN_COHERENCE:
             # irregular swings: not a climb or a fall, and around the level before them
             line = fit_line(p.bins.x[lo:b1], p.bins.y[lo:b1])
@@ -404,13 +492,29 @@ class OscillationDetector(Detector):
             if ratio < LOUD_RATIO or shift > 2.0 * size:
                 return None
         p0 = int(p.bins.start[start]) if jump_at is None else jump_point(p, start)
-        p1 = int(p.bins.start[b1]) if b1 < m else p.n
-        end = None if b1 >= m else p.step_at(p1 - 1)
+        return self._finding(series, p, p0, pb, size, ref, coherence, regular, run)
+
+    def _finding(
+        self,
+        series: Series,
+        p: Prepared,
+        p0: int,
+        p1: int,
+        size: float,
+        ref: float,
+        coherence: float,
+        regular: float,
+        run: int,
+    ) -> Finding:
+        """The oscillation over points ``[p0, p1)``."""
+        ratio = size / max(ref, 1e-300)
+        end = None if p1 >= p.n else p.step_at(p1 - 1)
         detail = {
             "amplitude": size,
             "quiet_amplitude": ref,
             "ratio": float(ratio),
-            "alternation": round(coherence, 4),
+            "alternation": round(regular, 4),
+            "alternating_steps": run,
             "period_two": _period_two(p.y[p0 : min(p1, p0 + 2 * WINDOW)]),
             "log_scale": p.log_scale,
             "points": int(p1 - p0),

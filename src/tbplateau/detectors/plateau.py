@@ -55,8 +55,12 @@ TAIL_POINTS = 8
 """Fewest points of a settled tail."""
 
 TAIL_FRACTION = 0.15
-"""Fewest points of a settled tail that lasts to the end, as a fraction of the series
-(shorter, one cannot tell a converged curve from one still creeping)."""
+"""Fewest points of a settled tail that lasts to the end, as a fraction of its phase
+(shorter, one cannot tell a converged curve from one still creeping)..."""
+
+TAIL_SERIES_FRACTION = 0.1
+"""...and as a fraction of the series (a last phase that a noise step cut short, right
+before a NaN tail, leaves too little to judge)."""
 
 
 @dataclass
@@ -408,7 +412,9 @@ class PlateauDetector(Detector):
         clear = abs(trend) >= max(2.0 * se, noise)
         if clear and abs(trend) >= self.max_share * progress:
             return False
-        if st.tail and b1 >= m and points < TAIL_FRACTION * p.n:
+        if st.tail and b1 >= m and points < TAIL_FRACTION * self._phase_points(p, b0):
+            return False
+        if st.tail and b1 >= m and points < TAIL_SERIES_FRACTION * p.n:
             return False
         if st.tail and points < TAIL_POINTS:
             return False
@@ -421,6 +427,13 @@ class PlateauDetector(Detector):
             if improves and points < max(INTERIOR_POINTS, INTERIOR_FRACTION * p.n):
                 return False
         return True
+
+    def _phase_points(self, p: Prepared, b: int) -> int:
+        """Points of the phase (between jumps and events) that block ``b`` lies in."""
+        for q0, q1 in _phases(p, self.min_progress):
+            if q0 <= b < q1:
+                return (int(p.bins.start[q1]) if q1 < len(p.bins) else p.n) - int(p.bins.start[q0])
+        return p.n
 
     def _stands_out(self, p: Prepared, st: _Stretch, trend: float, se: float) -> bool:
         """Whether the stretch makes clearly less progress than the trend before it.
