@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -111,3 +112,30 @@ def test_statistics_never_fail_on_finite_input(values: list[float]) -> None:
     breaks = stats.binary_segmentation(x, y, penalty=1.0)
     assert breaks == sorted(set(breaks))
     assert all(0 < k < max(y.size, 1) for k in breaks)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 39, 40, 41, 42, 200, 201])
+@pytest.mark.parametrize("kind", ["normal", "ties", "zeros", "nan", "inf"])
+def test_fast_median_is_numpys_median_to_the_bit(n: int, kind: str) -> None:
+    rng = np.random.default_rng(n)
+    for _ in range(50):
+        if kind == "normal":
+            a = rng.normal(size=n)
+        elif kind == "ties":
+            a = rng.integers(-2, 3, n).astype(np.float64)
+        elif kind == "zeros":
+            a = rng.choice([0.0, -0.0, 1.0, -1.0], n)
+        elif kind == "nan":
+            a = rng.normal(size=n)
+            a[rng.integers(0, n)] = np.nan
+        else:
+            a = rng.choice([np.inf, -np.inf, 1.0, 1e308], n)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = float(np.median(a))
+            got = stats.fast_median(a)
+        if math.isnan(want):
+            assert math.isnan(got)
+        else:
+            assert got == want
+            assert math.copysign(1.0, got) == math.copysign(1.0, want)

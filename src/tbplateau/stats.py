@@ -37,6 +37,7 @@ __all__ = [
     "dominant_period",
     "drawdown",
     "equal_runs",
+    "fast_median",
     "fit_line",
     "local_noise",
     "long_run_factor",
@@ -60,6 +61,43 @@ MAD_TO_SIGMA = 1.482602218505602
 """Factor turning a median absolute deviation into a normal standard deviation."""
 
 
+_SHORT_MEDIAN = 40
+"""Up to this many values, :func:`fast_median` sorts a Python list (numpy's per-call
+overhead is larger than the work there)."""
+
+
+def fast_median(values: FloatArray) -> float:
+    """``float(np.median(values))`` of a 1-D float64 array, without numpy's per-call overhead.
+
+    The same order statistics (the middle value, or the mean of the two middle values
+    as ``(lo + hi) / 2``, which is what ``np.median`` computes), so the result is
+    identical to the last bit. Empty, non-1-D or non-float64 input, NaN anywhere and a
+    median of zero (whose sign may depend on which of equal zeros is picked) go
+    through ``np.median`` itself.
+
+    >>> fast_median(np.array([3.0, 1.0, 2.0, 10.0]))
+    2.5
+    """
+    n = values.shape[0] if values.ndim == 1 else 0
+    if n == 0 or values.dtype != np.float64:
+        return float(np.median(values))
+    h = n // 2
+    if n <= _SHORT_MEDIAN:
+        v = sorted(values.tolist())
+        total = sum(v)
+        if total != total:  # a NaN (or inf - inf): numpy's NaN handling
+            return float(np.median(values))
+        m = v[h] if n % 2 else (v[h - 1] + v[h]) / 2
+    else:
+        part = np.partition(values, (h - 1, h, n - 1) if n % 2 == 0 else (h, n - 1))
+        if math.isnan(part[-1]):
+            return float(np.median(values))
+        m = float(part[h]) if n % 2 else (float(part[h - 1]) + float(part[h])) / 2
+    if m == 0.0:
+        return float(np.median(values))
+    return float(m)
+
+
 def mad(values: npt.ArrayLike) -> float:
     """Robust standard deviation: ``1.4826 * median(|x - median(x)|)``; 0.0 when empty.
 
@@ -69,7 +107,7 @@ def mad(values: npt.ArrayLike) -> float:
     x = np.asarray(values, dtype=np.float64)
     if x.size == 0:
         return 0.0
-    return float(MAD_TO_SIGMA * np.median(np.abs(x - np.median(x))))
+    return MAD_TO_SIGMA * fast_median(np.abs(x - fast_median(x)))
 
 
 def noise_scale(values: npt.ArrayLike, *, lags: tuple[int, ...] | None = None) -> float:
@@ -95,7 +133,7 @@ def noise_scale(values: npt.ArrayLike, *, lags: tuple[int, ...] | None = None) -
         if y.size < 2 * k + 3:
             continue
         d2 = y[2 * k :] - 2.0 * y[k:-k] + y[: -2 * k]
-        best = max(best, float(MAD_TO_SIGMA * np.median(np.abs(d2))) / math.sqrt(6.0))
+        best = max(best, MAD_TO_SIGMA * fast_median(np.abs(d2)) / math.sqrt(6.0))
     if best == 0.0 and y.size >= 3:
         # An exactly piecewise-linear series has zero noise; that is a valid answer.
         return 0.0
@@ -171,7 +209,7 @@ def _residual_autocorrelation(y: FloatArray) -> float:
     s = mad(r)
     if s == 0.0:
         return 0.0
-    r = np.clip(r - np.median(r), -3 * s, 3 * s)
+    r = np.clip(r - fast_median(r), -3 * s, 3 * s)
     den = float(r @ r)
     phi = float(r[1:] @ r[:-1]) / den if den > 0 else 0.0
     return min(max(phi, 0.0), 0.9)
@@ -196,7 +234,7 @@ def difference_autocorrelation(values: npt.ArrayLike, *, window: int = 15) -> fl
     s = mad(e)
     if s == 0.0:
         return 0.0
-    e = np.clip(e - float(np.median(e)), -3 * s, 3 * s)
+    e = np.clip(e - fast_median(e), -3 * s, 3 * s)
     den = float(e @ e)
     r = float(e[1:] @ e[:-1]) / den if den > 0 else -0.5
     return min(max(1.0 + 2.0 * r, 0.0), 0.9)
@@ -470,7 +508,7 @@ def robust_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
     ok = dx != 0
     if not ok.any():
         return 0.0
-    return float(np.median((ya[h : 2 * h] - ya[:h])[ok] / dx[ok]))
+    return fast_median((ya[h : 2 * h] - ya[:h])[ok] / dx[ok])
 
 
 def moving_median(values: npt.ArrayLike, window: int) -> FloatArray:
@@ -486,7 +524,7 @@ def moving_median(values: npt.ArrayLike, window: int) -> FloatArray:
         return np.array(y, dtype=np.float64)
     h = w // 2
     if n < w:
-        out = [float(np.median(y[max(0, i - h) : i + h + 1])) for i in range(n)]
+        out = [fast_median(y[max(0, i - h) : i + h + 1]) for i in range(n)]
         return np.asarray(out, dtype=np.float64)
     core = np.median(np.lib.stride_tricks.sliding_window_view(y, w), axis=1)
     left = _prefix_medians(y[: 2 * h], h + 1)
@@ -629,13 +667,13 @@ def binary_segmentation(
         return []
     # Centre and scale for numerical stability of the cumulative sums.
     xs = (xa - xa.mean()) / (float(np.ptp(xa)) or 1.0)
-    yc = ya - float(np.median(ya))
+    yc = ya - fast_median(ya)
     scale = float(np.max(np.abs(yc))) or 1.0
     yc = yc / scale
     wa = None
     if weights is not None:
         wa = np.asarray(weights, dtype=np.float64)
-        wscale = float(np.median(wa)) or 1.0
+        wscale = fast_median(wa) or 1.0
         wa = wa / wscale
         pen = penalty / wscale / (scale * scale)
     else:
