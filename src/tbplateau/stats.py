@@ -690,17 +690,18 @@ def binary_segmentation(
     def _best(i: int, j: int) -> tuple[float, int]:
         if j - i < 2 * min_size:
             return (0.0, -1)
-        ks = np.arange(i + min_size, j - min_size + 1)
-        inner = prefix[:, ks]
-        left = _sse_of(inner - prefix[:, i : i + 1])
-        right = _sse_of(prefix[:, j : j + 1] - inner)
-        total = _sse_of(prefix[:, j : j + 1] - prefix[:, i : i + 1])[0]
-        gain = total - left - right
+        lo, hi = i + min_size, j - min_size + 1
+        inner = prefix[:, lo:hi]
+        first, last = prefix[:, i : i + 1], prefix[:, j : j + 1]
+        # the lines left and right of every candidate and the whole piece, in one pass
+        sse = _sse_of(np.concatenate([inner - first, last - inner, last - first], axis=1))
+        k = hi - lo
+        gain = sse[-1] - sse[:k] - sse[k : 2 * k]
         if not np.isfinite(gain).any():
             return (0.0, -1)
         gain = np.where(np.isfinite(gain), gain, -np.inf)
         b = int(np.argmax(gain))
-        return (float(gain[b]), int(ks[b]))
+        return (float(gain[b]), lo + b)
 
     def grow(breaks: list[int]) -> list[int]:
         edges = [0, *sorted(breaks), n]
