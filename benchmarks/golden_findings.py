@@ -9,7 +9,10 @@ Usage::
 files), every run directory under ``evalset/real/`` and every logdir under
 the shared real-world corpus (``../shared/realworld/`` next to the checkout, or
 ``/work/shared/realworld``; skipped when absent), and writes one JSON line per logdir:
-its path and ``tbplateau.analyze(path).to_json()``. ``compare`` exits 1 and prints
+its path and ``tbplateau.analyze(path).to_json()``; then the dev split of the seeded
+synthetic families (and of the open cases) and the generated loss curves of
+``bench_detect_speed.py`` (1,000-point and 50-point grids, one 200,000-point series),
+analysed in memory. ``compare`` exits 1 and prints
 the first differences when the two dumps are not identical (floats included).
 """
 
@@ -18,7 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+from tbplateau.reader.model import Logdir, Run
+from tbplateau.series import Series
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -52,6 +59,27 @@ def logdirs() -> list[tuple[str, Path]]:
     return out
 
 
+def memory_logdirs() -> Iterator[tuple[str, Logdir]]:
+    """The synthetic dev cases and the speed benchmark's curves, built in memory."""
+    import numpy as np
+
+    sys.path.insert(0, str(HERE))
+    import bench_detect_speed as speed
+
+    from tbplateau.evaluation.families import synthetic_cases
+
+    for open_cases in (False, True):
+        for case in synthetic_cases(open_cases=open_cases):
+            if case.split == "dev":
+                yield f"synthetic/{case.source}/{case.name}", case.logdir
+    rng = np.random.default_rng(0)
+    yield "speed/grid-1000", speed._grid(rng, 2, 10, 1000)
+    yield "speed/grid-50", speed._grid(rng, 2, 10, 50)
+    n = 200_000
+    long = Series(".", "loss", steps=np.arange(n) * 10, values=speed._loss(rng, n))
+    yield "speed/200k", Logdir("bench", (Run(".", ("f",), (long,)),))
+
+
 def dump(out: Path) -> None:
     """Write one line per logdir: ``{"path": ..., "report": <to_json()>}``."""
     from tbplateau import analyze
@@ -59,6 +87,9 @@ def dump(out: Path) -> None:
     with out.open("w", encoding="utf-8") as f:
         for label, d in logdirs():
             doc = analyze(d).to_json(indent=None)
+            f.write(json.dumps({"path": label, "report": doc}) + "\n")
+        for label, logdir in memory_logdirs():
+            doc = analyze(logdir).to_json(indent=None)
             f.write(json.dumps({"path": label, "report": doc}) + "\n")
 
 

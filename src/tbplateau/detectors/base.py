@@ -67,6 +67,7 @@ __all__ = [
     "check_fraction",
     "check_positive",
     "fitted_path",
+    "forget_prepared",
     "is_jump",
     "jump_point",
     "onset_tolerance",
@@ -229,6 +230,16 @@ _CACHE_ATTR = "_tbplateau_prepared"
 ``Prepared.series``, so no entry would ever be dropped and every series analysed would
 stay in memory.)
 """
+
+
+def forget_prepared(series: Series) -> None:
+    """Drop the memo of :func:`prepare` on ``series`` (its prepared copies: the working
+    values, blocks and segments of every goal it was analysed under).
+
+    An analysis calls this once every detector is done with a group of runs, so that
+    a report keeps the curves it shows and no prepared copies of them.
+    """
+    series.__dict__.pop(_CACHE_ATTR, None)
 
 
 def working_values(values: FloatArray, goal: Goal) -> tuple[FloatArray, bool]:
