@@ -71,9 +71,9 @@ def fast_median(values: FloatArray) -> float:
 
     The same order statistics (the middle value, or the mean of the two middle values
     as ``(lo + hi) / 2``, which is what ``np.median`` computes), so the result is
-    identical to the last bit. Empty, non-1-D or non-float64 input, NaN anywhere and a
-    median of zero (whose sign may depend on which of equal zeros is picked) go
-    through ``np.median`` itself.
+    identical to the last bit. Empty, non-1-D or non-float64 input, NaN anywhere, a
+    median of zero (whose sign may depend on which of equal zeros is picked) and an
+    infinite one (an overflow numpy warns about) go through ``np.median`` itself.
 
     >>> fast_median(np.array([3.0, 1.0, 2.0, 10.0]))
     2.5
@@ -93,7 +93,7 @@ def fast_median(values: FloatArray) -> float:
         if math.isnan(part[-1]):
             return float(np.median(values))
         m = float(part[h]) if n % 2 else (float(part[h - 1]) + float(part[h])) / 2
-    if m == 0.0:
+    if m == 0.0 or math.isinf(m):  # a zero's sign; an overflow and numpy's warning about it
         return float(np.median(values))
     return float(m)
 
@@ -538,6 +538,18 @@ def _prefix_medians(y: FloatArray, first: int) -> FloatArray:
     k = np.arange(first, y.size + 1)
     if k.size == 0:
         return np.zeros(0)
+    if y.size <= _SHORT_MEDIAN and y.dtype == np.float64:
+        # a few short prefixes: sorted lists, the same arithmetic (no NaN, and no zero
+        # whose sign could depend on the order the sort leaves equal zeros in)
+        vals = y.tolist()
+        total = sum(vals)
+        if total == total and 0.0 not in vals:
+            out = []
+            for size in range(first, len(vals) + 1):
+                v = sorted(vals[:size])
+                out.append(0.5 * (v[(size - 1) // 2] + v[size // 2]))
+            if math.inf not in out and -math.inf not in out:  # else numpy's overflow warning
+                return np.asarray(out, dtype=np.float64)
     rows = np.where(np.arange(y.size)[None, :] < k[:, None], y[None, :], np.nan)
     rows.sort(axis=1)  # NaN sorts last
     lo = np.take_along_axis(rows, ((k - 1) // 2)[:, None], axis=1)[:, 0]

@@ -445,14 +445,15 @@ def _segments(
         xs = bins.x[b0:b1]
         ys = y[b0:b1]
         slope = 0.0
+        ym = float(ys.mean())
         if b1 - b0 >= 2 and float(np.ptp(xs)) > 0:
             xm = float(xs.mean())
             centred = xs - xm
-            slope = float(centred @ (ys - ys.mean())) / float(centred @ centred)
-            l0 = float(ys.mean()) + slope * (float(xs[0]) - xm)
-            l1 = float(ys.mean()) + slope * (float(xs[-1]) - xm)
+            slope = float(centred @ (ys - ym)) / float(centred @ centred)
+            l0 = ym + slope * (float(xs[0]) - xm)
+            l1 = ym + slope * (float(xs[-1]) - xm)
         else:
-            l0 = l1 = float(ys.mean())
+            l0 = l1 = ym
         p0 = int(bins.start[b0])
         p1 = int(bins.start[b1]) if b1 < m else n
         change = l1 - l0
