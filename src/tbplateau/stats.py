@@ -693,6 +693,24 @@ def binary_segmentation(
     prefix = _prefix(xs, yc, wa)
 
     cache: dict[tuple[int, int], tuple[float, int]] = {}
+    # The line on [i, k) does not depend on where the piece being split ends, nor the
+    # line on [k, j) on where it starts: the squares of every line from a start (to
+    # every end) and to an end (from every start) are computed once and shared by the
+    # pieces that start or end there.
+    from_start: dict[int, FloatArray] = {}
+    to_end: dict[int, FloatArray] = {}
+
+    def lines_from(i: int) -> FloatArray:
+        """``out[c]``: the squares of the line on ``[i, i + c)``."""
+        if i not in from_start:
+            from_start[i] = _sse_of(prefix[:, i:] - prefix[:, i : i + 1])
+        return from_start[i]
+
+    def lines_to(j: int) -> FloatArray:
+        """``out[k]``: the squares of the line on ``[k, j)``."""
+        if j not in to_end:
+            to_end[j] = _sse_of(prefix[:, j : j + 1] - prefix[:, : j + 1])
+        return to_end[j]
 
     def best_split(i: int, j: int) -> tuple[float, int]:
         if (i, j) not in cache:
@@ -703,12 +721,8 @@ def binary_segmentation(
         if j - i < 2 * min_size:
             return (0.0, -1)
         lo, hi = i + min_size, j - min_size + 1
-        inner = prefix[:, lo:hi]
-        first, last = prefix[:, i : i + 1], prefix[:, j : j + 1]
-        # the lines left and right of every candidate and the whole piece, in one pass
-        sse = _sse_of(np.concatenate([inner - first, last - inner, last - first], axis=1))
-        k = hi - lo
-        gain = sse[-1] - sse[:k] - sse[k : 2 * k]
+        left = lines_from(i)
+        gain = left[j - i] - left[lo - i : hi - i] - lines_to(j)[lo:hi]
         if not np.isfinite(gain).any():
             return (0.0, -1)
         gain = np.where(np.isfinite(gain), gain, -np.inf)
