@@ -139,3 +139,29 @@ def test_fast_median_is_numpys_median_to_the_bit(n: int, kind: str) -> None:
         else:
             assert got == want
             assert math.copysign(1.0, got) == math.copysign(1.0, want)
+
+
+@pytest.mark.parametrize("w", [1, 2, 3, 4, 5, 15, 51])
+def test_window_medians_are_numpys_to_the_bit(w: int) -> None:
+    rng = np.random.default_rng(w)
+    for kind in range(3):
+        y = [
+            np.round(rng.normal(size=120)),  # ties and signed zeros
+            rng.normal(size=120),
+            np.where(rng.random(120) < 0.05, np.nan, rng.normal(size=120)),
+        ][kind]
+        windows = np.lib.stride_tricks.sliding_window_view(y, w)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = np.median(windows, axis=1)
+            got = stats._window_medians(y, w)
+        np.testing.assert_array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_prefix_medians_of_long_edges_match_a_sort_per_prefix() -> None:
+    rng = np.random.default_rng(0)
+    y = np.round(rng.normal(size=60), 1) + 0.05
+    got = stats._prefix_medians(y, 3)
+    want = [float(np.median(y[:k])) for k in range(3, 61)]
+    np.testing.assert_array_equal(got, want)

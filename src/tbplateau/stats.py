@@ -13,6 +13,7 @@ autocorrelated) noise is not mistaken for signal.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from dataclasses import dataclass
@@ -66,6 +67,11 @@ _SHORT_MEDIAN = 40
 overhead is larger than the work there)."""
 
 
+_SHORT_PREFIXES = 256
+"""Up to this many values, the prefix medians of a running median's edges come from one
+sorted Python list (numpy would sort a row per prefix)."""
+
+
 def fast_median(values: FloatArray) -> float:
     """``float(np.median(values))`` of a 1-D float64 array, without numpy's per-call overhead.
 
@@ -96,6 +102,39 @@ def fast_median(values: FloatArray) -> float:
     if m == 0.0 or math.isinf(m):  # a zero's sign; an overflow and numpy's warning about it
         return float(np.median(values))
     return float(m)
+
+
+def _window_medians(y: FloatArray, w: int) -> FloatArray:
+    """``np.median(sliding_window_view(y, w), axis=1)`` of a 1-D float64 array, to the bit."""
+    return _row_medians(np.lib.stride_tricks.sliding_window_view(y, w))
+
+
+def _row_medians(windows: FloatArray) -> FloatArray:
+    """``np.median(windows, axis=1)`` of a 2-D float64 array, to the bit.
+
+    The same partition numpy's median makes (the middle one or two positions and the
+    last), without its per-call machinery; a NaN in a row goes through ``np.median``
+    itself.
+    """
+    w = windows.shape[1]
+    if windows.shape[0] == 0 or w < 1 or windows.dtype != np.float64:
+        return np.asarray(np.median(windows, axis=1), dtype=np.float64)
+    h = w // 2
+    # numpy's mean of the middle values starts its sum at 0.0 (so -0.0 comes out 0.0)
+    if w % 2:
+        part = np.partition(windows, (h, w - 1), axis=1)
+        out = part[:, h] + 0.0
+    else:
+        part = np.partition(windows, (h - 1, h, w - 1), axis=1)
+        out = (part[:, h - 1] + 0.0 + part[:, h]) / 2
+    if np.isnan(part[:, -1]).any():
+        return np.asarray(np.median(windows, axis=1), dtype=np.float64)
+    return out
+
+
+def _reflect(a: FloatArray, h: int) -> FloatArray:
+    """``np.pad(a, h, mode="reflect")`` for ``0 < h < a.size``."""
+    return np.concatenate([a[h:0:-1], a, a[-2 : -h - 2 : -1]])
 
 
 def mad(values: npt.ArrayLike) -> float:
@@ -264,8 +303,7 @@ def local_noise(values: npt.ArrayLike, window: int) -> FloatArray:
     d2 = np.concatenate([d2[:1], d2, d2[-1:]])
     w = max(3, min(int(window), n if n % 2 else n - 1)) | 1
     h = w // 2
-    windows = np.lib.stride_tricks.sliding_window_view(np.pad(np.abs(d2), h, mode="reflect"), w)
-    spread = np.median(windows, axis=1)
+    spread = _window_medians(_reflect(np.abs(d2), h), w)
     return np.asarray(MAD_TO_SIGMA * spread / math.sqrt(6.0), dtype=np.float64)
 
 
@@ -319,7 +357,7 @@ def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
     if k > 1:
         out[1:k] = _prefix_medians(y[: k - 1], 1)
     if n > w:
-        out[w:] = np.median(np.lib.stride_tricks.sliding_window_view(y[:-1], w), axis=1)
+        out[w:] = _window_medians(y[:-1], w)
     return out
 
 
@@ -444,7 +482,7 @@ def bin_reduce(x: npt.ArrayLike, y: npt.ArrayLike, max_bins: int) -> Bins:
     full = n // size
     head = full * size
     xb = xa[:head].reshape(full, size).mean(axis=1)
-    yb = np.median(ya[:head].reshape(full, size), axis=1)
+    yb = _row_medians(ya[:head].reshape(full, size))
     starts = np.arange(0, head, size, dtype=np.int64)
     counts = np.full(full, size, dtype=np.int64)
     if head < n:
@@ -526,10 +564,10 @@ def moving_median(values: npt.ArrayLike, window: int) -> FloatArray:
     if n < w:
         out = [fast_median(y[max(0, i - h) : i + h + 1]) for i in range(n)]
         return np.asarray(out, dtype=np.float64)
-    core = np.median(np.lib.stride_tricks.sliding_window_view(y, w), axis=1)
+    core = _window_medians(y, w)
     left = _prefix_medians(y[: 2 * h], h + 1)
     right = _prefix_medians(y[n - 2 * h :][::-1], h + 1)[::-1]
-    return np.concatenate([left, core, right]).astype(np.float64)
+    return np.concatenate([left, core, right]).astype(np.float64, copy=False)
 
 
 def _prefix_medians(y: FloatArray, first: int) -> FloatArray:
@@ -538,15 +576,16 @@ def _prefix_medians(y: FloatArray, first: int) -> FloatArray:
     k = np.arange(first, y.size + 1)
     if k.size == 0:
         return np.zeros(0)
-    if y.size <= _SHORT_MEDIAN and y.dtype == np.float64:
-        # a few short prefixes: sorted lists, the same arithmetic (no NaN, and no zero
-        # whose sign could depend on the order the sort leaves equal zeros in)
+    if y.size <= _SHORT_PREFIXES and y.dtype == np.float64:
+        # short prefixes: one sorted list grown a value at a time, the same arithmetic
+        # (no NaN, and no zero whose sign could depend on how a sort orders equal zeros)
         vals = y.tolist()
         total = sum(vals)
         if total == total and 0.0 not in vals:
-            out = []
-            for size in range(first, len(vals) + 1):
-                v = sorted(vals[:size])
+            v = sorted(vals[:first])
+            out = [0.5 * (v[(first - 1) // 2] + v[first // 2])]
+            for size in range(first + 1, len(vals) + 1):
+                bisect.insort(v, vals[size - 1])
                 out.append(0.5 * (v[(size - 1) // 2] + v[size // 2]))
             if math.inf not in out and -math.inf not in out:  # else numpy's overflow warning
                 return np.asarray(out, dtype=np.float64)
