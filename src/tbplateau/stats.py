@@ -733,23 +733,18 @@ def binary_segmentation(
 
     cache: dict[tuple[int, int], tuple[float, int]] = {}
     # The line on [i, k) does not depend on where the piece being split ends, nor the
-    # line on [k, j) on where it starts: the squares of every line from a start (to
-    # every end) and to an end (from every start) are computed once and shared by the
-    # pieces that start or end there.
-    from_start: dict[int, FloatArray] = {}
-    to_end: dict[int, FloatArray] = {}
+    # line on [k, j) on where it starts: the squares of every line from a break (to
+    # every end) and to it (from every start) are computed once, in one pass, and
+    # shared by the pieces that start or end there.
+    at: dict[int, tuple[FloatArray, FloatArray]] = {}
 
-    def lines_from(i: int) -> FloatArray:
-        """``out[c]``: the squares of the line on ``[i, i + c)``."""
-        if i not in from_start:
-            from_start[i] = _sse_of(prefix[:, i:] - prefix[:, i : i + 1])
-        return from_start[i]
-
-    def lines_to(j: int) -> FloatArray:
-        """``out[k]``: the squares of the line on ``[k, j)``."""
-        if j not in to_end:
-            to_end[j] = _sse_of(prefix[:, j : j + 1] - prefix[:, : j + 1])
-        return to_end[j]
+    def lines_at(k: int) -> tuple[FloatArray, FloatArray]:
+        """``(a, b)``: ``a[c]`` squares of the line on ``[k, k + c)``; ``b[i]``, on ``[i, k)``."""
+        if k not in at:
+            here = prefix[:, k : k + 1]
+            sse = _sse_of(np.concatenate([prefix[:, k:] - here, here - prefix[:, : k + 1]], axis=1))
+            at[k] = (sse[: n + 1 - k], sse[n + 1 - k :])
+        return at[k]
 
     def best_split(i: int, j: int) -> tuple[float, int]:
         if (i, j) not in cache:
@@ -760,8 +755,8 @@ def binary_segmentation(
         if j - i < 2 * min_size:
             return (0.0, -1)
         lo, hi = i + min_size, j - min_size + 1
-        left = lines_from(i)
-        gain = left[j - i] - left[lo - i : hi - i] - lines_to(j)[lo:hi]
+        left = lines_at(i)[0]
+        gain = left[j - i] - left[lo - i : hi - i] - lines_at(j)[1][lo:hi]
         if not np.isfinite(gain).any():
             return (0.0, -1)
         gain = np.where(np.isfinite(gain), gain, -np.inf)
