@@ -77,9 +77,9 @@ def fast_median(values: FloatArray) -> float:
 
     The same order statistics (the middle value, or the mean of the two middle values
     as ``(lo + hi) / 2``, which is what ``np.median`` computes), so the result is
-    identical to the last bit. Empty, non-1-D or non-float64 input, NaN anywhere, a
-    median of zero (whose sign may depend on which of equal zeros is picked) and an
-    infinite one (an overflow numpy warns about) go through ``np.median`` itself.
+    identical to the last bit (a zero median is +0.0, as numpy's). Empty, non-1-D or
+    non-float64 input, NaN anywhere and an infinite median (an overflow numpy warns
+    about) go through ``np.median`` itself.
 
     >>> fast_median(np.array([3.0, 1.0, 2.0, 10.0]))
     2.5
@@ -99,9 +99,10 @@ def fast_median(values: FloatArray) -> float:
         if math.isnan(part[-1]):
             return float(np.median(values))
         m = float(part[h]) if n % 2 else (float(part[h - 1]) + float(part[h])) / 2
-    if m == 0.0 or math.isinf(m):  # a zero's sign; an overflow and numpy's warning about it
+    if math.isinf(m):  # an overflow, and numpy's warning about it
         return float(np.median(values))
-    return float(m)
+    # numpy's mean of the middle values starts its sum at 0.0: a zero median is +0.0
+    return 0.0 if m == 0.0 else float(m)
 
 
 def _window_medians(y: FloatArray, w: int) -> FloatArray:
