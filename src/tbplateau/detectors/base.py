@@ -534,6 +534,22 @@ def stretch_kappa(p: Prepared, b0: int, b1: int) -> float:
 
 
 def is_jump(p: Prepared, k: int, limit: float = 3.0) -> bool:
+    """Whether segment ``k`` starts with a real jump (see :func:`_is_jump`).
+
+    Memoised on ``p``: every detector asks about the same breaks.
+    """
+    memo: dict[tuple[int, float], bool] | None = p.__dict__.get("_jumps")
+    if memo is None:
+        memo = {}
+        object.__setattr__(p, "_jumps", memo)  # a memo, not a field
+    key = (k, limit)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _is_jump(p, k, limit)
+    return found
+
+
+def _is_jump(p: Prepared, k: int, limit: float) -> bool:
     """Whether segment ``k`` starts with a real jump.
 
     Its ``jump`` is at least ``limit`` long-run noise units of the quieter of the two
