@@ -758,10 +758,12 @@ def binary_segmentation(
         lo, hi = i + min_size, j - min_size + 1
         left = lines_at(i)[0]
         gain = left[j - i] - left[lo - i : hi - i] - lines_at(j)[1][lo:hi]
-        if not np.isfinite(gain).any():
-            return (0.0, -1)
-        gain = np.where(np.isfinite(gain), gain, -np.inf)
-        b = int(np.argmax(gain))
+        finite = np.isfinite(gain)
+        if not finite.all():
+            if not finite.any():
+                return (0.0, -1)
+            gain = np.where(finite, gain, -np.inf)
+        b = int(gain.argmax())
         return (float(gain[b]), lo + b)
 
     def grow(breaks: list[int]) -> list[int]:
