@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -111,3 +112,56 @@ def test_statistics_never_fail_on_finite_input(values: list[float]) -> None:
     breaks = stats.binary_segmentation(x, y, penalty=1.0)
     assert breaks == sorted(set(breaks))
     assert all(0 < k < max(y.size, 1) for k in breaks)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 39, 40, 41, 42, 200, 201])
+@pytest.mark.parametrize("kind", ["normal", "ties", "zeros", "nan", "inf"])
+def test_fast_median_is_numpys_median_to_the_bit(n: int, kind: str) -> None:
+    rng = np.random.default_rng(n)
+    for _ in range(50):
+        if kind == "normal":
+            a = rng.normal(size=n)
+        elif kind == "ties":
+            a = rng.integers(-2, 3, n).astype(np.float64)
+        elif kind == "zeros":
+            a = rng.choice([0.0, -0.0, 1.0, -1.0], n)
+        elif kind == "nan":
+            a = rng.normal(size=n)
+            a[rng.integers(0, n)] = np.nan
+        else:
+            a = rng.choice([np.inf, -np.inf, 1.0, 1e308], n)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = float(np.median(a))
+            got = stats.fast_median(a)
+        if math.isnan(want):
+            assert math.isnan(got)
+        else:
+            assert got == want
+            assert math.copysign(1.0, got) == math.copysign(1.0, want)
+
+
+@pytest.mark.parametrize("w", [1, 2, 3, 4, 5, 15, 51])
+def test_window_medians_are_numpys_to_the_bit(w: int) -> None:
+    rng = np.random.default_rng(w)
+    for kind in range(3):
+        y = [
+            np.round(rng.normal(size=120)),  # ties and signed zeros
+            rng.normal(size=120),
+            np.where(rng.random(120) < 0.05, np.nan, rng.normal(size=120)),
+        ][kind]
+        windows = np.lib.stride_tricks.sliding_window_view(y, w)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = np.median(windows, axis=1)
+            got = stats._window_medians(y, w)
+        np.testing.assert_array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_prefix_medians_of_long_edges_match_a_sort_per_prefix() -> None:
+    rng = np.random.default_rng(0)
+    y = np.round(rng.normal(size=60), 1) + 0.05
+    got = stats._prefix_medians(y, 3)
+    want = [float(np.median(y[:k])) for k in range(3, 61)]
+    np.testing.assert_array_equal(got, want)

@@ -25,7 +25,7 @@ import numpy as np
 
 from tbplateau.curves import attach
 from tbplateau.detectors import REGISTRY, Detector, OverfittingDetector
-from tbplateau.detectors.base import onset_tolerance
+from tbplateau.detectors.base import forget_prepared, onset_tolerance
 from tbplateau.detectors.events import schedule_events
 from tbplateau.errors import InvalidParameterError
 from tbplateau.findings import Finding, FindingKind, Goal
@@ -177,6 +177,10 @@ def _analyze_group(
                     found.extend(dets[kind].detect(s, goal, events=events))
             series_findings[(run.name, s.tag)] = found
     run_findings = _overfitting(runs, by_key, series_findings, dets, plans)
+    # every detector is done with this group: its prepared copies need not outlive it
+    for run in runs:
+        for s in run.series:
+            forget_prepared(s)
     out = []
     for run in runs:
         reports = []

@@ -50,6 +50,7 @@ from tbplateau.stats import (
     binary_segmentation,
     block_spread,
     equal_runs,
+    fast_median,
     local_noise,
     long_run_factor,
     moving_median,
@@ -66,6 +67,7 @@ __all__ = [
     "check_fraction",
     "check_positive",
     "fitted_path",
+    "forget_prepared",
     "is_jump",
     "jump_point",
     "onset_tolerance",
@@ -230,6 +232,16 @@ stay in memory.)
 """
 
 
+def forget_prepared(series: Series) -> None:
+    """Drop the memo of :func:`prepare` on ``series`` (its prepared copies: the working
+    values, blocks and segments of every goal it was analysed under).
+
+    An analysis calls this once every detector is done with a group of runs, so that
+    a report keeps the curves it shows and no prepared copies of them.
+    """
+    series.__dict__.pop(_CACHE_ATTR, None)
+
+
 def working_values(values: FloatArray, goal: Goal) -> tuple[FloatArray, bool]:
     """Oriented working values (larger is better) and whether they are logs.
 
@@ -263,7 +275,7 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
     m = len(bins)
     sig = noise_scale(bins.y)
     span = float(np.ptp(bins.y)) if m else 0.0
-    level = float(np.median(np.abs(bins.y))) if m else 0.0
+    level = fast_median(np.abs(bins.y)) if m else 0.0
     floor = 1e-9 * max(span, level, 1e-12)
     exact = sig <= floor
     least = max(floor, _resolution(values[pos], log_scale))
@@ -275,7 +287,7 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
     smooth = moving_median(bins.y, 5) if m >= 5 else bins.y.copy()
     starts, stops = equal_runs(y, MIN_RUN)
     runs = tuple((int(a), int(b)) for a, b in zip(starts.tolist(), stops.tolist(), strict=True))
-    bound = 4.0 * np.minimum(local, 2.0 * float(np.median(local))) if m else local
+    bound = 4.0 * np.minimum(local, 2.0 * fast_median(local)) if m else local
     robust = np.clip(bins.y, smooth - bound, smooth + bound)
     # the running median lags at the ends (a steep start is no outlier)
     robust[:2] = bins.y[:2]
@@ -377,7 +389,7 @@ def _segment(
     breaks = binary_segmentation(
         bins.x,
         y,
-        penalty=SEGMENT_PENALTY * math.log(max(m, 3)) * min(float(np.median(noise)), 1e150) ** 2,
+        penalty=SEGMENT_PENALTY * math.log(max(m, 3)) * min(fast_median(noise), 1e150) ** 2,
         min_size=min_size,
         max_segments=16 + len(forced),
         weights=_weights(noise),
@@ -405,13 +417,13 @@ def _resolution(raw: FloatArray, log_scale: bool) -> float:
     finite = raw[np.isfinite(raw)]
     if finite.size == 0:
         return 0.0
-    typical = float(np.median(np.abs(finite)))
+    typical = fast_median(np.abs(finite))
     return max(RELATIVE_RESOLUTION * typical, quantum(finite))
 
 
 def _weights(noise: FloatArray) -> FloatArray:
     """Inverse squared noise relative to its median (bounded, so no square overflows)."""
-    ratio = np.clip(noise / float(np.median(noise)), 1e-6, 1e6)
+    ratio = np.clip(noise / fast_median(noise), 1e-6, 1e6)
     return np.asarray(1.0 / (ratio * ratio), dtype=np.float64)
 
 
@@ -433,18 +445,19 @@ def _segments(
         xs = bins.x[b0:b1]
         ys = y[b0:b1]
         slope = 0.0
+        ym = float(ys.mean())
         if b1 - b0 >= 2 and float(np.ptp(xs)) > 0:
             xm = float(xs.mean())
             centred = xs - xm
-            slope = float(centred @ (ys - ys.mean())) / float(centred @ centred)
-            l0 = float(ys.mean()) + slope * (float(xs[0]) - xm)
-            l1 = float(ys.mean()) + slope * (float(xs[-1]) - xm)
+            slope = float(centred @ (ys - ym)) / float(centred @ centred)
+            l0 = ym + slope * (float(xs[0]) - xm)
+            l1 = ym + slope * (float(xs[-1]) - xm)
         else:
-            l0 = l1 = float(ys.mean())
+            l0 = l1 = ym
         p0 = int(bins.start[b0])
         p1 = int(bins.start[b1]) if b1 < m else n
         change = l1 - l0
-        sig = float(np.median(noise[b0:b1]))
+        sig = fast_median(noise[b0:b1])
         jump = 0.0
         if out:
             # The two lines compared halfway between the blocks either side of the
@@ -482,8 +495,8 @@ def _residual_phi(r: FloatArray) -> float:
     """Lag-1 autocorrelation of residuals (winsorised at three robust deviations), in [0, 0.9]."""
     if r.size < 8:
         return 0.0
-    c = r - float(np.median(r))
-    s = 1.4826 * float(np.median(np.abs(c)))
+    c = r - fast_median(r)
+    s = 1.4826 * fast_median(np.abs(c))
     if s == 0.0:
         return 0.0
     c = np.clip(c, -3 * s, 3 * s)
@@ -521,6 +534,22 @@ def stretch_kappa(p: Prepared, b0: int, b1: int) -> float:
 
 
 def is_jump(p: Prepared, k: int, limit: float = 3.0) -> bool:
+    """Whether segment ``k`` starts with a real jump (see :func:`_is_jump`).
+
+    Memoised on ``p``: every detector asks about the same breaks.
+    """
+    memo: dict[tuple[int, float], bool] | None = p.__dict__.get("_jumps")
+    if memo is None:
+        memo = {}
+        object.__setattr__(p, "_jumps", memo)  # a memo, not a field
+    key = (k, limit)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _is_jump(p, k, limit)
+    return found
+
+
+def _is_jump(p: Prepared, k: int, limit: float) -> bool:
     """Whether segment ``k`` starts with a real jump.
 
     Its ``jump`` is at least ``limit`` long-run noise units of the quieter of the two
@@ -541,7 +570,7 @@ def is_jump(p: Prepared, k: int, limit: float = 3.0) -> bool:
     # seen at the resolution of blocks, is no jump (the curve was already moving).
     lo = max(a.b0, b.b0 - 5)
     before = np.abs(np.diff(p.robust[lo : b.b0]))
-    if before.size and abs(b.jump) < 3.0 * float(np.median(before)):
+    if before.size and abs(b.jump) < 3.0 * fast_median(before):
         return False
     # The level itself must move: the median of up to three blocks after the break
     # against that of up to three before, with nothing taken off for the slopes (the
@@ -550,7 +579,7 @@ def is_jump(p: Prepared, k: int, limit: float = 3.0) -> bool:
     # (a transition over a few blocks, between two pieces whose lines miss it).
     r = p.robust
     w = max(1, min(3, a.b1 - a.b0, b.b1 - b.b0))
-    raw = float(np.median(r[b.b0 : b.b0 + w])) - float(np.median(r[b.b0 - w : b.b0]))
+    raw = fast_median(r[b.b0 : b.b0 + w]) - fast_median(r[b.b0 - w : b.b0])
     if raw * b.jump > 0:
         return abs(raw) >= 0.5 * limit * min(na, nb)
     return abs(raw) > max(abs(b.jump), limit * min(na, nb))
