@@ -281,6 +281,21 @@ def test_help_shows_examples_exit_codes_and_the_pattern_language() -> None:
     assert "exit codes:" in out
 
 
+@pytest.mark.parametrize("command", [[], ["ls"], ["report"], ["watch"]])
+def test_help_fits_80_columns(command: list[str]) -> None:
+    env = {"COLUMNS": "80", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-m", "tbplateau", *command, "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    assert out.strip()
+    wide = [line for line in out.splitlines() if len(line) > 80]
+    assert not wide, wide
+
+
 def test_report_rich_names_every_run_and_verdict() -> None:
     code, out, err = run(["report", str(SAMPLE)])
     assert code == EXIT_OK, err

@@ -59,7 +59,7 @@ COMMANDS: dict[str, tuple[AddParser, Command]] = {
 def _parser() -> Parser:
     parser = Parser(
         prog="tbplateau",
-        description="Find where training plateaued, diverged, went non-finite, overfit or "
+        description="Find where training plateaued, diverged, went non-finite, overfit or\n"
         "oscillates, from TensorBoard logs alone.",
         epilog=f"{EXIT_CODES}\n\nRun 'tbplateau COMMAND --help' for a command's options "
         "and examples.",

@@ -69,12 +69,13 @@ EXIT_USAGE = 2
 EXIT_CODES = """exit codes:
   0  done (damaged files are read issues in the output, not errors)
   1  --fail-on: a finding of one of the given kinds exists
-  2  usage error, a pattern that matches nothing, a missing logdir or one without
-     event files (one line on stderr says which)"""
+  2  usage error, a pattern that matches nothing, a missing logdir or one
+     without event files (one line on stderr says which)"""
 
 PATTERN_HELP = """patterns (--runs, --tags and the TAG_PATTERN of --goal):
-  a shell glob matched against the whole name, case-sensitively ('*' also matches
-  '/', '?' one character, '[ab]' a set): 'keras/*', '*loss*', 'eval/bleu';
+  a shell glob matched against the whole name, case-sensitively ('*' also
+  matches '/', '?' one character, '[ab]' a set): 'keras/*', '*loss*',
+  'eval/bleu';
   or 're:' and a Python regular expression searched anywhere in the name:
   're:^val', 're:(acc|loss)$'. A pattern that matches nothing is an error."""
 

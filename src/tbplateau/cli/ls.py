@@ -39,7 +39,7 @@ def ls_parser(name: str, sub: Subparsers) -> None:
     ls = sub.add_parser(
         name,
         help="list runs, tags, points, step ranges and read issues",
-        description="List every run and tag of a logdir: kind, points, step range, replaced "
+        description="List every run and tag of a logdir: kind, points, step range, replaced\n"
         "points (restarts), duplicate steps and read issues.",
         epilog="examples:\n  tbplateau ls logs/\n  tbplateau ls logs/ --format json -o "
         f"tags.json\n\n{EXIT_CODES}",

@@ -48,9 +48,9 @@ def report_parser(name: str, sub: Subparsers) -> None:
     report = sub.add_parser(
         name,
         help="say where each series plateaued, diverged, went non-finite, overfit or oscillates",
-        description="Analyse every scalar series of every run and report plateaus, divergence, "
-        "non-finite values, overfitting and oscillation with their onset step, a verdict per "
-        "series and what to try.",
+        description="Analyse every scalar series of every run and report plateaus, divergence,\n"
+        "non-finite values, overfitting and oscillation with their onset step, a verdict\n"
+        "per series and what to try.",
         epilog=f"{PATTERN_HELP}\n\n{EXAMPLES}\n\n{EXIT_CODES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -59,12 +59,12 @@ INTERRUPT_GRACE = 2.0
 
 
 EXAMPLES = """examples:
-  tbplateau watch runs/                                    # a live table, every 5 s
-  tbplateau watch runs/ --format jsonl                     # one event per line
+  tbplateau watch runs/                                  # a live table (5 s)
+  tbplateau watch runs/ --format jsonl                   # one event per line
   tbplateau watch runs/ --runs 'sweep/lr_*' --tags '*loss*'
-  tbplateau watch runs/ --fail-on non-finite,divergence    # exit 1 at the first such alert
-  tbplateau watch runs/ --notify env:SLACK_WEBHOOK         # a JSON webhook per alert
-  tbplateau watch runs/ --once --fail-on any               # one look, as report"""
+  tbplateau watch runs/ --fail-on non-finite,divergence  # exit 1 at the first
+  tbplateau watch runs/ --notify env:SLACK_WEBHOOK       # a webhook per alert
+  tbplateau watch runs/ --once --fail-on any             # one look, as report"""
 
 WATCH_PATTERNS = """In watch, the logdir may still be empty or growing: the patterns are checked
 once it holds a series, and one that matches nothing then is a warning on stderr
@@ -73,11 +73,12 @@ error (exit 2), as in report. --fail-on counts an alert once it is open
 (confirmed; non-finite values at once), and the watch stops at the first one."""
 
 EXIT_CODES = """exit codes:
-  0  stopped (--once, --max-polls, Ctrl-C or SIGTERM); damaged files are read issues
-  1  --fail-on: an alert of one of the given kinds is open (the last line of stderr
-     names the findings)
-  2  usage error, a pattern that matches nothing with --once, a missing logdir (one
-     line on stderr says which)"""
+  0  stopped (--once, --max-polls, Ctrl-C or SIGTERM); damaged files are read
+     issues
+  1  --fail-on: an alert of one of the given kinds is open (the last line of
+     stderr names the findings)
+  2  usage error, a pattern that matches nothing with --once, a missing logdir
+     (one line on stderr says which)"""
 
 
 def watch_parser(name: str, sub: Subparsers) -> None:
