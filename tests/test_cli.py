@@ -394,3 +394,17 @@ def test_report_json_adds_verdicts_advice_summary_and_nonfinite_last_values() ->
     assert torch["lr"]["verdict"] == "not judged (the learning rate)"
     assert torch["lr"]["judged"] == ["nonfinite"]
     assert torch["lr"]["advice"] is None
+
+
+REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
+
+
+@pytest.mark.skipif(not REALWORLD.is_dir(), reason="../shared/realworld is absent")
+def test_ls_fits_80_columns_on_real_logdirs() -> None:
+    """TF Object Detection API tags are long and its eval files repeat steps (a ``dups``
+    column): the table still fits 80 cells."""
+    for logdir in sorted(p for p in REALWORLD.iterdir() if p.is_dir()):
+        out = io.StringIO()
+        main(["ls", str(logdir)], stdout=Console(file=out, width=80, color_system=None))
+        wide = [line for line in out.getvalue().splitlines() if len(line) > 80]
+        assert not wide, (logdir.name, wide[:3])

@@ -179,12 +179,13 @@ def _table(run: Run, width: int) -> list[Line]:
         ),
         "steps": max([5, *map(len, spans)]),
         "replaced": 8,
-        "duplicates": 10,
+        "dups": 5,
     }
-    keys = ["tag", "kind", "points", "steps", "replaced"] + (["duplicates"] if dup else [])
+    keys = ["tag", "kind", "points", "steps", "replaced"] + (["dups"] if dup else [])
     room = width - 2 - sum(fixed[k] + 2 for k in keys[1:])
     names = [_name(s.tag) for s in series] + [_name(t.tag) for t in others]
-    tag_w = max(3, min(max(20, room), max((cells(n) for n in names), default=3)))
+    # the tag gets what is left of the width (12 cells at least: very narrow terminals wrap)
+    tag_w = max(3, min(max(12, room), max((cells(n) for n in names), default=3)))
     columns = [Column("tag", tag_w)] + [Column(k, fixed[k], right=k != "kind") for k in keys[1:]]
     table: list[list[list[Line]]] = []
     for s, span, kind in zip(series, spans, kinds, strict=True):
