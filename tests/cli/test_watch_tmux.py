@@ -93,3 +93,25 @@ def test_the_live_view_in_a_real_terminal(tmp_path: Path, tmux: Tmux) -> None:
     screen = tmux.wait_for("EXIT=")
     assert "EXIT=0" in screen
     assert "Traceback" not in screen
+
+
+def test_the_live_table_keeps_one_line_per_alert_at_80_columns(tmp_path: Path, tmux: Tmux) -> None:
+    log = Growing(tmp_path / "logs")
+    run = "a_run_name_much_longer_than_the_column_for_it"
+    log.append(run, [scalar("a/tag/that/is/long/too/loss", s, float("nan")) for s in range(5)])
+    command = (
+        "unset COLUMNS LINES; "
+        f"PYTHONPATH={ROOT / 'src'} XDG_STATE_HOME={tmp_path / 'state'} "
+        f"{sys.executable} -m tbplateau watch {tmp_path / 'logs'} --interval 0.2; "
+        "echo EXIT=$?; sleep 60"
+    )
+    tmux("new-session", "-d", "-s", "w", "-x", "80", "-y", "30", command)
+    screen = tmux.wait_for("noticed", "non-finite", "Ctrl-C to stop")
+    header = next(line for line in screen.splitlines() if line.startswith("state"))
+    assert header.rstrip().endswith("noticed")  # every column is there
+    rows = [line for line in screen.splitlines() if line.startswith("open")]
+    assert len(rows) == 1
+    assert "…" in rows[0]  # the long run name is cut, not folded onto a second line
+    assert rows[0].rstrip().endswith(" 4")  # ...and the row ends with its noticed step
+    tmux("send-keys", "-t", "w", "C-c")
+    assert "EXIT=0" in tmux.wait_for("EXIT=")

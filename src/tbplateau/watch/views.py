@@ -108,12 +108,13 @@ def _rank(a: Alert) -> tuple[int, int, str, tuple[str, ...], int]:
 def alert_table(alerts: Sequence[Alert], *, rows: int = 30) -> RenderableType:
     """The alerts, open first, then pending, resolved and the latest withdrawn."""
     shown = sorted(alerts, key=_rank)
-    table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
-    # the fixed columns keep their width; long run and tag names fold onto more lines
+    table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False, expand=True)
+    # the fixed columns keep their width; long run and tag names are cut with an
+    # ellipsis to what is left (one line per alert, whatever the terminal's width)
     table.add_column("state", no_wrap=True, min_width=9)
     table.add_column("kind", no_wrap=True, min_width=11)
-    table.add_column("run", overflow="fold")
-    table.add_column("series", overflow="fold")
+    table.add_column("run", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column("series", no_wrap=True, overflow="ellipsis", ratio=1)
     for name in ("from", "to", "conf", "noticed"):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     for a in shown[:rows]:
