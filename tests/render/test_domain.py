@@ -580,3 +580,14 @@ def test_reduce_lr_replayed_on_a_noisy_per_step_loss_says_it_would_end_learning(
     assert s.advice is not None
     assert s.advice.kind is FindingKind.PLATEAU
     assert "it would have ended learning" in s.advice.text
+
+
+def test_the_loss_of_a_one_class_model_is_explained_by_the_prior_not_capacity() -> None:
+    """A frozen base: the accuracy is exactly the class prior and the loss settles 1-2 %
+    above the prior's entropy. The loss plateau is that prediction, not a capacity issue."""
+    view = view_of(FIXTURES / "keras_transfer_frozen")
+    for run in ("train", "validation"):
+        loss = row(view, run, "epoch_loss")
+        assert loss.state == "chance", run
+        assert "predicts one class" in loss.verdict_text, run
+        assert "more capacity" not in all_text(view)
