@@ -24,7 +24,7 @@ from tbplateau.detectors.base import (
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
-from tbplateau.stats import fit_line, monotone_fit, moving_median
+from tbplateau.stats import fast_median, fit_line, monotone_fit, moving_median
 
 __all__ = ["PlateauDetector"]
 
@@ -318,10 +318,10 @@ class PlateauDetector(Detector):
                 continue
             w = p.robust[q0:q1]
             third = max(1, (q1 - q0) // 3)
-            first = float(np.median(w[:third]))
-            drift = abs(float(np.median(w[-third:])) - first)
+            first = fast_median(w[:third])
+            drift = abs(fast_median(w[-third:]) - first)
             noise = self._noise(p, q0, q1) * stretch_kappa(p, q0, q1)
-            before = abs(float(np.median(p.robust[: min(3, q0)])) - first)
+            before = abs(fast_median(p.robust[: min(3, q0)]) - first)
             jump = next((abs(seg.jump) for seg in p.segments if seg.b0 == q0), 0.0)
             if drift <= max(2.0 * noise, 0.1 * before, 0.1 * jump):
                 p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
@@ -361,9 +361,7 @@ class PlateauDetector(Detector):
         kappa = stretch_kappa(p, q0, q1)
         k_end = max(3, (q1 - q0) // 10)
         k = min(3, w.size)
-        if abs(float(np.median(w[-k_end:])) - float(np.median(w[:k]))) < (
-            self.min_progress * noise * kappa
-        ):
+        if abs(fast_median(w[-k_end:]) - fast_median(w[:k])) < (self.min_progress * noise * kappa):
             return None
         block = p.local[q0:q1] * kappa
         onset = _settled(w, block, k_end)
@@ -462,8 +460,8 @@ class PlateauDetector(Detector):
         limit = self.min_progress
         b0, b1 = st.b0, st.b1
         noise = self._noise(p, b0, b1)
-        change = float(np.median(p.bins.y[max(b0, b1 - 3) : b1])) - float(
-            np.median(p.bins.y[b0 : min(b1, b0 + 3)])
+        change = fast_median(p.bins.y[max(b0, b1 - 3) : b1]) - fast_median(
+            p.bins.y[b0 : min(b1, b0 + 3)]
         )
         flatness = 1.0 - min(1.0, abs(change) / (limit * noise))
         length = min(1.0, (st.p1 - st.p0) / (3.0 * need))
@@ -511,9 +509,9 @@ def _levels(p: Prepared, p0: int, p1: int) -> dict[str, Any]:
     robust = moving_median(w, 3) if w.size >= 3 else w
     j = int(np.argmax(robust))
     best = float(raw[i])
-    robust_best = float(np.median(raw[max(0, j - 1) : j + 2])) if w.size >= 3 else best
+    robust_best = fast_median(raw[max(0, j - 1) : j + 2]) if w.size >= 3 else best
     return {
-        "level": float(np.median(raw)),
+        "level": fast_median(raw),
         "low": low,
         "high": high,
         "best": best,
@@ -534,15 +532,15 @@ def _settled(y: np.ndarray, block: np.ndarray, k_end: int) -> int | None:
     long-run noise over ``sqrt(k_end)``, at most another 2 %).
     """
     k = min(3, y.size)
-    up = float(np.median(y[-k:])) >= float(np.median(y[:k]))
+    up = fast_median(y[-k:]) >= fast_median(y[:k])
     fit = monotone_fit(y, increasing=up)
     # the final level: the blocks at the end, not the fit's last pool (which noise, and
     # wandering noise most, pushes to an extreme)
-    final = float(np.median(y[-k_end:]))
+    final = fast_median(y[-k_end:])
     total = abs(final - float(fit[0]))
     if not total > 0:
         return None
-    noise = float(np.median(block[-max(k_end, 3) :]))
+    noise = fast_median(block[-max(k_end, 3) :])
     thr = max(SETTLED * total, min(1.5 * noise, MOST_SETTLED * total))
     thr += min(noise / math.sqrt(k_end), SETTLED * total)
     settled = np.abs(fit - final) <= thr
@@ -555,7 +553,7 @@ def _no_progress(p: Prepared) -> bool:
     if p.n < 4:
         return False
     lo, hi = np.quantile(p.y, [0.05, 0.95])
-    scale = 1.0 if p.log_scale else float(np.median(np.abs(p.y)))
+    scale = 1.0 if p.log_scale else fast_median(np.abs(p.y))
     return bool(hi - lo <= NO_PROGRESS * scale)
 
 
