@@ -22,7 +22,14 @@ from tbplateau.detectors.base import (
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
-from tbplateau.stats import dominant_period, drawdown, fast_median, fit_line, trailing_median
+from tbplateau.stats import (
+    dominant_period,
+    drawdown,
+    fast_median,
+    fast_quantile,
+    fit_line,
+    trailing_median,
+)
 
 __all__ = ["OscillationDetector", "swing_profile"]
 
@@ -195,7 +202,7 @@ def _coherence(values: npt.NDArray[np.float64], max_lag: int = 5, need: float = 
     more). The residuals are winsorised at three robust deviations first: a jump or
     a spike at the edge of a stretch does not count."""
     r = values - float(np.mean(values))
-    s = float(np.quantile(np.abs(r), 0.75)) if r.size else 0.0
+    s = fast_quantile(np.abs(r), 0.75) if r.size else 0.0
     if s > 0:
         r = np.clip(r, -3 * s, 3 * s)
         r = r - float(r.mean())
@@ -280,7 +287,7 @@ class OscillationDetector(Detector):
         amp, resid = swing_profile(p)
         floor = 1e-9 * max(float(np.ptp(p.bins.y)), 1e-12)
         moving = amp[amp > floor]
-        quiet = float(np.quantile(moving, self.quiet_quantile)) if moving.size else 0.0
+        quiet = fast_quantile(moving, self.quiet_quantile) if moving.size else 0.0
         out = self._swing_stretches(series, p, amp, resid, max(quiet, floor))
         # Recurring swings are judged against the calmest tenth of the amplitude
         # smoothed over five blocks: when they fill most of the series, the usual quiet
@@ -292,7 +299,7 @@ class OscillationDetector(Detector):
             )
         )
         moving_s = smooth[smooth > floor]
-        calm = float(np.quantile(moving_s, 0.5 * self.quiet_quantile)) if moving_s.size else 0.0
+        calm = fast_quantile(moving_s, 0.5 * self.quiet_quantile) if moving_s.size else 0.0
         periodic = self._recurring(series, p, calm, floor)
         if periodic is not None:
             out = _merge(periodic, out, p)

@@ -24,7 +24,7 @@ from tbplateau.detectors.base import (
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
-from tbplateau.stats import fast_median, fit_line, monotone_fit, moving_median
+from tbplateau.stats import fast_median, fast_quantiles, fit_line, monotone_fit, moving_median
 
 __all__ = ["PlateauDetector"]
 
@@ -494,7 +494,7 @@ def _spans_a_decade(raw: np.ndarray) -> bool:
     few points, one huge first value inflates the noise that flatness is judged by)."""
     if raw.size < 2 or float(raw.min()) <= 0:
         return False
-    low, high = np.quantile(raw, [0.1, 0.9])
+    low, high = fast_quantiles(raw, (0.1, 0.9))
     return bool(high > 10.0 * low)
 
 
@@ -504,7 +504,7 @@ def _levels(p: Prepared, p0: int, p1: int) -> dict[str, Any]:
     if raw.size == 0:
         return {"level": None}
     w = p.y[p0:p1]
-    low, high = (float(v) for v in np.quantile(raw, [0.05, 0.95]))
+    low, high = fast_quantiles(raw, (0.05, 0.95))
     i = int(np.argmax(w))
     robust = moving_median(w, 3) if w.size >= 3 else w
     j = int(np.argmax(robust))
@@ -552,7 +552,7 @@ def _no_progress(p: Prepared) -> bool:
     points; on a log scale, 2 % of the loss; else 2 % of the metric's typical size)."""
     if p.n < 4:
         return False
-    lo, hi = np.quantile(p.y, [0.05, 0.95])
+    lo, hi = fast_quantiles(p.y, (0.05, 0.95))
     scale = 1.0 if p.log_scale else fast_median(np.abs(p.y))
     return bool(hi - lo <= NO_PROGRESS * scale)
 

@@ -42,7 +42,7 @@ from tbplateau.explain.forecast import forecast
 from tbplateau.explain.text import fmt, plural
 from tbplateau.findings import Finding, FindingKind, finding_label
 from tbplateau.series import Series
-from tbplateau.stats import fast_median
+from tbplateau.stats import fast_median, fast_quantiles
 
 __all__ = ["BUILDERS", "context_line", "finding_title", "primary"]
 
@@ -63,7 +63,7 @@ def _plateau_range(ctx: SeriesContext, f: Finding, series: Series) -> list[str]:
             f"({plural(int(w.size), 'point')}, {share:.0%} of the run)."
         )
     else:
-        lo, hi = (float(q) for q in np.quantile(w, [0.1, 0.9]))
+        lo, hi = fast_quantiles(w, (0.1, 0.9))
         facts.append(
             f"{tag} stayed between {fmt(lo)} and {fmt(hi)} (80% of its points; median "
             f"{fmt(fast_median(w))}) from {start} to {till}: "
