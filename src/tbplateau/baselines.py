@@ -83,16 +83,26 @@ def _records(values: np.ndarray, goal: Goal, mode: str, delta: float) -> list[in
     out: list[int] = []
     best = math.inf if goal == "min" else -math.inf
     vals = values.tolist()
-    if mode == "abs" and bool(np.isfinite(values).all()):
+    if bool(np.isfinite(values).all()):
         # the comparisons of _improves, inlined (the same expressions, so the same bits)
-        if goal == "min":
+        if mode == "abs" and goal == "min":
             for i, v in enumerate(vals):
                 if v + delta < best:
                     best = v
                     out.append(i)
-        else:
+        elif mode == "abs":
             for i, v in enumerate(vals):
                 if v - delta > best:
+                    best = v
+                    out.append(i)
+        elif goal == "min":
+            for i, v in enumerate(vals):
+                if v < best * (1 - delta) if best >= 0 else v < best * (1 + delta):
+                    best = v
+                    out.append(i)
+        else:
+            for i, v in enumerate(vals):
+                if v > best * (1 + delta) if best >= 0 else v > best * (1 - delta):
                     best = v
                     out.append(i)
     else:
@@ -128,9 +138,9 @@ def _patience_rule(
     fired: dict[int, list[int]] = {}
     marks = _records(series.values, goal, mode, delta)
     for s, e in zip([-1, *marks], [*marks, n], strict=True):
-        when = list(range(s + step, e, step))
-        if not when:
+        if e - s <= step:
             continue
+        when = list(range(s + step, e, step))
         if stop:
             fired[max(s, 0)] = when[:1]
             break
