@@ -559,13 +559,28 @@ def _no_progress(p: Prepared) -> bool:
 
 def _is_constant(p: Prepared, p0: int, p1: int) -> bool:
     raw = p.raw_range(p0, p1)
-    return bool(raw.size > 1 and float(np.ptp(raw)) == 0.0)
+    # np.ptp's subtraction, without its per-call overhead (an all-infinite range is NaN)
+    return bool(raw.size > 1 and float(raw.max()) - float(raw.min()) == 0.0)
 
 
 def _phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
     """Stretches of blocks between the real jumps of the segmentation
     (:func:`~tbplateau.detectors.base.is_jump`), the run's events (learning-rate
-    changes) and around its runs of equal values."""
+    changes) and around its runs of equal values.
+
+    Memoised on ``p`` (a fresh list each call): several steps of the detector ask.
+    """
+    memo: dict[float, list[tuple[int, int]]] | None = p.__dict__.get("_phases")
+    if memo is None:
+        memo = {}
+        object.__setattr__(p, "_phases", memo)  # a memo, not a field
+    found = memo.get(limit)
+    if found is None:
+        found = memo[limit] = _find_phases(p, limit)
+    return list(found)
+
+
+def _find_phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
     cuts = {0, len(p.bins), *p.events}
     segs = p.segments
     for k in range(1, len(segs)):
