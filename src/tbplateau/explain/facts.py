@@ -189,7 +189,9 @@ def better(a: float, b: float, goal: Goal) -> bool:
 
 
 def consecutive(series: Series) -> bool:
-    d = np.diff(series.steps)
+    # np.median of the integer gaps takes the mean of the middle ones in float64: the
+    # same as the median of the gaps converted first (an order-preserving conversion)
+    d = np.diff(series.steps).astype(np.float64)
     return bool(d.size) and fast_median(d) == 1.0
 
 
