@@ -447,7 +447,8 @@ def _segments(
         ys = y[b0:b1]
         slope = 0.0
         ym = float(ys.mean())
-        if b1 - b0 >= 2 and float(np.ptp(xs)) > 0:
+        # np.ptp(xs) > 0, without its per-call overhead
+        if b1 - b0 >= 2 and float(xs.max()) - float(xs.min()) > 0:
             xm = float(xs.mean())
             centred = xs - xm
             slope = float(centred @ (ys - ym)) / float(centred @ centred)

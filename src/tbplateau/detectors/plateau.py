@@ -200,8 +200,7 @@ class PlateauDetector(Detector):
         by = p.bins.y
         groups: list[_Stretch] = []
         for k, seg in enumerate(p.segments):
-            raw = p.raw_range(seg.p0, seg.p1)
-            constant = bool(raw.size > 1 and float(np.ptp(raw)) == 0.0)
+            constant = _is_constant(p, seg.p0, seg.p1)
             flat = constant or abs(seg.change) < max(
                 limit * seg.noise, 2.0 * self._se(p, seg.b0, seg.b1)
             )
