@@ -55,6 +55,7 @@ __all__ = [
     "robust_slope",
     "segment_sse",
     "trailing_median",
+    "window_medians",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -172,6 +173,16 @@ def fast_quantiles(values: FloatArray, qs: tuple[float, ...]) -> tuple[float, ..
 
 def _np_quantiles(values: FloatArray, qs: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(float(x) for x in np.quantile(values, list(qs)))
+
+
+def window_medians(values: npt.ArrayLike, window: int) -> FloatArray:
+    """The median of every ``window`` consecutive values (``n - window + 1`` of them):
+    ``np.median(sliding_window_view(values, window), axis=1)``, to the bit.
+
+    >>> window_medians([1.0, 9.0, 2.0, 4.0], 3).tolist()
+    [2.0, 4.0]
+    """
+    return _window_medians(np.asarray(values, dtype=np.float64), int(window))
 
 
 def _window_medians(y: FloatArray, w: int) -> FloatArray:

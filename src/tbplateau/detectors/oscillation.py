@@ -29,6 +29,7 @@ from tbplateau.stats import (
     fast_quantile,
     fit_line,
     trailing_median,
+    window_medians,
 )
 
 __all__ = ["OscillationDetector", "swing_profile"]
@@ -328,13 +329,9 @@ class OscillationDetector(Detector):
         ref = self._reference(amp, quiet)
         # two loud blocks of three: one spike is not a swing
         loud_amp = (
-            np.r_[
-                amp[:1],
-                np.median(
-                    np.lib.stride_tricks.sliding_window_view(np.r_[amp[:1], amp, amp[-1:]], 3),
-                    axis=1,
-                )[1:],
-            ]
+            np.concatenate(
+                (amp[:1], window_medians(np.concatenate((amp[:1], amp, amp[-1:])), 3)[1:])
+            )
             if m >= 3
             else amp
         )
