@@ -141,6 +141,40 @@ def test_fast_median_is_numpys_median_to_the_bit(n: int, kind: str) -> None:
             assert math.copysign(1.0, got) == math.copysign(1.0, want)
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 39, 40, 41, 42, 200, 201])
+@pytest.mark.parametrize("kind", ["normal", "ties", "zeros", "nan", "inf"])
+def test_fast_quantiles_are_numpys_quantiles_to_the_bit(n: int, kind: str) -> None:
+    rng = np.random.default_rng(n)
+    qs = (0.0, 0.05, 0.1, 0.25, 0.375, 0.5, 0.75, 0.9, 0.95, 1.0)
+    for _ in range(50):
+        if kind == "normal":
+            a = rng.normal(size=n)
+        elif kind == "ties":
+            a = rng.integers(-2, 3, n).astype(np.float64)
+        elif kind == "zeros":
+            a = rng.choice([0.0, -0.0, 1.0, -1.0], n)
+        elif kind == "nan":
+            a = rng.normal(size=n)
+            a[rng.integers(0, n)] = np.nan
+        else:
+            a = rng.choice([np.inf, -np.inf, 1.0, 1e308], n)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = [float(x) for x in np.quantile(a, list(qs))]
+            got = stats.fast_quantiles(a, qs)
+            one = [stats.fast_quantile(a, q) for q in qs]
+            single = [float(np.quantile(a, q)) for q in qs]
+        for g, o, w, s in zip(got, one, want, single, strict=True):
+            if math.isnan(w):
+                assert math.isnan(g)
+                assert math.isnan(o)
+                assert math.isnan(s)
+            else:
+                assert g == o == w == s
+                assert math.copysign(1.0, g) == math.copysign(1.0, w)
+                assert math.copysign(1.0, o) == math.copysign(1.0, s)
+
+
 @pytest.mark.parametrize("w", [1, 2, 3, 4, 5, 15, 51])
 def test_window_medians_are_numpys_to_the_bit(w: int) -> None:
     rng = np.random.default_rng(w)

@@ -62,6 +62,61 @@ def _improves(goal: Goal, mode: str, delta: float) -> Callable[[float, float], b
     return lambda cur, best: cur < best * (1 - delta) if best >= 0 else cur < best * (1 + delta)
 
 
+_RECORDS: dict[tuple[int, Goal, str, float], tuple[np.ndarray, list[int]]] = {}
+"""The last few :func:`_records` results, by values array (kept alive, so its id is not
+reused), goal, mode and delta: one plateau's text replays three rules on the same
+improvements."""
+
+_RECORDS_KEPT = 8
+
+
+def _records(values: np.ndarray, goal: Goal, mode: str, delta: float) -> list[int]:
+    """The indices at which a patience rule sees an improvement (a new best), in order.
+
+    The best value only changes there, whatever the patience, so every patience rule
+    with the same ``mode`` and ``delta`` shares them. Non-finite values never improve.
+    """
+    key = (id(values), goal, mode, delta)
+    hit = _RECORDS.get(key)
+    if hit is not None and hit[0] is values:
+        return hit[1]
+    out: list[int] = []
+    best = math.inf if goal == "min" else -math.inf
+    vals = values.tolist()
+    if bool(np.isfinite(values).all()):
+        # the comparisons of _improves, inlined (the same expressions, so the same bits)
+        if mode == "abs" and goal == "min":
+            for i, v in enumerate(vals):
+                if v + delta < best:
+                    best = v
+                    out.append(i)
+        elif mode == "abs":
+            for i, v in enumerate(vals):
+                if v - delta > best:
+                    best = v
+                    out.append(i)
+        elif goal == "min":
+            for i, v in enumerate(vals):
+                if v < best * (1 - delta) if best >= 0 else v < best * (1 + delta):
+                    best = v
+                    out.append(i)
+        else:
+            for i, v in enumerate(vals):
+                if v > best * (1 + delta) if best >= 0 else v > best * (1 - delta):
+                    best = v
+                    out.append(i)
+    else:
+        better = _improves(goal, mode, delta)
+        for i, v in enumerate(vals):
+            if math.isfinite(v) and better(v, best):
+                best = v
+                out.append(i)
+    if len(_RECORDS) >= _RECORDS_KEPT:
+        del _RECORDS[next(iter(_RECORDS))]
+    _RECORDS[key] = (values, out)
+    return out
+
+
 def _patience_rule(
     series: Series,
     goal: Goal,
@@ -75,22 +130,22 @@ def _patience_rule(
 ) -> list[Finding]:
     if goal is None or len(series) == 0:
         return []
-    better = _improves(goal, mode, delta)
-    best = math.inf if goal == "min" else -math.inf
-    best_i = 0
-    wait = 0
+    n = len(series)
+    # Between two improvements every value counts as bad: the rule fires after each
+    # ``bad_needed`` of them (its wait restarts then), acting for the best so far (the
+    # first index before any improvement).
+    step = max(1, bad_needed)
     fired: dict[int, list[int]] = {}
-    steps = series.steps
-    for i, v in enumerate(series.values.tolist()):
-        if math.isfinite(v) and better(v, best):
-            best, best_i, wait = v, i, 0
+    marks = _records(series.values, goal, mode, delta)
+    for s, e in zip([-1, *marks], [*marks, n], strict=True):
+        if e - s <= step:
             continue
-        wait += 1
-        if wait >= bad_needed:
-            fired.setdefault(best_i, []).append(i)
-            wait = 0
-            if stop:
-                break
+        when = list(range(s + step, e, step))
+        if stop:
+            fired[max(s, 0)] = when[:1]
+            break
+        fired.setdefault(max(s, 0), []).extend(when)
+    steps = series.steps
     out = []
     for b, when in sorted(fired.items()):
         later = [k for k in fired if k > b]

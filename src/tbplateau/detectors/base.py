@@ -51,6 +51,7 @@ from tbplateau.stats import (
     block_spread,
     equal_runs,
     fast_median,
+    fast_quantile,
     local_noise,
     long_run_factor,
     moving_median,
@@ -283,7 +284,7 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
     kappa = long_run_factor(noise_autocorrelation(bins.y)) if m >= 8 else 1.0
     local = local_noise(bins.y, _noise_window(m))
     # A window of a few lucky differences must not make its blocks look noiseless.
-    local = np.maximum(local, max(least, 0.25 * float(np.quantile(local, 0.25)) if m else 0.0))
+    local = np.maximum(local, max(least, 0.25 * fast_quantile(local, 0.25) if m else 0.0))
     smooth = moving_median(bins.y, 5) if m >= 5 else bins.y.copy()
     starts, stops = equal_runs(y, MIN_RUN)
     runs = tuple((int(a), int(b)) for a, b in zip(starts.tolist(), stops.tolist(), strict=True))
@@ -446,7 +447,8 @@ def _segments(
         ys = y[b0:b1]
         slope = 0.0
         ym = float(ys.mean())
-        if b1 - b0 >= 2 and float(np.ptp(xs)) > 0:
+        # np.ptp(xs) > 0, without its per-call overhead
+        if b1 - b0 >= 2 and float(xs.max()) - float(xs.min()) > 0:
             xm = float(xs.mean())
             centred = xs - xm
             slope = float(centred @ (ys - ym)) / float(centred @ centred)

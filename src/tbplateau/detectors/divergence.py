@@ -23,7 +23,7 @@ from tbplateau.detectors.base import (
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
-from tbplateau.stats import trailing_median
+from tbplateau.stats import fast_median, trailing_median
 
 __all__ = ["DivergenceDetector"]
 
@@ -154,10 +154,10 @@ class DivergenceDetector(Detector):
         # the noise of the good level it fell from: the swings of a blow-up are the
         # divergence itself, not noise to measure it against
         before = p.local[lo : ep.b0] if ep.b0 > lo else p.local[ep.b0 : ep.b0 + 1]
-        noise = float(np.median(before)) * stretch_kappa(p, lo, max(ep.b0, lo + 1))
+        noise = fast_median(before) * stretch_kappa(p, lo, max(ep.b0, lo + 1))
         to_end = not ep.recovered
         # a worsening of less than 5 % of the level is no divergence, however quiet
-        level = 1.0 if p.log_scale else float(np.median(np.abs(p.y)))
+        level = 1.0 if p.log_scale else fast_median(np.abs(p.y))
         big = (
             ep.drop >= self.min_worsening * noise
             and ep.drop >= self.min_relative * progress

@@ -22,7 +22,15 @@ from tbplateau.detectors.base import (
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
-from tbplateau.stats import dominant_period, drawdown, fit_line, trailing_median
+from tbplateau.stats import (
+    dominant_period,
+    drawdown,
+    fast_median,
+    fast_quantile,
+    fit_line,
+    trailing_median,
+    window_medians,
+)
 
 __all__ = ["OscillationDetector", "swing_profile"]
 
@@ -195,7 +203,7 @@ def _coherence(values: npt.NDArray[np.float64], max_lag: int = 5, need: float = 
     more). The residuals are winsorised at three robust deviations first: a jump or
     a spike at the edge of a stretch does not count."""
     r = values - float(np.mean(values))
-    s = float(np.quantile(np.abs(r), 0.75)) if r.size else 0.0
+    s = fast_quantile(np.abs(r), 0.75) if r.size else 0.0
     if s > 0:
         r = np.clip(r, -3 * s, 3 * s)
         r = r - float(r.mean())
@@ -280,7 +288,7 @@ class OscillationDetector(Detector):
         amp, resid = swing_profile(p)
         floor = 1e-9 * max(float(np.ptp(p.bins.y)), 1e-12)
         moving = amp[amp > floor]
-        quiet = float(np.quantile(moving, self.quiet_quantile)) if moving.size else 0.0
+        quiet = fast_quantile(moving, self.quiet_quantile) if moving.size else 0.0
         out = self._swing_stretches(series, p, amp, resid, max(quiet, floor))
         # Recurring swings are judged against the calmest tenth of the amplitude
         # smoothed over five blocks: when they fill most of the series, the usual quiet
@@ -292,7 +300,7 @@ class OscillationDetector(Detector):
             )
         )
         moving_s = smooth[smooth > floor]
-        calm = float(np.quantile(moving_s, 0.5 * self.quiet_quantile)) if moving_s.size else 0.0
+        calm = fast_quantile(moving_s, 0.5 * self.quiet_quantile) if moving_s.size else 0.0
         periodic = self._recurring(series, p, calm, floor)
         if periodic is not None:
             out = _merge(periodic, out, p)
@@ -321,13 +329,9 @@ class OscillationDetector(Detector):
         ref = self._reference(amp, quiet)
         # two loud blocks of three: one spike is not a swing
         loud_amp = (
-            np.r_[
-                amp[:1],
-                np.median(
-                    np.lib.stride_tricks.sliding_window_view(np.r_[amp[:1], amp, amp[-1:]], 3),
-                    axis=1,
-                )[1:],
-            ]
+            np.concatenate(
+                (amp[:1], window_medians(np.concatenate((amp[:1], amp, amp[-1:])), 3)[1:])
+            )
             if m >= 3
             else amp
         )
@@ -350,7 +354,7 @@ class OscillationDetector(Detector):
             b1 -= quiet_run
             # the first loud block, not the smoothed one: back while the raw swing is loud
             # (next to the reference and to the stretch's own swings)
-            typical = float(np.median(amp[b:b1]))
+            typical = fast_median(amp[b:b1])
             floor_b = max(0.5 * self.min_ratio * frozen, 0.25 * typical)
             while b0 > 0 and amp[b0 - 1] >= floor_b and b - b0 < 3:
                 b0 -= 1
@@ -417,7 +421,7 @@ class OscillationDetector(Detector):
         typical magnitude of the metric or its range, whichever is larger."""
         if p.log_scale:
             return 1.0
-        return max(float(np.median(np.abs(p.y))), float(np.ptp(p.bins.y)), 1e-300)
+        return max(fast_median(np.abs(p.y)), float(np.ptp(p.bins.y)), 1e-300)
 
     def _judge(
         self,
@@ -458,7 +462,7 @@ class OscillationDetector(Detector):
             q1 = pa + i0 + run + 2 if pa + i0 + run + 2 < pb - 2 else pb
             s0 = int(np.searchsorted(p.bins.start, q0, side="right")) - 1
             s1 = int(np.searchsorted(p.bins.start, q1 - 1, side="right"))
-            size = float(np.median(amp[s0:s1]))
+            size = fast_median(amp[s0:s1])
             ratio = size / max(ref, 1e-300)
             if size >= LEVEL_SHARE * level and ratio >= self.min_ratio:
                 return self._finding(
@@ -466,7 +470,7 @@ class OscillationDetector(Detector):
                 )
         if b1 - lo < need:
             return None
-        size = float(np.median(amp[lo:b1]))
+        size = fast_median(amp[lo:b1])
         if size < LEVEL_SHARE * level:
             return None
         # Regular alternation, at blocks or (blocks of several points) at points; the
@@ -488,7 +492,7 @@ class OscillationDetector(Detector):
             if trend > self.max_trend * size:
                 return None
             before = p.bins.y[max(0, lo - need) : lo] if lo > 0 else p.bins.y[lo : lo + 1]
-            shift = abs(float(np.median(p.bins.y[lo:b1])) - float(np.median(before)))
+            shift = abs(fast_median(p.bins.y[lo:b1]) - fast_median(before))
             if ratio < LOUD_RATIO or shift > 2.0 * size:
                 return None
         p0 = int(p.bins.start[start]) if jump_at is None else jump_point(p, start)
@@ -585,10 +589,10 @@ class OscillationDetector(Detector):
             b0 -= 1
         last = int(lasts[best[-1]])
         b1 = m if last + 1.5 * lag >= m else min(m, last + lag)
-        size = float(np.median([dd[s : s + lag].max() for s in starts.tolist()]))
+        size = fast_median(np.array([dd[s : s + lag].max() for s in starts.tolist()]))
         # Swings stand out from the typical fall below the recent best: noise alone
         # falls back a little all the time, a swinging metric is usually near its best.
-        if size < self.min_ratio * float(np.median(dd)):
+        if size < self.min_ratio * fast_median(dd):
             return None
         line = fit_line(p.bins.x[b0:b1], y[b0:b1])
         trend = abs(line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0]))

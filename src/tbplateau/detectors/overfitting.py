@@ -17,6 +17,7 @@ from tbplateau.detectors.base import (
 )
 from tbplateau.findings import Finding, FindingKind, Goal, check_goal
 from tbplateau.series import Series
+from tbplateau.stats import fast_median
 
 __all__ = ["OverfittingDetector"]
 
@@ -25,7 +26,7 @@ def _tail_level(p: Prepared, fraction: float) -> float:
     """Median working value of the last ``fraction`` of the blocks (at least two)."""
     m = len(p.bins)
     k = max(2, int(np.ceil(fraction * m)))
-    return float(np.median(p.bins.y[-k:]))
+    return fast_median(p.bins.y[-k:])
 
 
 def _level_at(p: Prepared, x: float, fraction: float) -> float:
@@ -34,7 +35,7 @@ def _level_at(p: Prepared, x: float, fraction: float) -> float:
     m = len(p.bins)
     k = max(2, int(np.ceil(fraction * m)))
     c = int(np.clip(np.searchsorted(p.bins.x, x, side="right"), 1, m))
-    return float(np.median(p.bins.y[max(0, c - k) : c]))
+    return fast_median(p.bins.y[max(0, c - k) : c])
 
 
 ROBUST_BEST = 20
@@ -66,7 +67,7 @@ def _robust_best(p: Prepared) -> tuple[int, float]:
     """
     yb = p.bins.y
     b = int(np.argmax(yb))
-    typical = float(np.median(p.local)) * p.kappa
+    typical = fast_median(p.local) * p.kappa
     if yb.size >= ROBUST_BEST and yb[b] - p.smooth[b] > 3.0 * typical:
         c = int(np.argmax(p.smooth))
         lo, hi = max(0, c - 2), min(yb.size, c + 3)
@@ -180,7 +181,7 @@ class OverfittingDetector(Detector):
         b = int(np.searchsorted(pv.bins.start, best_point, side="right")) - 1
         final = _tail_level(pv, 0.1)
         drop = best - final
-        progress = best - float(np.median(yb[: max(1, min(3, b + 1))]))
+        progress = best - fast_median(yb[: max(1, min(3, b + 1))])
         if progress <= 0:
             progress = float(np.ptp(yb))
         # A few evaluations say little about the noise: the rise must then be large

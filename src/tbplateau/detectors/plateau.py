@@ -24,7 +24,7 @@ from tbplateau.detectors.base import (
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
-from tbplateau.stats import fit_line, monotone_fit, moving_median
+from tbplateau.stats import fast_median, fast_quantiles, fit_line, monotone_fit, moving_median
 
 __all__ = ["PlateauDetector"]
 
@@ -200,8 +200,7 @@ class PlateauDetector(Detector):
         by = p.bins.y
         groups: list[_Stretch] = []
         for k, seg in enumerate(p.segments):
-            raw = p.raw_range(seg.p0, seg.p1)
-            constant = bool(raw.size > 1 and float(np.ptp(raw)) == 0.0)
+            constant = _is_constant(p, seg.p0, seg.p1)
             flat = constant or abs(seg.change) < max(
                 limit * seg.noise, 2.0 * self._se(p, seg.b0, seg.b1)
             )
@@ -318,10 +317,10 @@ class PlateauDetector(Detector):
                 continue
             w = p.robust[q0:q1]
             third = max(1, (q1 - q0) // 3)
-            first = float(np.median(w[:third]))
-            drift = abs(float(np.median(w[-third:])) - first)
+            first = fast_median(w[:third])
+            drift = abs(fast_median(w[-third:]) - first)
             noise = self._noise(p, q0, q1) * stretch_kappa(p, q0, q1)
-            before = abs(float(np.median(p.robust[: min(3, q0)])) - first)
+            before = abs(fast_median(p.robust[: min(3, q0)]) - first)
             jump = next((abs(seg.jump) for seg in p.segments if seg.b0 == q0), 0.0)
             if drift <= max(2.0 * noise, 0.1 * before, 0.1 * jump):
                 p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
@@ -361,9 +360,7 @@ class PlateauDetector(Detector):
         kappa = stretch_kappa(p, q0, q1)
         k_end = max(3, (q1 - q0) // 10)
         k = min(3, w.size)
-        if abs(float(np.median(w[-k_end:])) - float(np.median(w[:k]))) < (
-            self.min_progress * noise * kappa
-        ):
+        if abs(fast_median(w[-k_end:]) - fast_median(w[:k])) < (self.min_progress * noise * kappa):
             return None
         block = p.local[q0:q1] * kappa
         onset = _settled(w, block, k_end)
@@ -462,8 +459,8 @@ class PlateauDetector(Detector):
         limit = self.min_progress
         b0, b1 = st.b0, st.b1
         noise = self._noise(p, b0, b1)
-        change = float(np.median(p.bins.y[max(b0, b1 - 3) : b1])) - float(
-            np.median(p.bins.y[b0 : min(b1, b0 + 3)])
+        change = fast_median(p.bins.y[max(b0, b1 - 3) : b1]) - fast_median(
+            p.bins.y[b0 : min(b1, b0 + 3)]
         )
         flatness = 1.0 - min(1.0, abs(change) / (limit * noise))
         length = min(1.0, (st.p1 - st.p0) / (3.0 * need))
@@ -496,7 +493,7 @@ def _spans_a_decade(raw: np.ndarray) -> bool:
     few points, one huge first value inflates the noise that flatness is judged by)."""
     if raw.size < 2 or float(raw.min()) <= 0:
         return False
-    low, high = np.quantile(raw, [0.1, 0.9])
+    low, high = fast_quantiles(raw, (0.1, 0.9))
     return bool(high > 10.0 * low)
 
 
@@ -506,14 +503,14 @@ def _levels(p: Prepared, p0: int, p1: int) -> dict[str, Any]:
     if raw.size == 0:
         return {"level": None}
     w = p.y[p0:p1]
-    low, high = (float(v) for v in np.quantile(raw, [0.05, 0.95]))
+    low, high = fast_quantiles(raw, (0.05, 0.95))
     i = int(np.argmax(w))
     robust = moving_median(w, 3) if w.size >= 3 else w
     j = int(np.argmax(robust))
     best = float(raw[i])
-    robust_best = float(np.median(raw[max(0, j - 1) : j + 2])) if w.size >= 3 else best
+    robust_best = fast_median(raw[max(0, j - 1) : j + 2]) if w.size >= 3 else best
     return {
-        "level": float(np.median(raw)),
+        "level": fast_median(raw),
         "low": low,
         "high": high,
         "best": best,
@@ -534,15 +531,15 @@ def _settled(y: np.ndarray, block: np.ndarray, k_end: int) -> int | None:
     long-run noise over ``sqrt(k_end)``, at most another 2 %).
     """
     k = min(3, y.size)
-    up = float(np.median(y[-k:])) >= float(np.median(y[:k]))
+    up = fast_median(y[-k:]) >= fast_median(y[:k])
     fit = monotone_fit(y, increasing=up)
     # the final level: the blocks at the end, not the fit's last pool (which noise, and
     # wandering noise most, pushes to an extreme)
-    final = float(np.median(y[-k_end:]))
+    final = fast_median(y[-k_end:])
     total = abs(final - float(fit[0]))
     if not total > 0:
         return None
-    noise = float(np.median(block[-max(k_end, 3) :]))
+    noise = fast_median(block[-max(k_end, 3) :])
     thr = max(SETTLED * total, min(1.5 * noise, MOST_SETTLED * total))
     thr += min(noise / math.sqrt(k_end), SETTLED * total)
     settled = np.abs(fit - final) <= thr
@@ -554,20 +551,35 @@ def _no_progress(p: Prepared) -> bool:
     points; on a log scale, 2 % of the loss; else 2 % of the metric's typical size)."""
     if p.n < 4:
         return False
-    lo, hi = np.quantile(p.y, [0.05, 0.95])
-    scale = 1.0 if p.log_scale else float(np.median(np.abs(p.y)))
+    lo, hi = fast_quantiles(p.y, (0.05, 0.95))
+    scale = 1.0 if p.log_scale else fast_median(np.abs(p.y))
     return bool(hi - lo <= NO_PROGRESS * scale)
 
 
 def _is_constant(p: Prepared, p0: int, p1: int) -> bool:
     raw = p.raw_range(p0, p1)
-    return bool(raw.size > 1 and float(np.ptp(raw)) == 0.0)
+    # np.ptp's subtraction, without its per-call overhead (an all-infinite range is NaN)
+    return bool(raw.size > 1 and float(raw.max()) - float(raw.min()) == 0.0)
 
 
 def _phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
     """Stretches of blocks between the real jumps of the segmentation
     (:func:`~tbplateau.detectors.base.is_jump`), the run's events (learning-rate
-    changes) and around its runs of equal values."""
+    changes) and around its runs of equal values.
+
+    Memoised on ``p`` (a fresh list each call): several steps of the detector ask.
+    """
+    memo: dict[float, list[tuple[int, int]]] | None = p.__dict__.get("_phases")
+    if memo is None:
+        memo = {}
+        object.__setattr__(p, "_phases", memo)  # a memo, not a field
+    found = memo.get(limit)
+    if found is None:
+        found = memo[limit] = _find_phases(p, limit)
+    return list(found)
+
+
+def _find_phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
     cuts = {0, len(p.bins), *p.events}
     segs = p.segments
     for k in range(1, len(segs)):

@@ -20,6 +20,7 @@ from tbplateau.goals import TWIN_PREFERENCE, Role, TagMeaning, tag_meaning
 from tbplateau.pairing import pair_series
 from tbplateau.report import RunReport, SeriesReport
 from tbplateau.series import Series
+from tbplateau.stats import fast_median
 
 __all__ = [
     "CHANCE_CLASSES",
@@ -295,7 +296,7 @@ def at_bound(
     if values.size < 3:
         return None
     low, high = meaning.bounds(values)
-    tail = float(np.median(_tail(values)))
+    tail = fast_median(_tail(values))
     if summary.goal == "max" and high is not None:
         span = high - (low if low is not None else 0.0)
         if span <= 0:
@@ -334,7 +335,7 @@ def chance_classes(curve: Series | None, meaning: TagMeaning) -> int | None:
     if values.size < 4:
         return None
     tail = _tail(values, 0.2, 2)
-    m = float(np.median(tail))
+    m = fast_median(tail)
     for c in CHANCE_CLASSES:
         ln_c = math.log(c)
         if abs(m - ln_c) > 0.015 * ln_c:

@@ -21,6 +21,7 @@ from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.goals import TagMeaning
 from tbplateau.report import SeriesReport
 from tbplateau.series import Series
+from tbplateau.stats import fast_median
 
 __all__ = [
     "CAPACITY",
@@ -188,8 +189,10 @@ def better(a: float, b: float, goal: Goal) -> bool:
 
 
 def consecutive(series: Series) -> bool:
-    d = np.diff(series.steps)
-    return bool(d.size) and float(np.median(d)) == 1.0
+    # np.median of the integer gaps takes the mean of the middle ones in float64: the
+    # same as the median of the gaps converted first (an order-preserving conversion)
+    d = np.diff(series.steps).astype(np.float64)
+    return bool(d.size) and fast_median(d) == 1.0
 
 
 def barely_moved(ctx: SeriesContext) -> bool:
@@ -213,7 +216,7 @@ def partner_improving(ctx: SeriesContext, step: int) -> tuple[float, float] | No
     _, values = finite(ctx.partner)
     if at is None or not values.size:
         return None
-    end = float(np.median(values[-max(1, values.size // 10) :]))
+    end = fast_median(values[-max(1, values.size // 10) :])
     gain = at[1] - end if ctx.goal == "min" else end - at[1]
     return (at[1], float(values[-1])) if gain > 0.1 * float(np.ptp(values)) > 0 else None
 
@@ -228,8 +231,8 @@ def generalisation_gap(ctx: SeriesContext) -> tuple[float, float] | None:
     _, theirs = finite(ctx.partner)
     if mine.size < 3 or theirs.size < 3:
         return None
-    a = float(np.median(mine[-max(3, mine.size // 10) :]))
-    b = float(np.median(theirs[-max(3, theirs.size // 10) :]))
+    a = fast_median(mine[-max(3, mine.size // 10) :])
+    b = fast_median(theirs[-max(3, theirs.size // 10) :])
     if ctx.side == "validation":
         a, b = b, a
     return (a, b) if 0 < 3.0 * a < b else None
@@ -247,7 +250,7 @@ def partner_solved(ctx: SeriesContext) -> float | None:
     if high is None:
         return None
     span = high - (low if low is not None else 0.0)
-    tail = float(np.median(values[-max(3, values.size // 10) :]))
+    tail = fast_median(values[-max(3, values.size // 10) :])
     if span > 0 and tail >= high - 0.02 * span and float(values.max()) >= high - 0.005 * span:
         return high
     return None

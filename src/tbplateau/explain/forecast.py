@@ -140,8 +140,27 @@ def _best_ab(
     return a[pick, cols], b[pick, cols], err[pick, cols]
 
 
+_EPS = float(np.finfo(float).eps)
+"""The float64 machine epsilon (looked up once)."""
+
 _Model = tuple[str, FloatArray, tuple[float, float]]
 """A model's name, its abscissae and the bounds of its rate."""
+
+
+_FIRST_GRIDS: dict[tuple[float, float], tuple[FloatArray, float]] = {}
+"""The first round's rates of each pair of bounds, and their log spacing (the same for
+every curve)."""
+
+
+def _first_grid(bounds: tuple[float, float]) -> tuple[FloatArray, float]:
+    """The log-spaced rates of the first round over ``bounds``, and their log step."""
+    found = _FIRST_GRIDS.get(bounds)
+    if found is None:
+        lo, hi = math.log(bounds[0]), math.log(bounds[1])
+        grid = np.exp(np.linspace(lo, hi, _GRID))
+        grid.flags.writeable = False
+        found = _FIRST_GRIDS[bounds] = (grid, (hi - lo) / (_GRID - 1))
+    return found
 
 
 def _search(
@@ -152,10 +171,10 @@ def _search(
     Both models are searched in one vectorised pass per round."""
     grids = []
     steps = []
-    for _, _, (r_lo, r_hi) in models:
-        lo, hi = math.log(r_lo), math.log(r_hi)
-        grids.append(np.exp(np.linspace(lo, hi, _GRID)))
-        steps.append((hi - lo) / (_GRID - 1))
+    for _, _, bounds in models:
+        grid, step = _first_grid(bounds)
+        grids.append(grid)
+        steps.append(step)
     best: list[tuple[float, float, float, float]] = []
     for round_ in range(2):
         basis = np.vstack([_basis(m, x, g) for (m, x, _), g in zip(models, grids, strict=True)])
@@ -197,7 +216,10 @@ def _fit(
     shape = _basis(model, xs, np.array([rate]))[0]
     resid = y - (a0 + b0 * shape[:-1])
     sse = float(resid @ resid)  # exactly, not from the sums (no cancellation)
-    jac = np.column_stack([np.ones(x.size), shape[:-1], _dbasis(model, x, rate, b0)])
+    jac = np.empty((x.size, 3))  # np.column_stack's array, without its overhead
+    jac[:, 0] = 1.0
+    jac[:, 1] = shape[:-1]
+    jac[:, 2] = _dbasis(model, x, rate, b0)
     dof = x.size - 3
     if dof <= 0:
         return None
@@ -206,7 +228,7 @@ def _fit(
         _, sv, vt = np.linalg.svd(jac, full_matrices=False)
     except np.linalg.LinAlgError:
         return None
-    keep = sv > np.finfo(float).eps * max(jac.shape) * sv[0]
+    keep = sv > _EPS * max(jac.shape) * sv[0]
     vt = vt[keep]
     cov = (vt.T / sv[keep] ** 2) @ vt * (sse / dof)
     if not np.all(np.isfinite(cov)):

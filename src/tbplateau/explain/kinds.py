@@ -42,6 +42,7 @@ from tbplateau.explain.forecast import forecast
 from tbplateau.explain.text import fmt, plural
 from tbplateau.findings import Finding, FindingKind, finding_label
 from tbplateau.series import Series
+from tbplateau.stats import fast_median, fast_quantiles
 
 __all__ = ["BUILDERS", "context_line", "finding_title", "primary"]
 
@@ -62,10 +63,10 @@ def _plateau_range(ctx: SeriesContext, f: Finding, series: Series) -> list[str]:
             f"({plural(int(w.size), 'point')}, {share:.0%} of the run)."
         )
     else:
-        lo, hi = (float(q) for q in np.quantile(w, [0.1, 0.9]))
+        lo, hi = fast_quantiles(w, (0.1, 0.9))
         facts.append(
             f"{tag} stayed between {fmt(lo)} and {fmt(hi)} (80% of its points; median "
-            f"{fmt(float(np.median(w)))}) from {start} to {till}: "
+            f"{fmt(fast_median(w))}) from {start} to {till}: "
             f"{plural(int(w.size), 'point')}, {share:.0%} of the run, with no progress beyond "
             "the noise."
         )
@@ -111,7 +112,7 @@ def _plateau_after(ctx: SeriesContext, f: Finding, series: Series, story: LrStor
     later = later[np.isfinite(later)]
     if not (later.size and w.size):
         return None
-    up = float(np.median(later[: max(3, later.size // 4)])) - float(np.median(w))
+    up = fast_median(later[: max(3, later.size // 4)]) - fast_median(w)
     till = ctx.till(f)
     if not better(up, 0.0, ctx.goal) or up == 0:
         return f"After {till} it got worse."
@@ -486,10 +487,10 @@ def _oscillation(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, 
     if series is not None:
         w = window(series, f.start_step, f.end_step)
         if w.size > 2:
-            amp = float(np.median(np.abs(np.diff(w)))) / 2.0
+            amp = fast_median(np.abs(np.diff(w))) / 2.0
             times = float(f.detail.get("ratio", 0.0))
             facts.append(
-                f"{name(ctx.tag)} swings by about ±{fmt(amp)} around {fmt(float(np.median(w)))} "
+                f"{name(ctx.tag)} swings by about ±{fmt(amp)} around {fmt(fast_median(w))} "
                 f"from {ctx.at(f.start_step)} to {ctx.till(f)}"
                 + (f", {times:.1f}× those of its quiet stretches." if times else ".")
             )

@@ -50,6 +50,7 @@ from tbplateau.report import (
     run_severity,
 )
 from tbplateau.series import Series
+from tbplateau.stats import fast_median
 
 __all__ = ["build_view", "phrase", "verdict"]
 
@@ -128,7 +129,7 @@ def _tail_flat(values: np.ndarray) -> float | None:
     if values.size < 5:
         return None
     tail = values[-max(2, values.size // 5) :]
-    m = float(np.median(tail))
+    m = fast_median(tail)
     return m if float(np.ptp(tail)) <= 0.01 * max(abs(m), 1e-12) else None
 
 
@@ -195,7 +196,7 @@ def _chance_accuracy(
     if values.size < 4:
         return None
     chance = 1.0 / classes
-    tail = float(np.median(values[-max(2, values.size // 5) :]))
+    tail = fast_median(values[-max(2, values.size // 5) :])
     scale = 100.0 if float(values.max()) > 1.0 else 1.0
     if abs(tail / scale - chance) <= max(0.05, 0.1 * chance):
         return chance * scale
