@@ -240,6 +240,9 @@ def run_tab(path: Path, loader: str, grow: Path, steps: int) -> dict[str, Any]:
                     doc, version = got, got["version"]
                     out.setdefault("findings", time.perf_counter() - start)
                     out.setdefault("cpu_findings", _cpu_seconds(proc.pid))
+                # the document is published a moment before the scan's status is (the
+                # first answer with a report may still say "scanning")
+                if doc and status["scan_seconds"] is not None:
                     out.setdefault("first_scan", (status["scan_seconds"], status["reanalysed"]))
                 idle = status["advice"] is None and not status["scanning"]
                 if doc and idle and doc["advice_pending"] == 0 and status["version"] == version:
