@@ -6,6 +6,7 @@ import math
 import warnings
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -114,22 +115,28 @@ def test_statistics_never_fail_on_finite_input(values: list[float]) -> None:
     assert all(0 < k < max(y.size, 1) for k in breaks)
 
 
+def _awkward(rng: np.random.Generator, n: int, kind: str) -> npt.NDArray[np.float64]:
+    """``n`` values of a kind that trips exact re-implementations of numpy: ``normal``,
+    ``ties``, signed ``zeros``, one ``nan``, or ``inf`` mixed with huge values."""
+    if kind == "normal":
+        return rng.normal(size=n)
+    if kind == "ties":
+        return rng.integers(-2, 3, n).astype(np.float64)
+    if kind == "zeros":
+        return rng.choice([0.0, -0.0, 1.0, -1.0], n)
+    if kind == "nan":
+        a = rng.normal(size=n)
+        a[rng.integers(0, n)] = np.nan
+        return a
+    return rng.choice([np.inf, -np.inf, 1.0, 1e308], n)
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 39, 40, 41, 42, 200, 201])
 @pytest.mark.parametrize("kind", ["normal", "ties", "zeros", "nan", "inf"])
 def test_fast_median_is_numpys_median_to_the_bit(n: int, kind: str) -> None:
     rng = np.random.default_rng(n)
     for _ in range(50):
-        if kind == "normal":
-            a = rng.normal(size=n)
-        elif kind == "ties":
-            a = rng.integers(-2, 3, n).astype(np.float64)
-        elif kind == "zeros":
-            a = rng.choice([0.0, -0.0, 1.0, -1.0], n)
-        elif kind == "nan":
-            a = rng.normal(size=n)
-            a[rng.integers(0, n)] = np.nan
-        else:
-            a = rng.choice([np.inf, -np.inf, 1.0, 1e308], n)
+        a = _awkward(rng, n, kind)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             want = float(np.median(a))
@@ -147,17 +154,7 @@ def test_fast_quantiles_are_numpys_quantiles_to_the_bit(n: int, kind: str) -> No
     rng = np.random.default_rng(n)
     qs = (0.0, 0.05, 0.1, 0.25, 0.375, 0.5, 0.75, 0.9, 0.95, 1.0)
     for _ in range(50):
-        if kind == "normal":
-            a = rng.normal(size=n)
-        elif kind == "ties":
-            a = rng.integers(-2, 3, n).astype(np.float64)
-        elif kind == "zeros":
-            a = rng.choice([0.0, -0.0, 1.0, -1.0], n)
-        elif kind == "nan":
-            a = rng.normal(size=n)
-            a[rng.integers(0, n)] = np.nan
-        else:
-            a = rng.choice([np.inf, -np.inf, 1.0, 1e308], n)
+        a = _awkward(rng, n, kind)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             want = [float(x) for x in np.quantile(a, list(qs))]

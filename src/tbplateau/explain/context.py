@@ -16,9 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 from tbplateau.curves import Curves
+from tbplateau.findings import Goal
 from tbplateau.goals import TWIN_PREFERENCE, Role, TagMeaning, tag_meaning
 from tbplateau.pairing import pair_series
-from tbplateau.report import RunReport, SeriesReport
+from tbplateau.report import RunReport
 from tbplateau.series import Series
 from tbplateau.stats import fast_median
 
@@ -280,7 +281,7 @@ def twins(run: RunReport, curves: Curves) -> dict[str, str]:
 
 
 def at_bound(
-    curve: Series | None, summary: SeriesReport, meaning: TagMeaning
+    curve: Series | None, goal: Goal | None, meaning: TagMeaning
 ) -> tuple[str, float, int] | None:
     """``("high" | "low", bound, since_step)`` when the series sits at a bound of its
     values (an accuracy at 1, an error at 0, a reward at its maximum).
@@ -290,21 +291,21 @@ def at_bound(
     0.5 %; at the low bound 0 of an error (not a loss) likewise. ``since_step`` is the
     first step from which it stays within 5 %.
     """
-    if curve is None or summary.goal is None:
+    if curve is None or goal is None:
         return None
     steps, values = finite(curve)
     if values.size < 3:
         return None
     low, high = meaning.bounds(values)
     tail = fast_median(_tail(values))
-    if summary.goal == "max" and high is not None:
+    if goal == "max" and high is not None:
         span = high - (low if low is not None else 0.0)
         if span <= 0:
             return None
         near = values >= high - 0.05 * span
         if tail >= high - 0.02 * span and float(values.max()) >= high - 0.005 * span:
             return ("high", high, _since(steps, near))
-    if summary.goal == "min" and low is not None and not meaning.chance_loss:
+    if goal == "min" and low is not None and not meaning.chance_loss:
         top = float(np.abs(values).max())
         if top <= 0:
             return None

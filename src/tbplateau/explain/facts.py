@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from tbplateau import baselines
 from tbplateau.escape import MAX_NAME, shorten
-from tbplateau.explain.context import LearningRate, finite
+from tbplateau.explain.context import LearningRate, at_bound, finite
 from tbplateau.explain.forecast import Forecast
 from tbplateau.explain.text import fmt, fmt_step, plural
 from tbplateau.findings import Finding, FindingKind, Goal
@@ -240,20 +240,11 @@ def generalisation_gap(ctx: SeriesContext) -> tuple[float, float] | None:
 
 def partner_solved(ctx: SeriesContext) -> float | None:
     """The bound at which the other side of a pair of metrics to maximise sits (a
-    validation accuracy of 1), else None."""
-    if ctx.partner is None or ctx.goal != "max":
+    validation accuracy of 1), else None (see :func:`~tbplateau.explain.context.at_bound`)."""
+    if ctx.goal != "max":
         return None
-    _, values = finite(ctx.partner)
-    if values.size < 3:
-        return None
-    low, high = ctx.meaning.bounds(values)
-    if high is None:
-        return None
-    span = high - (low if low is not None else 0.0)
-    tail = fast_median(values[-max(3, values.size // 10) :])
-    if span > 0 and tail >= high - 0.02 * span and float(values.max()) >= high - 0.005 * span:
-        return high
-    return None
+    bound = at_bound(ctx.partner, ctx.goal, ctx.meaning)
+    return bound[1] if bound is not None and bound[0] == "high" else None
 
 
 # -- the learning rate in sentences ----------------------------------------------------------

@@ -264,20 +264,9 @@ def _partner_facts(ctx: SeriesContext, f: Finding) -> list[str]:
     return []
 
 
-def _decayed(ctx: SeriesContext, step: int) -> tuple[float, float] | None:
-    """``(peak, value)`` when the logged LR at ``step`` is under a tenth of its peak
-    before it (a schedule near its end), else None."""
-    if ctx.lr is None:
-        return None
-    steps, values = finite(ctx.lr.series)
-    before = values[steps <= step]
-    if not before.size:
-        return None
-    at = ctx.lr.at(step)
-    if at is None:
-        return None
-    peak, value = float(before.max()), float(at)
-    return (peak, value) if 0 < value <= 0.1 * peak else None
+def _near_its_end(story: LrStory) -> bool:
+    """Whether the schedule had brought the LR under a tenth of its peak (not to 0)."""
+    return story.cut_before is not None and 0 < story.cut_before[1] <= 0.1 * story.cut_before[0]
 
 
 def _flat_line(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, ...]]:
@@ -295,8 +284,8 @@ def _flat_line(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, ..
         tries = [
             "restore a non-zero LR (a schedule that reaches 0 ends learning: check its length)"
         ]
-    elif (decayed := _decayed(ctx, f.start_step)) is not None and ctx.lr is not None:
-        peak, value = decayed
+    elif _near_its_end(story) and ctx.lr is not None and story.cut_before is not None:
+        peak, value = story.cut_before
         facts.append(
             f"The schedule had brought the LR down to {fmt(value)} ({name(ctx.lr.tag)}; its "
             f"peak was {fmt(peak)}): the weights barely move any more, and an evaluation "

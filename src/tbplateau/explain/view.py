@@ -124,6 +124,19 @@ def _drawn(run: RunReport) -> dict[str, list[Finding]]:
     return by_tag
 
 
+def _without_ongoing_plateaus(
+    phrases: list[tuple[FindingKind | None, str]], base: SeriesView
+) -> list[tuple[FindingKind | None, str]]:
+    """``phrases`` less those of the series' plateaus that last to the end (a state that
+    says more, such as "at the class prior", replaces them)."""
+    flat = {
+        phrase(f, base.unit)
+        for f in base.findings
+        if f.kind is FindingKind.PLATEAU and f.end_step is None
+    }
+    return [(k, t) for k, t in phrases if t not in flat]
+
+
 def _tail_flat(values: np.ndarray) -> float | None:
     """The median of the last fifth when it is flat (its spread within 1 %), else None."""
     if values.size < 5:
@@ -339,7 +352,7 @@ class _RunBuilder:
             chance=classes,
             chance_accuracy=_chance_accuracy(curve, meaning, self.classes),
             prior=self.priors.get(s.tag),
-            bound=at_bound(curve, s, meaning),
+            bound=at_bound(curve, s.goal, meaning),
         )
 
     def row(self, s: SeriesReport, found: tuple[Finding, ...]) -> SeriesView:
@@ -372,13 +385,10 @@ class _RunBuilder:
         if ctx.prior is not None and not (advice is not None and advice.label == "chance level"):
             # collapsed to one class (a divergence to the prior): the flat line after it
             # is that prediction, said plainly
-            flat = {
-                phrase(f, base.unit)
-                for f in base.findings
-                if f.kind is FindingKind.PLATEAU and f.end_step is None
-            }
-            kept = [(k, t) for k, t in phrases if t not in flat]
-            phrases = [*kept, (FindingKind.PLATEAU, self._state_phrase(ctx, "chance"))]
+            phrases = [
+                *_without_ongoing_plateaus(phrases, base),
+                (FindingKind.PLATEAU, self._state_phrase(ctx, "chance")),
+            ]
         if advice is not None and advice.label == "warm-up":
             state = "warm-up"
             phrases.insert(0, (None, "too early (LR warm-up)"))
@@ -386,12 +396,7 @@ class _RunBuilder:
             state = "chance" if advice.label == "chance level" else advice.label
             colour = FindingKind.PLATEAU if state == "chance" else None
             # an ongoing plateau is the same thing said less well: the state replaces it
-            flat = {
-                phrase(f, base.unit)
-                for f in base.findings
-                if f.kind is FindingKind.PLATEAU and f.end_step is None
-            }
-            phrases = [(k, t) for k, t in phrases if t not in flat]
+            phrases = _without_ongoing_plateaus(phrases, base)
             phrases.insert(0, (colour, self._state_phrase(ctx, state)))
         return replace(base, verdict=tuple(phrases[:3]), state=state, advice=advice)
 
