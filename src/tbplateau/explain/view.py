@@ -548,11 +548,12 @@ def build_view(report: Report, curves: Curves) -> ReportView:
     pairs = partners(report.runs, curves)
     views: dict[str, RunView] = {}
     ranked: list[tuple[tuple[int, int], int, tuple[str, ...]]] = []
+    outside = [n for n in tags_by_run if n not in by_name]  # once, not once per group
     for i, group in enumerate(groups):
         overfits = any(
             f.kind is FindingKind.OVERFITTING for g in group for f in by_name[g].all_findings()
         )
-        kin = [n for n in tags_by_run if n not in by_name and _same_group(n, group)]
+        kin = [n for n in outside if _same_group(n, group)]
         for g in group:
             lr = find_learning_rate(g, (*group, *kin), curves, tags_by_run)
             views[g] = _RunBuilder(by_name[g], curves, lr, pairs, overfits).build()
