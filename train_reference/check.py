@@ -9,7 +9,9 @@ deliberately independent of tbplateau's detectors (they would prove nothing othe
   quarter of the change before the window (the largest distance from the window's first value
   to an earlier value), or within the window's own noise.
 * divergence: the last finite value in the window is at least 10x the value before the onset, and
-  at least 70% of the window's steps go up.
+  at least 70% of the window's steps go up; a ``"rule": "collapse"`` label (one step to a worse
+  level that stays) instead sits, on the median, a factor 1.22 above (a loss) or 5 points below
+  (an accuracy) the median of the 3 values before it.
 * nonfinite: the value at ``start_step`` is non-finite and every earlier value is finite.
 * overfitting: the validation minimum is at ``start_step`` (within ``onset_range``), the validation
   loss ends clearly above it, and the training loss ends below where it was at ``start_step``.
@@ -319,6 +321,9 @@ def check_logdir(root: Path) -> list[tuple[str, str | None]]:
             if kind == "overfitting":
                 train = _series(root, label.get("other_run", label["run"]), label["tags"][1], cache)
                 problem = check_overfitting(label, series, train)
+            elif kind == "divergence" and label.get("rule") == "collapse":
+                goal = "max" if "accuracy" in label["tags"][0] else "min"
+                problem = _shift_check(label, series, goal)
             else:
                 problem = {
                     "plateau": check_plateau,

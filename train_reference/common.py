@@ -54,6 +54,7 @@ class Label:
     ``tags`` is ``[validation_tag, training_tag]`` for overfitting (the two may live in different
     runs: then ``run`` is the validation run and ``other_run`` the training run). ``exact`` marks a
     plateau whose values are bit-for-bit constant; ``period`` (steps) goes with an oscillation.
+    ``rule`` (see below) says how a divergence shows.
     """
 
     run: str
@@ -66,6 +67,9 @@ class Label:
     other_run: str | None = None
     exact: bool = False
     period: int | None = None
+    rule: str | None = None
+    """How a divergence shows, when not by growth (``"collapse"``: one step to a worse level
+    that stays; checked by :func:`train_reference.check` as such)."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -77,7 +81,7 @@ class Label:
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
-        for key in ("onset_range", "other_run", "period"):
+        for key in ("onset_range", "other_run", "period", "rule"):
             if out[key] is None:
                 del out[key]
         if not self.exact:

@@ -551,6 +551,7 @@ def dead_relu(out: Path, quick: bool) -> Logdir:
                     onset_range=[spike_at, max(start, spike_at)] if start >= spike_at else None,
                 )
             )
+        log.labels += _collapse_labels(run, series, spike_at, prior)
         steps, values = series["epoch_loss"]
         lo, mid, hi = (settled_from(steps, values, rel_tol=t) for t in (1e-2, 1e-3, 1e-4))
         log.labels.append(
@@ -568,11 +569,43 @@ def dead_relu(out: Path, quick: bool) -> Logdir:
                 onset_range=[lo, hi],
             )
         )
-    log.notes.append(
-        f"alive first-layer units after training: {alive} of 32; the spike epoch "
-        f"{spike_at} itself shows a one-epoch loss jump (unlabelled)"
-    )
+    log.notes.append(f"alive first-layer units after training: {alive} of 32")
     return log
+
+
+def _collapse_labels(run: str, series: dict[str, Any], at: int, prior: float) -> list[Label]:
+    """The LR spike's one-step collapse as a divergence (issue 8, class 1): from epoch ``at``
+    accuracy sits at the majority-class share and the loss above its level before, and neither
+    comes back. Labelled only when the script's spike did that (every unit dead)"""
+    out = []
+    for tag in ("epoch_accuracy", "epoch_loss"):
+        steps, values = series[tag]
+        before, after = values[steps < at][-3:], values[steps >= at]
+        if len(before) == 0 or len(after) == 0:
+            continue
+        if tag == "epoch_accuracy":
+            worse = float(np.median(after)) <= min(float(np.median(before)) - 0.05, prior + 0.02)
+            how = f"accuracy falls to the majority-class share ({prior:.4f} on validation)"
+        else:
+            worse = float(np.median(after)) >= 1.22 * float(np.median(before))
+            how = (
+                f"the loss jumps from {float(before[-1]):.3g} to {float(after[0]):.3g} and stays up"
+            )
+        if worse:
+            out.append(
+                Label(
+                    run,
+                    "divergence",
+                    [tag],
+                    at,
+                    int(steps[-1]),
+                    f"lr spiked to 5.0 for epoch {at} (recorded by the script): in one epoch "
+                    f"{how}; the network is dead and never recovers",
+                    onset_range=[at, at],
+                    rule="collapse",
+                )
+            )
+    return out
 
 
 # --------------------------------------------------------------------------------------------

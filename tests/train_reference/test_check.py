@@ -40,3 +40,20 @@ def test_every_kind_is_labelled_in_real_runs(kind: str) -> None:
         for label in json.loads(p.read_text())["labels"]
     }
     assert kind in kinds
+
+
+def test_a_collapse_label_is_checked_as_a_collapse_and_can_fail() -> None:
+    """keras_dead_relu's one-step collapse passes the collapse rule (not the 10x growth one);
+    the same label moved to before the LR spike, where nothing collapsed, fails it."""
+    import json
+
+    doc = json.loads((FIXTURES / "keras_dead_relu" / "labels.json").read_text())
+    collapse = [lb for lb in doc["labels"] if lb.get("rule") == "collapse"]
+    assert {lb["tags"][0] for lb in collapse} >= {"epoch_accuracy", "epoch_loss"}
+    for label in collapse:
+        s = check.read_run(FIXTURES / "keras_dead_relu" / label["run"])[label["tags"][0]]
+        goal = "max" if "accuracy" in label["tags"][0] else "min"
+        assert check._shift_check(label, s, goal) is None
+        at = int(label["start_step"]) * 4 // 10  # before the spike: epoch 4 (or iteration 400)
+        early = {**label, "start_step": at, "end_step": at * 2, "onset_range": [at, at]}
+        assert check._shift_check(early, s, goal) is not None
