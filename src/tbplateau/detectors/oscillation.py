@@ -160,6 +160,26 @@ def _alternating_run(values: npt.NDArray[np.float64], bar: float) -> tuple[int, 
     return best
 
 
+def _point_residuals(p: Prepared, b0: int, b1: int) -> npt.NDArray[np.float64]:
+    """The points of blocks ``[b0, b1)`` minus the local line through the points near
+    each (swings faster than a block live here, not in the block values)."""
+    lo = int(p.bins.start[b0])
+    hi = int(p.bins.start[b1]) if b1 < len(p.bins) else p.n
+    y = p.y[lo:hi]
+    return _local_residuals(p.x[lo:hi], y, y, np.zeros(y.size, dtype=np.int64), HALF_WINDOW)
+
+
+def _level_before(p: Prepared, b: int, need: int) -> float | None:
+    """The level the curve had reached when block ``b`` began: the line through the
+    (robust) blocks before it, up to ``need`` of them, at the last of them; ``None``
+    with fewer than three blocks before (a stretch at the start has no level before)."""
+    if b < 3:
+        return None
+    a = max(0, b - need)
+    line = fit_line(p.bins.x[a:b], p.robust[a:b])
+    return line.at(float(p.bins.x[b - 1]))
+
+
 def _reversals(resid: npt.NDArray[np.float64], bar: float) -> int:
     """How often the large departures from the local line (at least ``bar``) change
     side: a swinging stretch crosses its line again and again, a spike or a bend of the
@@ -173,6 +193,11 @@ def _need(units: int) -> float:
     noise reaches about ``2.5 / sqrt(units)`` by chance)."""
     return max(MIN_COHERENCE, 2.5 / math.sqrt(max(units, 1))) / MIN_COHERENCE
 
+
+SHORT_BURST = 16
+"""Fewest points of a regular burst shorter than ``min_fraction`` of the series (about
+three periods of the slowest swings looked for, at least 16 values for the
+autocorrelation)."""
 
 WINDOW = 16
 """Regular alternation is looked for in windows of this many values (real swings at the
@@ -381,8 +406,13 @@ class OscillationDetector(Detector):
         inner = [int(j) for j in np.flatnonzero(np.diff(phase[b0:b1])) + b0 + 1]
         # a phase change in the first blocks is the stretch's own onset (see _judge)
         inner = [j for j in inner if j - b0 > 3]
-        if self._alternates(p, b0, b1, ref, level):
-            inner = []  # swings point by point jump from level to level: one stretch
+        if inner and (
+            self._alternates(p, b0, b1, ref, level)
+            or self._regularity(p, resid, b0, b1) >= WINDOW_NEED * MIN_COHERENCE
+        ):
+            # swings point by point jump from level to level, or a regular burst whose
+            # swings the segmentation cut into pieces: one stretch
+            inner = []
         edges = [b0, *inner, b1]
         found: list[Finding] = []
         for lo, hi in itertools.pairwise(edges):
@@ -468,8 +498,10 @@ class OscillationDetector(Detector):
                 return self._finding(
                     series, p, q0, q1, size, ref, max(regular, ALTERNATION_SHARE), regular, run
                 )
-        if b1 - lo < need:
-            return None
+        if b1 - lo < need and not (
+            regular >= MIN_COHERENCE and b1 - lo >= 3 and pb - pa >= SHORT_BURST
+        ):
+            return None  # too short, unless a burst of regular swings
         size = fast_median(amp[lo:b1])
         if size < LEVEL_SHARE * level:
             return None
@@ -480,8 +512,10 @@ class OscillationDetector(Detector):
         ratio = size / max(ref, 1e-300)
         if ratio < self.min_ratio:
             return None
-        if _reversals(resid[c0:b1], 0.5 * size) < 3:
-            return None  # a spike or a bend, not repeated swings
+        if _reversals(resid[c0:b1], 0.5 * size) < 3 and (
+            int(p.bins.count[lo]) == 1 or _reversals(_point_residuals(p, c0, b1), 0.5 * size) < 3
+        ):
+            return None  # a spike or a bend, not repeated swings (at blocks or at points)
         steps = np.diff(p.y[pa:pb])
         if steps.size and max(np.mean(steps > 0), np.mean(steps < 0)) >= MONOTONE_SHARE:
             return None  # a climb or a fall with wiggles in its rate: no swing comes back
@@ -491,10 +525,14 @@ class OscillationDetector(Detector):
             trend = abs(line.slope * float(p.bins.x[b1 - 1] - p.bins.x[lo]))
             if trend > self.max_trend * size:
                 return None
-            before = p.bins.y[max(0, lo - need) : lo] if lo > 0 else p.bins.y[lo : lo + 1]
-            shift = abs(fast_median(p.bins.y[lo:b1]) - fast_median(before))
-            if ratio < LOUD_RATIO or shift > 2.0 * size:
-                return None
+            onset = _level_before(p, lo, need)
+            if onset is None or ratio < LOUD_RATIO:
+                return None  # loud from the start: nothing quiet before to swing around
+            change = fast_median(p.bins.y[lo:b1]) - onset
+            # the median's standard error: 1.25 robust deviations of the blocks / sqrt(m)
+            spread = 1.4826 * fast_median(np.abs(resid[lo:b1]))
+            if abs(change) > 2.0 * size or change > 1.25 * spread / math.sqrt(b1 - lo):
+                return None  # a level shift with noise on top, or a noisy descent
         p0 = int(p.bins.start[start]) if jump_at is None else jump_point(p, start)
         return self._finding(series, p, p0, pb, size, ref, coherence, regular, run)
 
@@ -529,15 +567,19 @@ class OscillationDetector(Detector):
         conf = 0.5 + 0.3 * confidence_from(ratio - self.min_ratio, 4.0)
         return Finding(self.kind, p.step_at(p0), end, (series.tag,), conf, detail)
 
+    def _regularity(self, p: Prepared, resid: npt.NDArray[np.float64], b0: int, b1: int) -> float:
+        """Regular alternation of blocks ``[b0, b1)``: at blocks, or at points when the
+        blocks hold several (see :func:`_coherence`)."""
+        regular = _best_coherence(resid[b0:b1])
+        if int(p.bins.count[b0]) > 1:
+            regular = max(regular, self._point_coherence(p, b0, b1))
+        return regular
+
     @staticmethod
     def _point_coherence(p: Prepared, b0: int, b1: int) -> float:
         """Alternation of the points of blocks ``[b0, b1)`` around the local line through
         the points near each (swings faster than a block)."""
-        lo = int(p.bins.start[b0])
-        hi = int(p.bins.start[b1]) if b1 < len(p.bins) else p.n
-        y = p.y[lo:hi]
-        r = _local_residuals(p.x[lo:hi], y, y, np.zeros(y.size, dtype=np.int64), HALF_WINDOW)
-        return _best_coherence(r)
+        return _best_coherence(_point_residuals(p, b0, b1))
 
     def _recurring(self, series: Series, p: Prepared, quiet: float, floor: float) -> Finding | None:
         """Swings that come back period after period (a cyclic or restarting schedule).
@@ -558,8 +600,8 @@ class OscillationDetector(Detector):
         if m < 20:
             return None
         lag, height = dominant_period(y, min_cycles=MIN_CYCLES)
-        if lag == 0:
-            return None
+        if lag == 0 or height < CHANCE_PEAK / math.sqrt(m):
+            return None  # no period, or a peak that noise reaches by chance
         threshold = self.min_ratio * max(quiet, floor)
         dd = drawdown(p.smooth, lag)  # the running median: noise falls back little
         events = np.flatnonzero(dd >= threshold)
@@ -618,6 +660,11 @@ class OscillationDetector(Detector):
 
 MIN_CYCLES = 3
 """Recurring swings need this many periods in the series and this many falls."""
+
+CHANCE_PEAK = 2.5
+"""A recurring period's autocorrelation peak must reach ``CHANCE_PEAK / sqrt(blocks)``: the
+autocorrelation of noise at one lag has a spread of ``1 / sqrt(blocks)``, and the search
+takes the first of many lags."""
 
 
 def _merge(periodic: Finding, found: list[Finding], p: Prepared) -> list[Finding]:
