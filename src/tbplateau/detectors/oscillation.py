@@ -180,6 +180,17 @@ def _level_before(p: Prepared, b: int, need: int) -> float | None:
     return line.at(float(p.bins.x[b - 1]))
 
 
+def _stands_out(values: npt.NDArray[np.float64], bar: float, run: int) -> bool:
+    """Whether a run of ``run`` large sign changes is the stretch's own pattern, not a
+    chance run inside loud noise: the stretch is at most about twice the run, or it keeps
+    alternating (three quarters of its pairs of differences change sign; white noise
+    changes sign two times in three, and somewhere in a long loud stretch it changes
+    sign eight times in a row)."""
+    if values.size <= 2 * (run + 2):
+        return True
+    return float(np.mean(_flips(values, bar))) >= ALTERNATION_SHARE
+
+
 def _reversals(resid: npt.NDArray[np.float64], bar: float) -> int:
     """How often the large departures from the local line (at least ``bar``) change
     side: a swinging stretch crosses its line again and again, a spike or a bend of the
@@ -437,6 +448,29 @@ class OscillationDetector(Detector):
             found.append(f)
         return found
 
+    @staticmethod
+    def _owns(
+        p: Prepared,
+        phase: npt.NDArray[np.int64],
+        i0: int,
+        run: int,
+        values: npt.NDArray[np.float64],
+        bar: float,
+        pa: int,
+    ) -> bool:
+        """Whether the run of ``run`` large sign changes from pair ``i0`` of ``values``
+        (the points from ``pa``) is the swinging itself: it starts with the stretch's
+        first large move, or at a jump or an event (within two blocks: the raise and the
+        swings it sets off), or it stands out of its stretch (see :func:`_stands_out`)."""
+        big = np.flatnonzero(np.abs(np.diff(values)) >= bar)
+        if big.size and i0 <= int(big[0]) + 1:
+            return True
+        b = int(np.searchsorted(p.bins.start, pa + i0 + 1, side="right")) - 1
+        lo, hi = max(1, b - 2), min(len(p.bins), b + 3)
+        if hi > lo and bool(np.any(phase[lo:hi] != phase[lo - 1 : hi - 1])):
+            return True
+        return _stands_out(values, bar, run)
+
     def _alternates(self, p: Prepared, b0: int, b1: int, ref: float, level: float) -> bool:
         """Whether blocks ``[b0, b1)`` hold a run of :data:`MIN_FLIPS` point-by-point
         large sign changes (see :meth:`_judge`)."""
@@ -487,8 +521,8 @@ class OscillationDetector(Detector):
         # irregular the heights and whatever follows (a recovery is a trend).
         bar = max(self.min_ratio * ref, LEVEL_SHARE * level)
         i0, run = _alternating_run(p.y[pa:pb], bar)
-        if run >= MIN_FLIPS and lo >= 4:
-            q0 = pa + i0 + 1
+        q0 = pa + i0 + 1
+        if run >= MIN_FLIPS and lo >= 4 and self._owns(p, phase, i0, run, p.y[pa:pb], bar, pa):
             q1 = pa + i0 + run + 2 if pa + i0 + run + 2 < pb - 2 else pb
             s0 = int(np.searchsorted(p.bins.start, q0, side="right")) - 1
             s1 = int(np.searchsorted(p.bins.start, q1 - 1, side="right"))
@@ -512,6 +546,8 @@ class OscillationDetector(Detector):
         ratio = size / max(ref, 1e-300)
         if ratio < self.min_ratio:
             return None
+        if lo < 3 and coherence < WINDOW_NEED * MIN_COHERENCE:
+            return None  # loud from the start, nothing before: only clean alternation counts
         if _reversals(resid[c0:b1], 0.5 * size) < 3 and (
             int(p.bins.count[lo]) == 1 or _reversals(_point_residuals(p, c0, b1), 0.5 * size) < 3
         ):
