@@ -308,3 +308,52 @@ def test_swings_faster_than_a_block_are_an_oscillation(n: int, seed: int) -> Non
     osc = of_kind(found, FindingKind.OSCILLATION)
     assert len(osc) == 1, describe(s, found)
     assert near(s, osc[0].start_step, t0), describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("size", [45, 105])
+def test_a_zigzag_of_one_or_two_grid_steps_is_not_an_oscillation(size: int, seed: int) -> None:
+    # An accuracy over a small set (steps of 1 / size): after a dip, it zigzags between two
+    # or three neighbouring grid values; rounding to the grid, not a swing.
+    rng = np.random.default_rng(500 + seed)
+    n = 160
+    t = np.arange(n, dtype=np.float64)
+    acc = 0.95 - 0.5 * np.exp(-t / 15)
+    a = int(rng.integers(60, 80))
+    acc[a : a + 3] -= [0.1, 0.25, 0.1]
+    acc[a + 5 :] += np.where(np.arange(n - a - 5) % 2 == 0, 1.0, -1.0) / size
+    values = np.round(np.clip(acc, 0, 1) * size) / size
+    _no_oscillation(values, "max", "accuracy")
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [44, 120])
+def test_a_wavy_fall_after_a_raise_is_not_an_oscillation(n: int, seed: int) -> None:
+    # A smooth, nearly noise-free loss falls faster after an LR raise, its rate wobbling
+    # (a pause or two), then settles: it never comes back up by a swing's size.
+    rng = np.random.default_rng(600 + seed)
+    t0 = n // 2
+    t = np.arange(n, dtype=np.float64)
+    log = -0.01 * t
+    k = t[t0:] - t0
+    fall = 1.2 * (1 - np.exp(-k / (0.3 * (n - t0))))
+    wobble = 0.04 * np.sin(2 * np.pi * k / float(rng.uniform(5, 9)))
+    log[t0:] = log[t0 - 1] - fall + wobble * np.exp(-k / (0.5 * (n - t0)))
+    _no_oscillation(np.exp(log + noise(rng, n, 0.002)))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_period_two_swings_that_set_in_after_chaos_are_an_oscillation(seed: int) -> None:
+    # After an LR raise the loss is chaotic for a while (loud, irregular), then settles
+    # into a clean period-2 alternation to the end: an oscillation, from where it sets in.
+    rng = np.random.default_rng(700 + seed)
+    n = 180
+    t0, t1 = 70, int(rng.integers(100, 120))
+    log = -0.5 * np.minimum(np.arange(n), t0) / t0
+    log[t0:t1] = log[t0 - 1] + 1.5 + rng.normal(0.0, 0.8, t1 - t0)
+    k = np.arange(n - t1)
+    log[t1:] = log[t0 - 1] - 0.5 + 0.1 * np.where(k % 2 == 0, 1.0, -1.0)
+    s = series(np.exp(log + noise(rng, n, 0.005)), "loss")
+    found = analyse(s, "min")
+    osc = [f for f in of_kind(found, FindingKind.OSCILLATION) if near(s, f.start_step, t1)]
+    assert osc, describe(s, found)

@@ -28,6 +28,7 @@ from tbplateau.stats import (
     fast_median,
     fast_quantile,
     fit_line,
+    quantum,
     trailing_median,
     window_medians,
 )
@@ -40,8 +41,12 @@ HALF_WINDOW = 5
 LEVEL_SHARE = 0.01
 """Smallest swing amplitude that counts, as a share of the level (1 %)."""
 
-MIN_COHERENCE = 0.5
+MIN_COHERENCE = 0.6
 """Alternation needed: minus the residuals' autocorrelation at the best half-period lag."""
+
+QUANTA = 1.5
+"""Smallest swing amplitude of a metric on a grid, in grid steps: swings that span three
+steps or more from peak to trough."""
 
 LOUD_RATIO = 6.0
 """Swings without regular alternation count from this many times the reference noise,
@@ -126,6 +131,19 @@ MIN_FLIPS = 8
 changes sign about two times in three: eight in a row by chance about one time in 25)."""
 
 
+MIN_TURNS = 4
+"""Direction changes by the typical swing or more that make swings repeated (two periods
+of a sine-like burst turn four times; a bend, a spike or a dip turns once or twice, and
+so does a decline whose rate wobbles before it settles)."""
+
+TURN_POINTS = 4000
+"""Points read when counting the turns of a stretch (swings are sustained: they show in
+its beginning)."""
+
+LATE_FLIPS = 20
+"""A run of this many large sign changes counts wherever it starts in its stretch (white
+noise makes one in a hundred pairs of differences, about, of a stretch of a hundred)."""
+
 MONOTONE_SHARE = 0.9
 """A stretch whose points move one way this often is a climb or a fall, not swings."""
 
@@ -140,14 +158,16 @@ def _flips(values: npt.NDArray[np.float64], bar: float) -> npt.NDArray[np.bool_]
     return np.asarray((d[1:] * d[:-1] < 0) & big[1:] & big[:-1], dtype=bool)
 
 
-def _alternating_run(values: npt.NDArray[np.float64], bar: float) -> tuple[int, int]:
+def _alternating_run(
+    values: npt.NDArray[np.float64], bar: float, starts: int = 16
+) -> tuple[int, int]:
     """The longest run of successive large sign changes (see :func:`_flips`) that starts
-    among the first :data:`WINDOW` pairs of differences of ``values``: ``(first pair,
-    length)``, ``(0, 0)`` when there is none."""
+    among the first ``starts`` pairs of differences of ``values`` (by default
+    :data:`WINDOW`): ``(first pair, length)``, ``(0, 0)`` when there is none."""
     f = _flips(values, bar)
     best = (0, 0)
     i = 0
-    while i < min(f.size, WINDOW):
+    while i < min(f.size, starts):
         if not f[i]:
             i += 1
             continue
@@ -160,6 +180,37 @@ def _alternating_run(values: npt.NDArray[np.float64], bar: float) -> tuple[int, 
     return best
 
 
+def _turns(values: npt.NDArray[np.float64], h: float) -> int:
+    """How often ``values`` change direction by ``h`` or more (a zigzag with hysteresis
+    ``h``): a swinging stretch comes back again and again, a decline whose rate wobbles
+    never does. Only the first :data:`TURN_POINTS` values are read."""
+    v = values[:TURN_POINTS]
+    if v.size < 3 or not h > 0:
+        return 0
+    d = np.diff(v)
+    # the zigzag can only turn at a local extreme
+    keep = np.flatnonzero(d[1:] * d[:-1] < 0) + 1
+    ext = [float(v[0]), *v[keep].tolist(), float(v[-1])]
+    hi = lo = ext[0]
+    way = 0
+    turns = 0
+    for x in ext[1:]:
+        if way >= 0 and x >= hi:
+            hi = x
+            way = 1 if x - lo >= h else way
+        elif way <= 0 and x <= lo:
+            lo = x
+            way = -1 if hi - x >= h else way
+        elif way == 1 and hi - x >= h:
+            way, lo, turns = -1, x, turns + 1
+        elif way == -1 and x - lo >= h:
+            way, hi, turns = 1, x, turns + 1
+        elif way == 0:
+            hi, lo = max(hi, x), min(lo, x)
+            way = 1 if x - lo >= h else (-1 if hi - x >= h else 0)
+    return turns
+
+
 def _point_residuals(p: Prepared, b0: int, b1: int) -> npt.NDArray[np.float64]:
     """The points of blocks ``[b0, b1)`` minus the local line through the points near
     each (swings faster than a block live here, not in the block values)."""
@@ -167,6 +218,16 @@ def _point_residuals(p: Prepared, b0: int, b1: int) -> npt.NDArray[np.float64]:
     hi = int(p.bins.start[b1]) if b1 < len(p.bins) else p.n
     y = p.y[lo:hi]
     return _local_residuals(p.x[lo:hi], y, y, np.zeros(y.size, dtype=np.int64), HALF_WINDOW)
+
+
+def _least_swing(p: Prepared, level: float) -> float:
+    """The smallest swing amplitude that counts: :data:`LEVEL_SHARE` of the level, and on
+    a metric that moves in grid steps (an accuracy over a small set) :data:`QUANTA` steps
+    (a zigzag of a step or two is rounding to the grid, not a swing)."""
+    least = LEVEL_SHARE * level
+    if not p.log_scale:
+        least = max(least, QUANTA * quantum(p.raw_range(0, p.n)))
+    return least
 
 
 def _level_before(p: Prepared, b: int, need: int) -> float | None:
@@ -215,7 +276,7 @@ WINDOW = 16
 edge of stability are regular for 10-20 points, then turn irregular)."""
 
 
-WINDOW_NEED = 1.5
+WINDOW_NEED = 1.25
 """What a window of :data:`WINDOW` values must show over :data:`MIN_COHERENCE`: a
 minus-autocorrelation of 0.75. White noise around local lines reaches 0.63 in one in ten
 series (the best of nine windows and five lags), 0.75 in fewer than one in a hundred."""
@@ -413,12 +474,12 @@ class OscillationDetector(Detector):
         """Judge a loud stretch piece by piece between the phase changes inside it (a kink
         before a jump is loud around a local line too, but it is not the swings after
         the jump); consecutive oscillating pieces are one oscillation."""
-        level = self._level_scale(p)
+        least = _least_swing(p, self._level_scale(p))
         inner = [int(j) for j in np.flatnonzero(np.diff(phase[b0:b1])) + b0 + 1]
         # a phase change in the first blocks is the stretch's own onset (see _judge)
         inner = [j for j in inner if j - b0 > 3]
         if inner and (
-            self._alternates(p, b0, b1, ref, level)
+            self._alternates(p, b0, b1, ref, least)
             or self._regularity(p, resid, b0, b1) >= WINDOW_NEED * MIN_COHERENCE
         ):
             # swings point by point jump from level to level, or a regular burst whose
@@ -427,7 +488,7 @@ class OscillationDetector(Detector):
         edges = [b0, *inner, b1]
         found: list[Finding] = []
         for lo, hi in itertools.pairwise(edges):
-            f = self._judge(series, p, amp, resid, phase, lo, hi, ref, need, level)
+            f = self._judge(series, p, amp, resid, phase, lo, hi, ref, need, least)
             if f is None:
                 continue
             if found and found[-1].end_step is not None and lo in inner and hi > lo:
@@ -471,12 +532,12 @@ class OscillationDetector(Detector):
             return True
         return _stands_out(values, bar, run)
 
-    def _alternates(self, p: Prepared, b0: int, b1: int, ref: float, level: float) -> bool:
+    def _alternates(self, p: Prepared, b0: int, b1: int, ref: float, least: float) -> bool:
         """Whether blocks ``[b0, b1)`` hold a run of :data:`MIN_FLIPS` point-by-point
         large sign changes (see :meth:`_judge`)."""
         pa = int(p.bins.start[b0])
         pb = int(p.bins.start[b1]) if b1 < len(p.bins) else p.n
-        bar = max(self.min_ratio * ref, LEVEL_SHARE * level)
+        bar = max(self.min_ratio * ref, least)
         return _alternating_run(p.y[pa:pb], bar)[1] >= MIN_FLIPS
 
     @staticmethod
@@ -498,7 +559,7 @@ class OscillationDetector(Detector):
         b1: int,
         ref: float,
         need: int,
-        level: float,
+        least: float,
     ) -> Finding | None:
         m = len(p.bins)
         # an oscillation right after a jump (an LR raise) starts at the jump
@@ -519,16 +580,20 @@ class OscillationDetector(Detector):
         # the noise before and above 1 % of the level, change sign again and again. The
         # oscillation is that run (from its first large move: the jump into it), however
         # irregular the heights and whatever follows (a recovery is a trend).
-        bar = max(self.min_ratio * ref, LEVEL_SHARE * level)
+        bar = max(self.min_ratio * ref, least)
         i0, run = _alternating_run(p.y[pa:pb], bar)
+        owns = run >= MIN_FLIPS and self._owns(p, phase, i0, run, p.y[pa:pb], bar, pa)
+        if not owns:  # a long run later in the stretch (swings that settle into a cycle)
+            i0, run = _alternating_run(p.y[pa:pb], bar, pb - pa)
+            owns = run >= LATE_FLIPS
         q0 = pa + i0 + 1
-        if run >= MIN_FLIPS and lo >= 4 and self._owns(p, phase, i0, run, p.y[pa:pb], bar, pa):
+        if owns and lo >= 4:
             q1 = pa + i0 + run + 2 if pa + i0 + run + 2 < pb - 2 else pb
             s0 = int(np.searchsorted(p.bins.start, q0, side="right")) - 1
             s1 = int(np.searchsorted(p.bins.start, q1 - 1, side="right"))
             size = fast_median(amp[s0:s1])
             ratio = size / max(ref, 1e-300)
-            if size >= LEVEL_SHARE * level and ratio >= self.min_ratio:
+            if size >= least and ratio >= self.min_ratio:
                 return self._finding(
                     series, p, q0, q1, size, ref, max(regular, ALTERNATION_SHARE), regular, run
                 )
@@ -537,7 +602,7 @@ class OscillationDetector(Detector):
         ):
             return None  # too short, unless a burst of regular swings
         size = fast_median(amp[lo:b1])
-        if size < LEVEL_SHARE * level:
+        if size < least:
             return None
         # Regular alternation, at blocks or (blocks of several points) at points; the
         # blocks at a jump are left out (they sit between the two levels). A short
@@ -555,6 +620,8 @@ class OscillationDetector(Detector):
         steps = np.diff(p.y[pa:pb])
         if steps.size and max(np.mean(steps > 0), np.mean(steps < 0)) >= MONOTONE_SHARE:
             return None  # a climb or a fall with wiggles in its rate: no swing comes back
+        if _turns(p.y[int(p.bins.start[c0]) : pb], size) < MIN_TURNS:
+            return None  # no swing of the typical size comes back: a wavy climb or fall
         if coherence < MIN_COHERENCE:
             # irregular swings: not a climb or a fall, and around the level before them
             line = fit_line(p.bins.x[lo:b1], p.bins.y[lo:b1])
