@@ -23,6 +23,7 @@ from tbplateau.detectors.base import (
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
 from tbplateau.stats import (
+    autocorrelation,
     dominant_period,
     drawdown,
     fast_median,
@@ -751,6 +752,12 @@ class OscillationDetector(Detector):
         line = fit_line(p.bins.x[b0:b1], y[b0:b1])
         trend = abs(line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0]))
         if trend > self.max_trend * size:
+            return None
+        # the period must show inside the stretch too (loud noise after a quiet run lends
+        # the whole series a chance peak)
+        resid = y[b0:b1] - (line.intercept + line.slope * p.bins.x[b0:b1])
+        ranks = np.argsort(np.argsort(resid, kind="stable")).astype(np.float64)
+        if autocorrelation(ranks, lag)[-1] < CHANCE_PEAK / math.sqrt(max(b1 - b0, 1)):
             return None
         p0 = int(p.bins.start[b0])
         p1 = int(p.bins.start[b1]) if b1 < m else p.n
