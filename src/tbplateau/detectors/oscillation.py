@@ -43,7 +43,10 @@ LEVEL_SHARE = 0.01
 """Smallest swing amplitude that counts, as a share of the level (1 %)."""
 
 MIN_COHERENCE = 0.6
-"""Alternation needed: minus the residuals' autocorrelation at the best half-period lag."""
+"""Alternation needed: minus the residuals' autocorrelation at the best half-period lag.
+White noise around local lines (whose fit leaves the residuals anti-correlated at lags of
+a few values) reaches 0.42 in one stretch in ten and 0.5 in 1-5 % of stretches of 16-50
+values; a sine of period 4-10 well above the noise about 0.8, period-2 swings 0.95."""
 
 QUANTA = 1.5
 """Smallest swing amplitude of a metric on a grid, in grid steps: swings that span three
@@ -301,9 +304,10 @@ def _best_coherence(values: npt.NDArray[np.float64]) -> float:
 def _coherence(values: npt.NDArray[np.float64], max_lag: int = 5, need: float = 1.0) -> float:
     """Regular alternation of residuals: ``max`` over lags 1..5 of minus their
     autocorrelation (1 for period-2 alternation, about 0.8 for a sine of period 4 to
-    10, about 0.1 for white noise), divided by ``need`` (a short stretch must show
-    more). The residuals are winsorised at three robust deviations first: a jump or
-    a spike at the edge of a stretch does not count."""
+    10, up to 0.4 for white noise around local lines: see :data:`MIN_COHERENCE`),
+    divided by ``need`` (a short stretch must show more). The residuals are winsorised
+    at three robust deviations first: a jump or a spike at the edge of a stretch does
+    not count."""
     r = values - float(np.mean(values))
     s = fast_quantile(np.abs(r), 0.75) if r.size else 0.0
     if s > 0:
@@ -323,16 +327,22 @@ class OscillationDetector(Detector):
     line that never reaches across a jump, and compared with a noise model that
     follows the level: the swing amplitude of the blocks just before (a loss that
     gets noisier as it reaches its floor is not oscillating). A stretch oscillates
-    when its swings are ``min_ratio`` times that reference, at least 1 % of the level,
-    the stretch covers ``min_fraction`` of the series (8 blocks at least), and the swings
-    alternate regularly
-    (the residuals' autocorrelation at some lag of 1 to 5 is below -0.5, at blocks
-    or at points: period-2 swings at the edge of stability, a sine-like burst) or,
-    without that regularity, are six times the reference, bounce around the level
-    before them (a level shift with noise on top is not a swing) and show no trend of
-    more than ``max_trend`` amplitudes. An
-    oscillation that starts right after a jump (an LR raise) starts at the jump.
-    Needs 30 finite points.
+    when its swings are ``min_ratio`` times that reference, at least 1 % of the level
+    (and 1.5 grid steps of a metric on a grid), the stretch covers ``min_fraction`` of
+    the series (8 blocks at least; a burst of regular swings 16 points), the curve
+    turns by the typical swing four times or more (a wavy fall does not), and the
+    swings alternate: point by point (eight large sign changes in a row that start
+    the loud stretch, start at a jump or an event, or keep going through it; twenty
+    anywhere), or regularly (the residuals' autocorrelation at some lag of 1 to 5 is
+    below -0.6, at blocks or at points: period-2 swings at the edge of stability, a
+    sine-like burst), or, without that regularity, are six times the reference,
+    bounce around the level the curve had reached before them (a level shift with
+    noise on top is not a swing), do not improve on it (a noisy descent is not
+    either) and show no trend of more than ``max_trend`` amplitudes. A loud stretch
+    at the start of the series has nothing before it: only clean alternation counts
+    there. White noise alone changes sign two times in three; it is never an
+    oscillation for its sign changes alone. An oscillation that starts right after a
+    jump (an LR raise) starts at the jump. Needs 30 finite points.
 
     Slow swings that come back period after period (a cyclic or restarting
     schedule) are found apart (see :meth:`_recurring`).
