@@ -503,7 +503,7 @@ class OscillationDetector(Detector):
         edges = [b0, *inner, b1]
         found: list[Finding] = []
         for lo, hi in itertools.pairwise(edges):
-            f = self._judge(series, p, amp, resid, phase, lo, hi, ref, need, least)
+            f = self._judge(series, p, amp, resid, phase, lo, hi, ref, need, least, b0)
             if f is None:
                 continue
             if found and found[-1].end_step is not None and lo in inner and hi > lo:
@@ -575,7 +575,9 @@ class OscillationDetector(Detector):
         ref: float,
         need: int,
         least: float,
+        loud: int,
     ) -> Finding | None:
+        """Blocks ``[b0, b1)``, a piece of the loud stretch that starts at block ``loud``."""
         m = len(p.bins)
         # an oscillation right after a jump (an LR raise) starts at the jump
         jump_at = next(
@@ -643,7 +645,8 @@ class OscillationDetector(Detector):
             trend = abs(line.slope * float(p.bins.x[b1 - 1] - p.bins.x[lo]))
             if trend > self.max_trend * size:
                 return None
-            onset = _level_before(p, lo, need)
+            # the level reached before the loud stretch (not a jump piece inside it)
+            onset = _level_before(p, min(lo, loud), need)
             if onset is None or ratio < LOUD_RATIO:
                 return None  # loud from the start: nothing quiet before to swing around
             change = fast_median(p.bins.y[lo:b1]) - onset
