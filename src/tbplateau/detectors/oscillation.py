@@ -234,7 +234,11 @@ def _least_swing(p: Prepared, level: float) -> float:
     (a zigzag of a step or two is rounding to the grid, not a swing)."""
     least = LEVEL_SHARE * level
     if not p.log_scale:
-        least = max(least, QUANTA * quantum(p.raw_range(0, p.n)))
+        step: float | None = p.__dict__.get("_quantum")
+        if step is None:  # memoised on ``p``: every loud stretch of the series asks
+            step = quantum(p.raw_range(0, p.n))
+            object.__setattr__(p, "_quantum", step)  # a memo, not a field
+        least = max(least, QUANTA * step)
     return least
 
 
