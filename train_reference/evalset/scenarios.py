@@ -284,13 +284,13 @@ def healthy(seed: int, quick: bool) -> RunSpec:
 
 
 SCENARIOS = {
-    "lr_raise": (lr_raise, 20),
+    "lr_raise": (lr_raise, 48),
     "lr_spike": (lr_spike, 12),
     "step_schedule": (step_schedule, 12),
     "cosine_schedule": (cosine_schedule, 8),
     "lr_zero": (lr_zero, 10),
     "poison": (poison, 14),
-    "edge_of_stability": (edge_of_stability, 20),
+    "edge_of_stability": (edge_of_stability, 80),
     "nan_blowup": (nan_blowup, 8),
     "overfit": (overfit, 14),
     "short": (short, 12),
