@@ -16,7 +16,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import os
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +67,37 @@ MAD_TO_SIGMA = 1.482602218505602
 """Factor turning a median absolute deviation into a normal standard deviation."""
 
 
+class _Kernels(Protocol):
+    """The compiled kernels (``tbplateau/_kernels.c``): the same results as the numpy code
+    here, to the bit, or ``None``/``False`` where they decline and numpy decides."""
+
+    def median(self, values: FloatArray, /) -> float | None: ...
+
+    def row_medians(self, rows: FloatArray, out: FloatArray, /) -> bool: ...
+
+    def prefix_medians(self, y: FloatArray, first: int, out: FloatArray, /) -> bool: ...
+
+    def best_split(
+        self, prefix: FloatArray, i: int, j: int, min_size: int, /
+    ) -> tuple[float, int]: ...
+
+
+def _load_kernels() -> _Kernels | None:
+    """The compiled kernels, or ``None`` where they are not built or
+    ``TBPLATEAU_PURE_PYTHON`` is set (then numpy computes everything)."""
+    if os.environ.get("TBPLATEAU_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from tbplateau import _kernels
+    except ImportError:  # pragma: no cover - depends on the build
+        return None
+    return _kernels
+
+
+KERNELS: _Kernels | None = _load_kernels()
+"""The compiled kernels in use (``None``: the numpy fallback; tests swap it)."""
+
+
 _SHORT_MEDIAN = 40
 """Up to this many values, :func:`fast_median` sorts a Python list (numpy's per-call
 overhead is larger than the work there)."""
@@ -91,7 +124,12 @@ def fast_median(values: FloatArray) -> float:
     if n == 0 or values.dtype != np.float64:
         return float(np.median(values))
     h = n // 2
-    if n <= _SHORT_MEDIAN:
+    if KERNELS is not None:
+        k = KERNELS.median(values)
+        if k is None:  # a NaN (or inf - inf): numpy's NaN handling
+            return float(np.median(values))
+        m = k
+    elif n <= _SHORT_MEDIAN:
         v = sorted(values.tolist())
         total = sum(v)
         if total != total:  # a NaN (or inf - inf): numpy's NaN handling
@@ -211,6 +249,10 @@ def _row_medians(windows: FloatArray) -> FloatArray:
     w = windows.shape[1]
     if windows.shape[0] == 0 or w < 1 or windows.dtype != np.float64:
         return np.asarray(np.median(windows, axis=1), dtype=np.float64)
+    if KERNELS is not None:
+        medians = np.empty(windows.shape[0])
+        if KERNELS.row_medians(windows, medians):
+            return medians
     h = w // 2
     # numpy's mean of the middle values starts its sum at 0.0 (so -0.0 comes out 0.0)
     if w % 2:
@@ -668,6 +710,10 @@ def _prefix_medians(y: FloatArray, first: int) -> FloatArray:
     k = np.arange(first, y.size + 1)
     if k.size == 0:
         return np.zeros(0)
+    if KERNELS is not None and y.dtype == np.float64 and y.ndim == 1:
+        medians = np.empty(k.size)
+        if KERNELS.prefix_medians(y, first, medians):
+            return medians
     if y.size <= _SHORT_PREFIXES and y.dtype == np.float64:
         # short prefixes: one sorted list grown a value at a time, the same arithmetic
         # (no NaN, and no zero whose sign could depend on how a sort orders equal zeros)
@@ -844,6 +890,8 @@ def binary_segmentation(
         return cache[(i, j)]
 
     def _best(i: int, j: int) -> tuple[float, int]:
+        if KERNELS is not None:
+            return KERNELS.best_split(prefix, i, j, min_size)
         if j - i < 2 * min_size:
             return (0.0, -1)
         lo, hi = i + min_size, j - min_size + 1

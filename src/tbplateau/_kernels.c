@@ -1,0 +1,344 @@
+/*
+ * Compiled kernels of tbplateau.stats: the per-block statistics that numpy's per-call
+ * overhead makes slow on the short arrays (at most a few hundred blocks) the detectors
+ * work on.
+ *
+ * Contract: every kernel gives results identical to the last bit to the numpy code it
+ * replaces in stats.py (which stays as the fallback and documents each statistic).
+ * Medians are order statistics found by selection (exact whatever the algorithm), then
+ * combined with the very expressions numpy uses; the line fits of the segmentation are
+ * elementwise arithmetic on cumulative sums computed by numpy, in numpy's order of
+ * operations. Where bits could depend on how a sort orders equal values (the sign of a
+ * zero median) or numpy would warn (an overflow), a kernel declines (returns None or
+ * False) and the caller goes the numpy way. Build with -ffp-contract=off: a fused
+ * multiply-add would round differently from numpy.
+ *
+ * Arrays come through the buffer protocol (float64, any strides; outputs C-contiguous
+ * and writable), so no numpy headers are needed at build time.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ buffers */
+
+typedef struct {
+    Py_buffer view;
+    const char *base;
+    Py_ssize_t n;      /* length of a 1-D array, rows of a 2-D one */
+    Py_ssize_t cols;   /* columns of a 2-D array (1 for 1-D) */
+    Py_ssize_t stride; /* bytes between rows (1-D: between values) */
+    Py_ssize_t cstride;
+} Arr;
+
+static int is_double(const Py_buffer *v) {
+    return v->itemsize == 8 && v->format != NULL &&
+           (strcmp(v->format, "d") == 0 || strcmp(v->format, "<d") == 0 ||
+            strcmp(v->format, "=d") == 0);
+}
+
+/* A read-only float64 array of ``ndim`` dimensions (any strides). */
+static int get_in(PyObject *obj, int ndim, Arr *a) {
+    if (PyObject_GetBuffer(obj, &a->view, PyBUF_RECORDS_RO) < 0) return -1;
+    if (a->view.ndim != ndim || !is_double(&a->view)) {
+        PyBuffer_Release(&a->view);
+        PyErr_Format(PyExc_TypeError, "expected a %d-D float64 array", ndim);
+        return -1;
+    }
+    a->base = (const char *)a->view.buf;
+    a->n = a->view.shape[0];
+    a->stride = a->view.strides[0];
+    a->cols = ndim == 2 ? a->view.shape[1] : 1;
+    a->cstride = ndim == 2 ? a->view.strides[1] : 8;
+    return 0;
+}
+
+/* A writable C-contiguous 1-D float64 array of exactly ``n`` values. */
+static int get_out(PyObject *obj, Py_ssize_t n, Py_buffer *v) {
+    if (PyObject_GetBuffer(obj, v, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    if (v->ndim != 1 || !is_double(v) || v->shape[0] != n) {
+        PyBuffer_Release(v);
+        PyErr_Format(PyExc_ValueError, "expected a writable float64 array of %zd values", n);
+        return -1;
+    }
+    return 0;
+}
+
+#define AT(a, i) (*(const double *)((a)->base + (i) * (a)->stride))
+
+/* ---------------------------------------------------------------- selection */
+
+/* Rearranges v[0..n) so that v[k] is the k-th smallest, everything before it is <= it
+ * and everything after >= it (no NaN in v). */
+static void select_kth(double *v, Py_ssize_t n, Py_ssize_t k) {
+    Py_ssize_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        if (hi - lo < 16) { /* insertion sort of the short rest */
+            for (Py_ssize_t i = lo + 1; i <= hi; i++) {
+                double t = v[i];
+                Py_ssize_t j = i - 1;
+                while (j >= lo && v[j] > t) {
+                    v[j + 1] = v[j];
+                    j--;
+                }
+                v[j + 1] = t;
+            }
+            return;
+        }
+        /* Wirth's partition around the median of three values of the range */
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        double a = v[lo], b = v[mid], c = v[hi];
+        double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        Py_ssize_t i = lo, j = hi;
+        do {
+            while (v[i] < pivot) i++;
+            while (pivot < v[j]) j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                j--;
+            }
+        } while (i <= j);
+        /* now v[lo..j] <= pivot, v[i..hi] >= pivot and v(j..i) == pivot */
+        if (j < k) lo = i;
+        if (k < i) hi = j;
+    }
+}
+
+/* The largest of v[0..n) (n >= 1). */
+static double max_of(const double *v, Py_ssize_t n) {
+    double m = v[0];
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (v[i] > m) m = v[i];
+    return m;
+}
+
+/* The order statistics ``lo`` (the (n - 1) // 2-th smallest) and ``hi`` (the n // 2-th)
+ * of v[0..n), n >= 1, no NaN: for odd n both are the middle value. */
+static void middle(double *v, Py_ssize_t n, double *lo, double *hi) {
+    Py_ssize_t h = n / 2;
+    select_kth(v, n, h);
+    *hi = v[h];
+    *lo = n % 2 ? v[h] : max_of(v, h);
+}
+
+/* Copies a strided row into scratch; returns 0 when it holds a NaN. */
+static int load(double *dst, const char *src, Py_ssize_t n, Py_ssize_t stride) {
+    int ok = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double x = *(const double *)(src + i * stride);
+        if (x != x) ok = 0;
+        dst[i] = x;
+    }
+    return ok;
+}
+
+/* ------------------------------------------------------------------ median */
+
+/* median(values) -> float | None: (lo + hi) / 2 of the middle order statistics (the
+ * middle value for odd n), as fast_median computes; None when empty, a NaN is in or the
+ * median is one. */
+static PyObject *k_median(PyObject *self, PyObject *arg) {
+    Arr a;
+    if (get_in(arg, 1, &a) < 0) return NULL;
+    Py_ssize_t n = a.n;
+    if (n == 0) {
+        PyBuffer_Release(&a.view);
+        Py_RETURN_NONE;
+    }
+    double stack[64];
+    double *v = n <= 64 ? stack : PyMem_Malloc((size_t)n * sizeof(double));
+    if (v == NULL) {
+        PyBuffer_Release(&a.view);
+        return PyErr_NoMemory();
+    }
+    int ok = load(v, a.base, n, a.stride);
+    PyBuffer_Release(&a.view);
+    double m = 0.0;
+    if (ok) {
+        double lo, hi;
+        middle(v, n, &lo, &hi);
+        m = n % 2 ? hi : (lo + hi) / 2;
+        if (m != m) ok = 0; /* -inf and inf in the middle: numpy's way (and warning) */
+    }
+    if (v != stack) PyMem_Free(v);
+    if (!ok) Py_RETURN_NONE;
+    return PyFloat_FromDouble(m);
+}
+
+/* row_medians(rows, out) -> bool: np.median(rows, axis=1) of a 2-D array into ``out``
+ * (``part[h] + 0.0``, or ``(lo + 0.0 + hi) / 2``, numpy's expressions; the sign of a
+ * zero never depends on which zero is picked); False (``out`` undefined) when a row
+ * holds a NaN or has no value, or two finite middle values overflow (numpy warns). */
+static PyObject *k_row_medians(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "row_medians(rows, out)");
+        return NULL;
+    }
+    Arr a;
+    Py_buffer out;
+    if (get_in(args[0], 2, &a) < 0) return NULL;
+    if (get_out(args[1], a.n, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    Py_ssize_t w = a.cols;
+    int ok = w >= 1;
+    double *v = ok ? PyMem_Malloc((size_t)w * sizeof(double)) : NULL;
+    if (ok && v == NULL) {
+        PyBuffer_Release(&a.view);
+        PyBuffer_Release(&out);
+        return PyErr_NoMemory();
+    }
+    double *dst = (double *)out.buf;
+    for (Py_ssize_t r = 0; ok && r < a.n; r++) {
+        if (!load(v, a.base + r * a.stride, w, a.cstride)) {
+            ok = 0;
+            break;
+        }
+        double lo, hi;
+        middle(v, w, &lo, &hi);
+        dst[r] = w % 2 ? hi + 0.0 : (lo + 0.0 + hi) / 2;
+        double m = dst[r];
+        if (m != m || (isinf(m) && isfinite(lo) && isfinite(hi))) ok = 0; /* numpy warns */
+    }
+    PyMem_Free(v);
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
+/* prefix_medians(y, first, out) -> bool: ``0.5 * (v[(k-1)//2] + v[k//2])`` of the sorted
+ * prefixes y[:k], k = first..n, into ``out`` (n - first + 1 values), one sorted array
+ * grown a value at a time. False (``out`` undefined) on a NaN, an infinite result (numpy
+ * warns about the overflow) and a zero result made of zeros (its sign would follow how
+ * a sort orders -0.0 and 0.0). */
+static PyObject *k_prefix_medians(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "prefix_medians(y, first, out)");
+        return NULL;
+    }
+    Py_ssize_t first = PyLong_AsSsize_t(args[1]);
+    if (first == -1 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (get_in(args[0], 1, &a) < 0) return NULL;
+    Py_ssize_t n = a.n;
+    if (first < 1 || first > n) {
+        PyBuffer_Release(&a.view);
+        PyErr_SetString(PyExc_ValueError, "need 1 <= first <= len(y)");
+        return NULL;
+    }
+    Py_buffer out;
+    if (get_out(args[2], n - first + 1, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    double *v = PyMem_Malloc((size_t)n * sizeof(double));
+    if (v == NULL) {
+        PyBuffer_Release(&a.view);
+        PyBuffer_Release(&out);
+        return PyErr_NoMemory();
+    }
+    int ok = load(v, a.base, n, a.stride);
+    double *dst = (double *)out.buf;
+    if (ok) {
+        /* sort the first prefix (insertion: short), then insert one value at a time */
+        for (Py_ssize_t size = 1; size <= n && ok; size++) {
+            double t = AT(&a, size - 1);
+            Py_ssize_t j = size - 2;
+            while (j >= 0 && v[j] > t) {
+                v[j + 1] = v[j];
+                j--;
+            }
+            v[j + 1] = t;
+            if (size < first) continue;
+            double lo = v[(size - 1) / 2], hi = v[size / 2];
+            double m = 0.5 * (lo + hi);
+            if (m != m || isinf(m) || (m == 0.0 && lo == 0.0)) ok = 0;
+            dst[size - first] = m;
+        }
+    }
+    PyMem_Free(v);
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
+/* ---------------------------------------------------------- segmentation */
+
+/* Residual sum of squares of the weighted least-squares line with sums s[0..6) = (n, sx,
+ * sy, sxx, sxy, syy): stats._sse_of, operation for operation. */
+static double sse_of(const double *s) {
+    double n = s[0] > 0 ? s[0] : INFINITY;
+    double sx = s[1], sy = s[2];
+    double cxx = s[3] - sx * sx / n;
+    double cxy = s[4] - sx * sy / n;
+    double cyy = s[5] - sy * sy / n;
+    double fit = cxx > 1e-300 ? cxy * cxy / cxx : 0.0;
+    double sse = cyy - fit;
+    if (!(sse != sse) && !(sse >= 0.0)) sse = 0.0; /* np.maximum(., 0.0) keeps a NaN */
+    return isfinite(sse) ? sse : INFINITY;
+}
+
+/* best_split(prefix, i, j, min_size) -> (gain, k): the split of [i, j) that most reduces
+ * the squares of independent lines on each side, from cumulative sums ``prefix`` (6 rows
+ * of n + 1): gain = sse(i, j) - sse(i, k) - sse(k, j), the first largest finite one;
+ * (0.0, -1) when the piece is too short or no gain is finite. */
+static PyObject *k_best_split(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "best_split(prefix, i, j, min_size)");
+        return NULL;
+    }
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
+    Py_ssize_t j = PyLong_AsSsize_t(args[2]);
+    Py_ssize_t min_size = PyLong_AsSsize_t(args[3]);
+    if (PyErr_Occurred()) return NULL;
+    if (j - i < 2 * min_size) return Py_BuildValue("(dn)", 0.0, (Py_ssize_t)-1);
+    Arr p;
+    if (get_in(args[0], 2, &p) < 0) return NULL;
+    if (p.n != 6 || i < 0 || j >= p.cols || min_size < 1) {
+        PyBuffer_Release(&p.view);
+        PyErr_SetString(PyExc_ValueError, "need a (6, n + 1) prefix and 0 <= i < j <= n");
+        return NULL;
+    }
+#define P(r, c) (*(const double *)(p.base + (r) * p.stride + (c) * p.cstride))
+    double s[6];
+    for (int r = 0; r < 6; r++) s[r] = P(r, j) - P(r, i);
+    double whole = sse_of(s);
+    double best = -INFINITY;
+    Py_ssize_t at = -1;
+    for (Py_ssize_t k = i + min_size; k <= j - min_size; k++) {
+        for (int r = 0; r < 6; r++) s[r] = P(r, k) - P(r, i);
+        double left = sse_of(s);
+        for (int r = 0; r < 6; r++) s[r] = P(r, j) - P(r, k);
+        double gain = whole - left - sse_of(s);
+        if (isfinite(gain) && (at < 0 || gain > best)) {
+            best = gain;
+            at = k;
+        }
+    }
+#undef P
+    PyBuffer_Release(&p.view);
+    if (at < 0) return Py_BuildValue("(dn)", 0.0, (Py_ssize_t)-1);
+    return Py_BuildValue("(dn)", best, at);
+}
+
+/* ------------------------------------------------------------------ module */
+
+static PyMethodDef methods[] = {
+    {"median", (PyCFunction)k_median, METH_O, NULL},
+    {"row_medians", (PyCFunction)(void (*)(void))k_row_medians, METH_FASTCALL, NULL},
+    {"prefix_medians", (PyCFunction)(void (*)(void))k_prefix_medians, METH_FASTCALL, NULL},
+    {"best_split", (PyCFunction)(void (*)(void))k_best_split, METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", NULL, -1, methods,
+                                    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

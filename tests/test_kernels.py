@@ -1,0 +1,185 @@
+"""The compiled kernels (``tbplateau/_kernels.c``) against the numpy code they replace.
+
+Every statistic of :mod:`tbplateau.stats` that has a kernel is computed both ways (the
+kernels swapped out through ``stats.KERNELS``) on random and awkward inputs (ties,
+lengths 1 to 3, constants, signed zeros, infinities, NaN) and must agree to the bit.
+``TBPLATEAU_REQUIRE_C=1`` (CI's sanitizer step) fails instead of skipping when the
+kernels are not built.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from tbplateau import stats
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _compiled() -> stats._Kernels:
+    try:
+        from tbplateau import _kernels
+    except ImportError:  # pragma: no cover - depends on the build
+        if os.environ.get("TBPLATEAU_REQUIRE_C") == "1":
+            raise
+        pytest.skip("the compiled kernels are not built")
+    return _kernels
+
+
+@pytest.fixture
+def both(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[], object]], tuple[str, str]]:
+    """Runs a computation with the kernels and with numpy; returns both results' reprs
+    (bits of floats included: ``float.hex`` of every value)."""
+    kernels = _compiled()
+
+    def run(compute: Callable[[], object]) -> tuple[str, str]:
+        monkeypatch.setattr(stats, "KERNELS", kernels)
+        fast = _bits(compute())
+        monkeypatch.setattr(stats, "KERNELS", None)
+        slow = _bits(compute())
+        return fast, slow
+
+    return run
+
+
+def _bits(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        return repr([float(v).hex() for v in value.ravel().tolist()]) + str(value.shape)
+    if isinstance(value, float):
+        return float(value).hex()
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_bits(v) for v in value) + ")"
+    return repr(value)
+
+
+def _samples() -> Iterator[FloatArray]:
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3, 4, 5, 7, 8, 16, 17, 40, 41, 64, 65, 200, 333):
+        yield rng.normal(0, 1, n)
+        yield rng.integers(-3, 4, n).astype(np.float64)  # many ties
+        yield np.full(n, 2.5)
+        yield np.cumsum(rng.normal(0, 1, n)) * 1e6
+    yield np.array([0.0, -0.0, 0.0, -0.0, 1.0])
+    yield np.array([-0.0, -0.0, 0.0, 0.0])
+    yield np.array([-0.0, 0.0, -0.0, 0.0, -0.0, 0.0, -0.0])
+    yield np.array([-1.0, 1.0, 0.0, 0.0, -0.0, 2.0])
+    yield np.array([np.inf, 1.0, 2.0, -np.inf, 3.0])
+    yield np.array([-np.inf, np.inf])
+    yield np.array([np.inf, np.inf, 1.0])
+    yield np.array([1e308, 1.5e308, 1e308, 1.7e308])
+    yield np.array([1.0, np.nan, 3.0, 2.0, 5.0])
+    yield np.array([5e-324, -5e-324, 0.0, 1e-310])
+
+
+SAMPLES = list(_samples())
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+def test_medians_agree(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    fast, slow = both(lambda: stats.fast_median(values))
+    assert fast == slow
+    assert fast == _bits(float(np.median(values)))  # np.median's answer, to the bit
+    strided = np.repeat(values, 2)[::2]  # a strided view
+    assert both(lambda: stats.fast_median(strided)) == (fast, fast)
+    assert both(lambda: stats.fast_median(values[::-1].copy()[::-1])) == (fast, fast)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+@pytest.mark.parametrize("window", [1, 2, 3, 4, 5, 9, 31])
+def test_running_medians_agree(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray, window: int
+) -> None:
+    for compute in (
+        lambda: stats.window_medians(values, window) if window <= values.size else None,
+        lambda: stats.moving_median(values, window),
+        lambda: stats.trailing_median(values, window),
+        lambda: stats._prefix_medians(values, min(window, values.size)),
+    ):
+        fast, slow = both(compute)
+        assert fast == slow
+
+
+@pytest.mark.parametrize("values", SAMPLES[:-6])
+def test_window_medians_are_numpy_medians(values: FloatArray) -> None:
+    _compiled()
+    for window in range(1, min(values.size, 12) + 1):
+        view = np.lib.stride_tricks.sliding_window_view(values, window)
+        expected = np.median(view, axis=1)
+        assert stats.window_medians(values, window).tobytes() == expected.tobytes()
+
+
+def test_block_medians_agree(both: Callable[[Callable[[], object]], tuple[str, str]]) -> None:
+    rng = np.random.default_rng(3)
+    for n in (201, 1000, 4001):
+        x = np.arange(n, dtype=np.float64)
+        y = np.round(rng.normal(0, 1, n), 1)
+        fast, slow = both(lambda: stats.bin_reduce(x, y, 200).y)  # noqa: B023
+        assert fast == slow
+
+
+def _series() -> Iterator[tuple[FloatArray, FloatArray, FloatArray | None]]:
+    rng = np.random.default_rng(11)
+    for n in (2, 3, 5, 6, 7, 12, 40, 120, 200):
+        t = np.arange(n, dtype=np.float64)
+        drop: FloatArray = np.where(t < n // 2, 40 - t, 0.0) + rng.normal(0, 0.5, n)
+        yield t, drop, None
+        yield t, rng.normal(0, 1, n), rng.uniform(0.1, 10, n)
+        yield t, np.full(n, 3.0), None
+        yield np.zeros(n), rng.normal(0, 1, n), None  # x does not vary
+        yield t, np.asarray(np.round(np.sin(t / 3), 1), dtype=np.float64), np.full(n, 1e-6)
+
+
+@pytest.mark.parametrize(("x", "y", "w"), list(_series()))
+@pytest.mark.parametrize("min_size", [1, 2, 3])
+def test_segmentation_agrees(
+    both: Callable[[Callable[[], object]], tuple[str, str]],
+    x: FloatArray,
+    y: FloatArray,
+    w: FloatArray | None,
+    min_size: int,
+) -> None:
+    for penalty in (1e-3, 1.0, 50.0):
+
+        def segment(penalty: float = penalty) -> list[int]:
+            return stats.binary_segmentation(
+                x, y, penalty=penalty, min_size=min_size, weights=w, forced=(1,)
+            )
+
+        fast, slow = both(segment)
+        assert fast == slow
+
+
+def test_best_split_finds_the_break() -> None:
+    kernels = _compiled()
+    t = np.arange(60.0)
+    prefix = stats._prefix(t / 60, np.where(t < 30, 1.0 - t / 60, 0.0))
+    gain, at = kernels.best_split(prefix, 0, 60, 3)
+    assert at == 30
+    assert gain > 0
+    assert kernels.best_split(prefix, 0, 5, 3) == (0.0, -1)  # too short to split
+
+
+def test_kernels_decline_what_numpy_must_decide() -> None:
+    kernels = _compiled()
+    assert kernels.median(np.zeros(0)) is None
+    assert kernels.median(np.array([1.0, np.nan])) is None
+    assert kernels.median(np.array([-np.inf, np.inf])) is None
+    out = np.empty(1)
+    assert not kernels.row_medians(np.array([[1.0, np.nan, 2.0]]), out)
+    assert not kernels.row_medians(np.array([[1e308, 1.7e308]]), out)  # overflows
+    assert not kernels.prefix_medians(np.array([-0.0, 0.0, 1.0]), 1, np.empty(3))
+    with pytest.raises(TypeError):
+        kernels.median(np.arange(3))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="float64"):
+        kernels.row_medians(np.ones((2, 3)), np.empty(3))
+    with pytest.raises(ValueError, match="prefix"):
+        kernels.best_split(np.zeros((5, 4)), 0, 3, 1)
