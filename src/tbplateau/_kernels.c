@@ -138,6 +138,59 @@ static int load(double *dst, const char *src, Py_ssize_t n, Py_ssize_t stride) {
     return ok;
 }
 
+/* out = numpy's median of a row from its middle order statistics: ``hi + 0.0`` (odd w) or
+ * ``(lo + 0.0 + hi) / 2``; 0 where numpy would warn (a NaN from -inf and inf, an overflow). */
+static int put_median(double *out, double lo, double hi, Py_ssize_t w) {
+    double m = w % 2 ? hi + 0.0 : (lo + 0.0 + hi) / 2;
+    *out = m;
+    return !(m != m || (isinf(m) && isfinite(lo) && isfinite(hi)));
+}
+
+/* The first position in sorted v[0..n) whose value is not below x. */
+static Py_ssize_t lower_bound(const double *v, Py_ssize_t n, double x) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Medians of the rows of a sliding window view (row r is values r .. r + w - 1 of one
+ * strided array): one sorted window, a value out and a value in per row. Which of two
+ * equal values leaves never matters (the median is a value of the sorted window, and
+ * the sign of a zero median is fixed by numpy's ``+ 0.0``). 0 on a NaN. */
+static int sliding_medians(const Arr *a, double *v, double *dst) {
+    Py_ssize_t w = a->cols, total = a->n + w - 1;
+    for (Py_ssize_t i = 0; i < total; i++) {
+        double x = AT(a, i);
+        if (x != x) return 0;
+    }
+    for (Py_ssize_t i = 0; i < w; i++) { /* insertion sort of the first window */
+        double t = AT(a, i);
+        Py_ssize_t j = i - 1;
+        while (j >= 0 && v[j] > t) {
+            v[j + 1] = v[j];
+            j--;
+        }
+        v[j + 1] = t;
+    }
+    Py_ssize_t h = w / 2;
+    for (Py_ssize_t r = 0;; r++) {
+        if (!put_median(dst + r, w % 2 ? v[h] : v[h - 1], v[h], w)) return 0;
+        if (r + 1 == a->n) return 1;
+        Py_ssize_t out = lower_bound(v, w, AT(a, r));
+        memmove(v + out, v + out + 1, (size_t)(w - 1 - out) * sizeof(double));
+        double in = AT(a, r + w);
+        Py_ssize_t at = lower_bound(v, w - 1, in);
+        memmove(v + at + 1, v + at, (size_t)(w - 1 - at) * sizeof(double));
+        v[at] = in;
+    }
+}
+
 /* ------------------------------------------------------------------ median */
 
 /* median(values) -> float | None: (lo + hi) / 2 of the middle order statistics (the
@@ -196,17 +249,18 @@ static PyObject *k_row_medians(PyObject *self, PyObject *const *args, Py_ssize_t
         return PyErr_NoMemory();
     }
     double *dst = (double *)out.buf;
-    for (Py_ssize_t r = 0; ok && r < a.n; r++) {
-        if (!load(v, a.base + r * a.stride, w, a.cstride)) {
-            ok = 0;
-            break;
+    if (ok && a.n > 1 && a.stride == a.cstride)
+        ok = sliding_medians(&a, v, dst);
+    else
+        for (Py_ssize_t r = 0; ok && r < a.n; r++) {
+            if (!load(v, a.base + r * a.stride, w, a.cstride)) {
+                ok = 0;
+                break;
+            }
+            double lo, hi;
+            middle(v, w, &lo, &hi);
+            ok = put_median(dst + r, lo, hi, w);
         }
-        double lo, hi;
-        middle(v, w, &lo, &hi);
-        dst[r] = w % 2 ? hi + 0.0 : (lo + 0.0 + hi) / 2;
-        double m = dst[r];
-        if (m != m || (isinf(m) && isfinite(lo) && isfinite(hi))) ok = 0; /* numpy warns */
-    }
     PyMem_Free(v);
     PyBuffer_Release(&a.view);
     PyBuffer_Release(&out);
