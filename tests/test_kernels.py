@@ -118,6 +118,43 @@ def test_window_medians_are_numpy_medians(values: FloatArray) -> None:
         assert stats.window_medians(values, window).tobytes() == expected.tobytes()
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+def test_means_and_quantiles_agree(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    assert stats._SAME_SUMS
+    fast, slow = both(lambda: stats.fast_mean(values))
+    assert fast == slow == _bits(float(values.mean()))
+    assert both(lambda: stats.fast_mean(values[::-1]))[0] == _bits(float(values[::-1].mean()))
+    qs = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
+    fast, slow = both(lambda: stats.fast_quantiles(values, qs))
+    assert fast == slow
+    x = np.arange(values.size, dtype=np.float64)
+    fast, slow = both(lambda: stats.fit_line(x, values))  # a Line's repr: floats exact
+    assert fast == slow
+
+
+def test_long_means_agree(both: Callable[[Callable[[], object]], tuple[str, str]]) -> None:
+    rng = np.random.default_rng(5)
+    for n in (127, 128, 129, 255, 256, 1000, 8192, 8193, 20000):
+        values = rng.normal(0, 1, n) * 10.0 ** rng.integers(-8, 8, n)
+        fast, slow = both(lambda: stats.fast_mean(values))  # noqa: B023
+        assert fast == slow == _bits(float(values.mean()))
+
+
+def test_periods_agree(both: Callable[[Callable[[], object]], tuple[str, str]]) -> None:
+    rng = np.random.default_rng(9)
+    for n in (2, 3, 9, 12, 50, 200, 1001):
+        t = np.arange(n, dtype=np.float64)
+        for y in (np.sin(t / 2) + rng.normal(0, 0.3, n), np.round(rng.normal(0, 1, n)), t):
+            for max_lag in (1, 3, n // 3, n):
+                order = np.argsort(y, kind="stable")
+                fast, slow = both(lambda: stats._rank_autocorrelation(order, max_lag))  # noqa: B023
+                assert fast == slow
+            assert len(set(both(lambda: stats.dominant_period(y)))) == 1  # noqa: B023
+
+
 def test_block_medians_agree(both: Callable[[Callable[[], object]], tuple[str, str]]) -> None:
     rng = np.random.default_rng(3)
     for n in (201, 1000, 4001):
@@ -178,6 +215,17 @@ def test_kernels_decline_what_numpy_must_decide() -> None:
     assert not kernels.row_medians(np.array([[1.0, np.nan, 2.0]]), out)
     assert not kernels.row_medians(np.array([[1e308, 1.7e308]]), out)  # overflows
     assert not kernels.prefix_medians(np.array([-0.0, 0.0, 1.0]), 1, np.empty(3))
+    assert kernels.mean(np.zeros(0)) is None
+    assert kernels.mean(np.array([1e308, 1e308])) is None  # overflows: numpy warns
+    assert kernels.order_stats(np.array([2.0, np.nan]), (0,)) is None
+    assert kernels.order_stats(np.array([3.0, 1.0, 2.0]), (0, 2)) == (1.0, 3.0)
+    with pytest.raises(ValueError, match="ascend"):
+        kernels.order_stats(np.array([3.0, 1.0, 2.0]), (2, 0))
+    acf = np.empty(2)
+    assert not kernels.rank_autocorrelation(np.array([0, 0, 1]), acf)  # no permutation
+    assert not kernels.rank_autocorrelation(np.array([0, 3, 1]), acf)
+    assert kernels.rank_autocorrelation(np.array([2, 0, 1]), acf)
+    assert acf.tolist() == stats.autocorrelation(np.argsort(np.array([2, 0, 1])), 1).tolist()
     with pytest.raises(TypeError):
         kernels.median(np.arange(3))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="float64"):

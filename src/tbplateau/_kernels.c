@@ -323,6 +323,49 @@ static PyObject *k_prefix_medians(PyObject *self, PyObject *const *args, Py_ssiz
     return PyBool_FromLong(ok);
 }
 
+/* -------------------------------------------------------------------- mean */
+
+/* numpy's pairwise summation of n values (numpy/_core/src/umath/loops_utils.h.src,
+ * ``@TYPE@_pairwise_sum``): up to 8 values one after another from -0.0, up to 128 in 8
+ * interleaved sums combined as a tree, more split in two halves (the first a multiple
+ * of 8 long). */
+static double pairwise_sum(const char *a, Py_ssize_t n, Py_ssize_t stride) {
+#define X(i) (*(const double *)(a + (i) * stride))
+    if (n < 8) {
+        double res = -0.0;
+        for (Py_ssize_t i = 0; i < n; i++) res += X(i);
+        return res;
+    }
+    if (n <= 128) {
+        double r[8];
+        for (int j = 0; j < 8; j++) r[j] = X(j);
+        Py_ssize_t i;
+        for (i = 8; i < n - (n % 8); i += 8)
+            for (int j = 0; j < 8; j++) r[j] += X(i + j);
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++) res += X(i);
+        return res;
+    }
+#undef X
+    Py_ssize_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise_sum(a, n2, stride) + pairwise_sum(a + n2 * stride, n - n2, stride);
+}
+
+/* mean(values) -> float | None: ``values.mean()`` of a 1-D array (numpy's reduction adds
+ * the pairwise sum to the identity 0.0, then divides by n); None when empty, longer
+ * than one buffer of numpy's iterator (8192), or not finite (numpy warns). */
+static PyObject *k_mean(PyObject *self, PyObject *arg) {
+    Arr a;
+    if (get_in(arg, 1, &a) < 0) return NULL;
+    Py_ssize_t n = a.n;
+    double m = NAN;
+    if (n > 0 && n <= 8192) m = (0.0 + pairwise_sum(a.base, n, a.stride)) / (double)n;
+    PyBuffer_Release(&a.view);
+    if (!isfinite(m)) Py_RETURN_NONE;
+    return PyFloat_FromDouble(m);
+}
+
 /* ---------------------------------------------------------- segmentation */
 
 /* Residual sum of squares of the weighted least-squares line with sums s[0..6) = (n, sx,
@@ -382,10 +425,129 @@ static PyObject *k_best_split(PyObject *self, PyObject *const *args, Py_ssize_t 
     return Py_BuildValue("(dn)", best, at);
 }
 
+/* order_stats(values, kth) -> tuple[float, ...] | None: the kth smallest values (kth an
+ * ascending tuple of positions), as np.partition(values, kth)[kth] reads them; None on a
+ * NaN. */
+static PyObject *k_order_stats(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "order_stats(values, kth: tuple)");
+        return NULL;
+    }
+    Arr a;
+    if (get_in(args[0], 1, &a) < 0) return NULL;
+    Py_ssize_t n = a.n, count = PyTuple_GET_SIZE(args[1]);
+    double *v = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+    if (v == NULL) {
+        PyBuffer_Release(&a.view);
+        return PyErr_NoMemory();
+    }
+    int ok = load(v, a.base, n, a.stride);
+    PyBuffer_Release(&a.view);
+    PyObject *out = ok ? PyTuple_New(count) : NULL;
+    Py_ssize_t done = 0; /* v[0..done) holds the smallest values, v[done..) the rest */
+    for (Py_ssize_t i = 0; out != NULL && i < count; i++) {
+        Py_ssize_t k = PyLong_AsSsize_t(PyTuple_GET_ITEM(args[1], i));
+        if (k < done || k >= n) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "kth must ascend and lie in the array");
+            Py_CLEAR(out);
+            break;
+        }
+        select_kth(v + done, n - done, k - done);
+        done = k;
+        PyObject *x = PyFloat_FromDouble(v[k]);
+        if (x == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyTuple_SET_ITEM(out, i, x);
+    }
+    PyMem_Free(v);
+    if (!ok) Py_RETURN_NONE;
+    return out;
+}
+
+/* ---------------------------------------------------- rank autocorrelation */
+
+/* rank_autocorrelation(order, out) -> bool: stats.autocorrelation of the ranks
+ * ``np.argsort(order)`` (``order`` an int64 permutation of 0..n-1, such as an argsort),
+ * at lags 0..len(out)-1, into ``out``. The ranks less their mean (n - 1) / 2 are
+ * multiples of one half, so every product and every sum is exact in any order (in
+ * integers here, twice the ranks): the same sums as numpy's, then one division. False
+ * (``out`` untouched) when ``order`` is not such a permutation, has fewer than two
+ * values or more than 100,000 (then sums could round), or ``out`` is longer than n. */
+static PyObject *k_rank_autocorrelation(PyObject *self, PyObject *const *args,
+                                        Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "rank_autocorrelation(order, out)");
+        return NULL;
+    }
+    Py_buffer ob;
+    if (PyObject_GetBuffer(args[0], &ob, PyBUF_RECORDS_RO) < 0) return NULL;
+    int isint = ob.ndim == 1 && ob.itemsize == 8 && ob.format != NULL &&
+                (strcmp(ob.format, "l") == 0 || strcmp(ob.format, "q") == 0 ||
+                 strcmp(ob.format, "<l") == 0 || strcmp(ob.format, "<q") == 0);
+    if (!isint) {
+        PyBuffer_Release(&ob);
+        PyErr_SetString(PyExc_TypeError, "expected a 1-D int64 array");
+        return NULL;
+    }
+    Py_ssize_t n = ob.shape[0];
+    Py_buffer out;
+    if (PyObject_GetBuffer(args[1], &out, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) <
+        0) {
+        PyBuffer_Release(&ob);
+        return NULL;
+    }
+    Py_ssize_t lags = out.ndim == 1 && is_double(&out) ? out.shape[0] : -1;
+    if (lags < 0) {
+        PyBuffer_Release(&ob);
+        PyBuffer_Release(&out);
+        PyErr_SetString(PyExc_ValueError, "expected a writable float64 array");
+        return NULL;
+    }
+    int ok = n >= 2 && n <= 100000 && lags >= 1 && lags <= n;
+    long long *r = ok ? PyMem_Calloc((size_t)n, sizeof(long long)) : NULL;
+    if (ok && r == NULL) {
+        PyBuffer_Release(&ob);
+        PyBuffer_Release(&out);
+        return PyErr_NoMemory();
+    }
+    /* twice the rank less twice the mean; a value met twice or out of range: no permutation */
+    for (Py_ssize_t i = 0; ok && i < n; i++) {
+        long long k = *(const long long *)((const char *)ob.buf + i * ob.strides[0]);
+        if (k < 0 || k >= n || r[k] != 0) {
+            ok = 0;
+            break;
+        }
+        r[k] = 2 * (long long)i - (n - 1) + 4 * (long long)n; /* shifted: never 0 */
+    }
+    if (ok) {
+        for (Py_ssize_t i = 0; i < n; i++) r[i] -= 4 * (long long)n;
+        double *dst = (double *)out.buf;
+        long long s0 = 0;
+        for (Py_ssize_t i = 0; i < n; i++) s0 += r[i] * r[i];
+        double den = (double)s0 * 0.25;
+        for (Py_ssize_t k = 0; k < lags; k++) {
+            long long s = 0;
+            for (Py_ssize_t i = 0; i + k < n; i++) s += r[i + k] * r[i];
+            dst[k] = ((double)s * 0.25) / den;
+        }
+    }
+    PyMem_Free(r);
+    PyBuffer_Release(&ob);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
 /* ------------------------------------------------------------------ module */
 
 static PyMethodDef methods[] = {
     {"median", (PyCFunction)k_median, METH_O, NULL},
+    {"mean", (PyCFunction)k_mean, METH_O, NULL},
+    {"order_stats", (PyCFunction)(void (*)(void))k_order_stats, METH_FASTCALL, NULL},
+    {"rank_autocorrelation", (PyCFunction)(void (*)(void))k_rank_autocorrelation, METH_FASTCALL,
+     NULL},
     {"row_medians", (PyCFunction)(void (*)(void))k_row_medians, METH_FASTCALL, NULL},
     {"prefix_medians", (PyCFunction)(void (*)(void))k_prefix_medians, METH_FASTCALL, NULL},
     {"best_split", (PyCFunction)(void (*)(void))k_best_split, METH_FASTCALL, NULL},

@@ -40,6 +40,7 @@ __all__ = [
     "dominant_period",
     "drawdown",
     "equal_runs",
+    "fast_mean",
     "fast_median",
     "fast_quantile",
     "fast_quantiles",
@@ -73,6 +74,14 @@ class _Kernels(Protocol):
 
     def median(self, values: FloatArray, /) -> float | None: ...
 
+    def mean(self, values: FloatArray, /) -> float | None: ...
+
+    def order_stats(
+        self, values: FloatArray, kth: tuple[int, ...], /
+    ) -> tuple[float, ...] | None: ...
+
+    def rank_autocorrelation(self, order: IntArray, out: FloatArray, /) -> bool: ...
+
     def row_medians(self, rows: FloatArray, out: FloatArray, /) -> bool: ...
 
     def prefix_medians(self, y: FloatArray, first: int, out: FloatArray, /) -> bool: ...
@@ -96,6 +105,44 @@ def _load_kernels() -> _Kernels | None:
 
 KERNELS: _Kernels | None = _load_kernels()
 """The compiled kernels in use (``None``: the numpy fallback; tests swap it)."""
+
+
+def _same_sums(kernels: _Kernels | None) -> bool:
+    """Whether the kernels' mean adds in this numpy's order (pairwise sums of 8
+    interleaved accumulators, onto 0.0): probes whose sums round differently in any
+    other order."""
+    if kernels is None:
+        return False
+    rng = np.random.default_rng(0)
+    for n in (1, 5, 8, 13, 100, 129, 300, 1000):
+        probe = rng.normal(0, 1, n) * 10.0 ** rng.integers(-8, 8, n)
+        for values in (probe, probe[::-1], np.full(n, -0.0)):
+            if _bits(kernels.mean(values)) != _bits(float(values.mean())):
+                return False
+    return True
+
+
+def _bits(x: float | None) -> str:
+    return "None" if x is None else x.hex()
+
+
+_SAME_SUMS = _same_sums(KERNELS)
+"""The kernels' mean is numpy's to the bit here (checked once, at import)."""
+
+
+def fast_mean(values: FloatArray) -> float:
+    """``float(values.mean())`` of a 1-D float64 array, without numpy's per-call overhead
+    (the same pairwise summation, so the same bits); numpy's own for an empty, long or
+    non-finite mean.
+
+    >>> fast_mean(np.array([1.0, 2.0, 4.0]))
+    2.3333333333333335
+    """
+    if KERNELS is not None and _SAME_SUMS and values.ndim == 1 and values.dtype == np.float64:
+        m = KERNELS.mean(values)
+        if m is not None:
+            return m
+    return float(values.mean())
 
 
 _SHORT_MEDIAN = 40
@@ -183,7 +230,15 @@ def fast_quantiles(values: FloatArray, qs: tuple[float, ...]) -> tuple[float, ..
         lo = math.floor(at)
         spots.append((lo, lo + 1, at - lo))
     v: list[float]
-    if n <= _SHORT_MEDIAN:
+    if KERNELS is not None:
+        want = tuple(sorted({i for lo, hi, _ in spots for i in (lo, hi)}))
+        found = KERNELS.order_stats(values, want)
+        if found is None:  # a NaN
+            return _np_quantiles(values, qs)
+        v = [0.0] * n
+        for i, x in zip(want, found, strict=True):
+            v[i] = x
+    elif n <= _SHORT_MEDIAN:
         v = sorted(values.tolist())
         total = sum(v)
         if total != total:  # a NaN (or inf - inf)
@@ -651,8 +706,8 @@ def fit_line(x: npt.ArrayLike, y: npt.ArrayLike) -> Line:
     n = int(xa.size)
     if n == 0:
         return Line(0.0, 0.0, 0.0, 0)
-    xm = float(xa.mean())
-    ym = float(ya.mean())
+    xm = fast_mean(xa)
+    ym = fast_mean(ya)
     dx = xa - xm
     dy = ya - ym
     sxx = float(dx @ dx)
@@ -855,7 +910,7 @@ def binary_segmentation(
     if (n < 2 * min_size and not fixed) or max_segments < 2:
         return []
     # Centre and scale for numerical stability of the cumulative sums.
-    xs = (xa - xa.mean()) / (float(np.ptp(xa)) or 1.0)
+    xs = (xa - fast_mean(xa)) / (float(np.ptp(xa)) or 1.0)
     yc = ya - fast_median(ya)
     scale = float(np.max(np.abs(yc))) or 1.0
     yc = yc / scale
@@ -952,7 +1007,7 @@ def autocorrelation(values: npt.ArrayLike, max_lag: int) -> FloatArray:
     out = np.zeros(lags + 1)
     if n < 2:
         return out
-    r = y - float(y.mean())
+    r = y - fast_mean(y)
     den = float(r @ r)
     if not den > 0 or not math.isfinite(den):
         return out
@@ -990,7 +1045,7 @@ def dominant_period(
     line = fit_line(x, y)
     # Ranks, not values: one huge swing must not drown the autocorrelation of the rest.
     resid = y - (line.intercept + line.slope * x)
-    acf = autocorrelation(np.argsort(np.argsort(resid, kind="stable")), max_lag + 1)
+    acf = _rank_autocorrelation(np.argsort(resid, kind="stable"), max_lag + 1)
     if acf.size < 4:
         return (0, 0.0)
     low = float(acf[1])
@@ -1000,6 +1055,17 @@ def dominant_period(
         if peak and acf[k] - low >= prominence:
             return (k, float(acf[k]))
     return (0, 0.0)
+
+
+def _rank_autocorrelation(order: IntArray, max_lag: int) -> FloatArray:
+    """``autocorrelation(np.argsort(order), max_lag)`` of a permutation ``order`` (an
+    argsort): the autocorrelation of the ranks (exact sums, so the kernel's bits)."""
+    n = int(order.size)
+    if KERNELS is not None and n >= 2:
+        out = np.empty(max(0, min(int(max_lag), n - 1)) + 1)
+        if KERNELS.rank_autocorrelation(order, out):
+            return out
+    return autocorrelation(np.argsort(order), max_lag)
 
 
 def drawdown(values: npt.ArrayLike, window: int) -> FloatArray:

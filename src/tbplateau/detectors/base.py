@@ -50,6 +50,7 @@ from tbplateau.stats import (
     binary_segmentation,
     block_spread,
     equal_runs,
+    fast_mean,
     fast_median,
     fast_quantile,
     local_noise,
@@ -211,9 +212,9 @@ class Prepared:
     def _local_sum(self) -> FloatArray:
         cached = self.__dict__.get("_csum")
         if cached is None:
-            cached = np.r_[0.0, np.cumsum(self.local)]
+            cached = np.concatenate(([0.0], np.cumsum(self.local)))
             object.__setattr__(self, "_csum", cached)
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     def step_at(self, point: int) -> int:
         """Step of finite point ``point`` (clipped into the series)."""
@@ -446,10 +447,10 @@ def _segments(
         xs = bins.x[b0:b1]
         ys = y[b0:b1]
         slope = 0.0
-        ym = float(ys.mean())
+        ym = fast_mean(ys)
         # np.ptp(xs) > 0, without its per-call overhead
         if b1 - b0 >= 2 and float(xs.max()) - float(xs.min()) > 0:
-            xm = float(xs.mean())
+            xm = fast_mean(xs)
             centred = xs - xm
             slope = float(centred @ (ys - ym)) / float(centred @ centred)
             l0 = ym + slope * (float(xs[0]) - xm)
