@@ -9,6 +9,7 @@ kernels are not built.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator
 
@@ -185,25 +186,36 @@ def test_segmentation_agrees(
     w: FloatArray | None,
     min_size: int,
 ) -> None:
-    for penalty in (1e-3, 1.0, 50.0):
+    n = x.size
+    for penalty, forced, most in itertools.product(
+        (1e-3, 1.0, 50.0), ((), (1,), (n // 2, n - 1), (0, n // 3, n)), (2, 3, 12)
+    ):
 
-        def segment(penalty: float = penalty) -> list[int]:
+        def segment(
+            penalty: float = penalty, forced: tuple[int, ...] = forced, most: int = most
+        ) -> list[int]:
             return stats.binary_segmentation(
-                x, y, penalty=penalty, min_size=min_size, weights=w, forced=(1,)
+                x,
+                y,
+                penalty=penalty,
+                min_size=min_size,
+                weights=w,
+                forced=forced,
+                max_segments=most + len(forced),
             )
 
         fast, slow = both(segment)
         assert fast == slow
 
 
-def test_best_split_finds_the_break() -> None:
+def test_segment_finds_the_break() -> None:
     kernels = _compiled()
     t = np.arange(60.0)
-    prefix = stats._prefix(t / 60, np.where(t < 30, 1.0 - t / 60, 0.0))
-    gain, at = kernels.best_split(prefix, 0, 60, 3)
-    assert at == 30
-    assert gain > 0
-    assert kernels.best_split(prefix, 0, 5, 3) == (0.0, -1)  # too short to split
+    y = np.where(t < 30, 1.0 - t / 60, 0.0)
+    assert kernels.segment(t, y, None, 1e-3, 3, 12, ()) == [30]
+    assert kernels.segment(t, y, np.ones(60), 1e-3, 3, 12, (10,)) == [10, 30]
+    assert kernels.segment(t, y, None, 1e3, 3, 12, ()) == []  # nothing beats the penalty
+    assert kernels.segment(t[:5], y[:5], None, 1e-3, 3, 12, ()) == []  # too short to split
 
 
 def test_kernels_decline_what_numpy_must_decide() -> None:
@@ -230,5 +242,7 @@ def test_kernels_decline_what_numpy_must_decide() -> None:
         kernels.median(np.arange(3))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="float64"):
         kernels.row_medians(np.ones((2, 3)), np.empty(3))
-    with pytest.raises(ValueError, match="prefix"):
-        kernels.best_split(np.zeros((5, 4)), 0, 3, 1)
+    with pytest.raises(ValueError, match="one length"):
+        kernels.segment(np.zeros(5), np.zeros(4), None, 1.0, 1, 12, ())
+    with pytest.raises(ValueError, match="ascend"):
+        kernels.segment(np.zeros(5), np.zeros(5), None, 1.0, 1, 12, (3, 2))

@@ -382,47 +382,202 @@ static double sse_of(const double *s) {
     return isfinite(sse) ? sse : INFINITY;
 }
 
-/* best_split(prefix, i, j, min_size) -> (gain, k): the split of [i, j) that most reduces
- * the squares of independent lines on each side, from cumulative sums ``prefix`` (6 rows
- * of n + 1): gain = sse(i, j) - sse(i, k) - sse(k, j), the first largest finite one;
- * (0.0, -1) when the piece is too short or no gain is finite. */
-static PyObject *k_best_split(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "best_split(prefix, i, j, min_size)");
-        return NULL;
-    }
-    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
-    Py_ssize_t j = PyLong_AsSsize_t(args[2]);
-    Py_ssize_t min_size = PyLong_AsSsize_t(args[3]);
-    if (PyErr_Occurred()) return NULL;
-    if (j - i < 2 * min_size) return Py_BuildValue("(dn)", 0.0, (Py_ssize_t)-1);
-    Arr p;
-    if (get_in(args[0], 2, &p) < 0) return NULL;
-    if (p.n != 6 || i < 0 || j >= p.cols || min_size < 1) {
-        PyBuffer_Release(&p.view);
-        PyErr_SetString(PyExc_ValueError, "need a (6, n + 1) prefix and 0 <= i < j <= n");
-        return NULL;
-    }
-#define P(r, c) (*(const double *)(p.base + (r) * p.stride + (c) * p.cstride))
+/* The best split of [i, j) from cumulative sums P (6 rows of ``cols`` values, row r at
+ * P + r * rs, column c at + c * cs, in bytes): gain = sse(i, j) - sse(i, k) - sse(k, j),
+ * the first largest finite one (stats.binary_segmentation's ``_best``); k = -1 and gain
+ * 0.0 when the piece is too short or no gain is finite. */
+static void best_of(const char *P, Py_ssize_t rs, Py_ssize_t cs, Py_ssize_t i, Py_ssize_t j,
+                    Py_ssize_t min_size, double *gain_out, Py_ssize_t *k_out) {
+#define P_(r, c) (*(const double *)(P + (r) * rs + (c) * cs))
+    *gain_out = 0.0;
+    *k_out = -1;
+    if (j - i < 2 * min_size) return;
     double s[6];
-    for (int r = 0; r < 6; r++) s[r] = P(r, j) - P(r, i);
+    for (int r = 0; r < 6; r++) s[r] = P_(r, j) - P_(r, i);
     double whole = sse_of(s);
     double best = -INFINITY;
     Py_ssize_t at = -1;
     for (Py_ssize_t k = i + min_size; k <= j - min_size; k++) {
-        for (int r = 0; r < 6; r++) s[r] = P(r, k) - P(r, i);
+        for (int r = 0; r < 6; r++) s[r] = P_(r, k) - P_(r, i);
         double left = sse_of(s);
-        for (int r = 0; r < 6; r++) s[r] = P(r, j) - P(r, k);
+        for (int r = 0; r < 6; r++) s[r] = P_(r, j) - P_(r, k);
         double gain = whole - left - sse_of(s);
         if (isfinite(gain) && (at < 0 || gain > best)) {
             best = gain;
             at = k;
         }
     }
-#undef P
-    PyBuffer_Release(&p.view);
-    if (at < 0) return Py_BuildValue("(dn)", 0.0, (Py_ssize_t)-1);
-    return Py_BuildValue("(dn)", best, at);
+#undef P_
+    if (at >= 0) {
+        *gain_out = best;
+        *k_out = at;
+    }
+}
+
+/* The state of one segmentation: cumulative sums and the search's settings. */
+typedef struct {
+    const double *P; /* 6 rows of n + 1 */
+    Py_ssize_t n, min_size, max_segments;
+    double pen;
+    Py_ssize_t *cand_k, *cand_i, *cand_j; /* candidate splits (scratch) */
+    double *cand_g;
+} Seg;
+
+static int cmp_index(const void *a, const void *b) {
+    Py_ssize_t x = *(const Py_ssize_t *)a, y = *(const Py_ssize_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void add_candidate(Seg *g, Py_ssize_t *count, Py_ssize_t i, Py_ssize_t j) {
+    Py_ssize_t c = (*count)++;
+    g->cand_i[c] = i;
+    g->cand_j[c] = j;
+    best_of((const char *)g->P, (g->n + 1) * 8, 8, i, j, g->min_size, &g->cand_g[c],
+            &g->cand_k[c]);
+}
+
+/* stats.binary_segmentation's ``grow``: splits breaks[0..count) further, greedily (the
+ * largest gain first, ties to the smaller position), while a gain beats the penalty and
+ * there is room; returns the new count, breaks sorted. */
+static Py_ssize_t grow(Seg *g, Py_ssize_t *breaks, Py_ssize_t count) {
+    qsort(breaks, (size_t)count, sizeof(Py_ssize_t), cmp_index);
+    Py_ssize_t cands = 0;
+    for (Py_ssize_t e = 0; e <= count; e++)
+        add_candidate(g, &cands, e ? breaks[e - 1] : 0, e < count ? breaks[e] : g->n);
+    Py_ssize_t out = count;
+    while (cands > 0 && out + 1 < g->max_segments) {
+        Py_ssize_t pick = 0;
+        for (Py_ssize_t c = 1; c < cands; c++) {
+            double gc = g->cand_g[c], gp = g->cand_g[pick];
+            if (gc > gp || (gc == gp && g->cand_k[c] < g->cand_k[pick])) pick = c;
+        }
+        double gain = g->cand_g[pick];
+        Py_ssize_t k = g->cand_k[pick], i = g->cand_i[pick], j = g->cand_j[pick];
+        cands--; /* the others keep their order (only the ties' order could matter) */
+        memmove(g->cand_g + pick, g->cand_g + pick + 1, (size_t)(cands - pick) * sizeof(double));
+        memmove(g->cand_k + pick, g->cand_k + pick + 1,
+                (size_t)(cands - pick) * sizeof(Py_ssize_t));
+        memmove(g->cand_i + pick, g->cand_i + pick + 1,
+                (size_t)(cands - pick) * sizeof(Py_ssize_t));
+        memmove(g->cand_j + pick, g->cand_j + pick + 1,
+                (size_t)(cands - pick) * sizeof(Py_ssize_t));
+        if (k < 0 || !(gain > g->pen)) break;
+        breaks[out++] = k;
+        add_candidate(g, &cands, i, k);
+        add_candidate(g, &cands, k, j);
+    }
+    qsort(breaks, (size_t)out, sizeof(Py_ssize_t), cmp_index);
+    return out;
+}
+
+/* Cumulative sums of w, w x, w y, w x x, w x y, w y y (w = 1 without weights) with a
+ * leading 0: stats._prefix, in numpy's order (np.cumsum adds one value at a time). */
+static void prefix_sums(double *P, const Arr *x, const Arr *y, const Arr *w, Py_ssize_t n) {
+    double *row[6];
+    for (int r = 0; r < 6; r++) {
+        row[r] = P + r * (n + 1);
+        row[r][0] = 0.0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double wi = w ? AT(w, i) : 1.0, xi = AT(x, i), yi = AT(y, i);
+        double a[6] = {wi, wi * xi, wi * yi, wi * xi * xi, wi * xi * yi, wi * yi * yi};
+        for (int r = 0; r < 6; r++) row[r][i + 1] = i ? row[r][i] + a[r] : a[r];
+    }
+}
+
+/* segment(x, y, weights | None, pen, min_size, max_segments, fixed) -> list[int]: the
+ * search of stats.binary_segmentation on its centred and scaled values (``fixed``: the
+ * sorted forced breaks inside the series): grow from the forced breaks, then twice at
+ * most move every free break to its best place between its neighbours and grow again. */
+static PyObject *k_segment(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 7 || !PyTuple_Check(args[6])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "segment(x, y, weights, pen, min_size, max_segments, fixed: tuple)");
+        return NULL;
+    }
+    double pen = PyFloat_AsDouble(args[3]);
+    Py_ssize_t min_size = PyLong_AsSsize_t(args[4]);
+    Py_ssize_t max_segments = PyLong_AsSsize_t(args[5]);
+    if (PyErr_Occurred()) return NULL;
+    Py_ssize_t nfixed = PyTuple_GET_SIZE(args[6]);
+    Arr x, y, w;
+    int have_w = args[2] != Py_None;
+    if (get_in(args[0], 1, &x) < 0) return NULL;
+    if (get_in(args[1], 1, &y) < 0) {
+        PyBuffer_Release(&x.view);
+        return NULL;
+    }
+    if (have_w && get_in(args[2], 1, &w) < 0) {
+        PyBuffer_Release(&x.view);
+        PyBuffer_Release(&y.view);
+        return NULL;
+    }
+    Py_ssize_t n = x.n;
+    PyObject *result = NULL;
+    double *P = NULL;
+    Py_ssize_t *ints = NULL;
+    double *gains = NULL;
+    if (y.n != n || (have_w && w.n != n) || min_size < 1 || max_segments < 2) {
+        PyErr_SetString(PyExc_ValueError, "need x, y (and weights) of one length, "
+                                          "min_size >= 1, max_segments >= 2");
+        goto done;
+    }
+    Py_ssize_t room = nfixed + max_segments + 2; /* breaks and candidates never exceed it */
+    Py_ssize_t cap = 2 * room + 2;
+    P = PyMem_Malloc((size_t)(6 * (n + 1)) * sizeof(double));
+    ints = PyMem_Malloc((size_t)(room + nfixed + 3 * cap) * sizeof(Py_ssize_t));
+    gains = PyMem_Malloc((size_t)cap * sizeof(double));
+    if (P == NULL || ints == NULL || gains == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t *breaks = ints, *forced = ints + room, *cands = forced + nfixed;
+    Seg g = {P, n, min_size, max_segments, pen, cands, cands + cap, cands + 2 * cap, gains};
+    for (Py_ssize_t f = 0; f < nfixed; f++) {
+        breaks[f] = PyLong_AsSsize_t(PyTuple_GET_ITEM(args[6], f));
+        if (breaks[f] <= 0 || breaks[f] >= n || (f && breaks[f] <= breaks[f - 1])) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "fixed breaks must ascend inside the series");
+            goto done;
+        }
+    }
+    prefix_sums(P, &x, &y, have_w ? &w : NULL, n);
+    memcpy(forced, breaks, (size_t)nfixed * sizeof(Py_ssize_t));
+    Py_ssize_t count = grow(&g, breaks, nfixed);
+    for (int round = 0; round < 2; round++) {
+        int moved = 0;
+        for (Py_ssize_t idx = 0; idx < count; idx++) {
+            Py_ssize_t k = breaks[idx];
+            if (bsearch(&k, forced, (size_t)nfixed, sizeof(Py_ssize_t), cmp_index)) continue;
+            Py_ssize_t a = idx ? breaks[idx - 1] : 0;
+            Py_ssize_t b = idx + 1 < count ? breaks[idx + 1] : n;
+            double gain;
+            Py_ssize_t best;
+            best_of((const char *)P, (n + 1) * 8, 8, a, b, min_size, &gain, &best);
+            if (best >= 0 && best != k) {
+                breaks[idx] = best;
+                moved = 1;
+            }
+        }
+        if (!moved) break;
+        count = grow(&g, breaks, count);
+    }
+    qsort(breaks, (size_t)count, sizeof(Py_ssize_t), cmp_index);
+    result = PyList_New(0);
+    for (Py_ssize_t c = 0; result != NULL && c < count; c++) {
+        if (c && breaks[c] == breaks[c - 1]) continue; /* sorted(set(breaks)) */
+        PyObject *v = PyLong_FromSsize_t(breaks[c]);
+        if (v == NULL || PyList_Append(result, v) < 0) Py_CLEAR(result);
+        Py_XDECREF(v);
+    }
+done:
+    PyMem_Free(P);
+    PyMem_Free(ints);
+    PyMem_Free(gains);
+    PyBuffer_Release(&x.view);
+    PyBuffer_Release(&y.view);
+    if (have_w) PyBuffer_Release(&w.view);
+    return result;
 }
 
 /* order_stats(values, kth) -> tuple[float, ...] | None: the kth smallest values (kth an
@@ -550,7 +705,7 @@ static PyMethodDef methods[] = {
      NULL},
     {"row_medians", (PyCFunction)(void (*)(void))k_row_medians, METH_FASTCALL, NULL},
     {"prefix_medians", (PyCFunction)(void (*)(void))k_prefix_medians, METH_FASTCALL, NULL},
-    {"best_split", (PyCFunction)(void (*)(void))k_best_split, METH_FASTCALL, NULL},
+    {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };
 

@@ -6,9 +6,16 @@ def row_medians(rows: npt.NDArray[np.float64], out: npt.NDArray[np.float64], /) 
 def prefix_medians(
     y: npt.NDArray[np.float64], first: int, out: npt.NDArray[np.float64], /
 ) -> bool: ...
-def best_split(
-    prefix: npt.NDArray[np.float64], i: int, j: int, min_size: int, /
-) -> tuple[float, int]: ...
+def segment(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    weights: npt.NDArray[np.float64] | None,
+    pen: float,
+    min_size: int,
+    max_segments: int,
+    fixed: tuple[int, ...],
+    /,
+) -> list[int]: ...
 def mean(values: npt.NDArray[np.float64], /) -> float | None: ...
 def order_stats(
     values: npt.NDArray[np.float64], kth: tuple[int, ...], /

@@ -86,9 +86,17 @@ class _Kernels(Protocol):
 
     def prefix_medians(self, y: FloatArray, first: int, out: FloatArray, /) -> bool: ...
 
-    def best_split(
-        self, prefix: FloatArray, i: int, j: int, min_size: int, /
-    ) -> tuple[float, int]: ...
+    def segment(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        weights: FloatArray | None,
+        pen: float,
+        min_size: int,
+        max_segments: int,
+        fixed: tuple[int, ...],
+        /,
+    ) -> list[int]: ...
 
 
 def _load_kernels() -> _Kernels | None:
@@ -229,15 +237,13 @@ def fast_quantiles(values: FloatArray, qs: tuple[float, ...]) -> tuple[float, ..
             return _np_quantiles(values, qs)
         lo = math.floor(at)
         spots.append((lo, lo + 1, at - lo))
-    v: list[float]
+    v: list[float] | dict[int, float]
     if KERNELS is not None:
         want = tuple(sorted({i for lo, hi, _ in spots for i in (lo, hi)}))
         found = KERNELS.order_stats(values, want)
         if found is None:  # a NaN
             return _np_quantiles(values, qs)
-        v = [0.0] * n
-        for i, x in zip(want, found, strict=True):
-            v[i] = x
+        v = dict(zip(want, found, strict=True))
     elif n <= _SHORT_MEDIAN:
         v = sorted(values.tolist())
         total = sum(v)
@@ -922,6 +928,8 @@ def binary_segmentation(
         pen = penalty / wscale / (scale * scale)
     else:
         pen = penalty / (scale * scale)
+    if KERNELS is not None and min_size >= 1:  # the same search, compiled
+        return KERNELS.segment(xs, yc, wa, pen, min_size, max_segments, tuple(fixed))
     prefix = _prefix(xs, yc, wa)
 
     cache: dict[tuple[int, int], tuple[float, int]] = {}
@@ -945,8 +953,6 @@ def binary_segmentation(
         return cache[(i, j)]
 
     def _best(i: int, j: int) -> tuple[float, int]:
-        if KERNELS is not None:
-            return KERNELS.best_split(prefix, i, j, min_size)
         if j - i < 2 * min_size:
             return (0.0, -1)
         lo, hi = i + min_size, j - min_size + 1
