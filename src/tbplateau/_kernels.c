@@ -55,6 +55,13 @@ static int get_in(PyObject *obj, int ndim, Arr *a) {
     return 0;
 }
 
+/* Like get_in, but 0 (no exception) when ``obj`` is no such array: the caller declines. */
+static int try_in(PyObject *obj, int ndim, Arr *a) {
+    if (get_in(obj, ndim, a) == 0) return 1;
+    PyErr_Clear();
+    return 0;
+}
+
 /* A writable C-contiguous 1-D float64 array of exactly ``n`` values. */
 static int get_out(PyObject *obj, Py_ssize_t n, Py_buffer *v) {
     if (PyObject_GetBuffer(obj, v, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
@@ -70,6 +77,12 @@ static int get_out(PyObject *obj, Py_ssize_t n, Py_buffer *v) {
 #define AT(a, i) (*(const double *)((a)->base + (i) * (a)->stride))
 
 /* ---------------------------------------------------------------- selection */
+
+static int cmp_index(const void *a, const void *b) {
+    Py_ssize_t x = *(const Py_ssize_t *)a, y = *(const Py_ssize_t *)b;
+    return (x > y) - (x < y);
+}
+
 
 /* Rearranges v[0..n) so that v[k] is the k-th smallest, everything before it is <= it
  * and everything after >= it (no NaN in v). */
@@ -193,12 +206,13 @@ static int sliding_medians(const Arr *a, double *v, double *dst) {
 
 /* ------------------------------------------------------------------ median */
 
-/* median(values) -> float | None: (lo + hi) / 2 of the middle order statistics (the
- * middle value for odd n), as fast_median computes; None when empty, a NaN is in or the
- * median is one. */
+/* median(values) -> float | None: fast_median of a 1-D float64 array: (lo + hi) / 2 of
+ * the middle order statistics (the middle value for odd n), a zero median as +0.0; None
+ * (numpy decides, and warns) for anything else, when empty, on a NaN and when the
+ * median is not finite. */
 static PyObject *k_median(PyObject *self, PyObject *arg) {
     Arr a;
-    if (get_in(arg, 1, &a) < 0) return NULL;
+    if (!try_in(arg, 1, &a)) Py_RETURN_NONE;
     Py_ssize_t n = a.n;
     if (n == 0) {
         PyBuffer_Release(&a.view);
@@ -217,11 +231,96 @@ static PyObject *k_median(PyObject *self, PyObject *arg) {
         double lo, hi;
         middle(v, n, &lo, &hi);
         m = n % 2 ? hi : (lo + hi) / 2;
-        if (m != m) ok = 0; /* -inf and inf in the middle: numpy's way (and warning) */
+        ok = isfinite(m);
     }
     if (v != stack) PyMem_Free(v);
     if (!ok) Py_RETURN_NONE;
-    return PyFloat_FromDouble(m);
+    return PyFloat_FromDouble(m == 0.0 ? 0.0 : m);
+}
+
+/* quantiles(values, qs) -> tuple[float, ...] | None: fast_quantiles of a 1-D float64
+ * array: numpy's linear quantile from the order statistics around each virtual index
+ * ``(n - 1) * q`` (``a + (b - a) * t``, or ``b - (b - a) * (1 - t)`` from t = 0.5). None
+ * (numpy decides) for anything else, when empty, for a q outside [0, 1], on a NaN, an
+ * infinite neighbour and a zero result (its sign follows numpy's partition). */
+static PyObject *k_quantiles(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "quantiles(values, qs: tuple)");
+        return NULL;
+    }
+    Py_ssize_t count = PyTuple_GET_SIZE(args[1]);
+    if (count > 16) Py_RETURN_NONE;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_NONE;
+    Py_ssize_t n = a.n;
+    Py_ssize_t lo[16], hi[16], kth[32];
+    double t[16], res[16];
+    int ok = n > 0;
+    for (Py_ssize_t i = 0; ok && i < count; i++) {
+        double q = PyFloat_AsDouble(PyTuple_GET_ITEM(args[1], i));
+        if (q == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            ok = 0;
+            break;
+        }
+        double at = (double)(n - 1) * q; /* numpy's virtual index */
+        if (!(0.0 <= at && at < (double)(n - 1))) {
+            if (at == at && at >= (double)(n - 1)) { /* the last value */
+                lo[i] = hi[i] = n - 1;
+                t[i] = 0.0;
+                continue;
+            }
+            ok = 0;
+            break;
+        }
+        lo[i] = (Py_ssize_t)floor(at);
+        hi[i] = lo[i] + 1;
+        t[i] = at - (double)lo[i];
+    }
+    double stack[64];
+    double *v = !ok ? NULL : n <= 64 ? stack : PyMem_Malloc((size_t)n * sizeof(double));
+    if (ok && v == NULL) {
+        PyBuffer_Release(&a.view);
+        return PyErr_NoMemory();
+    }
+    if (ok) ok = load(v, a.base, n, a.stride);
+    PyBuffer_Release(&a.view);
+    if (ok) {
+        /* the wanted positions, ascending: select each in what lies above the last */
+        Py_ssize_t m = 0;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            kth[m++] = lo[i];
+            kth[m++] = hi[i];
+        }
+        qsort(kth, (size_t)m, sizeof(Py_ssize_t), cmp_index);
+        Py_ssize_t done = 0;
+        for (Py_ssize_t i = 0; i < m; i++) {
+            select_kth(v + done, n - done, kth[i] - done);
+            done = kth[i];
+        }
+        for (Py_ssize_t i = 0; ok && i < count; i++) {
+            double x = v[lo[i]], y = v[hi[i]];
+            if (!(isfinite(x) && isfinite(y))) {
+                ok = 0;
+                break;
+            }
+            double d = y - x;
+            res[i] = t[i] >= 0.5 ? y - d * (1 - t[i]) : x + d * t[i];
+            if (res[i] == 0.0) ok = 0;
+        }
+    }
+    if (v != stack) PyMem_Free(v);
+    if (!ok) Py_RETURN_NONE;
+    PyObject *out = PyTuple_New(count);
+    for (Py_ssize_t i = 0; out != NULL && i < count; i++) {
+        PyObject *x = PyFloat_FromDouble(res[i]);
+        if (x == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyTuple_SET_ITEM(out, i, x);
+    }
+    return out;
 }
 
 /* row_medians(rows, out) -> bool: np.median(rows, axis=1) of a 2-D array into ``out``
@@ -352,12 +451,13 @@ static double pairwise_sum(const char *a, Py_ssize_t n, Py_ssize_t stride) {
     return pairwise_sum(a, n2, stride) + pairwise_sum(a + n2 * stride, n - n2, stride);
 }
 
-/* mean(values) -> float | None: ``values.mean()`` of a 1-D array (numpy's reduction adds
- * the pairwise sum to the identity 0.0, then divides by n); None when empty, longer
- * than one buffer of numpy's iterator (8192), or not finite (numpy warns). */
+/* mean(values) -> float | None: ``values.mean()`` of a 1-D float64 array (numpy's
+ * reduction adds the pairwise sum to the identity 0.0, then divides by n); None for
+ * anything else, when empty, longer than one buffer of numpy's iterator (8192), or not
+ * finite (numpy warns). */
 static PyObject *k_mean(PyObject *self, PyObject *arg) {
     Arr a;
-    if (get_in(arg, 1, &a) < 0) return NULL;
+    if (!try_in(arg, 1, &a)) Py_RETURN_NONE;
     Py_ssize_t n = a.n;
     double m = NAN;
     if (n > 0 && n <= 8192) m = (0.0 + pairwise_sum(a.base, n, a.stride)) / (double)n;
@@ -422,11 +522,6 @@ typedef struct {
     Py_ssize_t *cand_k, *cand_i, *cand_j; /* candidate splits (scratch) */
     double *cand_g;
 } Seg;
-
-static int cmp_index(const void *a, const void *b) {
-    Py_ssize_t x = *(const Py_ssize_t *)a, y = *(const Py_ssize_t *)b;
-    return (x > y) - (x < y);
-}
 
 static void add_candidate(Seg *g, Py_ssize_t *count, Py_ssize_t i, Py_ssize_t j) {
     Py_ssize_t c = (*count)++;
@@ -580,48 +675,6 @@ done:
     return result;
 }
 
-/* order_stats(values, kth) -> tuple[float, ...] | None: the kth smallest values (kth an
- * ascending tuple of positions), as np.partition(values, kth)[kth] reads them; None on a
- * NaN. */
-static PyObject *k_order_stats(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 2 || !PyTuple_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "order_stats(values, kth: tuple)");
-        return NULL;
-    }
-    Arr a;
-    if (get_in(args[0], 1, &a) < 0) return NULL;
-    Py_ssize_t n = a.n, count = PyTuple_GET_SIZE(args[1]);
-    double *v = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
-    if (v == NULL) {
-        PyBuffer_Release(&a.view);
-        return PyErr_NoMemory();
-    }
-    int ok = load(v, a.base, n, a.stride);
-    PyBuffer_Release(&a.view);
-    PyObject *out = ok ? PyTuple_New(count) : NULL;
-    Py_ssize_t done = 0; /* v[0..done) holds the smallest values, v[done..) the rest */
-    for (Py_ssize_t i = 0; out != NULL && i < count; i++) {
-        Py_ssize_t k = PyLong_AsSsize_t(PyTuple_GET_ITEM(args[1], i));
-        if (k < done || k >= n) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "kth must ascend and lie in the array");
-            Py_CLEAR(out);
-            break;
-        }
-        select_kth(v + done, n - done, k - done);
-        done = k;
-        PyObject *x = PyFloat_FromDouble(v[k]);
-        if (x == NULL) {
-            Py_CLEAR(out);
-            break;
-        }
-        PyTuple_SET_ITEM(out, i, x);
-    }
-    PyMem_Free(v);
-    if (!ok) Py_RETURN_NONE;
-    return out;
-}
-
 /* ---------------------------------------------------- rank autocorrelation */
 
 /* rank_autocorrelation(order, out) -> bool: stats.autocorrelation of the ranks
@@ -700,7 +753,7 @@ static PyObject *k_rank_autocorrelation(PyObject *self, PyObject *const *args,
 static PyMethodDef methods[] = {
     {"median", (PyCFunction)k_median, METH_O, NULL},
     {"mean", (PyCFunction)k_mean, METH_O, NULL},
-    {"order_stats", (PyCFunction)(void (*)(void))k_order_stats, METH_FASTCALL, NULL},
+    {"quantiles", (PyCFunction)(void (*)(void))k_quantiles, METH_FASTCALL, NULL},
     {"rank_autocorrelation", (PyCFunction)(void (*)(void))k_rank_autocorrelation, METH_FASTCALL,
      NULL},
     {"row_medians", (PyCFunction)(void (*)(void))k_row_medians, METH_FASTCALL, NULL},

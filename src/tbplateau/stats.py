@@ -76,8 +76,8 @@ class _Kernels(Protocol):
 
     def mean(self, values: FloatArray, /) -> float | None: ...
 
-    def order_stats(
-        self, values: FloatArray, kth: tuple[int, ...], /
+    def quantiles(
+        self, values: FloatArray, qs: tuple[float, ...], /
     ) -> tuple[float, ...] | None: ...
 
     def rank_autocorrelation(self, order: IntArray, out: FloatArray, /) -> bool: ...
@@ -175,16 +175,14 @@ def fast_median(values: FloatArray) -> float:
     >>> fast_median(np.array([3.0, 1.0, 2.0, 10.0]))
     2.5
     """
+    if KERNELS is not None:  # the same order statistics, or None where numpy decides
+        found = KERNELS.median(values)
+        return float(np.median(values)) if found is None else found
     n = values.shape[0] if values.ndim == 1 else 0
     if n == 0 or values.dtype != np.float64:
         return float(np.median(values))
     h = n // 2
-    if KERNELS is not None:
-        k = KERNELS.median(values)
-        if k is None:  # a NaN (or inf - inf): numpy's NaN handling
-            return float(np.median(values))
-        m = k
-    elif n <= _SHORT_MEDIAN:
+    if n <= _SHORT_MEDIAN:
         v = sorted(values.tolist())
         total = sum(v)
         if total != total:  # a NaN (or inf - inf): numpy's NaN handling
@@ -224,6 +222,9 @@ def fast_quantiles(values: FloatArray, qs: tuple[float, ...]) -> tuple[float, ..
     >>> fast_quantiles(np.array([3.0, 1.0, 2.0, 10.0]), (0.1, 0.9))
     (1.3, 7.900000000000001)
     """
+    if KERNELS is not None:  # the same arithmetic, or None where numpy decides
+        found = KERNELS.quantiles(values, qs)
+        return _np_quantiles(values, qs) if found is None else found
     n = values.shape[0] if values.ndim == 1 else 0
     if n == 0 or values.dtype != np.float64:
         return _np_quantiles(values, qs)
@@ -237,14 +238,8 @@ def fast_quantiles(values: FloatArray, qs: tuple[float, ...]) -> tuple[float, ..
             return _np_quantiles(values, qs)
         lo = math.floor(at)
         spots.append((lo, lo + 1, at - lo))
-    v: list[float] | dict[int, float]
-    if KERNELS is not None:
-        want = tuple(sorted({i for lo, hi, _ in spots for i in (lo, hi)}))
-        found = KERNELS.order_stats(values, want)
-        if found is None:  # a NaN
-            return _np_quantiles(values, qs)
-        v = dict(zip(want, found, strict=True))
-    elif n <= _SHORT_MEDIAN:
+    v: list[float]
+    if n <= _SHORT_MEDIAN:
         v = sorted(values.tolist())
         total = sum(v)
         if total != total:  # a NaN (or inf - inf)
