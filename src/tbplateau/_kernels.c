@@ -514,6 +514,8 @@ static void best_of(const char *P, Py_ssize_t rs, Py_ssize_t cs, Py_ssize_t i, P
     }
 }
 
+#define MEMO 256
+
 /* The state of one segmentation: cumulative sums and the search's settings. */
 typedef struct {
     const double *P; /* 6 rows of n + 1 */
@@ -521,14 +523,34 @@ typedef struct {
     double pen;
     Py_ssize_t *cand_k, *cand_i, *cand_j; /* candidate splits (scratch) */
     double *cand_g;
+    /* the best split of every piece met so far (pieces recur as breaks move) */
+    Py_ssize_t memo_n, memo_i[MEMO], memo_j[MEMO], memo_k[MEMO];
+    double memo_g[MEMO];
 } Seg;
+
+/* :c:func:`best_of` of piece [i, j) of a segmentation, memoised. */
+static void best_piece(Seg *g, Py_ssize_t i, Py_ssize_t j, double *gain, Py_ssize_t *k) {
+    for (Py_ssize_t m = 0; m < g->memo_n; m++)
+        if (g->memo_i[m] == i && g->memo_j[m] == j) {
+            *gain = g->memo_g[m];
+            *k = g->memo_k[m];
+            return;
+        }
+    best_of((const char *)g->P, (g->n + 1) * 8, 8, i, j, g->min_size, gain, k);
+    if (g->memo_n < MEMO) {
+        Py_ssize_t m = g->memo_n++;
+        g->memo_i[m] = i;
+        g->memo_j[m] = j;
+        g->memo_g[m] = *gain;
+        g->memo_k[m] = *k;
+    }
+}
 
 static void add_candidate(Seg *g, Py_ssize_t *count, Py_ssize_t i, Py_ssize_t j) {
     Py_ssize_t c = (*count)++;
     g->cand_i[c] = i;
     g->cand_j[c] = j;
-    best_of((const char *)g->P, (g->n + 1) * 8, 8, i, j, g->min_size, &g->cand_g[c],
-            &g->cand_k[c]);
+    best_piece(g, i, j, &g->cand_g[c], &g->cand_k[c]);
 }
 
 /* stats.binary_segmentation's ``grow``: splits breaks[0..count) further, greedily (the
@@ -627,7 +649,9 @@ static PyObject *k_segment(PyObject *self, PyObject *const *args, Py_ssize_t nar
         goto done;
     }
     Py_ssize_t *breaks = ints, *forced = ints + room, *cands = forced + nfixed;
-    Seg g = {P, n, min_size, max_segments, pen, cands, cands + cap, cands + 2 * cap, gains};
+    Seg g = {.P = P, .n = n, .min_size = min_size, .max_segments = max_segments, .pen = pen,
+             .cand_k = cands, .cand_i = cands + cap, .cand_j = cands + 2 * cap,
+             .cand_g = gains, .memo_n = 0};
     for (Py_ssize_t f = 0; f < nfixed; f++) {
         breaks[f] = PyLong_AsSsize_t(PyTuple_GET_ITEM(args[6], f));
         if (breaks[f] <= 0 || breaks[f] >= n || (f && breaks[f] <= breaks[f - 1])) {
@@ -648,7 +672,7 @@ static PyObject *k_segment(PyObject *self, PyObject *const *args, Py_ssize_t nar
             Py_ssize_t b = idx + 1 < count ? breaks[idx + 1] : n;
             double gain;
             Py_ssize_t best;
-            best_of((const char *)P, (n + 1) * 8, 8, a, b, min_size, &gain, &best);
+            best_piece(&g, a, b, &gain, &best);
             if (best >= 0 && best != k) {
                 breaks[idx] = best;
                 moved = 1;
