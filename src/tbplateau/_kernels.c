@@ -366,6 +366,29 @@ static PyObject *k_row_medians(PyObject *self, PyObject *const *args, Py_ssize_t
     return PyBool_FromLong(ok);
 }
 
+/* The prefix medians of n values at ``base`` (``stride`` bytes apart) from the first
+ * ``first`` on, into dst[0], dst[step], ...: see prefix_medians; 0 where it declines. */
+static int prefix_core(const char *base, Py_ssize_t stride, Py_ssize_t n, Py_ssize_t first,
+                       double *v, double *dst, Py_ssize_t step) {
+    /* one sorted array grown a value at a time (insertion) */
+    for (Py_ssize_t size = 1; size <= n; size++) {
+        double t = *(const double *)(base + (size - 1) * stride);
+        if (t != t) return 0;
+        Py_ssize_t j = size - 2;
+        while (j >= 0 && v[j] > t) {
+            v[j + 1] = v[j];
+            j--;
+        }
+        v[j + 1] = t;
+        if (size < first) continue;
+        double lo = v[(size - 1) / 2], hi = v[size / 2];
+        double m = 0.5 * (lo + hi);
+        if (m != m || isinf(m) || (m == 0.0 && lo == 0.0)) return 0;
+        dst[(size - first) * step] = m;
+    }
+    return 1;
+}
+
 /* prefix_medians(y, first, out) -> bool: ``0.5 * (v[(k-1)//2] + v[k//2])`` of the sorted
  * prefixes y[:k], k = first..n, into ``out`` (n - first + 1 values), one sorted array
  * grown a value at a time. False (``out`` undefined) on a NaN, an infinite result (numpy
@@ -397,24 +420,62 @@ static PyObject *k_prefix_medians(PyObject *self, PyObject *const *args, Py_ssiz
         PyBuffer_Release(&out);
         return PyErr_NoMemory();
     }
-    int ok = load(v, a.base, n, a.stride);
+    int ok = prefix_core(a.base, a.stride, n, first, v, (double *)out.buf, 1);
+    PyMem_Free(v);
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
+/* moving_median(y, w, out) -> bool: stats.moving_median of a 1-D float64 array with an
+ * odd window w > 1 into ``out`` (len(y) values): the medians of the full windows (as
+ * row_medians), of the shrinking windows at the ends (as prefix_medians, the right end's
+ * from the reversed tail), or fast_median of every window when the series is shorter
+ * than one. False (``out`` undefined) wherever one of those declines, and for anything
+ * but such an array. */
+static PyObject *k_moving_median(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "moving_median(y, w, out)");
+        return NULL;
+    }
+    Py_ssize_t w = PyLong_AsSsize_t(args[1]);
+    if (w == -1 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_FALSE;
+    Py_ssize_t n = a.n, h = w / 2;
+    Py_buffer out;
+    if (get_out(args[2], n, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    int ok = n >= 1 && w > 1 && w % 2 == 1;
+    double *v = ok ? PyMem_Malloc((size_t)(w < n ? w : n) * sizeof(double)) : NULL;
+    if (ok && v == NULL) {
+        PyBuffer_Release(&a.view);
+        PyBuffer_Release(&out);
+        return PyErr_NoMemory();
+    }
     double *dst = (double *)out.buf;
-    if (ok) {
-        /* sort the first prefix (insertion: short), then insert one value at a time */
-        for (Py_ssize_t size = 1; size <= n && ok; size++) {
-            double t = AT(&a, size - 1);
-            Py_ssize_t j = size - 2;
-            while (j >= 0 && v[j] > t) {
-                v[j + 1] = v[j];
-                j--;
-            }
-            v[j + 1] = t;
-            if (size < first) continue;
-            double lo = v[(size - 1) / 2], hi = v[size / 2];
-            double m = 0.5 * (lo + hi);
-            if (m != m || isinf(m) || (m == 0.0 && lo == 0.0)) ok = 0;
-            dst[size - first] = m;
+    if (ok && n < w) { /* fast_median of every window y[max(0, i - h) : i + h + 1] */
+        for (Py_ssize_t i = 0; ok && i < n; i++) {
+            Py_ssize_t lo = i - h > 0 ? i - h : 0, hi = i + h + 1 < n ? i + h + 1 : n;
+            ok = load(v, a.base + lo * a.stride, hi - lo, a.stride);
+            if (!ok) break;
+            double l, u;
+            middle(v, hi - lo, &l, &u);
+            double m = (hi - lo) % 2 ? u : (l + u) / 2;
+            ok = isfinite(m);
+            dst[i] = m == 0.0 ? 0.0 : m;
         }
+    } else if (ok) {
+        Arr rows = a;
+        rows.n = n - w + 1;
+        rows.cols = w;
+        rows.cstride = a.stride;
+        ok = sliding_medians(&rows, v, dst + h) &&
+             prefix_core(a.base, a.stride, 2 * h, h + 1, v, dst, 1) &&
+             prefix_core(a.base + (n - 1) * a.stride, -a.stride, 2 * h, h + 1, v, dst + n - 1,
+                         -1);
     }
     PyMem_Free(v);
     PyBuffer_Release(&a.view);
@@ -782,6 +843,7 @@ static PyMethodDef methods[] = {
      NULL},
     {"row_medians", (PyCFunction)(void (*)(void))k_row_medians, METH_FASTCALL, NULL},
     {"prefix_medians", (PyCFunction)(void (*)(void))k_prefix_medians, METH_FASTCALL, NULL},
+    {"moving_median", (PyCFunction)(void (*)(void))k_moving_median, METH_FASTCALL, NULL},
     {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };

@@ -86,6 +86,8 @@ class _Kernels(Protocol):
 
     def prefix_medians(self, y: FloatArray, first: int, out: FloatArray, /) -> bool: ...
 
+    def moving_median(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
+
     def segment(
         self,
         x: FloatArray,
@@ -750,6 +752,10 @@ def moving_median(values: npt.ArrayLike, window: int) -> FloatArray:
     w = max(1, int(window) | 1)
     if n == 0 or w == 1:
         return np.array(y, dtype=np.float64)
+    if KERNELS is not None:  # the same medians in one call, or False where numpy decides
+        medians = np.empty(n)
+        if KERNELS.moving_median(y, w, medians):
+            return medians
     h = w // 2
     if n < w:
         out = [fast_median(y[max(0, i - h) : i + h + 1]) for i in range(n)]
