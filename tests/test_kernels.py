@@ -104,6 +104,9 @@ def test_running_medians_agree(
         lambda: stats.window_medians(values[::-1], window) if window <= values.size else None,
         lambda: stats.moving_median(values, window),
         lambda: stats.moving_median(values[::-1], window),
+        lambda: stats.local_noise(values, window),
+        lambda: stats.local_noise(values[::-1], window),
+        lambda: stats.noise_scale(values, lags=(1, 2, window)),
         lambda: stats.trailing_median(values, window),
         lambda: stats._prefix_medians(values, min(window, values.size)),
     ):

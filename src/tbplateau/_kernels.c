@@ -527,6 +527,106 @@ static PyObject *k_mean(PyObject *self, PyObject *arg) {
     return PyFloat_FromDouble(m);
 }
 
+/* ------------------------------------------------------------------ noise */
+
+/* |y[i + 2k] - 2 y[i + k] + y[i]| for i in [0, n - 2k) into d (numpy's order: (a - 2b) + c);
+ * 0 when one is not finite (numpy would warn, or the caller's NaN rules apply). */
+static int abs_second_differences(const Arr *a, Py_ssize_t k, double *d) {
+    Py_ssize_t m = a->n - 2 * k;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        double x = AT(a, i + 2 * k) - 2.0 * AT(a, i + k) + AT(a, i);
+        if (!isfinite(x)) return 0;
+        d[i] = fabs(x);
+    }
+    return 1;
+}
+
+/* d2_median(y, k) -> float | None: fast_median(np.abs(y[2k:] - 2.0 * y[k:-k] + y[:-2k]))
+ * of a 1-D float64 array (stats.noise_scale at lag k); None for anything else, fewer than
+ * 2k + 1 values or a difference that is not finite. */
+static PyObject *k_d2_median(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "d2_median(y, k)");
+        return NULL;
+    }
+    Py_ssize_t k = PyLong_AsSsize_t(args[1]);
+    if (k == -1 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_NONE;
+    Py_ssize_t m = a.n - 2 * k;
+    if (k < 1 || m < 1) {
+        PyBuffer_Release(&a.view);
+        Py_RETURN_NONE;
+    }
+    double stack[256];
+    double *d = m <= 256 ? stack : PyMem_Malloc((size_t)m * sizeof(double));
+    if (d == NULL) {
+        PyBuffer_Release(&a.view);
+        return PyErr_NoMemory();
+    }
+    int ok = abs_second_differences(&a, k, d);
+    PyBuffer_Release(&a.view);
+    double med = 0.0;
+    if (ok) {
+        double lo, hi;
+        middle(d, m, &lo, &hi);
+        med = m % 2 ? hi : (lo + hi) / 2;
+    }
+    if (d != stack) PyMem_Free(d);
+    if (!ok) Py_RETURN_NONE;
+    return PyFloat_FromDouble(med == 0.0 ? 0.0 : med);
+}
+
+/* local_noise(y, w, out) -> bool: stats.local_noise of a 1-D float64 array (n >= 3) with
+ * its odd window w (3 <= w <= n) into ``out``: the lag-1 absolute second differences,
+ * the first and last repeated, reflected by w // 2 at both ends, their running medians
+ * (as row_medians) times MAD_TO_SIGMA / sqrt(6). False for anything else and where a
+ * difference is not finite. */
+static PyObject *k_local_noise(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "local_noise(y, w, out)");
+        return NULL;
+    }
+    Py_ssize_t w = PyLong_AsSsize_t(args[1]);
+    if (w == -1 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_FALSE;
+    Py_ssize_t n = a.n, h = w / 2;
+    Py_buffer out;
+    if (get_out(args[2], n, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    int ok = n >= 3 && w >= 3 && w % 2 == 1 && w <= n;
+    double *buf = ok ? PyMem_Malloc((size_t)(2 * n + 2 * h + w) * sizeof(double)) : NULL;
+    if (ok && buf == NULL) {
+        PyBuffer_Release(&a.view);
+        PyBuffer_Release(&out);
+        return PyErr_NoMemory();
+    }
+    if (ok) {
+        double *d = buf, *r = buf + n, *v = buf + 2 * n + 2 * h;
+        ok = abs_second_differences(&a, 1, d + 1);
+        if (ok) {
+            d[0] = d[1];
+            d[n - 1] = d[n - 2];
+            /* np.pad(d, h, mode="reflect") */
+            for (Py_ssize_t i = 0; i < h; i++) r[i] = d[h - i];
+            memcpy(r + h, d, (size_t)n * sizeof(double));
+            for (Py_ssize_t i = 0; i < h; i++) r[h + n + i] = d[n - 2 - i];
+            Arr rows = {.base = (const char *)r, .n = n, .cols = w, .stride = 8, .cstride = 8};
+            double *dst = (double *)out.buf;
+            ok = sliding_medians(&rows, v, dst);
+            for (Py_ssize_t i = 0; ok && i < n; i++)
+                dst[i] = 1.482602218505602 * dst[i] / sqrt(6.0);
+        }
+    }
+    PyMem_Free(buf);
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
 /* ---------------------------------------------------------- segmentation */
 
 /* Residual sum of squares of the weighted least-squares line with sums s[0..6) = (n, sx,
@@ -844,6 +944,8 @@ static PyMethodDef methods[] = {
     {"row_medians", (PyCFunction)(void (*)(void))k_row_medians, METH_FASTCALL, NULL},
     {"prefix_medians", (PyCFunction)(void (*)(void))k_prefix_medians, METH_FASTCALL, NULL},
     {"moving_median", (PyCFunction)(void (*)(void))k_moving_median, METH_FASTCALL, NULL},
+    {"d2_median", (PyCFunction)(void (*)(void))k_d2_median, METH_FASTCALL, NULL},
+    {"local_noise", (PyCFunction)(void (*)(void))k_local_noise, METH_FASTCALL, NULL},
     {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };

@@ -88,6 +88,10 @@ class _Kernels(Protocol):
 
     def moving_median(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
 
+    def d2_median(self, y: FloatArray, lag: int, /) -> float | None: ...
+
+    def local_noise(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
+
     def segment(
         self,
         x: FloatArray,
@@ -363,8 +367,10 @@ def noise_scale(values: npt.ArrayLike, *, lags: tuple[int, ...] | None = None) -
     for k in lags:
         if y.size < 2 * k + 3:
             continue
-        d2 = y[2 * k :] - 2.0 * y[k:-k] + y[: -2 * k]
-        best = max(best, MAD_TO_SIGMA * fast_median(np.abs(d2)) / math.sqrt(6.0))
+        m = None if KERNELS is None else KERNELS.d2_median(y, k)
+        if m is None:
+            m = fast_median(np.abs(y[2 * k :] - 2.0 * y[k:-k] + y[: -2 * k]))
+        best = max(best, MAD_TO_SIGMA * m / math.sqrt(6.0))
     if best == 0.0 and y.size >= 3:
         # An exactly piecewise-linear series has zero noise; that is a valid answer.
         return 0.0
@@ -491,9 +497,13 @@ def local_noise(values: npt.ArrayLike, window: int) -> FloatArray:
     n = int(y.size)
     if n < 3:
         return np.zeros(n)
+    w = max(3, min(int(window), n if n % 2 else n - 1)) | 1
+    if KERNELS is not None:  # the same arithmetic in one call, or False where numpy decides
+        noise = np.empty(n)
+        if KERNELS.local_noise(y, w, noise):
+            return noise
     d2 = y[2:] - 2.0 * y[1:-1] + y[:-2]
     d2 = np.concatenate([d2[:1], d2, d2[-1:]])
-    w = max(3, min(int(window), n if n % 2 else n - 1)) | 1
     h = w // 2
     spread = _window_medians(_reflect(np.abs(d2), h), w)
     return np.asarray(MAD_TO_SIGMA * spread / math.sqrt(6.0), dtype=np.float64)
