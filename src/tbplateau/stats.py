@@ -1065,12 +1065,13 @@ def dominant_period(
     acf = _rank_autocorrelation(np.argsort(resid, kind="stable"), max_lag + 1)
     if acf.size < 4:
         return (0, 0.0)
-    low = float(acf[1])
-    for k in range(2, min(max_lag, acf.size - 2) + 1):
-        low = min(low, float(acf[k - 1]))
-        peak = acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1] and acf[k] > 0
-        if peak and acf[k] - low >= prominence:
-            return (k, float(acf[k]))
+    a = acf.tolist()  # Python floats: the same comparisons without numpy scalars
+    low = a[1]
+    for k in range(2, min(max_lag, len(a) - 2) + 1):
+        low = min(low, a[k - 1])
+        peak = a[k] >= a[k - 1] and a[k] >= a[k + 1] and a[k] > 0
+        if peak and a[k] - low >= prominence:
+            return (k, a[k])
     return (0, 0.0)
 
 
