@@ -110,6 +110,8 @@ def test_running_medians_agree(
         lambda: stats.local_noise(values, window),
         lambda: stats.local_noise(values[::-1], window),
         lambda: stats.noise_scale(values, lags=(1, 2, window)),
+        lambda: stats.equal_runs(np.round(values, 0), window),
+        lambda: stats.equal_runs(values, window),
         lambda: stats.trailing_median(values, window),
         lambda: stats._prefix_medians(values, min(window, values.size)),
     ):

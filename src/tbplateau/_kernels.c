@@ -627,6 +627,46 @@ static PyObject *k_local_noise(PyObject *self, PyObject *const *args, Py_ssize_t
     return PyBool_FromLong(ok);
 }
 
+/* --------------------------------------------------------------- equal runs */
+
+/* equal_runs(y, k) -> (starts, stops) | None: stats.equal_runs of a 1-D float64 array:
+ * every maximal run of exactly equal consecutive values (``==``: a NaN equals nothing,
+ * -0.0 equals 0.0) of at least k values, as lists of ``[start, stop)``; None for
+ * anything else. */
+static PyObject *k_equal_runs(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "equal_runs(y, k)");
+        return NULL;
+    }
+    Py_ssize_t k = PyLong_AsSsize_t(args[1]);
+    if (k == -1 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_NONE;
+    PyObject *starts = PyList_New(0), *stops = PyList_New(0);
+    int ok = starts != NULL && stops != NULL;
+    Py_ssize_t i = 0;
+    while (ok && i + 1 < a.n) {
+        if (!(AT(&a, i + 1) == AT(&a, i))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        while (i + 1 < a.n && AT(&a, i + 1) == AT(&a, i)) i++;
+        if (i + 1 - start >= k) {
+            PyObject *b = PyLong_FromSsize_t(start), *e = PyLong_FromSsize_t(i + 1);
+            ok = b != NULL && e != NULL && PyList_Append(starts, b) == 0 &&
+                 PyList_Append(stops, e) == 0;
+            Py_XDECREF(b);
+            Py_XDECREF(e);
+        }
+    }
+    PyBuffer_Release(&a.view);
+    PyObject *out = ok ? PyTuple_Pack(2, starts, stops) : NULL;
+    Py_XDECREF(starts);
+    Py_XDECREF(stops);
+    return out;
+}
+
 /* ---------------------------------------------------------- segmentation */
 
 /* Residual sum of squares of the weighted least-squares line with sums s[0..6) = (n, sx,
@@ -946,6 +986,7 @@ static PyMethodDef methods[] = {
     {"moving_median", (PyCFunction)(void (*)(void))k_moving_median, METH_FASTCALL, NULL},
     {"d2_median", (PyCFunction)(void (*)(void))k_d2_median, METH_FASTCALL, NULL},
     {"local_noise", (PyCFunction)(void (*)(void))k_local_noise, METH_FASTCALL, NULL},
+    {"equal_runs", (PyCFunction)(void (*)(void))k_equal_runs, METH_FASTCALL, NULL},
     {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };

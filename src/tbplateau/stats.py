@@ -92,6 +92,8 @@ class _Kernels(Protocol):
 
     def local_noise(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
 
+    def equal_runs(self, y: FloatArray, k: int, /) -> tuple[list[int], list[int]] | None: ...
+
     def segment(
         self,
         x: FloatArray,
@@ -577,6 +579,9 @@ def equal_runs(values: npt.ArrayLike, min_length: int) -> tuple[IntArray, IntArr
     k = max(2, int(min_length))
     if y.size < k:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    found = None if KERNELS is None else KERNELS.equal_runs(y, k)
+    if found is not None:  # the same runs, found in one pass
+        return np.asarray(found[0], dtype=np.int64), np.asarray(found[1], dtype=np.int64)
     same = (y[1:] == y[:-1]).astype(np.int8)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], same, [0]])))
     starts = edges[::2].astype(np.int64)
