@@ -275,3 +275,55 @@ def test_a_short_last_phase_settles_into_a_plateau(
     tol = onset_tolerance(n)
     assert last <= position(s, tail[0].start_step) <= settled + tol, describe(s, found)
     assert tail[0].end_step is None, describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [48, 72, 150, 400])
+def test_a_step_lr_cut_seen_as_a_kink_starts_a_plateau(n: int, seed: int) -> None:
+    # A loss that falls at a steady pace (on its log scale) until an LR cut at ``c``,
+    # then crawls at a twentieth to a thirtieth of that pace: no jump at the cut, no LR
+    # logged (no event), but a sharp kink. What is left after the cut is a tenth of
+    # the progress made before it or less: a plateau from the cut, as a reader of a
+    # step schedule names it, not from where the crawl is 97 % done.
+    rng = np.random.default_rng(seed)
+    c = int(n * rng.uniform(0.3, 0.4))
+    pace = float(rng.uniform(2.5, 3.5)) / c
+    slow = pace / float(rng.uniform(20.0, 30.0))
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(1.2) - np.where(t < c, pace * t, pace * c + slow * (t - c))
+    s = series(np.exp(log + noise(rng, n, float(rng.choice([0.003, 0.006])))))
+    found = analyse(s, "min")
+    flat = of_kind(found, FindingKind.PLATEAU)
+    assert len(flat) == 1, (c, describe(s, found))
+    assert near(s, flat[0].start_step, c), (c, describe(s, found))
+    assert flat[0].end_step is None, (c, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [40, 60, 300])
+@pytest.mark.parametrize("after", ["creep", "spike"])
+def test_the_new_level_after_a_collapse_is_a_plateau(after: str, n: int, seed: int) -> None:
+    # A collapse to a new level that holds: either a smooth creep of a fraction of a
+    # percent (a poisoned network settling; its noise is all autocorrelated, so the
+    # flatness of a short piece is not measurable in noise units, but it barely moves
+    # against the jump it starts with), or a noisy level right after a one-point spike
+    # of 1e12 (which moves no fitted line).
+    rng = np.random.default_rng(seed)
+    b = int(n * rng.uniform(0.45, 0.6))
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(0.7) - 1.6 * (1 - np.exp(-t / (0.3 * b)))
+    log = log + noise(rng, n, 0.004)
+    level = log[b - 1] + math.log(float(rng.uniform(5.0, 50.0)))
+    k = np.arange(n - b, dtype=np.float64)
+    if after == "creep":
+        log[b:] = level + 0.004 * np.exp(-k / (0.25 * (n - b)))
+    else:
+        log[b:] = level + noise(rng, n - b, 0.02)
+        log[b] = math.log(1e12)
+    s = series(np.exp(log))
+    found = analyse(s, "min")
+    flat = [f for f in of_kind(found, FindingKind.PLATEAU) if position(s, f.start_step) >= b - 2]
+    assert len(flat) == 1, (b, describe(s, found))
+    assert near(s, flat[0].start_step, b, slack=1), (b, describe(s, found))
+    assert flat[0].end_step is None, (b, describe(s, found))
+    assert of_kind(found, FindingKind.DIVERGENCE), (b, describe(s, found))

@@ -77,6 +77,10 @@ class _Stretch:
     """The whole series, which never made progress (kept without further tests)."""
     phase: bool = False
     """A whole phase that barely moves (from a jump, an event or the start)."""
+    against_jump: bool = False
+    """Such a phase, flat against the collapse it starts with (a jump for the worse to a
+    new level): its flatness is measured in units of that jump, whatever the noise's
+    autocorrelation."""
 
 
 class PlateauDetector(Detector):
@@ -306,25 +310,21 @@ class PlateauDetector(Detector):
         after an LR cut or a collapse does so from there on.
         """
         out = list(stretches)
+        kinks = _kinks(p, self.min_progress)
         for k, (q0, q1) in enumerate(_phases(p, self.min_progress)):
-            if k == 0 or not _jump_at(p, q0, self.min_progress):
-                # the first phase starts with the first fall, one cut at a fast fall
-                # (a drop) with that fall: their settled tails are their plateaus
-                continue
-            if q1 - q0 < 3 or int(p.bins.start[q0]) + FLAT_PHASE_POINTS > (
-                int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
-            ):
-                continue
-            w = p.robust[q0:q1]
-            third = max(1, (q1 - q0) // 3)
-            first = fast_median(w[:third])
-            drift = abs(fast_median(w[-third:]) - first)
-            noise = self._noise(p, q0, q1) * stretch_kappa(p, q0, q1)
-            before = abs(fast_median(p.robust[: min(3, q0)]) - first)
-            jump = next((abs(seg.jump) for seg in p.segments if seg.b0 == q0), 0.0)
-            if drift <= max(2.0 * noise, 0.1 * before, 0.1 * jump):
-                p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
-                out.append(_Stretch(q0, q1, int(p.bins.start[q0]), p1, phase=True))
+            # the first phase starts with the first fall, one cut at a fast fall (a drop)
+            # with that fall: their settled tails are their plateaus; a kink inside a
+            # phase (an LR cut without a jump) starts a flat stretch of its own
+            starts = [q0] if k and _jump_at(p, q0, self.min_progress) else []
+            starts += [b for b in kinks if q0 < b < q1]
+            for b0 in starts:
+                calm = self._flat_phase(p, b0, q1, sharp=any(b0 < b < q1 for b in kinks))
+                if calm is not None:
+                    p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
+                    st = _Stretch(b0, q1, int(p.bins.start[b0]), p1, phase=True)
+                    st.against_jump = calm == "jump"
+                    out.append(st)
+                    break
         # a phase that is a run of equal values is that run
         consts = [g for g in out if g.constant]
         out = [
@@ -341,9 +341,40 @@ class PlateauDetector(Detector):
                     j.b1, j.p1 = g.b1, g.p1
                 j.tail = j.tail or g.tail
                 j.phase = j.phase or (g.phase and g.b0 == j.b0)
+                j.against_jump = j.against_jump or (g.against_jump and g.b0 == j.b0)
                 continue
             joined.append(g)
         return joined
+
+    def _flat_phase(self, p: Prepared, q0: int, q1: int, *, sharp: bool = False) -> str | None:
+        """Whether blocks ``[q0, q1)`` (to the end of a phase) barely move (see
+        :meth:`_with_flat_phases`; ``sharp``: a kink lies inside), and against what:
+        the collapse (``"jump"``) or the ``"drop"`` it starts with, its ``"noise"`` or the
+        progress made ``"before"`` it."""
+        if q1 - q0 < 3 or int(p.bins.start[q0]) + FLAT_PHASE_POINTS > (
+            int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
+        ):
+            return None
+        w = p.robust[q0:q1]
+        third = max(1, (q1 - q0) // 3)
+        first = fast_median(w[:third])
+        last = fast_median(w[-third:])
+        drift = abs(last - first)
+        if sharp:
+            # from its first blocks too: a fall that ends in a kink shorter than half a
+            # third hides in the medians
+            drift = max(drift, abs(last - fast_median(w[: min(3, third)])))
+        noise = self._noise(p, q0, q1) * stretch_kappa(p, q0, q1)
+        before = abs(fast_median(p.robust[: min(3, q0)]) - first)
+        jump = next((seg.jump for seg in p.segments if seg.b0 == q0), 0.0)
+        # a collapse's new level (a jump for the worse) is judged against that jump first
+        collapse = 0.1 * -jump
+        for what, calm in (("jump", collapse), ("noise", 2.0 * noise), ("before", 0.1 * before)):
+            if drift <= calm:
+                return what
+        if drift <= 0.1 * jump:
+            return "drop"
+        return None
 
     def _tail(self, p: Prepared, path: np.ndarray, q0: int, q1: int) -> int | None:
         """First block of the settled tail of phase ``[q0, q1)``, or ``None``.
@@ -396,13 +427,13 @@ class PlateauDetector(Detector):
         # Flatness must be measurable: under strongly autocorrelated noise a short
         # stretch of a steadily improving curve often looks flat by chance.
         white = 2.0 * math.sqrt(12.0 / max(b1 - b0, 1)) * noise
-        if se > max(limit * noise, white):
+        if se > max(limit * noise, white) and not st.against_jump:
             return False
         # A settled tail rests on the shape of the whole curve: judge it under the
         # series' autocorrelation, not the (shorter, less certain) piece's own.
         if st.tail and se * p.kappa / stretch_kappa(p, b0, b1) > max(limit * noise, white):
             return False
-        line = fit_line(p.bins.x[b0:b1], p.bins.y[b0:b1])
+        line = fit_line(p.bins.x[b0:b1], p.robust[b0:b1])
         trend = line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0])
         smooth = moving_median(p.bins.y, 5)
         progress = float(np.ptp(smooth)) if smooth.size else 0.0
@@ -618,6 +649,45 @@ def _drop(p: Prepared, k: int, limit: float) -> bool:
     speed_b = b.change / max(float(p.bins.x[b.b1 - 1] - p.bins.x[b.b0]), 1e-300)
     speed_a = a.change / max(float(p.bins.x[a.b1 - 1] - p.bins.x[a.b0]), 1e-300)
     return speed_b > DROP_SPEEDUP * max(speed_a, 0.0)
+
+
+SLOWDOWN = 5.0
+"""A piece improving this many times slower than the clearly improving piece before it
+starts a phase that the flat-phase test judges (a step learning-rate cut on a
+converging curve, seen as a kink rather than a jump)."""
+
+
+KINK_BLOCKS = 4
+"""Blocks on either side of a break over which a kink's slowdown is measured."""
+
+KINK_STEADY = 0.5
+"""Least pace just before a kink, as a share of the pace over the blocks before that."""
+
+
+def _kinks(p: Prepared, limit: float) -> list[int]:
+    """First blocks of the pieces where a steady improvement suddenly slows.
+
+    Over the :data:`KINK_BLOCKS` blocks on either side of a break, the pace after is
+    :data:`SLOWDOWN` times slower than the pace before, which makes ``limit`` noise units
+    of progress and is at least half the pace of the :data:`KINK_BLOCKS` blocks before
+    it: a curve that was keeping its pace (an exponential approach slows by the same
+    factor over each window, so it cannot both keep its pace and then drop it).
+    """
+    out = []
+    x, r = p.bins.x, p.robust
+    for seg in p.segments[1:]:
+        b = seg.b0
+        lo, hi = b - 2 * KINK_BLOCKS, min(seg.b1, b + KINK_BLOCKS)
+        if lo < 0 or hi - b < 2:
+            continue
+        early = fit_line(x[lo : b - KINK_BLOCKS], r[lo : b - KINK_BLOCKS]).slope
+        before = fit_line(x[b - KINK_BLOCKS : b], r[b - KINK_BLOCKS : b]).slope
+        after = fit_line(x[b:hi], r[b:hi]).slope
+        span = float(x[b - 1] - x[b - KINK_BLOCKS])
+        clear = before * span >= limit * p.noise(b - KINK_BLOCKS, b) * p.kappa
+        if clear and before >= KINK_STEADY * early and SLOWDOWN * after <= before:
+            out.append(b)
+    return out
 
 
 def _snap_to_jumps(p: Prepared, st: _Stretch, limit: float) -> None:
