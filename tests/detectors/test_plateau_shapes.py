@@ -327,3 +327,30 @@ def test_the_new_level_after_a_collapse_is_a_plateau(after: str, n: int, seed: i
     assert near(s, flat[0].start_step, b, slack=1), (b, describe(s, found))
     assert flat[0].end_step is None, (b, describe(s, found))
     assert of_kind(found, FindingKind.DIVERGENCE), (b, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [40, 60, 160])
+def test_a_quantised_metric_that_creeps_up_in_quanta_plateaus_where_it_freezes(
+    n: int, seed: int
+) -> None:
+    # An accuracy on a small set climbs, then creeps up one sample at a time: two or three
+    # runs of equal values a quantum apart, the last one held to the end of the run (a
+    # third of it or less). The plateau a reader dates is where the metric stopped
+    # changing at all: reported from the last run, as a run of equal values.
+    rng = np.random.default_rng(seed)
+    climb = int(0.35 * n)
+    t = np.arange(n, dtype=np.float64)
+    acc = 0.5 + 0.4 * np.minimum(t, climb) / climb
+    steps = int(rng.integers(2, 4))
+    cuts = np.linspace(climb, n, steps + 2).astype(int)[1:-1]
+    cuts = cuts + int(rng.integers(0, max(2, n // 20)))
+    for k, c in enumerate(cuts, start=1):
+        acc[c:] = 0.9 + k / 300
+    frozen = int(cuts[-1])
+    s = series(np.round(acc * 300) / 300, tag="val_accuracy")
+    found = analyse(s, "max")
+    flat = [f for f in of_kind(found, FindingKind.PLATEAU) if f.end_step is None]
+    assert len(flat) == 1, (frozen, describe(s, found))
+    assert position(s, flat[0].start_step) == frozen, (frozen, describe(s, found))
+    assert flat[0].detail["constant"], (frozen, describe(s, found))

@@ -18,6 +18,7 @@ from tbplateau.detectors.base import (
     fitted_path,
     is_jump,
     jump_point,
+    onset_tolerance,
     prepare,
     sorted_findings,
     stretch_kappa,
@@ -185,7 +186,7 @@ class PlateauDetector(Detector):
         for st in stretches:
             _snap_to_jumps(p, st, self.min_progress)
             st.constant = _is_constant(p, st.p0, st.p1)
-        return stretches
+        return _split_at_frozen_ends(p, stretches)
 
     # -- candidates -------------------------------------------------------------------
 
@@ -575,6 +576,43 @@ def _settled(y: np.ndarray, block: np.ndarray, k_end: int) -> int | None:
     thr += min(noise / math.sqrt(k_end), SETTLED * total)
     settled = np.abs(fit - final) <= thr
     return int(np.argmax(settled)) if settled.any() else None
+
+
+FROZEN_POINTS = 5
+"""Fewest exactly equal values that end a plateau as a stretch of its own (see
+:func:`_split_at_frozen_ends`)."""
+
+
+def _split_at_frozen_ends(p: Prepared, stretches: list[_Stretch]) -> list[_Stretch]:
+    """Cut off the run of exactly equal values a plateau ends with, as a plateau of its own.
+
+    A quantised metric (an accuracy on a small set) that wanders between a few values and
+    then stops changing at all has stopped *there*: a run of :data:`FROZEN_POINTS` or more
+    equal values that lasts to the plateau's end (a jump, an event or the end of the
+    series) and starts more than the onset tolerance after the plateau does is reported
+    from its first value (``detail.constant``); what comes before it stays a candidate of
+    its own (kept only if it is a plateau on its own points). A run of equal values
+    followed by one no longer than itself (a step of one quantum, say) stays one plateau:
+    the metric held its first value at least as long.
+    """
+    tol = onset_tolerance(p.n)
+    out: list[_Stretch] = []
+    for st in stretches:
+        run = None
+        if not st.constant and not st.whole:
+            run = next(
+                (a for a, b in p.runs if b == st.p1 and b - a >= FROZEN_POINTS and a - st.p0 > tol),
+                None,
+            )
+        if run is None or (_is_constant(p, st.p0, run) and run - st.p0 >= st.p1 - run):
+            # a run of equal values, then one as long or shorter a quantum away: one plateau
+            out.append(st)
+            continue
+        cut = int(np.searchsorted(p.bins.start, run, side="right")) - 1
+        if cut > st.b0:
+            out.append(_Stretch(st.b0, cut, st.p0, run, tail=st.tail, phase=st.phase))
+        out.append(_Stretch(max(cut, st.b0), st.b1, run, st.p1, constant=True))
+    return out
 
 
 def _no_progress(p: Prepared) -> bool:
