@@ -354,3 +354,19 @@ def test_a_quantised_metric_that_creeps_up_in_quanta_plateaus_where_it_freezes(
     assert len(flat) == 1, (frozen, describe(s, found))
     assert position(s, flat[0].start_step) == frozen, (frozen, describe(s, found))
     assert flat[0].detail["constant"], (frozen, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [60, 300, 3000])
+def test_a_plateau_runs_on_across_an_event_that_changes_nothing(n: int, seed: int) -> None:
+    # A loss settles at 30 % of the run and stays there; the logged learning rate changes
+    # twice later (a warm restart that no longer moves it, a cut that changes nothing).
+    # Each event cuts a phase, but the level is the same on both sides: one plateau.
+    rng = np.random.default_rng(seed)
+    log = math.log(2.0) + approach(n, tau=0.06 * n, drop=2.0)
+    s = series(np.exp(log + noise(rng, n, float(rng.choice([0.005, 0.02])))))
+    events = sorted(int(e) for e in rng.integers(int(0.5 * n), int(0.9 * n), size=2))
+    found = PlateauDetector().detect(s, "min", events=events)
+    assert len(found) == 1, (events, describe(s, found))
+    assert position(s, found[0].start_step) < events[0], (events, describe(s, found))
+    assert found[0].end_step is None, (events, describe(s, found))

@@ -25,7 +25,14 @@ from tbplateau.detectors.base import (
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
-from tbplateau.stats import fast_median, fast_quantiles, fit_line, monotone_fit, moving_median
+from tbplateau.stats import (
+    fast_median,
+    fast_quantiles,
+    fit_line,
+    monotone_fit,
+    moving_median,
+    noise_scale,
+)
 
 __all__ = ["PlateauDetector"]
 
@@ -169,10 +176,8 @@ class PlateauDetector(Detector):
             return []
         need = max(self.min_points, int(np.ceil(self.min_fraction * p.n)))
         path = fitted_path(p)
-        out = []
-        for st in self._candidates(p, path):
-            if self._keep(series, p, path, st, need):
-                out.append(self._finding(series, p, st, need))
+        kept = [st for st in self._candidates(p, path) if self._keep(series, p, path, st, need)]
+        out = [self._finding(series, p, st, need) for st in _across_quiet_events(p, kept)]
         return sorted_findings(out)
 
     def _candidates(self, p: Prepared, path: np.ndarray) -> list[_Stretch]:
@@ -612,6 +617,38 @@ def _split_at_frozen_ends(p: Prepared, stretches: list[_Stretch]) -> list[_Stret
         if cut > st.b0:
             out.append(_Stretch(st.b0, cut, st.p0, run, tail=st.tail, phase=st.phase))
         out.append(_Stretch(max(cut, st.b0), st.b1, run, st.p1, constant=True))
+    return out
+
+
+EVENT_SIDE = 5
+"""Blocks on each side of an event whose medians tell whether it changed the level."""
+
+EVENT_NOISE = 20
+"""Blocks on each side of an event whose point-to-point noise that change is judged by
+(unfloored: on a smooth curve a small steady move is a change)."""
+
+
+def _across_quiet_events(p: Prepared, kept: list[_Stretch]) -> list[_Stretch]:
+    """Join two plateaus that meet at an event of the run that changed nothing.
+
+    A schedule's event (a warm restart, an LR change) cuts the phases, but where the
+    metric sits at the same level on both sides (the medians of :data:`EVENT_SIDE` blocks
+    on each side within two units of the block-to-block noise around the event) it went
+    on stalling: one plateau, from the first one's start to the second one's end.
+    """
+    out: list[_Stretch] = []
+    for st in sorted(kept, key=lambda g: g.b0):
+        prev = out[-1] if out else None
+        if prev is not None and prev.b1 == st.b0 and st.b0 in p.events:
+            b = st.b0
+            lo, hi = max(prev.b0, b - EVENT_SIDE), min(st.b1, b + EVENT_SIDE)
+            gap = abs(fast_median(p.robust[lo:b]) - fast_median(p.robust[b:hi]))
+            around = p.bins.y[max(0, b - EVENT_NOISE) : b + EVENT_NOISE]
+            if gap <= 2.0 * noise_scale(around, lags=(1,)):
+                prev.b1, prev.p1 = st.b1, st.p1
+                prev.constant = _is_constant(p, prev.p0, prev.p1)
+                continue
+        out.append(st)
     return out
 
 
