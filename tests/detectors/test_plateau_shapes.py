@@ -370,3 +370,21 @@ def test_a_plateau_runs_on_across_an_event_that_changes_nothing(n: int, seed: in
     assert len(found) == 1, (events, describe(s, found))
     assert position(s, found[0].start_step) < events[0], (events, describe(s, found))
     assert found[0].end_step is None, (events, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [60, 200, 2000])
+def test_a_hump_is_no_plateau(n: int, seed: int) -> None:
+    # A validation accuracy that climbs to its best at 30-50 % of the run and then falls
+    # back by 5-15 points to the end (overfitting): a straight line through the hump is
+    # flat, and a monotone fit takes the overshoot for a settled level, but the curve
+    # made progress and lost it: no plateau across the top.
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.3, 0.5))
+    u = np.arange(n, dtype=np.float64)
+    acc = 0.5 + 0.35 * (1 - np.exp(-np.minimum(u, t0) / (t0 / 3)))
+    acc -= float(rng.uniform(0.05, 0.15)) * np.maximum(u - t0, 0) / (n - t0)
+    s = series(acc + rng.normal(0, 0.003, n), tag="val_accuracy")
+    found = PlateauDetector().detect(s, "max")
+    across = [f for f in found if position(s, f.start_step) < t0 < position(s, f.end_step) - 5]
+    assert not across, (t0, describe(s, found))

@@ -446,6 +446,12 @@ class PlateauDetector(Detector):
         clear = abs(trend) >= max(2.0 * se, noise)
         if clear and abs(trend) >= self.max_share * progress:
             return False
+        # nor one that climbs and falls back (a hump: its line may be flat); a phase from
+        # a jump was judged by its thirds (its first blocks' running median straddles it)
+        if not (st.whole or st.phase) and _bump(p, b0, b1) >= max(
+            self.max_share * progress, 2.0 * limit * noise
+        ):
+            return False
         if st.tail and b1 >= m and points < TAIL_FRACTION * self._phase_points(p, b0):
             return False
         if st.tail and b1 >= m and points < TAIL_SERIES_FRACTION * p.n:
@@ -523,6 +529,18 @@ class PlateauDetector(Detector):
         }
         detail.update(_levels(p, st.p0, st.p1))
         return Finding(self.kind, p.step_at(st.p0), end, (series.tag,), conf, detail)
+
+
+def _bump(p: Prepared, b0: int, b1: int) -> float:
+    """How far the running median of blocks ``[b0, b1)`` rises above both its ends (the
+    medians of up to three blocks there) or falls below both: a hump or a dip, which a
+    curve that only settles does not make."""
+    smooth = p.smooth[b0:b1]
+    if smooth.size < 3:
+        return 0.0
+    k = min(3, b1 - b0)
+    e0, e1 = fast_median(p.robust[b0 : b0 + k]), fast_median(p.robust[b1 - k : b1])
+    return max(float(smooth.max()) - max(e0, e1), min(e0, e1) - float(smooth.min()), 0.0)
 
 
 def _spans_a_decade(raw: np.ndarray) -> bool:
