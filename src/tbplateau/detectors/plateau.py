@@ -85,6 +85,9 @@ class _Stretch:
     """The whole series, which never made progress (kept without further tests)."""
     phase: bool = False
     """A whole phase that barely moves (from a jump, an event or the start)."""
+    piece: bool = False
+    """Made of flat pieces of the segmentation only (a settled tail merged into it did
+    not move its bounds): flat on its own evidence, not on the shape of the curve."""
     against_jump: bool = False
     """Such a phase, flat against the collapse it starts with (a jump for the worse to a
     new level): its flatness is measured in units of that jump, whatever the noise's
@@ -227,7 +230,7 @@ class PlateauDetector(Detector):
                 ):
                     g.b1, g.p1 = seg.b1, seg.p1
                     continue
-            groups.append(_Stretch(seg.b0, seg.b1, seg.p0, seg.p1, constant))
+            groups.append(_Stretch(seg.b0, seg.b1, seg.p0, seg.p1, constant, piece=True))
         # Runs of equal values keep their exact bounds (a block may hold both sides).
         for g in groups:
             if g.constant:
@@ -282,6 +285,7 @@ class PlateauDetector(Detector):
             for g in out:
                 inside = not g.constant and g.b1 > b0 and g.b0 < q1 and g.b0 >= q0
                 if inside and (g.b1 >= q1 or g.b0 <= b0):
+                    g.piece = g.piece and g.b0 <= b0 and g.b1 >= q1
                     g.b0 = min(g.b0, b0)
                     g.p0 = int(p.bins.start[g.b0])
                     g.b1 = max(g.b1, q1)
@@ -302,6 +306,7 @@ class PlateauDetector(Detector):
                 j = joined[-1]
                 if g.b1 > j.b1:
                     j.b1, j.p1 = g.b1, g.p1
+                    j.piece = j.piece and g.piece
                 j.tail = j.tail or g.tail
                 continue
             joined.append(g)
@@ -345,6 +350,7 @@ class PlateauDetector(Detector):
                 j = joined[-1]
                 if g.b1 > j.b1:
                     j.b1, j.p1 = g.b1, g.p1
+                    j.piece = j.piece and g.piece
                 j.tail = j.tail or g.tail
                 j.phase = j.phase or (g.phase and g.b0 == j.b0)
                 j.against_jump = j.against_jump or (g.against_jump and g.b0 == j.b0)
@@ -437,7 +443,8 @@ class PlateauDetector(Detector):
             return False
         # A settled tail rests on the shape of the whole curve: judge it under the
         # series' autocorrelation, not the (shorter, less certain) piece's own.
-        if st.tail and se * p.kappa / stretch_kappa(p, b0, b1) > max(limit * noise, white):
+        tail_only = st.tail and not st.piece
+        if tail_only and se * p.kappa / stretch_kappa(p, b0, b1) > max(limit * noise, white):
             return False
         line = fit_line(p.bins.x[b0:b1], p.robust[b0:b1])
         trend = line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0])
