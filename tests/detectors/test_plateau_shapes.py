@@ -388,3 +388,22 @@ def test_a_hump_is_no_plateau(n: int, seed: int) -> None:
     found = PlateauDetector().detect(s, "max")
     across = [f for f in found if position(s, f.start_step) < t0 < position(s, f.end_step) - 5]
     assert not across, (t0, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [40, 60, 200])
+def test_a_metric_that_never_learns_and_then_freezes_plateaus_twice(n: int, seed: int) -> None:
+    # A validation accuracy on a small set that starts at its level (no progress from
+    # point 0), wanders by a sample or two for the first 10-30 % of the run, then stops
+    # changing at all: the whole series is one stall, and where it froze is a run of
+    # equal values of its own (the plateau a reader dates from the last change).
+    rng = np.random.default_rng(seed)
+    frozen = int(n * rng.uniform(0.1, 0.3))
+    acc = np.full(n, 0.97)
+    acc[:frozen] = 0.97 + rng.integers(-2, 3, frozen) / 100
+    acc[frozen - 1] = 0.96
+    s = series(acc, tag="val_accuracy")
+    found = PlateauDetector().detect(s, "max")
+    assert [position(s, f.start_step) for f in found] == [0, frozen], describe(s, found)
+    assert found[1].detail["constant"], describe(s, found)
+    assert found[1].end_step is None, describe(s, found)

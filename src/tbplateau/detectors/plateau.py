@@ -187,7 +187,8 @@ class PlateauDetector(Detector):
         """Flat pieces, settled tails and flat phases, joined; or the whole series."""
         if _no_progress(p):
             # the whole series within a percent or two of its level: never learnt
-            return [_Stretch(0, len(p.bins), 0, p.n, constant=_is_constant(p, 0, p.n), whole=True)]
+            whole = _Stretch(0, len(p.bins), 0, p.n, constant=_is_constant(p, 0, p.n), whole=True)
+            return _split_at_frozen_ends(p, [whole])
         stretches = self._flat(p, path)
         stretches = self._with_tails(p, path, stretches)
         stretches = self._with_flat_phases(p, stretches)
@@ -629,7 +630,7 @@ def _split_at_frozen_ends(p: Prepared, stretches: list[_Stretch]) -> list[_Stret
     out: list[_Stretch] = []
     for st in stretches:
         run = None
-        if not st.constant and not st.whole:
+        if not st.constant:
             run = next(
                 (a for a, b in p.runs if b == st.p1 and b - a >= FROZEN_POINTS and a - st.p0 > tol),
                 None,
@@ -640,7 +641,8 @@ def _split_at_frozen_ends(p: Prepared, stretches: list[_Stretch]) -> list[_Stret
             continue
         cut = int(np.searchsorted(p.bins.start, run, side="right")) - 1
         if cut > st.b0:
-            out.append(_Stretch(st.b0, cut, st.p0, run, tail=st.tail, phase=st.phase))
+            before = _Stretch(st.b0, cut, st.p0, run, tail=st.tail, phase=st.phase, whole=st.whole)
+            out.append(before)
         out.append(_Stretch(max(cut, st.b0), st.b1, run, st.p1, constant=True))
     return out
 
