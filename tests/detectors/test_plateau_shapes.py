@@ -407,3 +407,21 @@ def test_a_metric_that_never_learns_and_then_freezes_plateaus_twice(n: int, seed
     assert [position(s, f.start_step) for f in found] == [0, frozen], describe(s, found)
     assert found[1].detail["constant"], describe(s, found)
     assert found[1].end_step is None, describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [40, 50, 80])
+def test_a_short_frozen_end_after_a_steady_climb_is_a_plateau(n: int, seed: int) -> None:
+    # A training accuracy on ~100 samples climbs a sample at a time to the last few
+    # epochs, then holds one value for its last 5-8 points: too short a run for the
+    # segmentation to cut out, but the metric stopped changing there.
+    rng = np.random.default_rng(seed)
+    frozen = n - int(rng.integers(5, 9))
+    t = np.arange(n, dtype=np.float64)
+    acc = 0.75 + 0.17 * np.minimum(t, frozen) / frozen + rng.normal(0, 0.008, n)
+    acc[frozen:] = acc[frozen]
+    s = series(np.round(acc * 100) / 100, tag="train_accuracy")
+    found = PlateauDetector().detect(s, "max")
+    last = [f for f in found if f.end_step is None]
+    assert len(last) == 1, (frozen, describe(s, found))
+    assert near(s, last[0].start_step, frozen), (frozen, describe(s, found))

@@ -180,6 +180,9 @@ class PlateauDetector(Detector):
         need = max(self.min_points, int(np.ceil(self.min_fraction * p.n)))
         path = fitted_path(p)
         kept = [st for st in self._candidates(p, path) if self._keep(series, p, path, st, need)]
+        frozen = _frozen_end(p, kept)
+        if frozen is not None and self._keep(series, p, path, frozen, need):
+            kept.append(frozen)
         out = [self._finding(series, p, st, need) for st in _across_quiet_events(p, kept)]
         return sorted_findings(out)
 
@@ -677,6 +680,19 @@ def _across_quiet_events(p: Prepared, kept: list[_Stretch]) -> list[_Stretch]:
                 continue
         out.append(st)
     return out
+
+
+def _frozen_end(p: Prepared, kept: list[_Stretch]) -> _Stretch | None:
+    """The run of :data:`FROZEN_POINTS` or more equal values the series ends with, when no
+    plateau holds its first value (a run too short for the segmentation to cut out as a
+    piece of its own, after a metric that kept moving): it stopped changing there."""
+    if not p.runs:
+        return None
+    a, b = p.runs[-1]
+    if b < p.n or b - a < FROZEN_POINTS or any(st.p0 <= a < st.p1 for st in kept):
+        return None
+    b0 = int(np.searchsorted(p.bins.start, a, side="right")) - 1
+    return _Stretch(b0, len(p.bins), a, b, constant=True)
 
 
 def _no_progress(p: Prepared) -> bool:
