@@ -425,3 +425,39 @@ def test_a_short_frozen_end_after_a_steady_climb_is_a_plateau(n: int, seed: int)
     last = [f for f in found if f.end_step is None]
     assert len(last) == 1, (frozen, describe(s, found))
     assert near(s, last[0].start_step, frozen), (frozen, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [80, 160, 300])
+@pytest.mark.parametrize("logged", [False, True])
+def test_a_frozen_stretch_before_an_lr_raise_is_a_plateau_from_where_it_froze(
+    n: int, seed: int, logged: bool
+) -> None:
+    # A quantised accuracy wanders a quantum up and down at its level, then holds one value
+    # exactly for a tenth of the run or less until the learning rate is raised; the raise
+    # lifts it a few quanta for a few points, then it collapses and recovers noisily. The
+    # stall a reader dates is where the metric stopped changing at all, and it ends at the
+    # raise: a run of equal values from its first value, whether the learning rate is
+    # logged (an event that the run of equal values crosses by a point or two) or not
+    # (the few points between it and the collapse do not hide it).
+    rng = np.random.default_rng(seed)
+    q = 1.0 / 300
+    t = np.arange(n, dtype=np.float64)
+    climb = int(0.15 * n)
+    acc = 0.5 + 0.37 * np.minimum(t, climb) / climb
+    frozen, raise_at = int(0.45 * n), int(0.55 * n) - 1
+    acc[climb:frozen] = 0.87 + q * rng.integers(-2, 1, frozen - climb)
+    acc[frozen - 1] = 0.87 - q
+    acc[frozen:raise_at] = 0.87 + q
+    held = raise_at + (2 if logged else 0)
+    acc[raise_at:held] = 0.87 + q
+    acc[held : held + 4] = 0.87 + q * np.array([3.0, 5.0, 6.0, 8.0])
+    rest = n - held - 4
+    acc[held + 4 :] = 0.92 - 0.3 * np.exp(-np.arange(rest) / 8.0) + rng.normal(0, 0.01, rest)
+    s = series(np.round(acc * 300) / 300, tag="val_accuracy")
+    events = [raise_at] if logged else []
+    found = PlateauDetector().detect(s, "max", events=events)
+    at = [f for f in found if near(s, f.start_step, frozen, slack=onset_tolerance(n))]
+    assert len(at) == 1, (frozen, raise_at, describe(s, found))
+    assert at[0].detail["constant"], (frozen, raise_at, describe(s, found))
+    assert position(s, at[0].start_step) == frozen, (frozen, raise_at, describe(s, found))

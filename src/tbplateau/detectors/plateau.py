@@ -88,6 +88,9 @@ class _Stretch:
     piece: bool = False
     """Made of flat pieces of the segmentation only (a settled tail merged into it did
     not move its bounds): flat on its own evidence, not on the shape of the curve."""
+    cut_short: bool = False
+    """A run of equal values cut from the end of a plateau that a jump, an event or the end
+    of the series ends, a few points before that end: it ends where the plateau did."""
     against_jump: bool = False
     """Such a phase, flat against the collapse it starts with (a jump for the worse to a
     new level): its flatness is measured in units of that jump, whatever the noise's
@@ -191,14 +194,14 @@ class PlateauDetector(Detector):
         if _no_progress(p):
             # the whole series within a percent or two of its level: never learnt
             whole = _Stretch(0, len(p.bins), 0, p.n, constant=_is_constant(p, 0, p.n), whole=True)
-            return _split_at_frozen_ends(p, [whole])
+            return _split_at_frozen_ends(p, [whole], self.min_progress)
         stretches = self._flat(p, path)
         stretches = self._with_tails(p, path, stretches)
         stretches = self._with_flat_phases(p, stretches)
         for st in stretches:
             _snap_to_jumps(p, st, self.min_progress)
             st.constant = _is_constant(p, st.p0, st.p1)
-        return _split_at_frozen_ends(p, stretches)
+        return _split_at_frozen_ends(p, stretches, self.min_progress)
 
     # -- candidates -------------------------------------------------------------------
 
@@ -223,7 +226,17 @@ class PlateauDetector(Detector):
             )
             if not flat:
                 continue
-            joins = groups and groups[-1].b1 == seg.b0 and not is_jump(p, k, limit)
+            # an event of the run starts a new stretch (rejoined after if it changed nothing)
+            joins = (
+                groups
+                and groups[-1].b1 == seg.b0
+                and not is_jump(p, k, limit)
+                and (
+                    constant
+                    or seg.b0 not in p.events
+                    or _quiet_event(p, groups[-1].b0, seg.b0, seg.b1)
+                )
+            )
             if joins and groups[-1].constant == constant:
                 g = groups[-1]
                 line = fit_line(p.bins.x[g.b0 : seg.b1], by[g.b0 : seg.b1])
@@ -264,6 +277,11 @@ class PlateauDetector(Detector):
                     prev.b1 <= seg.b0 <= g.b0
                     and (
                         is_jump(p, k, self.min_progress)
+                        or (
+                            not g.constant
+                            and seg.b0 in p.events
+                            and not _quiet_event(p, prev.b0, seg.b0, g.b1)
+                        )
                         or (not g.constant and seg.b1 <= g.b0 and _is_constant(p, seg.p0, seg.p1))
                     )
                     for k, seg in enumerate(p.segments)
@@ -427,6 +445,7 @@ class PlateauDetector(Detector):
         if (
             st.constant
             and st.b1 < len(p.bins)
+            and not st.cut_short
             and not _ends_at_event(p, st.b1, self.min_progress)
             and points < max(INTERIOR_POINTS, INTERIOR_FRACTION * p.n)
         ):
@@ -617,7 +636,7 @@ FROZEN_POINTS = 5
 :func:`_split_at_frozen_ends`)."""
 
 
-def _split_at_frozen_ends(p: Prepared, stretches: list[_Stretch]) -> list[_Stretch]:
+def _split_at_frozen_ends(p: Prepared, stretches: list[_Stretch], limit: float) -> list[_Stretch]:
     """Cut off the run of exactly equal values a plateau ends with, as a plateau of its own.
 
     A quantised metric (an accuracy on a small set) that wanders between a few values and
@@ -632,13 +651,12 @@ def _split_at_frozen_ends(p: Prepared, stretches: list[_Stretch]) -> list[_Stret
     tol = onset_tolerance(p.n)
     out: list[_Stretch] = []
     for st in stretches:
-        run = None
-        if not st.constant:
-            run = next(
-                (a for a, b in p.runs if b == st.p1 and b - a >= FROZEN_POINTS and a - st.p0 > tol),
-                None,
-            )
-        if run is None or (_is_constant(p, st.p0, run) and run - st.p0 >= st.p1 - run):
+        found = None if st.constant else _frozen_run(p, st, tol)
+        if found is None:
+            out.append(st)
+            continue
+        run, stop = found
+        if _is_constant(p, st.p0, run) and run - st.p0 >= stop - run:
             # a run of equal values, then one as long or shorter a quantum away: one plateau
             out.append(st)
             continue
@@ -646,8 +664,31 @@ def _split_at_frozen_ends(p: Prepared, stretches: list[_Stretch]) -> list[_Stret
         if cut > st.b0:
             before = _Stretch(st.b0, cut, st.p0, run, tail=st.tail, phase=st.phase, whole=st.whole)
             out.append(before)
-        out.append(_Stretch(max(cut, st.b0), st.b1, run, st.p1, constant=True))
+        b1 = st.b1 if stop >= st.p1 else int(np.searchsorted(p.bins.start, stop, side="left"))
+        frozen = _Stretch(max(cut, st.b0), max(b1, cut + 1), run, stop, constant=True)
+        frozen.cut_short = stop < st.p1 and (
+            st.b1 >= len(p.bins) or _ends_at_event(p, st.b1, limit)
+        )
+        out.append(frozen)
     return out
+
+
+def _frozen_run(p: Prepared, st: _Stretch, tol: int) -> tuple[int, int] | None:
+    """The run of equal values a stretch ends with, as points ``(first, stop)``.
+
+    The run starts more than ``tol`` points after the stretch and holds at least
+    :data:`FROZEN_POINTS` of its points; it may run on past the stretch's end (cut there:
+    an event of the run) or stop a few points before it (fewer than the run has: the
+    metric moved only as the stretch ended, at the jump that ends it).
+    """
+    for a, b in reversed(p.runs):
+        stop = min(b, st.p1)
+        if a - st.p0 <= tol or stop - a < FROZEN_POINTS:
+            continue
+        if st.p1 - stop <= min(FROZEN_POINTS, stop - a - 1):
+            return a, stop
+        return None
+    return None
 
 
 EVENT_SIDE = 5
@@ -669,17 +710,29 @@ def _across_quiet_events(p: Prepared, kept: list[_Stretch]) -> list[_Stretch]:
     out: list[_Stretch] = []
     for st in sorted(kept, key=lambda g: g.b0):
         prev = out[-1] if out else None
-        if prev is not None and prev.b1 == st.b0 and st.b0 in p.events:
-            b = st.b0
-            lo, hi = max(prev.b0, b - EVENT_SIDE), min(st.b1, b + EVENT_SIDE)
-            gap = abs(fast_median(p.robust[lo:b]) - fast_median(p.robust[b:hi]))
-            around = p.bins.y[max(0, b - EVENT_NOISE) : b + EVENT_NOISE]
-            if gap <= 2.0 * noise_scale(around, lags=(1,)):
-                prev.b1, prev.p1 = st.b1, st.p1
-                prev.constant = _is_constant(p, prev.p0, prev.p1)
-                continue
+        if (
+            prev is not None
+            and prev.b1 == st.b0
+            and st.b0 in p.events
+            and _quiet_event(p, prev.b0, st.b0, st.b1)
+        ):
+            prev.b1, prev.p1 = st.b1, st.p1
+            prev.constant = _is_constant(p, prev.p0, prev.p1)
+            continue
         out.append(st)
     return out
+
+
+def _quiet_event(p: Prepared, b0: int, b: int, b1: int) -> bool:
+    """Whether the event at block ``b`` left the level of blocks ``[b0, b1)`` as it was: the
+    medians of up to :data:`EVENT_SIDE` blocks on each side within two units of the
+    block-to-block noise around it."""
+    lo, hi = max(b0, b - EVENT_SIDE), min(b1, b + EVENT_SIDE)
+    if lo >= b or hi <= b:
+        return True
+    gap = abs(fast_median(p.robust[lo:b]) - fast_median(p.robust[b:hi]))
+    around = p.bins.y[max(0, b - EVENT_NOISE) : b + EVENT_NOISE]
+    return gap <= 2.0 * noise_scale(around, lags=(1,))
 
 
 def _frozen_end(p: Prepared, kept: list[_Stretch]) -> _Stretch | None:
