@@ -461,3 +461,33 @@ def test_a_frozen_stretch_before_an_lr_raise_is_a_plateau_from_where_it_froze(
     assert len(at) == 1, (frozen, raise_at, describe(s, found))
     assert at[0].detail["constant"], (frozen, raise_at, describe(s, found))
     assert position(s, at[0].start_step) == frozen, (frozen, raise_at, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 160, 180])
+def test_a_settled_loss_disturbed_right_before_a_blow_up_keeps_its_plateau(
+    n: int, seed: int
+) -> None:
+    # A smooth loss settles by a fifth of the run and creeps on; an LR raise (not logged)
+    # first speeds it up for four points, then it blows up 30-100x and stays chaotic. The
+    # few disturbed points belong to the blow-up, not to the settled phase: its level is
+    # judged without them, and the plateau runs from where it settled to the raise.
+    rng = np.random.default_rng(seed)
+    raise_at = int(0.4 * n)
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(0.3) + 1.5 * np.exp(-t / (0.05 * n)) - 0.0006 * t
+    log += noise(rng, n, 0.001)
+    log[raise_at : raise_at + 4] -= np.array([0.02, 0.04, 0.05, 0.06]) * rng.uniform(0.8, 1.2)
+    blow = raise_at + 4
+    log[blow:] = math.log(0.3) + math.log(rng.uniform(30, 100)) + rng.normal(0, 0.5, n - blow)
+    s = series(np.exp(log))
+    found = of_kind(PlateauDetector().detect(s, "min"), FindingKind.PLATEAU)
+    settled = round(0.05 * n * math.log(1.5 / 0.03))  # 2 % of the fall left
+    before = [f for f in found if position(s, f.start_step) < raise_at]
+    assert len(before) == 1, (settled, raise_at, describe(s, found))
+    assert near(s, before[0].start_step, settled, slack=onset_tolerance(n)), (
+        settled,
+        raise_at,
+        describe(s, found),
+    )
+    assert position(s, before[0].end_step) <= raise_at, (settled, raise_at, describe(s, found))

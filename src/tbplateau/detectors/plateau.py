@@ -792,7 +792,29 @@ def _find_phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
             or _is_constant(p, segs[k - 1].p0, segs[k - 1].p1)
         ):
             cuts.add(segs[k].b0)
+            run_up = segs[k - 1]
+            short = run_up.b1 - run_up.b0 <= RUN_UP_BLOCKS
+            if (
+                is_jump(p, k, limit)
+                and k > 1
+                and short
+                and (run_up.change < 0 or _disturbed(p, k - 1, limit))
+            ):
+                # a short disturbed piece right before a jump (an LR raise that moves the
+                # curve a few points before it blows up) belongs to the jump
+                cuts.add(run_up.b0)
     return [(a, b) for a, b in itertools.pairwise(sorted(cuts)) if b > a]
+
+
+RUN_UP_BLOCKS = 4
+"""Longest disturbed piece right before a jump that is cut off with the jump."""
+
+
+def _disturbed(p: Prepared, k: int, limit: float) -> bool:
+    """Whether segment ``k`` moves, either way, by ``limit`` noise units of the calmer
+    piece before it, and is noisier than that piece: the curve left its course."""
+    seg, calm = p.segments[k], p.segments[k - 1]
+    return abs(seg.change) >= limit * calm.noise and seg.noise > calm.noise
 
 
 DROP_SPEEDUP = 5.0
