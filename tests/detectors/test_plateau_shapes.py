@@ -491,3 +491,27 @@ def test_a_settled_loss_disturbed_right_before_a_blow_up_keeps_its_plateau(
         describe(s, found),
     )
     assert position(s, before[0].end_step) <= raise_at, (settled, raise_at, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [240, 300])
+def test_a_settled_phase_that_a_speed_up_and_a_blow_up_cut_short_is_a_plateau(
+    n: int, seed: int
+) -> None:
+    # A smooth loss converges and then creeps on at the pace it slowed to; an LR raise (not
+    # logged) speeds it up for a sixteenth of the run, then it blows up and stays noisy.
+    # The settled phase before the raise is a plateau although its pace matches the trend
+    # just before it: the phase's shape, and the jump that ends it, say it settled.
+    rng = np.random.default_rng(seed)
+    raise_at = int(0.4 * n)
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(0.3) + 0.4 * np.exp(-t / (0.06 * n)) - 0.001 * t + noise(rng, n, 0.001)
+    log[raise_at:] -= 0.012 * np.arange(1, n - raise_at + 1)
+    blow = raise_at + n // 16
+    log[blow:] = math.log(0.3) + math.log(rng.uniform(3, 10)) + rng.normal(0, 0.3, n - blow)
+    s = series(np.exp(log))
+    found = of_kind(PlateauDetector().detect(s, "min"), FindingKind.PLATEAU)
+    before = [f for f in found if position(s, f.start_step) < raise_at]
+    assert len(before) == 1, (raise_at, describe(s, found))
+    end = position(s, before[0].end_step)
+    assert raise_at - onset_tolerance(n) <= end <= raise_at, (raise_at, describe(s, found))

@@ -488,7 +488,11 @@ class PlateauDetector(Detector):
             return False
         if st.tail and points < TAIL_POINTS:
             return False
-        if not self._stands_out(p, st, trend, se):
+        # A settled tail that a jump or an event cuts short (a raise, a collapse) rests on
+        # the shape of its phase: it need not stand out against the trend before it (a
+        # smooth convergence settles at the pace it was already slowing to).
+        cut_short = st.tail and b1 < m and _ends_at_event(p, b1, limit)
+        if not cut_short and not self._stands_out(p, st, trend, se):
             return False
         # A lull the metric leaves by improving again needs more points.
         if b1 < m and not _ends_at_event(p, b1, limit):
