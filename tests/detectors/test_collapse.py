@@ -150,3 +150,37 @@ def test_a_bounce_right_after_a_fresh_drop_is_no_dip(seed: int) -> None:
     assert not [f for f in of_kind(found, FindingKind.DIVERGENCE) if f.end_step is not None], (
         describe(s, found)
     )
+
+
+# ------------------------------------- a blow-up of 25x or more that the run comes back from
+
+
+def _blown_up_loss(seed: int, n: int) -> tuple[np.ndarray, int, int]:
+    """A steadily falling loss; an LR raise first speeds it up for 3 points, then at t0 it
+    jumps 30-100x and thrashes for a tenth of the series (longer than a short dip, shorter
+    than a long bump), then comes back below where it was."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.4, 0.5))
+    log = approach(n, tau=0.3 * n, drop=1.2) + noise(rng, n, 0.01)
+    log[t0 - 3 : t0] -= np.array([0.3, 0.6, 0.9])
+    length = int(0.09 * n)
+    high = log[t0 - 4] + math.log(float(rng.uniform(30.0, 100.0)))
+    log[t0 : t0 + length] = high + rng.normal(0.0, 0.6, length)
+    log[t0 + length :] = log[t0 + length :] - 1.0
+    return np.exp(log), t0, length
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 170, 400])
+def test_a_recovered_blow_up_of_25x_is_a_divergence(n: int, seed: int) -> None:
+    # The loss jumps 25x or more from a steady level and comes back after 9 % of the run:
+    # a divergence with its onset at the jump (not at the brief speed-up before it) that
+    # ends, however its length compares with a short dip's or a long bump's.
+    values, t0, length = _blown_up_loss(seed, n)
+    s = series(values, "loss")
+    found = analyse(s, "min")
+    div = of_kind(found, FindingKind.DIVERGENCE)
+    assert len(div) == 1, describe(s, found)
+    assert near(s, div[0].start_step, t0), describe(s, found)
+    assert div[0].end_step is not None, describe(s, found)
+    assert position(s, div[0].end_step) <= t0 + length + onset_tolerance(n), describe(s, found)

@@ -36,6 +36,15 @@ DIP_SHARE = 0.2
 log scale, about 22 %)."""
 
 
+HUGE_LOG = math.log(25.0)
+"""A loss jump this large (25x) from a steady level is a divergence however long it
+lasts before the run recovers (an LR raise's blow-up at the edge of stability)."""
+
+
+HUGE_SHARE = 0.5
+"""The same for a metric on a linear scale (an accuracy): a fall of half its level."""
+
+
 STEADY_BLOCKS = 5
 """Blocks before a short dip that must sit at the level it falls from (within 0.4 of the
 dip's depth)."""
@@ -179,7 +188,10 @@ class DivergenceDetector(Detector):
             np.all(np.abs(held - ep.level) <= 0.4 * ep.drop)
         )
         deep = ep.drop >= DIP_SHARE * level
-        if ep.recovered and short and deep and steady and good_at >= 0.1 * p.n:
+        # ...and so is a blow-up of 25x or more (half the level on a linear scale) that
+        # thrashes longer before the run comes back (the edge of stability after a raise)
+        huge = ep.drop >= (HUGE_LOG if p.log_scale else HUGE_SHARE * level)
+        if ep.recovered and (short or huge) and deep and steady and good_at >= 0.1 * p.n:
             long_enough = bump_ok = True
         if p.n < self.min_points:
             # Too few points to know the noise: only a blow-up counts.
