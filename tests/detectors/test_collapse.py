@@ -184,3 +184,42 @@ def test_a_recovered_blow_up_of_25x_is_a_divergence(n: int, seed: int) -> None:
     assert near(s, div[0].start_step, t0), describe(s, found)
     assert div[0].end_step is not None, describe(s, found)
     assert position(s, div[0].end_step) <= t0 + length + onset_tolerance(n), describe(s, found)
+
+
+# ------------------------------------------------ a gentle sag or creep before a collapse
+
+
+def _sag_then_collapse(seed: int, n: int, metric: str) -> tuple[np.ndarray, int]:
+    """A converged metric that worsens gently (5-20 % of what it loses in the end) over a
+    few points, holds there, then in one step collapses (a loss 1.7-5x, an accuracy to
+    chance) and stays."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.45, 0.6))
+    sag_at = t0 - int(rng.integers(4, max(6, n // 5)))
+    share = float(rng.uniform(0.05, 0.2))
+    if metric == "loss":
+        log = math.log(1.0) + approach(n, tau=0.08 * n, drop=1.2) + noise(rng, n, 0.003)
+        jump = math.log(float(rng.uniform(1.7, 5.0)))
+        log[sag_at:t0] += share * jump * np.linspace(0.2, 1.0, t0 - sag_at)
+        log[t0:] = log[t0 - 1] + (1 - share) * jump + noise(rng, n - t0, 0.003)
+        return np.exp(log), t0
+    acc = 0.75 - 0.3 * np.exp(-np.arange(n) / (0.08 * n)) + noise(rng, n, 0.004)
+    fall = 0.75 - 0.33
+    acc[sag_at:t0] -= share * fall * np.minimum(1.0, np.linspace(0.3, 2.0, t0 - sag_at))
+    acc[t0:] = 0.33 + noise(rng, n - t0, 0.03)
+    return np.clip(acc, 0.0, 1.0), t0
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [40, 48, 160])
+@pytest.mark.parametrize("metric", ["loss", "accuracy"])
+def test_a_collapse_after_a_gentle_sag_starts_at_the_jump(metric: str, n: int, seed: int) -> None:
+    # The metric first gets a little worse (less than a quarter of its final fall), then
+    # collapses in one step and stays: the divergence's onset is the jump, not the sag.
+    values, t0 = _sag_then_collapse(seed, n, metric)
+    s = series(values, metric)
+    found = analyse(s, "min" if metric == "loss" else "max")
+    div = of_kind(found, FindingKind.DIVERGENCE)
+    assert div, describe(s, found)
+    assert near(s, div[-1].start_step, t0), describe(s, found)
+    assert div[-1].end_step is None, describe(s, found)

@@ -45,6 +45,12 @@ HUGE_SHARE = 0.5
 """The same for a metric on a linear scale (an accuracy): a fall of half its level."""
 
 
+SAG_SHARE = 0.25
+"""A one-step jump that carries half an episode's fall or more starts it when what the
+metric lost before the jump is less than this share of the fall (a validation loss that
+creeps up before it collapses: the creep is the prelude, the jump the onset)."""
+
+
 STEADY_BLOCKS = 5
 """Blocks before a short dip that must sit at the level it falls from (within 0.4 of the
 dip's depth)."""
@@ -264,6 +270,8 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
             k += 1
             b0 = nxt
             top = float(path[b0 - 1])
+        if b1 >= m:  # a collapse that stays
+            b0, top = _at_jump(p, path, b0, b1, top, drop)
         # the blow-up starts after the last block still at the good level (a fitted
         # line through a settled stretch and the first points of an explosion
         # starts to fall too early)
@@ -278,6 +286,23 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
             break
         start = b1
     return out
+
+
+def _at_jump(
+    p: Prepared, path: FloatArray, b0: int, b1: int, top: float, drop: float
+) -> tuple[int, float]:
+    """Where the episode ``[b0, b1)`` starts when a one-step fall inside it (the block
+    before it to both blocks after it) carries half its ``drop`` or more after a sag of
+    less than :data:`SAG_SHARE` of it: at that fall, from the level just before it.
+    Else ``(b0, top)`` unchanged."""
+    r = p.robust
+    for j in range(b0 + 1, b1):
+        before = float(r[j - 1])
+        if top - before >= SAG_SHARE * drop:
+            break
+        if before - float(np.max(r[j : j + 2])) >= 0.5 * drop:
+            return j, before
+    return b0, top
 
 
 def _onset_point(p: Prepared, ep: _Episode) -> int:
