@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tbplateau.detectors.base import onset_tolerance
+from tbplateau.detectors.divergence import DivergenceDetector
 from tbplateau.findings import Finding, FindingKind
 from tbplateau.series import Series
 from tests.detectors.shapes import (
@@ -223,3 +224,34 @@ def test_a_collapse_after_a_gentle_sag_starts_at_the_jump(metric: str, n: int, s
     assert div, describe(s, found)
     assert near(s, div[-1].start_step, t0), describe(s, found)
     assert div[-1].end_step is None, describe(s, found)
+
+
+# ----------------------------------- a jump into period-2 swings (the edge of stability)
+
+
+def _jump_into_orbit(seed: int, n: int, damped: bool) -> tuple[np.ndarray, int]:
+    """A decaying loss; at t0 it jumps 30-100x within 1-3 points, then swings period-2
+    between two levels (1.5-4x apart), to the end or damped over 20-35 points."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.35, 0.6))
+    log = approach(n, tau=0.3 * t0, drop=2.5)
+    ramp = int(rng.integers(1, 4))
+    k = np.arange(n - t0, dtype=np.float64)
+    high = log[t0 - 1] + math.log(float(rng.uniform(30, 100))) * np.minimum(1.0, (k + 1) / ramp)
+    half = 0.5 * math.log(float(rng.uniform(1.5, 4.0)))
+    sign = np.where(k.astype(np.int64) % 2 == 0, 1.0, -1.0)
+    amp = half * np.exp(-3.0 * k / float(rng.uniform(20, 35))) if damped else half
+    log[t0:] = high - half + amp * sign
+    return np.exp(log + noise(rng, n, 0.005)), t0
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 200, 300])
+@pytest.mark.parametrize("damped", [False, True], ids=["to_end", "damped"])
+def test_a_jump_into_period_two_swings_is_no_divergence(damped: bool, n: int, seed: int) -> None:
+    # The edge of stability: the jump starts an oscillation (its own detector's finding),
+    # not a divergence, even where the oscillation's alternation is not perfectly regular.
+    values, t0 = _jump_into_orbit(seed, n, damped)
+    s = series(values, "loss")
+    found = DivergenceDetector().detect(s, "min")
+    assert not [f for f in found if position(s, f.start_step) >= t0 - 3], describe(s, found)

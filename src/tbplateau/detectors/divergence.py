@@ -45,6 +45,15 @@ HUGE_SHARE = 0.5
 """The same for a metric on a linear scale (an accuracy): a fall of half its level."""
 
 
+ORBIT_POINTS = 12
+"""Points after a jump looked at for a period-2 orbit (the edge of stability)."""
+
+
+ORBIT_DRIFT = 0.4
+"""Most a level of a period-2 orbit moves between visits, as a share of the swing (dev
+set: the blow-ups of real edge-of-stability runs stay divergences up to 0.7)."""
+
+
 SAG_SHARE = 0.25
 """A one-step jump that carries half an episode's fall or more starts it when what the
 metric lost before the jump is less than this share of the fall (a validation loss that
@@ -206,6 +215,8 @@ class DivergenceDetector(Detector):
         if not (big and long_enough and (to_end or bump_ok)):
             return None
         onset = _onset_point(p, ep)
+        if to_end and _period_two_orbit(p.y, onset):
+            return None  # a jump into clean period-2 swings: an oscillation, reported as such
         end = None if to_end else p.step_at(p1 - 1)
         detail = {
             "worsening": float(ep.drop),
@@ -286,6 +297,23 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
             break
         start = b1
     return out
+
+
+def _period_two_orbit(y: FloatArray, onset: int) -> bool:
+    """Whether the finite working values just after a jump at ``onset`` swing period-2
+    between two steady levels: past the 3-point rise, :data:`ORBIT_POINTS` points whose
+    every step reverses the last one, each level (highs and lows apart) moving less than
+    :data:`ORBIT_DRIFT` of the swing from one visit to the next (a damped orbit converges
+    slowly). A blow-up's chaos swings too, but not between two levels."""
+    w = y[onset + 3 : onset + 3 + ORBIT_POINTS]
+    if w.size < ORBIT_POINTS:
+        return False
+    d = np.diff(w)
+    if not np.all(d[1:] * d[:-1] < 0):
+        return False
+    swing = float(np.median(np.abs(d)))
+    drift = max(float(np.max(np.abs(np.diff(w[0::2])))), float(np.max(np.abs(np.diff(w[1::2])))))
+    return drift < ORBIT_DRIFT * swing
 
 
 def _at_jump(
