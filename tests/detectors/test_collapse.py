@@ -255,3 +255,22 @@ def test_a_jump_into_period_two_swings_is_no_divergence(damped: bool, n: int, se
     s = series(values, "loss")
     found = DivergenceDetector().detect(s, "min")
     assert not [f for f in found if position(s, f.start_step) >= t0 - 3], describe(s, found)
+
+
+# ------------------------------------------ a shallow dip of a few points on a short run
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [25, 32, 45])
+def test_a_shallow_short_dip_on_a_short_run_is_no_divergence(n: int, seed: int) -> None:
+    # A per-epoch accuracy that has converged dips by 10-15 % of its level (less than a
+    # deep dip's fifth) for 3-5 points and comes back: on a short run that is a tenth of
+    # the series or more, but a recovering bump must last twice the shortest episode.
+    rng = np.random.default_rng(seed)
+    acc = 0.6 - 0.3 * np.exp(-np.arange(n) / (0.15 * n)) + noise(rng, n, 0.004)
+    t0 = int(n * rng.uniform(0.45, 0.6))
+    length = int(rng.integers(3, 6))
+    acc[t0 : t0 + length] -= 0.6 * rng.uniform(0.1, 0.15)
+    s = series(acc, "accuracy")
+    found = analyse(s, "max")
+    assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)

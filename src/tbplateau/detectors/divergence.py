@@ -189,9 +189,10 @@ class DivergenceDetector(Detector):
         )
         lasting = p1 - p0
         long_enough = lasting >= max(3, self.min_fraction * p.n) or (to_end and ends_nonfinite)
-        # A dip that recovers must last twice as long, and not be a warm-up at the start.
+        # A dip that recovers must last twice as long (twice the 3-point floor on a short
+        # run too), and not be a warm-up at the start.
         good_at = int(p.bins.start[ep.top])
-        bump_ok = lasting >= max(3, 2 * self.min_fraction * p.n) and good_at >= 0.1 * p.n
+        bump_ok = lasting >= max(6, 2 * self.min_fraction * p.n) and good_at >= 0.1 * p.n
         # A short, deep dip (an LR spike or raise the run comes back from) is a divergence
         # too: three points or more but short (a long bump that recovers is judged as
         # above: a cyclic schedule's swings are no divergence), a fifth of the level below
