@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 
+from tbplateau.detectors.oscillation import OscillationDetector
 from tbplateau.findings import FindingKind
 from tests.detectors.shapes import (
     analyse,
@@ -357,3 +358,45 @@ def test_period_two_swings_that_set_in_after_chaos_are_an_oscillation(seed: int)
     found = analyse(s, "min")
     osc = [f for f in of_kind(found, FindingKind.OSCILLATION) if near(s, f.start_step, t1)]
     assert osc, describe(s, found)
+
+
+def _dip_climb_swing(seed: int, n: int, goal: str) -> tuple[np.ndarray, int]:
+    """Real edge-of-stability runs (evaluation set, dev): at t0 the LR is raised, the metric
+    first improves faster for 2-4 points, then climbs 20-50x worse over 3-4 points, and only
+    then swings up and down every step for 8-10 steps of wildly varying height, turns
+    chaotic (no alternation) and recovers."""
+    rng = np.random.default_rng(800 + seed)
+    t0 = int(n * rng.uniform(0.4, 0.5))
+    t = np.arange(n, dtype=np.float64)
+    w = math.log(1.2) - 1.5 * (1 - np.exp(-t / (0.4 * n)))  # log of the loss
+    dip, climb, swings, chaos = (int(rng.integers(2, 5)), int(rng.integers(3, 5)), 10, 15)
+    a = t0 + dip
+    w[t0:a] = w[t0 - 1] - 0.2 * np.arange(1, dip + 1)
+    high = w[t0 - 1] + math.log(float(rng.uniform(20, 50)))
+    w[a : a + climb] = w[a - 1] + (high - w[a - 1]) * np.arange(1, climb + 1) / climb
+    b = a + climb
+    sign = np.where(np.arange(swings) % 2 == 0, -1.0, 1.0)
+    w[b : b + swings] = high + sign * rng.uniform(0.4, 1.2, swings)
+    c = b + swings
+    w[c : c + chaos] = high - 1.0 + np.cumsum(rng.normal(-0.1, 0.5, chaos))
+    d = c + chaos
+    w[d:] = w[t0 - 1] - 1.0 * (1 - np.exp(-(t[d:] - d) / 10))
+    if goal == "min":
+        return np.exp(w + noise(rng, n, 0.001)), t0
+    return np.round(np.clip(0.95 - 0.12 * (w - w[t0 - 1]), 0.0, 1.0), 3), t0
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [150, 300])
+@pytest.mark.parametrize("goal", ["min", "max"])
+def test_period_two_swings_after_a_raise_dip_and_climb_are_an_oscillation(
+    goal: str, n: int, seed: int
+) -> None:
+    # The swings begin only once the climb is done, a few points after the raise, and
+    # alternate for a short run (eight or nine steps) before the chaos: an oscillation
+    # from the raise (where the jump into it begins).
+    values, t0 = _dip_climb_swing(seed, n, goal)
+    s = series(values, "loss" if goal == "min" else "accuracy")
+    found = OscillationDetector().detect(s, "min" if goal == "min" else "max", events=(t0,))
+    assert found, describe(s, found)
+    assert near(s, found[0].start_step, t0), describe(s, found)

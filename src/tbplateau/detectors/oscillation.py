@@ -139,6 +139,27 @@ MIN_FLIPS = 8
 changes sign about two times in three: eight in a row by chance about one time in 25)."""
 
 
+SETTLE_POINTS = 9
+"""Pairs of differences after a jump or an event within which swings it sets off may begin
+(an LR raise throws the loss up over a few points, and the period-2 swings start once it
+is up): a run of ``MIN_FLIPS - 1`` large sign changes (eight alternating steps, as the
+evaluation set's labels ask) that starts there is the oscillation, from the jump on.
+White noise after a level shift makes such a run there in about one series in seven
+(steps of any size), so each step must also be :data:`SET_OFF_SWING` times the smallest
+swing that counts and the run span :data:`SET_OFF_BLOCKS` blocks."""
+
+SET_OFF_SWING = 3.0
+"""What the steps of swings set off by a jump must be, in smallest swings that count
+(:func:`_least_swing`: 3 % of a loss's level; a wobble of a few percent on a bump
+after a smooth descent is no oscillation, period-2 swings at the edge of stability move
+the loss by factors)."""
+
+SET_OFF_BLOCKS = 4
+"""Blocks that swings set off by a jump must span: on a long series, whose blocks hold many
+points, eight steps inside a block or two are a blip of the noise after a level shift
+(sustained swings there show at blocks and are judged there)."""
+
+
 MIN_TURNS = 4
 """Direction changes by the typical swing or more that make swings repeated (two periods
 of a sine-like burst turn four times; a bend, a spike or a dip turns once or twice, and
@@ -186,6 +207,19 @@ def _alternating_run(
             best = (i, j - i)
         i = j
     return best
+
+
+def _set_off(p: Prepared, pa: int, pb: int, bar: float, i0: int, run: int) -> tuple[int, int, bool]:
+    """The run of large sign changes of the points ``[pa, pb)`` that starts among the first
+    :data:`SETTLE_POINTS` pairs of differences (the points from a jump or an event), each
+    step at least ``bar``: ``(first pair, length, True)`` when it has :data:`MIN_FLIPS`
+    - 1 changes or more and spans :data:`SET_OFF_BLOCKS` blocks, else ``i0`` and ``run``
+    unchanged and ``False``."""
+    j0, jrun = _alternating_run(p.y[pa:pb], bar, SETTLE_POINTS)
+    span = np.searchsorted(p.bins.start, [pa + j0, pa + j0 + jrun + 2], side="right")
+    if jrun >= MIN_FLIPS - 1 and int(span[1] - span[0]) >= SET_OFF_BLOCKS:
+        return j0, jrun, True
+    return i0, run, False
 
 
 def _turns(values: npt.NDArray[np.float64], h: float) -> int:
@@ -336,7 +370,8 @@ class OscillationDetector(Detector):
     the series (8 blocks at least; a burst of regular swings 16 points), the curve
     turns by the typical swing four times or more (a wavy fall does not), and the
     swings alternate: point by point (eight large sign changes in a row that start
-    the loud stretch, start at a jump or an event, or keep going through it; twenty
+    the loud stretch, start at a jump or an event, or keep going through it; seven that
+    start within nine points of a jump or an event, each 3 % of the level; twenty
     anywhere), or regularly (the residuals' autocorrelation at some lag of 1 to 5 is
     below -0.6, at blocks or at points: period-2 swings at the edge of stability, a
     sine-like burst), or, without that regularity, are six times the reference,
@@ -604,6 +639,11 @@ class OscillationDetector(Detector):
         bar = max(self.min_ratio * ref, least)
         i0, run = _alternating_run(p.y[pa:pb], bar)
         owns = run >= MIN_FLIPS and self._owns(p, phase, i0, run, p.y[pa:pb], bar, pa)
+        set_off = False
+        if not owns and jump_at is not None:
+            # swings set off by the jump or event the stretch starts at (see SETTLE_POINTS)
+            i0, run, owns = _set_off(p, pa, pb, max(bar, SET_OFF_SWING * least), i0, run)
+            set_off = owns
         if not owns:  # a long run later in the stretch (swings that settle into a cycle)
             i0, run = _alternating_run(p.y[pa:pb], bar, pb - pa)
             owns = run >= LATE_FLIPS
@@ -616,7 +656,15 @@ class OscillationDetector(Detector):
             ratio = size / max(ref, 1e-300)
             if size >= least and ratio >= self.min_ratio:
                 return self._finding(
-                    series, p, q0, q1, size, ref, max(regular, ALTERNATION_SHARE), regular, run
+                    series,
+                    p,
+                    pa if set_off else q0,  # swings set off by a jump start at the jump
+                    q1,
+                    size,
+                    ref,
+                    max(regular, ALTERNATION_SHARE),
+                    regular,
+                    run,
                 )
         if b1 - lo < need and not (
             regular >= MIN_COHERENCE and b1 - lo >= 3 and pb - pa >= SHORT_BURST
