@@ -149,15 +149,28 @@ White noise after a level shift makes such a run there in about one series in se
 swing that counts and the run span :data:`SET_OFF_BLOCKS` blocks."""
 
 SET_OFF_SWING = 3.0
-"""What the steps of swings set off by a jump must be, in smallest swings that count
-(:func:`_least_swing`: 3 % of a loss's level; a wobble of a few percent on a bump
+"""What the steps of swings set off by a jump must be, in :data:`LEVEL_SHARE` of the level
+(3 %; and the grid steps of :func:`_least_swing`): a wobble of a few percent on a bump
 after a smooth descent is no oscillation, period-2 swings at the edge of stability move
-the loss by factors)."""
+the loss by factors and a small-set accuracy by several grid steps."""
 
 SET_OFF_BLOCKS = 4
 """Blocks that swings set off by a jump must span: on a long series, whose blocks hold many
 points, eight steps inside a block or two are a blip of the noise after a level shift
 (sustained swings there show at blocks and are judged there)."""
+
+JUMP_STEPS = 5.0
+"""A jump this many set-off steps high (15 % of the level, or five times the noise bar)
+makes the swings after it count with a miss here and there (chaos at the edge of
+stability skips a sign change now and then), each step a :data:`JUMP_SHARE` of the jump."""
+
+JUMP_SHARE = 0.2
+"""Smallest step of the swings after a jump, as a share of the jump: noise at the new level
+of a collapse moves by a few percent of the jump, swings at the edge of stability by a
+third of it or more."""
+
+GAPPED_SHARE = 0.8
+"""Share of sign changes in a run that misses one now and then (white noise: two in three)."""
 
 
 MIN_TURNS = 4
@@ -209,17 +222,42 @@ def _alternating_run(
     return best
 
 
-def _set_off(p: Prepared, pa: int, pb: int, bar: float, i0: int, run: int) -> tuple[int, int, bool]:
-    """The run of large sign changes of the points ``[pa, pb)`` that starts among the first
-    :data:`SETTLE_POINTS` pairs of differences (the points from a jump or an event), each
-    step at least ``bar``: ``(first pair, length, True)`` when it has :data:`MIN_FLIPS`
-    - 1 changes or more and spans :data:`SET_OFF_BLOCKS` blocks, else ``i0`` and ``run``
-    unchanged and ``False``."""
-    j0, jrun = _alternating_run(p.y[pa:pb], bar, SETTLE_POINTS)
-    span = np.searchsorted(p.bins.start, [pa + j0, pa + j0 + jrun + 2], side="right")
-    if jrun >= MIN_FLIPS - 1 and int(span[1] - span[0]) >= SET_OFF_BLOCKS:
-        return j0, jrun, True
-    return i0, run, False
+def _gapped_run(flips: npt.NDArray[np.bool_], starts: int) -> tuple[int, int, int]:
+    """The stretch of ``flips`` with the most sign changes that starts with one among the
+    first ``starts`` pairs, ends with one, misses no two pairs in a row and changes sign at
+    :data:`GAPPED_SHARE` of its pairs or more: ``(first pair, pairs, changes)``, or
+    ``(0, 0, 0)``."""
+    best = (0, 0, 0)
+    m = flips.size
+    for i in np.flatnonzero(flips[:starts]).tolist():
+        j = i
+        while j + 1 < m and (flips[j + 1] or (j + 2 < m and flips[j + 2])):
+            j += 1
+        count = int(np.count_nonzero(flips[i : j + 1]))
+        if count > best[2] and count >= GAPPED_SHARE * (j - i + 1):
+            best = (i, j - i + 1, count)
+    return best
+
+
+def _set_off(p: Prepared, pa: int, pb: int, bar: float) -> tuple[int, int] | None:
+    """Swings set off by the jump or event at point ``pa`` (the stretch ends at ``pb``):
+    ``(first pair, pairs)`` of differences from ``pa`` of a run of large sign changes
+    that starts among the first :data:`SETTLE_POINTS` pairs and spans
+    :data:`SET_OFF_BLOCKS` blocks, ``None`` when there is none. The run has
+    ``MIN_FLIPS - 1`` changes in a row, each step ``bar`` or more; or, after a jump of
+    :data:`JUMP_STEPS` such steps, :data:`MIN_FLIPS` changes with a miss here and
+    there (see :func:`_gapped_run`), each step :data:`JUMP_SHARE` of the jump or more."""
+    v = p.y[pa:pb]
+    first, pairs = _alternating_run(v, bar, SETTLE_POINTS)
+    if pairs < MIN_FLIPS - 1 and pa > 0:
+        jump = abs(fast_median(v[: SETTLE_POINTS + 8]) - float(p.y[pa - 1]))
+        if jump >= JUMP_STEPS * bar:
+            first, pairs, count = _gapped_run(_flips(v, JUMP_SHARE * jump), SETTLE_POINTS)
+            pairs = pairs if count >= MIN_FLIPS else 0
+    if pairs < MIN_FLIPS - 1:
+        return None
+    span = np.searchsorted(p.bins.start, [pa + first, pa + first + pairs + 2], side="right")
+    return (first, pairs) if int(span[1] - span[0]) >= SET_OFF_BLOCKS else None
 
 
 def _turns(values: npt.NDArray[np.float64], h: float) -> int:
@@ -642,8 +680,10 @@ class OscillationDetector(Detector):
         set_off = False
         if not owns and jump_at is not None:
             # swings set off by the jump or event the stretch starts at (see SETTLE_POINTS)
-            i0, run, owns = _set_off(p, pa, pb, max(bar, SET_OFF_SWING * least), i0, run)
-            set_off = owns
+            step = SET_OFF_SWING * LEVEL_SHARE * self._level_scale(p)
+            found = _set_off(p, pa, pb, max(bar, step))
+            if found is not None:
+                (i0, run), owns, set_off = found, True, True
         if not owns:  # a long run later in the stretch (swings that settle into a cycle)
             i0, run = _alternating_run(p.y[pa:pb], bar, pb - pa)
             owns = run >= LATE_FLIPS
