@@ -464,3 +464,42 @@ def test_loud_noise_after_a_modest_jump_is_not_an_oscillation(
     s = series(np.exp(log), "loss")
     found = OscillationDetector().detect(s, "min", events=(t0,))
     assert not found, describe(s, found)
+
+
+_WEAK_LATE: dict[tuple[int, int], str] = {
+    (
+        150,
+        3,
+    ): "the segmentation cuts no jump at the climb: the swings begin 10 pairs after the raise",
+}
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [150, 300])
+def test_swings_that_begin_well_after_the_raise_but_right_after_its_jump_are_found(
+    n: int, seed: int, request: pytest.FixtureRequest
+) -> None:
+    known_weak(request, _WEAK_LATE, n, seed)
+    # The raise first speeds the fall up for 5-6 points, the loss then jumps 20-50x over
+    # two or three, creeps up four more and only then swings every step: the swings
+    # begin 11-13 points after the raise, but within a few of the jump.
+    rng = np.random.default_rng(1100 + seed)
+    t0 = int(n * rng.uniform(0.4, 0.5))
+    t = np.arange(n, dtype=np.float64)
+    w = math.log(1.2) - 1.5 * (1 - np.exp(-t / (0.4 * n)))  # log of the loss
+    dip, climb = int(rng.integers(5, 7)), int(rng.integers(2, 4))
+    a = t0 + dip
+    w[t0:a] = w[t0 - 1] - 0.25 * np.arange(1, dip + 1)
+    high = w[t0 - 1] + math.log(float(rng.uniform(20, 50)))
+    w[a : a + climb] = w[a - 1] + (high - w[a - 1]) * np.arange(1, climb + 1) / climb
+    b = a + climb
+    w[b : b + 4] = high + np.array([0.1, 0.3, 0.5, 0.7])  # more steps up, no sign change
+    c = b + 4
+    sign = np.where(np.arange(10) % 2 == 0, -1.0, 1.0)
+    w[c : c + 10] = high + sign * rng.uniform(0.4, 1.2, 10)
+    d = c + 10
+    w[d:] = w[t0 - 1] - 1.0 * (1 - np.exp(-(t[d:] - d) / 10))
+    s = series(np.exp(w + noise(rng, n, 0.001)), "loss")
+    found = OscillationDetector().detect(s, "min", events=(t0,))
+    assert found, describe(s, found)
+    assert near(s, found[0].start_step, t0), describe(s, found)

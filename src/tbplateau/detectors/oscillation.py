@@ -239,20 +239,26 @@ def _gapped_run(flips: npt.NDArray[np.bool_], starts: int) -> tuple[int, int, in
     return best
 
 
-def _set_off(p: Prepared, pa: int, pb: int, bar: float) -> tuple[int, int] | None:
+def _set_off(
+    p: Prepared, phase: npt.NDArray[np.int64], pa: int, pb: int, bar: float
+) -> tuple[int, int] | None:
     """Swings set off by the jump or event at point ``pa`` (the stretch ends at ``pb``):
     ``(first pair, pairs)`` of differences from ``pa`` of a run of large sign changes
-    that starts among the first :data:`SETTLE_POINTS` pairs and spans
-    :data:`SET_OFF_BLOCKS` blocks, ``None`` when there is none. The run has
+    that starts among the first :data:`SETTLE_POINTS` pairs after ``pa`` or after a
+    later phase change within them (an LR raise, then the jump it causes a few points
+    on), and spans :data:`SET_OFF_BLOCKS` blocks, ``None`` when there is none. The run has
     ``MIN_FLIPS - 1`` changes in a row, each step ``bar`` or more; or, after a jump of
     :data:`JUMP_STEPS` such steps, :data:`MIN_FLIPS` changes with a miss here and
     there (see :func:`_gapped_run`), each step :data:`JUMP_SHARE` of the jump or more."""
     v = p.y[pa:pb]
-    first, pairs = _alternating_run(v, bar, SETTLE_POINTS)
+    changes = p.bins.start[np.flatnonzero(phase[1:] != phase[:-1]) + 1]
+    later = changes[(changes > pa) & (changes <= pa + SETTLE_POINTS)]
+    settle = SETTLE_POINTS + (int(later[-1]) - pa if later.size else 0)
+    first, pairs = _alternating_run(v, bar, settle)
     if pairs < MIN_FLIPS - 1 and pa > 0:
         jump = abs(fast_median(v[: SETTLE_POINTS + 8]) - float(p.y[pa - 1]))
         if jump >= JUMP_STEPS * bar:
-            first, pairs, count = _gapped_run(_flips(v, JUMP_SHARE * jump), SETTLE_POINTS)
+            first, pairs, count = _gapped_run(_flips(v, JUMP_SHARE * jump), settle)
             pairs = pairs if count >= MIN_FLIPS else 0
     if pairs < MIN_FLIPS - 1:
         return None
@@ -681,7 +687,7 @@ class OscillationDetector(Detector):
         if not owns and jump_at is not None:
             # swings set off by the jump or event the stretch starts at (see SETTLE_POINTS)
             step = SET_OFF_SWING * LEVEL_SHARE * self._level_scale(p)
-            found = _set_off(p, pa, pb, max(bar, step))
+            found = _set_off(p, phase, pa, pb, max(bar, step))
             if found is not None:
                 (i0, run), owns, set_off = found, True, True
         if not owns:  # a long run later in the stretch (swings that settle into a cycle)
