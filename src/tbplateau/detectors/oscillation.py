@@ -225,7 +225,8 @@ def _alternating_run(
 def _gapped_run(flips: npt.NDArray[np.bool_], starts: int) -> tuple[int, int, int]:
     """The stretch of ``flips`` with the most sign changes that starts with one among the
     first ``starts`` pairs, ends with one, misses no two pairs in a row and changes sign at
-    :data:`GAPPED_SHARE` of its pairs or more: ``(first pair, pairs, changes)``, or
+    :data:`GAPPED_SHARE` of its pairs or more (the longest such start of a longer stretch
+    that changes sign less often overall): ``(first pair, pairs, changes)``, or
     ``(0, 0, 0)``."""
     best = (0, 0, 0)
     m = flips.size
@@ -233,9 +234,11 @@ def _gapped_run(flips: npt.NDArray[np.bool_], starts: int) -> tuple[int, int, in
         j = i
         while j + 1 < m and (flips[j + 1] or (j + 2 < m and flips[j + 2])):
             j += 1
-        count = int(np.count_nonzero(flips[i : j + 1]))
-        if count > best[2] and count >= GAPPED_SHARE * (j - i + 1):
-            best = (i, j - i + 1, count)
+        # the longest part from i (ending with a change) that changes sign often enough
+        counts = np.cumsum(flips[i : j + 1])
+        ok = np.flatnonzero(flips[i : j + 1] & (counts >= GAPPED_SHARE * np.arange(1, j - i + 2)))
+        if ok.size and int(counts[ok[-1]]) > best[2]:
+            best = (i, int(ok[-1]) + 1, int(counts[ok[-1]]))
     return best
 
 
