@@ -1,7 +1,7 @@
-"""Builds the optional compiled scanner; all metadata lives in pyproject.toml.
+"""Builds the optional compiled extensions; all metadata lives in pyproject.toml.
 
-The extension is optional: if it cannot be compiled, tbplateau falls back to its
-pure-Python scanner (identical results, slower).
+Both are optional: if one cannot be compiled, tbplateau falls back to its pure-Python
+scanner or its numpy statistics (identical results, slower).
 """
 
 from setuptools import Extension, setup
@@ -13,6 +13,13 @@ setup(
             sources=["src/tbplateau/reader/_fastscan.c"],
             extra_compile_args=["-O3"],
             optional=True,
-        )
+        ),
+        # no fused multiply-add: the kernels must round exactly as numpy does
+        Extension(
+            "tbplateau._kernels",
+            sources=["src/tbplateau/_kernels.c"],
+            extra_compile_args=["-O3", "-ffp-contract=off"],
+            optional=True,
+        ),
     ]
 )

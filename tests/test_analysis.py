@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tbplateau.analysis import REPORT_SCHEMA, Report, RunReport, analyze, analyze_runs
 from tbplateau.curves import attach
 from tbplateau.detectors import PlateauDetector
+from tbplateau.detectors.base import onset_tolerance
 from tbplateau.evaluation.synthetic import generate_cases
 from tbplateau.findings import FindingKind
 from tbplateau.pairing import run_groups
@@ -292,6 +293,30 @@ def test_validation_rise_with_training_already_flat_is_overfitting_not_divergenc
     kinds = [f.kind for f in report.findings()]
     assert FindingKind.OVERFITTING in kinds
     assert FindingKind.DIVERGENCE not in kinds
+
+
+def test_a_recovered_blow_up_before_the_overfitting_stays_a_divergence() -> None:
+    """A 40x spike of the validation loss that starts within the onset tolerance of the
+    overfitting but is over before it begins is an event of its own: reported as a divergence
+    beside the overfitting, not explained away as the same rise."""
+    rng = np.random.default_rng(5)
+    n = 120
+    u = np.arange(n)
+    train = np.exp(np.log(0.05) + 3.0 * np.exp(-u / 10) + rng.normal(0, 0.02, n))
+    val = np.exp(np.where(u < 70, np.log(0.6) - 0.8 * u / 70, np.log(0.6) - 0.8 + (u - 70) / 40))
+    val = val * np.exp(rng.normal(0, 0.02, n))
+    val[64:67] *= 40.0
+    run = Run(
+        ".",
+        ("f",),
+        (Series(".", "loss", steps=u, values=train), Series(".", "val_loss", steps=u, values=val)),
+    )
+    found = list(analyze(Logdir("logs", (run,))).findings())
+    over = [f for f in found if f.kind is FindingKind.OVERFITTING]
+    spikes = [f for f in found if f.kind is FindingKind.DIVERGENCE and f.tags[0] == "val_loss"]
+    assert over
+    assert over[0].start_step - 64 <= onset_tolerance(n)
+    assert [abs(f.start_step - 64) <= 1 for f in spikes] == [True]
 
 
 @pytest.mark.parametrize(

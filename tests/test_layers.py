@@ -17,7 +17,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "tbplateau"
 
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"errors", "_optional", "escape"}),
+    frozenset({"errors", "_optional", "escape", "_kernels"}),
     frozenset({"series", "findings"}),
     frozenset({"reader", "stats", "goals"}),
     frozenset({"detectors", "pairing", "baselines"}),

@@ -315,9 +315,11 @@ def _explained_by_overfitting(found: list[Finding], over: Finding, val: Series) 
 
     That is a divergence starting at or after the overfitting onset (within the onset
     tolerance), or one still going on when the overfitting starts: the same rise of
-    the validation loss, reported once, as overfitting. On the series the overfitting
-    was found on, a plateau around its onset that the metric leaves (by worsening) is
-    the flat bottom of the curve, the minimum it starts from: dropped too.
+    the validation loss, reported once, as overfitting. A divergence over before the
+    overfitting onset (a spike that recovered) is an event of its own and stays, however
+    close to the onset it starts. On the series the overfitting was found on, a plateau
+    around its onset that the metric leaves (by worsening) is the flat bottom of the
+    curve, the minimum it starts from: dropped too.
     """
     tol = onset_tolerance(len(val))
     o = _position(val, over.start_step)
@@ -334,6 +336,8 @@ def _explained_by_overfitting(found: list[Finding], over: Finding, val: Series) 
             )
         if f.kind is not FindingKind.DIVERGENCE:
             return False
+        if f.end_step is not None and _position(val, f.end_step) < o:
+            return False  # over before the overfitting begins: an event of its own
         if _position(val, f.start_step) >= o - tol:
             return True
         return _position(val, f.end_step) >= o

@@ -16,7 +16,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import os
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +40,7 @@ __all__ = [
     "dominant_period",
     "drawdown",
     "equal_runs",
+    "fast_mean",
     "fast_median",
     "fast_quantile",
     "fast_quantiles",
@@ -65,6 +68,99 @@ MAD_TO_SIGMA = 1.482602218505602
 """Factor turning a median absolute deviation into a normal standard deviation."""
 
 
+class _Kernels(Protocol):
+    """The compiled kernels (``tbplateau/_kernels.c``): the same results as the numpy code
+    here, to the bit, or ``None``/``False`` where they decline and numpy decides."""
+
+    def median(self, values: FloatArray, /) -> float | None: ...
+
+    def mean(self, values: FloatArray, /) -> float | None: ...
+
+    def quantiles(
+        self, values: FloatArray, qs: tuple[float, ...], /
+    ) -> tuple[float, ...] | None: ...
+
+    def rank_autocorrelation(self, order: IntArray, out: FloatArray, /) -> bool: ...
+
+    def row_medians(self, rows: FloatArray, out: FloatArray, /) -> bool: ...
+
+    def prefix_medians(self, y: FloatArray, first: int, out: FloatArray, /) -> bool: ...
+
+    def moving_median(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
+
+    def d2_median(self, y: FloatArray, lag: int, /) -> float | None: ...
+
+    def local_noise(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
+
+    def equal_runs(self, y: FloatArray, k: int, /) -> tuple[list[int], list[int]] | None: ...
+
+    def segment(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        weights: FloatArray | None,
+        pen: float,
+        min_size: int,
+        max_segments: int,
+        fixed: tuple[int, ...],
+        /,
+    ) -> list[int]: ...
+
+
+def _load_kernels() -> _Kernels | None:
+    """The compiled kernels, or ``None`` where they are not built or
+    ``TBPLATEAU_PURE_PYTHON`` is set (then numpy computes everything)."""
+    if os.environ.get("TBPLATEAU_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from tbplateau import _kernels
+    except ImportError:  # pragma: no cover - depends on the build
+        return None
+    return _kernels
+
+
+KERNELS: _Kernels | None = _load_kernels()
+"""The compiled kernels in use (``None``: the numpy fallback; tests swap it)."""
+
+
+def _same_sums(kernels: _Kernels | None) -> bool:
+    """Whether the kernels' mean adds in this numpy's order (pairwise sums of 8
+    interleaved accumulators, onto 0.0): probes whose sums round differently in any
+    other order."""
+    if kernels is None:
+        return False
+    rng = np.random.default_rng(0)
+    for n in (1, 5, 8, 13, 100, 129, 300, 1000):
+        probe = rng.normal(0, 1, n) * 10.0 ** rng.integers(-8, 8, n)
+        for values in (probe, probe[::-1], np.full(n, -0.0)):
+            if _bits(kernels.mean(values)) != _bits(float(values.mean())):
+                return False
+    return True
+
+
+def _bits(x: float | None) -> str:
+    return "None" if x is None else x.hex()
+
+
+_SAME_SUMS = _same_sums(KERNELS)
+"""The kernels' mean is numpy's to the bit here (checked once, at import)."""
+
+
+def fast_mean(values: FloatArray) -> float:
+    """``float(values.mean())`` of a 1-D float64 array, without numpy's per-call overhead
+    (the same pairwise summation, so the same bits); numpy's own for an empty, long or
+    non-finite mean.
+
+    >>> fast_mean(np.array([1.0, 2.0, 4.0]))
+    2.3333333333333335
+    """
+    if KERNELS is not None and _SAME_SUMS and values.ndim == 1 and values.dtype == np.float64:
+        m = KERNELS.mean(values)
+        if m is not None:
+            return m
+    return float(values.mean())
+
+
 _SHORT_MEDIAN = 40
 """Up to this many values, :func:`fast_median` sorts a Python list (numpy's per-call
 overhead is larger than the work there)."""
@@ -87,6 +183,9 @@ def fast_median(values: FloatArray) -> float:
     >>> fast_median(np.array([3.0, 1.0, 2.0, 10.0]))
     2.5
     """
+    if KERNELS is not None:  # the same order statistics, or None where numpy decides
+        found = KERNELS.median(values)
+        return float(np.median(values)) if found is None else found
     n = values.shape[0] if values.ndim == 1 else 0
     if n == 0 or values.dtype != np.float64:
         return float(np.median(values))
@@ -131,6 +230,9 @@ def fast_quantiles(values: FloatArray, qs: tuple[float, ...]) -> tuple[float, ..
     >>> fast_quantiles(np.array([3.0, 1.0, 2.0, 10.0]), (0.1, 0.9))
     (1.3, 7.900000000000001)
     """
+    if KERNELS is not None:  # the same arithmetic, or None where numpy decides
+        found = KERNELS.quantiles(values, qs)
+        return _np_quantiles(values, qs) if found is None else found
     n = values.shape[0] if values.ndim == 1 else 0
     if n == 0 or values.dtype != np.float64:
         return _np_quantiles(values, qs)
@@ -211,6 +313,10 @@ def _row_medians(windows: FloatArray) -> FloatArray:
     w = windows.shape[1]
     if windows.shape[0] == 0 or w < 1 or windows.dtype != np.float64:
         return np.asarray(np.median(windows, axis=1), dtype=np.float64)
+    if KERNELS is not None:
+        medians = np.empty(windows.shape[0])
+        if KERNELS.row_medians(windows, medians):
+            return medians
     h = w // 2
     # numpy's mean of the middle values starts its sum at 0.0 (so -0.0 comes out 0.0)
     if w % 2:
@@ -263,8 +369,10 @@ def noise_scale(values: npt.ArrayLike, *, lags: tuple[int, ...] | None = None) -
     for k in lags:
         if y.size < 2 * k + 3:
             continue
-        d2 = y[2 * k :] - 2.0 * y[k:-k] + y[: -2 * k]
-        best = max(best, MAD_TO_SIGMA * fast_median(np.abs(d2)) / math.sqrt(6.0))
+        m = None if KERNELS is None else KERNELS.d2_median(y, k)
+        if m is None:
+            m = fast_median(np.abs(y[2 * k :] - 2.0 * y[k:-k] + y[: -2 * k]))
+        best = max(best, MAD_TO_SIGMA * m / math.sqrt(6.0))
     if best == 0.0 and y.size >= 3:
         # An exactly piecewise-linear series has zero noise; that is a valid answer.
         return 0.0
@@ -391,9 +499,13 @@ def local_noise(values: npt.ArrayLike, window: int) -> FloatArray:
     n = int(y.size)
     if n < 3:
         return np.zeros(n)
+    w = max(3, min(int(window), n if n % 2 else n - 1)) | 1
+    if KERNELS is not None:  # the same arithmetic in one call, or False where numpy decides
+        noise = np.empty(n)
+        if KERNELS.local_noise(y, w, noise):
+            return noise
     d2 = y[2:] - 2.0 * y[1:-1] + y[:-2]
     d2 = np.concatenate([d2[:1], d2, d2[-1:]])
-    w = max(3, min(int(window), n if n % 2 else n - 1)) | 1
     h = w // 2
     spread = _window_medians(_reflect(np.abs(d2), h), w)
     return np.asarray(MAD_TO_SIGMA * spread / math.sqrt(6.0), dtype=np.float64)
@@ -467,6 +579,9 @@ def equal_runs(values: npt.ArrayLike, min_length: int) -> tuple[IntArray, IntArr
     k = max(2, int(min_length))
     if y.size < k:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    found = None if KERNELS is None else KERNELS.equal_runs(y, k)
+    if found is not None:  # the same runs, found in one pass
+        return np.asarray(found[0], dtype=np.int64), np.asarray(found[1], dtype=np.int64)
     same = (y[1:] == y[:-1]).astype(np.int8)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], same, [0]])))
     starts = edges[::2].astype(np.int64)
@@ -609,8 +724,8 @@ def fit_line(x: npt.ArrayLike, y: npt.ArrayLike) -> Line:
     n = int(xa.size)
     if n == 0:
         return Line(0.0, 0.0, 0.0, 0)
-    xm = float(xa.mean())
-    ym = float(ya.mean())
+    xm = fast_mean(xa)
+    ym = fast_mean(ya)
     dx = xa - xm
     dy = ya - ym
     sxx = float(dx @ dx)
@@ -652,6 +767,10 @@ def moving_median(values: npt.ArrayLike, window: int) -> FloatArray:
     w = max(1, int(window) | 1)
     if n == 0 or w == 1:
         return np.array(y, dtype=np.float64)
+    if KERNELS is not None:  # the same medians in one call, or False where numpy decides
+        medians = np.empty(n)
+        if KERNELS.moving_median(y, w, medians):
+            return medians
     h = w // 2
     if n < w:
         out = [fast_median(y[max(0, i - h) : i + h + 1]) for i in range(n)]
@@ -668,6 +787,10 @@ def _prefix_medians(y: FloatArray, first: int) -> FloatArray:
     k = np.arange(first, y.size + 1)
     if k.size == 0:
         return np.zeros(0)
+    if KERNELS is not None and y.dtype == np.float64 and y.ndim == 1:
+        medians = np.empty(k.size)
+        if KERNELS.prefix_medians(y, first, medians):
+            return medians
     if y.size <= _SHORT_PREFIXES and y.dtype == np.float64:
         # short prefixes: one sorted list grown a value at a time, the same arithmetic
         # (no NaN, and no zero whose sign could depend on how a sort orders equal zeros)
@@ -809,7 +932,7 @@ def binary_segmentation(
     if (n < 2 * min_size and not fixed) or max_segments < 2:
         return []
     # Centre and scale for numerical stability of the cumulative sums.
-    xs = (xa - xa.mean()) / (float(np.ptp(xa)) or 1.0)
+    xs = (xa - fast_mean(xa)) / (float(np.ptp(xa)) or 1.0)
     yc = ya - fast_median(ya)
     scale = float(np.max(np.abs(yc))) or 1.0
     yc = yc / scale
@@ -821,6 +944,8 @@ def binary_segmentation(
         pen = penalty / wscale / (scale * scale)
     else:
         pen = penalty / (scale * scale)
+    if KERNELS is not None and min_size >= 1:  # the same search, compiled
+        return KERNELS.segment(xs, yc, wa, pen, min_size, max_segments, tuple(fixed))
     prefix = _prefix(xs, yc, wa)
 
     cache: dict[tuple[int, int], tuple[float, int]] = {}
@@ -904,7 +1029,7 @@ def autocorrelation(values: npt.ArrayLike, max_lag: int) -> FloatArray:
     out = np.zeros(lags + 1)
     if n < 2:
         return out
-    r = y - float(y.mean())
+    r = y - fast_mean(y)
     den = float(r @ r)
     if not den > 0 or not math.isfinite(den):
         return out
@@ -942,16 +1067,28 @@ def dominant_period(
     line = fit_line(x, y)
     # Ranks, not values: one huge swing must not drown the autocorrelation of the rest.
     resid = y - (line.intercept + line.slope * x)
-    acf = autocorrelation(np.argsort(np.argsort(resid, kind="stable")), max_lag + 1)
+    acf = _rank_autocorrelation(np.argsort(resid, kind="stable"), max_lag + 1)
     if acf.size < 4:
         return (0, 0.0)
-    low = float(acf[1])
-    for k in range(2, min(max_lag, acf.size - 2) + 1):
-        low = min(low, float(acf[k - 1]))
-        peak = acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1] and acf[k] > 0
-        if peak and acf[k] - low >= prominence:
-            return (k, float(acf[k]))
+    a = acf.tolist()  # Python floats: the same comparisons without numpy scalars
+    low = a[1]
+    for k in range(2, min(max_lag, len(a) - 2) + 1):
+        low = min(low, a[k - 1])
+        peak = a[k] >= a[k - 1] and a[k] >= a[k + 1] and a[k] > 0
+        if peak and a[k] - low >= prominence:
+            return (k, a[k])
     return (0, 0.0)
+
+
+def _rank_autocorrelation(order: IntArray, max_lag: int) -> FloatArray:
+    """``autocorrelation(np.argsort(order), max_lag)`` of a permutation ``order`` (an
+    argsort): the autocorrelation of the ranks (exact sums, so the kernel's bits)."""
+    n = int(order.size)
+    if KERNELS is not None and n >= 2:
+        out = np.empty(max(0, min(int(max_lag), n - 1)) + 1)
+        if KERNELS.rank_autocorrelation(order, out):
+            return out
+    return autocorrelation(np.argsort(order), max_lag)
 
 
 def drawdown(values: npt.ArrayLike, window: int) -> FloatArray:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tbplateau.detectors.base import onset_tolerance
+from tbplateau.detectors.divergence import DivergenceDetector
 from tbplateau.findings import Finding, FindingKind
 from tbplateau.series import Series
 from tests.detectors.shapes import (
@@ -150,3 +151,126 @@ def test_a_bounce_right_after_a_fresh_drop_is_no_dip(seed: int) -> None:
     assert not [f for f in of_kind(found, FindingKind.DIVERGENCE) if f.end_step is not None], (
         describe(s, found)
     )
+
+
+# ------------------------------------- a blow-up of 25x or more that the run comes back from
+
+
+def _blown_up_loss(seed: int, n: int) -> tuple[np.ndarray, int, int]:
+    """A steadily falling loss; an LR raise first speeds it up for 3 points, then at t0 it
+    jumps 30-100x and thrashes for a tenth of the series (longer than a short dip, shorter
+    than a long bump), then comes back below where it was."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.4, 0.5))
+    log = approach(n, tau=0.3 * n, drop=1.2) + noise(rng, n, 0.01)
+    log[t0 - 3 : t0] -= np.array([0.3, 0.6, 0.9])
+    length = int(0.09 * n)
+    high = log[t0 - 4] + math.log(float(rng.uniform(30.0, 100.0)))
+    log[t0 : t0 + length] = high + rng.normal(0.0, 0.6, length)
+    log[t0 + length :] = log[t0 + length :] - 1.0
+    return np.exp(log), t0, length
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 170, 400])
+def test_a_recovered_blow_up_of_25x_is_a_divergence(n: int, seed: int) -> None:
+    # The loss jumps 25x or more from a steady level and comes back after 9 % of the run:
+    # a divergence with its onset at the jump (not at the brief speed-up before it) that
+    # ends, however its length compares with a short dip's or a long bump's.
+    values, t0, length = _blown_up_loss(seed, n)
+    s = series(values, "loss")
+    found = analyse(s, "min")
+    div = of_kind(found, FindingKind.DIVERGENCE)
+    assert len(div) == 1, describe(s, found)
+    assert near(s, div[0].start_step, t0), describe(s, found)
+    assert div[0].end_step is not None, describe(s, found)
+    assert position(s, div[0].end_step) <= t0 + length + onset_tolerance(n), describe(s, found)
+
+
+# ------------------------------------------------ a gentle sag or creep before a collapse
+
+
+def _sag_then_collapse(seed: int, n: int, metric: str) -> tuple[np.ndarray, int]:
+    """A converged metric that worsens gently (5-20 % of what it loses in the end) over a
+    few points, holds there, then in one step collapses (a loss 1.7-5x, an accuracy to
+    chance) and stays."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.45, 0.6))
+    sag_at = t0 - int(rng.integers(4, max(6, n // 5)))
+    share = float(rng.uniform(0.05, 0.2))
+    if metric == "loss":
+        log = math.log(1.0) + approach(n, tau=0.08 * n, drop=1.2) + noise(rng, n, 0.003)
+        jump = math.log(float(rng.uniform(1.7, 5.0)))
+        log[sag_at:t0] += share * jump * np.linspace(0.2, 1.0, t0 - sag_at)
+        log[t0:] = log[t0 - 1] + (1 - share) * jump + noise(rng, n - t0, 0.003)
+        return np.exp(log), t0
+    acc = 0.75 - 0.3 * np.exp(-np.arange(n) / (0.08 * n)) + noise(rng, n, 0.004)
+    fall = 0.75 - 0.33
+    acc[sag_at:t0] -= share * fall * np.minimum(1.0, np.linspace(0.3, 2.0, t0 - sag_at))
+    acc[t0:] = 0.33 + noise(rng, n - t0, 0.03)
+    return np.clip(acc, 0.0, 1.0), t0
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [40, 48, 160])
+@pytest.mark.parametrize("metric", ["loss", "accuracy"])
+def test_a_collapse_after_a_gentle_sag_starts_at_the_jump(metric: str, n: int, seed: int) -> None:
+    # The metric first gets a little worse (less than a quarter of its final fall), then
+    # collapses in one step and stays: the divergence's onset is the jump, not the sag.
+    values, t0 = _sag_then_collapse(seed, n, metric)
+    s = series(values, metric)
+    found = analyse(s, "min" if metric == "loss" else "max")
+    div = of_kind(found, FindingKind.DIVERGENCE)
+    assert div, describe(s, found)
+    assert near(s, div[-1].start_step, t0), describe(s, found)
+    assert div[-1].end_step is None, describe(s, found)
+
+
+# ----------------------------------- a jump into period-2 swings (the edge of stability)
+
+
+def _jump_into_orbit(seed: int, n: int, damped: bool) -> tuple[np.ndarray, int]:
+    """A decaying loss; at t0 it jumps 30-100x within 1-3 points, then swings period-2
+    between two levels (1.5-4x apart), to the end or damped over 20-35 points."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.35, 0.6))
+    log = approach(n, tau=0.3 * t0, drop=2.5)
+    ramp = int(rng.integers(1, 4))
+    k = np.arange(n - t0, dtype=np.float64)
+    high = log[t0 - 1] + math.log(float(rng.uniform(30, 100))) * np.minimum(1.0, (k + 1) / ramp)
+    half = 0.5 * math.log(float(rng.uniform(1.5, 4.0)))
+    sign = np.where(k.astype(np.int64) % 2 == 0, 1.0, -1.0)
+    amp = half * np.exp(-3.0 * k / float(rng.uniform(20, 35))) if damped else half
+    log[t0:] = high - half + amp * sign
+    return np.exp(log + noise(rng, n, 0.005)), t0
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 200, 300])
+@pytest.mark.parametrize("damped", [False, True], ids=["to_end", "damped"])
+def test_a_jump_into_period_two_swings_is_no_divergence(damped: bool, n: int, seed: int) -> None:
+    # The edge of stability: the jump starts an oscillation (its own detector's finding),
+    # not a divergence, even where the oscillation's alternation is not perfectly regular.
+    values, t0 = _jump_into_orbit(seed, n, damped)
+    s = series(values, "loss")
+    found = DivergenceDetector().detect(s, "min")
+    assert not [f for f in found if position(s, f.start_step) >= t0 - 3], describe(s, found)
+
+
+# ------------------------------------------ a shallow dip of a few points on a short run
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [25, 32, 45])
+def test_a_shallow_short_dip_on_a_short_run_is_no_divergence(n: int, seed: int) -> None:
+    # A per-epoch accuracy that has converged dips by 10-15 % of its level (less than a
+    # deep dip's fifth) for 3-5 points and comes back: on a short run that is a tenth of
+    # the series or more, but a recovering bump must last twice the shortest episode.
+    rng = np.random.default_rng(seed)
+    acc = 0.6 - 0.3 * np.exp(-np.arange(n) / (0.15 * n)) + noise(rng, n, 0.004)
+    t0 = int(n * rng.uniform(0.45, 0.6))
+    length = int(rng.integers(3, 6))
+    acc[t0 : t0 + length] -= 0.6 * rng.uniform(0.1, 0.15)
+    s = series(acc, "accuracy")
+    found = analyse(s, "max")
+    assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)

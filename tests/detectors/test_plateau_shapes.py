@@ -275,3 +275,243 @@ def test_a_short_last_phase_settles_into_a_plateau(
     tol = onset_tolerance(n)
     assert last <= position(s, tail[0].start_step) <= settled + tol, describe(s, found)
     assert tail[0].end_step is None, describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [48, 72, 150, 400])
+def test_a_step_lr_cut_seen_as_a_kink_starts_a_plateau(n: int, seed: int) -> None:
+    # A loss that falls at a steady pace (on its log scale) until an LR cut at ``c``,
+    # then crawls at a twentieth to a thirtieth of that pace: no jump at the cut, no LR
+    # logged (no event), but a sharp kink. What is left after the cut is a tenth of
+    # the progress made before it or less: a plateau from the cut, as a reader of a
+    # step schedule names it, not from where the crawl is 97 % done.
+    rng = np.random.default_rng(seed)
+    c = int(n * rng.uniform(0.3, 0.4))
+    pace = float(rng.uniform(2.5, 3.5)) / c
+    slow = pace / float(rng.uniform(20.0, 30.0))
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(1.2) - np.where(t < c, pace * t, pace * c + slow * (t - c))
+    s = series(np.exp(log + noise(rng, n, float(rng.choice([0.003, 0.006])))))
+    found = analyse(s, "min")
+    flat = of_kind(found, FindingKind.PLATEAU)
+    assert len(flat) == 1, (c, describe(s, found))
+    assert near(s, flat[0].start_step, c), (c, describe(s, found))
+    assert flat[0].end_step is None, (c, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [40, 60, 300])
+@pytest.mark.parametrize("after", ["creep", "spike"])
+def test_the_new_level_after_a_collapse_is_a_plateau(after: str, n: int, seed: int) -> None:
+    # A collapse to a new level that holds: either a smooth creep of a fraction of a
+    # percent (a poisoned network settling; its noise is all autocorrelated, so the
+    # flatness of a short piece is not measurable in noise units, but it barely moves
+    # against the jump it starts with), or a noisy level right after a one-point spike
+    # of 1e12 (which moves no fitted line).
+    rng = np.random.default_rng(seed)
+    b = int(n * rng.uniform(0.45, 0.6))
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(0.7) - 1.6 * (1 - np.exp(-t / (0.3 * b)))
+    log = log + noise(rng, n, 0.004)
+    level = log[b - 1] + math.log(float(rng.uniform(5.0, 50.0)))
+    k = np.arange(n - b, dtype=np.float64)
+    if after == "creep":
+        log[b:] = level + 0.004 * np.exp(-k / (0.25 * (n - b)))
+    else:
+        log[b:] = level + noise(rng, n - b, 0.02)
+        log[b] = math.log(1e12)
+    s = series(np.exp(log))
+    found = analyse(s, "min")
+    flat = [f for f in of_kind(found, FindingKind.PLATEAU) if position(s, f.start_step) >= b - 2]
+    assert len(flat) == 1, (b, describe(s, found))
+    assert near(s, flat[0].start_step, b, slack=1), (b, describe(s, found))
+    assert flat[0].end_step is None, (b, describe(s, found))
+    assert of_kind(found, FindingKind.DIVERGENCE), (b, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [40, 60, 160])
+def test_a_quantised_metric_that_creeps_up_in_quanta_plateaus_where_it_freezes(
+    n: int, seed: int
+) -> None:
+    # An accuracy on a small set climbs, then creeps up one sample at a time: two or three
+    # runs of equal values a quantum apart, the last one held to the end of the run (a
+    # third of it or less). The plateau a reader dates is where the metric stopped
+    # changing at all: reported from the last run, as a run of equal values.
+    rng = np.random.default_rng(seed)
+    climb = int(0.35 * n)
+    t = np.arange(n, dtype=np.float64)
+    acc = 0.5 + 0.4 * np.minimum(t, climb) / climb
+    steps = int(rng.integers(2, 4))
+    cuts = np.linspace(climb, n, steps + 2).astype(int)[1:-1]
+    cuts = cuts + int(rng.integers(0, max(2, n // 20)))
+    for k, c in enumerate(cuts, start=1):
+        acc[c:] = 0.9 + k / 300
+    frozen = int(cuts[-1])
+    s = series(np.round(acc * 300) / 300, tag="val_accuracy")
+    found = analyse(s, "max")
+    flat = [f for f in of_kind(found, FindingKind.PLATEAU) if f.end_step is None]
+    assert len(flat) == 1, (frozen, describe(s, found))
+    assert position(s, flat[0].start_step) == frozen, (frozen, describe(s, found))
+    assert flat[0].detail["constant"], (frozen, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [60, 300, 3000])
+def test_a_plateau_runs_on_across_an_event_that_changes_nothing(n: int, seed: int) -> None:
+    # A loss settles at 30 % of the run and stays there; the logged learning rate changes
+    # twice later (a warm restart that no longer moves it, a cut that changes nothing).
+    # Each event cuts a phase, but the level is the same on both sides: one plateau.
+    rng = np.random.default_rng(seed)
+    log = math.log(2.0) + approach(n, tau=0.06 * n, drop=2.0)
+    s = series(np.exp(log + noise(rng, n, float(rng.choice([0.005, 0.02])))))
+    events = sorted(int(e) for e in rng.integers(int(0.5 * n), int(0.9 * n), size=2))
+    found = PlateauDetector().detect(s, "min", events=events)
+    assert len(found) == 1, (events, describe(s, found))
+    assert position(s, found[0].start_step) < events[0], (events, describe(s, found))
+    assert found[0].end_step is None, (events, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [60, 200, 2000])
+def test_a_hump_is_no_plateau(n: int, seed: int) -> None:
+    # A validation accuracy that climbs to its best at 30-50 % of the run and then falls
+    # back by 5-15 points to the end (overfitting): a straight line through the hump is
+    # flat, and a monotone fit takes the overshoot for a settled level, but the curve
+    # made progress and lost it: no plateau across the top.
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.3, 0.5))
+    u = np.arange(n, dtype=np.float64)
+    acc = 0.5 + 0.35 * (1 - np.exp(-np.minimum(u, t0) / (t0 / 3)))
+    acc -= float(rng.uniform(0.05, 0.15)) * np.maximum(u - t0, 0) / (n - t0)
+    s = series(acc + rng.normal(0, 0.003, n), tag="val_accuracy")
+    found = PlateauDetector().detect(s, "max")
+    across = [f for f in found if position(s, f.start_step) < t0 < position(s, f.end_step) - 5]
+    assert not across, (t0, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [40, 60, 200])
+def test_a_metric_that_never_learns_and_then_freezes_plateaus_twice(n: int, seed: int) -> None:
+    # A validation accuracy on a small set that starts at its level (no progress from
+    # point 0), wanders by a sample or two for the first 10-30 % of the run, then stops
+    # changing at all: the whole series is one stall, and where it froze is a run of
+    # equal values of its own (the plateau a reader dates from the last change).
+    rng = np.random.default_rng(seed)
+    frozen = int(n * rng.uniform(0.1, 0.3))
+    acc = np.full(n, 0.97)
+    acc[:frozen] = 0.97 + rng.integers(-2, 3, frozen) / 100
+    acc[frozen - 1] = 0.96
+    s = series(acc, tag="val_accuracy")
+    found = PlateauDetector().detect(s, "max")
+    assert [position(s, f.start_step) for f in found] == [0, frozen], describe(s, found)
+    assert found[1].detail["constant"], describe(s, found)
+    assert found[1].end_step is None, describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [40, 50, 80])
+def test_a_short_frozen_end_after_a_steady_climb_is_a_plateau(n: int, seed: int) -> None:
+    # A training accuracy on ~100 samples climbs a sample at a time to the last few
+    # epochs, then holds one value for its last 5-8 points: too short a run for the
+    # segmentation to cut out, but the metric stopped changing there.
+    rng = np.random.default_rng(seed)
+    frozen = n - int(rng.integers(5, 9))
+    t = np.arange(n, dtype=np.float64)
+    acc = 0.75 + 0.17 * np.minimum(t, frozen) / frozen + rng.normal(0, 0.008, n)
+    acc[frozen:] = acc[frozen]
+    s = series(np.round(acc * 100) / 100, tag="train_accuracy")
+    found = PlateauDetector().detect(s, "max")
+    last = [f for f in found if f.end_step is None]
+    assert len(last) == 1, (frozen, describe(s, found))
+    assert near(s, last[0].start_step, frozen), (frozen, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [80, 160, 300])
+@pytest.mark.parametrize("logged", [False, True])
+def test_a_frozen_stretch_before_an_lr_raise_is_a_plateau_from_where_it_froze(
+    n: int, seed: int, logged: bool
+) -> None:
+    # A quantised accuracy wanders a quantum up and down at its level, then holds one value
+    # exactly for a tenth of the run or less until the learning rate is raised; the raise
+    # lifts it a few quanta for a few points, then it collapses and recovers noisily. The
+    # stall a reader dates is where the metric stopped changing at all, and it ends at the
+    # raise: a run of equal values from its first value, whether the learning rate is
+    # logged (an event that the run of equal values crosses by a point or two) or not
+    # (the few points between it and the collapse do not hide it).
+    rng = np.random.default_rng(seed)
+    q = 1.0 / 300
+    t = np.arange(n, dtype=np.float64)
+    climb = int(0.15 * n)
+    acc = 0.5 + 0.37 * np.minimum(t, climb) / climb
+    frozen, raise_at = int(0.45 * n), int(0.55 * n) - 1
+    acc[climb:frozen] = 0.87 + q * rng.integers(-2, 1, frozen - climb)
+    acc[frozen - 1] = 0.87 - q
+    acc[frozen:raise_at] = 0.87 + q
+    held = raise_at + (2 if logged else 0)
+    acc[raise_at:held] = 0.87 + q
+    acc[held : held + 4] = 0.87 + q * np.array([3.0, 5.0, 6.0, 8.0])
+    rest = n - held - 4
+    acc[held + 4 :] = 0.92 - 0.3 * np.exp(-np.arange(rest) / 8.0) + rng.normal(0, 0.01, rest)
+    s = series(np.round(acc * 300) / 300, tag="val_accuracy")
+    events = [raise_at] if logged else []
+    found = PlateauDetector().detect(s, "max", events=events)
+    at = [f for f in found if near(s, f.start_step, frozen, slack=onset_tolerance(n))]
+    assert len(at) == 1, (frozen, raise_at, describe(s, found))
+    assert at[0].detail["constant"], (frozen, raise_at, describe(s, found))
+    assert position(s, at[0].start_step) == frozen, (frozen, raise_at, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 160, 180])
+def test_a_settled_loss_disturbed_right_before_a_blow_up_keeps_its_plateau(
+    n: int, seed: int
+) -> None:
+    # A smooth loss settles by a fifth of the run and creeps on; an LR raise (not logged)
+    # first speeds it up for four points, then it blows up 30-100x and stays chaotic. The
+    # few disturbed points belong to the blow-up, not to the settled phase: its level is
+    # judged without them, and the plateau runs from where it settled to the raise.
+    rng = np.random.default_rng(seed)
+    raise_at = int(0.4 * n)
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(0.3) + 1.5 * np.exp(-t / (0.05 * n)) - 0.0006 * t
+    log += noise(rng, n, 0.001)
+    log[raise_at : raise_at + 4] -= np.array([0.02, 0.04, 0.05, 0.06]) * rng.uniform(0.8, 1.2)
+    blow = raise_at + 4
+    log[blow:] = math.log(0.3) + math.log(rng.uniform(30, 100)) + rng.normal(0, 0.5, n - blow)
+    s = series(np.exp(log))
+    found = of_kind(PlateauDetector().detect(s, "min"), FindingKind.PLATEAU)
+    settled = round(0.05 * n * math.log(1.5 / 0.03))  # 2 % of the fall left
+    before = [f for f in found if position(s, f.start_step) < raise_at]
+    assert len(before) == 1, (settled, raise_at, describe(s, found))
+    assert near(s, before[0].start_step, settled, slack=onset_tolerance(n)), (
+        settled,
+        raise_at,
+        describe(s, found),
+    )
+    assert position(s, before[0].end_step) <= raise_at, (settled, raise_at, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [240, 300])
+def test_a_settled_phase_that_a_speed_up_and_a_blow_up_cut_short_is_a_plateau(
+    n: int, seed: int
+) -> None:
+    # A smooth loss converges and then creeps on at the pace it slowed to; an LR raise (not
+    # logged) speeds it up for a sixteenth of the run, then it blows up and stays noisy.
+    # The settled phase before the raise is a plateau although its pace matches the trend
+    # just before it: the phase's shape, and the jump that ends it, say it settled.
+    rng = np.random.default_rng(seed)
+    raise_at = int(0.4 * n)
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(0.3) + 0.4 * np.exp(-t / (0.06 * n)) - 0.001 * t + noise(rng, n, 0.001)
+    log[raise_at:] -= 0.012 * np.arange(1, n - raise_at + 1)
+    blow = raise_at + n // 16
+    log[blow:] = math.log(0.3) + math.log(rng.uniform(3, 10)) + rng.normal(0, 0.3, n - blow)
+    s = series(np.exp(log))
+    found = of_kind(PlateauDetector().detect(s, "min"), FindingKind.PLATEAU)
+    before = [f for f in found if position(s, f.start_step) < raise_at]
+    assert len(before) == 1, (raise_at, describe(s, found))
+    end = position(s, before[0].end_step)
+    assert raise_at - onset_tolerance(n) <= end <= raise_at, (raise_at, describe(s, found))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from train_reference.common import read_run
 
 from train_reference import check
 
@@ -51,7 +52,7 @@ def test_a_collapse_label_is_checked_as_a_collapse_and_can_fail() -> None:
     collapse = [lb for lb in doc["labels"] if lb.get("rule") == "collapse"]
     assert {lb["tags"][0] for lb in collapse} >= {"epoch_accuracy", "epoch_loss"}
     for label in collapse:
-        s = check.read_run(FIXTURES / "keras_dead_relu" / label["run"])[label["tags"][0]]
+        s = read_run(FIXTURES / "keras_dead_relu" / label["run"])[label["tags"][0]]
         goal = "max" if "accuracy" in label["tags"][0] else "min"
         assert check._shift_check(label, s, goal) is None
         at = int(label["start_step"]) * 4 // 10  # before the spike: epoch 4 (or iteration 400)

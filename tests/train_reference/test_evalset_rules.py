@@ -64,3 +64,21 @@ def test_a_curve_still_falling_has_no_plateau_and_is_fully_labelled_for_it() -> 
     res = label_series(t, v, "min", [])
     assert res.labels == []
     assert "plateau" in res.complete
+
+
+def test_a_loud_stretch_that_falls_a_third_is_not_flat_but_a_level_one_is() -> None:
+    """Issue 8, class 6: loud irregular swings after a raise inflate the stretch's noise (from
+    first differences), but a loss that falls by a third under them moves by more than the
+    oscillation bar: no flat label from the raise. A level stretch after the raise is flat."""
+    rng = np.random.default_rng(3)
+    n, at = 90, 30
+    base = _decay(n, rng)
+    swings = np.exp(0.3 * rng.standard_normal(n - at))
+    falling = base.copy()
+    falling[at:] = 2.0 * np.exp(-0.4 * np.arange(n - at) / (n - at)) * swings
+    found = _kinds(label_series(np.arange(n), falling, "min", [Event(at, "lr x40")]))
+    assert not any(k == "plateau" and r == "flat" for k, _, r in found)
+    level = base.copy()
+    level[at:] = 2.0 * np.exp(0.02 * rng.standard_normal(n - at))
+    found = _kinds(label_series(np.arange(n), level, "min", [Event(at, "lr x40")]))
+    assert any(k == "plateau" and r == "flat" for k, _, r in found)

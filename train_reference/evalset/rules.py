@@ -37,12 +37,12 @@ Each quiet stretch (between events, after a collapse's jump, after an oscillatio
 its own: ``frozen`` (bit-for-bit equal values for >= 5 points to its end: ``plateau``, exact),
 ``flat`` (>= 6 points whose first-third and last-third medians differ by at most 2 of its own
 noise, or by at most a tenth of the series' progress before the stretch, or of the collapse it
-starts with: ``plateau`` from its start), ``settled`` (:func:`settle_onset` on the stretch, on
-the raw and, for a loss, the log scale, settled for at least 8 points and a fifth of the stretch:
-``plateau`` with a fuzzy onset; settled on one scale only
-leaves it undecided), or ``moving`` (the centred 5-point mean improves on >= 70% of steps: no
-plateau). Anything else leaves the series not fully labelled for ``plateau``. A plateau that runs
-on across an event that changed nothing (same level on both sides) is one plateau, not two.
+starts with, and never by more than ``theta_osc``: ``plateau`` from its start), ``settled``
+(:func:`settle_onset` on the stretch, on the raw and, for a loss, the log scale, settled for at
+least 8 points and a fifth of the stretch: ``plateau`` with a fuzzy onset; settled on one scale
+only leaves it undecided), or ``moving`` (the centred 5-point mean improves on >= 70% of steps:
+no plateau). Anything else leaves the series not fully labelled for ``plateau``. A plateau that
+runs on across an event that changed nothing (same level on both sides) is one plateau, not two.
 
 Completeness: a series is fully labelled for a kind when the rules leave no doubt about it:
 ``nonfinite`` always; ``divergence`` unless a blip or an unexplained rise (the centred 5-point mean
@@ -169,10 +169,14 @@ def _stretch(
     last: bool,
     log: bool,
     jump: float = 0.0,
+    cap: float = math.inf,
 ) -> None:
     """Judge the quiet stretch ``[a, b)``: frozen, flat, settled, moving or undecided.
 
     ``jump``: the size (working units) of the collapse the stretch starts with, if any.
+    ``cap``: the most a flat stretch may drift whatever its noise (the oscillation bar: a tenth
+    in log units, 3 points of accuracy): a loud zigzag inflates the noise, and a stretch that
+    falls 20-50% under it is no plateau (issue 8, class 6).
     """
     m = b - a
     end = None if last else b - 1
@@ -197,7 +201,7 @@ def _stretch(
     progress = abs(float(fin[0]) - float(np.median(w[a : a + third]))) if len(fin) else 0.0
     # flat within its noise, relative to a collapse it starts with, or to the series' progress
     calm = max(2 * sig, 0.1 * jump, 0.1 * progress)
-    if m >= 6 and drift <= calm and not _drifts(v, a, b):
+    if m >= 6 and drift <= min(calm, cap) and not _drifts(v, a, b):
         rng = [int(steps[a]), int(steps[min(a + 1, b - 1)])]
         out.labels.append(_label("plateau", steps, a, end, "flat", onset_range=rng))
         return
@@ -389,7 +393,7 @@ def label_series(
         )
         if start < b:
             before = len(out.labels)
-            _stretch(out, s, v, w, start, b, last=(b == n), log=log, jump=jump)
+            _stretch(out, s, v, w, start, b, last=(b == n), log=log, jump=jump, cap=theta_osc)
             if k > 0 and start == a:
                 _merge_across(out, before, s, w, a)
     _completeness(out, s, w, cut_over, theta, theta_osc)

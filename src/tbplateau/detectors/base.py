@@ -50,6 +50,7 @@ from tbplateau.stats import (
     binary_segmentation,
     block_spread,
     equal_runs,
+    fast_mean,
     fast_median,
     fast_quantile,
     local_noise,
@@ -211,9 +212,9 @@ class Prepared:
     def _local_sum(self) -> FloatArray:
         cached = self.__dict__.get("_csum")
         if cached is None:
-            cached = np.r_[0.0, np.cumsum(self.local)]
+            cached = np.concatenate(([0.0], np.cumsum(self.local)))
             object.__setattr__(self, "_csum", cached)
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     def step_at(self, point: int) -> int:
         """Step of finite point ``point`` (clipped into the series)."""
@@ -442,22 +443,25 @@ def _segments(
     edges = [0, *breaks, m]
     out: list[Segment] = []
     prev_slope = 0.0
+    # Python floats for the scalar arithmetic (the same doubles as numpy's scalars)
+    bx, by, starts = bins.x.tolist(), y.tolist(), bins.start.tolist()
+    # moves[b] - moves[a]: how many of the steps between blocks a .. b change x (np.ptp > 0)
+    moves = np.concatenate(([0], np.cumsum(np.diff(bins.x) != 0))).tolist()
     for b0, b1 in itertools.pairwise(edges):
         xs = bins.x[b0:b1]
         ys = y[b0:b1]
         slope = 0.0
-        ym = float(ys.mean())
-        # np.ptp(xs) > 0, without its per-call overhead
-        if b1 - b0 >= 2 and float(xs.max()) - float(xs.min()) > 0:
-            xm = float(xs.mean())
+        ym = fast_mean(ys)
+        if b1 - b0 >= 2 and moves[b1 - 1] > moves[b0]:
+            xm = fast_mean(xs)
             centred = xs - xm
             slope = float(centred @ (ys - ym)) / float(centred @ centred)
-            l0 = ym + slope * (float(xs[0]) - xm)
-            l1 = ym + slope * (float(xs[-1]) - xm)
+            l0 = ym + slope * (bx[b0] - xm)
+            l1 = ym + slope * (bx[b1 - 1] - xm)
         else:
             l0 = l1 = ym
-        p0 = int(bins.start[b0])
-        p1 = int(bins.start[b1]) if b1 < m else n
+        p0 = starts[b0]
+        p1 = starts[b1] if b1 < m else n
         change = l1 - l0
         sig = fast_median(noise[b0:b1])
         jump = 0.0
@@ -466,7 +470,7 @@ def _segments(
             # break, and the step between those two blocks less what the slopes
             # explain: a level shift shows in both, the bend of a smooth curve (whose
             # lines overshoot at their ends) or one noisy block in only one.
-            dx = float(bins.x[b0] - bins.x[b0 - 1])
+            dx = bx[b0] - bx[b0 - 1]
             lines = (l0 - 0.5 * slope * dx) - (out[-1].level1 + 0.5 * prev_slope * dx)
             # the step across one to three blocks each side (a jump that settles over
             # a few blocks), less what the slopes explain
@@ -475,10 +479,10 @@ def _segments(
                 left, right = b0 - 1 - j, b0 + j
                 if left < out[-1].b0 or right >= b1:
                     break
-                step = float(y[right] - y[left]) - (
-                    slope * float(bins.x[right] - bins.x[b0])
+                step = (by[right] - by[left]) - (
+                    slope * (bx[right] - bx[b0])
                     + 0.5 * (slope + prev_slope) * dx
-                    + prev_slope * float(bins.x[b0 - 1] - bins.x[left])
+                    + prev_slope * (bx[b0 - 1] - bx[left])
                 )
                 if abs(step) > abs(blocks):
                     blocks = step

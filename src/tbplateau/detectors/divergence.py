@@ -36,6 +36,30 @@ DIP_SHARE = 0.2
 log scale, about 22 %)."""
 
 
+HUGE_LOG = math.log(25.0)
+"""A loss jump this large (25x) from a steady level is a divergence however long it
+lasts before the run recovers (an LR raise's blow-up at the edge of stability)."""
+
+
+HUGE_SHARE = 0.5
+"""The same for a metric on a linear scale (an accuracy): a fall of half its level."""
+
+
+ORBIT_POINTS = 12
+"""Points after a jump looked at for a period-2 orbit (the edge of stability)."""
+
+
+ORBIT_DRIFT = 0.4
+"""Most a level of a period-2 orbit moves between visits, as a share of the swing (dev
+set: the blow-ups of real edge-of-stability runs stay divergences up to 0.7)."""
+
+
+SAG_SHARE = 0.25
+"""A one-step jump that carries half an episode's fall or more starts it when what the
+metric lost before the jump is less than this share of the fall (a validation loss that
+creeps up before it collapses: the creep is the prelude, the jump the onset)."""
+
+
 STEADY_BLOCKS = 5
 """Blocks before a short dip that must sit at the level it falls from (within 0.4 of the
 dip's depth)."""
@@ -165,9 +189,10 @@ class DivergenceDetector(Detector):
         )
         lasting = p1 - p0
         long_enough = lasting >= max(3, self.min_fraction * p.n) or (to_end and ends_nonfinite)
-        # A dip that recovers must last twice as long, and not be a warm-up at the start.
+        # A dip that recovers must last twice as long (twice the 3-point floor on a short
+        # run too), and not be a warm-up at the start.
         good_at = int(p.bins.start[ep.top])
-        bump_ok = lasting >= max(3, 2 * self.min_fraction * p.n) and good_at >= 0.1 * p.n
+        bump_ok = lasting >= max(6, 2 * self.min_fraction * p.n) and good_at >= 0.1 * p.n
         # A short, deep dip (an LR spike or raise the run comes back from) is a divergence
         # too: three points or more but short (a long bump that recovers is judged as
         # above: a cyclic schedule's swings are no divergence), a fifth of the level below
@@ -179,7 +204,10 @@ class DivergenceDetector(Detector):
             np.all(np.abs(held - ep.level) <= 0.4 * ep.drop)
         )
         deep = ep.drop >= DIP_SHARE * level
-        if ep.recovered and short and deep and steady and good_at >= 0.1 * p.n:
+        # ...and so is a blow-up of 25x or more (half the level on a linear scale) that
+        # thrashes longer before the run comes back (the edge of stability after a raise)
+        huge = ep.drop >= (HUGE_LOG if p.log_scale else HUGE_SHARE * level)
+        if ep.recovered and (short or huge) and deep and steady and good_at >= 0.1 * p.n:
             long_enough = bump_ok = True
         if p.n < self.min_points:
             # Too few points to know the noise: only a blow-up counts.
@@ -188,6 +216,8 @@ class DivergenceDetector(Detector):
         if not (big and long_enough and (to_end or bump_ok)):
             return None
         onset = _onset_point(p, ep)
+        if to_end and _period_two_orbit(p.y, onset):
+            return None  # a jump into clean period-2 swings: an oscillation, reported as such
         end = None if to_end else p.step_at(p1 - 1)
         detail = {
             "worsening": float(ep.drop),
@@ -252,6 +282,8 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
             k += 1
             b0 = nxt
             top = float(path[b0 - 1])
+        if b1 >= m:  # a collapse that stays
+            b0, top = _at_jump(p, path, b0, b1, top, drop)
         # the blow-up starts after the last block still at the good level (a fitted
         # line through a settled stretch and the first points of an explosion
         # starts to fall too early)
@@ -266,6 +298,40 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
             break
         start = b1
     return out
+
+
+def _period_two_orbit(y: FloatArray, onset: int) -> bool:
+    """Whether the finite working values just after a jump at ``onset`` swing period-2
+    between two steady levels: past the 3-point rise, :data:`ORBIT_POINTS` points whose
+    every step reverses the last one, each level (highs and lows apart) moving less than
+    :data:`ORBIT_DRIFT` of the swing from one visit to the next (a damped orbit converges
+    slowly). A blow-up's chaos swings too, but not between two levels."""
+    w = y[onset + 3 : onset + 3 + ORBIT_POINTS]
+    if w.size < ORBIT_POINTS:
+        return False
+    d = np.diff(w)
+    if not np.all(d[1:] * d[:-1] < 0):
+        return False
+    swing = float(np.median(np.abs(d)))
+    drift = max(float(np.max(np.abs(np.diff(w[0::2])))), float(np.max(np.abs(np.diff(w[1::2])))))
+    return drift < ORBIT_DRIFT * swing
+
+
+def _at_jump(
+    p: Prepared, path: FloatArray, b0: int, b1: int, top: float, drop: float
+) -> tuple[int, float]:
+    """Where the episode ``[b0, b1)`` starts when a one-step fall inside it (the block
+    before it to both blocks after it) carries half its ``drop`` or more after a sag of
+    less than :data:`SAG_SHARE` of it: at that fall, from the level just before it.
+    Else ``(b0, top)`` unchanged."""
+    r = p.robust
+    for j in range(b0 + 1, b1):
+        before = float(r[j - 1])
+        if top - before >= SAG_SHARE * drop:
+            break
+        if before - float(np.max(r[j : j + 2])) >= 0.5 * drop:
+            return j, before
+    return b0, top
 
 
 def _onset_point(p: Prepared, ep: _Episode) -> int:

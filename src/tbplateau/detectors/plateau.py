@@ -18,13 +18,21 @@ from tbplateau.detectors.base import (
     fitted_path,
     is_jump,
     jump_point,
+    onset_tolerance,
     prepare,
     sorted_findings,
     stretch_kappa,
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
-from tbplateau.stats import fast_median, fast_quantiles, fit_line, monotone_fit, moving_median
+from tbplateau.stats import (
+    fast_median,
+    fast_quantiles,
+    fit_line,
+    monotone_fit,
+    moving_median,
+    noise_scale,
+)
 
 __all__ = ["PlateauDetector"]
 
@@ -77,6 +85,16 @@ class _Stretch:
     """The whole series, which never made progress (kept without further tests)."""
     phase: bool = False
     """A whole phase that barely moves (from a jump, an event or the start)."""
+    piece: bool = False
+    """Made of flat pieces of the segmentation only (a settled tail merged into it did
+    not move its bounds): flat on its own evidence, not on the shape of the curve."""
+    cut_short: bool = False
+    """A run of equal values cut from the end of a plateau that a jump, an event or the end
+    of the series ends, a few points before that end: it ends where the plateau did."""
+    against_jump: bool = False
+    """Such a phase, flat against the collapse it starts with (a jump for the worse to a
+    new level): its flatness is measured in units of that jump, whatever the noise's
+    autocorrelation."""
 
 
 class PlateauDetector(Detector):
@@ -164,24 +182,26 @@ class PlateauDetector(Detector):
             return []
         need = max(self.min_points, int(np.ceil(self.min_fraction * p.n)))
         path = fitted_path(p)
-        out = []
-        for st in self._candidates(p, path):
-            if self._keep(series, p, path, st, need):
-                out.append(self._finding(series, p, st, need))
+        kept = [st for st in self._candidates(p, path) if self._keep(series, p, path, st, need)]
+        frozen = _frozen_end(p, kept)
+        if frozen is not None and self._keep(series, p, path, frozen, need):
+            kept.append(frozen)
+        out = [self._finding(series, p, st, need) for st in _across_quiet_events(p, kept)]
         return sorted_findings(out)
 
     def _candidates(self, p: Prepared, path: np.ndarray) -> list[_Stretch]:
         """Flat pieces, settled tails and flat phases, joined; or the whole series."""
         if _no_progress(p):
             # the whole series within a percent or two of its level: never learnt
-            return [_Stretch(0, len(p.bins), 0, p.n, constant=_is_constant(p, 0, p.n), whole=True)]
+            whole = _Stretch(0, len(p.bins), 0, p.n, constant=_is_constant(p, 0, p.n), whole=True)
+            return _split_at_frozen_ends(p, [whole], self.min_progress)
         stretches = self._flat(p, path)
         stretches = self._with_tails(p, path, stretches)
         stretches = self._with_flat_phases(p, stretches)
         for st in stretches:
             _snap_to_jumps(p, st, self.min_progress)
             st.constant = _is_constant(p, st.p0, st.p1)
-        return stretches
+        return _split_at_frozen_ends(p, stretches, self.min_progress)
 
     # -- candidates -------------------------------------------------------------------
 
@@ -206,7 +226,17 @@ class PlateauDetector(Detector):
             )
             if not flat:
                 continue
-            joins = groups and groups[-1].b1 == seg.b0 and not is_jump(p, k, limit)
+            # an event of the run starts a new stretch (rejoined after if it changed nothing)
+            joins = (
+                groups
+                and groups[-1].b1 == seg.b0
+                and not is_jump(p, k, limit)
+                and (
+                    constant
+                    or seg.b0 not in p.events
+                    or _quiet_event(p, groups[-1].b0, seg.b0, seg.b1)
+                )
+            )
             if joins and groups[-1].constant == constant:
                 g = groups[-1]
                 line = fit_line(p.bins.x[g.b0 : seg.b1], by[g.b0 : seg.b1])
@@ -217,7 +247,7 @@ class PlateauDetector(Detector):
                 ):
                     g.b1, g.p1 = seg.b1, seg.p1
                     continue
-            groups.append(_Stretch(seg.b0, seg.b1, seg.p0, seg.p1, constant))
+            groups.append(_Stretch(seg.b0, seg.b1, seg.p0, seg.p1, constant, piece=True))
         # Runs of equal values keep their exact bounds (a block may hold both sides).
         for g in groups:
             if g.constant:
@@ -247,6 +277,11 @@ class PlateauDetector(Detector):
                     prev.b1 <= seg.b0 <= g.b0
                     and (
                         is_jump(p, k, self.min_progress)
+                        or (
+                            not g.constant
+                            and seg.b0 in p.events
+                            and not _quiet_event(p, prev.b0, seg.b0, g.b1)
+                        )
                         or (not g.constant and seg.b1 <= g.b0 and _is_constant(p, seg.p0, seg.p1))
                     )
                     for k, seg in enumerate(p.segments)
@@ -272,6 +307,7 @@ class PlateauDetector(Detector):
             for g in out:
                 inside = not g.constant and g.b1 > b0 and g.b0 < q1 and g.b0 >= q0
                 if inside and (g.b1 >= q1 or g.b0 <= b0):
+                    g.piece = g.piece and g.b0 <= b0 and g.b1 >= q1
                     g.b0 = min(g.b0, b0)
                     g.p0 = int(p.bins.start[g.b0])
                     g.b1 = max(g.b1, q1)
@@ -292,6 +328,7 @@ class PlateauDetector(Detector):
                 j = joined[-1]
                 if g.b1 > j.b1:
                     j.b1, j.p1 = g.b1, g.p1
+                    j.piece = j.piece and g.piece
                 j.tail = j.tail or g.tail
                 continue
             joined.append(g)
@@ -306,25 +343,21 @@ class PlateauDetector(Detector):
         after an LR cut or a collapse does so from there on.
         """
         out = list(stretches)
+        kinks = _kinks(p, self.min_progress)
         for k, (q0, q1) in enumerate(_phases(p, self.min_progress)):
-            if k == 0 or not _jump_at(p, q0, self.min_progress):
-                # the first phase starts with the first fall, one cut at a fast fall
-                # (a drop) with that fall: their settled tails are their plateaus
-                continue
-            if q1 - q0 < 3 or int(p.bins.start[q0]) + FLAT_PHASE_POINTS > (
-                int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
-            ):
-                continue
-            w = p.robust[q0:q1]
-            third = max(1, (q1 - q0) // 3)
-            first = fast_median(w[:third])
-            drift = abs(fast_median(w[-third:]) - first)
-            noise = self._noise(p, q0, q1) * stretch_kappa(p, q0, q1)
-            before = abs(fast_median(p.robust[: min(3, q0)]) - first)
-            jump = next((abs(seg.jump) for seg in p.segments if seg.b0 == q0), 0.0)
-            if drift <= max(2.0 * noise, 0.1 * before, 0.1 * jump):
-                p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
-                out.append(_Stretch(q0, q1, int(p.bins.start[q0]), p1, phase=True))
+            # the first phase starts with the first fall, one cut at a fast fall (a drop)
+            # with that fall: their settled tails are their plateaus; a kink inside a
+            # phase (an LR cut without a jump) starts a flat stretch of its own
+            starts = [q0] if k and _jump_at(p, q0, self.min_progress) else []
+            starts += [b for b in kinks if q0 < b < q1]
+            for b0 in starts:
+                calm = self._flat_phase(p, b0, q1, sharp=any(b0 < b < q1 for b in kinks))
+                if calm is not None:
+                    p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
+                    st = _Stretch(b0, q1, int(p.bins.start[b0]), p1, phase=True)
+                    st.against_jump = calm == "jump"
+                    out.append(st)
+                    break
         # a phase that is a run of equal values is that run
         consts = [g for g in out if g.constant]
         out = [
@@ -339,11 +372,43 @@ class PlateauDetector(Detector):
                 j = joined[-1]
                 if g.b1 > j.b1:
                     j.b1, j.p1 = g.b1, g.p1
+                    j.piece = j.piece and g.piece
                 j.tail = j.tail or g.tail
                 j.phase = j.phase or (g.phase and g.b0 == j.b0)
+                j.against_jump = j.against_jump or (g.against_jump and g.b0 == j.b0)
                 continue
             joined.append(g)
         return joined
+
+    def _flat_phase(self, p: Prepared, q0: int, q1: int, *, sharp: bool = False) -> str | None:
+        """Whether blocks ``[q0, q1)`` (to the end of a phase) barely move (see
+        :meth:`_with_flat_phases`; ``sharp``: a kink lies inside), and against what:
+        the collapse (``"jump"``) or the ``"drop"`` it starts with, its ``"noise"`` or the
+        progress made ``"before"`` it."""
+        if q1 - q0 < 3 or int(p.bins.start[q0]) + FLAT_PHASE_POINTS > (
+            int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
+        ):
+            return None
+        w = p.robust[q0:q1]
+        third = max(1, (q1 - q0) // 3)
+        first = fast_median(w[:third])
+        last = fast_median(w[-third:])
+        drift = abs(last - first)
+        if sharp:
+            # from its first blocks too: a fall that ends in a kink shorter than half a
+            # third hides in the medians
+            drift = max(drift, abs(last - fast_median(w[: min(3, third)])))
+        noise = self._noise(p, q0, q1) * stretch_kappa(p, q0, q1)
+        before = abs(fast_median(p.robust[: min(3, q0)]) - first)
+        jump = next((seg.jump for seg in p.segments if seg.b0 == q0), 0.0)
+        # a collapse's new level (a jump for the worse) is judged against that jump first
+        collapse = 0.1 * -jump
+        for what, calm in (("jump", collapse), ("noise", 2.0 * noise), ("before", 0.1 * before)):
+            if drift <= calm:
+                return what
+        if drift <= 0.1 * jump:
+            return "drop"
+        return None
 
     def _tail(self, p: Prepared, path: np.ndarray, q0: int, q1: int) -> int | None:
         """First block of the settled tail of phase ``[q0, q1)``, or ``None``.
@@ -380,6 +445,7 @@ class PlateauDetector(Detector):
         if (
             st.constant
             and st.b1 < len(p.bins)
+            and not st.cut_short
             and not _ends_at_event(p, st.b1, self.min_progress)
             and points < max(INTERIOR_POINTS, INTERIOR_FRACTION * p.n)
         ):
@@ -396,18 +462,25 @@ class PlateauDetector(Detector):
         # Flatness must be measurable: under strongly autocorrelated noise a short
         # stretch of a steadily improving curve often looks flat by chance.
         white = 2.0 * math.sqrt(12.0 / max(b1 - b0, 1)) * noise
-        if se > max(limit * noise, white):
+        if se > max(limit * noise, white) and not st.against_jump:
             return False
         # A settled tail rests on the shape of the whole curve: judge it under the
         # series' autocorrelation, not the (shorter, less certain) piece's own.
-        if st.tail and se * p.kappa / stretch_kappa(p, b0, b1) > max(limit * noise, white):
+        tail_only = st.tail and not st.piece
+        if tail_only and se * p.kappa / stretch_kappa(p, b0, b1) > max(limit * noise, white):
             return False
-        line = fit_line(p.bins.x[b0:b1], p.bins.y[b0:b1])
+        line = fit_line(p.bins.x[b0:b1], p.robust[b0:b1])
         trend = line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0])
         smooth = moving_median(p.bins.y, 5)
         progress = float(np.ptp(smooth)) if smooth.size else 0.0
         clear = abs(trend) >= max(2.0 * se, noise)
         if clear and abs(trend) >= self.max_share * progress:
+            return False
+        # nor one that climbs and falls back (a hump: its line may be flat); a phase from
+        # a jump was judged by its thirds (its first blocks' running median straddles it)
+        if not (st.whole or st.phase) and _bump(p, b0, b1) >= max(
+            self.max_share * progress, 2.0 * limit * noise
+        ):
             return False
         if st.tail and b1 >= m and points < TAIL_FRACTION * self._phase_points(p, b0):
             return False
@@ -415,7 +488,11 @@ class PlateauDetector(Detector):
             return False
         if st.tail and points < TAIL_POINTS:
             return False
-        if not self._stands_out(p, st, trend, se):
+        # A settled tail that a jump or an event cuts short (a raise, a collapse) rests on
+        # the shape of its phase: it need not stand out against the trend before it (a
+        # smooth convergence settles at the pace it was already slowing to).
+        cut_short = st.tail and b1 < m and _ends_at_event(p, b1, limit)
+        if not cut_short and not self._stands_out(p, st, trend, se):
             return False
         # A lull the metric leaves by improving again needs more points.
         if b1 < m and not _ends_at_event(p, b1, limit):
@@ -488,6 +565,18 @@ class PlateauDetector(Detector):
         return Finding(self.kind, p.step_at(st.p0), end, (series.tag,), conf, detail)
 
 
+def _bump(p: Prepared, b0: int, b1: int) -> float:
+    """How far the running median of blocks ``[b0, b1)`` rises above both its ends (the
+    medians of up to three blocks there) or falls below both: a hump or a dip, which a
+    curve that only settles does not make."""
+    smooth = p.smooth[b0:b1]
+    if smooth.size < 3:
+        return 0.0
+    k = min(3, b1 - b0)
+    e0, e1 = fast_median(p.robust[b0 : b0 + k]), fast_median(p.robust[b1 - k : b1])
+    return max(float(smooth.max()) - max(e0, e1), min(e0, e1) - float(smooth.min()), 0.0)
+
+
 def _spans_a_decade(raw: np.ndarray) -> bool:
     """Whether the middle 80 % of positive values spans more than a factor of ten (on a
     few points, one huge first value inflates the noise that flatness is judged by)."""
@@ -546,6 +635,123 @@ def _settled(y: np.ndarray, block: np.ndarray, k_end: int) -> int | None:
     return int(np.argmax(settled)) if settled.any() else None
 
 
+FROZEN_POINTS = 5
+"""Fewest exactly equal values that end a plateau as a stretch of its own (see
+:func:`_split_at_frozen_ends`)."""
+
+
+def _split_at_frozen_ends(p: Prepared, stretches: list[_Stretch], limit: float) -> list[_Stretch]:
+    """Cut off the run of exactly equal values a plateau ends with, as a plateau of its own.
+
+    A quantised metric (an accuracy on a small set) that wanders between a few values and
+    then stops changing at all has stopped *there*: a run of :data:`FROZEN_POINTS` or more
+    equal values that lasts to the plateau's end (a jump, an event or the end of the
+    series) and starts more than the onset tolerance after the plateau does is reported
+    from its first value (``detail.constant``); what comes before it stays a candidate of
+    its own (kept only if it is a plateau on its own points). A run of equal values
+    followed by one no longer than itself (a step of one quantum, say) stays one plateau:
+    the metric held its first value at least as long.
+    """
+    tol = onset_tolerance(p.n)
+    out: list[_Stretch] = []
+    for st in stretches:
+        found = None if st.constant else _frozen_run(p, st, tol)
+        if found is None:
+            out.append(st)
+            continue
+        run, stop = found
+        if _is_constant(p, st.p0, run) and run - st.p0 >= stop - run:
+            # a run of equal values, then one as long or shorter a quantum away: one plateau
+            out.append(st)
+            continue
+        cut = int(np.searchsorted(p.bins.start, run, side="right")) - 1
+        if cut > st.b0:
+            before = _Stretch(st.b0, cut, st.p0, run, tail=st.tail, phase=st.phase, whole=st.whole)
+            out.append(before)
+        b1 = st.b1 if stop >= st.p1 else int(np.searchsorted(p.bins.start, stop, side="left"))
+        frozen = _Stretch(max(cut, st.b0), max(b1, cut + 1), run, stop, constant=True)
+        frozen.cut_short = stop < st.p1 and (
+            st.b1 >= len(p.bins) or _ends_at_event(p, st.b1, limit)
+        )
+        out.append(frozen)
+    return out
+
+
+def _frozen_run(p: Prepared, st: _Stretch, tol: int) -> tuple[int, int] | None:
+    """The run of equal values a stretch ends with, as points ``(first, stop)``.
+
+    The run starts more than ``tol`` points after the stretch and holds at least
+    :data:`FROZEN_POINTS` of its points; it may run on past the stretch's end (cut there:
+    an event of the run) or stop a few points before it (fewer than the run has: the
+    metric moved only as the stretch ended, at the jump that ends it).
+    """
+    for a, b in reversed(p.runs):
+        stop = min(b, st.p1)
+        if a - st.p0 <= tol or stop - a < FROZEN_POINTS:
+            continue
+        if st.p1 - stop <= min(FROZEN_POINTS, stop - a - 1):
+            return a, stop
+        return None
+    return None
+
+
+EVENT_SIDE = 5
+"""Blocks on each side of an event whose medians tell whether it changed the level."""
+
+EVENT_NOISE = 20
+"""Blocks on each side of an event whose point-to-point noise that change is judged by
+(unfloored: on a smooth curve a small steady move is a change)."""
+
+
+def _across_quiet_events(p: Prepared, kept: list[_Stretch]) -> list[_Stretch]:
+    """Join two plateaus that meet at an event of the run that changed nothing.
+
+    A schedule's event (a warm restart, an LR change) cuts the phases, but where the
+    metric sits at the same level on both sides (the medians of :data:`EVENT_SIDE` blocks
+    on each side within two units of the block-to-block noise around the event) it went
+    on stalling: one plateau, from the first one's start to the second one's end.
+    """
+    out: list[_Stretch] = []
+    for st in sorted(kept, key=lambda g: g.b0):
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.b1 == st.b0
+            and st.b0 in p.events
+            and _quiet_event(p, prev.b0, st.b0, st.b1)
+        ):
+            prev.b1, prev.p1 = st.b1, st.p1
+            prev.constant = _is_constant(p, prev.p0, prev.p1)
+            continue
+        out.append(st)
+    return out
+
+
+def _quiet_event(p: Prepared, b0: int, b: int, b1: int) -> bool:
+    """Whether the event at block ``b`` left the level of blocks ``[b0, b1)`` as it was: the
+    medians of up to :data:`EVENT_SIDE` blocks on each side within two units of the
+    block-to-block noise around it."""
+    lo, hi = max(b0, b - EVENT_SIDE), min(b1, b + EVENT_SIDE)
+    if lo >= b or hi <= b:
+        return True
+    gap = abs(fast_median(p.robust[lo:b]) - fast_median(p.robust[b:hi]))
+    around = p.bins.y[max(0, b - EVENT_NOISE) : b + EVENT_NOISE]
+    return gap <= 2.0 * noise_scale(around, lags=(1,))
+
+
+def _frozen_end(p: Prepared, kept: list[_Stretch]) -> _Stretch | None:
+    """The run of :data:`FROZEN_POINTS` or more equal values the series ends with, when no
+    plateau holds its first value (a run too short for the segmentation to cut out as a
+    piece of its own, after a metric that kept moving): it stopped changing there."""
+    if not p.runs:
+        return None
+    a, b = p.runs[-1]
+    if b < p.n or b - a < FROZEN_POINTS or any(st.p0 <= a < st.p1 for st in kept):
+        return None
+    b0 = int(np.searchsorted(p.bins.start, a, side="right")) - 1
+    return _Stretch(b0, len(p.bins), a, b, constant=True)
+
+
 def _no_progress(p: Prepared) -> bool:
     """Whether the whole series stays within :data:`NO_PROGRESS` of its level (90 % of its
     points; on a log scale, 2 % of the loss; else 2 % of the metric's typical size)."""
@@ -590,7 +796,29 @@ def _find_phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
             or _is_constant(p, segs[k - 1].p0, segs[k - 1].p1)
         ):
             cuts.add(segs[k].b0)
+            run_up = segs[k - 1]
+            short = run_up.b1 - run_up.b0 <= RUN_UP_BLOCKS
+            if (
+                is_jump(p, k, limit)
+                and k > 1
+                and short
+                and (run_up.change < 0 or _disturbed(p, k - 1, limit))
+            ):
+                # a short disturbed piece right before a jump (an LR raise that moves the
+                # curve a few points before it blows up) belongs to the jump
+                cuts.add(run_up.b0)
     return [(a, b) for a, b in itertools.pairwise(sorted(cuts)) if b > a]
+
+
+RUN_UP_BLOCKS = 4
+"""Longest disturbed piece right before a jump that is cut off with the jump."""
+
+
+def _disturbed(p: Prepared, k: int, limit: float) -> bool:
+    """Whether segment ``k`` moves, either way, by ``limit`` noise units of the calmer
+    piece before it, and is noisier than that piece: the curve left its course."""
+    seg, calm = p.segments[k], p.segments[k - 1]
+    return abs(seg.change) >= limit * calm.noise and seg.noise > calm.noise
 
 
 DROP_SPEEDUP = 5.0
@@ -618,6 +846,45 @@ def _drop(p: Prepared, k: int, limit: float) -> bool:
     speed_b = b.change / max(float(p.bins.x[b.b1 - 1] - p.bins.x[b.b0]), 1e-300)
     speed_a = a.change / max(float(p.bins.x[a.b1 - 1] - p.bins.x[a.b0]), 1e-300)
     return speed_b > DROP_SPEEDUP * max(speed_a, 0.0)
+
+
+SLOWDOWN = 5.0
+"""A piece improving this many times slower than the clearly improving piece before it
+starts a phase that the flat-phase test judges (a step learning-rate cut on a
+converging curve, seen as a kink rather than a jump)."""
+
+
+KINK_BLOCKS = 4
+"""Blocks on either side of a break over which a kink's slowdown is measured."""
+
+KINK_STEADY = 0.5
+"""Least pace just before a kink, as a share of the pace over the blocks before that."""
+
+
+def _kinks(p: Prepared, limit: float) -> list[int]:
+    """First blocks of the pieces where a steady improvement suddenly slows.
+
+    Over the :data:`KINK_BLOCKS` blocks on either side of a break, the pace after is
+    :data:`SLOWDOWN` times slower than the pace before, which makes ``limit`` noise units
+    of progress and is at least half the pace of the :data:`KINK_BLOCKS` blocks before
+    it: a curve that was keeping its pace (an exponential approach slows by the same
+    factor over each window, so it cannot both keep its pace and then drop it).
+    """
+    out = []
+    x, r = p.bins.x, p.robust
+    for seg in p.segments[1:]:
+        b = seg.b0
+        lo, hi = b - 2 * KINK_BLOCKS, min(seg.b1, b + KINK_BLOCKS)
+        if lo < 0 or hi - b < 2:
+            continue
+        early = fit_line(x[lo : b - KINK_BLOCKS], r[lo : b - KINK_BLOCKS]).slope
+        before = fit_line(x[b - KINK_BLOCKS : b], r[b - KINK_BLOCKS : b]).slope
+        after = fit_line(x[b:hi], r[b:hi]).slope
+        span = float(x[b - 1] - x[b - KINK_BLOCKS])
+        clear = before * span >= limit * p.noise(b - KINK_BLOCKS, b) * p.kappa
+        if clear and before >= KINK_STEADY * early and SLOWDOWN * after <= before:
+            out.append(b)
+    return out
 
 
 def _snap_to_jumps(p: Prepared, st: _Stretch, limit: float) -> None:

@@ -1,0 +1,997 @@
+/*
+ * Compiled kernels of tbplateau.stats: the per-block statistics that numpy's per-call
+ * overhead makes slow on the short arrays (at most a few hundred blocks) the detectors
+ * work on.
+ *
+ * Contract: every kernel gives results identical to the last bit to the numpy code it
+ * replaces in stats.py (which stays as the fallback and documents each statistic).
+ * Medians are order statistics found by selection (exact whatever the algorithm), then
+ * combined with the very expressions numpy uses; the line fits of the segmentation are
+ * elementwise arithmetic on cumulative sums computed by numpy, in numpy's order of
+ * operations. Where bits could depend on how a sort orders equal values (the sign of a
+ * zero median) or numpy would warn (an overflow), a kernel declines (returns None or
+ * False) and the caller goes the numpy way. Build with -ffp-contract=off: a fused
+ * multiply-add would round differently from numpy.
+ *
+ * Arrays come through the buffer protocol (float64, any strides; outputs C-contiguous
+ * and writable), so no numpy headers are needed at build time.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ buffers */
+
+typedef struct {
+    Py_buffer view;
+    const char *base;
+    Py_ssize_t n;      /* length of a 1-D array, rows of a 2-D one */
+    Py_ssize_t cols;   /* columns of a 2-D array (1 for 1-D) */
+    Py_ssize_t stride; /* bytes between rows (1-D: between values) */
+    Py_ssize_t cstride;
+} Arr;
+
+static int is_double(const Py_buffer *v) {
+    return v->itemsize == 8 && v->format != NULL &&
+           (strcmp(v->format, "d") == 0 || strcmp(v->format, "<d") == 0 ||
+            strcmp(v->format, "=d") == 0);
+}
+
+/* A read-only float64 array of ``ndim`` dimensions (any strides). */
+static int get_in(PyObject *obj, int ndim, Arr *a) {
+    if (PyObject_GetBuffer(obj, &a->view, PyBUF_RECORDS_RO) < 0) return -1;
+    if (a->view.ndim != ndim || !is_double(&a->view)) {
+        PyBuffer_Release(&a->view);
+        PyErr_Format(PyExc_TypeError, "expected a %d-D float64 array", ndim);
+        return -1;
+    }
+    a->base = (const char *)a->view.buf;
+    a->n = a->view.shape[0];
+    a->stride = a->view.strides[0];
+    a->cols = ndim == 2 ? a->view.shape[1] : 1;
+    a->cstride = ndim == 2 ? a->view.strides[1] : 8;
+    return 0;
+}
+
+/* Like get_in, but 0 (no exception) when ``obj`` is no such array: the caller declines. */
+static int try_in(PyObject *obj, int ndim, Arr *a) {
+    if (get_in(obj, ndim, a) == 0) return 1;
+    PyErr_Clear();
+    return 0;
+}
+
+/* A writable C-contiguous 1-D float64 array of exactly ``n`` values. */
+static int get_out(PyObject *obj, Py_ssize_t n, Py_buffer *v) {
+    if (PyObject_GetBuffer(obj, v, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    if (v->ndim != 1 || !is_double(v) || v->shape[0] != n) {
+        PyBuffer_Release(v);
+        PyErr_Format(PyExc_ValueError, "expected a writable float64 array of %zd values", n);
+        return -1;
+    }
+    return 0;
+}
+
+#define AT(a, i) (*(const double *)((a)->base + (i) * (a)->stride))
+
+/* ---------------------------------------------------------------- selection */
+
+static int cmp_index(const void *a, const void *b) {
+    Py_ssize_t x = *(const Py_ssize_t *)a, y = *(const Py_ssize_t *)b;
+    return (x > y) - (x < y);
+}
+
+
+/* Rearranges v[0..n) so that v[k] is the k-th smallest, everything before it is <= it
+ * and everything after >= it (no NaN in v). */
+static void select_kth(double *v, Py_ssize_t n, Py_ssize_t k) {
+    Py_ssize_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        if (hi - lo < 16) { /* insertion sort of the short rest */
+            for (Py_ssize_t i = lo + 1; i <= hi; i++) {
+                double t = v[i];
+                Py_ssize_t j = i - 1;
+                while (j >= lo && v[j] > t) {
+                    v[j + 1] = v[j];
+                    j--;
+                }
+                v[j + 1] = t;
+            }
+            return;
+        }
+        /* Wirth's partition around the median of three values of the range */
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        double a = v[lo], b = v[mid], c = v[hi];
+        double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        Py_ssize_t i = lo, j = hi;
+        do {
+            while (v[i] < pivot) i++;
+            while (pivot < v[j]) j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                j--;
+            }
+        } while (i <= j);
+        /* now v[lo..j] <= pivot, v[i..hi] >= pivot and v(j..i) == pivot */
+        if (j < k) lo = i;
+        if (k < i) hi = j;
+    }
+}
+
+/* The largest of v[0..n) (n >= 1). */
+static double max_of(const double *v, Py_ssize_t n) {
+    double m = v[0];
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (v[i] > m) m = v[i];
+    return m;
+}
+
+/* The order statistics ``lo`` (the (n - 1) // 2-th smallest) and ``hi`` (the n // 2-th)
+ * of v[0..n), n >= 1, no NaN: for odd n both are the middle value. */
+static void middle(double *v, Py_ssize_t n, double *lo, double *hi) {
+    Py_ssize_t h = n / 2;
+    select_kth(v, n, h);
+    *hi = v[h];
+    *lo = n % 2 ? v[h] : max_of(v, h);
+}
+
+/* Copies a strided row into scratch; returns 0 when it holds a NaN. */
+static int load(double *dst, const char *src, Py_ssize_t n, Py_ssize_t stride) {
+    int ok = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double x = *(const double *)(src + i * stride);
+        if (x != x) ok = 0;
+        dst[i] = x;
+    }
+    return ok;
+}
+
+/* out = numpy's median of a row from its middle order statistics: ``hi + 0.0`` (odd w) or
+ * ``(lo + 0.0 + hi) / 2``; 0 where numpy would warn (a NaN from -inf and inf, an overflow). */
+static int put_median(double *out, double lo, double hi, Py_ssize_t w) {
+    double m = w % 2 ? hi + 0.0 : (lo + 0.0 + hi) / 2;
+    *out = m;
+    return !(m != m || (isinf(m) && isfinite(lo) && isfinite(hi)));
+}
+
+/* The first position in sorted v[0..n) whose value is not below x. */
+static Py_ssize_t lower_bound(const double *v, Py_ssize_t n, double x) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Medians of the rows of a sliding window view (row r is values r .. r + w - 1 of one
+ * strided array): one sorted window, a value out and a value in per row. Which of two
+ * equal values leaves never matters (the median is a value of the sorted window, and
+ * the sign of a zero median is fixed by numpy's ``+ 0.0``). 0 on a NaN. */
+static int sliding_medians(const Arr *a, double *v, double *dst) {
+    Py_ssize_t w = a->cols, total = a->n + w - 1;
+    for (Py_ssize_t i = 0; i < total; i++) {
+        double x = AT(a, i);
+        if (x != x) return 0;
+    }
+    for (Py_ssize_t i = 0; i < w; i++) { /* insertion sort of the first window */
+        double t = AT(a, i);
+        Py_ssize_t j = i - 1;
+        while (j >= 0 && v[j] > t) {
+            v[j + 1] = v[j];
+            j--;
+        }
+        v[j + 1] = t;
+    }
+    Py_ssize_t h = w / 2;
+    for (Py_ssize_t r = 0;; r++) {
+        if (!put_median(dst + r, w % 2 ? v[h] : v[h - 1], v[h], w)) return 0;
+        if (r + 1 == a->n) return 1;
+        Py_ssize_t out = lower_bound(v, w, AT(a, r));
+        memmove(v + out, v + out + 1, (size_t)(w - 1 - out) * sizeof(double));
+        double in = AT(a, r + w);
+        Py_ssize_t at = lower_bound(v, w - 1, in);
+        memmove(v + at + 1, v + at, (size_t)(w - 1 - at) * sizeof(double));
+        v[at] = in;
+    }
+}
+
+/* ------------------------------------------------------------------ median */
+
+/* median(values) -> float | None: fast_median of a 1-D float64 array: (lo + hi) / 2 of
+ * the middle order statistics (the middle value for odd n), a zero median as +0.0; None
+ * (numpy decides, and warns) for anything else, when empty, on a NaN and when the
+ * median is not finite. */
+static PyObject *k_median(PyObject *self, PyObject *arg) {
+    Arr a;
+    if (!try_in(arg, 1, &a)) Py_RETURN_NONE;
+    Py_ssize_t n = a.n;
+    if (n == 0) {
+        PyBuffer_Release(&a.view);
+        Py_RETURN_NONE;
+    }
+    double stack[64];
+    double *v = n <= 64 ? stack : PyMem_Malloc((size_t)n * sizeof(double));
+    if (v == NULL) {
+        PyBuffer_Release(&a.view);
+        return PyErr_NoMemory();
+    }
+    int ok = load(v, a.base, n, a.stride);
+    PyBuffer_Release(&a.view);
+    double m = 0.0;
+    if (ok) {
+        double lo, hi;
+        middle(v, n, &lo, &hi);
+        m = n % 2 ? hi : (lo + hi) / 2;
+        ok = isfinite(m);
+    }
+    if (v != stack) PyMem_Free(v);
+    if (!ok) Py_RETURN_NONE;
+    return PyFloat_FromDouble(m == 0.0 ? 0.0 : m);
+}
+
+/* quantiles(values, qs) -> tuple[float, ...] | None: fast_quantiles of a 1-D float64
+ * array: numpy's linear quantile from the order statistics around each virtual index
+ * ``(n - 1) * q`` (``a + (b - a) * t``, or ``b - (b - a) * (1 - t)`` from t = 0.5). None
+ * (numpy decides) for anything else, when empty, for a q outside [0, 1], on a NaN, an
+ * infinite neighbour and a zero result (its sign follows numpy's partition). */
+static PyObject *k_quantiles(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "quantiles(values, qs: tuple)");
+        return NULL;
+    }
+    Py_ssize_t count = PyTuple_GET_SIZE(args[1]);
+    if (count > 16) Py_RETURN_NONE;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_NONE;
+    Py_ssize_t n = a.n;
+    Py_ssize_t lo[16], hi[16], kth[32];
+    double t[16], res[16];
+    int ok = n > 0;
+    for (Py_ssize_t i = 0; ok && i < count; i++) {
+        double q = PyFloat_AsDouble(PyTuple_GET_ITEM(args[1], i));
+        if (q == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            ok = 0;
+            break;
+        }
+        double at = (double)(n - 1) * q; /* numpy's virtual index */
+        if (!(0.0 <= at && at < (double)(n - 1))) {
+            if (at == at && at >= (double)(n - 1)) { /* the last value */
+                lo[i] = hi[i] = n - 1;
+                t[i] = 0.0;
+                continue;
+            }
+            ok = 0;
+            break;
+        }
+        lo[i] = (Py_ssize_t)floor(at);
+        hi[i] = lo[i] + 1;
+        t[i] = at - (double)lo[i];
+    }
+    double stack[64];
+    double *v = !ok ? NULL : n <= 64 ? stack : PyMem_Malloc((size_t)n * sizeof(double));
+    if (ok && v == NULL) {
+        PyBuffer_Release(&a.view);
+        return PyErr_NoMemory();
+    }
+    if (ok) ok = load(v, a.base, n, a.stride);
+    PyBuffer_Release(&a.view);
+    if (ok) {
+        /* the wanted positions, ascending: select each in what lies above the last */
+        Py_ssize_t m = 0;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            kth[m++] = lo[i];
+            kth[m++] = hi[i];
+        }
+        qsort(kth, (size_t)m, sizeof(Py_ssize_t), cmp_index);
+        Py_ssize_t done = 0;
+        for (Py_ssize_t i = 0; i < m; i++) {
+            select_kth(v + done, n - done, kth[i] - done);
+            done = kth[i];
+        }
+        for (Py_ssize_t i = 0; ok && i < count; i++) {
+            double x = v[lo[i]], y = v[hi[i]];
+            if (!(isfinite(x) && isfinite(y))) {
+                ok = 0;
+                break;
+            }
+            double d = y - x;
+            res[i] = t[i] >= 0.5 ? y - d * (1 - t[i]) : x + d * t[i];
+            if (res[i] == 0.0) ok = 0;
+        }
+    }
+    if (v != stack) PyMem_Free(v);
+    if (!ok) Py_RETURN_NONE;
+    PyObject *out = PyTuple_New(count);
+    for (Py_ssize_t i = 0; out != NULL && i < count; i++) {
+        PyObject *x = PyFloat_FromDouble(res[i]);
+        if (x == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyTuple_SET_ITEM(out, i, x);
+    }
+    return out;
+}
+
+/* row_medians(rows, out) -> bool: np.median(rows, axis=1) of a 2-D array into ``out``
+ * (``part[h] + 0.0``, or ``(lo + 0.0 + hi) / 2``, numpy's expressions; the sign of a
+ * zero never depends on which zero is picked); False (``out`` undefined) when a row
+ * holds a NaN or has no value, or two finite middle values overflow (numpy warns). */
+static PyObject *k_row_medians(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "row_medians(rows, out)");
+        return NULL;
+    }
+    Arr a;
+    Py_buffer out;
+    if (get_in(args[0], 2, &a) < 0) return NULL;
+    if (get_out(args[1], a.n, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    Py_ssize_t w = a.cols;
+    int ok = w >= 1;
+    double *v = ok ? PyMem_Malloc((size_t)w * sizeof(double)) : NULL;
+    if (ok && v == NULL) {
+        PyBuffer_Release(&a.view);
+        PyBuffer_Release(&out);
+        return PyErr_NoMemory();
+    }
+    double *dst = (double *)out.buf;
+    if (ok && a.n > 1 && a.stride == a.cstride)
+        ok = sliding_medians(&a, v, dst);
+    else
+        for (Py_ssize_t r = 0; ok && r < a.n; r++) {
+            if (!load(v, a.base + r * a.stride, w, a.cstride)) {
+                ok = 0;
+                break;
+            }
+            double lo, hi;
+            middle(v, w, &lo, &hi);
+            ok = put_median(dst + r, lo, hi, w);
+        }
+    PyMem_Free(v);
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
+/* The prefix medians of n values at ``base`` (``stride`` bytes apart) from the first
+ * ``first`` on, into dst[0], dst[step], ...: see prefix_medians; 0 where it declines. */
+static int prefix_core(const char *base, Py_ssize_t stride, Py_ssize_t n, Py_ssize_t first,
+                       double *v, double *dst, Py_ssize_t step) {
+    /* one sorted array grown a value at a time (insertion) */
+    for (Py_ssize_t size = 1; size <= n; size++) {
+        double t = *(const double *)(base + (size - 1) * stride);
+        if (t != t) return 0;
+        Py_ssize_t j = size - 2;
+        while (j >= 0 && v[j] > t) {
+            v[j + 1] = v[j];
+            j--;
+        }
+        v[j + 1] = t;
+        if (size < first) continue;
+        double lo = v[(size - 1) / 2], hi = v[size / 2];
+        double m = 0.5 * (lo + hi);
+        if (m != m || isinf(m) || (m == 0.0 && lo == 0.0)) return 0;
+        dst[(size - first) * step] = m;
+    }
+    return 1;
+}
+
+/* prefix_medians(y, first, out) -> bool: ``0.5 * (v[(k-1)//2] + v[k//2])`` of the sorted
+ * prefixes y[:k], k = first..n, into ``out`` (n - first + 1 values), one sorted array
+ * grown a value at a time. False (``out`` undefined) on a NaN, an infinite result (numpy
+ * warns about the overflow) and a zero result made of zeros (its sign would follow how
+ * a sort orders -0.0 and 0.0). */
+static PyObject *k_prefix_medians(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "prefix_medians(y, first, out)");
+        return NULL;
+    }
+    Py_ssize_t first = PyLong_AsSsize_t(args[1]);
+    if (first == -1 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (get_in(args[0], 1, &a) < 0) return NULL;
+    Py_ssize_t n = a.n;
+    if (first < 1 || first > n) {
+        PyBuffer_Release(&a.view);
+        PyErr_SetString(PyExc_ValueError, "need 1 <= first <= len(y)");
+        return NULL;
+    }
+    Py_buffer out;
+    if (get_out(args[2], n - first + 1, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    double *v = PyMem_Malloc((size_t)n * sizeof(double));
+    if (v == NULL) {
+        PyBuffer_Release(&a.view);
+        PyBuffer_Release(&out);
+        return PyErr_NoMemory();
+    }
+    int ok = prefix_core(a.base, a.stride, n, first, v, (double *)out.buf, 1);
+    PyMem_Free(v);
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
+/* moving_median(y, w, out) -> bool: stats.moving_median of a 1-D float64 array with an
+ * odd window w > 1 into ``out`` (len(y) values): the medians of the full windows (as
+ * row_medians), of the shrinking windows at the ends (as prefix_medians, the right end's
+ * from the reversed tail), or fast_median of every window when the series is shorter
+ * than one. False (``out`` undefined) wherever one of those declines, and for anything
+ * but such an array. */
+static PyObject *k_moving_median(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "moving_median(y, w, out)");
+        return NULL;
+    }
+    Py_ssize_t w = PyLong_AsSsize_t(args[1]);
+    if (w == -1 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_FALSE;
+    Py_ssize_t n = a.n, h = w / 2;
+    Py_buffer out;
+    if (get_out(args[2], n, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    int ok = n >= 1 && w > 1 && w % 2 == 1;
+    double *v = ok ? PyMem_Malloc((size_t)(w < n ? w : n) * sizeof(double)) : NULL;
+    if (ok && v == NULL) {
+        PyBuffer_Release(&a.view);
+        PyBuffer_Release(&out);
+        return PyErr_NoMemory();
+    }
+    double *dst = (double *)out.buf;
+    if (ok && n < w) { /* fast_median of every window y[max(0, i - h) : i + h + 1] */
+        for (Py_ssize_t i = 0; ok && i < n; i++) {
+            Py_ssize_t lo = i - h > 0 ? i - h : 0, hi = i + h + 1 < n ? i + h + 1 : n;
+            ok = load(v, a.base + lo * a.stride, hi - lo, a.stride);
+            if (!ok) break;
+            double l, u;
+            middle(v, hi - lo, &l, &u);
+            double m = (hi - lo) % 2 ? u : (l + u) / 2;
+            ok = isfinite(m);
+            dst[i] = m == 0.0 ? 0.0 : m;
+        }
+    } else if (ok) {
+        Arr rows = a;
+        rows.n = n - w + 1;
+        rows.cols = w;
+        rows.cstride = a.stride;
+        ok = sliding_medians(&rows, v, dst + h) &&
+             prefix_core(a.base, a.stride, 2 * h, h + 1, v, dst, 1) &&
+             prefix_core(a.base + (n - 1) * a.stride, -a.stride, 2 * h, h + 1, v, dst + n - 1,
+                         -1);
+    }
+    PyMem_Free(v);
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
+/* -------------------------------------------------------------------- mean */
+
+/* numpy's pairwise summation of n values (numpy/_core/src/umath/loops_utils.h.src,
+ * ``@TYPE@_pairwise_sum``): up to 8 values one after another from -0.0, up to 128 in 8
+ * interleaved sums combined as a tree, more split in two halves (the first a multiple
+ * of 8 long). */
+static double pairwise_sum(const char *a, Py_ssize_t n, Py_ssize_t stride) {
+#define X(i) (*(const double *)(a + (i) * stride))
+    if (n < 8) {
+        double res = -0.0;
+        for (Py_ssize_t i = 0; i < n; i++) res += X(i);
+        return res;
+    }
+    if (n <= 128) {
+        double r[8];
+        for (int j = 0; j < 8; j++) r[j] = X(j);
+        Py_ssize_t i;
+        for (i = 8; i < n - (n % 8); i += 8)
+            for (int j = 0; j < 8; j++) r[j] += X(i + j);
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++) res += X(i);
+        return res;
+    }
+#undef X
+    Py_ssize_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise_sum(a, n2, stride) + pairwise_sum(a + n2 * stride, n - n2, stride);
+}
+
+/* mean(values) -> float | None: ``values.mean()`` of a 1-D float64 array (numpy's
+ * reduction adds the pairwise sum to the identity 0.0, then divides by n); None for
+ * anything else, when empty, longer than one buffer of numpy's iterator (8192), or not
+ * finite (numpy warns). */
+static PyObject *k_mean(PyObject *self, PyObject *arg) {
+    Arr a;
+    if (!try_in(arg, 1, &a)) Py_RETURN_NONE;
+    Py_ssize_t n = a.n;
+    double m = NAN;
+    if (n > 0 && n <= 8192) m = (0.0 + pairwise_sum(a.base, n, a.stride)) / (double)n;
+    PyBuffer_Release(&a.view);
+    if (!isfinite(m)) Py_RETURN_NONE;
+    return PyFloat_FromDouble(m);
+}
+
+/* ------------------------------------------------------------------ noise */
+
+/* |y[i + 2k] - 2 y[i + k] + y[i]| for i in [0, n - 2k) into d (numpy's order: (a - 2b) + c);
+ * 0 when one is not finite (numpy would warn, or the caller's NaN rules apply). */
+static int abs_second_differences(const Arr *a, Py_ssize_t k, double *d) {
+    Py_ssize_t m = a->n - 2 * k;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        double x = AT(a, i + 2 * k) - 2.0 * AT(a, i + k) + AT(a, i);
+        if (!isfinite(x)) return 0;
+        d[i] = fabs(x);
+    }
+    return 1;
+}
+
+/* d2_median(y, k) -> float | None: fast_median(np.abs(y[2k:] - 2.0 * y[k:-k] + y[:-2k]))
+ * of a 1-D float64 array (stats.noise_scale at lag k); None for anything else, fewer than
+ * 2k + 1 values or a difference that is not finite. */
+static PyObject *k_d2_median(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "d2_median(y, k)");
+        return NULL;
+    }
+    Py_ssize_t k = PyLong_AsSsize_t(args[1]);
+    if (k == -1 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_NONE;
+    Py_ssize_t m = a.n - 2 * k;
+    if (k < 1 || m < 1) {
+        PyBuffer_Release(&a.view);
+        Py_RETURN_NONE;
+    }
+    double stack[256];
+    double *d = m <= 256 ? stack : PyMem_Malloc((size_t)m * sizeof(double));
+    if (d == NULL) {
+        PyBuffer_Release(&a.view);
+        return PyErr_NoMemory();
+    }
+    int ok = abs_second_differences(&a, k, d);
+    PyBuffer_Release(&a.view);
+    double med = 0.0;
+    if (ok) {
+        double lo, hi;
+        middle(d, m, &lo, &hi);
+        med = m % 2 ? hi : (lo + hi) / 2;
+    }
+    if (d != stack) PyMem_Free(d);
+    if (!ok) Py_RETURN_NONE;
+    return PyFloat_FromDouble(med == 0.0 ? 0.0 : med);
+}
+
+/* local_noise(y, w, out) -> bool: stats.local_noise of a 1-D float64 array (n >= 3) with
+ * its odd window w (3 <= w <= n) into ``out``: the lag-1 absolute second differences,
+ * the first and last repeated, reflected by w // 2 at both ends, their running medians
+ * (as row_medians) times MAD_TO_SIGMA / sqrt(6). False for anything else and where a
+ * difference is not finite. */
+static PyObject *k_local_noise(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "local_noise(y, w, out)");
+        return NULL;
+    }
+    Py_ssize_t w = PyLong_AsSsize_t(args[1]);
+    if (w == -1 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_FALSE;
+    Py_ssize_t n = a.n, h = w / 2;
+    Py_buffer out;
+    if (get_out(args[2], n, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    int ok = n >= 3 && w >= 3 && w % 2 == 1 && w <= n;
+    double *buf = ok ? PyMem_Malloc((size_t)(2 * n + 2 * h + w) * sizeof(double)) : NULL;
+    if (ok && buf == NULL) {
+        PyBuffer_Release(&a.view);
+        PyBuffer_Release(&out);
+        return PyErr_NoMemory();
+    }
+    if (ok) {
+        double *d = buf, *r = buf + n, *v = buf + 2 * n + 2 * h;
+        ok = abs_second_differences(&a, 1, d + 1);
+        if (ok) {
+            d[0] = d[1];
+            d[n - 1] = d[n - 2];
+            /* np.pad(d, h, mode="reflect") */
+            for (Py_ssize_t i = 0; i < h; i++) r[i] = d[h - i];
+            memcpy(r + h, d, (size_t)n * sizeof(double));
+            for (Py_ssize_t i = 0; i < h; i++) r[h + n + i] = d[n - 2 - i];
+            Arr rows = {.base = (const char *)r, .n = n, .cols = w, .stride = 8, .cstride = 8};
+            double *dst = (double *)out.buf;
+            ok = sliding_medians(&rows, v, dst);
+            for (Py_ssize_t i = 0; ok && i < n; i++)
+                dst[i] = 1.482602218505602 * dst[i] / sqrt(6.0);
+        }
+    }
+    PyMem_Free(buf);
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
+/* --------------------------------------------------------------- equal runs */
+
+/* equal_runs(y, k) -> (starts, stops) | None: stats.equal_runs of a 1-D float64 array:
+ * every maximal run of exactly equal consecutive values (``==``: a NaN equals nothing,
+ * -0.0 equals 0.0) of at least k values, as lists of ``[start, stop)``; None for
+ * anything else. */
+static PyObject *k_equal_runs(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "equal_runs(y, k)");
+        return NULL;
+    }
+    Py_ssize_t k = PyLong_AsSsize_t(args[1]);
+    if (k == -1 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_NONE;
+    PyObject *starts = PyList_New(0), *stops = PyList_New(0);
+    int ok = starts != NULL && stops != NULL;
+    Py_ssize_t i = 0;
+    while (ok && i + 1 < a.n) {
+        if (!(AT(&a, i + 1) == AT(&a, i))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        while (i + 1 < a.n && AT(&a, i + 1) == AT(&a, i)) i++;
+        if (i + 1 - start >= k) {
+            PyObject *b = PyLong_FromSsize_t(start), *e = PyLong_FromSsize_t(i + 1);
+            ok = b != NULL && e != NULL && PyList_Append(starts, b) == 0 &&
+                 PyList_Append(stops, e) == 0;
+            Py_XDECREF(b);
+            Py_XDECREF(e);
+        }
+    }
+    PyBuffer_Release(&a.view);
+    PyObject *out = ok ? PyTuple_Pack(2, starts, stops) : NULL;
+    Py_XDECREF(starts);
+    Py_XDECREF(stops);
+    return out;
+}
+
+/* ---------------------------------------------------------- segmentation */
+
+/* Residual sum of squares of the weighted least-squares line with sums s[0..6) = (n, sx,
+ * sy, sxx, sxy, syy): stats._sse_of, operation for operation. */
+static double sse_of(const double *s) {
+    double n = s[0] > 0 ? s[0] : INFINITY;
+    double sx = s[1], sy = s[2];
+    double cxx = s[3] - sx * sx / n;
+    double cxy = s[4] - sx * sy / n;
+    double cyy = s[5] - sy * sy / n;
+    double fit = cxx > 1e-300 ? cxy * cxy / cxx : 0.0;
+    double sse = cyy - fit;
+    if (!(sse != sse) && !(sse >= 0.0)) sse = 0.0; /* np.maximum(., 0.0) keeps a NaN */
+    return isfinite(sse) ? sse : INFINITY;
+}
+
+/* The best split of [i, j) from cumulative sums P (6 rows of ``cols`` values, row r at
+ * P + r * rs, column c at + c * cs, in bytes): gain = sse(i, j) - sse(i, k) - sse(k, j),
+ * the first largest finite one (stats.binary_segmentation's ``_best``); k = -1 and gain
+ * 0.0 when the piece is too short or no gain is finite. */
+static void best_of(const char *P, Py_ssize_t rs, Py_ssize_t cs, Py_ssize_t i, Py_ssize_t j,
+                    Py_ssize_t min_size, double *gain_out, Py_ssize_t *k_out) {
+#define P_(r, c) (*(const double *)(P + (r) * rs + (c) * cs))
+    *gain_out = 0.0;
+    *k_out = -1;
+    if (j - i < 2 * min_size) return;
+    double s[6];
+    for (int r = 0; r < 6; r++) s[r] = P_(r, j) - P_(r, i);
+    double whole = sse_of(s);
+    double best = -INFINITY;
+    Py_ssize_t at = -1;
+    for (Py_ssize_t k = i + min_size; k <= j - min_size; k++) {
+        for (int r = 0; r < 6; r++) s[r] = P_(r, k) - P_(r, i);
+        double left = sse_of(s);
+        for (int r = 0; r < 6; r++) s[r] = P_(r, j) - P_(r, k);
+        double gain = whole - left - sse_of(s);
+        if (isfinite(gain) && (at < 0 || gain > best)) {
+            best = gain;
+            at = k;
+        }
+    }
+#undef P_
+    if (at >= 0) {
+        *gain_out = best;
+        *k_out = at;
+    }
+}
+
+#define MEMO 256
+
+/* The state of one segmentation: cumulative sums and the search's settings. */
+typedef struct {
+    const double *P; /* 6 rows of n + 1 */
+    Py_ssize_t n, min_size, max_segments;
+    double pen;
+    Py_ssize_t *cand_k, *cand_i, *cand_j; /* candidate splits (scratch) */
+    double *cand_g;
+    /* the best split of every piece met so far (pieces recur as breaks move) */
+    Py_ssize_t memo_n, memo_i[MEMO], memo_j[MEMO], memo_k[MEMO];
+    double memo_g[MEMO];
+} Seg;
+
+/* :c:func:`best_of` of piece [i, j) of a segmentation, memoised. */
+static void best_piece(Seg *g, Py_ssize_t i, Py_ssize_t j, double *gain, Py_ssize_t *k) {
+    for (Py_ssize_t m = 0; m < g->memo_n; m++)
+        if (g->memo_i[m] == i && g->memo_j[m] == j) {
+            *gain = g->memo_g[m];
+            *k = g->memo_k[m];
+            return;
+        }
+    best_of((const char *)g->P, (g->n + 1) * 8, 8, i, j, g->min_size, gain, k);
+    if (g->memo_n < MEMO) {
+        Py_ssize_t m = g->memo_n++;
+        g->memo_i[m] = i;
+        g->memo_j[m] = j;
+        g->memo_g[m] = *gain;
+        g->memo_k[m] = *k;
+    }
+}
+
+static void add_candidate(Seg *g, Py_ssize_t *count, Py_ssize_t i, Py_ssize_t j) {
+    Py_ssize_t c = (*count)++;
+    g->cand_i[c] = i;
+    g->cand_j[c] = j;
+    best_piece(g, i, j, &g->cand_g[c], &g->cand_k[c]);
+}
+
+/* stats.binary_segmentation's ``grow``: splits breaks[0..count) further, greedily (the
+ * largest gain first, ties to the smaller position), while a gain beats the penalty and
+ * there is room; returns the new count, breaks sorted. */
+static Py_ssize_t grow(Seg *g, Py_ssize_t *breaks, Py_ssize_t count) {
+    qsort(breaks, (size_t)count, sizeof(Py_ssize_t), cmp_index);
+    Py_ssize_t cands = 0;
+    for (Py_ssize_t e = 0; e <= count; e++)
+        add_candidate(g, &cands, e ? breaks[e - 1] : 0, e < count ? breaks[e] : g->n);
+    Py_ssize_t out = count;
+    while (cands > 0 && out + 1 < g->max_segments) {
+        Py_ssize_t pick = 0;
+        for (Py_ssize_t c = 1; c < cands; c++) {
+            double gc = g->cand_g[c], gp = g->cand_g[pick];
+            if (gc > gp || (gc == gp && g->cand_k[c] < g->cand_k[pick])) pick = c;
+        }
+        double gain = g->cand_g[pick];
+        Py_ssize_t k = g->cand_k[pick], i = g->cand_i[pick], j = g->cand_j[pick];
+        cands--; /* the others keep their order (only the ties' order could matter) */
+        memmove(g->cand_g + pick, g->cand_g + pick + 1, (size_t)(cands - pick) * sizeof(double));
+        memmove(g->cand_k + pick, g->cand_k + pick + 1,
+                (size_t)(cands - pick) * sizeof(Py_ssize_t));
+        memmove(g->cand_i + pick, g->cand_i + pick + 1,
+                (size_t)(cands - pick) * sizeof(Py_ssize_t));
+        memmove(g->cand_j + pick, g->cand_j + pick + 1,
+                (size_t)(cands - pick) * sizeof(Py_ssize_t));
+        if (k < 0 || !(gain > g->pen)) break;
+        breaks[out++] = k;
+        add_candidate(g, &cands, i, k);
+        add_candidate(g, &cands, k, j);
+    }
+    qsort(breaks, (size_t)out, sizeof(Py_ssize_t), cmp_index);
+    return out;
+}
+
+/* Cumulative sums of w, w x, w y, w x x, w x y, w y y (w = 1 without weights) with a
+ * leading 0: stats._prefix, in numpy's order (np.cumsum adds one value at a time). */
+static void prefix_sums(double *P, const Arr *x, const Arr *y, const Arr *w, Py_ssize_t n) {
+    double *row[6];
+    for (int r = 0; r < 6; r++) {
+        row[r] = P + r * (n + 1);
+        row[r][0] = 0.0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double wi = w ? AT(w, i) : 1.0, xi = AT(x, i), yi = AT(y, i);
+        double a[6] = {wi, wi * xi, wi * yi, wi * xi * xi, wi * xi * yi, wi * yi * yi};
+        for (int r = 0; r < 6; r++) row[r][i + 1] = i ? row[r][i] + a[r] : a[r];
+    }
+}
+
+/* segment(x, y, weights | None, pen, min_size, max_segments, fixed) -> list[int]: the
+ * search of stats.binary_segmentation on its centred and scaled values (``fixed``: the
+ * sorted forced breaks inside the series): grow from the forced breaks, then twice at
+ * most move every free break to its best place between its neighbours and grow again. */
+static PyObject *k_segment(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 7 || !PyTuple_Check(args[6])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "segment(x, y, weights, pen, min_size, max_segments, fixed: tuple)");
+        return NULL;
+    }
+    double pen = PyFloat_AsDouble(args[3]);
+    Py_ssize_t min_size = PyLong_AsSsize_t(args[4]);
+    Py_ssize_t max_segments = PyLong_AsSsize_t(args[5]);
+    if (PyErr_Occurred()) return NULL;
+    Py_ssize_t nfixed = PyTuple_GET_SIZE(args[6]);
+    Arr x, y, w;
+    int have_w = args[2] != Py_None;
+    if (get_in(args[0], 1, &x) < 0) return NULL;
+    if (get_in(args[1], 1, &y) < 0) {
+        PyBuffer_Release(&x.view);
+        return NULL;
+    }
+    if (have_w && get_in(args[2], 1, &w) < 0) {
+        PyBuffer_Release(&x.view);
+        PyBuffer_Release(&y.view);
+        return NULL;
+    }
+    Py_ssize_t n = x.n;
+    PyObject *result = NULL;
+    double *P = NULL;
+    Py_ssize_t *ints = NULL;
+    double *gains = NULL;
+    if (y.n != n || (have_w && w.n != n) || min_size < 1 || max_segments < 2) {
+        PyErr_SetString(PyExc_ValueError, "need x, y (and weights) of one length, "
+                                          "min_size >= 1, max_segments >= 2");
+        goto done;
+    }
+    Py_ssize_t room = nfixed + max_segments + 2; /* breaks and candidates never exceed it */
+    Py_ssize_t cap = 2 * room + 2;
+    P = PyMem_Malloc((size_t)(6 * (n + 1)) * sizeof(double));
+    ints = PyMem_Malloc((size_t)(room + nfixed + 3 * cap) * sizeof(Py_ssize_t));
+    gains = PyMem_Malloc((size_t)cap * sizeof(double));
+    if (P == NULL || ints == NULL || gains == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t *breaks = ints, *forced = ints + room, *cands = forced + nfixed;
+    Seg g = {.P = P, .n = n, .min_size = min_size, .max_segments = max_segments, .pen = pen,
+             .cand_k = cands, .cand_i = cands + cap, .cand_j = cands + 2 * cap,
+             .cand_g = gains, .memo_n = 0};
+    for (Py_ssize_t f = 0; f < nfixed; f++) {
+        breaks[f] = PyLong_AsSsize_t(PyTuple_GET_ITEM(args[6], f));
+        if (breaks[f] <= 0 || breaks[f] >= n || (f && breaks[f] <= breaks[f - 1])) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "fixed breaks must ascend inside the series");
+            goto done;
+        }
+    }
+    prefix_sums(P, &x, &y, have_w ? &w : NULL, n);
+    memcpy(forced, breaks, (size_t)nfixed * sizeof(Py_ssize_t));
+    Py_ssize_t count = grow(&g, breaks, nfixed);
+    for (int round = 0; round < 2; round++) {
+        int moved = 0;
+        for (Py_ssize_t idx = 0; idx < count; idx++) {
+            Py_ssize_t k = breaks[idx];
+            if (bsearch(&k, forced, (size_t)nfixed, sizeof(Py_ssize_t), cmp_index)) continue;
+            Py_ssize_t a = idx ? breaks[idx - 1] : 0;
+            Py_ssize_t b = idx + 1 < count ? breaks[idx + 1] : n;
+            double gain;
+            Py_ssize_t best;
+            best_piece(&g, a, b, &gain, &best);
+            if (best >= 0 && best != k) {
+                breaks[idx] = best;
+                moved = 1;
+            }
+        }
+        if (!moved) break;
+        count = grow(&g, breaks, count);
+    }
+    qsort(breaks, (size_t)count, sizeof(Py_ssize_t), cmp_index);
+    result = PyList_New(0);
+    for (Py_ssize_t c = 0; result != NULL && c < count; c++) {
+        if (c && breaks[c] == breaks[c - 1]) continue; /* sorted(set(breaks)) */
+        PyObject *v = PyLong_FromSsize_t(breaks[c]);
+        if (v == NULL || PyList_Append(result, v) < 0) Py_CLEAR(result);
+        Py_XDECREF(v);
+    }
+done:
+    PyMem_Free(P);
+    PyMem_Free(ints);
+    PyMem_Free(gains);
+    PyBuffer_Release(&x.view);
+    PyBuffer_Release(&y.view);
+    if (have_w) PyBuffer_Release(&w.view);
+    return result;
+}
+
+/* ---------------------------------------------------- rank autocorrelation */
+
+/* rank_autocorrelation(order, out) -> bool: stats.autocorrelation of the ranks
+ * ``np.argsort(order)`` (``order`` an int64 permutation of 0..n-1, such as an argsort),
+ * at lags 0..len(out)-1, into ``out``. The ranks less their mean (n - 1) / 2 are
+ * multiples of one half, so every product and every sum is exact in any order (in
+ * integers here, twice the ranks): the same sums as numpy's, then one division. False
+ * (``out`` untouched) when ``order`` is not such a permutation, has fewer than two
+ * values or more than 100,000 (then sums could round), or ``out`` is longer than n. */
+static PyObject *k_rank_autocorrelation(PyObject *self, PyObject *const *args,
+                                        Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "rank_autocorrelation(order, out)");
+        return NULL;
+    }
+    Py_buffer ob;
+    if (PyObject_GetBuffer(args[0], &ob, PyBUF_RECORDS_RO) < 0) return NULL;
+    int isint = ob.ndim == 1 && ob.itemsize == 8 && ob.format != NULL &&
+                (strcmp(ob.format, "l") == 0 || strcmp(ob.format, "q") == 0 ||
+                 strcmp(ob.format, "<l") == 0 || strcmp(ob.format, "<q") == 0);
+    if (!isint) {
+        PyBuffer_Release(&ob);
+        PyErr_SetString(PyExc_TypeError, "expected a 1-D int64 array");
+        return NULL;
+    }
+    Py_ssize_t n = ob.shape[0];
+    Py_buffer out;
+    if (PyObject_GetBuffer(args[1], &out, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) <
+        0) {
+        PyBuffer_Release(&ob);
+        return NULL;
+    }
+    Py_ssize_t lags = out.ndim == 1 && is_double(&out) ? out.shape[0] : -1;
+    if (lags < 0) {
+        PyBuffer_Release(&ob);
+        PyBuffer_Release(&out);
+        PyErr_SetString(PyExc_ValueError, "expected a writable float64 array");
+        return NULL;
+    }
+    int ok = n >= 2 && n <= 100000 && lags >= 1 && lags <= n;
+    long long *r = ok ? PyMem_Calloc((size_t)n, sizeof(long long)) : NULL;
+    if (ok && r == NULL) {
+        PyBuffer_Release(&ob);
+        PyBuffer_Release(&out);
+        return PyErr_NoMemory();
+    }
+    /* twice the rank less twice the mean; a value met twice or out of range: no permutation */
+    for (Py_ssize_t i = 0; ok && i < n; i++) {
+        long long k = *(const long long *)((const char *)ob.buf + i * ob.strides[0]);
+        if (k < 0 || k >= n || r[k] != 0) {
+            ok = 0;
+            break;
+        }
+        r[k] = 2 * (long long)i - (n - 1) + 4 * (long long)n; /* shifted: never 0 */
+    }
+    if (ok) {
+        for (Py_ssize_t i = 0; i < n; i++) r[i] -= 4 * (long long)n;
+        double *dst = (double *)out.buf;
+        long long s0 = 0;
+        for (Py_ssize_t i = 0; i < n; i++) s0 += r[i] * r[i];
+        double den = (double)s0 * 0.25;
+        for (Py_ssize_t k = 0; k < lags; k++) {
+            long long s = 0;
+            for (Py_ssize_t i = 0; i + k < n; i++) s += r[i + k] * r[i];
+            dst[k] = ((double)s * 0.25) / den;
+        }
+    }
+    PyMem_Free(r);
+    PyBuffer_Release(&ob);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
+/* ------------------------------------------------------------------ module */
+
+static PyMethodDef methods[] = {
+    {"median", (PyCFunction)k_median, METH_O, NULL},
+    {"mean", (PyCFunction)k_mean, METH_O, NULL},
+    {"quantiles", (PyCFunction)(void (*)(void))k_quantiles, METH_FASTCALL, NULL},
+    {"rank_autocorrelation", (PyCFunction)(void (*)(void))k_rank_autocorrelation, METH_FASTCALL,
+     NULL},
+    {"row_medians", (PyCFunction)(void (*)(void))k_row_medians, METH_FASTCALL, NULL},
+    {"prefix_medians", (PyCFunction)(void (*)(void))k_prefix_medians, METH_FASTCALL, NULL},
+    {"moving_median", (PyCFunction)(void (*)(void))k_moving_median, METH_FASTCALL, NULL},
+    {"d2_median", (PyCFunction)(void (*)(void))k_d2_median, METH_FASTCALL, NULL},
+    {"local_noise", (PyCFunction)(void (*)(void))k_local_noise, METH_FASTCALL, NULL},
+    {"equal_runs", (PyCFunction)(void (*)(void))k_equal_runs, METH_FASTCALL, NULL},
+    {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", NULL, -1, methods,
+                                    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

@@ -1,0 +1,256 @@
+"""The compiled kernels (``tbplateau/_kernels.c``) against the numpy code they replace.
+
+Every statistic of :mod:`tbplateau.stats` that has a kernel is computed both ways (the
+kernels swapped out through ``stats.KERNELS``) on random and awkward inputs (ties,
+lengths 1 to 3, constants, signed zeros, infinities, NaN) and must agree to the bit.
+``TBPLATEAU_REQUIRE_C=1`` (CI's sanitizer step) fails instead of skipping when the
+kernels are not built.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from tbplateau import stats
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _compiled() -> stats._Kernels:
+    try:
+        from tbplateau import _kernels
+    except ImportError:  # pragma: no cover - depends on the build
+        if os.environ.get("TBPLATEAU_REQUIRE_C") == "1":
+            raise
+        pytest.skip("the compiled kernels are not built")
+    return _kernels
+
+
+@pytest.fixture
+def both(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[], object]], tuple[str, str]]:
+    """Runs a computation with the kernels and with numpy; returns both results' reprs
+    (bits of floats included: ``float.hex`` of every value)."""
+    kernels = _compiled()
+
+    same_sums = stats._same_sums(kernels)  # (False at import under TBPLATEAU_PURE_PYTHON)
+
+    def run(compute: Callable[[], object]) -> tuple[str, str]:
+        monkeypatch.setattr(stats, "KERNELS", kernels)
+        monkeypatch.setattr(stats, "_SAME_SUMS", same_sums)
+        fast = _bits(compute())
+        monkeypatch.setattr(stats, "KERNELS", None)
+        slow = _bits(compute())
+        return fast, slow
+
+    return run
+
+
+def _bits(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        return repr([float(v).hex() for v in value.ravel().tolist()]) + str(value.shape)
+    if isinstance(value, float):
+        return float(value).hex()
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_bits(v) for v in value) + ")"
+    return repr(value)
+
+
+def _samples() -> Iterator[FloatArray]:
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3, 4, 5, 7, 8, 16, 17, 40, 41, 64, 65, 200, 333):
+        yield rng.normal(0, 1, n)
+        yield rng.integers(-3, 4, n).astype(np.float64)  # many ties
+        yield np.full(n, 2.5)
+        yield np.cumsum(rng.normal(0, 1, n)) * 1e6
+    yield np.array([0.0, -0.0, 0.0, -0.0, 1.0])
+    yield np.array([-0.0, -0.0, 0.0, 0.0])
+    yield np.array([-0.0, 0.0, -0.0, 0.0, -0.0, 0.0, -0.0])
+    yield np.array([-1.0, 1.0, 0.0, 0.0, -0.0, 2.0])
+    yield np.array([np.inf, 1.0, 2.0, -np.inf, 3.0])
+    yield np.array([-np.inf, np.inf])
+    yield np.array([np.inf, np.inf, 1.0])
+    yield np.array([1e308, 1.5e308, 1e308, 1.7e308])
+    yield np.array([1.0, np.nan, 3.0, 2.0, 5.0])
+    yield np.array([5e-324, -5e-324, 0.0, 1e-310])
+
+
+SAMPLES = list(_samples())
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+def test_medians_agree(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    fast, slow = both(lambda: stats.fast_median(values))
+    assert fast == slow
+    assert fast == _bits(float(np.median(values)))  # np.median's answer, to the bit
+    strided = np.repeat(values, 2)[::2]  # a strided view
+    assert both(lambda: stats.fast_median(strided)) == (fast, fast)
+    assert both(lambda: stats.fast_median(values[::-1].copy()[::-1])) == (fast, fast)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+@pytest.mark.parametrize("window", [1, 2, 3, 4, 5, 9, 31])
+def test_running_medians_agree(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray, window: int
+) -> None:
+    for compute in (
+        lambda: stats.window_medians(values, window) if window <= values.size else None,
+        lambda: stats.window_medians(values[::-1], window) if window <= values.size else None,
+        lambda: stats.moving_median(values, window),
+        lambda: stats.moving_median(values[::-1], window),
+        lambda: stats.local_noise(values, window),
+        lambda: stats.local_noise(values[::-1], window),
+        lambda: stats.noise_scale(values, lags=(1, 2, window)),
+        lambda: stats.equal_runs(np.round(values, 0), window),
+        lambda: stats.equal_runs(values, window),
+        lambda: stats.trailing_median(values, window),
+        lambda: stats._prefix_medians(values, min(window, values.size)),
+    ):
+        fast, slow = both(compute)
+        assert fast == slow
+
+
+@pytest.mark.parametrize("values", SAMPLES[:-6])
+def test_window_medians_are_numpy_medians(values: FloatArray) -> None:
+    _compiled()
+    for window in range(1, min(values.size, 12) + 1):
+        view = np.lib.stride_tricks.sliding_window_view(values, window)
+        expected = np.median(view, axis=1)
+        assert stats.window_medians(values, window).tobytes() == expected.tobytes()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+def test_means_and_quantiles_agree(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    assert stats._same_sums(_compiled())  # the kernel adds in this numpy's order
+    fast, slow = both(lambda: stats.fast_mean(values))
+    assert fast == slow == _bits(float(values.mean()))
+    assert both(lambda: stats.fast_mean(values[::-1]))[0] == _bits(float(values[::-1].mean()))
+    qs = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
+    fast, slow = both(lambda: stats.fast_quantiles(values, qs))
+    assert fast == slow
+    x = np.arange(values.size, dtype=np.float64)
+    fast, slow = both(lambda: stats.fit_line(x, values))  # a Line's repr: floats exact
+    assert fast == slow
+
+
+def test_long_means_agree(both: Callable[[Callable[[], object]], tuple[str, str]]) -> None:
+    rng = np.random.default_rng(5)
+    for n in (127, 128, 129, 255, 256, 1000, 8192, 8193, 20000):
+        values = rng.normal(0, 1, n) * 10.0 ** rng.integers(-8, 8, n)
+        fast, slow = both(lambda: stats.fast_mean(values))  # noqa: B023
+        assert fast == slow == _bits(float(values.mean()))
+
+
+def test_periods_agree(both: Callable[[Callable[[], object]], tuple[str, str]]) -> None:
+    rng = np.random.default_rng(9)
+    for n in (2, 3, 9, 12, 50, 200, 1001):
+        t = np.arange(n, dtype=np.float64)
+        for y in (np.sin(t / 2) + rng.normal(0, 0.3, n), np.round(rng.normal(0, 1, n)), t):
+            for max_lag in (1, 3, n // 3, n):
+                order = np.argsort(y, kind="stable")
+                fast, slow = both(lambda: stats._rank_autocorrelation(order, max_lag))  # noqa: B023
+                assert fast == slow
+            assert len(set(both(lambda: stats.dominant_period(y)))) == 1  # noqa: B023
+
+
+def test_block_medians_agree(both: Callable[[Callable[[], object]], tuple[str, str]]) -> None:
+    rng = np.random.default_rng(3)
+    for n in (201, 1000, 4001):
+        x = np.arange(n, dtype=np.float64)
+        y = np.round(rng.normal(0, 1, n), 1)
+        fast, slow = both(lambda: stats.bin_reduce(x, y, 200).y)  # noqa: B023
+        assert fast == slow
+
+
+def _series() -> Iterator[tuple[FloatArray, FloatArray, FloatArray | None]]:
+    rng = np.random.default_rng(11)
+    for n in (2, 3, 5, 6, 7, 12, 40, 120, 200):
+        t = np.arange(n, dtype=np.float64)
+        drop: FloatArray = np.where(t < n // 2, 40 - t, 0.0) + rng.normal(0, 0.5, n)
+        yield t, drop, None
+        yield t, rng.normal(0, 1, n), rng.uniform(0.1, 10, n)
+        yield t, np.full(n, 3.0), None
+        yield np.zeros(n), rng.normal(0, 1, n), None  # x does not vary
+        yield t, np.asarray(np.round(np.sin(t / 3), 1), dtype=np.float64), np.full(n, 1e-6)
+
+
+@pytest.mark.parametrize(("x", "y", "w"), list(_series()))
+@pytest.mark.parametrize("min_size", [1, 2, 3])
+def test_segmentation_agrees(
+    both: Callable[[Callable[[], object]], tuple[str, str]],
+    x: FloatArray,
+    y: FloatArray,
+    w: FloatArray | None,
+    min_size: int,
+) -> None:
+    n = x.size
+    for penalty, forced, most in itertools.product(
+        (1e-3, 1.0, 50.0), ((), (1,), (n // 2, n - 1), (0, n // 3, n)), (2, 3, 12)
+    ):
+
+        def segment(
+            penalty: float = penalty, forced: tuple[int, ...] = forced, most: int = most
+        ) -> list[int]:
+            return stats.binary_segmentation(
+                x,
+                y,
+                penalty=penalty,
+                min_size=min_size,
+                weights=w,
+                forced=forced,
+                max_segments=most + len(forced),
+            )
+
+        fast, slow = both(segment)
+        assert fast == slow
+
+
+def test_segment_finds_the_break() -> None:
+    kernels = _compiled()
+    t = np.arange(60.0)
+    y = np.where(t < 30, 1.0 - t / 60, 0.0)
+    assert kernels.segment(t, y, None, 1e-3, 3, 12, ()) == [30]
+    assert kernels.segment(t, y, np.ones(60), 1e-3, 3, 12, (10,)) == [10, 30]
+    assert kernels.segment(t, y, None, 1e3, 3, 12, ()) == []  # nothing beats the penalty
+    assert kernels.segment(t[:5], y[:5], None, 1e-3, 3, 12, ()) == []  # too short to split
+
+
+def test_kernels_decline_what_numpy_must_decide() -> None:
+    kernels = _compiled()
+    assert kernels.median(np.zeros(0)) is None
+    assert kernels.median(np.array([1.0, np.nan])) is None
+    assert kernels.median(np.array([-np.inf, np.inf])) is None
+    out = np.empty(1)
+    assert not kernels.row_medians(np.array([[1.0, np.nan, 2.0]]), out)
+    assert not kernels.row_medians(np.array([[1e308, 1.7e308]]), out)  # overflows
+    assert not kernels.prefix_medians(np.array([-0.0, 0.0, 1.0]), 1, np.empty(3))
+    assert kernels.mean(np.zeros(0)) is None
+    assert kernels.mean(np.array([1e308, 1e308])) is None  # overflows: numpy warns
+    assert kernels.quantiles(np.array([2.0, np.nan]), (0.5,)) is None
+    assert kernels.quantiles(np.array([3.0, 1.0, 2.0]), (0.0, 1.0, 0.75)) == (1.0, 3.0, 2.5)
+    assert kernels.quantiles(np.array([-1.0, 1.0]), (0.5,)) is None  # zero: numpy's sign
+    assert kernels.quantiles(np.array([1.0, 2.0]), (-0.5,)) is None  # numpy raises
+    assert kernels.median(np.arange(3)) is None  # type: ignore[arg-type]  # numpy's median
+    acf = np.empty(2)
+    assert not kernels.rank_autocorrelation(np.array([0, 0, 1]), acf)  # no permutation
+    assert not kernels.rank_autocorrelation(np.array([0, 3, 1]), acf)
+    assert kernels.rank_autocorrelation(np.array([2, 0, 1]), acf)
+    assert acf.tolist() == stats.autocorrelation(np.argsort(np.array([2, 0, 1])), 1).tolist()
+    with pytest.raises(ValueError, match="float64"):
+        kernels.row_medians(np.ones((2, 3)), np.empty(3))
+    with pytest.raises(ValueError, match="one length"):
+        kernels.segment(np.zeros(5), np.zeros(4), None, 1.0, 1, 12, ())
+    with pytest.raises(ValueError, match="ascend"):
+        kernels.segment(np.zeros(5), np.zeros(5), None, 1.0, 1, 12, (3, 2))
