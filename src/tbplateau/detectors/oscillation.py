@@ -139,6 +139,40 @@ MIN_FLIPS = 8
 changes sign about two times in three: eight in a row by chance about one time in 25)."""
 
 
+SETTLE_POINTS = 9
+"""Pairs of differences after a jump or an event within which swings it sets off may begin
+(an LR raise throws the loss up over a few points, and the period-2 swings start once it
+is up): a run of ``MIN_FLIPS - 1`` large sign changes (eight alternating steps, as the
+evaluation set's labels ask) that starts there is the oscillation, from the jump on.
+White noise after a level shift makes such a run there in about one series in seven
+(steps of any size), so each step must also be :data:`SET_OFF_SWING` times the smallest
+swing that counts and the run span :data:`SET_OFF_BLOCKS` blocks."""
+
+SET_OFF_SWING = 3.0
+"""What the steps of swings set off by a jump must be, in :data:`LEVEL_SHARE` of the level
+(3 %; and the grid steps of :func:`_least_swing`): a wobble of a few percent on a bump
+after a smooth descent is no oscillation, period-2 swings at the edge of stability move
+the loss by factors and a small-set accuracy by several grid steps."""
+
+SET_OFF_BLOCKS = 4
+"""Blocks that swings set off by a jump must span: on a long series, whose blocks hold many
+points, eight steps inside a block or two are a blip of the noise after a level shift
+(sustained swings there show at blocks and are judged there)."""
+
+JUMP_STEPS = 5.0
+"""A jump this many set-off steps high (15 % of the level, or five times the noise bar)
+makes the swings after it count with a miss here and there (chaos at the edge of
+stability skips a sign change now and then), each step a :data:`JUMP_SHARE` of the jump."""
+
+JUMP_SHARE = 0.2
+"""Smallest step of the swings after a jump, as a share of the jump: noise at the new level
+of a collapse moves by a few percent of the jump, swings at the edge of stability by a
+third of it or more."""
+
+GAPPED_SHARE = 0.8
+"""Share of sign changes in a run that misses one now and then (white noise: two in three)."""
+
+
 MIN_TURNS = 4
 """Direction changes by the typical swing or more that make swings repeated (two periods
 of a sine-like burst turn four times; a bend, a spike or a dip turns once or twice, and
@@ -186,6 +220,53 @@ def _alternating_run(
             best = (i, j - i)
         i = j
     return best
+
+
+def _gapped_run(flips: npt.NDArray[np.bool_], starts: int) -> tuple[int, int, int]:
+    """The stretch of ``flips`` with the most sign changes that starts with one among the
+    first ``starts`` pairs, ends with one, misses no two pairs in a row and changes sign at
+    :data:`GAPPED_SHARE` of its pairs or more (the longest such start of a longer stretch
+    that changes sign less often overall): ``(first pair, pairs, changes)``, or
+    ``(0, 0, 0)``."""
+    best = (0, 0, 0)
+    m = flips.size
+    for i in np.flatnonzero(flips[:starts]).tolist():
+        j = i
+        while j + 1 < m and (flips[j + 1] or (j + 2 < m and flips[j + 2])):
+            j += 1
+        # the longest part from i (ending with a change) that changes sign often enough
+        counts = np.cumsum(flips[i : j + 1])
+        ok = np.flatnonzero(flips[i : j + 1] & (counts >= GAPPED_SHARE * np.arange(1, j - i + 2)))
+        if ok.size and int(counts[ok[-1]]) > best[2]:
+            best = (i, int(ok[-1]) + 1, int(counts[ok[-1]]))
+    return best
+
+
+def _set_off(
+    p: Prepared, phase: npt.NDArray[np.int64], pa: int, pb: int, bar: float
+) -> tuple[int, int] | None:
+    """Swings set off by the jump or event at point ``pa`` (the stretch ends at ``pb``):
+    ``(first pair, pairs)`` of differences from ``pa`` of a run of large sign changes
+    that starts among the first :data:`SETTLE_POINTS` pairs after ``pa`` or after a
+    later phase change within them (an LR raise, then the jump it causes a few points
+    on), and spans :data:`SET_OFF_BLOCKS` blocks, ``None`` when there is none. The run has
+    ``MIN_FLIPS - 1`` changes in a row, each step ``bar`` or more; or, after a jump of
+    :data:`JUMP_STEPS` such steps, :data:`MIN_FLIPS` changes with a miss here and
+    there (see :func:`_gapped_run`), each step :data:`JUMP_SHARE` of the jump or more."""
+    v = p.y[pa:pb]
+    changes = p.bins.start[np.flatnonzero(phase[1:] != phase[:-1]) + 1]
+    later = changes[(changes > pa) & (changes <= pa + SETTLE_POINTS)]
+    settle = SETTLE_POINTS + (int(later[-1]) - pa if later.size else 0)
+    first, pairs = _alternating_run(v, bar, settle)
+    if pairs < MIN_FLIPS - 1 and pa > 0:
+        jump = abs(fast_median(v[: SETTLE_POINTS + 8]) - float(p.y[pa - 1]))
+        if jump >= JUMP_STEPS * bar:
+            first, pairs, count = _gapped_run(_flips(v, JUMP_SHARE * jump), settle)
+            pairs = pairs if count >= MIN_FLIPS else 0
+    if pairs < MIN_FLIPS - 1:
+        return None
+    span = np.searchsorted(p.bins.start, [pa + first, pa + first + pairs + 2], side="right")
+    return (first, pairs) if int(span[1] - span[0]) >= SET_OFF_BLOCKS else None
 
 
 def _turns(values: npt.NDArray[np.float64], h: float) -> int:
@@ -336,7 +417,8 @@ class OscillationDetector(Detector):
     the series (8 blocks at least; a burst of regular swings 16 points), the curve
     turns by the typical swing four times or more (a wavy fall does not), and the
     swings alternate: point by point (eight large sign changes in a row that start
-    the loud stretch, start at a jump or an event, or keep going through it; twenty
+    the loud stretch, start at a jump or an event, or keep going through it; seven that
+    start within nine points of a jump or an event, each 3 % of the level; twenty
     anywhere), or regularly (the residuals' autocorrelation at some lag of 1 to 5 is
     below -0.6, at blocks or at points: period-2 swings at the edge of stability, a
     sine-like burst), or, without that regularity, are six times the reference,
@@ -604,6 +686,13 @@ class OscillationDetector(Detector):
         bar = max(self.min_ratio * ref, least)
         i0, run = _alternating_run(p.y[pa:pb], bar)
         owns = run >= MIN_FLIPS and self._owns(p, phase, i0, run, p.y[pa:pb], bar, pa)
+        set_off = False
+        if not owns and jump_at is not None:
+            # swings set off by the jump or event the stretch starts at (see SETTLE_POINTS)
+            step = SET_OFF_SWING * LEVEL_SHARE * self._level_scale(p)
+            found = _set_off(p, phase, pa, pb, max(bar, step))
+            if found is not None:
+                (i0, run), owns, set_off = found, True, True
         if not owns:  # a long run later in the stretch (swings that settle into a cycle)
             i0, run = _alternating_run(p.y[pa:pb], bar, pb - pa)
             owns = run >= LATE_FLIPS
@@ -616,7 +705,15 @@ class OscillationDetector(Detector):
             ratio = size / max(ref, 1e-300)
             if size >= least and ratio >= self.min_ratio:
                 return self._finding(
-                    series, p, q0, q1, size, ref, max(regular, ALTERNATION_SHARE), regular, run
+                    series,
+                    p,
+                    pa if set_off else q0,  # swings set off by a jump start at the jump
+                    q1,
+                    size,
+                    ref,
+                    max(regular, ALTERNATION_SHARE),
+                    regular,
+                    run,
                 )
         if b1 - lo < need and not (
             regular >= MIN_COHERENCE and b1 - lo >= 3 and pb - pa >= SHORT_BURST
