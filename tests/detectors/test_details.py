@@ -87,3 +87,18 @@ def test_overfitting_detail_quotes_the_value_logged_at_its_step(n: int) -> None:
     assert d["best_value"] == pytest.approx(float(val[at]))
     assert d["final_value"] > d["robust_best"]
     assert abs(math.log(d["robust_best"] / d["best_value"])) < 0.1
+
+
+def test_plateau_confidence_is_the_calibrated_monotone_map_of_its_raw_score() -> None:
+    """Raw scores in [0.4, 1] map monotonically onto [0.66, 1]: every raw score under 0.75
+    reads as about 70% (what the dev split measured), and 1 stays 1."""
+    from tbplateau.detectors.plateau import calibrated_confidence
+
+    raws = np.linspace(0.3, 1.1, 81)
+    cal = np.array([calibrated_confidence(float(r)) for r in raws])
+    assert np.all(np.diff(cal) >= 0)
+    assert calibrated_confidence(0.4) == pytest.approx(0.66)
+    assert calibrated_confidence(0.75) == pytest.approx(0.74)
+    assert calibrated_confidence(1.0) == pytest.approx(1.0)
+    assert cal.min() >= 0.66
+    assert cal.max() <= 1.0
