@@ -946,34 +946,49 @@ def binary_segmentation(
         pen = penalty / (scale * scale)
     if KERNELS is not None and min_size >= 1:  # the same search, compiled
         return KERNELS.segment(xs, yc, wa, pen, min_size, max_segments, tuple(fixed))
-    prefix = _prefix(xs, yc, wa)
+    return _Segmenter(_prefix(xs, yc, wa), min_size, max_segments, pen).search(fixed)
 
-    cache: dict[tuple[int, int], tuple[float, int]] = {}
-    # The line on [i, k) does not depend on where the piece being split ends, nor the
-    # line on [k, j) on where it starts: the squares of every line from a break (to
-    # every end) and to it (from every start) are computed once, in one pass, and
-    # shared by the pieces that start or end there.
-    at: dict[int, tuple[FloatArray, FloatArray]] = {}
 
-    def lines_at(k: int) -> tuple[FloatArray, FloatArray]:
+class _Segmenter:
+    """The numpy search of :func:`binary_segmentation` (the compiled kernel does the same).
+
+    The line on ``[i, k)`` does not depend on where the piece being split ends, nor the
+    line on ``[k, j)`` on where it starts: the squares of every line from a break (to
+    every end) and to it (from every start) are computed once, in one pass, and shared
+    by the pieces that start or end there; the best split of each piece is memoised.
+    """
+
+    def __init__(self, prefix: FloatArray, min_size: int, max_segments: int, pen: float) -> None:
+        self.prefix = prefix
+        self.n = int(prefix.shape[1]) - 1
+        self.min_size = min_size
+        self.max_segments = max_segments
+        self.pen = pen
+        self.cache: dict[tuple[int, int], tuple[float, int]] = {}
+        self.at: dict[int, tuple[FloatArray, FloatArray]] = {}
+
+    def lines_at(self, k: int) -> tuple[FloatArray, FloatArray]:
         """``(a, b)``: ``a[c]`` squares of the line on ``[k, k + c)``; ``b[i]``, on ``[i, k)``."""
-        if k not in at:
+        if k not in self.at:
+            prefix, n = self.prefix, self.n
             here = prefix[:, k : k + 1]
             sse = _sse_of(np.concatenate([prefix[:, k:] - here, here - prefix[:, : k + 1]], axis=1))
-            at[k] = (sse[: n + 1 - k], sse[n + 1 - k :])
-        return at[k]
+            self.at[k] = (sse[: n + 1 - k], sse[n + 1 - k :])
+        return self.at[k]
 
-    def best_split(i: int, j: int) -> tuple[float, int]:
-        if (i, j) not in cache:
-            cache[(i, j)] = _best(i, j)
-        return cache[(i, j)]
+    def best_split(self, i: int, j: int) -> tuple[float, int]:
+        """``(gain, position)`` of the best split of ``[i, j)``; ``(0, -1)`` when none."""
+        if (i, j) not in self.cache:
+            self.cache[(i, j)] = self._best(i, j)
+        return self.cache[(i, j)]
 
-    def _best(i: int, j: int) -> tuple[float, int]:
+    def _best(self, i: int, j: int) -> tuple[float, int]:
+        min_size = self.min_size
         if j - i < 2 * min_size:
             return (0.0, -1)
         lo, hi = i + min_size, j - min_size + 1
-        left = lines_at(i)[0]
-        gain = left[j - i] - left[lo - i : hi - i] - lines_at(j)[1][lo:hi]
+        left = self.lines_at(i)[0]
+        gain = left[j - i] - left[lo - i : hi - i] - self.lines_at(j)[1][lo:hi]
         finite = np.isfinite(gain)
         if not finite.all():
             if not finite.any():
@@ -982,37 +997,40 @@ def binary_segmentation(
         b = int(gain.argmax())
         return (float(gain[b]), lo + b)
 
-    def grow(breaks: list[int]) -> list[int]:
-        edges = [0, *sorted(breaks), n]
-        candidates = [(*best_split(a, b), a, b) for a, b in itertools.pairwise(edges)]
+    def grow(self, breaks: list[int]) -> list[int]:
+        """``breaks`` plus the greedy splits that gain more than the penalty, largest first."""
+        edges = [0, *sorted(breaks), self.n]
+        candidates = [(*self.best_split(a, b), a, b) for a, b in itertools.pairwise(edges)]
         out = list(breaks)
-        while candidates and len(out) + 1 < max_segments:
+        while candidates and len(out) + 1 < self.max_segments:
             candidates.sort(key=lambda c: (-c[0], c[1]))
             g, k, i, j = candidates.pop(0)
-            if k < 0 or not g > pen:
+            if k < 0 or not g > self.pen:
                 break
             out.append(k)
-            candidates += [(*best_split(a, b), a, b) for a, b in ((i, k), (k, j))]
+            candidates += [(*self.best_split(a, b), a, b) for a, b in ((i, k), (k, j))]
         return sorted(out)
 
-    breaks = grow(list(fixed))
-    # Greedy splits can land inside a feature (the middle of a stall): move every free
-    # break to its best place between its neighbours, then look for new splits again.
-    for _ in range(2):
-        moved = False
-        for idx, k in enumerate(breaks):
-            if k in fixed:
-                continue
-            a = breaks[idx - 1] if idx else 0
-            b = breaks[idx + 1] if idx + 1 < len(breaks) else n
-            best = best_split(a, b)[1]
-            if best >= 0 and best != k:
-                breaks[idx] = best
-                moved = True
-        if not moved:
-            break
-        breaks = grow(breaks)
-    return sorted(set(breaks))
+    def search(self, fixed: list[int]) -> list[int]:
+        """The sorted interior breakpoints, ``fixed`` ones first."""
+        breaks = self.grow(list(fixed))
+        # Greedy splits can land inside a feature (the middle of a stall): move every free
+        # break to its best place between its neighbours, then look for new splits again.
+        for _ in range(2):
+            moved = False
+            for idx, k in enumerate(breaks):
+                if k in fixed:
+                    continue
+                a = breaks[idx - 1] if idx else 0
+                b = breaks[idx + 1] if idx + 1 < len(breaks) else self.n
+                best = self.best_split(a, b)[1]
+                if best >= 0 and best != k:
+                    breaks[idx] = best
+                    moved = True
+            if not moved:
+                break
+            breaks = self.grow(breaks)
+        return sorted(set(breaks))
 
 
 def autocorrelation(values: npt.ArrayLike, max_lag: int) -> FloatArray:

@@ -405,6 +405,25 @@ def _coherence(values: npt.NDArray[np.float64], max_lag: int = 5, need: float = 
     return max(-float(r[k:] @ r[:-k]) / den for k in lags) / need
 
 
+def _swing_chain(
+    firsts: npt.NDArray[np.int64], lasts: npt.NDArray[np.int64], lag: int
+) -> list[int]:
+    """The longest chain of falls (clusters ``[firsts[i], lasts[i]]``) that each recover within
+    a period and follow the one before within two periods: indices into ``firsts``."""
+    chain: list[int] = []
+    best: list[int] = []
+    for i in range(firsts.size):
+        if lasts[i] - firsts[i] > lag + 1:
+            chain = []
+            continue
+        if chain and firsts[i] - firsts[chain[-1]] > 2 * lag + 1:
+            chain = []
+        chain.append(i)
+        if len(chain) > len(best):
+            best = list(chain)
+    return best
+
+
 class OscillationDetector(Detector):
     """Find stretches where a metric swings up and down far more than before, without trend.
 
@@ -679,15 +698,47 @@ class OscillationDetector(Detector):
         regular = _best_coherence(resid[c0:b1]) if b1 > c0 else 0.0
         if int(p.bins.count[lo]) > 1 and b1 > c0:
             regular = max(regular, self._point_coherence(p, c0, b1))
-        # Swings that alternate point by point: successive differences, each well above
-        # the noise before and above 1 % of the level, change sign again and again. The
-        # oscillation is that run (from its first large move: the jump into it), however
-        # irregular the heights and whatever follows (a recovery is a trend).
+        found, run = self._alternating(
+            series, p, amp, phase, (lo, pa, pb), jump_at is not None, ref, least, regular
+        )
+        if found is not None:
+            return found
+        if b1 - lo < need and not (
+            regular >= MIN_COHERENCE and b1 - lo >= 3 and pb - pa >= SHORT_BURST
+        ):
+            return None  # too short, unless a burst of regular swings
+        size = fast_median(amp[lo:b1])
+        if size < least or size / max(ref, 1e-300) < self.min_ratio:
+            return None
+        if not self._swings(p, resid, (lo, c0, b1), (pa, pb), size, ref, regular, need, loud):
+            return None
+        p0 = int(p.bins.start[start]) if jump_at is None else jump_point(p, start)
+        return self._finding(series, p, p0, pb, size, ref, regular, regular, run)
+
+    def _alternating(
+        self,
+        series: Series,
+        p: Prepared,
+        amp: npt.NDArray[np.float64],
+        phase: npt.NDArray[np.int64],
+        where: tuple[int, int, int],
+        jumped: bool,
+        ref: float,
+        least: float,
+        regular: float,
+    ) -> tuple[Finding | None, int]:
+        """Swings that alternate point by point over points ``[pa, pb)`` (the stretch from
+        block ``lo``; ``jumped``: it starts at a jump): successive differences, each well above
+        the noise before and above 1 % of the level, change sign again and again. The
+        oscillation is that run (from its first large move: the jump into it), however
+        irregular the heights and whatever follows (a recovery is a trend). Returns the
+        finding, or None, and the length of the run found."""
+        lo, pa, pb = where
         bar = max(self.min_ratio * ref, least)
         i0, run = _alternating_run(p.y[pa:pb], bar)
         owns = run >= MIN_FLIPS and self._owns(p, phase, i0, run, p.y[pa:pb], bar, pa)
         set_off = False
-        if not owns and jump_at is not None:
+        if not owns and jumped:
             # swings set off by the jump or event the stretch starts at (see SETTLE_POINTS)
             step = SET_OFF_SWING * LEVEL_SHARE * self._level_scale(p)
             found = _set_off(p, phase, pa, pb, max(bar, step))
@@ -696,67 +747,63 @@ class OscillationDetector(Detector):
         if not owns:  # a long run later in the stretch (swings that settle into a cycle)
             i0, run = _alternating_run(p.y[pa:pb], bar, pb - pa)
             owns = run >= LATE_FLIPS
+        if not owns or lo < 4:
+            return None, run
         q0 = pa + i0 + 1
-        if owns and lo >= 4:
-            q1 = pa + i0 + run + 2 if pa + i0 + run + 2 < pb - 2 else pb
-            s0 = int(np.searchsorted(p.bins.start, q0, side="right")) - 1
-            s1 = int(np.searchsorted(p.bins.start, q1 - 1, side="right"))
-            size = fast_median(amp[s0:s1])
-            ratio = size / max(ref, 1e-300)
-            if size >= least and ratio >= self.min_ratio:
-                return self._finding(
-                    series,
-                    p,
-                    pa if set_off else q0,  # swings set off by a jump start at the jump
-                    q1,
-                    size,
-                    ref,
-                    max(regular, ALTERNATION_SHARE),
-                    regular,
-                    run,
-                )
-        if b1 - lo < need and not (
-            regular >= MIN_COHERENCE and b1 - lo >= 3 and pb - pa >= SHORT_BURST
-        ):
-            return None  # too short, unless a burst of regular swings
-        size = fast_median(amp[lo:b1])
-        if size < least:
-            return None
-        # Regular alternation, at blocks or (blocks of several points) at points; the
-        # blocks at a jump are left out (they sit between the two levels). A short
-        # stretch of white noise alternates by chance: ask more of it.
-        coherence = regular
-        ratio = size / max(ref, 1e-300)
-        if ratio < self.min_ratio:
-            return None
+        q1 = pa + i0 + run + 2 if pa + i0 + run + 2 < pb - 2 else pb
+        s0 = int(np.searchsorted(p.bins.start, q0, side="right")) - 1
+        s1 = int(np.searchsorted(p.bins.start, q1 - 1, side="right"))
+        size = fast_median(amp[s0:s1])
+        if size < least or size / max(ref, 1e-300) < self.min_ratio:
+            return None, run
+        start = pa if set_off else q0  # swings set off by a jump start at the jump
+        share = max(regular, ALTERNATION_SHARE)
+        return self._finding(series, p, start, q1, size, ref, share, regular, run), run
+
+    def _swings(
+        self,
+        p: Prepared,
+        resid: npt.NDArray[np.float64],
+        blocks: tuple[int, int, int],
+        points: tuple[int, int],
+        size: float,
+        ref: float,
+        coherence: float,
+        need: int,
+        loud: int,
+    ) -> bool:
+        """Whether blocks ``[lo, b1)`` (judged from ``c0``: the blocks at a jump sit between
+        the two levels) hold repeated swings of typical ``size``: regular alternation at
+        blocks or at points, or irregular swings around the level before them. A short
+        stretch of white noise alternates by chance: ask more of it."""
+        (lo, c0, b1), (pa, pb) = blocks, points
         if lo < 3 and coherence < WINDOW_NEED * MIN_COHERENCE:
-            return None  # loud from the start, nothing before: only clean alternation counts
+            return False  # loud from the start, nothing before: only clean alternation counts
         if _reversals(resid[c0:b1], 0.5 * size) < 3 and (
             int(p.bins.count[lo]) == 1 or _reversals(_point_residuals(p, c0, b1), 0.5 * size) < 3
         ):
-            return None  # a spike or a bend, not repeated swings (at blocks or at points)
+            return False  # a spike or a bend, not repeated swings (at blocks or at points)
         steps = np.diff(p.y[pa:pb])
         if steps.size and max(np.mean(steps > 0), np.mean(steps < 0)) >= MONOTONE_SHARE:
-            return None  # a climb or a fall with wiggles in its rate: no swing comes back
+            return False  # a climb or a fall with wiggles in its rate: no swing comes back
         if _turns(p.y[int(p.bins.start[c0]) : pb], size) < MIN_TURNS:
-            return None  # no swing of the typical size comes back: a wavy climb or fall
-        if coherence < MIN_COHERENCE:
-            # irregular swings: not a climb or a fall, and around the level before them
-            line = fit_line(p.bins.x[lo:b1], p.bins.y[lo:b1])
-            trend = abs(line.slope * float(p.bins.x[b1 - 1] - p.bins.x[lo]))
-            if trend > self.max_trend * size:
-                return None
-            # the level reached before the loud stretch (not a jump piece inside it)
-            onset = _level_before(p, min(lo, loud), need)
-            if onset is None or ratio < LOUD_RATIO:
-                return None  # loud from the start: nothing quiet before to swing around
-            change = fast_median(p.bins.y[lo:b1]) - onset
-            # the median's standard error: 1.25 robust deviations of the blocks / sqrt(m)
-            spread = 1.4826 * fast_median(np.abs(resid[lo:b1]))
-            if abs(change) > 2.0 * size or change > 1.25 * spread / math.sqrt(b1 - lo):
-                return None  # a level shift with noise on top, or a noisy descent
-        p0 = int(p.bins.start[start]) if jump_at is None else jump_point(p, start)
-        return self._finding(series, p, p0, pb, size, ref, coherence, regular, run)
+            return False  # no swing of the typical size comes back: a wavy climb or fall
+        if coherence >= MIN_COHERENCE:
+            return True
+        # irregular swings: not a climb or a fall, and around the level before them
+        line = fit_line(p.bins.x[lo:b1], p.bins.y[lo:b1])
+        trend = abs(line.slope * float(p.bins.x[b1 - 1] - p.bins.x[lo]))
+        if trend > self.max_trend * size:
+            return False
+        # the level reached before the loud stretch (not a jump piece inside it)
+        onset = _level_before(p, min(lo, loud), need)
+        if onset is None or size / max(ref, 1e-300) < LOUD_RATIO:
+            return False  # loud from the start: nothing quiet before to swing around
+        change = fast_median(p.bins.y[lo:b1]) - onset
+        # the median's standard error: 1.25 robust deviations of the blocks / sqrt(m)
+        spread = 1.4826 * fast_median(np.abs(resid[lo:b1]))
+        # a level shift with noise on top, or a noisy descent
+        return not (abs(change) > 2.0 * size or change > 1.25 * spread / math.sqrt(b1 - lo))
 
     def _finding(
         self,
@@ -834,22 +881,11 @@ class OscillationDetector(Detector):
         events = np.flatnonzero(dd >= threshold)
         if events.size == 0:
             return None
-        # One swing per cluster of falls closer than a third of a period; a swing recovers
-        # within a period, and the next one comes about a period later.
+        # One swing per cluster of falls closer than a third of a period.
         new = np.concatenate([[True], np.diff(events) > max(1.0, lag / 3)])
         firsts = events[new]
         lasts = events[np.concatenate([new[1:], [True]])]
-        chain: list[int] = []
-        best: list[int] = []
-        for i in range(firsts.size):
-            if lasts[i] - firsts[i] > lag + 1:
-                chain = []
-                continue
-            if chain and firsts[i] - firsts[chain[-1]] > 2 * lag + 1:
-                chain = []
-            chain.append(i)
-            if len(chain) > len(best):
-                best = list(chain)
+        best = _swing_chain(firsts, lasts, lag)
         if len(best) < MIN_CYCLES:
             return None
         starts = firsts[best]
@@ -863,15 +899,7 @@ class OscillationDetector(Detector):
         # falls back a little all the time, a swinging metric is usually near its best.
         if size < self.min_ratio * fast_median(dd):
             return None
-        line = fit_line(p.bins.x[b0:b1], y[b0:b1])
-        trend = abs(line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0]))
-        if trend > self.max_trend * size:
-            return None
-        # the period must show inside the stretch too (loud noise after a quiet run lends
-        # the whole series a chance peak)
-        resid = y[b0:b1] - (line.intercept + line.slope * p.bins.x[b0:b1])
-        ranks = np.argsort(np.argsort(resid, kind="stable")).astype(np.float64)
-        if autocorrelation(ranks, lag)[-1] < CHANCE_PEAK / math.sqrt(max(b1 - b0, 1)):
+        if not self._periodic_stretch(p, b0, b1, lag, size):
             return None
         p0 = int(p.bins.start[b0])
         p1 = int(p.bins.start[b1]) if b1 < m else p.n
@@ -889,6 +917,19 @@ class OscillationDetector(Detector):
         }
         conf = CONFIDENCE + 0.15 * confidence_from(ratio - self.min_ratio, 4.0)
         return Finding(self.kind, p.step_at(p0), end, (series.tag,), conf, detail)
+
+    def _periodic_stretch(self, p: Prepared, b0: int, b1: int, lag: int, size: float) -> bool:
+        """Blocks ``[b0, b1)`` hold no trend beyond ``max_trend`` swings, and the period
+        ``lag`` shows inside them too (loud noise after a quiet run lends the whole series a
+        chance peak): the rank autocorrelation of the detrended blocks beats chance."""
+        y = p.bins.y
+        line = fit_line(p.bins.x[b0:b1], y[b0:b1])
+        trend = abs(line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0]))
+        if trend > self.max_trend * size:
+            return False
+        resid = y[b0:b1] - (line.intercept + line.slope * p.bins.x[b0:b1])
+        ranks = np.argsort(np.argsort(resid, kind="stable")).astype(np.float64)
+        return not autocorrelation(ranks, lag)[-1] < CHANCE_PEAK / math.sqrt(max(b1 - b0, 1))
 
 
 MIN_CYCLES = 3
