@@ -84,9 +84,9 @@ def _local_residuals(
     across a jump)."""
     m = y.size
     idx = np.arange(m)
-    starts = np.flatnonzero(np.r_[True, phase[1:] != phase[:-1]])
+    starts = np.flatnonzero(np.concatenate(([True], phase[1:] != phase[:-1])))
     first = starts[np.searchsorted(starts, idx, side="right") - 1]
-    stops = np.r_[starts[1:], m]
+    stops = np.concatenate((starts[1:], np.array([m], dtype=starts.dtype)))
     last = stops[np.searchsorted(starts, idx, side="right") - 1]
     lo = np.maximum(idx - h, first)
     hi = np.minimum(idx + h + 1, last)
