@@ -277,6 +277,12 @@ def test_one_overfitting_finding_per_run_at_the_validation_loss_minimum(
             assert not [f for f in s.findings if f.kind is FindingKind.DIVERGENCE], s
 
 
+def _loss_pair(u: np.ndarray, train: np.ndarray, val: np.ndarray) -> Logdir:
+    """One run logging ``loss`` and ``val_loss`` at steps ``u``."""
+    loss = Series(".", "loss", steps=u, values=train)
+    return Logdir("logs", (Run(".", ("f",), (loss, Series(".", "val_loss", steps=u, values=val))),))
+
+
 def test_validation_rise_with_training_already_flat_is_overfitting_not_divergence() -> None:
     rng = np.random.default_rng(4)
     n = 80
@@ -284,12 +290,7 @@ def test_validation_rise_with_training_already_flat_is_overfitting_not_divergenc
     train = np.exp(np.log(0.05) + 3.0 * np.exp(-u / 6) + rng.normal(0, 0.02, n))
     val = np.exp(np.where(u < 30, np.log(0.6) - 0.6 * u / 30, np.log(0.6) - 0.6 + (u - 30) / 50))
     val = val * np.exp(rng.normal(0, 0.02, n))
-    run = Run(
-        ".",
-        ("f",),
-        (Series(".", "loss", steps=u, values=train), Series(".", "val_loss", steps=u, values=val)),
-    )
-    report = analyze(Logdir("logs", (run,)))
+    report = analyze(_loss_pair(u, train, val))
     kinds = [f.kind for f in report.findings()]
     assert FindingKind.OVERFITTING in kinds
     assert FindingKind.DIVERGENCE not in kinds
@@ -306,12 +307,7 @@ def test_a_recovered_blow_up_before_the_overfitting_stays_a_divergence() -> None
     val = np.exp(np.where(u < 70, np.log(0.6) - 0.8 * u / 70, np.log(0.6) - 0.8 + (u - 70) / 40))
     val = val * np.exp(rng.normal(0, 0.02, n))
     val[64:67] *= 40.0
-    run = Run(
-        ".",
-        ("f",),
-        (Series(".", "loss", steps=u, values=train), Series(".", "val_loss", steps=u, values=val)),
-    )
-    found = list(analyze(Logdir("logs", (run,))).findings())
+    found = list(analyze(_loss_pair(u, train, val)).findings())
     over = [f for f in found if f.kind is FindingKind.OVERFITTING]
     spikes = [f for f in found if f.kind is FindingKind.DIVERGENCE and f.tags[0] == "val_loss"]
     assert over
