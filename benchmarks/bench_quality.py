@@ -38,7 +38,7 @@ from tbplateau.evaluation.benchmark import (
     format_reliability,
     predict_all,
 )
-from tbplateau.evaluation.evalset import evaluation_cases
+from tbplateau.evaluation.evalset import TWINS_FROM, evaluation_cases
 from tbplateau.findings import FindingKind
 
 
@@ -53,11 +53,18 @@ def main(argv: list[str] | None = None) -> int:
         "--show-test-cases", action="store_true", help="per-case output of the test split too"
     )
     ap.add_argument("--scale", type=float, default=1.0, help="synthetic cases per family, x")
+    ap.add_argument(
+        "--first-set",
+        action="store_true",
+        help=f"real runs of the first set only (seeds below {TWINS_FROM}), without the twins",
+    )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     c0 = time.process_time()
     kinds = tuple(FindingKind(k) for k in args.kind) if args.kind else tuple(FindingKind)
     cases = evaluation_cases(args.split, synthetic_scale=args.scale, open_cases=args.open_cases)
+    if args.first_set:
+        cases = [c for c in cases if c.source != "real" or c.seed < TWINS_FROM]
     systems = [OURS] if args.no_rules else [OURS, *RULES]
     preds = predict_all(cases, systems)
     series = sum(len(c.logdir.runs[i].series) for c in cases for i in range(len(c.logdir.runs)))

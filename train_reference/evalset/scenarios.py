@@ -1,8 +1,16 @@
 """The evaluation set's runs: every scenario x several seeds, datasets, optimisers and writers.
 
 Seeds decide the split (:func:`split_of`): odd seeds are ``test``, even seeds ``dev``. Every
-scenario has seeds of both parities, so both splits hold every scenario. Datasets, optimisers and
-writers rotate with the seed (``_pick``), so no scenario is tied to one of them.
+scenario has seeds of both parities, so both splits hold every scenario. Datasets, optimisers,
+writers and intervention sizes rotate with the seed (``_pick``), so no scenario is tied to one of
+them.
+
+Two generations of seeds (:func:`_cond`). Seeds below :data:`TWINS_FROM` (the first set) choose
+their conditions from the seed itself; with an even number of options that ties each option to one
+parity, so one split never saw some conditions (``edge_of_stability``'s x30 and x60 raises were
+test-only, ``lr_raise`` on digits, breast cancer and moons too). Seeds from :data:`TWINS_FROM` on
+are twins: seeds ``2k`` and ``2k + 1`` share every condition (``seed // 2`` chooses) and differ
+only in the random seed, so both splits see every condition. The first set is kept as it was.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from collections.abc import Sequence
 from train_reference.evalset.spec import Intervention as Iv
 from train_reference.evalset.spec import RunSpec
 
-__all__ = ["SCENARIOS", "all_specs", "split_of"]
+__all__ = ["SCENARIOS", "TWINS_FROM", "all_specs", "seeds_of", "split_of"]
 
 WRITERS = ("torch_scalar", "torch_scalars", "tensorboardx", "tf_summary")
 NATIVE = ("keras", "lightning", "hf_trainer", "flax")
@@ -33,6 +41,15 @@ def _pick(options: Sequence[str], seed: int, salt: int = 0) -> str:
     return options[(seed * m + salt) % len(options)]
 
 
+TWINS_FROM = 100
+"""The first twin seed (see the module's docstring)."""
+
+
+def _cond(seed: int) -> int:
+    """What a run's conditions are chosen by: the seed in the first set, ``seed // 2`` for twins."""
+    return seed if seed < TWINS_FROM else seed // 2
+
+
 def _base_lr(opt: str) -> float:
     return {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 5e-4, "momentum": 0.01, "sgd": 0.05}[opt]
 
@@ -42,263 +59,284 @@ def _writer(seed: int, salt: int, natives: Sequence[str] = ()) -> str:
 
 
 def lr_raise(seed: int, quick: bool) -> RunSpec:
-    factor = (3, 10, 30, 100, 1000)[seed % 5]
-    opt = _pick(OPTS, seed, 1)
-    epochs = (40 if quick else 80) + 4 * (seed % 3)
+    c = _cond(seed)
+    factor = (3, 10, 30, 100, 1000)[c % 5]
+    opt = _pick(OPTS, c, 1)
+    epochs = (40 if quick else 80) + 4 * (c % 3)
     return RunSpec(
         f"lr_raise_s{seed:02d}",
         "lr_raise",
         seed,
-        _pick(CLASSIFY, seed, 1),
-        _pick(("mlp", "mlp", "cnn"), seed, 1) if _pick(CLASSIFY, seed, 1) == "digits" else "mlp",
+        _pick(CLASSIFY, c, 1),
+        _pick(("mlp", "mlp", "cnn"), c, 1) if _pick(CLASSIFY, c, 1) == "digits" else "mlp",
         opt,
         _base_lr(opt),
         epochs,
         64,
-        _writer(seed, 1, ("keras", "lightning", "hf_trainer")),
-        interventions=(Iv(int(epochs * (0.4 + 0.03 * (seed % 6))), "lr", factor),),
+        _writer(c, 1, ("keras", "lightning", "hf_trainer")),
+        interventions=(Iv(int(epochs * (0.4 + 0.03 * (c % 6))), "lr", factor),),
     )
 
 
 def lr_spike(seed: int, quick: bool) -> RunSpec:
-    factor = (10, 30, 100, 300)[seed % 4]
-    length = 1 + seed % 4
-    opt = _pick(("adam", "momentum", "sgd", "rmsprop"), seed, 2)
-    epochs = (45 if quick else 90) + 3 * (seed % 4)
+    c = _cond(seed)
+    factor = (10, 30, 100, 300)[c % 4]
+    length = 1 + c % 4
+    opt = _pick(("adam", "momentum", "sgd", "rmsprop"), c, 2)
+    epochs = (45 if quick else 90) + 3 * (c % 4)
     return RunSpec(
         f"lr_spike_s{seed:02d}",
         "lr_spike",
         seed,
-        _pick(CLASSIFY, seed, 2),
+        _pick(CLASSIFY, c, 2),
         "mlp",
         opt,
         _base_lr(opt),
         epochs,
         64,
-        _writer(seed, 2, ("keras", "hf_trainer")),
+        _writer(c, 2, ("keras", "hf_trainer")),
         interventions=(Iv(int(epochs * 0.45), "spike", factor, length),),
     )
 
 
 def step_schedule(seed: int, quick: bool) -> RunSpec:
-    opt = _pick(("momentum", "sgd", "adam"), seed, 3)
+    c = _cond(seed)
+    opt = _pick(("momentum", "sgd", "adam"), c, 3)
     return RunSpec(
         f"step_schedule_s{seed:02d}",
         "step_schedule",
         seed,
-        _pick(CLASSIFY, seed, 3),
+        _pick(CLASSIFY, c, 3),
         "mlp",
         opt,
         _base_lr(opt) * (3 if opt != "adam" else 2),
-        (60 if quick else 120) + 6 * (seed % 3),
+        (60 if quick else 120) + 6 * (c % 3),
         64,
-        _writer(seed, 3, ("keras", "lightning", "flax")),
+        _writer(c, 3, ("keras", "lightning", "flax")),
         schedule="step",
-        phases=3 + seed % 2,
+        phases=3 + c % 2,
     )
 
 
 def cosine_schedule(seed: int, quick: bool) -> RunSpec:
-    opt = _pick(("momentum", "adam", "sgd"), seed, 4)
+    c = _cond(seed)
+    opt = _pick(("momentum", "adam", "sgd"), c, 4)
     return RunSpec(
         f"cosine_schedule_s{seed:02d}",
         "cosine_schedule",
         seed,
-        _pick(CLASSIFY, seed, 4),
+        _pick(CLASSIFY, c, 4),
         "mlp",
         opt,
         _base_lr(opt) * 3,
-        (60 if quick else 120) + 4 * (seed % 4),
+        (60 if quick else 120) + 4 * (c % 4),
         64,
-        _writer(seed, 4),
+        _writer(c, 4),
         schedule="cosine",
-        phases=3 + seed % 2,
+        phases=3 + c % 2,
     )
 
 
 def lr_zero(seed: int, quick: bool) -> RunSpec:
-    opt = _pick(OPTS, seed, 5)
-    epochs = (40 if quick else 80) + 2 * (seed % 5)
+    c = _cond(seed)
+    opt = _pick(OPTS, c, 5)
+    epochs = (40 if quick else 80) + 2 * (c % 5)
     return RunSpec(
         f"lr_zero_s{seed:02d}",
         "lr_zero",
         seed,
-        _pick(CLASSIFY, seed, 5),
+        _pick(CLASSIFY, c, 5),
         "mlp",
         opt,
         _base_lr(opt),
         epochs,
         64,
-        _writer(seed, 5, ("keras", "lightning")),
-        interventions=(Iv(int(epochs * (0.3 + 0.05 * (seed % 5))), "lr", 0.0),),
+        _writer(c, 5, ("keras", "lightning")),
+        interventions=(Iv(int(epochs * (0.3 + 0.05 * (c % 5))), "lr", 0.0),),
     )
 
 
 def poison(seed: int, quick: bool) -> RunSpec:
-    opt = _pick(OPTS, seed, 6)
-    epochs = (40 if quick else 80) + 3 * (seed % 4)
-    ds = _pick(("digits", "wine", "blobs", "breast_cancer", "iris"), seed, 6)
+    c = _cond(seed)
+    opt = _pick(OPTS, c, 6)
+    epochs = (40 if quick else 80) + 3 * (c % 4)
+    ds = _pick(("digits", "wine", "blobs", "breast_cancer", "iris"), c, 6)
     return RunSpec(
         f"poison_s{seed:02d}",
         "poison",
         seed,
         ds,
-        "cnn" if ds == "digits" and seed % 3 == 0 else "mlp",
+        "cnn" if ds == "digits" and c % 3 == 0 else "mlp",
         opt,
         _base_lr(opt),
         epochs,
         64,
-        _writer(seed, 6, ("keras", "lightning")),
-        interventions=(Iv(int(epochs * (0.35 + 0.05 * (seed % 5))), "poison", -100.0),),
+        _writer(c, 6, ("keras", "lightning")),
+        interventions=(Iv(int(epochs * (0.35 + 0.05 * (c % 5))), "poison", -100.0),),
     )
 
 
 def edge_of_stability(seed: int, quick: bool) -> RunSpec:
-    epochs = (160 if quick else 300) + 10 * (seed % 3)
+    c = _cond(seed)
+    epochs = (160 if quick else 300) + 10 * (c % 3)
     return RunSpec(
         f"edge_of_stability_s{seed:02d}",
         "edge_of_stability",
         seed,
-        _pick(("iris", "moons", "iris", "iris", "moons"), seed, 7),
+        _pick(("iris", "moons", "iris", "iris", "moons"), c, 7),
         "mlp_tanh",
         "sgd",
         0.05,
         epochs,
         None,
-        _writer(seed, 7, ("flax",)),
-        interventions=(Iv(int(epochs * 0.4), "lr", (20, 30, 40, 60)[seed % 4]),),
+        _writer(c, 7, ("flax",)),
+        interventions=(Iv(int(epochs * 0.4), "lr", (20, 30, 40, 60)[c % 4]),),
     )
 
 
 def nan_blowup(seed: int, quick: bool) -> RunSpec:
     """Full-batch GD on a regression, the LR raised past the stability limit: geometric growth
     of the loss, then inf / NaN."""
-    epochs = (100 if quick else 200) + 5 * (seed % 3)
+    c = _cond(seed)
+    epochs = (100 if quick else 200) + 5 * (c % 3)
     return RunSpec(
         f"nan_blowup_s{seed:02d}",
         "nan_blowup",
         seed,
-        _pick(("diabetes", "regression"), seed, 13),
-        _pick(("linear", "linear", "mlp"), seed, 13),
+        _pick(("diabetes", "regression"), c, 13),
+        _pick(("linear", "linear", "mlp"), c, 13),
         "sgd",
         0.05,
         epochs,
         None,
-        _writer(seed, 13, ("keras", "flax")),
-        interventions=(Iv(int(epochs * 0.4), "lr", (30, 40, 60, 80)[seed % 4]),),
+        _writer(c, 13, ("keras", "flax")),
+        interventions=(Iv(int(epochs * 0.4), "lr", (30, 40, 60, 80)[c % 4]),),
     )
 
 
 def overfit(seed: int, quick: bool) -> RunSpec:
-    opt = _pick(("adam", "adamw", "rmsprop"), seed, 8)
+    c = _cond(seed)
+    opt = _pick(("adam", "adamw", "rmsprop"), c, 8)
     return RunSpec(
         f"overfit_s{seed:02d}",
         "overfit",
         seed,
-        _pick(("digits", "blobs", "breast_cancer", "wine", "moons"), seed, 8),
+        _pick(("digits", "blobs", "breast_cancer", "wine", "moons"), c, 8),
         "wide_mlp",
         opt,
         _base_lr(opt),
-        (60 if quick else 120) + 5 * (seed % 4),
+        (60 if quick else 120) + 5 * (c % 4),
         16,
-        _writer(seed, 8, ("keras", "lightning", "hf_trainer")),
-        train_size=(60, 100, 150)[seed % 3],
+        _writer(c, 8, ("keras", "lightning", "hf_trainer")),
+        train_size=(60, 100, 150)[c % 3],
     )
 
 
 def short(seed: int, quick: bool) -> RunSpec:
-    opt = _pick(OPTS, seed, 9)
-    epochs = 25 + (seed * 5) % 26
-    what = ("lr", "poison", "none", "lr")[seed % 4]
+    c = _cond(seed)
+    opt = _pick(OPTS, c, 9)
+    epochs = 25 + (c * 5) % 26
+    what = ("lr", "poison", "none", "lr")[c % 4]
     ivs: tuple[Iv, ...] = ()
     if what == "lr":
-        ivs = (Iv(int(epochs * 0.55), "lr", (100, 1000)[seed % 2]),)
+        ivs = (Iv(int(epochs * 0.55), "lr", (100, 1000)[c % 2]),)
     elif what == "poison":
         ivs = (Iv(int(epochs * 0.55), "poison", -100.0),)
     return RunSpec(
         f"short_s{seed:02d}",
         "short",
         seed,
-        _pick(CLASSIFY, seed, 9),
+        _pick(CLASSIFY, c, 9),
         "mlp",
         opt,
         _base_lr(opt),
         epochs,
         64,
-        _writer(seed, 9, ("keras",)),
+        _writer(c, 9, ("keras",)),
         interventions=ivs,
     )
 
 
 def long_steps(seed: int, quick: bool) -> RunSpec:
-    opt = _pick(("momentum", "sgd", "adam"), seed, 10)
+    c = _cond(seed)
+    opt = _pick(("momentum", "sgd", "adam"), c, 10)
     return RunSpec(
         f"long_steps_s{seed:02d}",
         "long_steps",
         seed,
-        _pick(("digits", "blobs", "moons"), seed, 10),
+        _pick(("digits", "blobs", "moons"), c, 10),
         "mlp",
         opt,
         _base_lr(opt) * 2,
-        (48 if quick else 100) + 4 * (seed % 3),
+        (48 if quick else 100) + 4 * (c % 3),
         32,
-        _writer(seed, 10),
+        _writer(c, 10),
         per_step=True,
         schedule="step",
-        phases=3 + seed % 2,
+        phases=3 + c % 2,
     )
 
 
 def resumed(seed: int, quick: bool) -> RunSpec:
-    epochs = (40 if quick else 80) + 2 * (seed % 3)
+    c = _cond(seed)
+    epochs = (40 if quick else 80) + 2 * (c % 3)
     return RunSpec(
         f"resumed_s{seed:02d}",
         "resumed",
         seed,
-        _pick(CLASSIFY, seed, 11),
+        _pick(CLASSIFY, c, 11),
         "mlp",
         "momentum",
         0.01,
         epochs,
         64,
-        _writer(seed, 11),
+        _writer(c, 11),
         interventions=(Iv(int(epochs * 0.5), "crash", 1e4),),
     )
 
 
 def healthy(seed: int, quick: bool) -> RunSpec:
-    opt = _pick(OPTS, seed, 12)
-    ds = _pick((*CLASSIFY, "diabetes", "regression"), seed, 12)
+    c = _cond(seed)
+    opt = _pick(OPTS, c, 12)
+    ds = _pick((*CLASSIFY, "diabetes", "regression"), c, 12)
     return RunSpec(
         f"healthy_s{seed:02d}",
         "healthy",
         seed,
         ds,
-        _pick(("mlp", "mlp_tanh"), seed, 12),
+        _pick(("mlp", "mlp_tanh"), c, 12),
         opt,
         _base_lr(opt),
-        (40 if quick else 80) + 5 * (seed % 5),
+        (40 if quick else 80) + 5 * (c % 5),
         64,
-        _writer(seed, 12, ("keras", "lightning", "hf_trainer", "flax")),
+        _writer(c, 12, ("keras", "lightning", "hf_trainer", "flax")),
     )
 
 
 SCENARIOS = {
-    "lr_raise": (lr_raise, 48),
-    "lr_spike": (lr_spike, 12),
-    "step_schedule": (step_schedule, 12),
-    "cosine_schedule": (cosine_schedule, 8),
-    "lr_zero": (lr_zero, 10),
-    "poison": (poison, 14),
-    "edge_of_stability": (edge_of_stability, 80),
-    "nan_blowup": (nan_blowup, 8),
-    "overfit": (overfit, 14),
-    "short": (short, 12),
-    "long_steps": (long_steps, 6),
-    "resumed": (resumed, 6),
-    "healthy": (healthy, 10),
+    "lr_raise": (lr_raise, 48, 24),
+    "lr_spike": (lr_spike, 12, 8),
+    "step_schedule": (step_schedule, 12, 8),
+    "cosine_schedule": (cosine_schedule, 8, 8),
+    "lr_zero": (lr_zero, 10, 8),
+    "poison": (poison, 14, 8),
+    "edge_of_stability": (edge_of_stability, 80, 40),
+    "nan_blowup": (nan_blowup, 8, 4),
+    "overfit": (overfit, 14, 8),
+    "short": (short, 12, 8),
+    "long_steps": (long_steps, 6, 4),
+    "resumed": (resumed, 6, 4),
+    "healthy": (healthy, 10, 8),
 }
-"""scenario -> (spec factory, number of seeds); seeds run 0 .. count - 1."""
+"""scenario -> (spec factory, first-set seeds, twin seeds): seeds ``0 .. first - 1`` and
+``TWINS_FROM .. TWINS_FROM + twins - 1``."""
+
+
+def seeds_of(scenario: str) -> list[int]:
+    """Every seed of ``scenario``, first set then twins."""
+    _, first, twins = SCENARIOS[scenario]
+    return [*range(first), *range(TWINS_FROM, TWINS_FROM + twins)]
+
 
 CI_SUBSET = (
     "lr_raise_s00",  # torch add_scalars
@@ -318,8 +356,8 @@ CI_SUBSET = (
 def all_specs(quick: bool, natives: bool = True) -> list[RunSpec]:
     """Every run; ``natives=False`` re-routes the native-framework writers to torch ones."""
     out = []
-    for make, count in SCENARIOS.values():
-        for seed in range(count):
+    for scenario, (make, _, _) in SCENARIOS.items():
+        for seed in seeds_of(scenario):
             spec = make(seed, quick)
             if not natives and spec.writer in NATIVE:
                 spec = _replace_writer(spec, WRITERS[seed % len(WRITERS)])

@@ -25,6 +25,7 @@ from tbplateau.findings import Finding, FindingKind
 __all__ = [
     "EVALSET_ROOT",
     "FIXTURES_ROOT",
+    "TWINS_FROM",
     "evaluation_cases",
     "findings_from_document",
     "load_real_cases",
@@ -33,6 +34,9 @@ __all__ = [
 _REPO = Path(__file__).resolve().parents[3]
 EVALSET_ROOT = _REPO / "evalset" / "real"
 FIXTURES_ROOT = _REPO / "fixtures"
+TWINS_FROM = 100
+"""Real runs with a seed below this are the first set; from it on, twin seeds ``2k``, ``2k + 1``
+share their conditions (``train_reference.evalset.scenarios.TWINS_FROM``, which must agree)."""
 
 
 def _complete(doc: Mapping[str, Any]) -> dict[tuple[str, str], frozenset[FindingKind]]:

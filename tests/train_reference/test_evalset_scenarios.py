@@ -1,0 +1,50 @@
+"""The evaluation set's scenarios: seeds choose the split, twins share their conditions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+
+from train_reference.evalset.scenarios import (
+    SCENARIOS,
+    TWINS_FROM,
+    all_specs,
+    seeds_of,
+    split_of,
+)
+
+from tbplateau.evaluation import evalset
+
+
+def test_twin_seeds_share_every_condition_and_differ_only_in_seed() -> None:
+    twins = [s for s in all_specs(quick=True) if s.seed >= TWINS_FROM]
+    assert twins
+    by_pair = defaultdict(list)
+    for s in twins:
+        by_pair[(s.scenario, s.seed // 2)].append(s)
+    for pair in by_pair.values():
+        dev, test = sorted(pair, key=lambda s: s.seed)
+        assert (split_of(dev.seed), split_of(test.seed)) == ("dev", "test")
+        assert replace(test, name=dev.name, seed=dev.seed) == dev
+
+
+def test_the_twins_give_both_splits_every_condition_the_first_set_gave_only_one() -> None:
+    for scenario in ("edge_of_stability", "lr_raise"):
+        seen: dict[str, set[tuple[str, float]]] = {"dev": set(), "test": set()}
+        for s in all_specs(quick=True):
+            if s.scenario == scenario and s.seed >= TWINS_FROM:
+                seen[split_of(s.seed)].add((s.dataset, s.interventions[0].factor))
+        assert seen["dev"] == seen["test"], scenario
+
+
+def test_every_scenario_has_first_set_and_twin_seeds_of_both_parities() -> None:
+    for scenario in SCENARIOS:
+        seeds = seeds_of(scenario)
+        first = [s for s in seeds if s < TWINS_FROM]
+        twins = [s for s in seeds if s >= TWINS_FROM]
+        assert {s % 2 for s in first} == {s % 2 for s in twins} == {0, 1}, scenario
+        assert len(twins) % 2 == 0, scenario
+
+
+def test_the_scorer_knows_where_the_twins_start() -> None:
+    assert evalset.TWINS_FROM == TWINS_FROM
