@@ -82,3 +82,31 @@ def test_a_loud_stretch_that_falls_a_third_is_not_flat_but_a_level_one_is() -> N
     level[at:] = 2.0 * np.exp(0.02 * rng.standard_normal(n - at))
     found = _kinds(label_series(np.arange(n), level, "min", [Event(at, "lr x40")]))
     assert any(k == "plateau" and r == "flat" for k, _, r in found)
+
+
+def _zigzag(level: float, swing: float, n: int) -> np.ndarray:
+    """``n`` points alternating ``level * (1 ± swing)``."""
+    return level * np.where(np.arange(n) % 2 == 0, 1.0 + swing, 1.0 - swing)
+
+
+def test_a_long_alternation_away_from_any_event_leaves_oscillation_unclaimed() -> None:
+    # period-2 swings on 60 % of the points: the noise of the whole series counts them and
+    # would set the bar above the swings themselves; the quiet noise before the event does not
+    rng = np.random.default_rng(7)
+    v = _decay(180, rng)
+    v[70:] = _zigzag(float(v[69]), 0.25, 110)
+    res = label_series(np.arange(180), v, "min", [Event(40, "lr x3")])
+    assert "oscillation" not in [k for k, _, _ in _kinds(res)]
+    assert "oscillation" in res.incomplete
+
+
+def test_a_quieter_alternation_past_a_labelled_one_leaves_oscillation_unclaimed() -> None:
+    # the raise's loud swings are labelled; the quieter zigzag after them (below the event
+    # rule's bar, above the completeness one) is no label, so the series is not complete
+    t = np.arange(140)
+    v = 2.0 * np.exp(-t / 6) + 0.1 + 0.0003 * np.random.default_rng(8).standard_normal(140)
+    v[80:92] = _zigzag(1.5, 0.6, 12)
+    v[92:] = _zigzag(1.2, 0.035, 48)
+    res = label_series(np.arange(140), v, "min", [Event(80, "lr x50")])
+    assert ("oscillation", 80, "alternation") in _kinds(res)
+    assert "oscillation" in res.incomplete

@@ -47,8 +47,9 @@ runs on across an event that changed nothing (same level on both sides) is one p
 Completeness: a series is fully labelled for a kind when the rules leave no doubt about it:
 ``nonfinite`` always; ``divergence`` unless a blip or an unexplained rise (the centred 5-point mean
 rising ``T`` over its running best outside labelled stretches) was seen; ``oscillation`` unless a
-looser alternation (>= 65% sign changes over 8 steps, swings >= half the oscillation bar) lies
-outside the labelled ones; ``plateau`` when every stretch was judged.
+looser alternation (>= 65% sign changes over 8 steps, swings >= half the oscillation bar and >= 2
+noise units of the stretch before the first event) has 8 steps outside the labelled ones;
+``plateau`` when every stretch was judged.
 """
 
 from __future__ import annotations
@@ -396,7 +397,8 @@ def label_series(
             _stretch(out, s, v, w, start, b, last=(b == n), log=log, jump=jump, cap=theta_osc)
             if k > 0 and start == a:
                 _merge_across(out, before, s, w, a)
-    _completeness(out, s, w, cut_over, theta, theta_osc)
+    quiet = cuts[0] if cuts else cut_over
+    _completeness(out, s, w, cut_over, theta, theta_osc, quiet=quiet)
     if explained_from is not None:  # the overfitting label covers the rest; no plateau claims
         out.labels = [lb for lb in out.labels if lb["kind"] != "plateau"]
     return out
@@ -442,16 +444,41 @@ def _covered(out: SeriesLabels, steps: np.ndarray, kind: str) -> np.ndarray:
     return mask
 
 
+def _longest_false(mask: np.ndarray) -> int:
+    """The longest run of ``False`` in ``mask``."""
+    best = run = 0
+    for x in mask:
+        run = 0 if x else run + 1
+        best = max(best, run)
+    return best
+
+
 def _completeness(
-    out: SeriesLabels, steps: np.ndarray, w: np.ndarray, cut: int, theta: float, theta_osc: float
+    out: SeriesLabels,
+    steps: np.ndarray,
+    w: np.ndarray,
+    cut: int,
+    theta: float,
+    theta_osc: float,
+    *,
+    quiet: int,
 ) -> None:
+    """Mark the kinds whose every phenomenon the labels may not cover.
+
+    ``quiet``: where the first event is. An alternation is looked for with the noise before it
+    (the noise of the whole series counts the alternation itself: a period-2 swing on 40 % of
+    the points makes the bar higher than the swing); only the part of an alternating stretch
+    that no oscillation label covers counts, when it still holds 8 alternating steps.
+    """
     if cut < 3:
         return
     ww = w[:cut]
     sig = noise(ww)
+    sig_quiet = noise(ww[:quiet]) if quiet >= 10 else sig
     osc = _covered(out, steps, "oscillation")[:cut]
-    for i, j in _alternating(ww, 0, cut, max(2 * sig, theta_osc / 2), 0.65):
-        if not osc[i : j + 1].any():
+    for i, j in _alternating(ww, 0, cut, max(2 * sig_quiet, theta_osc / 2), 0.65):
+        free = _longest_false(osc[i : j + 1])
+        if free >= 9:
             out.incomplete.add("oscillation")
             out.notes.append(f"alternation at [{i}, {j}] left unlabelled")
             break
