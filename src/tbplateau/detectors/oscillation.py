@@ -139,14 +139,15 @@ MIN_FLIPS = 8
 changes sign about two times in three: eight in a row by chance about one time in 25)."""
 
 
-SETTLE_POINTS = 9
+SETTLE_POINTS = 12
 """Pairs of differences after a jump or an event within which swings it sets off may begin
 (an LR raise throws the loss up over a few points, and the period-2 swings start once it
-is up): a run of ``MIN_FLIPS - 1`` large sign changes (eight alternating steps, as the
-evaluation set's labels ask) that starts there is the oscillation, from the jump on.
-White noise after a level shift makes such a run there in about one series in seven
-(steps of any size), so each step must also be :data:`SET_OFF_SWING` times the smallest
-swing that counts and the run span :data:`SET_OFF_BLOCKS` blocks."""
+is up; at the edge of stability a few chaotic points may come first): a run of
+``MIN_FLIPS - 1`` large sign changes (eight alternating steps, as the evaluation set's
+labels ask) that starts there is the oscillation, from the jump on. White noise after a
+level shift makes such a run there in about one series in five (steps of any size), so
+each step must also be :data:`SET_OFF_SWING` times the smallest swing that counts and the
+run span :data:`SET_OFF_BLOCKS` blocks."""
 
 SET_OFF_SWING = 3.0
 """What the steps of swings set off by a jump must be, in :data:`LEVEL_SHARE` of the level
@@ -164,10 +165,10 @@ JUMP_STEPS = 5.0
 makes the swings after it count with a miss here and there (chaos at the edge of
 stability skips a sign change now and then), each step a :data:`JUMP_SHARE` of the jump."""
 
-JUMP_SHARE = 0.2
+JUMP_SHARE = 0.1
 """Smallest step of the swings after a jump, as a share of the jump: noise at the new level
 of a collapse moves by a few percent of the jump, swings at the edge of stability by a
-third of it or more."""
+tenth of it or more (a third or more once they are period-2; less in the chaos before)."""
 
 GAPPED_SHARE = 0.8
 """Share of sign changes in a run that misses one now and then (white noise: two in three)."""
