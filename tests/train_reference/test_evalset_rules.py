@@ -110,3 +110,19 @@ def test_a_quieter_alternation_past_a_labelled_one_leaves_oscillation_unclaimed(
     res = label_series(np.arange(140), v, "min", [Event(80, "lr x50")])
     assert ("oscillation", 80, "alternation") in _kinds(res)
     assert "oscillation" in res.incomplete
+
+
+def test_irregular_bouncing_on_a_new_level_is_neither_oscillation_nor_divergence() -> None:
+    # After the raise the loss is thrown 20x up and bounces there, changing sign on four
+    # steps in five (every fifth point stops halfway): not the regular swings between two
+    # levels of an oscillation, not a clean rise either; neither kind is claimed there
+    rng = np.random.default_rng(9)
+    v = _decay(90, rng)
+    sides = [0.0 if i % 5 == 4 else (-1.0) ** (i - i // 5) for i in range(50)]
+    v[40:] = 20.0 * float(v[39]) * np.exp(0.6 * np.array(sides))
+    res = label_series(np.arange(90), v, "min", [Event(40, "lr x100")])
+    kinds = [k for k, _, _ in _kinds(res)]
+    assert "oscillation" not in kinds
+    assert "divergence" not in kinds
+    assert {"oscillation", "divergence"} <= res.incomplete
+    assert res.thrown

@@ -178,7 +178,9 @@ def _overfitting(
     val, train = series("val/loss"), series("train/loss")
     _, vres = results["val/loss"]
     found = overfit_onset(*val, *train)
-    moved = any(lb["kind"] in ("divergence", "oscillation", "nonfinite") for lb in vres.labels)
+    moved = vres.thrown or any(
+        lb["kind"] in ("divergence", "oscillation", "nonfinite") for lb in vres.labels
+    )
     if found is not None:
         return "unsure" if moved else found
     v = val[1][np.isfinite(val[1])]

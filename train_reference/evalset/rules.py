@@ -20,7 +20,12 @@ next event):
   of ``p`` and has not come back), successive differences change sign on >= 75% of at least 8
   steps, each swing at least ``max(4 sig, theta_osc)`` (``theta_osc`` = 0.1 in log units,
   0.03 for an accuracy): ``oscillation`` from ``p`` (range: ``p`` .. the stretch's first point)
-  to the stretch's end. A divergence at ``p`` is then neither expected nor a false alarm.
+  to the stretch's end. A divergence at ``p`` is then neither expected nor a false alarm. When
+  the stretch sits ``T`` or more above the level before (the event threw the curve onto a new
+  level), it must change sign on >= 90% of its steps, as swings between two levels do; white
+  noise changes sign about two times in three, and chaotic bouncing that alternates less
+  regularly is neither claimed as an oscillation nor as a divergence (issue 8: a collapse onto
+  a noisy level is no oscillation; an oscillation is repeated, regular alternation).
 * ``collapse`` / ``growth``: the median of ``post`` lies ``T`` or more above ``pre`` and its last
   third at least ``T/2`` above: ``divergence`` at ``p`` (range ``p`` .. the first point ``T/2``
   above). ``collapse`` when the curve gets within 20% of its post-event median in at most 2 points
@@ -83,6 +88,9 @@ class SeriesLabels:
     labels: list[dict[str, object]] = field(default_factory=list)
     incomplete: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    thrown: bool = False
+    """An event threw the curve onto a new level without a label saying so (see
+    :func:`_regular_enough`): like a labelled divergence, it explains a later rise."""
 
     @property
     def complete(self) -> list[str]:
@@ -138,6 +146,26 @@ def _alternating(w: np.ndarray, a: int, b: int, bar: float, share: float) -> lis
             out.append((a + i, a + j + 2))
         i = j + 1
     return out
+
+
+REGULAR_SHARE = 0.9
+"""Sign changes an alternation on a new level must make (see :func:`_regular_enough`)."""
+
+
+def _regular_enough(stretch: np.ndarray, level: float, t_bar: float) -> bool:
+    """Whether an alternating stretch is an oscillation rather than noise on a new level.
+
+    On the level before the event the share of :func:`_alternating` is enough. A stretch
+    whose median sits ``t_bar`` or more above that level (the loss was thrown onto a new
+    level) must change sign on :data:`REGULAR_SHARE` of its steps: swings between two
+    levels do, white noise on the new level changes sign about two times in three (issue
+    8, class 1: a collapse onto a noisy level is a divergence and a plateau, no
+    oscillation).
+    """
+    if float(np.median(stretch)) - level < t_bar:
+        return True
+    d = np.diff(stretch)
+    return len(d) >= 2 and float(np.mean(d[:-1] * d[1:] < 0)) >= REGULAR_SHARE
 
 
 def _bar(log: bool, goal: str) -> tuple[float, float]:
@@ -293,15 +321,22 @@ def _event_effect(
         jumped = len(high) > 0 and bool(
             np.all(w[p + int(high[0]) : i] - level >= max(3 * sig, theta_osc))
         )
-        if i <= p + 3 or jumped:
-            period = int(2 * max(1, np.median(np.diff(steps[i : j + 1]))))
-            rng = [int(steps[p]), int(steps[i])]
-            out.labels.append(
-                _label("oscillation", steps, p, j, "alternation", onset_range=rng, period=period)
-            )
-            out.incomplete.add("divergence")
+        if not (i <= p + 3 or jumped):
+            break
+        if not _regular_enough(w[i : j + 1], level, t_bar):
+            # bouncing on a new level, too irregular for swings between two levels and too
+            # loud for noise: neither kind is claimed there
+            out.incomplete.update({"divergence", "oscillation"})
+            out.notes.append(f"event at {p}: irregular alternation on a new level to {j}")
+            out.thrown = True
             return j + 1, 0.0
-        break
+        period = int(2 * max(1, np.median(np.diff(steps[i : j + 1]))))
+        rng = [int(steps[p]), int(steps[i])]
+        out.labels.append(
+            _label("oscillation", steps, p, j, "alternation", onset_range=rng, period=period)
+        )
+        out.incomplete.add("divergence")
+        return j + 1, 0.0
     if len(post) < 2:
         return p, 0.0
     rise = float(np.median(post)) - level
