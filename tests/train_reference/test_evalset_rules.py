@@ -126,3 +126,18 @@ def test_irregular_bouncing_on_a_new_level_is_neither_oscillation_nor_divergence
     assert "divergence" not in kinds
     assert {"oscillation", "divergence"} <= res.incomplete
     assert res.thrown
+
+
+def test_a_blow_up_after_a_bump_that_came_back_starts_at_the_blow_up() -> None:
+    # The raise makes the loss bump up for 3 points and come back; 25 points later it blows
+    # up 20x for 10 points and recovers: the divergence is the blow-up (issue 8: its onset is
+    # at the blow-up, not at a point before it), and the bump leaves divergence unclaimed
+    rng = np.random.default_rng(10)
+    v = _decay(120, rng)
+    level = float(v[39])
+    v[41:44] = level * np.array([1.3, 1.5, 1.3])
+    v[70:80] = level * 20.0
+    res = label_series(np.arange(120), v, "min", [Event(40, "lr x30")])
+    div = [(s, r) for k, s, r in _kinds(res) if k == "divergence"]
+    assert div == [(70, "spike")]
+    assert "divergence" in res.incomplete

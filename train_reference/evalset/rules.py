@@ -34,7 +34,9 @@ next event):
 * ``spike``: ``T`` above for at least 3 points, then back (the last third under ``T/2``):
   ``divergence`` ending at the last point ``T/2`` above. Above for 1-2 points only: no label,
   and the series is not fully labelled for divergence. A growth or spike that leaves the level
-  more than 3 points after ``p`` starts where it does (range: the 2 points before).
+  more than 3 points after ``p`` starts where it does (range: the 2 points before): where it
+  last rose ``T/2`` above before its first 3 points ``T`` above. A bump that came back before
+  that is not its onset and leaves the series not fully labelled for divergence.
 * worse, but by less than ``T`` (by ``max(3 sig, theta / 3)`` or more): no label, and the series
   is not fully labelled for divergence. Otherwise nothing happened at ``p`` that the rules name.
 
@@ -345,6 +347,7 @@ def _event_effect(
     above = post - level >= t_bar
     if rise >= t_bar and tail >= t_bar / 2:
         j0 = p + int(np.argmax(post - level >= t_bar / 2))
+        first, bumped = _rise_start(post, level, t_bar)
         target = float(np.median(post))
         reach = np.nonzero(np.abs(post - target) <= 0.2 * abs(target - level))[0]
         if len(reach) and reach[0] <= 1:
@@ -352,7 +355,8 @@ def _event_effect(
             out.labels.append(_label("divergence", steps, p, j0, "collapse", onset_range=rng))
             return p + int(reach[0]), rise  # the new level starts at the first point on it
         peak = p + int(np.argmax(post))
-        onset, rng = _onset(steps, p, j0)
+        onset, rng = _onset(steps, p, p + first)
+        _bumped(out, p, bumped)
         out.labels.append(_label("divergence", steps, onset, peak, "growth", onset_range=rng))
         if peak < b_next - 1:
             out.incomplete.add("plateau")
@@ -363,10 +367,11 @@ def _event_effect(
             run = run + 1 if x else 0
             best = max(best, run)
         if best >= 3 and tail < t_bar / 2:
-            j0 = p + int(np.argmax(post - level >= t_bar / 2))
+            first, bumped = _rise_start(post, level, t_bar)
             back = np.nonzero(post - level >= t_bar / 2)[0]
             last = p + int(back[-1])
-            onset, rng = _onset(steps, p, j0)
+            onset, rng = _onset(steps, p, p + first)
+            _bumped(out, p, bumped)
             out.labels.append(_label("divergence", steps, onset, last, "spike", onset_range=rng))
             return last + 1, 0.0
         out.incomplete.add("divergence")
@@ -377,6 +382,37 @@ def _event_effect(
         out.incomplete.add("divergence")
         out.notes.append(f"event at {p}: worse by less than the bar")
     return p, 0.0
+
+
+def _rise_start(post: np.ndarray, level: float, t_bar: float) -> tuple[int, bool]:
+    """Where the worsening after an event begins, as an index into ``post``, and whether a
+    separate bump came first.
+
+    The worsening is the first run of 3 points ``t_bar`` or more above ``level`` (the first such
+    point when no run is that long), from where the curve last rose ``t_bar / 2`` above the
+    level before it (dips of 1-2 points under that inside it do not count): a bump that came
+    back in between is not its onset (issue 8: a
+    divergence's onset is at the blow-up, not at a point before it).
+    """
+    high = post - level >= t_bar
+    half = post - level >= t_bar / 2
+    runs = np.nonzero(high[:-2] & high[1:-1] & high[2:])[0] if len(high) >= 3 else []
+    k = int(runs[0]) if len(runs) else int(np.argmax(high))
+    start = k
+    while True:  # back over the stretch above t_bar / 2, across dips of up to 2 points
+        prev = np.nonzero(half[max(0, start - 3) : start])[0]
+        if not len(prev):
+            break
+        start = max(0, start - 3) + int(prev[0])
+    return start, bool(half[:start].any())
+
+
+def _bumped(out: SeriesLabels, p: int, bumped: bool) -> None:
+    """A bump that came back before the worsening at ``p``: like a blip, no label, and the
+    series is not fully labelled for divergence."""
+    if bumped:
+        out.incomplete.add("divergence")
+        out.notes.append(f"event at {p}: a bump that came back before the worsening")
 
 
 def _onset(steps: np.ndarray, p: int, j0: int) -> tuple[int, list[int]]:
