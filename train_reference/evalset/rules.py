@@ -396,7 +396,7 @@ def _rise_start(post: np.ndarray, level: float, t_bar: float) -> tuple[int, bool
     """
     high = post - level >= t_bar
     half = post - level >= t_bar / 2
-    runs = np.nonzero(high[:-2] & high[1:-1] & high[2:])[0] if len(high) >= 3 else []
+    runs = np.nonzero(high[:-2] & high[1:-1] & high[2:])[0] if len(high) >= 3 else np.zeros(0)
     k = int(runs[0]) if len(runs) else int(np.argmax(high))
     start = k
     while True:  # back over the stretch above t_bar / 2, across dips of up to 2 points
