@@ -1091,7 +1091,8 @@ def dominant_period(
     a = acf.tolist()  # Python floats: the same comparisons without numpy scalars
     low = a[1]
     for k in range(2, min(max_lag, len(a) - 2) + 1):
-        low = min(low, a[k - 1])
+        if a[k - 1] < low:  # min(low, a[k - 1]) without the call
+            low = a[k - 1]
         peak = a[k] >= a[k - 1] and a[k] >= a[k + 1] and a[k] > 0
         if peak and a[k] - low >= prominence:
             return (k, a[k])

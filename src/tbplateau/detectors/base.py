@@ -32,6 +32,7 @@ into it, so that every detector judges a piece with the noise of that piece.
 from __future__ import annotations
 
 import abc
+import bisect
 import itertools
 import math
 from collections.abc import Sequence
@@ -223,6 +224,36 @@ class Prepared:
     def raw_range(self, p0: int, p1: int) -> FloatArray:
         """Raw (unoriented) finite values of finite points ``[p0, p1)``."""
         return np.asarray(self.series.values[self.pos[p0:p1]], dtype=np.float64)
+
+    def is_constant(self, p0: int, p1: int) -> bool:
+        """Whether finite points ``[p0, p1)`` (slice bounds) are two or more equal raw
+        values: ``np.ptp(raw_range(p0, p1)) == 0``, in O(1) from the running count of
+        changes between neighbours (finite values: equal exactly when none changes)."""
+        lo, hi, _ = slice(p0, p1).indices(self.n)
+        if hi - lo < 2:
+            return False
+        changes = self._changes
+        return bool(changes[hi - 1] == changes[lo])
+
+    @property
+    def segment_ends(self) -> list[int]:
+        """``b1`` of every segment, in order (memoised)."""
+        cached: list[int] | None = self.__dict__.get("_segment_ends")
+        if cached is None:
+            cached = [seg.b1 for seg in self.segments]
+            object.__setattr__(self, "_segment_ends", cached)  # a memo, not a field
+        return cached
+
+    @property
+    def _changes(self) -> IntArray:
+        """``changes[i]``: how many raw finite values up to ``i`` differ from the one before."""
+        cached: IntArray | None = self.__dict__.get("_changes_memo")
+        if cached is None:
+            raw = self.raw_range(0, self.n)
+            cached = np.zeros(raw.size, dtype=np.int64)
+            np.cumsum(raw[1:] != raw[:-1], out=cached[1:])
+            object.__setattr__(self, "_changes_memo", cached)  # a memo, not a field
+        return cached
 
 
 _CACHE_ATTR = "_tbplateau_prepared"
@@ -531,7 +562,13 @@ def stretch_kappa(p: Prepared, b0: int, b1: int) -> float:
     """Long-run factor of blocks ``[b0, b1)``: their segments' own, weighted by overlap."""
     total = 0.0
     weight = 0
-    for seg in p.segments:
+    segments = p.segments
+    # the segments are in order: start at the first that ends after b0 (the ones before
+    # it overlap nothing), stop at the first that starts at or after b1
+    for k in range(bisect.bisect_right(p.segment_ends, b0), len(segments)):
+        seg = segments[k]
+        if seg.b0 >= b1:
+            break
         w = min(b1, seg.b1) - max(b0, seg.b0)
         if w > 0:
             total += w * seg.kappa

@@ -63,13 +63,24 @@ when they bounce around the old level (not a level shift with noise on top)."""
 
 def _phase_of(p: Prepared, limit: float) -> npt.NDArray[np.int64]:
     """Phase number of every block: phases are cut at the segmentation's real jumps and
-    at the run's events (learning-rate changes)."""
-    m = len(p.bins)
-    phase = np.zeros(m, dtype=np.int64)
-    cuts = {p.segments[k].b0 for k in range(1, len(p.segments)) if is_jump(p, k, limit)}
-    for b in sorted(cuts | set(p.events)):
-        phase[b:] += 1
-    return phase
+    at the run's events (learning-rate changes).
+
+    Memoised on ``p`` (read-only: several steps of the detector ask).
+    """
+    memo: dict[float, npt.NDArray[np.int64]] | None = p.__dict__.get("_phase_of")
+    if memo is None:
+        memo = {}
+        object.__setattr__(p, "_phase_of", memo)  # a memo, not a field
+    found = memo.get(limit)
+    if found is None:
+        m = len(p.bins)
+        found = np.zeros(m, dtype=np.int64)
+        cuts = {p.segments[k].b0 for k in range(1, len(p.segments)) if is_jump(p, k, limit)}
+        for b in sorted(cuts | set(p.events)):
+            found[b:] += 1
+        found.setflags(write=False)
+        memo[limit] = found
+    return found
 
 
 def _local_residuals(
@@ -511,11 +522,10 @@ class OscillationDetector(Detector):
         # smoothed over five blocks: when they fill most of the series, the usual quiet
         # quantile already sits inside them.
         k = min(5, amp.size)
-        smooth = np.sqrt(
-            np.convolve(
-                np.pad(amp**2, (k // 2, k - 1 - k // 2), mode="edge"), np.ones(k) / k, "valid"
-            )
-        )
+        sq = amp**2
+        # np.pad(sq, (k // 2, k - 1 - k // 2), mode="edge"), without its per-call cost
+        padded = np.concatenate((np.repeat(sq[:1], k // 2), sq, np.repeat(sq[-1:], k - 1 - k // 2)))
+        smooth = np.sqrt(np.convolve(padded, np.ones(k) / k, "valid"))
         moving_s = smooth[smooth > floor]
         calm = fast_quantile(moving_s, 0.5 * self.quiet_quantile) if moving_s.size else 0.0
         periodic = self._recurring(series, p, calm, floor)
@@ -557,8 +567,10 @@ class OscillationDetector(Detector):
         phase = _phase_of(p, 3.0)
         out = []
         b = 0
+        # Python floats: the same comparisons without numpy scalars
+        loud, refs, amps = loud_amp.tolist(), ref.tolist(), amp.tolist()
         while b < m:
-            if loud_amp[b] < self.min_ratio * ref[b] or amp[b] < LEVEL_SHARE * level:
+            if loud[b] < self.min_ratio * refs[b] or amps[b] < LEVEL_SHARE * level:
                 b += 1
                 continue
             frozen = ref[b]
@@ -566,14 +578,14 @@ class OscillationDetector(Detector):
             b1 = b + 1
             quiet_run = 0
             while b1 < m and quiet_run < max(2, need // 2):
-                quiet_run = quiet_run + 1 if loud_amp[b1] < 0.5 * self.min_ratio * frozen else 0
+                quiet_run = quiet_run + 1 if loud[b1] < 0.5 * self.min_ratio * frozen else 0
                 b1 += 1
             b1 -= quiet_run
             # the first loud block, not the smoothed one: back while the raw swing is loud
             # (next to the reference and to the stretch's own swings)
             typical = fast_median(amp[b:b1])
             floor_b = max(0.5 * self.min_ratio * frozen, 0.25 * typical)
-            while b0 > 0 and amp[b0 - 1] >= floor_b and b - b0 < 3:
+            while b0 > 0 and amps[b0 - 1] >= floor_b and b - b0 < 3:
                 b0 -= 1
             b = max(b1, b + 1)
             out.extend(self._judge_pieces(series, p, amp, resid, phase, b0, b1, frozen, need))

@@ -781,9 +781,7 @@ def _no_progress(p: Prepared) -> bool:
 
 
 def _is_constant(p: Prepared, p0: int, p1: int) -> bool:
-    raw = p.raw_range(p0, p1)
-    # np.ptp's subtraction, without its per-call overhead (an all-infinite range is NaN)
-    return bool(raw.size > 1 and float(raw.max()) - float(raw.min()) == 0.0)
+    return p.is_constant(p0, p1)
 
 
 def _phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
