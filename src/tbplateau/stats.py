@@ -45,6 +45,7 @@ __all__ = [
     "fast_quantile",
     "fast_quantiles",
     "fit_line",
+    "local_line_residuals",
     "local_noise",
     "long_run_factor",
     "long_run_noise_scale",
@@ -91,6 +92,17 @@ class _Kernels(Protocol):
     def d2_median(self, y: FloatArray, lag: int, /) -> float | None: ...
 
     def local_noise(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
+
+    def local_lines(
+        self,
+        xc: FloatArray,
+        y: FloatArray,
+        fit_to: FloatArray,
+        phase: IntArray,
+        h: int,
+        out: FloatArray,
+        /,
+    ) -> bool: ...
 
     def equal_runs(self, y: FloatArray, k: int, /) -> tuple[list[int], list[int]] | None: ...
 
@@ -563,6 +575,49 @@ def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
     if n > w:
         out[w:] = _window_medians(y[:-1], w)
     return out
+
+
+def local_line_residuals(
+    x: FloatArray, y: FloatArray, fit_to: FloatArray, phase: IntArray, h: int
+) -> FloatArray:
+    """``y`` minus the least-squares line through ``fit_to`` at the ``2 h + 1`` values
+    around each position (shrunk at the ends and where ``phase`` changes, so that no
+    line reaches across a change of phase). At least one value.
+
+    >>> x = np.arange(6.0)
+    >>> y = np.array([0.0, 1.0, 2.0, 9.0, 4.0, 5.0])
+    >>> one = np.zeros(6, dtype=np.int64)
+    >>> (local_line_residuals(x, y, y, one, 1).round(6) + 0.0).tolist()
+    [0.0, 0.0, -2.0, 4.0, -2.0, 0.0]
+    >>> (local_line_residuals(x, y, y, np.array([0, 0, 0, 1, 1, 1]), 1).round(6) + 0.0).tolist()
+    [0.0, 0.0, 0.0, 0.0, -2.0, 0.0]
+    """
+    xc = x - fast_mean(x)
+    scale = float(np.ptp(xc)) or 1.0
+    xc = xc / scale
+    if KERNELS is not None:  # the same cumulative sums and arithmetic, value by value
+        out = np.empty(y.size)
+        if KERNELS.local_lines(xc, y, fit_to, phase, int(h), out):
+            return out
+    m = y.size
+    idx = np.arange(m)
+    starts = np.flatnonzero(np.concatenate(([True], phase[1:] != phase[:-1])))
+    first = starts[np.searchsorted(starts, idx, side="right") - 1]
+    stops = np.concatenate((starts[1:], np.array([m], dtype=starts.dtype)))
+    last = stops[np.searchsorted(starts, idx, side="right") - 1]
+    lo = np.maximum(idx - h, first)
+    hi = np.minimum(idx + h + 1, last)
+    pre = np.zeros((5, m + 1))
+    pre[0, 1:] = np.arange(1, m + 1)
+    np.cumsum(xc, out=pre[1, 1:])
+    np.cumsum(fit_to, out=pre[2, 1:])
+    np.cumsum(xc * xc, out=pre[3, 1:])
+    np.cumsum(xc * fit_to, out=pre[4, 1:])
+    n, sx, sy, sxx, sxy = pre[:, hi] - pre[:, lo]
+    cxx = sxx - sx * sx / n
+    slope = np.where(cxx > 1e-15, (sxy - sx * sy / n) / np.where(cxx > 1e-15, cxx, 1.0), 0.0)
+    fit = sy / n + slope * (xc - sx / n)
+    return np.asarray(y - fit, dtype=np.float64)
 
 
 def equal_runs(values: npt.ArrayLike, min_length: int) -> tuple[IntArray, IntArray]:

@@ -29,6 +29,7 @@ from tbplateau.stats import (
     fast_median,
     fast_quantile,
     fit_line,
+    local_line_residuals,
     quantum,
     trailing_median,
     window_medians,
@@ -83,40 +84,6 @@ def _phase_of(p: Prepared, limit: float) -> npt.NDArray[np.int64]:
     return found
 
 
-def _local_residuals(
-    x: npt.NDArray[np.float64],
-    y: npt.NDArray[np.float64],
-    fit_to: npt.NDArray[np.float64],
-    phase: npt.NDArray[np.int64],
-    h: int,
-) -> npt.NDArray[np.float64]:
-    """``y`` minus the least-squares line through ``fit_to`` at the ``2 h + 1`` blocks
-    around each block (shrunk at the ends and at phase boundaries, so no line reaches
-    across a jump)."""
-    m = y.size
-    idx = np.arange(m)
-    starts = np.flatnonzero(np.concatenate(([True], phase[1:] != phase[:-1])))
-    first = starts[np.searchsorted(starts, idx, side="right") - 1]
-    stops = np.concatenate((starts[1:], np.array([m], dtype=starts.dtype)))
-    last = stops[np.searchsorted(starts, idx, side="right") - 1]
-    lo = np.maximum(idx - h, first)
-    hi = np.minimum(idx + h + 1, last)
-    xc = x - x.mean()
-    scale = float(np.ptp(xc)) or 1.0
-    xc = xc / scale
-    pre = np.zeros((5, m + 1))
-    pre[0, 1:] = np.arange(1, m + 1)
-    np.cumsum(xc, out=pre[1, 1:])
-    np.cumsum(fit_to, out=pre[2, 1:])
-    np.cumsum(xc * xc, out=pre[3, 1:])
-    np.cumsum(xc * fit_to, out=pre[4, 1:])
-    n, sx, sy, sxx, sxy = pre[:, hi] - pre[:, lo]
-    cxx = sxx - sx * sx / n
-    slope = np.where(cxx > 1e-15, (sxy - sx * sy / n) / np.where(cxx > 1e-15, cxx, 1.0), 0.0)
-    fit = sy / n + slope * (xc - sx / n)
-    return np.asarray(y - fit, dtype=np.float64)
-
-
 def swing_profile(p: Prepared) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Swing amplitude around the local trend, one value per block of ``p.bins``.
 
@@ -126,7 +93,7 @@ def swing_profile(p: Prepared) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.
     and never reaching across a jump) and the signed departures themselves.
     """
     phase = _phase_of(p, 3.0)
-    resid = _local_residuals(p.bins.x, p.bins.y, p.robust, phase, HALF_WINDOW)
+    resid = local_line_residuals(p.bins.x, p.bins.y, p.robust, phase, HALF_WINDOW)
     amp = np.sqrt(p.spread**2 + resid**2)
     return np.asarray(amp, dtype=np.float64), resid
 
@@ -317,7 +284,7 @@ def _point_residuals(p: Prepared, b0: int, b1: int) -> npt.NDArray[np.float64]:
     lo = int(p.bins.start[b0])
     hi = int(p.bins.start[b1]) if b1 < len(p.bins) else p.n
     y = p.y[lo:hi]
-    return _local_residuals(p.x[lo:hi], y, y, np.zeros(y.size, dtype=np.int64), HALF_WINDOW)
+    return local_line_residuals(p.x[lo:hi], y, y, np.zeros(y.size, dtype=np.int64), HALF_WINDOW)
 
 
 def _least_swing(p: Prepared, level: float) -> float:
