@@ -51,6 +51,7 @@ from tbplateau.stats import (
     binary_segmentation,
     block_spread,
     equal_runs,
+    fast_clip,
     fast_mean,
     fast_median,
     fast_quantile,
@@ -303,7 +304,7 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
     pos = np.flatnonzero(finite).astype(np.int64)
     x = series.steps[pos].astype(np.float64)
     # 1e300 is finite but its square is not: clip the working values to a safe range.
-    y, log_scale = working_values(np.clip(values[pos], -1e150, 1e150), goal)
+    y, log_scale = working_values(fast_clip(values[pos], -1e150, 1e150), goal)
     bins = bin_reduce(x, y, MAX_BINS)
     m = len(bins)
     sig = noise_scale(bins.y)
@@ -321,7 +322,7 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
     starts, stops = equal_runs(y, MIN_RUN)
     runs = tuple((int(a), int(b)) for a, b in zip(starts.tolist(), stops.tolist(), strict=True))
     bound = 4.0 * np.minimum(local, 2.0 * fast_median(local)) if m else local
-    robust = np.clip(bins.y, smooth - bound, smooth + bound)
+    robust = fast_clip(bins.y, smooth - bound, smooth + bound)
     # the running median lags at the ends (a steep start is no outlier)
     robust[:2] = bins.y[:2]
     robust[-2:] = bins.y[-2:]
@@ -456,7 +457,7 @@ def _resolution(raw: FloatArray, log_scale: bool) -> float:
 
 def _weights(noise: FloatArray) -> FloatArray:
     """Inverse squared noise relative to its median (bounded, so no square overflows)."""
-    ratio = np.clip(noise / fast_median(noise), 1e-6, 1e6)
+    ratio = fast_clip(noise / fast_median(noise), 1e-6, 1e6)
     return np.asarray(1.0 / (ratio * ratio), dtype=np.float64)
 
 
@@ -536,14 +537,22 @@ def _residual_phi(r: FloatArray) -> float:
     s = 1.4826 * fast_median(np.abs(c))
     if s == 0.0:
         return 0.0
-    c = np.clip(c, -3 * s, 3 * s)
+    c = fast_clip(c, -3 * s, 3 * s)
     den = float(c @ c)
     return min(max(float(c[1:] @ c[:-1]) / den if den > 0 else 0.0, 0.0), 0.9)
 
 
 def fitted_path(p: Prepared) -> FloatArray:
-    """The segments' fitted lines evaluated at every block (jumps between them kept)."""
-    return _path(p.bins, p.segments)
+    """The segments' fitted lines evaluated at every block (jumps between them kept).
+
+    Memoised on ``p`` (read-only: several detectors ask).
+    """
+    cached: FloatArray | None = p.__dict__.get("_fitted_path")
+    if cached is None:
+        cached = _path(p.bins, p.segments)
+        cached.setflags(write=False)
+        object.__setattr__(p, "_fitted_path", cached)  # a memo, not a field
+    return cached
 
 
 def _path(bins: Bins, segments: Sequence[Segment]) -> FloatArray:

@@ -26,6 +26,7 @@ from tbplateau.stats import (
     autocorrelation,
     dominant_period,
     drawdown,
+    fast_clip,
     fast_median,
     fast_quantile,
     fit_line,
@@ -374,7 +375,7 @@ def _coherence(values: npt.NDArray[np.float64], max_lag: int = 5, need: float = 
     r = values - float(np.mean(values))
     s = fast_quantile(np.abs(r), 0.75) if r.size else 0.0
     if s > 0:
-        r = np.clip(r, -3 * s, 3 * s)
+        r = fast_clip(r, -3 * s, 3 * s)
         r = r - float(r.mean())
     den = float(r @ r)
     if not den > 0 or r.size < 6:

@@ -26,6 +26,7 @@ from tbplateau.detectors.base import (
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
 from tbplateau.stats import (
+    fast_clip,
     fast_median,
     fast_quantiles,
     fit_line,
@@ -447,7 +448,7 @@ class PlateauDetector(Detector):
         block = p.local[q0:q1] * kappa
         onset = _settled(w, block, k_end)
         if p.log_scale and onset is not None:
-            raw = np.exp(-np.clip(w, -700.0, 700.0))
+            raw = np.exp(-fast_clip(w, -700.0, 700.0))
             # the metric's own units (oriented: larger is better), and their block noise
             own = _settled(-raw, block * raw, k_end)
             onset = None if own is None else max(onset, own)
