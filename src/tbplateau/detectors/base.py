@@ -54,6 +54,7 @@ from tbplateau.stats import (
     fast_clip,
     fast_mean,
     fast_median,
+    fast_ptp,
     fast_quantile,
     local_noise,
     long_run_factor,
@@ -308,7 +309,7 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
     bins = bin_reduce(x, y, MAX_BINS)
     m = len(bins)
     sig = noise_scale(bins.y)
-    span = float(np.ptp(bins.y)) if m else 0.0
+    span = fast_ptp(bins.y) if m else 0.0
     level = fast_median(np.abs(bins.y)) if m else 0.0
     floor = 1e-9 * max(span, level, 1e-12)
     exact = sig <= floor
@@ -478,7 +479,7 @@ def _segments(
     # Python floats for the scalar arithmetic (the same doubles as numpy's scalars)
     bx, by, starts = bins.x.tolist(), y.tolist(), bins.start.tolist()
     # moves[b] - moves[a]: how many of the steps between blocks a .. b change x (np.ptp > 0)
-    moves = np.concatenate(([0], np.cumsum(np.diff(bins.x) != 0))).tolist()
+    moves = np.concatenate(([0], np.cumsum((bins.x[1:] - bins.x[:-1]) != 0))).tolist()
     for b0, b1 in itertools.pairwise(edges):
         xs = bins.x[b0:b1]
         ys = y[b0:b1]

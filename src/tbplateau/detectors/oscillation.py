@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from tbplateau.stats import (
     drawdown,
     fast_clip,
     fast_median,
+    fast_ptp,
     fast_quantile,
     fit_line,
     local_line_residuals,
@@ -482,7 +484,7 @@ class OscillationDetector(Detector):
         if p.n < 30:
             return []
         amp, resid = swing_profile(p)
-        floor = 1e-9 * max(float(np.ptp(p.bins.y)), 1e-12)
+        floor = 1e-9 * max(fast_ptp(p.bins.y), 1e-12)
         moving = amp[amp > floor]
         quiet = fast_quantile(moving, self.quiet_quantile) if moving.size else 0.0
         out = self._swing_stretches(series, p, amp, resid, max(quiet, floor))
@@ -534,13 +536,14 @@ class OscillationDetector(Detector):
         level = self._level_scale(p)
         phase = _phase_of(p, 3.0)
         out = []
-        b = 0
-        # Python floats: the same comparisons without numpy scalars
-        loud, refs, amps = loud_amp.tolist(), ref.tolist(), amp.tolist()
-        while b < m:
-            if loud[b] < self.min_ratio * refs[b] or amps[b] < LEVEL_SHARE * level:
-                b += 1
-                continue
+        # the blocks a stretch can start at (loud against the reference, and in the
+        # metric's units), then Python floats: the same comparisons without numpy scalars
+        quiet_at = (loud_amp < self.min_ratio * ref) | (amp < LEVEL_SHARE * level)
+        starts = np.flatnonzero(~quiet_at).tolist()
+        loud, amps = loud_amp.tolist(), amp.tolist()
+        k = b = 0
+        while (k := bisect.bisect_left(starts, b, k)) < len(starts):
+            b = starts[k]
             frozen = ref[b]
             b0 = b
             b1 = b + 1
@@ -646,7 +649,7 @@ class OscillationDetector(Detector):
         typical magnitude of the metric or its range, whichever is larger."""
         if p.log_scale:
             return 1.0
-        return max(fast_median(np.abs(p.y)), float(np.ptp(p.bins.y)), 1e-300)
+        return max(fast_median(np.abs(p.y)), fast_ptp(p.bins.y), 1e-300)
 
     def _judge(
         self,

@@ -28,6 +28,7 @@ from tbplateau.series import Series
 from tbplateau.stats import (
     fast_clip,
     fast_median,
+    fast_ptp,
     fast_quantiles,
     fit_line,
     monotone_fit,
@@ -490,7 +491,7 @@ class PlateauDetector(Detector):
         line = fit_line(p.bins.x[b0:b1], p.robust[b0:b1])
         trend = line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0])
         smooth = moving_median(p.bins.y, 5)
-        progress = float(np.ptp(smooth)) if smooth.size else 0.0
+        progress = fast_ptp(smooth) if smooth.size else 0.0
         clear = abs(trend) >= max(2.0 * se, noise)
         if clear and abs(trend) >= self.max_share * progress:
             return False
