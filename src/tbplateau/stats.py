@@ -48,6 +48,7 @@ __all__ = [
     "fast_quantile",
     "fast_quantiles",
     "fit_line",
+    "fit_slope",
     "local_line_residuals",
     "local_noise",
     "long_run_factor",
@@ -829,6 +830,22 @@ def fit_line(x: npt.ArrayLike, y: npt.ArrayLike) -> Line:
     slope = float(dx @ dy) / sxx if sxx > 0 else 0.0
     resid = dy - slope * dx
     return Line(slope, ym - slope * xm, float(resid @ resid), n)
+
+
+def fit_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
+    """``fit_line(x, y).slope`` (the same arithmetic, so the same bits), without the
+    residuals and intercept that :func:`fit_line` computes too.
+
+    >>> fit_slope([0.0, 1.0, 2.0], [1.0, 3.0, 5.0])
+    2.0
+    """
+    xa = np.asarray(x, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    if xa.size == 0:
+        return 0.0
+    dx = xa - fast_mean(xa)
+    sxx = float(dx @ dx)
+    return float(dx @ (ya - fast_mean(ya))) / sxx if sxx > 0 else 0.0
 
 
 def robust_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:

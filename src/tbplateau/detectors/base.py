@@ -479,7 +479,7 @@ def _segments(
     # Python floats for the scalar arithmetic (the same doubles as numpy's scalars)
     bx, by, starts = bins.x.tolist(), y.tolist(), bins.start.tolist()
     # moves[b] - moves[a]: how many of the steps between blocks a .. b change x (np.ptp > 0)
-    moves = np.concatenate(([0], np.cumsum((bins.x[1:] - bins.x[:-1]) != 0))).tolist()
+    moves = [0, *np.cumsum((bins.x[1:] - bins.x[:-1]) != 0).tolist()]
     for b0, b1 in itertools.pairwise(edges):
         xs = bins.x[b0:b1]
         ys = y[b0:b1]

@@ -31,6 +31,7 @@ from tbplateau.stats import (
     fast_ptp,
     fast_quantiles,
     fit_line,
+    fit_slope,
     monotone_fit,
     moving_median,
     noise_scale,
@@ -896,13 +897,13 @@ def _kinks(p: Prepared, limit: float) -> list[int]:
         if lo < 0 or hi - b < 2:
             continue
         # the three tests in order of cost saved: most breaks fail the first
-        before = fit_line(x[b - KINK_BLOCKS : b], r[b - KINK_BLOCKS : b]).slope
+        before = fit_slope(x[b - KINK_BLOCKS : b], r[b - KINK_BLOCKS : b])
         span = float(x[b - 1] - x[b - KINK_BLOCKS])
         if not before * span >= limit * p.noise(b - KINK_BLOCKS, b) * p.kappa:
             continue  # no clear improvement before the break
-        if not SLOWDOWN * fit_line(x[b:hi], r[b:hi]).slope <= before:
+        if not SLOWDOWN * fit_slope(x[b:hi], r[b:hi]) <= before:
             continue  # no sudden slowdown after it
-        if before >= KINK_STEADY * fit_line(x[lo : b - KINK_BLOCKS], r[lo : b - KINK_BLOCKS]).slope:
+        if before >= KINK_STEADY * fit_slope(x[lo : b - KINK_BLOCKS], r[lo : b - KINK_BLOCKS]):
             out.append(b)
     return out
 
