@@ -489,9 +489,9 @@ class PlateauDetector(Detector):
         tail_only = st.tail and not st.piece
         if tail_only and se * p.kappa / stretch_kappa(p, b0, b1) > max(limit * noise, white):
             return False
-        line = fit_line(p.bins.x[b0:b1], p.robust[b0:b1])
-        trend = line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0])
-        smooth = moving_median(p.bins.y, 5)
+        trend = fit_slope(p.bins.x[b0:b1], p.robust[b0:b1]) * float(p.bins.x[b1 - 1] - p.bins.x[b0])
+        # the running median of five blocks: the prepared one where it is that
+        smooth = p.smooth if m >= 5 else moving_median(p.bins.y, 5)
         progress = fast_ptp(smooth) if smooth.size else 0.0
         clear = abs(trend) >= max(2.0 * se, noise)
         if clear and abs(trend) >= self.max_share * progress:
@@ -546,9 +546,8 @@ class PlateauDetector(Detector):
         if b0 - q0 < 3:
             return True  # right after the start of its phase (the settling after a drop)
         a = max(q0, b0 - (b1 - b0))
-        before = fit_line(p.bins.x[a:b0], p.bins.y[a:b0])
         span = float(p.bins.x[b1 - 1] - p.bins.x[b0])
-        expected = before.slope * span
+        expected = fit_slope(p.bins.x[a:b0], p.bins.y[a:b0]) * span
         se_before = self._se(p, a, b0) * span / max(float(p.bins.x[b0 - 1] - p.bins.x[a]), 1e-300)
         return abs(expected - trend) >= 2.0 * math.hypot(se, se_before)
 
