@@ -231,7 +231,8 @@ class Prepared:
         """Whether finite points ``[p0, p1)`` (slice bounds) are two or more equal raw
         values: ``np.ptp(raw_range(p0, p1)) == 0``, in O(1) from the running count of
         changes between neighbours (finite values: equal exactly when none changes)."""
-        lo, hi, _ = slice(p0, p1).indices(self.n)
+        n = self.n
+        lo, hi = (p0, p1) if 0 <= p0 <= p1 <= n else slice(p0, p1).indices(n)[:2]
         if hi - lo < 2:
             return False
         changes = self._changes
@@ -302,10 +303,11 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
         return cached[key]
     values = series.values
     finite = np.isfinite(values)
-    pos = np.flatnonzero(finite).astype(np.int64)
+    pos = np.flatnonzero(finite).astype(np.int64, copy=False)
     x = series.steps[pos].astype(np.float64)
+    raw = values[pos]
     # 1e300 is finite but its square is not: clip the working values to a safe range.
-    y, log_scale = working_values(fast_clip(values[pos], -1e150, 1e150), goal)
+    y, log_scale = working_values(fast_clip(raw, -1e150, 1e150), goal)
     bins = bin_reduce(x, y, MAX_BINS)
     m = len(bins)
     sig = noise_scale(bins.y)
@@ -313,7 +315,7 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
     level = fast_median(np.abs(bins.y)) if m else 0.0
     floor = 1e-9 * max(span, level, 1e-12)
     exact = sig <= floor
-    least = max(floor, _resolution(values[pos], log_scale))
+    least = max(floor, _resolution(raw, log_scale))
     sigma = max(sig, least)
     kappa = long_run_factor(noise_autocorrelation(bins.y)) if m >= 8 else 1.0
     local = local_noise(bins.y, _noise_window(m))
