@@ -174,6 +174,54 @@ def test_block_medians_agree(both: Callable[[Callable[[], object]], tuple[str, s
         assert fast == slow
 
 
+def _phases(n: int) -> Iterator[npt.NDArray[np.int64]]:
+    t = np.arange(n, dtype=np.int64)
+    yield np.zeros(n, dtype=np.int64)
+    yield t // 3
+    yield (t >= n // 2).astype(np.int64)
+    yield np.random.default_rng(n).integers(0, 2, n)  # phases of one value among longer ones
+    yield np.repeat(np.arange(n, dtype=np.int64), 2)[::2]  # a strided view
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+def test_local_lines_agree(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    n = values.size
+    t = np.arange(n, dtype=np.float64)
+    strided = np.repeat(values, 2)[1::2]
+    xs = (t, np.zeros(n), 1e6 + t * 1e-9, values, np.sort(np.round(values, 1)))
+    for x, phase, h in itertools.product(xs, list(_phases(n)), (0, 1, 2, 5)):
+        for y, fit_to in ((values, values), (strided, t[::-1]), (t, values[::-1])):
+
+            def residuals(
+                x: FloatArray = x,
+                y: FloatArray = y,
+                fit_to: FloatArray = fit_to,
+                phase: npt.NDArray[np.int64] = phase,
+                h: int = h,
+            ) -> FloatArray:
+                return stats.local_line_residuals(x, y, fit_to, phase, h)
+
+            fast, slow = both(residuals)
+            assert fast == slow
+
+
+def test_local_lines_decline_what_they_cannot_compute() -> None:
+    kernels = _compiled()
+    x, phase, out = np.arange(4.0), np.zeros(4, dtype=np.int64), np.full(4, 7.0)
+    assert not kernels.local_lines(x, x, x, phase, -1, out)  # no window
+    assert not kernels.local_lines(x, x, x, phase.astype(np.int32), 1, out)
+    assert not kernels.local_lines(x, x[:3], x, phase, 1, out)  # lengths differ
+    assert not kernels.local_lines(x[:0], x[:0], x[:0], phase[:0], 1, out[:0])  # no values
+    assert out.tolist() == [7.0] * 4
+    assert kernels.local_lines(x, x, x, phase, 1, out)
+    assert out.tolist() == [0.0] * 4  # on the line
+    with pytest.raises(ValueError, match="float64"):
+        kernels.local_lines(x, x, x, phase, 1, np.empty(3))
+
+
 def _series() -> Iterator[tuple[FloatArray, FloatArray, FloatArray | None]]:
     rng = np.random.default_rng(11)
     for n in (2, 3, 5, 6, 7, 12, 40, 120, 200):

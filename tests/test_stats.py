@@ -196,3 +196,35 @@ def test_prefix_medians_of_long_edges_match_a_sort_per_prefix() -> None:
     got = stats._prefix_medians(y, 3)
     want = [float(np.median(y[:k])) for k in range(3, 61)]
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi"),
+    [
+        (-1.0, 1.0),
+        (0.0, 0.0),
+        (-0.0, 0.0),
+        (0.0, -0.0),
+        (np.nan, 1.0),
+        (-np.inf, np.inf),
+        (2.0, 1.0),
+    ],
+)
+def test_fast_clip_is_np_clip_to_the_bit(lo: float, hi: float) -> None:
+    values = np.array([-2.0, -0.0, 0.0, 0.5, 3.0, np.inf, -np.inf, np.nan, 1.0, -1.0])
+    for v in (values, values[::-1], values[::2]):
+        got = stats.fast_clip(v, lo, hi)
+        want = np.clip(v, lo, hi)
+        assert [x.hex() for x in got.tolist()] == [x.hex() for x in want.tolist()]
+    bounds = np.linspace(-1.0, 1.0, values.size)
+    got = stats.fast_clip(values, bounds - 0.5, bounds + 0.5)
+    want = np.clip(values, bounds - 0.5, bounds + 0.5)
+    assert [x.hex() for x in got.tolist()] == [x.hex() for x in want.tolist()]
+
+
+def test_fit_slope_is_fit_lines_slope_to_the_bit() -> None:
+    rng = np.random.default_rng(4)
+    for n in (0, 1, 2, 3, 8, 9, 50, 129):
+        for x in (np.sort(rng.normal(0, 1e3, n)), np.full(n, 2.0), np.arange(n) * 1e9):
+            y = rng.normal(0, 1, n) * 10.0 ** rng.integers(-6, 6, n)
+            assert stats.fit_slope(x, y).hex() == stats.fit_line(x, y).slope.hex()

@@ -973,6 +973,106 @@ static PyObject *k_rank_autocorrelation(PyObject *self, PyObject *const *args,
     return PyBool_FromLong(ok);
 }
 
+/* ------------------------------------------------------------- local lines */
+
+/* A read-only 1-D int64 array (any strides); 0 with no exception when ``obj`` is none. */
+static int try_int64(PyObject *obj, Py_buffer *v) {
+    if (PyObject_GetBuffer(obj, v, PyBUF_RECORDS_RO) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (v->ndim == 1 && v->itemsize == 8 && v->format != NULL &&
+        (strcmp(v->format, "l") == 0 || strcmp(v->format, "q") == 0 ||
+         strcmp(v->format, "<l") == 0 || strcmp(v->format, "<q") == 0))
+        return 1;
+    PyBuffer_Release(v);
+    return 0;
+}
+
+/* row[0] = 0.0, then numpy's cumsum of values(i) (its first value as it is, every next
+ * one added to the running sum). */
+#define CUMSUM(row, expr)                                                                  \
+    do {                                                                                   \
+        (row)[0] = 0.0;                                                                    \
+        for (Py_ssize_t i = 0; i < n; i++) (row)[i + 1] = i == 0 ? (expr) : (row)[i] + (expr); \
+    } while (0)
+
+/* The line through fit_to at positions [lo, hi) from the cumulative sums, at position i,
+ * in stats.local_line_residuals' order of operations. */
+static double local_fit(const double *P, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi, double x) {
+    const double *c = P, *sx_ = P + (n + 1), *sy_ = P + 2 * (n + 1), *sxx_ = P + 3 * (n + 1),
+                 *sxy_ = P + 4 * (n + 1);
+    double cnt = c[hi] - c[lo], sx = sx_[hi] - sx_[lo], sy = sy_[hi] - sy_[lo];
+    double sxx = sxx_[hi] - sxx_[lo], sxy = sxy_[hi] - sxy_[lo];
+    double cxx = sxx - sx * sx / cnt;
+    double slope = cxx > 1e-15 ? (sxy - sx * sy / cnt) / cxx : 0.0;
+    return sy / cnt + slope * (x - sx / cnt);
+}
+
+/* local_lines(xc, y, fit_to, phase, h, out) -> bool: stats.local_line_residuals after its
+ * centring and scaling of x (``xc``): y minus the least-squares line through fit_to at
+ * the 2 h + 1 positions around each one, cut where the int64 ``phase`` changes, into
+ * ``out``. Cumulative sums in numpy's order, then the same elementwise arithmetic. False
+ * (``out`` untouched) for no values, a negative h, or arrays of other types or lengths. */
+static PyObject *k_local_lines(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "local_lines(xc, y, fit_to, phase, h, out)");
+        return NULL;
+    }
+    Py_ssize_t h = PyLong_AsSsize_t(args[4]);
+    if (h == -1 && PyErr_Occurred()) return NULL;
+    Arr x, y, f;
+    Py_buffer ph, out;
+    int got = 0, ok = 0;
+    if (try_in(args[0], 1, &x)) got = 1;
+    if (got == 1 && try_in(args[1], 1, &y)) got = 2;
+    if (got == 2 && try_in(args[2], 1, &f)) got = 3;
+    if (got == 3 && try_int64(args[3], &ph)) got = 4;
+    Py_ssize_t n = got == 4 ? x.n : 0;
+    ok = got == 4 && n >= 1 && h >= 0 && y.n == n && f.n == n && ph.shape[0] == n;
+    if (ok && get_out(args[5], n, &out) < 0) {
+        ok = -1;
+    }
+    double *P = ok == 1 ? PyMem_Malloc((size_t)(5 * (n + 1)) * sizeof(double)) : NULL;
+    if (ok == 1 && P == NULL) {
+        PyErr_NoMemory();
+        PyBuffer_Release(&out);
+        ok = -1;
+    }
+    if (ok == 1) {
+        P[0] = 0.0; /* the counts: np.arange(1, n + 1) */
+        for (Py_ssize_t i = 0; i < n; i++) P[i + 1] = (double)(i + 1);
+        CUMSUM(P + (n + 1), AT(&x, i));
+        CUMSUM(P + 2 * (n + 1), AT(&f, i));
+        CUMSUM(P + 3 * (n + 1), AT(&x, i) * AT(&x, i));
+        CUMSUM(P + 4 * (n + 1), AT(&x, i) * AT(&f, i));
+        double *dst = (double *)out.buf;
+        const char *pb = (const char *)ph.buf;
+#define PHASE(i) (*(const long long *)(pb + (i) * ph.strides[0]))
+        Py_ssize_t first = 0;
+        while (first < n) {
+            Py_ssize_t last = first + 1;
+            while (last < n && PHASE(last) == PHASE(last - 1)) last++;
+            for (Py_ssize_t i = first; i < last; i++) {
+                Py_ssize_t lo = i - h > first ? i - h : first;
+                Py_ssize_t hi = i + h + 1 < last ? i + h + 1 : last;
+                dst[i] = AT(&y, i) - local_fit(P, n, lo, hi, AT(&x, i));
+            }
+            first = last;
+        }
+#undef PHASE
+        PyMem_Free(P);
+        PyBuffer_Release(&out);
+    }
+    if (got >= 4) PyBuffer_Release(&ph);
+    if (got >= 3) PyBuffer_Release(&f.view);
+    if (got >= 2) PyBuffer_Release(&y.view);
+    if (got >= 1) PyBuffer_Release(&x.view);
+    if (ok < 0) return NULL;
+    return PyBool_FromLong(ok);
+}
+#undef CUMSUM
+
 /* ------------------------------------------------------------------ module */
 
 static PyMethodDef methods[] = {
@@ -986,6 +1086,7 @@ static PyMethodDef methods[] = {
     {"moving_median", (PyCFunction)(void (*)(void))k_moving_median, METH_FASTCALL, NULL},
     {"d2_median", (PyCFunction)(void (*)(void))k_d2_median, METH_FASTCALL, NULL},
     {"local_noise", (PyCFunction)(void (*)(void))k_local_noise, METH_FASTCALL, NULL},
+    {"local_lines", (PyCFunction)(void (*)(void))k_local_lines, METH_FASTCALL, NULL},
     {"equal_runs", (PyCFunction)(void (*)(void))k_equal_runs, METH_FASTCALL, NULL},
     {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},

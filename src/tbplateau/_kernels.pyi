@@ -29,3 +29,12 @@ def local_noise(
     y: npt.NDArray[np.float64], window: int, out: npt.NDArray[np.float64], /
 ) -> bool: ...
 def equal_runs(y: npt.NDArray[np.float64], k: int, /) -> tuple[list[int], list[int]] | None: ...
+def local_lines(
+    xc: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    fit_to: npt.NDArray[np.float64],
+    phase: npt.NDArray[np.int64],
+    h: int,
+    out: npt.NDArray[np.float64],
+    /,
+) -> bool: ...

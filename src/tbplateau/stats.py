@@ -14,6 +14,7 @@ autocorrelated) noise is not mistaken for signal.
 from __future__ import annotations
 
 import bisect
+import importlib
 import itertools
 import math
 import os
@@ -40,11 +41,15 @@ __all__ = [
     "dominant_period",
     "drawdown",
     "equal_runs",
+    "fast_clip",
     "fast_mean",
     "fast_median",
+    "fast_ptp",
     "fast_quantile",
     "fast_quantiles",
     "fit_line",
+    "fit_slope",
+    "local_line_residuals",
     "local_noise",
     "long_run_factor",
     "long_run_noise_scale",
@@ -91,6 +96,17 @@ class _Kernels(Protocol):
     def d2_median(self, y: FloatArray, lag: int, /) -> float | None: ...
 
     def local_noise(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
+
+    def local_lines(
+        self,
+        xc: FloatArray,
+        y: FloatArray,
+        fit_to: FloatArray,
+        phase: IntArray,
+        h: int,
+        out: FloatArray,
+        /,
+    ) -> bool: ...
 
     def equal_runs(self, y: FloatArray, k: int, /) -> tuple[list[int], list[int]] | None: ...
 
@@ -144,6 +160,45 @@ def _bits(x: float | None) -> str:
 
 _SAME_SUMS = _same_sums(KERNELS)
 """The kernels' mean is numpy's to the bit here (checked once, at import)."""
+
+
+def _clip_ufunc() -> np.ufunc | None:
+    """numpy's ``clip`` ufunc, which ``np.clip`` calls once its argument checks are done
+    (``None`` where this numpy keeps it elsewhere)."""
+    for name in ("numpy._core.umath", "numpy.core.umath"):
+        try:
+            found = getattr(importlib.import_module(name), "clip", None)
+        except ImportError:  # pragma: no cover - the other numpy layout
+            continue
+        if isinstance(found, np.ufunc):
+            return found
+    return None  # pragma: no cover - a numpy without it
+
+
+_CLIP = _clip_ufunc()
+
+
+def fast_clip(values: FloatArray, lo: float | FloatArray, hi: float | FloatArray) -> FloatArray:
+    """``np.clip(values, lo, hi)`` of a float64 array with both bounds given: the very ufunc
+    ``np.clip`` ends in, without the Python layers before it (the same values, to the bit).
+
+    >>> fast_clip(np.array([-2.0, 0.5, 3.0]), -1.0, 1.0).tolist()
+    [-1.0, 0.5, 1.0]
+    """
+    if _CLIP is None:  # pragma: no cover - a numpy without the ufunc
+        return np.asarray(np.clip(values, lo, hi), dtype=np.float64)
+    out: FloatArray = _CLIP(values, lo, hi)
+    return out
+
+
+def fast_ptp(values: FloatArray) -> float:
+    """``float(np.ptp(values))``: the same maximum less the same minimum, without
+    ``np.ptp``'s Python layers (an empty array raises as there).
+
+    >>> fast_ptp(np.array([3.0, -1.0, 2.0]))
+    4.0
+    """
+    return float(values.max() - values.min())
 
 
 def fast_mean(values: FloatArray) -> float:
@@ -448,7 +503,7 @@ def _residual_autocorrelation(y: FloatArray) -> float:
     s = mad(r)
     if s == 0.0:
         return 0.0
-    r = np.clip(r - fast_median(r), -3 * s, 3 * s)
+    r = fast_clip(r - fast_median(r), -3 * s, 3 * s)
     den = float(r @ r)
     phi = float(r[1:] @ r[:-1]) / den if den > 0 else 0.0
     return min(max(phi, 0.0), 0.9)
@@ -468,12 +523,12 @@ def difference_autocorrelation(values: npt.ArrayLike, *, window: int = 15) -> fl
     y = np.asarray(values, dtype=np.float64)
     if y.size < 8:
         return 0.0
-    d = np.diff(y)
+    d = y[1:] - y[:-1]  # np.diff(y), without its per-call checks
     e = d - moving_median(d, min(window, d.size) | 1)
     s = mad(e)
     if s == 0.0:
         return 0.0
-    e = np.clip(e - fast_median(e), -3 * s, 3 * s)
+    e = fast_clip(e - fast_median(e), -3 * s, 3 * s)
     den = float(e @ e)
     r = float(e[1:] @ e[:-1]) / den if den > 0 else -0.5
     return min(max(1.0 + 2.0 * r, 0.0), 0.9)
@@ -563,6 +618,49 @@ def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
     if n > w:
         out[w:] = _window_medians(y[:-1], w)
     return out
+
+
+def local_line_residuals(
+    x: FloatArray, y: FloatArray, fit_to: FloatArray, phase: IntArray, h: int
+) -> FloatArray:
+    """``y`` minus the least-squares line through ``fit_to`` at the ``2 h + 1`` values
+    around each position (shrunk at the ends and where ``phase`` changes, so that no
+    line reaches across a change of phase). At least one value.
+
+    >>> x = np.arange(6.0)
+    >>> y = np.array([0.0, 1.0, 2.0, 9.0, 4.0, 5.0])
+    >>> one = np.zeros(6, dtype=np.int64)
+    >>> (local_line_residuals(x, y, y, one, 1).round(6) + 0.0).tolist()
+    [0.0, 0.0, -2.0, 4.0, -2.0, 0.0]
+    >>> (local_line_residuals(x, y, y, np.array([0, 0, 0, 1, 1, 1]), 1).round(6) + 0.0).tolist()
+    [0.0, 0.0, 0.0, 0.0, -2.0, 0.0]
+    """
+    xc = x - fast_mean(x)
+    scale = fast_ptp(xc) or 1.0
+    xc = xc / scale
+    if KERNELS is not None:  # the same cumulative sums and arithmetic, value by value
+        out = np.empty(y.size)
+        if KERNELS.local_lines(xc, y, fit_to, phase, int(h), out):
+            return out
+    m = y.size
+    idx = np.arange(m)
+    starts = np.flatnonzero(np.concatenate(([True], phase[1:] != phase[:-1])))
+    first = starts[np.searchsorted(starts, idx, side="right") - 1]
+    stops = np.concatenate((starts[1:], np.array([m], dtype=starts.dtype)))
+    last = stops[np.searchsorted(starts, idx, side="right") - 1]
+    lo = np.maximum(idx - h, first)
+    hi = np.minimum(idx + h + 1, last)
+    pre = np.zeros((5, m + 1))
+    pre[0, 1:] = np.arange(1, m + 1)
+    np.cumsum(xc, out=pre[1, 1:])
+    np.cumsum(fit_to, out=pre[2, 1:])
+    np.cumsum(xc * xc, out=pre[3, 1:])
+    np.cumsum(xc * fit_to, out=pre[4, 1:])
+    n, sx, sy, sxx, sxy = pre[:, hi] - pre[:, lo]
+    cxx = sxx - sx * sx / n
+    slope = np.where(cxx > 1e-15, (sxy - sx * sy / n) / np.where(cxx > 1e-15, cxx, 1.0), 0.0)
+    fit = sy / n + slope * (xc - sx / n)
+    return np.asarray(y - fit, dtype=np.float64)
 
 
 def equal_runs(values: npt.ArrayLike, min_length: int) -> tuple[IntArray, IntArray]:
@@ -732,6 +830,22 @@ def fit_line(x: npt.ArrayLike, y: npt.ArrayLike) -> Line:
     slope = float(dx @ dy) / sxx if sxx > 0 else 0.0
     resid = dy - slope * dx
     return Line(slope, ym - slope * xm, float(resid @ resid), n)
+
+
+def fit_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
+    """``fit_line(x, y).slope`` (the same arithmetic, so the same bits), without the
+    residuals and intercept that :func:`fit_line` computes too.
+
+    >>> fit_slope([0.0, 1.0, 2.0], [1.0, 3.0, 5.0])
+    2.0
+    """
+    xa = np.asarray(x, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    if xa.size == 0:
+        return 0.0
+    dx = xa - fast_mean(xa)
+    sxx = float(dx @ dx)
+    return float(dx @ (ya - fast_mean(ya))) / sxx if sxx > 0 else 0.0
 
 
 def robust_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
@@ -932,7 +1046,7 @@ def binary_segmentation(
     if (n < 2 * min_size and not fixed) or max_segments < 2:
         return []
     # Centre and scale for numerical stability of the cumulative sums.
-    xs = (xa - fast_mean(xa)) / (float(np.ptp(xa)) or 1.0)
+    xs = (xa - fast_mean(xa)) / (fast_ptp(xa) or 1.0)
     yc = ya - fast_median(ya)
     scale = float(np.max(np.abs(yc))) or 1.0
     yc = yc / scale
@@ -1091,7 +1205,8 @@ def dominant_period(
     a = acf.tolist()  # Python floats: the same comparisons without numpy scalars
     low = a[1]
     for k in range(2, min(max_lag, len(a) - 2) + 1):
-        low = min(low, a[k - 1])
+        if a[k - 1] < low:  # min(low, a[k - 1]) without the call
+            low = a[k - 1]
         peak = a[k] >= a[k - 1] and a[k] >= a[k + 1] and a[k] > 0
         if peak and a[k] - low >= prominence:
             return (k, a[k])

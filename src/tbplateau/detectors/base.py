@@ -32,6 +32,7 @@ into it, so that every detector judges a piece with the noise of that piece.
 from __future__ import annotations
 
 import abc
+import bisect
 import itertools
 import math
 from collections.abc import Sequence
@@ -50,8 +51,10 @@ from tbplateau.stats import (
     binary_segmentation,
     block_spread,
     equal_runs,
+    fast_clip,
     fast_mean,
     fast_median,
+    fast_ptp,
     fast_quantile,
     local_noise,
     long_run_factor,
@@ -224,6 +227,37 @@ class Prepared:
         """Raw (unoriented) finite values of finite points ``[p0, p1)``."""
         return np.asarray(self.series.values[self.pos[p0:p1]], dtype=np.float64)
 
+    def is_constant(self, p0: int, p1: int) -> bool:
+        """Whether finite points ``[p0, p1)`` (slice bounds) are two or more equal raw
+        values: ``np.ptp(raw_range(p0, p1)) == 0``, in O(1) from the running count of
+        changes between neighbours (finite values: equal exactly when none changes)."""
+        n = self.n
+        lo, hi = (p0, p1) if 0 <= p0 <= p1 <= n else slice(p0, p1).indices(n)[:2]
+        if hi - lo < 2:
+            return False
+        changes = self._changes
+        return bool(changes[hi - 1] == changes[lo])
+
+    @property
+    def segment_ends(self) -> list[int]:
+        """``b1`` of every segment, in order (memoised)."""
+        cached: list[int] | None = self.__dict__.get("_segment_ends")
+        if cached is None:
+            cached = [seg.b1 for seg in self.segments]
+            object.__setattr__(self, "_segment_ends", cached)  # a memo, not a field
+        return cached
+
+    @property
+    def _changes(self) -> IntArray:
+        """``changes[i]``: how many raw finite values up to ``i`` differ from the one before."""
+        cached: IntArray | None = self.__dict__.get("_changes_memo")
+        if cached is None:
+            raw = self.raw_range(0, self.n)
+            cached = np.zeros(raw.size, dtype=np.int64)
+            np.cumsum(raw[1:] != raw[:-1], out=cached[1:])
+            object.__setattr__(self, "_changes_memo", cached)  # a memo, not a field
+        return cached
+
 
 _CACHE_ATTR = "_tbplateau_prepared"
 """Where :func:`prepare` memoises on the series itself: the memo dies with its series.
@@ -269,18 +303,19 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
         return cached[key]
     values = series.values
     finite = np.isfinite(values)
-    pos = np.flatnonzero(finite).astype(np.int64)
+    pos = np.flatnonzero(finite).astype(np.int64, copy=False)
     x = series.steps[pos].astype(np.float64)
+    raw = values[pos]
     # 1e300 is finite but its square is not: clip the working values to a safe range.
-    y, log_scale = working_values(np.clip(values[pos], -1e150, 1e150), goal)
+    y, log_scale = working_values(fast_clip(raw, -1e150, 1e150), goal)
     bins = bin_reduce(x, y, MAX_BINS)
     m = len(bins)
     sig = noise_scale(bins.y)
-    span = float(np.ptp(bins.y)) if m else 0.0
+    span = fast_ptp(bins.y) if m else 0.0
     level = fast_median(np.abs(bins.y)) if m else 0.0
     floor = 1e-9 * max(span, level, 1e-12)
     exact = sig <= floor
-    least = max(floor, _resolution(values[pos], log_scale))
+    least = max(floor, _resolution(raw, log_scale))
     sigma = max(sig, least)
     kappa = long_run_factor(noise_autocorrelation(bins.y)) if m >= 8 else 1.0
     local = local_noise(bins.y, _noise_window(m))
@@ -290,7 +325,7 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
     starts, stops = equal_runs(y, MIN_RUN)
     runs = tuple((int(a), int(b)) for a, b in zip(starts.tolist(), stops.tolist(), strict=True))
     bound = 4.0 * np.minimum(local, 2.0 * fast_median(local)) if m else local
-    robust = np.clip(bins.y, smooth - bound, smooth + bound)
+    robust = fast_clip(bins.y, smooth - bound, smooth + bound)
     # the running median lags at the ends (a steep start is no outlier)
     robust[:2] = bins.y[:2]
     robust[-2:] = bins.y[-2:]
@@ -425,7 +460,7 @@ def _resolution(raw: FloatArray, log_scale: bool) -> float:
 
 def _weights(noise: FloatArray) -> FloatArray:
     """Inverse squared noise relative to its median (bounded, so no square overflows)."""
-    ratio = np.clip(noise / fast_median(noise), 1e-6, 1e6)
+    ratio = fast_clip(noise / fast_median(noise), 1e-6, 1e6)
     return np.asarray(1.0 / (ratio * ratio), dtype=np.float64)
 
 
@@ -446,7 +481,7 @@ def _segments(
     # Python floats for the scalar arithmetic (the same doubles as numpy's scalars)
     bx, by, starts = bins.x.tolist(), y.tolist(), bins.start.tolist()
     # moves[b] - moves[a]: how many of the steps between blocks a .. b change x (np.ptp > 0)
-    moves = np.concatenate(([0], np.cumsum(np.diff(bins.x) != 0))).tolist()
+    moves = [0, *np.cumsum((bins.x[1:] - bins.x[:-1]) != 0).tolist()]
     for b0, b1 in itertools.pairwise(edges):
         xs = bins.x[b0:b1]
         ys = y[b0:b1]
@@ -505,14 +540,22 @@ def _residual_phi(r: FloatArray) -> float:
     s = 1.4826 * fast_median(np.abs(c))
     if s == 0.0:
         return 0.0
-    c = np.clip(c, -3 * s, 3 * s)
+    c = fast_clip(c, -3 * s, 3 * s)
     den = float(c @ c)
     return min(max(float(c[1:] @ c[:-1]) / den if den > 0 else 0.0, 0.0), 0.9)
 
 
 def fitted_path(p: Prepared) -> FloatArray:
-    """The segments' fitted lines evaluated at every block (jumps between them kept)."""
-    return _path(p.bins, p.segments)
+    """The segments' fitted lines evaluated at every block (jumps between them kept).
+
+    Memoised on ``p`` (read-only: several detectors ask).
+    """
+    cached: FloatArray | None = p.__dict__.get("_fitted_path")
+    if cached is None:
+        cached = _path(p.bins, p.segments)
+        cached.setflags(write=False)
+        object.__setattr__(p, "_fitted_path", cached)  # a memo, not a field
+    return cached
 
 
 def _path(bins: Bins, segments: Sequence[Segment]) -> FloatArray:
@@ -531,7 +574,13 @@ def stretch_kappa(p: Prepared, b0: int, b1: int) -> float:
     """Long-run factor of blocks ``[b0, b1)``: their segments' own, weighted by overlap."""
     total = 0.0
     weight = 0
-    for seg in p.segments:
+    segments = p.segments
+    # the segments are in order: start at the first that ends after b0 (the ones before
+    # it overlap nothing), stop at the first that starts at or after b1
+    for k in range(bisect.bisect_right(p.segment_ends, b0), len(segments)):
+        seg = segments[k]
+        if seg.b0 >= b1:
+            break
         w = min(b1, seg.b1) - max(b0, seg.b0)
         if w > 0:
             total += w * seg.kappa

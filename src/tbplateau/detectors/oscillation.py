@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Sequence
@@ -26,9 +27,12 @@ from tbplateau.stats import (
     autocorrelation,
     dominant_period,
     drawdown,
+    fast_clip,
     fast_median,
+    fast_ptp,
     fast_quantile,
     fit_line,
+    local_line_residuals,
     quantum,
     trailing_median,
     window_medians,
@@ -63,47 +67,24 @@ when they bounce around the old level (not a level shift with noise on top)."""
 
 def _phase_of(p: Prepared, limit: float) -> npt.NDArray[np.int64]:
     """Phase number of every block: phases are cut at the segmentation's real jumps and
-    at the run's events (learning-rate changes)."""
-    m = len(p.bins)
-    phase = np.zeros(m, dtype=np.int64)
-    cuts = {p.segments[k].b0 for k in range(1, len(p.segments)) if is_jump(p, k, limit)}
-    for b in sorted(cuts | set(p.events)):
-        phase[b:] += 1
-    return phase
+    at the run's events (learning-rate changes).
 
-
-def _local_residuals(
-    x: npt.NDArray[np.float64],
-    y: npt.NDArray[np.float64],
-    fit_to: npt.NDArray[np.float64],
-    phase: npt.NDArray[np.int64],
-    h: int,
-) -> npt.NDArray[np.float64]:
-    """``y`` minus the least-squares line through ``fit_to`` at the ``2 h + 1`` blocks
-    around each block (shrunk at the ends and at phase boundaries, so no line reaches
-    across a jump)."""
-    m = y.size
-    idx = np.arange(m)
-    starts = np.flatnonzero(np.concatenate(([True], phase[1:] != phase[:-1])))
-    first = starts[np.searchsorted(starts, idx, side="right") - 1]
-    stops = np.concatenate((starts[1:], np.array([m], dtype=starts.dtype)))
-    last = stops[np.searchsorted(starts, idx, side="right") - 1]
-    lo = np.maximum(idx - h, first)
-    hi = np.minimum(idx + h + 1, last)
-    xc = x - x.mean()
-    scale = float(np.ptp(xc)) or 1.0
-    xc = xc / scale
-    pre = np.zeros((5, m + 1))
-    pre[0, 1:] = np.arange(1, m + 1)
-    np.cumsum(xc, out=pre[1, 1:])
-    np.cumsum(fit_to, out=pre[2, 1:])
-    np.cumsum(xc * xc, out=pre[3, 1:])
-    np.cumsum(xc * fit_to, out=pre[4, 1:])
-    n, sx, sy, sxx, sxy = pre[:, hi] - pre[:, lo]
-    cxx = sxx - sx * sx / n
-    slope = np.where(cxx > 1e-15, (sxy - sx * sy / n) / np.where(cxx > 1e-15, cxx, 1.0), 0.0)
-    fit = sy / n + slope * (xc - sx / n)
-    return np.asarray(y - fit, dtype=np.float64)
+    Memoised on ``p`` (read-only: several steps of the detector ask).
+    """
+    memo: dict[float, npt.NDArray[np.int64]] | None = p.__dict__.get("_phase_of")
+    if memo is None:
+        memo = {}
+        object.__setattr__(p, "_phase_of", memo)  # a memo, not a field
+    found = memo.get(limit)
+    if found is None:
+        m = len(p.bins)
+        found = np.zeros(m, dtype=np.int64)
+        cuts = {p.segments[k].b0 for k in range(1, len(p.segments)) if is_jump(p, k, limit)}
+        for b in sorted(cuts | set(p.events)):
+            found[b:] += 1
+        found.setflags(write=False)
+        memo[limit] = found
+    return found
 
 
 def swing_profile(p: Prepared) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -115,7 +96,7 @@ def swing_profile(p: Prepared) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.
     and never reaching across a jump) and the signed departures themselves.
     """
     phase = _phase_of(p, 3.0)
-    resid = _local_residuals(p.bins.x, p.bins.y, p.robust, phase, HALF_WINDOW)
+    resid = local_line_residuals(p.bins.x, p.bins.y, p.robust, phase, HALF_WINDOW)
     amp = np.sqrt(p.spread**2 + resid**2)
     return np.asarray(amp, dtype=np.float64), resid
 
@@ -307,7 +288,7 @@ def _point_residuals(p: Prepared, b0: int, b1: int) -> npt.NDArray[np.float64]:
     lo = int(p.bins.start[b0])
     hi = int(p.bins.start[b1]) if b1 < len(p.bins) else p.n
     y = p.y[lo:hi]
-    return _local_residuals(p.x[lo:hi], y, y, np.zeros(y.size, dtype=np.int64), HALF_WINDOW)
+    return local_line_residuals(p.x[lo:hi], y, y, np.zeros(y.size, dtype=np.int64), HALF_WINDOW)
 
 
 def _least_swing(p: Prepared, level: float) -> float:
@@ -397,7 +378,7 @@ def _coherence(values: npt.NDArray[np.float64], max_lag: int = 5, need: float = 
     r = values - float(np.mean(values))
     s = fast_quantile(np.abs(r), 0.75) if r.size else 0.0
     if s > 0:
-        r = np.clip(r, -3 * s, 3 * s)
+        r = fast_clip(r, -3 * s, 3 * s)
         r = r - float(r.mean())
     den = float(r @ r)
     if not den > 0 or r.size < 6:
@@ -504,7 +485,7 @@ class OscillationDetector(Detector):
         if p.n < 30:
             return []
         amp, resid = swing_profile(p)
-        floor = 1e-9 * max(float(np.ptp(p.bins.y)), 1e-12)
+        floor = 1e-9 * max(fast_ptp(p.bins.y), 1e-12)
         moving = amp[amp > floor]
         quiet = fast_quantile(moving, self.quiet_quantile) if moving.size else 0.0
         out = self._swing_stretches(series, p, amp, resid, max(quiet, floor))
@@ -512,11 +493,10 @@ class OscillationDetector(Detector):
         # smoothed over five blocks: when they fill most of the series, the usual quiet
         # quantile already sits inside them.
         k = min(5, amp.size)
-        smooth = np.sqrt(
-            np.convolve(
-                np.pad(amp**2, (k // 2, k - 1 - k // 2), mode="edge"), np.ones(k) / k, "valid"
-            )
-        )
+        sq = amp**2
+        # np.pad(sq, (k // 2, k - 1 - k // 2), mode="edge"), without its per-call cost
+        padded = np.concatenate((np.repeat(sq[:1], k // 2), sq, np.repeat(sq[-1:], k - 1 - k // 2)))
+        smooth = np.sqrt(np.convolve(padded, np.ones(k) / k, "valid"))
         moving_s = smooth[smooth > floor]
         calm = fast_quantile(moving_s, 0.5 * self.quiet_quantile) if moving_s.size else 0.0
         periodic = self._recurring(series, p, calm, floor)
@@ -557,24 +537,27 @@ class OscillationDetector(Detector):
         level = self._level_scale(p)
         phase = _phase_of(p, 3.0)
         out = []
-        b = 0
-        while b < m:
-            if loud_amp[b] < self.min_ratio * ref[b] or amp[b] < LEVEL_SHARE * level:
-                b += 1
-                continue
+        # the blocks a stretch can start at (loud against the reference, and in the
+        # metric's units), then Python floats: the same comparisons without numpy scalars
+        quiet_at = (loud_amp < self.min_ratio * ref) | (amp < LEVEL_SHARE * level)
+        starts = np.flatnonzero(~quiet_at).tolist()
+        loud, amps = loud_amp.tolist(), amp.tolist()
+        k = b = 0
+        while (k := bisect.bisect_left(starts, b, k)) < len(starts):
+            b = starts[k]
             frozen = ref[b]
             b0 = b
             b1 = b + 1
             quiet_run = 0
             while b1 < m and quiet_run < max(2, need // 2):
-                quiet_run = quiet_run + 1 if loud_amp[b1] < 0.5 * self.min_ratio * frozen else 0
+                quiet_run = quiet_run + 1 if loud[b1] < 0.5 * self.min_ratio * frozen else 0
                 b1 += 1
             b1 -= quiet_run
             # the first loud block, not the smoothed one: back while the raw swing is loud
             # (next to the reference and to the stretch's own swings)
             typical = fast_median(amp[b:b1])
             floor_b = max(0.5 * self.min_ratio * frozen, 0.25 * typical)
-            while b0 > 0 and amp[b0 - 1] >= floor_b and b - b0 < 3:
+            while b0 > 0 and amps[b0 - 1] >= floor_b and b - b0 < 3:
                 b0 -= 1
             b = max(b1, b + 1)
             out.extend(self._judge_pieces(series, p, amp, resid, phase, b0, b1, frozen, need))
@@ -667,7 +650,7 @@ class OscillationDetector(Detector):
         typical magnitude of the metric or its range, whichever is larger."""
         if p.log_scale:
             return 1.0
-        return max(fast_median(np.abs(p.y)), float(np.ptp(p.bins.y)), 1e-300)
+        return max(fast_median(np.abs(p.y)), fast_ptp(p.bins.y), 1e-300)
 
     def _judge(
         self,

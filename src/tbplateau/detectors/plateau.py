@@ -26,9 +26,12 @@ from tbplateau.detectors.base import (
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
 from tbplateau.stats import (
+    fast_clip,
     fast_median,
+    fast_ptp,
     fast_quantiles,
     fit_line,
+    fit_slope,
     monotone_fit,
     moving_median,
     noise_scale,
@@ -447,7 +450,7 @@ class PlateauDetector(Detector):
         block = p.local[q0:q1] * kappa
         onset = _settled(w, block, k_end)
         if p.log_scale and onset is not None:
-            raw = np.exp(-np.clip(w, -700.0, 700.0))
+            raw = np.exp(-fast_clip(w, -700.0, 700.0))
             # the metric's own units (oriented: larger is better), and their block noise
             own = _settled(-raw, block * raw, k_end)
             onset = None if own is None else max(onset, own)
@@ -486,10 +489,10 @@ class PlateauDetector(Detector):
         tail_only = st.tail and not st.piece
         if tail_only and se * p.kappa / stretch_kappa(p, b0, b1) > max(limit * noise, white):
             return False
-        line = fit_line(p.bins.x[b0:b1], p.robust[b0:b1])
-        trend = line.slope * float(p.bins.x[b1 - 1] - p.bins.x[b0])
-        smooth = moving_median(p.bins.y, 5)
-        progress = float(np.ptp(smooth)) if smooth.size else 0.0
+        trend = fit_slope(p.bins.x[b0:b1], p.robust[b0:b1]) * float(p.bins.x[b1 - 1] - p.bins.x[b0])
+        # the running median of five blocks: the prepared one where it is that
+        smooth = p.smooth if m >= 5 else moving_median(p.bins.y, 5)
+        progress = fast_ptp(smooth) if smooth.size else 0.0
         clear = abs(trend) >= max(2.0 * se, noise)
         if clear and abs(trend) >= self.max_share * progress:
             return False
@@ -543,9 +546,8 @@ class PlateauDetector(Detector):
         if b0 - q0 < 3:
             return True  # right after the start of its phase (the settling after a drop)
         a = max(q0, b0 - (b1 - b0))
-        before = fit_line(p.bins.x[a:b0], p.bins.y[a:b0])
         span = float(p.bins.x[b1 - 1] - p.bins.x[b0])
-        expected = before.slope * span
+        expected = fit_slope(p.bins.x[a:b0], p.bins.y[a:b0]) * span
         se_before = self._se(p, a, b0) * span / max(float(p.bins.x[b0 - 1] - p.bins.x[a]), 1e-300)
         return abs(expected - trend) >= 2.0 * math.hypot(se, se_before)
 
@@ -781,9 +783,7 @@ def _no_progress(p: Prepared) -> bool:
 
 
 def _is_constant(p: Prepared, p0: int, p1: int) -> bool:
-    raw = p.raw_range(p0, p1)
-    # np.ptp's subtraction, without its per-call overhead (an all-infinite range is NaN)
-    return bool(raw.size > 1 and float(raw.max()) - float(raw.min()) == 0.0)
+    return p.is_constant(p0, p1)
 
 
 def _phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
@@ -896,13 +896,13 @@ def _kinks(p: Prepared, limit: float) -> list[int]:
         if lo < 0 or hi - b < 2:
             continue
         # the three tests in order of cost saved: most breaks fail the first
-        before = fit_line(x[b - KINK_BLOCKS : b], r[b - KINK_BLOCKS : b]).slope
+        before = fit_slope(x[b - KINK_BLOCKS : b], r[b - KINK_BLOCKS : b])
         span = float(x[b - 1] - x[b - KINK_BLOCKS])
         if not before * span >= limit * p.noise(b - KINK_BLOCKS, b) * p.kappa:
             continue  # no clear improvement before the break
-        if not SLOWDOWN * fit_line(x[b:hi], r[b:hi]).slope <= before:
+        if not SLOWDOWN * fit_slope(x[b:hi], r[b:hi]) <= before:
             continue  # no sudden slowdown after it
-        if before >= KINK_STEADY * fit_line(x[lo : b - KINK_BLOCKS], r[lo : b - KINK_BLOCKS]).slope:
+        if before >= KINK_STEADY * fit_slope(x[lo : b - KINK_BLOCKS], r[lo : b - KINK_BLOCKS]):
             out.append(b)
     return out
 
