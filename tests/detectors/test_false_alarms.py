@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pytest
 
+from tbplateau.detectors.plateau import PlateauDetector
 from tbplateau.findings import FindingKind
 from tests.detectors.shapes import analyse, describe, near, noise, of_kind, position, series
 
@@ -88,3 +89,23 @@ def test_yolov5_recall_warm_up_is_not_a_divergence() -> None:
     s = series(recall, "metrics/recall")
     found = analyse(s, "max")
     assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("n", [80, 160, 600])
+def test_a_steady_decline_after_an_lr_cut_is_not_flat_against_the_progress_before_it(
+    n: int, seed: int
+) -> None:
+    # A loss falls by a factor of 25, then a step schedule cuts the LR at a logged event;
+    # after it the loss goes on falling steadily on a log scale, by 25-35 % to the end.
+    # That is less than a tenth of the progress before the cut, but a phase that still
+    # falls by a quarter is moving: no plateau from the cut on.
+    rng = np.random.default_rng(seed)
+    cut = n // 2
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(0.2) + math.log(25.0) * np.exp(-t / (0.08 * n))
+    fall = rng.uniform(0.3, 0.45)
+    log[cut:] = log[cut - 1] - fall * (t[cut:] - cut + 1) / (n - cut)
+    s = series(np.exp(log + noise(rng, n, 0.004)))
+    found = of_kind(PlateauDetector().detect(s, "min", events=(cut,)), FindingKind.PLATEAU)
+    assert not [f for f in found if position(s, f.start_step) >= cut - 2], describe(s, found)

@@ -249,7 +249,7 @@ _LATE_TAIL = (
     "a tail under an eighth of the series in noise of 1 %: judged under the whole series' "
     "autocorrelation (its smooth bends), its flatness is not measurable"
 )
-_WEAK_LAST_PHASE = {(400, 3): _LATE_TAIL, (2000, 3): _LATE_TAIL}
+_WEAK_LAST_PHASE = {(2000, 2): _LATE_TAIL}
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -57,6 +57,13 @@ NO_PROGRESS = 0.02
 FLAT_PHASE_POINTS = 6
 """Fewest points of a phase judged flat as a whole."""
 
+FLAT_PHASE_DRIFT = 0.1
+"""Most a loss's phase from a jump or an event may drift on its log scale to be flat
+against the progress made before it: a loss still falling by 10 % or more (a steady
+20-50 % decline after a logged LR change) is moving, however small that is against the
+fall before it. (A phase from a kink, a sudden slowdown of at least :data:`SLOWDOWN`
+times, is not capped: the kink says the curve stalled.)"""
+
 INTERIOR_POINTS = 8
 """Fewest points of a plateau that the metric leaves by improving again (a lull)."""
 
@@ -359,8 +366,9 @@ class PlateauDetector(Detector):
 
         A phase (between jumps and events) is flat when the medians of its first and
         last thirds differ by at most two long-run noise units, or by a tenth of the
-        progress made before it, or of the jump it starts with: a metric that stalls
-        after an LR cut or a collapse does so from there on.
+        progress made before it (for a loss, and but for a phase from a kink, by at most
+        :data:`FLAT_PHASE_DRIFT` on its log scale), or of the jump it starts with: a metric
+        that stalls after an LR cut or a collapse does so from there on.
         """
         out = list(stretches)
         kinks = _kinks(p, self.min_progress)
@@ -371,7 +379,9 @@ class PlateauDetector(Detector):
             starts = [q0] if k and _jump_at(p, q0, self.min_progress) else []
             starts += [b for b in kinks if q0 < b < q1]
             for b0 in starts:
-                calm = self._flat_phase(p, b0, q1, sharp=any(b0 < b < q1 for b in kinks))
+                calm = self._flat_phase(
+                    p, b0, q1, sharp=any(b0 < b < q1 for b in kinks), kink=b0 in kinks
+                )
                 if calm is not None:
                     p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
                     st = _Stretch(b0, q1, int(p.bins.start[b0]), p1, phase=True)
@@ -400,9 +410,12 @@ class PlateauDetector(Detector):
             joined.append(g)
         return joined
 
-    def _flat_phase(self, p: Prepared, q0: int, q1: int, *, sharp: bool = False) -> str | None:
+    def _flat_phase(
+        self, p: Prepared, q0: int, q1: int, *, sharp: bool = False, kink: bool = False
+    ) -> str | None:
         """Whether blocks ``[q0, q1)`` (to the end of a phase) barely move (see
-        :meth:`_with_flat_phases`; ``sharp``: a kink lies inside), and against what:
+        :meth:`_with_flat_phases`; ``sharp``: a kink lies inside; ``kink``: it starts at
+        one), and against what:
         the collapse (``"jump"``) or the ``"drop"`` it starts with, its ``"noise"`` or the
         progress made ``"before"`` it."""
         if q1 - q0 < 3 or int(p.bins.start[q0]) + FLAT_PHASE_POINTS > (
@@ -423,8 +436,9 @@ class PlateauDetector(Detector):
         jump = next((seg.jump for seg in p.segments if seg.b0 == q0), 0.0)
         # a collapse's new level (a jump for the worse) is judged against that jump first
         collapse = 0.1 * -jump
+        capped = p.log_scale and drift > FLAT_PHASE_DRIFT and not kink
         for what, calm in (("jump", collapse), ("noise", 2.0 * noise), ("before", 0.1 * before)):
-            if drift <= calm:
+            if drift <= calm and not (capped and what == "before"):
                 return what
         if drift <= 0.1 * jump:
             return "drop"
