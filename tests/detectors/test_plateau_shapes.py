@@ -428,6 +428,58 @@ def test_a_short_frozen_end_after_a_steady_climb_is_a_plateau(n: int, seed: int)
 
 
 @pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 200, 400])
+@pytest.mark.parametrize("end", ["event", "nan"])
+def test_a_short_frozen_run_before_an_event_is_a_plateau(n: int, seed: int, end: str) -> None:
+    # A quantised accuracy creeps up a quantum at a time over a long run, then holds one
+    # value exactly for 5-8 points up to a logged LR raise that sends it down, or up to a
+    # non-finite tail. Exactly equal values need no noise to be judged against: the run is
+    # a plateau however small a share of the series it is (reported from its first value,
+    # or from a little earlier where the creep before it is flat too).
+    rng = np.random.default_rng(seed)
+    q = 1.0 / 360
+    stop = int(0.6 * n)
+    frozen = stop - int(rng.integers(5, 9))
+    t = np.arange(n, dtype=np.float64)
+    acc = np.round((0.8 + 0.1 * t / frozen + rng.normal(0, 0.6 * q, n)) / q) * q
+    acc[frozen:stop] = acc[frozen - 1] + q
+    acc[stop:] = np.round((0.6 + rng.normal(0, 0.05, n - stop)) / q) * q
+    if end == "nan":
+        acc[stop:] = np.nan
+    s = series(acc, tag="accuracy")
+    events = [stop] if end == "event" else []
+    found = of_kind(PlateauDetector().detect(s, "max", events=events), FindingKind.PLATEAU)
+    at = [f for f in found if position(s, f.end_step) == stop - 1]
+    assert len(at) == 1, (frozen, stop, describe(s, found))
+    assert near(s, at[0].start_step, frozen), (frozen, stop, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("n", [160, 500])
+@pytest.mark.parametrize("shape", ["held", "rounded"])
+def test_short_runs_of_a_held_or_rounded_metric_are_not_plateaus(
+    n: int, seed: int, shape: str
+) -> None:
+    # A still-improving loss either logged every step but recomputed every 5-8 steps (held:
+    # runs of equal values tile the series, one of them up to a logged LR change), or
+    # printed to two decimals (rounded: runs grow as it slows, the last one to the end).
+    # Their short runs are no plateau. (A rounded run that meets a logged event is
+    # reported: exactly equal values up to an LR change.)
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    loss = 1.5 * np.exp(-t / (0.4 * n)) + 0.3 + rng.normal(0, 0.002, n)
+    if shape == "held":
+        k = int(rng.integers(5, 9))
+        loss = loss[(t // k) * k]
+    else:
+        loss = np.round(loss, 2)
+    s = series(loss)
+    events = [int(0.6 * n)] if shape == "held" else []
+    found = of_kind(PlateauDetector().detect(s, "min", events=events), FindingKind.PLATEAU)
+    assert not [f for f in found if f.detail["points"] < 0.06 * n], describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("n", [80, 160, 300])
 @pytest.mark.parametrize("logged", [False, True])
 def test_a_frozen_stretch_before_an_lr_raise_is_a_plateau_from_where_it_froze(

@@ -144,7 +144,9 @@ class PlateauDetector(Detector):
     of its level (90 % of its points) made no progress at all: one plateau from its
     first point.
 
-    A plateau needs ``min_points`` points and ``min_fraction`` of the series; one
+    A plateau needs ``min_points`` points and ``min_fraction`` of the series (a run of
+    five or more equal values that lasts to an event of the run or a non-finite value,
+    five: exact equality needs no noise to be judged against); one
     that the metric leaves by improving again (a lull, not cut short by a jump, a
     non-finite value or the end) needs 8 points and a tenth of the series, and a
     settled tail that lasts to the end 15 % of it. ``end_step`` is
@@ -210,9 +212,9 @@ class PlateauDetector(Detector):
         need = max(self.min_points, int(np.ceil(self.min_fraction * p.n)))
         path = fitted_path(p)
         kept = [st for st in self._candidates(p, path) if self._keep(series, p, path, st, need)]
-        frozen = _frozen_end(p, kept)
-        if frozen is not None and self._keep(series, p, path, frozen, need):
-            kept.append(frozen)
+        for frozen in _frozen_ends(p, kept):
+            if self._keep(series, p, path, frozen, need):
+                kept.append(frozen)
         out = [self._finding(series, p, st, need) for st in _across_quiet_events(p, kept)]
         return sorted_findings(out)
 
@@ -474,7 +476,7 @@ class PlateauDetector(Detector):
 
     def _keep(self, series: Series, p: Prepared, path: np.ndarray, st: _Stretch, need: int) -> bool:
         points = st.p1 - st.p0
-        if points < need:
+        if points < need and not self._frozen_to_an_event(p, st):
             return False
         if (
             st.constant
@@ -535,6 +537,15 @@ class PlateauDetector(Detector):
             if improves and points < max(INTERIOR_POINTS, INTERIOR_FRACTION * p.n):
                 return False
         return True
+
+    @staticmethod
+    def _frozen_to_an_event(p: Prepared, st: _Stretch) -> bool:
+        """Whether ``st`` is a run of :data:`FROZEN_POINTS` or more equal values that lasts to
+        an event of the run or a non-finite value (:func:`_before_event`), on a series not
+        held between updates (:func:`_held`)."""
+        if not st.constant or st.p1 - st.p0 < FROZEN_POINTS or _held(p):
+            return False
+        return _before_event(p, st.p1)
 
     def _phase_points(self, p: Prepared, b: int) -> int:
         """Points of the phase (between jumps and events) that block ``b`` lies in."""
@@ -773,17 +784,44 @@ def _quiet_event(p: Prepared, b0: int, b: int, b1: int) -> bool:
     return gap <= 2.0 * noise_scale(around, lags=(1,))
 
 
-def _frozen_end(p: Prepared, kept: list[_Stretch]) -> _Stretch | None:
-    """The run of :data:`FROZEN_POINTS` or more equal values the series ends with, when no
-    plateau holds its first value (a run too short for the segmentation to cut out as a
-    piece of its own, after a metric that kept moving): it stopped changing there."""
-    if not p.runs:
-        return None
-    a, b = p.runs[-1]
-    if b < p.n or b - a < FROZEN_POINTS or any(st.p0 <= a < st.p1 for st in kept):
-        return None
-    b0 = int(np.searchsorted(p.bins.start, a, side="right")) - 1
-    return _Stretch(b0, len(p.bins), a, b, constant=True)
+def _frozen_ends(p: Prepared, kept: list[_Stretch]) -> list[_Stretch]:
+    """The runs of :data:`FROZEN_POINTS` or more equal values that end the series, or end at
+    an event of the run or a non-finite value (:func:`_before_event`), when no plateau holds
+    their first value (a run too short for the segmentation to cut out as a piece of its
+    own, after a metric that kept moving): the metric stopped changing there."""
+    out: list[_Stretch] = []
+    held = _held(p)
+    for a, b in p.runs:
+        if b - a < FROZEN_POINTS or any(st.p0 <= a < st.p1 for st in kept):
+            continue
+        if b < p.n and (held or not _before_event(p, b)):
+            continue
+        b1 = len(p.bins) if b >= p.n else int(np.searchsorted(p.bins.start, b, side="left"))
+        b0 = int(np.searchsorted(p.bins.start, a, side="right")) - 1
+        out.append(_Stretch(b0, max(b1, b0 + 1), a, b, constant=True, cut_short=b < p.n))
+    return out
+
+
+def _before_event(p: Prepared, p1: int) -> bool:
+    """Whether a stretch ending at point ``p1`` ends within two points of an event of the
+    run (the run of equal values may cross it by a point or two) or at a non-finite value
+    (a hole, or a non-finite tail)."""
+    if p1 >= p.n:
+        return int(p.pos[-1]) < len(p.series) - 1
+    if p.pos[p1] - p.pos[p1 - 1] > 1:
+        return True
+    return any(abs(int(p.bins.start[e]) - p1) <= 2 for e in p.events)
+
+
+HELD_SHARE = 0.8
+"""Share of a series' points in runs of equal values from which it is taken for a metric
+held between updates (logged every step, recomputed every few steps): a run of it that
+ends at an event says nothing."""
+
+
+def _held(p: Prepared) -> bool:
+    """Whether :data:`HELD_SHARE` or more of the points lie in runs of equal values."""
+    return sum(b - a for a, b in p.runs) >= HELD_SHARE * p.n
 
 
 def _no_progress(p: Prepared) -> bool:
