@@ -291,6 +291,18 @@ def _improving_share(w: np.ndarray) -> float:
     return float(np.mean(np.diff(_smooth(w)) < 0)) if len(w) > 1 else 0.0
 
 
+@dataclass(frozen=True)
+class _At:
+    """An event at ``p`` (the stretch after it ends at ``b_next``), with the level of the 3
+    points before it, their noise ``sig`` and the change that counts there, ``t_bar``."""
+
+    p: int
+    b_next: int
+    level: float
+    sig: float
+    t_bar: float
+
+
 def _event_effect(
     out: SeriesLabels,
     steps: np.ndarray,
@@ -312,55 +324,72 @@ def _event_effect(
             out.incomplete.update({"divergence", "oscillation"})
         return p, 0.0
     sig = noise(w[max(b_prev, p - 20) : p]) if p - b_prev >= 3 else noise(w[b_prev:b_next])
-    level = float(np.median(pre))
-    t_bar = max(5 * sig, theta)
-    post = w[p:b_next]
-    bar = max(4 * sig, theta_osc)
-    for i, j in _alternating(w, p, b_next, bar, 0.75):
-        # alternation from the event on, or right after a jump (within 5 points of the event)
-        # that has not come back
+    at = _At(p, b_next, float(np.median(pre)), sig, max(5 * sig, theta))
+    after = _alternation_effect(out, steps, w, at, theta_osc)
+    if after is not None:
+        return after, 0.0
+    if b_next - p < 2:
+        return p, 0.0
+    return _worsening_effect(out, steps, w, at, theta)
+
+
+def _alternation_effect(
+    out: SeriesLabels, steps: np.ndarray, w: np.ndarray, at: _At, theta_osc: float
+) -> int | None:
+    """An alternation from the event on, or right after a jump (within 5 points of it) that
+    has not come back: labelled (or left unclaimed when irregular on a new level); returns
+    where the stretch after it starts, ``None`` when there is none."""
+    p, level, sig = at.p, at.level, at.sig
+    for i, j in _alternating(w, p, at.b_next, max(4 * sig, theta_osc), 0.75):
         high = np.nonzero(w[p : min(i, p + 5)] - level >= max(3 * sig, theta_osc))[0]
         jumped = len(high) > 0 and bool(
             np.all(w[p + int(high[0]) : i] - level >= max(3 * sig, theta_osc))
         )
         if not (i <= p + 3 or jumped):
-            break
-        if not _regular_enough(w[i : j + 1], level, t_bar):
+            return None
+        if not _regular_enough(w[i : j + 1], level, at.t_bar):
             # bouncing on a new level, too irregular for swings between two levels and too
             # loud for noise: neither kind is claimed there
             out.incomplete.update({"divergence", "oscillation"})
             out.notes.append(f"event at {p}: irregular alternation on a new level to {j}")
             out.thrown = True
-            return j + 1, 0.0
+            return j + 1
         period = int(2 * max(1, np.median(np.diff(steps[i : j + 1]))))
         rng = [int(steps[p]), int(steps[i])]
         out.labels.append(
             _label("oscillation", steps, p, j, "alternation", onset_range=rng, period=period)
         )
         out.incomplete.add("divergence")
-        return j + 1, 0.0
-    if len(post) < 2:
-        return p, 0.0
+        return j + 1
+    return None
+
+
+def _worsening_effect(
+    out: SeriesLabels, steps: np.ndarray, w: np.ndarray, at: _At, theta: float
+) -> tuple[int, float]:
+    """A collapse, growth or spike after the event (see the module's docstring), or a
+    worsening too small or too short to name; returns like :func:`_event_effect`."""
+    p, level, t_bar = at.p, at.level, at.t_bar
+    post = w[p : at.b_next]
     rise = float(np.median(post)) - level
-    third = max(1, len(post) // 3)
-    tail = float(np.median(post[-third:])) - level
-    above = post - level >= t_bar
+    tail = float(np.median(post[-max(1, len(post) // 3) :])) - level
     if rise >= t_bar and tail >= t_bar / 2:
         j0 = p + int(np.argmax(post - level >= t_bar / 2))
-        first, bumped = _rise_start(post, level, t_bar)
         target = float(np.median(post))
         reach = np.nonzero(np.abs(post - target) <= 0.2 * abs(target - level))[0]
         if len(reach) and reach[0] <= 1:
             rng = [int(steps[p]), int(steps[j0])]
             out.labels.append(_label("divergence", steps, p, j0, "collapse", onset_range=rng))
             return p + int(reach[0]), rise  # the new level starts at the first point on it
+        first, bumped = _rise_start(post, level, t_bar)
         peak = p + int(np.argmax(post))
         onset, rng = _onset(steps, p, p + first)
         _bumped(out, p, bumped)
         out.labels.append(_label("divergence", steps, onset, peak, "growth", onset_range=rng))
-        if peak < b_next - 1:
+        if peak < at.b_next - 1:
             out.incomplete.add("plateau")
-        return b_next, 0.0
+        return at.b_next, 0.0
+    above = post - level >= t_bar
     if above.any():
         run = best = 0
         for x in above:
@@ -368,8 +397,7 @@ def _event_effect(
             best = max(best, run)
         if best >= 3 and tail < t_bar / 2:
             first, bumped = _rise_start(post, level, t_bar)
-            back = np.nonzero(post - level >= t_bar / 2)[0]
-            last = p + int(back[-1])
+            last = p + int(np.nonzero(post - level >= t_bar / 2)[0][-1])
             onset, rng = _onset(steps, p, p + first)
             _bumped(out, p, bumped)
             out.labels.append(_label("divergence", steps, onset, last, "spike", onset_range=rng))
@@ -377,7 +405,7 @@ def _event_effect(
         out.incomplete.add("divergence")
         out.notes.append(f"event at {p}: worse for {best} point(s), neither a spike nor for good")
         return p, 0.0
-    grey = max(3 * sig, theta / 3)
+    grey = max(3 * at.sig, theta / 3)
     if rise >= grey or (post - level >= grey).sum() >= 3:
         out.incomplete.add("divergence")
         out.notes.append(f"event at {p}: worse by less than the bar")
