@@ -9,11 +9,11 @@ import numpy as np
 
 from tbplateau.detectors.base import (
     Detector,
-    Prepared,
+    Levels,
     check_fraction,
     check_positive,
     confidence_from,
-    prepare,
+    levels,
 )
 from tbplateau.findings import Finding, FindingKind, Goal, check_goal
 from tbplateau.series import Series
@@ -22,14 +22,14 @@ from tbplateau.stats import fast_median
 __all__ = ["OverfittingDetector"]
 
 
-def _tail_level(p: Prepared, fraction: float) -> float:
+def _tail_level(p: Levels, fraction: float) -> float:
     """Median working value of the last ``fraction`` of the blocks (at least two)."""
     m = len(p.bins)
     k = max(2, int(np.ceil(fraction * m)))
     return fast_median(p.bins.y[-k:])
 
 
-def _level_at(p: Prepared, x: float, fraction: float) -> float:
+def _level_at(p: Levels, x: float, fraction: float) -> float:
     """Median working value of the ``fraction`` of blocks that end at abscissa ``x`` (the
     level reached by then; what follows, a collapse say, does not count)."""
     m = len(p.bins)
@@ -56,7 +56,7 @@ STRONG_RISE = 0.5
 improvement (and stand out of the noise) to be overfitting."""
 
 
-def _robust_best(p: Prepared) -> tuple[int, float]:
+def _robust_best(p: Levels) -> tuple[int, float]:
     """The finite point of the best validation value, and that value, robustly.
 
     The best block, unless (from 20 blocks) it stands out of the running median of the
@@ -78,14 +78,14 @@ def _robust_best(p: Prepared) -> tuple[int, float]:
     return point, float(yb[b])
 
 
-def _level_rise(p: Prepared, best: float) -> float:
+def _level_rise(p: Levels, best: float) -> float:
     """A rise of :data:`LEVEL_RISE` of the best value, in working units."""
     if p.log_scale:
         return math.log1p(LEVEL_RISE)
     return LEVEL_RISE * abs(best)
 
 
-def _raw(p: Prepared, working: float) -> float:
+def _raw(p: Levels, working: float) -> float:
     """A working value back in the metric's own units."""
     if p.log_scale:
         return float(np.exp(-working)) if working > -700 else float("inf")
@@ -169,8 +169,9 @@ class OverfittingDetector(Detector):
         tgoal: Goal = goal if training_goal == "same" else check_goal(training_goal)
         if goal is None or tgoal is None:
             return []
-        pv = prepare(validation, goal)
-        pt = prepare(training, tgoal)
+        # no segmentation is read here: the levels before it (the same, whatever the events)
+        pv = levels(validation, goal)
+        pt = levels(training, tgoal)
         if pv.n < 4 or pt.n < 2:
             return []
         best_point, best = _robust_best(pv)
