@@ -43,9 +43,14 @@ CHANCE_CLASSES = (2, 3, 4, 5, 6, 7, 8, 9, 10, 100, 1000)
 
 
 def finite(series: Series) -> tuple[npt.NDArray[np.int64], FloatArray]:
-    """The steps and values of the finite points of ``series``."""
+    """The steps and values of the finite points of ``series`` (read-only: the series' own
+    arrays when every point is finite, the usual case, which then need no copy)."""
     ok = np.isfinite(series.values)
-    return series.steps[ok], series.values[ok]
+    if ok.all():
+        return series.steps, series.values
+    steps, values = series.steps[ok], series.values[ok]
+    steps.flags.writeable = values.flags.writeable = False
+    return steps, values
 
 
 def _tail(values: FloatArray, share: float = 0.1, least: int = 3) -> FloatArray:
