@@ -67,8 +67,7 @@ def _robust_best(p: Levels) -> tuple[int, float]:
     """
     yb = p.bins.y
     b = int(np.argmax(yb))
-    typical = fast_median(p.local) * p.kappa
-    if yb.size >= ROBUST_BEST and yb[b] - p.smooth[b] > 3.0 * typical:
+    if yb.size >= ROBUST_BEST and _outlying(p, b):
         c = int(np.argmax(p.smooth))
         lo, hi = max(0, c - 2), min(yb.size, c + 3)
         b = lo + int(np.argmax(yb[lo:hi]))
@@ -76,6 +75,23 @@ def _robust_best(p: Levels) -> tuple[int, float]:
     hi = lo + int(p.bins.count[b])
     point = lo + int(np.argmax(p.y[lo:hi])) if hi - lo > 1 else lo
     return point, float(yb[b])
+
+
+def _outlying(p: Levels, b: int) -> bool:
+    """Whether block ``b`` stands above the running median by more than three of the
+    series' typical long-run noise units, ``median(local) * kappa``.
+
+    The long-run factor lies between 1 and its first guess (a refit only lowers it) and
+    the product grows with it: the refitted factor is only worked out when the two
+    bounds disagree (the same answer, bit for bit).
+    """
+    excess = p.bins.y[b] - p.smooth[b]
+    level = fast_median(p.local)
+    if excess > 3.0 * (level * p.first_kappa):
+        return True
+    if excess <= 3.0 * (level * 1.0):
+        return False
+    return bool(excess > 3.0 * (level * p.kappa))
 
 
 def _level_rise(p: Levels, best: float) -> float:
@@ -204,12 +220,14 @@ class OverfittingDetector(Detector):
         if pt.x.size == 0 or float(pt.x[-1]) <= onset_x:
             return []
         gain = _tail_level(pt, 0.1) - _level_at(pt, onset_x, 0.1)
-        tnoise = self.min_training_progress * pt.sigma * pt.kappa
         improving = gain >= self.min_training_progress * pt.sigma
         # Training already flat (neither better nor clearly worse) while validation
-        # rises strongly: the model memorises what it already fits.
-        flat_and_strong = gain > -tnoise and drop >= STRONG_RISE * progress
-        if not (improving or flat_and_strong):
+        # rises strongly: the model memorises what it already fits. (Its long-run factor
+        # is only worked out when asked.)
+        if not improving and not (
+            drop >= STRONG_RISE * progress
+            and gain > -(self.min_training_progress * pt.sigma * pt.kappa)
+        ):
             return []
         detail = {
             "validation_run": validation.run,
