@@ -12,6 +12,7 @@ from tbplateau.detectors.base import (
     _path_of,
     _segments,
     forget_prepared,
+    jump_point,
     levels,
     prepare,
     stretch_kappa,
@@ -115,3 +116,33 @@ def test_lines_and_breaks_are_those_of_the_segments() -> None:
     # a piece whose blocks do not move along x is flat at its mean
     one = _lines(lv.bins, lv.robust, list(range(1, len(lv.bins))))
     assert all(l0 == l1 == lv.robust[b0] and slope == 0.0 for b0, _, l0, l1, slope in one)
+
+
+def _jump_point_by_definition(p: Prepared, b: int) -> int:
+    bins = p.bins
+    lo = int(bins.start[b])
+    if b == 0 or int(bins.count[b]) == 1:
+        return lo
+    a, hi = int(bins.start[b - 1]), lo + int(bins.count[b])
+    before, after = float(bins.y[max(0, b - 2)]), float(bins.y[min(len(bins) - 1, b + 1)])
+    ys = p.y[a:hi]
+    for k in range(ys.size):
+        tail = ys[k:]
+        closer = np.abs(tail - after) < np.abs(tail - before)
+        if closer[0] and np.count_nonzero(closer) >= 0.8 * tail.size:
+            return a + k
+    return lo
+
+
+def test_jump_point_is_the_first_point_after_which_most_stay_on_the_new_side() -> None:
+    moved = 0
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        n = 300 + 250 * seed
+        y = np.where(np.arange(n) > rng.integers(50, n - 50), 1.0, 0.0) + rng.normal(0, 0.4, n)
+        p = _prepared(y.tolist())
+        for b in range(len(p.bins)):
+            got = jump_point(p, b)
+            assert got == _jump_point_by_definition(p, b), (seed, b)
+            moved += got != int(p.bins.start[b])
+    assert moved

@@ -788,13 +788,14 @@ def jump_point(p: Prepared, b: int) -> int:
     hi = lo + int(bins.count[b])
     before, after = float(bins.y[max(0, b - 2)]), float(bins.y[min(len(bins) - 1, b + 1)])
     ys = p.y[a:hi]
-    near = np.flatnonzero(np.abs(ys - after) < np.abs(ys - before))
-    # the first point from which most of the rest stays on the new side
-    for k in near.tolist():
-        tail = ys[int(k) :]
-        if np.count_nonzero(np.abs(tail - after) < np.abs(tail - before)) >= 0.8 * tail.size:
-            return a + int(k)
-    return lo
+    closer = np.abs(ys - after) < np.abs(ys - before)
+    near = np.flatnonzero(closer)
+    if near.size == 0:
+        return lo
+    # the first point from which most of the rest (80 %) stays on the new side
+    rest = np.cumsum(closer[::-1])[::-1]  # rest[k]: points from k on that are closer
+    stays = np.flatnonzero(rest[near] >= 0.8 * (ys.size - near))
+    return a + int(near[stays[0]]) if stays.size else lo
 
 
 class Detector(abc.ABC):
