@@ -104,10 +104,14 @@ def _dbasis(model: str, x: FloatArray, rate: float, b: float) -> FloatArray:
 
 
 def _best_ab(
-    f: FloatArray, y: FloatArray, box: tuple[float, float, float, float]
+    f: FloatArray,
+    y: FloatArray,
+    box: tuple[float, float, float, float],
+    sums: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """For each row of ``f``: the least-squares ``(a, b)`` of ``y ≈ a + b f`` within the
     box ``(a_lo, a_hi, b_lo, b_hi)``, and its squared error (vectorised over rows).
+    ``sums``: the row sums and sums of squares of ``f`` (:func:`_row_sums`), when known.
 
     The optimum is the free one when it lies in the box, else the best of the optima
     along the four edges (the error is a convex quadratic in ``(a, b)``).
@@ -115,8 +119,7 @@ def _best_ab(
     a_lo, a_hi, b_lo, b_hi = box
     n = float(y.size)
     sy, syy = float(y.sum()), float(y @ y)
-    sf = f.sum(axis=1)
-    sff = np.einsum("ij,ij->i", f, f)
+    sf, sff = _row_sums(f) if sums is None else sums
     sfy = f @ y
     det = n * sff - sf * sf
     rows = f.shape[0]
@@ -138,6 +141,11 @@ def _best_ab(
     pick = np.argmin(err, axis=0)
     cols = np.arange(rows)
     return a[pick, cols], b[pick, cols], err[pick, cols]
+
+
+def _row_sums(f: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The sum and the sum of squares of every row of ``f``."""
+    return f.sum(axis=1), np.einsum("ij,ij->i", f, f)
 
 
 _EPS = float(np.finfo(float).eps)
@@ -163,6 +171,29 @@ def _first_grid(bounds: tuple[float, float]) -> tuple[FloatArray, float]:
     return found
 
 
+_FIRST_ROUNDS: dict[tuple[tuple[str, bytes, tuple[float, float]], ...], tuple[FloatArray, ...]] = {}
+"""The first round's basis of the last few abscissae, with its row sums (the same for
+every curve logged at the same steps, as in a sweep)."""
+
+_FIRST_ROUNDS_KEPT = 8
+
+
+def _first_round(models: list[_Model]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The basis of the first round's rates of every model, stacked, with its row sums
+    and sums of squares (memoised by the models' abscissae, bit for bit; read-only)."""
+    key = tuple((name, x.tobytes(), bounds) for name, x, bounds in models)
+    found = _FIRST_ROUNDS.get(key)
+    if found is None:
+        basis = np.vstack([_basis(m, x, _first_grid(bounds)[0]) for m, x, bounds in models])
+        found = (basis, *_row_sums(basis))
+        for array in found:
+            array.flags.writeable = False
+        if len(_FIRST_ROUNDS) >= _FIRST_ROUNDS_KEPT:
+            del _FIRST_ROUNDS[next(iter(_FIRST_ROUNDS))]
+        _FIRST_ROUNDS[key] = found
+    return found[0], found[1], found[2]
+
+
 def _search(
     models: list[_Model], y: FloatArray, box: tuple[float, float, float, float]
 ) -> list[tuple[float, float, float, float]]:
@@ -177,8 +208,12 @@ def _search(
         steps.append(step)
     best: list[tuple[float, float, float, float]] = []
     for round_ in range(2):
-        basis = np.vstack([_basis(m, x, g) for (m, x, _), g in zip(models, grids, strict=True)])
-        a, b, err = _best_ab(basis, y, box)
+        if round_ == 0:
+            basis, sf, sff = _first_round(models)
+            a, b, err = _best_ab(basis, y, box, (sf, sff))
+        else:
+            basis = np.vstack([_basis(m, x, g) for (m, x, _), g in zip(models, grids, strict=True)])
+            a, b, err = _best_ab(basis, y, box)
         best = []
         offset = 0
         for k, g in enumerate(grids):
