@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tbplateau.explain.context import finite
+from tbplateau.explain.context import _ALL_FINITE, finite
 from tbplateau.series import Series
 
 
@@ -14,6 +14,8 @@ def test_finite_is_the_series_itself_when_every_point_is_finite() -> None:
     steps, values = finite(s)
     assert steps is s.steps
     assert values is s.values
+    assert s.__dict__[_ALL_FINITE] is True  # noted once, for the next calls
+    assert finite(s)[1] is s.values
 
 
 def test_finite_drops_nan_and_inf_into_read_only_copies() -> None:
@@ -24,5 +26,7 @@ def test_finite_drops_nan_and_inf_into_read_only_copies() -> None:
     assert steps.dtype == np.int64
     with pytest.raises(ValueError, match="read-only"):
         values[0] = 2.0
+    assert s.__dict__[_ALL_FINITE] is False
+    assert finite(s)[1].tolist() == [1.0, 0.25]
     empty = finite(Series("r", "loss", steps=[], values=[]))
     assert [a.size for a in empty] == [0, 0]
