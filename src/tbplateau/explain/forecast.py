@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tbplateau.findings import Goal
-from tbplateau.stats import bin_reduce, noise_scale
+from tbplateau.stats import bin_reduce, fast_mean, fast_ptp, noise_scale
 
 __all__ = ["MIN_POINTS", "Forecast", "forecast"]
 
@@ -247,7 +247,9 @@ def _fit(
     a0, b0, rate, _ = best
     if not all(map(math.isfinite, best)):
         return None
-    xs = np.append(x, [at])
+    xs = np.empty(x.size + 1)  # np.append(x, [at]), without its overhead
+    xs[:-1] = x
+    xs[-1] = at
     shape = _basis(model, xs, np.array([rate]))[0]
     resid = y - (a0 + b0 * shape[:-1])
     sse = float(resid @ resid)  # exactly, not from the sums (no cancellation)
@@ -266,7 +268,7 @@ def _fit(
     keep = sv > _EPS * max(jac.shape) * sv[0]
     vt = vt[keep]
     cov = (vt.T / sv[keep] ** 2) @ vt * (sse / dof)
-    if not np.all(np.isfinite(cov)):
+    if not np.isfinite(cov).all():
         return None
     value = a0 + b0 * float(shape[-1])
     now = a0 + b0 * float(shape[-2])
@@ -275,8 +277,8 @@ def _fit(
     if not (math.isfinite(value) and math.isfinite(var)) or var < 0:
         return None
     # Autocorrelated residuals make the covariance optimistic: inflate it.
-    if resid.size > 3 and float(resid @ resid) > 0:
-        u, v = resid[:-1] - resid[:-1].mean(), resid[1:] - resid[1:].mean()
+    if resid.size > 3 and sse > 0:
+        u, v = resid[:-1] - fast_mean(resid[:-1]), resid[1:] - fast_mean(resid[1:])
         denom = math.sqrt(float(u @ u) * float(v @ v))
         rho = float(u @ v) / denom if denom > 0 else math.nan
         if math.isfinite(rho) and rho > 0:
@@ -302,7 +304,7 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
         return None
     bins = bin_reduce(s[win], v[win], 100)
     x, y = bins.x, bins.y
-    if x.size < 6 or float(np.ptp(x)) <= 0:
+    if x.size < 6 or fast_ptp(x) <= 0:
         return None
     target = 2.0 * last - first
     origin = first - 1.0
@@ -311,7 +313,7 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
     span = float(x[-1] - x[0])
     u = (x - x[0]) / span
     at_u = (target - x[0]) / span
-    scale = float(np.ptp(y)) or max(1e-12, abs(float(y[-1])))
+    scale = fast_ptp(y) or max(1e-12, abs(float(y[-1])))
     a0 = float(y[-1])
     wide = 1e3 * scale + abs(a0)
     # Only saturating shapes: the curve may improve ever more slowly, never accelerate
