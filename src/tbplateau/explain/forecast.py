@@ -122,20 +122,23 @@ def _best_ab(
     sf, sff = _row_sums(f) if sums is None else sums
     sfy = f @ y
     det = n * sff - sf * sf
+    solvable = det > 0
     rows = f.shape[0]
     a = np.empty((5, rows))
     b = np.empty((5, rows))
+    # the free optimum, then those along the edges a = a_lo, a_hi and b = b_lo, b_hi (each
+    # pair of edges in one broadcast: the same arithmetic, element by element)
+    a_edges, b_edges = np.array([[a_lo], [a_hi]]), np.array([[b_lo], [b_hi]])
     with np.errstate(divide="ignore", invalid="ignore"):
-        b[0] = np.where(det > 0, (n * sfy - sf * sy) / np.where(det > 0, det, 1.0), 0.0)
+        b[0] = np.where(solvable, (n * sfy - sf * sy) / np.where(solvable, det, 1.0), 0.0)
         a[0] = (sy - b[0] * sf) / n
         safe = np.where(sff > 0, sff, 1.0)
-        a[1], a[2] = a_lo, a_hi
-        b[1] = np.clip((sfy - a_lo * sf) / safe, b_lo, b_hi)
-        b[2] = np.clip((sfy - a_hi * sf) / safe, b_lo, b_hi)
-        b[3], b[4] = b_lo, b_hi
-        a[3] = np.clip((sy - b_lo * sf) / n, a_lo, a_hi)
-        a[4] = np.clip((sy - b_hi * sf) / n, a_lo, a_hi)
-    err = syy - 2 * a * sy - 2 * b * sfy + n * a * a + 2 * a * b * sf + b * b * sff
+        a[1:3] = a_edges
+        b[1:3] = np.clip((sfy - a_edges * sf) / safe, b_lo, b_hi)
+        b[3:5] = b_edges
+        a[3:5] = np.clip((sy - b_edges * sf) / n, a_lo, a_hi)
+    twice_a = 2 * a
+    err = syy - twice_a * sy - 2 * b * sfy + n * a * a + twice_a * b * sf + b * b * sff
     inside = (a[0] >= a_lo) & (a[0] <= a_hi) & (b[0] >= b_lo) & (b[0] <= b_hi)
     err[0] = np.where(inside, err[0], np.inf)
     pick = np.argmin(err, axis=0)
