@@ -270,3 +270,16 @@ def test_the_package_pava_is_the_files() -> None:
         x = y.copy()
         fits.append(pava(x, np.ones_like(y), np.full(y.size + 1, -1, dtype=np.intp))[0].tolist())
     assert fits[0] == fits[1] == [2.0, 2.0, 2.0, 4.5, 4.5]
+
+
+def test_pava_falls_back_to_the_package_when_the_file_does_not_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(name: str, path: str) -> object:
+        raise ImportError(f"cannot load {name} from {path}")
+
+    monkeypatch.setattr(stats, "_load_extension", broken)
+    assert stats._pava_from_file() is None
+    monkeypatch.setattr(stats, "_PAVA", [])
+    assert stats._pava() is stats._pava_from_package()
+    assert stats.monotone_fit([3.0, 1.0, 2.0]).tolist() == [2.0, 2.0, 2.0]

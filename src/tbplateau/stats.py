@@ -190,7 +190,11 @@ def _pava_from_file() -> _Pava | None:
             path = os.path.join(base, "optimize", "_pava_pybind" + suffix)
             if not os.path.isfile(path):
                 continue
-            found = getattr(_load_extension("scipy.optimize._pava_pybind", path), "pava", None)
+            try:
+                module = _load_extension("scipy.optimize._pava_pybind", path)
+            except ImportError:  # a file that does not load alone: the package's, then
+                return None
+            found = getattr(module, "pava", None)
             return cast(_Pava, found) if callable(found) else None
     return None
 
