@@ -228,3 +228,58 @@ def test_fit_slope_is_fit_lines_slope_to_the_bit() -> None:
         for x in (np.sort(rng.normal(0, 1e3, n)), np.full(n, 2.0), np.arange(n) * 1e9):
             y = rng.normal(0, 1, n) * 10.0 ** rng.integers(-6, 6, n)
             assert stats.fit_slope(x, y).hex() == stats.fit_line(x, y).slope.hex()
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 50, 1000])
+def test_monotone_fit_is_scipys_isotonic_regression_bit_for_bit(size: int) -> None:
+    from scipy.optimize import isotonic_regression
+
+    rng = np.random.default_rng(size)
+    y = np.cumsum(rng.normal(size=size)) + rng.standard_t(2, size=size)
+    for increasing in (True, False):
+        got = stats.monotone_fit(y, increasing=increasing)
+        expected = isotonic_regression(y, increasing=increasing).x if size else y
+        assert got.tobytes() == np.ascontiguousarray(expected).tobytes()
+    assert stats.monotone_fit([1.0, 3.0, 2.0]).tolist() == [1.0, 2.5, 2.5]
+
+
+def test_monotone_fit_does_not_import_scipy_optimize() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tbplateau import analysis, stats\n"
+        "assert stats.monotone_fit([2.0, 1.0, 3.0]).tolist() == [1.5, 1.5, 3.0]\n"
+        "assert stats._PAVA[0] is not None\n"
+        "print(sorted(m for m in sys.modules if m.startswith('scipy.optimize')))\n"
+        "import scipy.optimize\n"  # the package still imports (and works) after it
+        "print(scipy.optimize.isotonic_regression([2.0, 1.0]).x.tolist())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:2] == ["[]", "[1.5, 1.5]"]
+
+
+def test_the_package_pava_is_the_files() -> None:
+    from_file, from_package = stats._pava_from_file(), stats._pava_from_package()
+    assert from_file is not None
+    assert from_package is not None
+    y = np.array([3.0, 1.0, 2.0, 5.0, 4.0])
+    fits = []
+    for pava in (from_file, from_package):
+        x = y.copy()
+        fits.append(pava(x, np.ones_like(y), np.full(y.size + 1, -1, dtype=np.intp))[0].tolist())
+    assert fits[0] == fits[1] == [2.0, 2.0, 2.0, 4.5, 4.5]
+
+
+def test_pava_falls_back_to_the_package_when_the_file_does_not_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(name: str, path: str) -> object:
+        raise ImportError(f"cannot load {name} from {path}")
+
+    monkeypatch.setattr(stats, "_load_extension", broken)
+    assert stats._pava_from_file() is None
+    monkeypatch.setattr(stats, "_PAVA", [])
+    assert stats._pava() is stats._pava_from_package()
+    assert stats.monotone_fit([3.0, 1.0, 2.0]).tolist() == [2.0, 2.0, 2.0]

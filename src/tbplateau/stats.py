@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import bisect
 import importlib
+import importlib.machinery
+import importlib.util
 import itertools
 import math
 import os
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
-
-try:  # compiled pool-adjacent-violators (scipy >= 1.12)
-    from scipy.optimize import isotonic_regression as _isotonic
-except ImportError:  # pragma: no cover - older scipy: the pure-Python loop below
-    _isotonic = None
 
 __all__ = [
     "MAD_TO_SIGMA",
@@ -137,6 +134,69 @@ def _load_kernels() -> _Kernels | None:
 
 KERNELS: _Kernels | None = _load_kernels()
 """The compiled kernels in use (``None``: the numpy fallback; tests swap it)."""
+
+
+class _Pava(Protocol):
+    """scipy's compiled pool-adjacent-violators (``scipy.optimize._pava_pybind.pava``): fits
+    ``x`` in place (increasing), with weights ``w`` and block starts ``r``."""
+
+    def __call__(
+        self, x: FloatArray, w: FloatArray, r: npt.NDArray[np.intp], /
+    ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.intp], int]: ...
+
+
+_PAVA: list[_Pava | None] = []
+"""The loaded :class:`_Pava` (empty until first needed; ``[None]``: the Python loop)."""
+
+
+def _pava() -> _Pava | None:
+    """The compiled pool-adjacent-violators that ``scipy.optimize.isotonic_regression``
+    calls (scipy >= 1.12), or ``None`` (older scipy: :func:`monotone_fit` loops in Python).
+
+    Loaded from its extension file alone where it is found: importing ``scipy.optimize``
+    costs some 50 MB of memory and a third of a second, and nothing else of it is needed.
+    """
+    if not _PAVA:
+        _PAVA.append(_pava_from_file() or _pava_from_package())
+    return _PAVA[0]
+
+
+def _pava_from_package() -> _Pava | None:
+    try:
+        from scipy.optimize import _pava_pybind
+    except ImportError:  # pragma: no cover - older scipy
+        return None
+    return cast(_Pava, _pava_pybind.pava)
+
+
+def _load_extension(name: str, path: str) -> object:
+    """The extension module ``name`` of file ``path``, loaded without its package (and
+    left out of ``sys.modules``)."""
+    loader = importlib.machinery.ExtensionFileLoader(name, path)
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+    if spec is None:  # pragma: no cover - a file location always has a spec
+        return None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def _pava_from_file() -> _Pava | None:
+    """``pava`` of the file ``scipy/optimize/_pava_pybind.*`` (not through the package)."""
+    spec = importlib.util.find_spec("scipy")
+    bases = spec.submodule_search_locations if spec is not None else None
+    for base in bases or []:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(base, "optimize", "_pava_pybind" + suffix)
+            if not os.path.isfile(path):
+                continue
+            try:
+                module = _load_extension("scipy.optimize._pava_pybind", path)
+            except ImportError:  # a file that does not load alone: the package's, then
+                return None
+            found = getattr(module, "pava", None)
+            return cast(_Pava, found) if callable(found) else None
+    return None
 
 
 def _same_sums(kernels: _Kernels | None) -> bool:
@@ -941,9 +1001,12 @@ def monotone_fit(values: npt.ArrayLike, *, increasing: bool = True) -> FloatArra
     y = np.asarray(values, dtype=np.float64)
     if y.size < 2:
         return np.array(y, dtype=np.float64)
-    if _isotonic is not None:
-        fitted: FloatArray = np.asarray(_isotonic(y, increasing=increasing).x, dtype=np.float64)
-        return fitted
+    pava = _pava()
+    if pava is not None:
+        # what scipy.optimize.isotonic_regression does around it (equal weights)
+        x = np.array(y if increasing else y[::-1], order="C", dtype=np.float64, copy=True)
+        fitted = pava(x, np.ones_like(y), np.full(y.size + 1, -1, dtype=np.intp))[0]
+        return fitted if increasing else fitted[::-1]
     z = y if increasing else -y
     means: list[float] = []
     sizes: list[int] = []

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from tbplateau.detectors.base import Prepared, prepare, stretch_kappa
+from tbplateau.detectors.base import (
+    Prepared,
+    _breaks,
+    _lines,
+    _path,
+    _path_of,
+    _segments,
+    forget_prepared,
+    jump_point,
+    levels,
+    prepare,
+    stretch_kappa,
+)
 from tbplateau.series import Series
 
 
@@ -42,3 +54,95 @@ def test_stretch_kappa_weighs_every_overlapping_segment_in_order() -> None:
                     weight += w
             expected = total / weight if weight else p.kappa
             assert stretch_kappa(p, b0, b1) == expected, (b0, b1)
+
+
+def _curve(seed: int, n: int = 600) -> Series:
+    """A loss-like curve with autocorrelated noise, a drop and a bend."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n, dtype=np.float64)
+    e = np.zeros(n)
+    phi = 0.2 * (seed % 5)
+    for i in range(1, n):
+        e[i] = phi * e[i - 1] + rng.normal(0, 0.02)
+    y = np.exp(-t / (50 + 40 * (seed % 7))) + 0.3 + np.where(t > n // 2, -0.1, 0.0) + e
+    return Series("r", "loss", steps=t * 10, values=y)
+
+
+def test_levels_kappa_is_the_kappa_of_the_segmentation_without_events() -> None:
+    refitted = kept = 0
+    for seed in range(40):
+        lv = levels(_curve(seed), "min")
+        expected = prepare(_curve(seed), "min").kappa
+        assert lv.kappa == expected, seed
+        refitted += expected != lv.first_kappa
+        kept += expected == lv.first_kappa
+    assert refitted
+    assert kept
+
+
+def test_prepare_shares_the_levels_whatever_the_events() -> None:
+    s = _curve(3)
+    lv = levels(s, "min")
+    plain, cut = prepare(s, "min"), prepare(s, "min", (2000, 4000))
+    assert cut.events
+    assert not plain.events
+    for p in (plain, cut):
+        assert p.bins is lv.bins
+        assert p.local is lv.local
+        assert p.robust is lv.robust
+        assert p.spread is lv.spread
+        assert p.smooth is lv.smooth
+        assert p.runs is lv.runs
+        assert p.sigma == lv.sigma
+        assert p.sigma_long == max(lv.sigma, lv.lag1 * p.kappa)
+    assert plain.kappa == lv.kappa
+    assert {seg.b0 for seg in cut.segments} >= set(cut.events)
+    forget_prepared(s)
+    assert levels(s, "min") is not lv
+    assert prepare(s, "min") is not plain
+
+
+def test_lines_and_breaks_are_those_of_the_segments() -> None:
+    lv = levels(_curve(8), "min")
+    breaks = _breaks(lv.bins, lv.robust, lv.local, lv.first_kappa, lv.runs, lv.n, (50,))
+    assert 50 in breaks
+    assert breaks == sorted(breaks)
+    segments = _segments(lv.bins, lv.robust, breaks, lv.local, lv.n, lv.first_kappa)
+    lines = _lines(lv.bins, lv.robust, breaks)
+    assert [(b0, b1) for b0, b1, *_ in lines] == [(seg.b0, seg.b1) for seg in segments]
+    assert [(a, b) for _, _, a, b, _ in lines] == [(seg.level0, seg.level1) for seg in segments]
+    pieces = [(b0, b1, l0, l1 - l0) for b0, b1, l0, l1, _ in lines]
+    assert np.array_equal(_path_of(lv.bins, pieces), _path(lv.bins, segments))
+    # a piece whose blocks do not move along x is flat at its mean
+    one = _lines(lv.bins, lv.robust, list(range(1, len(lv.bins))))
+    assert all(l0 == l1 == lv.robust[b0] and slope == 0.0 for b0, _, l0, l1, slope in one)
+
+
+def _jump_point_by_definition(p: Prepared, b: int) -> int:
+    bins = p.bins
+    lo = int(bins.start[b])
+    if b == 0 or int(bins.count[b]) == 1:
+        return lo
+    a, hi = int(bins.start[b - 1]), lo + int(bins.count[b])
+    before, after = float(bins.y[max(0, b - 2)]), float(bins.y[min(len(bins) - 1, b + 1)])
+    ys = p.y[a:hi]
+    for k in range(ys.size):
+        tail = ys[k:]
+        closer = np.abs(tail - after) < np.abs(tail - before)
+        if closer[0] and np.count_nonzero(closer) >= 0.8 * tail.size:
+            return a + k
+    return lo
+
+
+def test_jump_point_is_the_first_point_after_which_most_stay_on_the_new_side() -> None:
+    moved = 0
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        n = 300 + 250 * seed
+        y = np.where(np.arange(n) > rng.integers(50, n - 50), 1.0, 0.0) + rng.normal(0, 0.4, n)
+        p = _prepared(y.tolist())
+        for b in range(len(p.bins)):
+            got = jump_point(p, b)
+            assert got == _jump_point_by_definition(p, b), (seed, b)
+            moved += got != int(p.bins.start[b])
+    assert moved

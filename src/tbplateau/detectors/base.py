@@ -67,6 +67,7 @@ from tbplateau.stats import (
 __all__ = [
     "MAX_BINS",
     "Detector",
+    "Levels",
     "Prepared",
     "Segment",
     "check_fraction",
@@ -75,6 +76,7 @@ __all__ = [
     "forget_prepared",
     "is_jump",
     "jump_point",
+    "levels",
     "onset_tolerance",
     "prepare",
     "stretch_kappa",
@@ -259,6 +261,57 @@ class Prepared:
         return cached
 
 
+@dataclass(frozen=True, eq=False)
+class Levels:
+    """What :func:`prepare` computes before it segments a series (the fields of
+    :class:`Prepared` that do not depend on the run's events; see there): shared by
+    every segmentation of one (series, goal)."""
+
+    series: Series
+    goal: Goal
+    pos: IntArray
+    x: FloatArray
+    y: FloatArray
+    log_scale: bool
+    bins: Bins
+    sigma: float
+    exact_sigma: bool
+    lag1: float
+    """Noise scale of the changes between neighbouring blocks (floored like ``sigma``):
+    ``sigma_long`` is this times the long-run factor (and never below ``sigma``)."""
+    local: FloatArray
+    first_kappa: float
+    """The long-run factor measured on the blocks themselves, before any segmentation
+    refits it (``Prepared.kappa`` is this or the smaller refitted one)."""
+    smooth: FloatArray
+    spread: FloatArray
+    runs: tuple[tuple[int, int], ...]
+    robust: FloatArray
+
+    @property
+    def n(self) -> int:
+        return int(self.y.shape[0])
+
+    @property
+    def kappa(self) -> float:
+        """``prepare(series, goal).kappa`` (no events), without building its segments:
+        the first guess, or the factor refitted on the residuals around the pieces of
+        the segmentation without events when that is below 0.8 of it (memoised)."""
+        cached: float | None = self.__dict__.get("_kappa")
+        if cached is None:
+            cached = self.first_kappa
+            if cached > 1.0 and len(self.bins) >= 8:
+                breaks = _breaks(self.bins, self.robust, self.local, cached, self.runs, self.n, ())
+                lines = _lines(self.bins, self.robust, breaks)
+                refit = _refit(
+                    self.bins, self.robust, [(a, b, l0, l1 - l0) for a, b, l0, l1, _ in lines]
+                )
+                if refit < 0.8 * cached:
+                    cached = refit
+            object.__setattr__(self, "_kappa", cached)  # a memo, not a field
+        return cached
+
+
 _CACHE_ATTR = "_tbplateau_prepared"
 """Where :func:`prepare` memoises on the series itself: the memo dies with its series.
 
@@ -266,6 +319,10 @@ _CACHE_ATTR = "_tbplateau_prepared"
 ``Prepared.series``, so no entry would ever be dropped and every series analysed would
 stay in memory.)
 """
+
+
+_LEVELS_ATTR = "_tbplateau_levels"
+"""Where :func:`levels` memoises on the series itself (one per goal)."""
 
 
 def forget_prepared(series: Series) -> None:
@@ -276,6 +333,7 @@ def forget_prepared(series: Series) -> None:
     a report keeps the curves it shows and no prepared copies of them.
     """
     series.__dict__.pop(_CACHE_ATTR, None)
+    series.__dict__.pop(_LEVELS_ATTR, None)
 
 
 def working_values(values: FloatArray, goal: Goal) -> tuple[FloatArray, bool]:
@@ -296,11 +354,66 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
 
     ``events`` are steps where the run was changed (a learning-rate drop, raise or
     restart; :mod:`tbplateau.detectors.events`): the segmentation is cut there too.
+    Everything before the segmentation (:func:`levels`) is shared by every set of events.
     """
     key = (goal, tuple(sorted({int(e) for e in events})))
     cached: dict[tuple[Goal, tuple[int, ...]], Prepared] | None = series.__dict__.get(_CACHE_ATTR)
     if cached is not None and key in cached:
         return cached[key]
+    lv = levels(series, goal)
+    bins = lv.bins
+    cuts = _event_blocks(bins, lv.x, key[1])
+    kappa = lv.first_kappa
+    segments = _segment(bins, lv.robust, lv.local, kappa, lv.runs, lv.n, cuts)
+    if kappa > 1.0 and len(bins) >= 8:
+        # The first guess at the noise's autocorrelation counts the curvature of the
+        # trend too; the residuals around the fitted pieces do not. Cut again with the
+        # smaller factor when they say so.
+        refit = _refit(bins, lv.robust, [(s.b0, s.b1, s.level0, s.change) for s in segments])
+        if refit < 0.8 * kappa:
+            kappa = refit
+            segments = _segment(bins, lv.robust, lv.local, kappa, lv.runs, lv.n, cuts)
+    prepared = Prepared(
+        series,
+        goal,
+        lv.pos,
+        lv.x,
+        lv.y,
+        lv.log_scale,
+        bins,
+        lv.sigma,
+        lv.exact_sigma,
+        segments,
+        max(lv.sigma, lv.lag1 * kappa),
+        lv.local,
+        kappa,
+        lv.smooth,
+        lv.spread,
+        lv.runs,
+        cuts,
+        lv.robust,
+    )
+    if cached is None:
+        cached = {}
+        object.__setattr__(series, _CACHE_ATTR, cached)  # a memo, not a field
+    cached[key] = prepared
+    return prepared
+
+
+def levels(series: Series, goal: Goal) -> Levels:
+    """What :func:`prepare` computes before it segments ``series`` under ``goal``
+    (memoised per series object, like :func:`prepare`)."""
+    cached: dict[Goal, Levels] | None = series.__dict__.get(_LEVELS_ATTR)
+    if cached is None:
+        cached = {}
+        object.__setattr__(series, _LEVELS_ATTR, cached)  # a memo, not a field
+    found = cached.get(goal)
+    if found is None:
+        found = cached[goal] = _levels(series, goal)
+    return found
+
+
+def _levels(series: Series, goal: Goal) -> Levels:
     values = series.values
     finite = np.isfinite(values)
     pos = np.flatnonzero(finite).astype(np.int64, copy=False)
@@ -314,9 +427,7 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
     span = fast_ptp(bins.y) if m else 0.0
     level = fast_median(np.abs(bins.y)) if m else 0.0
     floor = 1e-9 * max(span, level, 1e-12)
-    exact = sig <= floor
     least = max(floor, _resolution(raw, log_scale))
-    sigma = max(sig, least)
     kappa = long_run_factor(noise_autocorrelation(bins.y)) if m >= 8 else 1.0
     local = local_noise(bins.y, _noise_window(m))
     # A window of a few lucky differences must not make its blocks look noiseless.
@@ -329,18 +440,7 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
     # the running median lags at the ends (a steep start is no outlier)
     robust[:2] = bins.y[:2]
     robust[-2:] = bins.y[-2:]
-    cuts = _event_blocks(bins, x, key[1])
-    segments = _segment(bins, robust, local, kappa, runs, x.size, cuts)
-    if kappa > 1.0 and m >= 8:
-        # The first guess at the noise's autocorrelation counts the curvature of the
-        # trend too; the residuals around the fitted pieces do not. Cut again with the
-        # smaller factor when they say so.
-        refit = long_run_factor(_residual_phi(robust - _path(bins, segments)))
-        if refit < 0.8 * kappa:
-            kappa = refit
-            segments = _segment(bins, robust, local, kappa, runs, x.size, cuts)
-    sigma_long = max(sigma, max(noise_scale(bins.y, lags=(1,)), least) * kappa)
-    prepared = Prepared(
+    return Levels(
         series,
         goal,
         pos,
@@ -348,23 +448,24 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
         y,
         log_scale,
         bins,
-        sigma,
-        exact,
-        segments,
-        sigma_long,
+        max(sig, least),
+        sig <= floor,
+        max(noise_scale(bins.y, lags=(1,)), least),
         local,
         kappa,
         smooth,
         block_spread(x, y, bins),
         runs,
-        cuts,
         robust,
     )
-    if cached is None:
-        cached = {}
-        object.__setattr__(series, _CACHE_ATTR, cached)  # a memo, not a field
-    cached[key] = prepared
-    return prepared
+
+
+def _refit(
+    bins: Bins, robust: FloatArray, pieces: Sequence[tuple[int, int, float, float]]
+) -> float:
+    """Long-run factor of the residuals of ``robust`` around the fitted ``pieces``
+    (``(b0, b1, level0, change)``, as :func:`_path_of`)."""
+    return long_run_factor(_residual_phi(robust - _path_of(bins, pieces)))
 
 
 def _event_blocks(bins: Bins, x: FloatArray, events: tuple[int, ...]) -> tuple[int, ...]:
@@ -400,7 +501,22 @@ def _segment(
     cuts: tuple[int, ...] = (),
 ) -> tuple[Segment, ...]:
     """Piecewise-linear segments of the (robust) block values ``y``, in units of the
-    local noise.
+    local noise (cut where :func:`_breaks` says)."""
+    if len(bins) == 0:
+        return ()
+    return _segments(bins, y, _breaks(bins, y, local, kappa, runs, n, cuts), local, n, kappa)
+
+
+def _breaks(
+    bins: Bins,
+    y: FloatArray,
+    local: FloatArray,
+    kappa: float,
+    runs: tuple[tuple[int, int], ...],
+    n: int,
+    cuts: tuple[int, ...] = (),
+) -> list[int]:
+    """Where the (robust) block values ``y`` are cut into pieces (at least one block).
 
     The blocks come pulled back towards the median of each block and its two
     neighbours (one outlying block is not a piece of its own; a jump moves the median
@@ -408,8 +524,6 @@ def _segment(
     weighted by the inverse long-run local noise (``local * kappa``).
     """
     m = len(bins)
-    if m == 0:
-        return ()
     noise = local * kappa
     forced = list(cuts)
     ends = bins.start + bins.count
@@ -423,7 +537,7 @@ def _segment(
         if last > first:
             forced += [first, last]
     min_size = 2 if m < 12 else 3
-    breaks = binary_segmentation(
+    return binary_segmentation(
         bins.x,
         y,
         penalty=SEGMENT_PENALTY * math.log(max(m, 3)) * min(fast_median(noise), 1e150) ** 2,
@@ -432,7 +546,6 @@ def _segment(
         weights=_weights(noise),
         forced=tuple(forced),
     )
-    return _segments(bins, y, breaks, local, n, kappa)
 
 
 RELATIVE_RESOLUTION = 1e-3
@@ -475,26 +588,11 @@ def _segments(
     m = len(bins)
     if m == 0:
         return ()
-    edges = [0, *breaks, m]
     out: list[Segment] = []
     prev_slope = 0.0
     # Python floats for the scalar arithmetic (the same doubles as numpy's scalars)
     bx, by, starts = bins.x.tolist(), y.tolist(), bins.start.tolist()
-    # moves[b] - moves[a]: how many of the steps between blocks a .. b change x (np.ptp > 0)
-    moves = [0, *np.cumsum((bins.x[1:] - bins.x[:-1]) != 0).tolist()]
-    for b0, b1 in itertools.pairwise(edges):
-        xs = bins.x[b0:b1]
-        ys = y[b0:b1]
-        slope = 0.0
-        ym = fast_mean(ys)
-        if b1 - b0 >= 2 and moves[b1 - 1] > moves[b0]:
-            xm = fast_mean(xs)
-            centred = xs - xm
-            slope = float(centred @ (ys - ym)) / float(centred @ centred)
-            l0 = ym + slope * (bx[b0] - xm)
-            l1 = ym + slope * (bx[b1 - 1] - xm)
-        else:
-            l0 = l1 = ym
+    for b0, b1, l0, l1, slope in _lines(bins, y, breaks):
         p0 = starts[b0]
         p1 = starts[b1] if b1 < m else n
         change = l1 - l0
@@ -525,11 +623,40 @@ def _segments(
                 jump = lines if abs(lines) < abs(blocks) else blocks
         own = kappa
         if b1 - b0 >= SEGMENT_PHI_BLOCKS and kappa > 1.0:
-            resid = ys - (l0 + slope * (xs - xs[0]))
+            xs = bins.x[b0:b1]
+            resid = y[b0:b1] - (l0 + slope * (xs - xs[0]))
             own = min(kappa, long_run_factor(_residual_phi(resid)))
         out.append(Segment(b0, b1, p0, p1, l0, l1, change, change / sig, sig, jump, own))
         prev_slope = slope
     return tuple(out)
+
+
+def _lines(
+    bins: Bins, y: FloatArray, breaks: Sequence[int]
+) -> list[tuple[int, int, float, float, float]]:
+    """The least-squares line through the blocks of every piece between ``breaks``:
+    ``(b0, b1, level0, level1, slope)``, its fitted values at its first and last block
+    (flat at the mean when its blocks do not move along x)."""
+    m = len(bins)
+    bx = bins.x.tolist()
+    # moves[b] - moves[a]: how many of the steps between blocks a .. b change x (np.ptp > 0)
+    moves = [0, *np.cumsum((bins.x[1:] - bins.x[:-1]) != 0).tolist()]
+    out = []
+    for b0, b1 in itertools.pairwise([0, *breaks, m]):
+        xs = bins.x[b0:b1]
+        ys = y[b0:b1]
+        slope = 0.0
+        ym = fast_mean(ys)
+        if b1 - b0 >= 2 and moves[b1 - 1] > moves[b0]:
+            xm = fast_mean(xs)
+            centred = xs - xm
+            slope = float(centred @ (ys - ym)) / float(centred @ centred)
+            l0 = ym + slope * (bx[b0] - xm)
+            l1 = ym + slope * (bx[b1 - 1] - xm)
+        else:
+            l0 = l1 = ym
+        out.append((b0, b1, l0, l1, slope))
+    return out
 
 
 def _residual_phi(r: FloatArray) -> float:
@@ -559,14 +686,19 @@ def fitted_path(p: Prepared) -> FloatArray:
 
 
 def _path(bins: Bins, segments: Sequence[Segment]) -> FloatArray:
+    return _path_of(bins, [(seg.b0, seg.b1, seg.level0, seg.change) for seg in segments])
+
+
+def _path_of(bins: Bins, pieces: Sequence[tuple[int, int, float, float]]) -> FloatArray:
+    """Lines ``(b0, b1, level0, change)`` evaluated at every block of ``[b0, b1)``."""
     out = np.empty(len(bins))
-    for seg in segments:
-        xs = bins.x[seg.b0 : seg.b1]
+    for b0, b1, level0, change in pieces:
+        xs = bins.x[b0:b1]
         span = float(xs[-1] - xs[0])
         if span > 0:
-            out[seg.b0 : seg.b1] = seg.level0 + (xs - xs[0]) * (seg.change / span)
+            out[b0:b1] = level0 + (xs - xs[0]) * (change / span)
         else:
-            out[seg.b0 : seg.b1] = seg.level0
+            out[b0:b1] = level0
     return out
 
 
@@ -656,13 +788,14 @@ def jump_point(p: Prepared, b: int) -> int:
     hi = lo + int(bins.count[b])
     before, after = float(bins.y[max(0, b - 2)]), float(bins.y[min(len(bins) - 1, b + 1)])
     ys = p.y[a:hi]
-    near = np.flatnonzero(np.abs(ys - after) < np.abs(ys - before))
-    # the first point from which most of the rest stays on the new side
-    for k in near.tolist():
-        tail = ys[int(k) :]
-        if np.count_nonzero(np.abs(tail - after) < np.abs(tail - before)) >= 0.8 * tail.size:
-            return a + int(k)
-    return lo
+    closer = np.abs(ys - after) < np.abs(ys - before)
+    near = np.flatnonzero(closer)
+    if near.size == 0:
+        return lo
+    # the first point from which most of the rest (80 %) stays on the new side
+    rest = np.cumsum(closer[::-1])[::-1]  # rest[k]: points from k on that are closer
+    stays = np.flatnonzero(rest[near] >= 0.8 * (ys.size - near))
+    return a + int(near[stays[0]]) if stays.size else lo
 
 
 class Detector(abc.ABC):

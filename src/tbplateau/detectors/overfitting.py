@@ -9,11 +9,11 @@ import numpy as np
 
 from tbplateau.detectors.base import (
     Detector,
-    Prepared,
+    Levels,
     check_fraction,
     check_positive,
     confidence_from,
-    prepare,
+    levels,
 )
 from tbplateau.findings import Finding, FindingKind, Goal, check_goal
 from tbplateau.series import Series
@@ -22,14 +22,14 @@ from tbplateau.stats import fast_median
 __all__ = ["OverfittingDetector"]
 
 
-def _tail_level(p: Prepared, fraction: float) -> float:
+def _tail_level(p: Levels, fraction: float) -> float:
     """Median working value of the last ``fraction`` of the blocks (at least two)."""
     m = len(p.bins)
     k = max(2, int(np.ceil(fraction * m)))
     return fast_median(p.bins.y[-k:])
 
 
-def _level_at(p: Prepared, x: float, fraction: float) -> float:
+def _level_at(p: Levels, x: float, fraction: float) -> float:
     """Median working value of the ``fraction`` of blocks that end at abscissa ``x`` (the
     level reached by then; what follows, a collapse say, does not count)."""
     m = len(p.bins)
@@ -56,7 +56,7 @@ STRONG_RISE = 0.5
 improvement (and stand out of the noise) to be overfitting."""
 
 
-def _robust_best(p: Prepared) -> tuple[int, float]:
+def _robust_best(p: Levels) -> tuple[int, float]:
     """The finite point of the best validation value, and that value, robustly.
 
     The best block, unless (from 20 blocks) it stands out of the running median of the
@@ -67,8 +67,7 @@ def _robust_best(p: Prepared) -> tuple[int, float]:
     """
     yb = p.bins.y
     b = int(np.argmax(yb))
-    typical = fast_median(p.local) * p.kappa
-    if yb.size >= ROBUST_BEST and yb[b] - p.smooth[b] > 3.0 * typical:
+    if yb.size >= ROBUST_BEST and _outlying(p, b):
         c = int(np.argmax(p.smooth))
         lo, hi = max(0, c - 2), min(yb.size, c + 3)
         b = lo + int(np.argmax(yb[lo:hi]))
@@ -78,14 +77,31 @@ def _robust_best(p: Prepared) -> tuple[int, float]:
     return point, float(yb[b])
 
 
-def _level_rise(p: Prepared, best: float) -> float:
+def _outlying(p: Levels, b: int) -> bool:
+    """Whether block ``b`` stands above the running median by more than three of the
+    series' typical long-run noise units, ``median(local) * kappa``.
+
+    The long-run factor lies between 1 and its first guess (a refit only lowers it) and
+    the product grows with it: the refitted factor is only worked out when the two
+    bounds disagree (the same answer, bit for bit).
+    """
+    excess = p.bins.y[b] - p.smooth[b]
+    level = fast_median(p.local)
+    if excess > 3.0 * (level * p.first_kappa):
+        return True
+    if excess <= 3.0 * (level * 1.0):
+        return False
+    return bool(excess > 3.0 * (level * p.kappa))
+
+
+def _level_rise(p: Levels, best: float) -> float:
     """A rise of :data:`LEVEL_RISE` of the best value, in working units."""
     if p.log_scale:
         return math.log1p(LEVEL_RISE)
     return LEVEL_RISE * abs(best)
 
 
-def _raw(p: Prepared, working: float) -> float:
+def _raw(p: Levels, working: float) -> float:
     """A working value back in the metric's own units."""
     if p.log_scale:
         return float(np.exp(-working)) if working > -700 else float("inf")
@@ -169,8 +185,9 @@ class OverfittingDetector(Detector):
         tgoal: Goal = goal if training_goal == "same" else check_goal(training_goal)
         if goal is None or tgoal is None:
             return []
-        pv = prepare(validation, goal)
-        pt = prepare(training, tgoal)
+        # no segmentation is read here: the levels before it (the same, whatever the events)
+        pv = levels(validation, goal)
+        pt = levels(training, tgoal)
         if pv.n < 4 or pt.n < 2:
             return []
         best_point, best = _robust_best(pv)
@@ -203,12 +220,14 @@ class OverfittingDetector(Detector):
         if pt.x.size == 0 or float(pt.x[-1]) <= onset_x:
             return []
         gain = _tail_level(pt, 0.1) - _level_at(pt, onset_x, 0.1)
-        tnoise = self.min_training_progress * pt.sigma * pt.kappa
         improving = gain >= self.min_training_progress * pt.sigma
         # Training already flat (neither better nor clearly worse) while validation
-        # rises strongly: the model memorises what it already fits.
-        flat_and_strong = gain > -tnoise and drop >= STRONG_RISE * progress
-        if not (improving or flat_and_strong):
+        # rises strongly: the model memorises what it already fits. (Its long-run factor
+        # is only worked out when asked.)
+        if not improving and not (
+            drop >= STRONG_RISE * progress
+            and gain > -(self.min_training_progress * pt.sigma * pt.kappa)
+        ):
             return []
         detail = {
             "validation_run": validation.run,

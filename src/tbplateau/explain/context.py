@@ -42,10 +42,23 @@ CHANCE_CLASSES = (2, 3, 4, 5, 6, 7, 8, 9, 10, 100, 1000)
 """Class counts whose ``ln C`` is recognised as a classification loss at chance level."""
 
 
+_ALL_FINITE = "_tbplateau_all_finite"
+"""Where :func:`finite` notes on a series whether every value is finite (asked often)."""
+
+
 def finite(series: Series) -> tuple[npt.NDArray[np.int64], FloatArray]:
-    """The steps and values of the finite points of ``series``."""
+    """The steps and values of the finite points of ``series`` (read-only: the series' own
+    arrays when every point is finite, the usual case, which then need no copy)."""
+    all_finite = series.__dict__.get(_ALL_FINITE)
+    if all_finite is None:
+        all_finite = bool(np.isfinite(series.values).all())
+        object.__setattr__(series, _ALL_FINITE, all_finite)  # a memo: the arrays are read-only
+    if all_finite:
+        return series.steps, series.values
     ok = np.isfinite(series.values)
-    return series.steps[ok], series.values[ok]
+    steps, values = series.steps[ok], series.values[ok]
+    steps.flags.writeable = values.flags.writeable = False
+    return steps, values
 
 
 def _tail(values: FloatArray, share: float = 0.1, least: int = 3) -> FloatArray:

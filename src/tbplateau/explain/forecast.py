@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tbplateau.findings import Goal
-from tbplateau.stats import bin_reduce, noise_scale
+from tbplateau.stats import bin_reduce, fast_mean, fast_ptp, noise_scale
 
 __all__ = ["MIN_POINTS", "Forecast", "forecast"]
 
@@ -104,10 +104,14 @@ def _dbasis(model: str, x: FloatArray, rate: float, b: float) -> FloatArray:
 
 
 def _best_ab(
-    f: FloatArray, y: FloatArray, box: tuple[float, float, float, float]
+    f: FloatArray,
+    y: FloatArray,
+    box: tuple[float, float, float, float],
+    sums: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """For each row of ``f``: the least-squares ``(a, b)`` of ``y ≈ a + b f`` within the
     box ``(a_lo, a_hi, b_lo, b_hi)``, and its squared error (vectorised over rows).
+    ``sums``: the row sums and sums of squares of ``f`` (:func:`_row_sums`), when known.
 
     The optimum is the free one when it lies in the box, else the best of the optima
     along the four edges (the error is a convex quadratic in ``(a, b)``).
@@ -115,29 +119,36 @@ def _best_ab(
     a_lo, a_hi, b_lo, b_hi = box
     n = float(y.size)
     sy, syy = float(y.sum()), float(y @ y)
-    sf = f.sum(axis=1)
-    sff = np.einsum("ij,ij->i", f, f)
+    sf, sff = _row_sums(f) if sums is None else sums
     sfy = f @ y
     det = n * sff - sf * sf
+    solvable = det > 0
     rows = f.shape[0]
     a = np.empty((5, rows))
     b = np.empty((5, rows))
+    # the free optimum, then those along the edges a = a_lo, a_hi and b = b_lo, b_hi (each
+    # pair of edges in one broadcast: the same arithmetic, element by element)
+    a_edges, b_edges = np.array([[a_lo], [a_hi]]), np.array([[b_lo], [b_hi]])
     with np.errstate(divide="ignore", invalid="ignore"):
-        b[0] = np.where(det > 0, (n * sfy - sf * sy) / np.where(det > 0, det, 1.0), 0.0)
+        b[0] = np.where(solvable, (n * sfy - sf * sy) / np.where(solvable, det, 1.0), 0.0)
         a[0] = (sy - b[0] * sf) / n
         safe = np.where(sff > 0, sff, 1.0)
-        a[1], a[2] = a_lo, a_hi
-        b[1] = np.clip((sfy - a_lo * sf) / safe, b_lo, b_hi)
-        b[2] = np.clip((sfy - a_hi * sf) / safe, b_lo, b_hi)
-        b[3], b[4] = b_lo, b_hi
-        a[3] = np.clip((sy - b_lo * sf) / n, a_lo, a_hi)
-        a[4] = np.clip((sy - b_hi * sf) / n, a_lo, a_hi)
-    err = syy - 2 * a * sy - 2 * b * sfy + n * a * a + 2 * a * b * sf + b * b * sff
+        a[1:3] = a_edges
+        b[1:3] = np.clip((sfy - a_edges * sf) / safe, b_lo, b_hi)
+        b[3:5] = b_edges
+        a[3:5] = np.clip((sy - b_edges * sf) / n, a_lo, a_hi)
+    twice_a = 2 * a
+    err = syy - twice_a * sy - 2 * b * sfy + n * a * a + twice_a * b * sf + b * b * sff
     inside = (a[0] >= a_lo) & (a[0] <= a_hi) & (b[0] >= b_lo) & (b[0] <= b_hi)
     err[0] = np.where(inside, err[0], np.inf)
     pick = np.argmin(err, axis=0)
     cols = np.arange(rows)
     return a[pick, cols], b[pick, cols], err[pick, cols]
+
+
+def _row_sums(f: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The sum and the sum of squares of every row of ``f``."""
+    return f.sum(axis=1), np.einsum("ij,ij->i", f, f)
 
 
 _EPS = float(np.finfo(float).eps)
@@ -163,6 +174,29 @@ def _first_grid(bounds: tuple[float, float]) -> tuple[FloatArray, float]:
     return found
 
 
+_FIRST_ROUNDS: dict[tuple[tuple[str, bytes, tuple[float, float]], ...], tuple[FloatArray, ...]] = {}
+"""The first round's basis of the last few abscissae, with its row sums (the same for
+every curve logged at the same steps, as in a sweep)."""
+
+_FIRST_ROUNDS_KEPT = 8
+
+
+def _first_round(models: list[_Model]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The basis of the first round's rates of every model, stacked, with its row sums
+    and sums of squares (memoised by the models' abscissae, bit for bit; read-only)."""
+    key = tuple((name, x.tobytes(), bounds) for name, x, bounds in models)
+    found = _FIRST_ROUNDS.get(key)
+    if found is None:
+        basis = np.vstack([_basis(m, x, _first_grid(bounds)[0]) for m, x, bounds in models])
+        found = (basis, *_row_sums(basis))
+        for array in found:
+            array.flags.writeable = False
+        if len(_FIRST_ROUNDS) >= _FIRST_ROUNDS_KEPT:
+            del _FIRST_ROUNDS[next(iter(_FIRST_ROUNDS))]
+        _FIRST_ROUNDS[key] = found
+    return found[0], found[1], found[2]
+
+
 def _search(
     models: list[_Model], y: FloatArray, box: tuple[float, float, float, float]
 ) -> list[tuple[float, float, float, float]]:
@@ -177,8 +211,12 @@ def _search(
         steps.append(step)
     best: list[tuple[float, float, float, float]] = []
     for round_ in range(2):
-        basis = np.vstack([_basis(m, x, g) for (m, x, _), g in zip(models, grids, strict=True)])
-        a, b, err = _best_ab(basis, y, box)
+        if round_ == 0:
+            basis, sf, sff = _first_round(models)
+            a, b, err = _best_ab(basis, y, box, (sf, sff))
+        else:
+            basis = np.vstack([_basis(m, x, g) for (m, x, _), g in zip(models, grids, strict=True)])
+            a, b, err = _best_ab(basis, y, box)
         best = []
         offset = 0
         for k, g in enumerate(grids):
@@ -212,7 +250,9 @@ def _fit(
     a0, b0, rate, _ = best
     if not all(map(math.isfinite, best)):
         return None
-    xs = np.append(x, [at])
+    xs = np.empty(x.size + 1)  # np.append(x, [at]), without its overhead
+    xs[:-1] = x
+    xs[-1] = at
     shape = _basis(model, xs, np.array([rate]))[0]
     resid = y - (a0 + b0 * shape[:-1])
     sse = float(resid @ resid)  # exactly, not from the sums (no cancellation)
@@ -231,7 +271,7 @@ def _fit(
     keep = sv > _EPS * max(jac.shape) * sv[0]
     vt = vt[keep]
     cov = (vt.T / sv[keep] ** 2) @ vt * (sse / dof)
-    if not np.all(np.isfinite(cov)):
+    if not np.isfinite(cov).all():
         return None
     value = a0 + b0 * float(shape[-1])
     now = a0 + b0 * float(shape[-2])
@@ -240,8 +280,8 @@ def _fit(
     if not (math.isfinite(value) and math.isfinite(var)) or var < 0:
         return None
     # Autocorrelated residuals make the covariance optimistic: inflate it.
-    if resid.size > 3 and float(resid @ resid) > 0:
-        u, v = resid[:-1] - resid[:-1].mean(), resid[1:] - resid[1:].mean()
+    if resid.size > 3 and sse > 0:
+        u, v = resid[:-1] - fast_mean(resid[:-1]), resid[1:] - fast_mean(resid[1:])
         denom = math.sqrt(float(u @ u) * float(v @ v))
         rho = float(u @ v) / denom if denom > 0 else math.nan
         if math.isfinite(rho) and rho > 0:
@@ -267,7 +307,7 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
         return None
     bins = bin_reduce(s[win], v[win], 100)
     x, y = bins.x, bins.y
-    if x.size < 6 or float(np.ptp(x)) <= 0:
+    if x.size < 6 or fast_ptp(x) <= 0:
         return None
     target = 2.0 * last - first
     origin = first - 1.0
@@ -276,7 +316,7 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
     span = float(x[-1] - x[0])
     u = (x - x[0]) / span
     at_u = (target - x[0]) / span
-    scale = float(np.ptp(y)) or max(1e-12, abs(float(y[-1])))
+    scale = fast_ptp(y) or max(1e-12, abs(float(y[-1])))
     a0 = float(y[-1])
     wide = 1e3 * scale + abs(a0)
     # Only saturating shapes: the curve may improve ever more slowly, never accelerate

@@ -1,0 +1,32 @@
+"""The explanation's view of a series: its finite points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tbplateau.explain.context import _ALL_FINITE, finite
+from tbplateau.series import Series
+
+
+def test_finite_is_the_series_itself_when_every_point_is_finite() -> None:
+    s = Series("r", "loss", steps=[0, 5, 9], values=[1.0, 0.5, 0.25])
+    steps, values = finite(s)
+    assert steps is s.steps
+    assert values is s.values
+    assert s.__dict__[_ALL_FINITE] is True  # noted once, for the next calls
+    assert finite(s)[1] is s.values
+
+
+def test_finite_drops_nan_and_inf_into_read_only_copies() -> None:
+    s = Series("r", "loss", steps=[0, 5, 9, 12], values=[1.0, np.nan, np.inf, 0.25])
+    steps, values = finite(s)
+    assert steps.tolist() == [0, 12]
+    assert values.tolist() == [1.0, 0.25]
+    assert steps.dtype == np.int64
+    with pytest.raises(ValueError, match="read-only"):
+        values[0] = 2.0
+    assert s.__dict__[_ALL_FINITE] is False
+    assert finite(s)[1].tolist() == [1.0, 0.25]
+    empty = finite(Series("r", "loss", steps=[], values=[]))
+    assert [a.size for a in empty] == [0, 0]
