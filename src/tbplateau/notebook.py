@@ -70,6 +70,25 @@ def _from_frame(frame: Any) -> tuple[Run, ...]:
     return tuple(Run(name, (), tuple(series)) for name, series in by_run.items())
 
 
+def _curve(values: Any, steps: Any, tag: str | None) -> Series:
+    """One curve given as a list, an array or a pandas Series, in step order."""
+    name = tag or (str(values.name) if getattr(values, "name", None) is not None else "value")
+    index = getattr(values, "index", None)
+    arr = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values, float)
+    if arr.ndim != 1:
+        raise InvalidParameterError(f"values must be one-dimensional, not of shape {arr.shape}")
+    if steps is None:
+        if index is not None and np.issubdtype(np.asarray(index).dtype, np.integer):
+            steps = np.asarray(index)
+        else:
+            steps = np.arange(arr.size)
+    st = np.asarray(steps)
+    if st.shape != arr.shape:
+        raise InvalidParameterError(f"steps and values differ in length ({st.size} and {arr.size})")
+    order = np.argsort(st, kind="stable")
+    return Series(".", name, steps=st[order], values=arr[order])
+
+
 def detect(
     values: Any,
     steps: Any = None,
@@ -112,22 +131,6 @@ def detect(
     elif isinstance(values, Series):
         runs = (Run(values.run or ".", (), (values,)),)
     else:
-        name = tag or (str(values.name) if getattr(values, "name", None) is not None else "value")
-        index = getattr(values, "index", None)
-        arr = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values, float)
-        if arr.ndim != 1:
-            raise InvalidParameterError(f"values must be one-dimensional, not of shape {arr.shape}")
-        if steps is None:
-            if index is not None and np.issubdtype(np.asarray(index).dtype, np.integer):
-                steps = np.asarray(index)
-            else:
-                steps = np.arange(arr.size)
-        st = np.asarray(steps)
-        if st.shape != arr.shape:
-            raise InvalidParameterError(
-                f"steps and values differ in length ({st.size} and {arr.size})"
-            )
-        order = np.argsort(st, kind="stable")
-        runs = (Run(".", (), (Series(".", name, steps=st[order], values=arr[order]),)),)
+        runs = (Run(".", (), (_curve(values, steps, tag),)),)
     report = analyze(Logdir("<memory>", runs), goals=goals, detectors=detectors)
     return list(report.findings())

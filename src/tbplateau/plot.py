@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tbplateau._optional import import_pyplot
-from tbplateau.curves import curves_for
+from tbplateau.curves import Curves, curves_for
 from tbplateau.errors import InvalidParameterError
 from tbplateau.findings import FindingKind, finding_label
 from tbplateau.render.sparkline import SVG_COLOUR
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+
     from tbplateau.findings import Finding
     from tbplateau.reader.model import Logdir
     from tbplateau.report import Report
@@ -44,33 +46,9 @@ def findings_of(report: Report, run: str, tag: str) -> list[Finding]:
     raise InvalidParameterError(f"the report has no run {run!r}")
 
 
-def plot_series(
-    report: Report, run: str, tag: str, *, ax: Any = None, logdir: Logdir | None = None
-) -> Any:
-    """Draw ``run``/``tag`` with one shaded span per finding; return the matplotlib Axes.
-
-    Non-finite points are ticks along the top, the best value a dot; for an
-    overfitting finding the training curve it is judged against is drawn too (dashed).
-    The y axis is logarithmic when the values are positive and span more than two
-    orders of magnitude. ``logdir`` gives the points when the report's path cannot be
-    re-read.
-    """
-    findings = findings_of(report, run, tag)
-    series = curves_for(report, logdir).get((run, tag))
-    if series is None:
-        raise InvalidParameterError(
-            f"the points of {run!r}/{tag!r} are not available: pass logdir= "
-            "(the Logdir the report was analysed from)"
-        )
-    plt: Any = import_pyplot()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.2))
-    steps = series.steps
-    values = series.values
-    finite = np.isfinite(values)
-    ax.plot(steps[finite], values[finite], color="#1f77b4", linewidth=1.2, label=tag)
-    curves = curves_for(report, logdir)
-    for f in findings:  # overfitting: the training curve it is judged against, dashed
+def _training_curve(ax: Any, findings: Sequence[Finding], curves: Curves, run: str) -> None:
+    """Draw, dashed, the training curve the first overfitting finding is judged against."""
+    for f in findings:
         if f.kind is not FindingKind.OVERFITTING or len(f.tags) < 2:
             continue
         trun = str(f.detail.get("training_run", run))
@@ -87,7 +65,36 @@ def plot_series(
                 label=f"{label} (training)",
                 gid=f"training:{f.tags[-1]}",
             )
-            break
+            return
+
+
+def plot_series(
+    report: Report, run: str, tag: str, *, ax: Any = None, logdir: Logdir | None = None
+) -> Any:
+    """Draw ``run``/``tag`` with one shaded span per finding; return the matplotlib Axes.
+
+    Non-finite points are ticks along the top, the best value a dot; for an
+    overfitting finding the training curve it is judged against is drawn too (dashed).
+    The y axis is logarithmic when the values are positive and span more than two
+    orders of magnitude. ``logdir`` gives the points when the report's path cannot be
+    re-read.
+    """
+    findings = findings_of(report, run, tag)
+    curves = curves_for(report, logdir)
+    series = curves.get((run, tag))
+    if series is None:
+        raise InvalidParameterError(
+            f"the points of {run!r}/{tag!r} are not available: pass logdir= "
+            "(the Logdir the report was analysed from)"
+        )
+    plt: Any = import_pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.2))
+    steps = series.steps
+    values = series.values
+    finite = np.isfinite(values)
+    ax.plot(steps[finite], values[finite], color="#1f77b4", linewidth=1.2, label=tag)
+    _training_curve(ax, findings, curves, run)
     last = float(steps[-1]) if len(steps) else 0.0
     for f in findings:
         end = last if f.end_step is None else float(f.end_step)

@@ -7,6 +7,7 @@ them to equal the stored ones (so no label can be edited by hand without the che
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from train_reference.common import overfit_onset, read_run
-from train_reference.evalset.rules import Event, label_series
+from train_reference.evalset.rules import Event, SeriesLabels, label_series
 from train_reference.evalset.spec import Intervention, RunSpec
 
 __all__ = ["Layout", "derive", "events_of", "spec_from_json"]
@@ -103,24 +104,13 @@ def derive(
     keys = [k for k in layout.series if not k.endswith("/lr")]
     evs = events_of(spec)
     # a series going non-finite is an event for every other series of the run
-    nf_epochs = []
-    for key in keys:
-        steps, values = series(key)
-        bad = np.nonzero(~np.isfinite(values))[0]
-        if len(bad):
-            spe, off = layout.steps_per_epoch[key], layout.offset.get(key, 0)
-            nf_epochs.append(int(bad[0]) if spe == 0 else int((steps[bad[0]] + off) // spe))
-    if nf_epochs:
-        evs.append((min(nf_epochs), "another series went non-finite"))
+    nf_epoch = _first_nonfinite_epoch(keys, series, layout)
+    if nf_epoch is not None:
+        evs.append((nf_epoch, "another series went non-finite"))
     labels: list[dict[str, Any]] = []
     complete: list[dict[str, Any]] = []
     notes: list[str] = []
-    results = {}
-    for key in keys:
-        steps, values = series(key)
-        spe, off = layout.steps_per_epoch[key], layout.offset.get(key, 0)
-        events = [Event(_positions(steps, spe, off, e), what) for e, what in evs]
-        results[key] = (events, label_series(steps, values, _goal(key), events))
+    results = {key: _label_one(series(key), layout, key, evs) for key in keys}
     over = _overfitting(spec, layout, series, results)
     for key in keys:
         run, tag = layout.series[key]
@@ -138,35 +128,76 @@ def derive(
         quantised = key.endswith("accuracy") and sizes.get(split, 0) < 300
         if quantised:
             incomplete.add("plateau")
-        for lb in res.labels:
-            if quantised and lb["rule"] == "frozen" and lb["end_step"] is not None:
-                # a constant run of an accuracy in visible quanta that the next event ends:
-                # issue 8's open case, not claimed (one that lasts to the end still is)
-                notes.append(f"{run} {tag}: constant run from {lb['start_step']} not claimed")
-                continue
-            labels.append({"run": run, "tags": [tag], **lb, "why": _why(lb, spec, evs)})
+        claimed, unclaimed = _claimed(res.labels, quantised)
+        labels += [{"run": run, "tags": [tag], **lb, "why": _why(lb, spec, evs)} for lb in claimed]
+        notes += [
+            f"{run} {tag}: constant run from {lb['start_step']} not claimed" for lb in unclaimed
+        ]
         kinds = [k for k in res.complete if k not in incomplete]
         if key.startswith("val/") and over_complete:
             kinds.append("overfitting")
         complete.append({"run": run, "tags": [tag], "kinds": kinds})
         notes += [f"{run} {tag}: {n}" for n in res.notes]
     if isinstance(over, tuple):
-        (vrun, vtag), (trun, ttag) = layout.series["val/loss"], layout.series["train/loss"]
-        lab: dict[str, Any] = {
-            "run": vrun,
-            "kind": "overfitting",
-            "tags": [vtag, ttag],
-            "start_step": over[0],
-            "end_step": None,
-            "rule": "overfit_onset",
-            "onset_range": over[1],
-            "why": "the validation loss rises after its minimum while the training loss keeps "
-            "falling (common.overfit_onset): start = the minimum",
-        }
-        if trun != vrun:
-            lab["other_run"] = trun
-        labels.append(lab)
+        labels.append(_overfit_label(layout, over))
     return labels, complete, notes
+
+
+def _label_one(
+    curve: tuple[np.ndarray, np.ndarray], layout: Layout, key: str, evs: list[tuple[int, str]]
+) -> tuple[list[Event], SeriesLabels]:
+    """The events (at the series' own positions) and the rules' labels of one series."""
+    steps, values = curve
+    spe, off = layout.steps_per_epoch[key], layout.offset.get(key, 0)
+    events = [Event(_positions(steps, spe, off, e), what) for e, what in evs]
+    return events, label_series(steps, values, _goal(key), events)
+
+
+def _claimed(
+    found: list[dict[str, Any]], quantised: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(claimed, unclaimed)``: a constant run of an accuracy in visible quanta that the next
+    event ends is issue 8's open case, not claimed (one that lasts to the end still is)."""
+    claimed, unclaimed = [], []
+    for lb in found:
+        if quantised and lb["rule"] == "frozen" and lb["end_step"] is not None:
+            unclaimed.append(lb)
+        else:
+            claimed.append(lb)
+    return claimed, unclaimed
+
+
+def _first_nonfinite_epoch(
+    keys: list[str], series: Callable[[str], tuple[np.ndarray, np.ndarray]], layout: Layout
+) -> int | None:
+    """The first epoch at which any of the series ``keys`` holds a non-finite value."""
+    nf_epochs = []
+    for key in keys:
+        steps, values = series(key)
+        bad = np.nonzero(~np.isfinite(values))[0]
+        if len(bad):
+            spe, off = layout.steps_per_epoch[key], layout.offset.get(key, 0)
+            nf_epochs.append(int(bad[0]) if spe == 0 else int((steps[bad[0]] + off) // spe))
+    return min(nf_epochs) if nf_epochs else None
+
+
+def _overfit_label(layout: Layout, over: tuple[int, list[int]]) -> dict[str, Any]:
+    """The run's one overfitting label: at the validation loss's minimum."""
+    (vrun, vtag), (trun, ttag) = layout.series["val/loss"], layout.series["train/loss"]
+    lab: dict[str, Any] = {
+        "run": vrun,
+        "kind": "overfitting",
+        "tags": [vtag, ttag],
+        "start_step": over[0],
+        "end_step": None,
+        "rule": "overfit_onset",
+        "onset_range": over[1],
+        "why": "the validation loss rises after its minimum while the training loss keeps "
+        "falling (common.overfit_onset): start = the minimum",
+    }
+    if trun != vrun:
+        lab["other_run"] = trun
+    return lab
 
 
 def _overfitting(

@@ -190,6 +190,29 @@ def _label(
     return out
 
 
+def _frozen_tail(
+    out: SeriesLabels,
+    steps: np.ndarray,
+    v: np.ndarray,
+    w: np.ndarray,
+    span: tuple[int, int],
+    end: int | None,
+) -> bool:
+    """Label the stretch's last 5 or more exactly equal values, if it ends with them, as a
+    ``frozen`` plateau (what comes before it incomplete unless it improves); say if it did."""
+    a, b = span
+    seg = v[a:b]
+    f = b - 1
+    while f > a and seg[f - 1 - a] == seg[-1]:
+        f -= 1
+    if b - f < 5:
+        return False
+    out.labels.append(_label("plateau", steps, f, end, "frozen", exact=True))
+    if f - a > 2 and _improving_share(w[a:f]) < 0.6:
+        out.incomplete.add("plateau")
+    return True
+
+
 def _stretch(
     out: SeriesLabels,
     steps: np.ndarray,
@@ -216,14 +239,7 @@ def _stretch(
             out.incomplete.add("plateau")
             out.notes.append(f"stretch [{a}, {b}) too short to judge")
         return
-    seg = v[a:b]
-    f = b - 1
-    while f > a and seg[f - 1 - a] == seg[-1]:
-        f -= 1
-    if b - f >= 5:
-        out.labels.append(_label("plateau", steps, f, end, "frozen", exact=True))
-        if f - a > 2 and _improving_share(w[a:f]) < 0.6:
-            out.incomplete.add("plateau")
+    if _frozen_tail(out, steps, v, w, (a, b), end):
         return
     sig = noise(w[a:b])
     third = max(1, m // 3)

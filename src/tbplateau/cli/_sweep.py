@@ -29,6 +29,7 @@ from tbplateau.cli._common import (
     EXIT_OK,
     FailOn,
     Selection,
+    Steps,
     UsageError,
     print_line,
     progress,
@@ -185,6 +186,30 @@ def _names_only(names: Sequence[str]) -> Logdir:
     return Logdir("", tuple(Run(n, (), ()) for n in names))
 
 
+def _open(
+    args: argparse.Namespace, client: object, selection: Selection, step: Steps, err: Console
+) -> Sweep:
+    """List the sweep's runs (those of ``--runs-from`` when given), check the selection
+    against them and say how the analysis will run."""
+    names = None if args.runs_from is None else _manifest(args.runs_from)
+    step(f"listing {args.logdir}")
+    sweep = Sweep(
+        args.logdir,
+        client=client,
+        goals=selection.goals,
+        runs=names,
+        select_runs=selection.select.runs_pattern,
+        select_tags=selection.select.tags_pattern,
+        progress=step.runs,
+    )
+    listed = [r.name for r in sweep.listing.runs]
+    _check_runs(selection, listed)
+    for note in selection.notes(_names_only(listed)):
+        print_line(err, note)
+    step(f"analysing {len(sweep.names()):,} runs on {sweep.workers} {sweep.backend}")
+    return sweep
+
+
 def sweep_report(
     args: argparse.Namespace,
     out: Console,
@@ -195,7 +220,6 @@ def sweep_report(
     render: Render,
 ) -> int:
     """``report`` as a sweep; ``render`` draws the formats other than JSON."""
-    names = None if args.runs_from is None else _manifest(args.runs_from)
     summary = Summary()
     hits = _Hits()
 
@@ -211,21 +235,7 @@ def sweep_report(
 
     kept: list[dict[str, Any]] = []
     with _client(args) as client, progress(out, err) as step:
-        step(f"listing {args.logdir}")
-        sweep = Sweep(
-            args.logdir,
-            client=client,
-            goals=selection.goals,
-            runs=names,
-            select_runs=selection.select.runs_pattern,
-            select_tags=selection.select.tags_pattern,
-            progress=step.runs,
-        )
-        listed = [r.name for r in sweep.listing.runs]
-        _check_runs(selection, listed)
-        for note in selection.notes(_names_only(listed)):
-            print_line(err, note)
-        step(f"analysing {len(sweep.names()):,} runs on {sweep.workers} {sweep.backend}")
+        sweep = _open(args, client, selection, step, err)
         if args.format in ("json", "jsonl"):
             with _output(args.output, out) as fh:
                 chunks = (

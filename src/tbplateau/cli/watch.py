@@ -139,6 +139,11 @@ def watch_parser(name: str, sub: Subparsers) -> None:
         help="a run still for this long (or 3 of its logging intervals) counts as stopped; "
         "its alerts then match report's findings (default 60)",
     )
+    _delivery_options(p)
+
+
+def _delivery_options(p: argparse.ArgumentParser) -> None:
+    """Where alerts are kept and sent: ``--state``, ``--notify`` and ``--exec``."""
     p.add_argument(
         "--state",
         metavar="FILE|none",

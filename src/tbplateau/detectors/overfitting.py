@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -108,6 +109,17 @@ def _raw(p: Levels, working: float) -> float:
     return float(-working if p.goal == "min" else working)
 
 
+@dataclass(frozen=True, slots=True)
+class _Rise:
+    """A validation metric's worsening after its robust best (working units)."""
+
+    best_point: int
+    best: float
+    final: float
+    drop: float
+    progress: float
+
+
 class OverfittingDetector(Detector):
     """Find where a validation metric starts to worsen while its training metric improves.
 
@@ -190,10 +202,31 @@ class OverfittingDetector(Detector):
         pt = levels(training, tgoal)
         if pv.n < 4 or pt.n < 2:
             return []
+        rise = self._validation_rise(pv)
+        if rise is None:
+            return []
+        onset_x = float(pv.x[rise.best_point])
+        if pt.x.size == 0 or float(pt.x[-1]) <= onset_x:
+            return []
+        gain = _tail_level(pt, 0.1) - _level_at(pt, onset_x, 0.1)
+        improving = gain >= self.min_training_progress * pt.sigma
+        # Training already flat (neither better nor clearly worse) while validation
+        # rises strongly: the model memorises what it already fits. (Its long-run factor
+        # is only worked out when asked.)
+        if not improving and not (
+            rise.drop >= STRONG_RISE * rise.progress
+            and gain > -(self.min_training_progress * pt.sigma * pt.kappa)
+        ):
+            return []
+        return [self._finding(validation, training, (pv, pt), rise, gain)]
+
+    def _validation_rise(self, pv: Levels) -> _Rise | None:
+        """The validation metric's worsening after its robust best, when it is large enough
+        (next to the noise and to the progress before it) and not a one-step collapse."""
         best_point, best = _robust_best(pv)
         after = pv.n - 1 - best_point
         if after < max(2, self.min_fraction * pv.n):
-            return []
+            return None
         yb = pv.bins.y
         b = int(np.searchsorted(pv.bins.start, best_point, side="right")) - 1
         final = _tail_level(pv, 0.1)
@@ -204,53 +237,53 @@ class OverfittingDetector(Detector):
         # A few evaluations say little about the noise: the rise must then be large
         # next to the improvement before it.
         if drop < self.min_worsening * pv.sigma:
-            return []
+            return None
         if pv.n <= SHORT:
             if drop < max(self.min_relative, SHORT_RELATIVE) * progress:
-                return []
+                return None
         elif drop < self.min_relative * progress and drop < _level_rise(pv, best):
-            return []
+            return None
         # A rise in one step is a collapse (a divergence), not the slow drift of a model
         # that memorises its training set.
         if pv.n > SHORT:
             steps = np.diff(pv.smooth[b:]) if b + 1 < len(pv.bins) else np.zeros(0)
             if steps.size and -float(steps.min()) >= 0.5 * drop:
-                return []
-        onset_x = float(pv.x[best_point])
-        if pt.x.size == 0 or float(pt.x[-1]) <= onset_x:
-            return []
-        gain = _tail_level(pt, 0.1) - _level_at(pt, onset_x, 0.1)
-        improving = gain >= self.min_training_progress * pt.sigma
-        # Training already flat (neither better nor clearly worse) while validation
-        # rises strongly: the model memorises what it already fits. (Its long-run factor
-        # is only worked out when asked.)
-        if not improving and not (
-            drop >= STRONG_RISE * progress
-            and gain > -(self.min_training_progress * pt.sigma * pt.kappa)
-        ):
-            return []
+                return None
+        return _Rise(best_point, best, final, drop, progress)
+
+    def _finding(
+        self,
+        validation: Series,
+        training: Series,
+        levels_of: tuple[Levels, Levels],
+        rise: _Rise,
+        gain: float,
+    ) -> Finding:
+        """The finding, its detail and its confidence (capped by the training side's progress)."""
+        pv, pt = levels_of
+        at = pv.pos[rise.best_point]
         detail = {
             "validation_run": validation.run,
             "training_run": training.run,
             "validation_tag": validation.tag,
             "training_tag": training.tag,
-            "validation_worsening": drop,
+            "validation_worsening": rise.drop,
             "training_progress": gain,
             "log_scale": pv.log_scale,
-            "best_step": int(validation.steps[pv.pos[best_point]]),
-            "best_value": float(validation.values[pv.pos[best_point]]),
-            "robust_best": _raw(pv, best),
-            "final_value": _raw(pv, final),
+            "best_step": int(validation.steps[at]),
+            "best_value": float(validation.values[at]),
+            "robust_best": _raw(pv, rise.best),
+            "final_value": _raw(pv, rise.final),
         }
-        conf = max(0.5, confidence_from(drop / pv.sigma - self.min_worsening, 6.0))
-        if improving:
+        conf = max(0.5, confidence_from(rise.drop / pv.sigma - self.min_worsening, 6.0))
+        if gain >= self.min_training_progress * pt.sigma:
             conf = min(
                 conf, 0.5 + 0.5 * min(1.0, gain / (4 * self.min_training_progress * pt.sigma))
             )
         else:
             conf = min(conf, 0.6)
-        start = int(validation.steps[pv.pos[best_point]])
-        return [Finding(self.kind, start, None, (validation.tag, training.tag), conf, detail)]
+        start = int(validation.steps[at])
+        return Finding(self.kind, start, None, (validation.tag, training.tag), conf, detail)
 
     # -- streaming over a pair ------------------------------------------------------
 

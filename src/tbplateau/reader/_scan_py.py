@@ -301,6 +301,10 @@ _EVENT_FIELDS = frozenset(
 )
 
 
+_Decoded = tuple[bytes, int, float, bytes | None]
+"""One summary value: tag, kind (-1 simple, -2 scalar tensor, else a ``KIND_*``), value, plugin."""
+
+
 def _parse_event(
     buf: bytes,
     start: int,
@@ -310,7 +314,6 @@ def _parse_event(
     tags: tuple[dict[bytes, int], list[bytes], list[int], dict[int, bytes]],
 ) -> None:
     """Decode one Event; raise _ParseError before emitting anything if it is malformed."""
-    tag_index, tag_names, tag_offsets, plugins = tags
     wall = 0.0
     step = 0
     summaries: list[tuple[int, int]] = []
@@ -333,41 +336,12 @@ def _parse_event(
                 if snum == 1 and swire == 0:
                     session_start = sa == 1
     # Decode every value before emitting, so a malformed record emits nothing.
-    decoded: list[tuple[bytes, int, float, bytes | None]] = []
-    for sa, sb in summaries:
-        for num, wire, a, b in _fields(buf, sa, sb):
-            if num != 1 or wire != 2:
-                continue
-            tag = b""
-            kind = KIND_NONE
-            simple = 0.0
-            tensor: tuple[int, int] | None = None
-            meta: tuple[int, int] | None = None
-            for vnum, vwire, va, vb in _fields(buf, a, b):
-                if vnum == 1 and vwire == 2:
-                    tag = buf[va:vb]
-                elif vnum == 2 and vwire == 5:
-                    kind = -1
-                    simple = struct.unpack_from("<f", buf, va)[0]
-                elif vnum in (3, 5) and vwire == 2:
-                    kind = KIND_HISTOGRAM
-                elif vnum == 4 and vwire == 2:
-                    kind = KIND_IMAGE
-                elif vnum == 6 and vwire == 2:
-                    kind = KIND_AUDIO
-                elif vnum == 8 and vwire == 2:
-                    kind = KIND_TENSOR
-                    tensor = (va, vb)
-                elif vnum == 9 and vwire == 2:
-                    meta = (va, vb)
-            plugin = _plugin_name(buf, *meta) if meta is not None else None
-            value = simple
-            if kind == KIND_TENSOR and tensor is not None:
-                scalar = _tensor_scalar(buf, *tensor)
-                if scalar is not None:
-                    kind = -2
-                    value = scalar
-            decoded.append((tag, kind, value, plugin))
+    decoded = [
+        _summary_value(buf, a, b)
+        for sa, sb in summaries
+        for num, wire, a, b in _fields(buf, sa, sb)
+        if num == 1 and wire == 2
+    ]
     out.records += 1
     if not event_like:
         out.foreign += 1
@@ -377,6 +351,53 @@ def _parse_event(
         out.session_starts += 1
     if file_version is not None and out.file_version is None:
         out.file_version = file_version.decode("utf-8", "replace")
+    _emit(decoded, step, wall, out, offset, tags)
+
+
+def _summary_value(buf: bytes, a: int, b: int) -> _Decoded:
+    """Decode one ``Summary.Value`` (raises _ParseError if it is malformed)."""
+    tag = b""
+    kind = KIND_NONE
+    simple = 0.0
+    tensor: tuple[int, int] | None = None
+    meta: tuple[int, int] | None = None
+    for vnum, vwire, va, vb in _fields(buf, a, b):
+        if vnum == 1 and vwire == 2:
+            tag = buf[va:vb]
+        elif vnum == 2 and vwire == 5:
+            kind = -1
+            simple = struct.unpack_from("<f", buf, va)[0]
+        elif vnum in (3, 5) and vwire == 2:
+            kind = KIND_HISTOGRAM
+        elif vnum == 4 and vwire == 2:
+            kind = KIND_IMAGE
+        elif vnum == 6 and vwire == 2:
+            kind = KIND_AUDIO
+        elif vnum == 8 and vwire == 2:
+            kind = KIND_TENSOR
+            tensor = (va, vb)
+        elif vnum == 9 and vwire == 2:
+            meta = (va, vb)
+    plugin = _plugin_name(buf, *meta) if meta is not None else None
+    value = simple
+    if kind == KIND_TENSOR and tensor is not None:
+        scalar = _tensor_scalar(buf, *tensor)
+        if scalar is not None:
+            kind = -2
+            value = scalar
+    return tag, kind, value, plugin
+
+
+def _emit(
+    decoded: list[_Decoded],
+    step: int,
+    wall: float,
+    out: _Out,
+    offset: int,
+    tags: tuple[dict[bytes, int], list[bytes], list[int], dict[int, bytes]],
+) -> None:
+    """Append one event's decoded values to ``out``, registering new tags."""
+    tag_index, tag_names, tag_offsets, plugins = tags
     for tag, kind, value, plugin in decoded:
         tid = tag_index.get(tag)
         if tid is None:
@@ -440,6 +461,25 @@ def _data_ok(buf: Buffer, p: int, length: int) -> bool:
     return masked_crc32c(memoryview(buf)[start : start + length]) == stored
 
 
+def _frame(buf: Buffer, p: int, n: int) -> tuple[int, int]:
+    """``(status, length)`` of the record at ``p``: ``FOUND`` when its header and data are
+    whole and their checksums agree, else why not (``length`` is the record's length
+    field once the header is valid, 0 before)."""
+    if n - p < 12:
+        return SHORT, 0
+    if not _header_ok(buf, p):
+        return BAD_HEADER, 0
+    length = _length(buf, p)
+    if length > MAX_RECORD_BYTES:
+        return TOO_LONG, length
+    if n - p - 16 < length:
+        return INCOMPLETE, length
+    crc = int.from_bytes(buf[p + 12 + length : p + 16 + length], "little")
+    if masked_crc32c(bytes(buf[p + 12 : p + 12 + length])) != crc:
+        return BAD_DATA, length
+    return FOUND, length
+
+
 def walk(
     buf: Buffer,
     pos: int,
@@ -470,30 +510,12 @@ def walk(
     out = _Out()
     tags = (tag_index, tag_names, tag_offsets, plugins)
     p = pos
-    status = SHORT
-    length = 0
     while True:
-        if n - p < 12:
-            status = SHORT
-            break
-        if not _header_ok(buf, p):
-            status = BAD_HEADER
-            break
-        length = _length(buf, p)
-        if length > MAX_RECORD_BYTES:
-            status = TOO_LONG
-            break
-        if n - p - 16 < length:
-            status = INCOMPLETE
-            break
-        record = bytes(buf[p + 12 : p + 12 + length])
-        if masked_crc32c(record) != int.from_bytes(
-            buf[p + 12 + length : p + 16 + length], "little"
-        ):
-            status = BAD_DATA
+        status, length = _frame(buf, p, n)
+        if status != FOUND:
             break
         try:
-            _parse_event(record, 0, length, out, base + p, tags)
+            _parse_event(bytes(buf[p + 12 : p + 12 + length]), 0, length, out, base + p, tags)
         except _ParseError:
             out.issues.append(
                 (
@@ -503,7 +525,6 @@ def walk(
                 )
             )
         p += 16 + length
-        length = 0
     return (
         p,
         status,

@@ -687,18 +687,10 @@ def _tag_series(
         else:
             i = bisect.bisect_right(cols.steps_back, a)  # a step going back inside the tag?
             restart = i < len(cols.steps_back) and cols.steps_back[i] < b
-        steps = cols.steps[chunk]
         duplicates = 0
         if restart:
-            keep = restart_keep_mask(steps)
-            if not keep.all():
-                # the same step logged twice in a row with the same value is a duplicate,
-                # not a restart (Lightning and HF write `epoch` once per logger call)
-                values = cols.values[chunk]
-                same = (steps[:-1] == steps[1:]) & (values[:-1] == values[1:]) & ~keep[:-1]
-                duplicates = int(np.count_nonzero(same))
-            chunk = (np.arange(a, b) if isinstance(chunk, slice) else chunk)[keep]
-            steps = cols.steps[chunk]
+            chunk, duplicates = _after_restarts(cols, chunk, a, b)
+        steps = cols.steps[chunk]
         kept = int(steps.shape[0])
         encoding = (
             _encoding_label(enc)
@@ -719,6 +711,23 @@ def _tag_series(
                 _owned=True,
             ),
         )
+
+
+def _after_restarts(
+    cols: _Columns, chunk: npt.NDArray[np.intp] | slice, a: int, b: int
+) -> tuple[npt.NDArray[np.intp], int]:
+    """The positions of a tag's points ``chunk`` (within ``a:b``) that a restart does not
+    replace, and how many dropped ones merely repeat the point before them."""
+    steps = cols.steps[chunk]
+    keep = restart_keep_mask(steps)
+    duplicates = 0
+    if not keep.all():
+        # the same step logged twice in a row with the same value is a duplicate,
+        # not a restart (Lightning and HF write `epoch` once per logger call)
+        values = cols.values[chunk]
+        same = (steps[:-1] == steps[1:]) & (values[:-1] == values[1:]) & ~keep[:-1]
+        duplicates = int(np.count_nonzero(same))
+    return (np.arange(a, b) if isinstance(chunk, slice) else chunk)[keep], duplicates
 
 
 def _build_run(name: str, files: list[_FileState]) -> Run:

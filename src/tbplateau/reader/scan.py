@@ -379,6 +379,37 @@ def _truncated(p: int, length: int, end: int) -> Issue:
     )
 
 
+def _walk(
+    win: _Window, pos: int, state: TagState, impl: Backend, out: _Collected
+) -> tuple[int, int, int]:
+    """Walk the valid records from ``pos``, collecting them; return (offset, status, length)."""
+    res = impl.walk(
+        win.buf,
+        pos - win.base,
+        win.base,
+        state.tag_index,
+        state.tag_names,
+        state.tag_offsets,
+        state.plugins,
+    )
+    out.add(res)
+    return win.base + int(res[0]), int(res[1]), int(res[2])
+
+
+def _short_tail(win: _Window, pos: int) -> list[Issue]:
+    """The issue of data that ends inside a record header at ``pos`` (none at the very end)."""
+    if pos == win.end:
+        return []
+    return [
+        (
+            pos,
+            "truncated",
+            f"file ends inside a record header at offset {pos} "
+            f"({win.end - pos} of 12 bytes; the file may still be being written)",
+        )
+    ]
+
+
 def _drive(
     win: _Window, pos: int, damage: Damage | None, state: TagState, impl: Backend, out: _Collected
 ) -> tuple[int, Damage | None, list[Issue]]:
@@ -386,34 +417,11 @@ def _drive(
     pending: tuple[int, int] | None = None  # first over-long header met at the end of the data
     while True:
         if damage is None:
-            res = impl.walk(
-                win.buf,
-                pos - win.base,
-                win.base,
-                state.tag_index,
-                state.tag_names,
-                state.tag_offsets,
-                state.plugins,
-            )
-            out.add(res)
-            pos, status, length = win.base + int(res[0]), int(res[1]), int(res[2])
+            pos, status, length = _walk(win, pos, state, impl, out)
             if status == SHORT:
                 if win.feed(pos, pos + 12):
                     continue
-                if pos == win.end:
-                    return pos, None, []
-                return (
-                    pos,
-                    None,
-                    [
-                        (
-                            pos,
-                            "truncated",
-                            f"file ends inside a record header at offset {pos} "
-                            f"({win.end - pos} of 12 bytes; the file may still be being written)",
-                        )
-                    ],
-                )
+                return pos, None, _short_tail(win, pos)
             if status == INCOMPLETE:
                 if win.feed(pos, pos + 16 + length):
                     continue

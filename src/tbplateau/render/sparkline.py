@@ -121,41 +121,14 @@ class Sparkline:
             n_cols = int(min(width, s.size))
             edges = np.full(n_cols + 1, first)
             col = (np.arange(s.size) * n_cols) // s.size
-        finite = np.isfinite(v)
-        pos = bool(finite.any()) and float(v[finite].min()) > 0
-        log_scale = pos and float(v[finite].max()) / float(v[finite].min()) > 100.0
-        w = np.log(np.where(finite, v, 1.0)) if log_scale else np.where(finite, v, 0.0)
-        w = np.clip(w, -1e150, 1e150)
-        sums = np.bincount(col, weights=np.where(finite, w, 0.0), minlength=n_cols)
-        counts = np.bincount(col, weights=finite.astype(np.float64), minlength=n_cols)
-        present = np.bincount(col, minlength=n_cols) > 0
-        means = np.full(n_cols, np.nan)
-        np.divide(sums, counts, out=means, where=counts > 0)
-        ok = np.isfinite(means)
-        level = np.full(n_cols, np.nan)
-        if ok.any():
-            lo_v, hi_v = float(means[ok].min()), float(means[ok].max())
-            span = hi_v - lo_v
-            level[ok] = (means[ok] - lo_v) / span if span > 0 else 0.5
-        level[present & ~ok] = -1.0
+        level, log_scale = _column_levels(v, col, n_cols)
         los = [math.ceil(edges[i]) if i else int(first) for i in range(n_cols)]
         his = [math.floor(edges[i + 1]) for i in range(n_cols)]
         his[-1] = int(last)
         if last <= first:
             los = [int(first)] * n_cols
             his = [int(first)] * n_cols
-        kinds: list[FindingKind | None] = [None] * n_cols
-        marks = [" "] * n_cols
-        rank = {k: i for i, k in enumerate(PRIORITY)}
-        for f in sorted(findings, key=lambda f: -rank[f.kind]):
-            end = last if f.end_step is None else f.end_step
-            cols = [i for i in range(n_cols) if los[i] <= end and his[i] >= f.start_step]
-            if not cols and f.start_step <= last:
-                cols = [int(np.searchsorted(his, f.start_step))]
-                cols = [min(cols[0], n_cols - 1)]
-            for j, i in enumerate(cols):
-                kinds[i] = f.kind
-                marks[i] = _letter(f) if j == 0 else "─"
+        kinds, marks = _marks(findings, los, his, last)
         return cls(
             tuple(float(x) for x in level),
             tuple(los),
@@ -257,3 +230,49 @@ def svg(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _column_levels(
+    v: npt.NDArray[np.float64], col: npt.NDArray[np.intp], n_cols: int
+) -> tuple[npt.NDArray[np.float64], bool]:
+    """Each column's mean on 0..1 (log scale when the values span over 100x), -1 for a
+    column of non-finite values only, NaN for an empty one; and whether the scale is log."""
+    finite = np.isfinite(v)
+    pos = bool(finite.any()) and float(v[finite].min()) > 0
+    log_scale = pos and float(v[finite].max()) / float(v[finite].min()) > 100.0
+    w = np.log(np.where(finite, v, 1.0)) if log_scale else np.where(finite, v, 0.0)
+    w = np.clip(w, -1e150, 1e150)
+    sums = np.bincount(col, weights=np.where(finite, w, 0.0), minlength=n_cols)
+    counts = np.bincount(col, weights=finite.astype(np.float64), minlength=n_cols)
+    present = np.bincount(col, minlength=n_cols) > 0
+    means = np.full(n_cols, np.nan)
+    np.divide(sums, counts, out=means, where=counts > 0)
+    ok = np.isfinite(means)
+    level = np.full(n_cols, np.nan)
+    if ok.any():
+        lo_v, hi_v = float(means[ok].min()), float(means[ok].max())
+        span = hi_v - lo_v
+        level[ok] = (means[ok] - lo_v) / span if span > 0 else 0.5
+    level[present & ~ok] = -1.0
+    return level, log_scale
+
+
+def _marks(
+    findings: Sequence[Finding], los: list[int], his: list[int], last: float
+) -> tuple[list[FindingKind | None], list[str]]:
+    """Each column's finding kind and mark: the letter where a finding starts, a rule
+    after it; the most important kind wins a shared column."""
+    n_cols = len(los)
+    kinds: list[FindingKind | None] = [None] * n_cols
+    marks = [" "] * n_cols
+    rank = {k: i for i, k in enumerate(PRIORITY)}
+    for f in sorted(findings, key=lambda f: -rank[f.kind]):
+        end = last if f.end_step is None else f.end_step
+        cols = [i for i in range(n_cols) if los[i] <= end and his[i] >= f.start_step]
+        if not cols and f.start_step <= last:
+            cols = [int(np.searchsorted(his, f.start_step))]
+            cols = [min(cols[0], n_cols - 1)]
+        for j, i in enumerate(cols):
+            kinds[i] = f.kind
+            marks[i] = _letter(f) if j == 0 else "─"
+    return kinds, marks
