@@ -153,6 +153,44 @@ def test_a_bounce_right_after_a_fresh_drop_is_no_dip(seed: int) -> None:
     )
 
 
+def _spike_after_speed_up(seed: int, n: int) -> tuple[np.ndarray, int, int]:
+    """A loss that has settled; an LR raise at t0 - 5 first speeds it up (it falls 2.5-3x
+    over five points, every step a little), then at t0 it jumps 4-6x above where it got
+    to for 3-5 points and comes back (the catapult at the edge of stability)."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.4, 0.5))
+    log = approach(n, tau=0.1 * n, drop=1.2) + noise(rng, n, 0.01)
+    fast = math.log(float(rng.uniform(2.5, 3.0)))
+    log[t0 - 5 : t0] -= fast * np.linspace(0.2, 1.0, 5)
+    log[t0:] -= fast
+    length = int(rng.integers(3, 6))
+    high = log[t0 - 1] + math.log(float(rng.uniform(4.0, 6.0)))
+    log[t0 : t0 + length] = high + rng.normal(0.0, 0.1, length)
+    return np.exp(log), t0, length
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [120, 170, 200])
+def test_a_spike_right_after_a_speed_up_is_a_divergence(n: int, seed: int) -> None:
+    # The level the loss spikes from was reached by steady progress since the logged LR
+    # raise, not by a fresh one-step drop (see the bounce above): the spike is a
+    # divergence that ends.
+    from tbplateau.analysis import analyze_runs
+    from tbplateau.reader.model import Run
+
+    values, t0, length = _spike_after_speed_up(seed, n)
+    s = series(values, "loss")
+    lr = np.where(np.arange(n) < t0 - 5, 1e-2, 3e-1)
+    run = Run(s.run, ("f",), (s, Series(s.run, "lr", steps=s.steps, values=lr)))
+    (report,) = analyze_runs([run], goals=["loss=min"])
+    found = list(next(r for r in report.series if r.tag == s.tag).findings)
+    div = of_kind(found, FindingKind.DIVERGENCE)
+    assert len(div) == 1, describe(s, found)
+    assert near(s, div[0].start_step, t0), describe(s, found)
+    assert div[0].end_step is not None, describe(s, found)
+    assert position(s, div[0].end_step) <= t0 + length + onset_tolerance(n), describe(s, found)
+
+
 # ------------------------------------- a blow-up of 25x or more that the run comes back from
 
 

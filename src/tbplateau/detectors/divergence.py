@@ -170,15 +170,7 @@ class DivergenceDetector(Detector):
         m = len(p.bins)
         p0 = int(p.bins.start[ep.b0])
         p1 = int(p.bins.start[ep.b1]) if ep.b1 < m else p.n
-        before = path[: ep.b0 + 1]
-        progress = float(before.max() - path[0]) if before.size else 0.0
-        if progress <= 0:
-            progress = float(np.ptp(path))
-        lo = max(0, ep.b0 - 5)
-        # the noise of the good level it fell from: the swings of a blow-up are the
-        # divergence itself, not noise to measure it against
-        before = p.local[lo : ep.b0] if ep.b0 > lo else p.local[ep.b0 : ep.b0 + 1]
-        noise = fast_median(before) * stretch_kappa(p, lo, max(ep.b0, lo + 1))
+        progress, noise = _scales(p, path, ep)
         to_end = not ep.recovered
         # a worsening of less than 5 % of the level is no divergence, however quiet
         level = 1.0 if p.log_scale else fast_median(np.abs(p.y))
@@ -187,28 +179,7 @@ class DivergenceDetector(Detector):
             and ep.drop >= self.min_relative * progress
             and ep.drop >= LEVEL_SHARE * level
         )
-        lasting = p1 - p0
-        long_enough = lasting >= max(3, self.min_fraction * p.n) or (to_end and ends_nonfinite)
-        # A dip that recovers must last twice as long (twice the 3-point floor on a short
-        # run too), and not be a warm-up at the start.
-        good_at = int(p.bins.start[ep.top])
-        bump_ok = lasting >= max(6, 2 * self.min_fraction * p.n) and good_at >= 0.1 * p.n
-        # A short, deep dip (an LR spike or raise the run comes back from) is a divergence
-        # too: three points or more but short (a long bump that recovers is judged as
-        # above: a cyclic schedule's swings are no divergence), a fifth of the level below
-        # where it was...
-        short = 3 <= lasting <= max(10, self.min_fraction * p.n)
-        held = p.robust[max(0, ep.b0 - STEADY_BLOCKS) : ep.b0]
-        # ...from a level the metric held (not a swing back from a fresh drop)
-        steady = held.size == STEADY_BLOCKS and bool(
-            np.all(np.abs(held - ep.level) <= 0.4 * ep.drop)
-        )
-        deep = ep.drop >= DIP_SHARE * level
-        # ...and so is a blow-up of 25x or more (half the level on a linear scale) that
-        # thrashes longer before the run comes back (the edge of stability after a raise)
-        huge = ep.drop >= (HUGE_LOG if p.log_scale else HUGE_SHARE * level)
-        if ep.recovered and (short or huge) and deep and steady and good_at >= 0.1 * p.n:
-            long_enough = bump_ok = True
+        long_enough, bump_ok = self._lasts(p, ep, p1 - p0, to_end and ends_nonfinite, level)
         if p.n < self.min_points:
             # Too few points to know the noise: only a blow-up counts.
             explosive = p.log_scale and ep.drop > math.log(10.0)
@@ -231,6 +202,62 @@ class DivergenceDetector(Detector):
         conf = confidence_from(ep.drop / noise - self.min_worsening, 6.0)
         conf = max(conf, 0.5)
         return Finding(self.kind, p.step_at(onset), end, (series.tag,), conf, detail)
+
+    def _lasts(
+        self, p: Prepared, ep: _Episode, lasting: int, nonfinite_end: bool, level: float
+    ) -> tuple[bool, bool]:
+        """Whether the episode lasts long enough to be a divergence, and (if it recovers)
+        long enough to be more than a dip: ``(long_enough, bump_ok)``."""
+        long_enough = lasting >= max(3, self.min_fraction * p.n) or nonfinite_end
+        # A dip that recovers must last twice as long (twice the 3-point floor on a short
+        # run too), and not be a warm-up at the start.
+        good_at = int(p.bins.start[ep.top])
+        bump_ok = lasting >= max(6, 2 * self.min_fraction * p.n) and good_at >= 0.1 * p.n
+        # A short, deep dip (an LR spike or raise the run comes back from) is a divergence
+        # too: three points or more but short (a long bump that recovers is judged as
+        # above: a cyclic schedule's swings are no divergence), a fifth of the level below
+        # where it was...
+        short = 3 <= lasting <= max(10, self.min_fraction * p.n)
+        held = p.robust[max(0, ep.b0 - STEADY_BLOCKS) : ep.b0]
+        # ...from a level the metric held, or climbed to by steady progress (not a swing
+        # back from a fresh drop)
+        steady = held.size == STEADY_BLOCKS and (
+            bool(np.all(np.abs(held - ep.level) <= 0.4 * ep.drop)) or _rising_into(held, ep)
+        )
+        deep = ep.drop >= DIP_SHARE * level
+        # ...and so is a blow-up of 25x or more (half the level on a linear scale) that
+        # thrashes longer before the run comes back (the edge of stability after a raise)
+        huge = ep.drop >= (HUGE_LOG if p.log_scale else HUGE_SHARE * level)
+        if ep.recovered and (short or huge) and deep and steady and good_at >= 0.1 * p.n:
+            return True, True
+        return long_enough, bump_ok
+
+
+def _rising_into(held: FloatArray, ep: _Episode) -> bool:
+    """Whether ``held`` climbs to the episode's good level by steady progress (every step
+    forward or nearly, none carrying half the climb) and ends there: a spike after an LR
+    raise sped the run up, not a swing back from a fresh drop in one step."""
+    steps = np.diff(held)
+    climb = float(held[-1] - held[0])
+    return bool(
+        climb > 0
+        and np.all(steps >= -0.1 * ep.drop)
+        and float(steps.max()) < 0.5 * climb
+        and abs(float(held[-1]) - ep.level) <= 0.4 * ep.drop
+    )
+
+
+def _scales(p: Prepared, path: FloatArray, ep: _Episode) -> tuple[float, float]:
+    """``(progress, noise)`` an episode is judged against: the progress before it, and the
+    noise of the good level it fell from (the swings of a blow-up are the divergence
+    itself, not noise to measure it against)."""
+    before = path[: ep.b0 + 1]
+    progress = float(before.max() - path[0]) if before.size else 0.0
+    if progress <= 0:
+        progress = float(np.ptp(path))
+    lo = max(0, ep.b0 - 5)
+    local = p.local[lo : ep.b0] if ep.b0 > lo else p.local[ep.b0 : ep.b0 + 1]
+    return progress, fast_median(local) * stretch_kappa(p, lo, max(ep.b0, lo + 1))
 
 
 def _raw(p: Prepared, working: float) -> float:
