@@ -317,9 +317,10 @@ def _explained_by_overfitting(found: list[Finding], over: Finding, val: Series) 
     tolerance), or one still going on when the overfitting starts: the same rise of
     the validation loss, reported once, as overfitting. A divergence over before the
     overfitting onset (a spike that recovered) is an event of its own and stays, however
-    close to the onset it starts. On the series the overfitting was found on, a plateau
-    around its onset that the metric leaves (by worsening) is the flat bottom of the
-    curve, the minimum it starts from: dropped too.
+    close to the onset it starts; so does a collapse in one step (``detail.sudden``), not
+    the slow drift of a model that memorises its training set. On the series the
+    overfitting was found on, a plateau around its onset that the metric leaves (by
+    worsening) is the flat bottom of the curve, the minimum it starts from: dropped too.
     """
     tol = onset_tolerance(len(val))
     o = _position(val, over.start_step)
@@ -338,6 +339,8 @@ def _explained_by_overfitting(found: list[Finding], over: Finding, val: Series) 
             return False
         if f.end_step is not None and _position(val, f.end_step) < o:
             return False  # over before the overfitting begins: an event of its own
+        if f.detail.get("sudden"):
+            return False  # a collapse in one step: not the drift of overfitting
         if _position(val, f.start_step) >= o - tol:
             return True
         return _position(val, f.end_step) >= o

@@ -198,6 +198,7 @@ class DivergenceDetector(Detector):
             "explosive": bool(p.log_scale and ep.drop > math.log(100.0)),
             "from_value": _raw(p, ep.level),
             "worst_value": _raw(p, ep.level - ep.drop),
+            "sudden": _sudden(p, ep),
         }
         conf = confidence_from(ep.drop / noise - self.min_worsening, 6.0)
         conf = max(conf, 0.5)
@@ -359,6 +360,13 @@ def _at_jump(
         if before - float(np.max(r[j : j + 2])) >= 0.5 * drop:
             return j, before
     return b0, top
+
+
+def _sudden(p: Prepared, ep: _Episode) -> bool:
+    """Whether the episode starts with a jump that carries half its worsening or more:
+    a collapse in one step, not a drift."""
+    seg = next((s for s in p.segments if s.b0 == ep.b0), None)
+    return bool(seg is not None and -seg.jump >= 0.5 * ep.drop)
 
 
 def _onset_point(p: Prepared, ep: _Episode) -> int:
