@@ -150,6 +150,15 @@ ALL = frozenset(FindingKind)
         (None, "train/cross_entropy", Role.METRIC, "min"),
         (None, "approx_kl", Role.DIAGNOSTIC, None),
         (None, "metrics/perplexity_per_step", Role.METRIC, "min"),
+        # error rates of a top-k accuracy are errors (pycls, timm), and other metrics whose
+        # words name the goal
+        (None, "top1_err", Role.METRIC, "min"),
+        (None, "val/top5_error", Role.METRIC, "min"),
+        (None, "error/top1", Role.METRIC, "min"),
+        (None, "val/miss_rate", Role.METRIC, "min"),
+        (None, "eval/exact_match", Role.METRIC, "max"),
+        (None, "test/bits_per_dim", Role.METRIC, "min"),
+        (None, "val/top1", Role.METRIC, "max"),
     ],
 )
 def test_framework_tags(framework: str | None, tag: str, role: Role, goal: str | None) -> None:

@@ -79,13 +79,14 @@ def _wordset(text: str) -> frozenset[str]:
 _MIN_WORDS = _wordset(
     "loss losses error err errors mse mae rmse rmsle mape smape nll perplexity ppl cer wer "
     "ter xent crossentropy cross_entropy bpd bpc kl kld divergence distance dist fid cost "
-    "regret hinge huber logloss brier ece l1 l2 sse"
+    "regret hinge huber logloss brier ece l1 l2 sse miss missrate fpr fnr eer"
 )
 _MAX_WORDS = _wordset(
     "accuracy acc top1 top5 top_1 top_5 auc roc auroc auprc pr_auc f1 fscore f1score f_score "
     "precision prec recall iou miou jaccard dice map ap ndcg mrr bleu rouge rouge1 rouge2 "
     "rougel meteor chrf bertscore r2 reward rewards rew return returns score psnr ssim "
-    "spearman pearson corr correlation kappa mcc hit hits hitrate success win winrate elo"
+    "spearman pearson corr correlation kappa mcc hit hits hitrate success win winrate elo "
+    "exact"
 )
 _NULL_WORDS = _wordset(
     "lr learning_rate learningrate epoch epochs step steps global_step time duration sec secs "
@@ -115,8 +116,9 @@ _NULL_PHRASES = (
     ("clip", "fraction"),
     ("explained", "variance"),
 )
-# Two-word names of metrics to minimise ("cross_entropy" splits into two words).
-_MIN_PHRASES = (("cross", "entropy"),)
+# Two-word names of metrics to minimise ("cross_entropy" splits into two words; bits or
+# nats per dimension, character or byte).
+_MIN_PHRASES = (("cross", "entropy"), ("per", "dim"), ("per", "char"), ("per", "byte"))
 _SPLIT = re.compile(r"[/_\-.\s:]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])")
 
@@ -337,11 +339,12 @@ TAG_RULES: tuple[TagRule, ...] = (
             r"explained_?variance|(^|/|\s)entropy$", Role.DIAGNOSTIC, None,
             why="an optimiser diagnostic", without_goal=True),
     # -- generic metrics with bounds (the goal from the words) ----------------------------
+    # (an error rate first: "top1_err" is an error, not a top-1 accuracy)
+    TagRule(r"(^|[/_ .-])(error|err|wer|cer|ter|error_?rate)($|[/_ .-])", Role.METRIC, "min",
+            low=0.0),
     _unit(r"(^|[/_ .-])(acc|accuracy|top_?[15](_?acc(uracy)?)?|precision|recall|f1|"
           r"f1_?score|auc|auroc|auprc|iou|miou|dice|jaccard|map(@[\d.]+)?|"
           r"success(_?rate)?|hit_?rate|ap\d*)($|[/_ .(-])", "max"),
-    TagRule(r"(^|[/_ .-])(error|err|wer|cer|ter|error_?rate)($|[/_ .-])", Role.METRIC, "min",
-            low=0.0),
     TagRule(r"(^|[/_ .-])(loss|xent|cross_?entropy|nll|logloss|ce)($|[/_ .(-])",
             Role.METRIC, "min", low=0.0, chance_loss=True),
 )
