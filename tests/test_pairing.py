@@ -49,6 +49,28 @@ def _pairs(runs: list[tuple[str, list[str]]]) -> list[tuple[str, str, str, str]]
             id="keras history names",
         ),
         pytest.param(
+            [
+                (
+                    "lightning_logs/version_0",
+                    ["train_loss_step", "train_loss_epoch", "val_loss", "epoch"],
+                )
+            ],
+            [
+                (
+                    "lightning_logs/version_0",
+                    "val_loss",
+                    "lightning_logs/version_0",
+                    "train_loss_epoch",
+                )
+            ],
+            id="lightning on_step and on_epoch: the epoch aggregate",
+        ),
+        pytest.param(
+            [(".", ["train/loss_step", "val/loss"])],
+            [(".", "val/loss", ".", "train/loss_step")],
+            id="lightning on_step only",
+        ),
+        pytest.param(
             [("runs/a", ["Loss/train", "Loss/val", "Accuracy/train", "Accuracy/test"])],
             [
                 ("runs/a", "Accuracy/test", "runs/a", "Accuracy/train"),

@@ -71,8 +71,16 @@ def _role(word: str) -> Role:
     return None
 
 
+_AGGREGATES = frozenset({"epoch", "step"})
+"""Last words naming how a value was aggregated, not what it is: Lightning logs
+``train_loss_step`` and ``train_loss_epoch`` for ``self.log("train_loss", ...)`` with
+both ``on_step`` and ``on_epoch``, beside a plain ``val_loss``."""
+
+
 def _norm(text: str) -> str:
     words = [w.lower() for w in _SEP.split(text) if w and not _SEP.fullmatch(w)]
+    if len(words) > 1 and words[-1] in _AGGREGATES:
+        words = words[:-1]
     return "/".join(_SYNONYMS.get(w, w) for w in words)
 
 
