@@ -109,3 +109,22 @@ def test_a_steady_decline_after_an_lr_cut_is_not_flat_against_the_progress_befor
     s = series(np.exp(log + noise(rng, n, 0.004)))
     found = of_kind(PlateauDetector().detect(s, "min", events=(cut,)), FindingKind.PLATEAU)
     assert not [f for f in found if position(s, f.start_step) >= cut - 2], describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [30, 40, 80])
+def test_an_evaluation_before_training_does_not_make_a_divergence(n: int, seed: int) -> None:
+    # A validation accuracy logged once before training (at chance), then at 85 % after
+    # the first epoch, levelling off within a point and sagging by under a point before it
+    # climbs again: a line fitted through the first jump overshoots every value the metric
+    # reached, and is no level it fell from.
+    rng = np.random.default_rng(seed)
+    chance = float(rng.choice([0.1, 0.5]))
+    t = np.arange(n - 1, dtype=np.float64)
+    acc = 0.87 - 0.01 * np.exp(-t / 2) + noise(rng, n - 1, 0.002)
+    lo = int(n * 0.3)
+    acc[lo : lo + 5] -= 0.006
+    acc = np.round(np.concatenate([[chance], acc]) * 300) / 300  # 300 samples: quanta
+    s = series(acc, "accuracy")
+    found = analyse(s, "max")
+    assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)

@@ -60,6 +60,12 @@ metric lost before the jump is less than this share of the fall (a validation lo
 creeps up before it collapses: the creep is the prelude, the jump the onset)."""
 
 
+OVERSHOOT_SIGMAS = 4.0
+"""How far (in noise units) the fitted path may run above the best the metric reached: a
+steep piece (the jump from an evaluation before training) extrapolated to its end is
+no level the metric fell from."""
+
+
 STEADY_BLOCKS = 5
 """Blocks before a short dip that must sit at the level it falls from (within 0.4 of the
 dip's depth)."""
@@ -157,6 +163,8 @@ class DivergenceDetector(Detector):
             return []
         ends_nonfinite = len(series) > 0 and not math.isfinite(float(series.values[-1]))
         path = fitted_path(p)
+        # the level it falls from is one it reached (see OVERSHOOT_SIGMAS)
+        path = np.minimum(path, np.maximum.accumulate(p.robust) + OVERSHOOT_SIGMAS * p.sigma)
         out = []
         for ep in _episodes(p, path):
             found = self._judge(series, p, path, ep, ends_nonfinite)
