@@ -85,3 +85,34 @@ def test_every_rule_survives_edge_series(name: str) -> None:
         s = _s(values)
         found = rule(s, "min", training=s) if where == "pair" else rule(s, "min")
         assert all(0 <= f.confidence <= 1 for f in found)
+
+
+def _records_by_every_point(values: np.ndarray, goal: str, mode: str, delta: float) -> list[int]:
+    """The improvements of a patience rule, comparing at every point (the reference)."""
+    better = baselines._improves(goal, mode, delta)  # type: ignore[arg-type]
+    best, out = (math.inf if goal == "min" else -math.inf), []
+    for i, v in enumerate(values.tolist()):
+        if better(v, best):
+            best = v
+            out.append(i)
+    return out
+
+
+@pytest.mark.parametrize("mode", ["abs", "rel"])
+@pytest.mark.parametrize("goal", ["min", "max"])
+@pytest.mark.parametrize("delta", [0.0, 1e-4, 0.05, -0.05, 1.0, 2.0])
+def test_records_over_candidates_equal_every_point(goal: str, mode: str, delta: float) -> None:
+    rng = np.random.default_rng(7)
+    curves = [
+        np.exp(-np.linspace(0, 3, 400)) + rng.normal(0, 0.02, 400),  # a noisy loss
+        np.round(rng.normal(0, 1, 300), 1),  # many ties, both signs
+        -np.abs(rng.normal(0, 1e-3, 200)),  # negative values, relative thresholds
+        np.linspace(1.0, 0.0, 50),  # every point a new extreme
+        np.array([0.0, -0.0, 0.0, 1e-300, -1e-300, 5.0]),
+    ]
+    for y in curves:
+        for values in (y, -y):
+            baselines._RECORDS.clear()
+            got = baselines._records(values, goal, mode, delta)  # type: ignore[arg-type]
+            assert got == _records_by_every_point(values, goal, mode, delta)
+    baselines._RECORDS.clear()
