@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -116,3 +117,23 @@ def test_records_over_candidates_equal_every_point(goal: str, mode: str, delta: 
             got = baselines._records(values, goal, mode, delta)  # type: ignore[arg-type]
             assert got == _records_by_every_point(values, goal, mode, delta)
     baselines._RECORDS.clear()
+
+
+@pytest.mark.parametrize("goal", ["min", "max"])
+def test_early_stopping_step_is_the_fired_step_of_the_replay(goal: str) -> None:
+    rng = np.random.default_rng(11)
+    curves = [
+        np.exp(-np.linspace(0, 3, 300)) + rng.normal(0, 0.02, 300),
+        np.r_[np.linspace(1.0, 0.5, 40), np.full(60, 0.5)],  # stops in the flat tail
+        np.linspace(1.0, 0.0, 30),  # improves at every point
+        np.r_[1.0, np.nan, 0.5, np.inf, np.full(25, 0.4)],
+        np.array([2.0]),
+        np.array([]),
+    ]
+    for y in curves:
+        s = Series("r", "loss", steps=np.arange(y.size) * 5 + 3, values=y)
+        for values_goal, patience in itertools.product((goal, None), (0, 1, 3, 10, 20, 500)):
+            found = baselines.keras_early_stopping(s, values_goal, patience=patience)  # type: ignore[arg-type]
+            want = int(found[0].detail["fired_step"]) if found else None
+            got = baselines.early_stopping_step(s, values_goal, patience=patience)  # type: ignore[arg-type]
+            assert got == want

@@ -42,6 +42,7 @@ from tbplateau.stats import fit_line, noise_scale
 
 __all__ = [
     "RULES",
+    "early_stopping_step",
     "first_nonfinite",
     "keras_early_stopping",
     "keras_reduce_lr_on_plateau",
@@ -219,6 +220,23 @@ def keras_early_stopping(
         bad_needed=patience,
         stop=True,
     )
+
+
+def early_stopping_step(
+    series: Series, goal: Goal, *, patience: int = 10, min_delta: float = 1e-4
+) -> int | None:
+    """The step at which :func:`keras_early_stopping` would have stopped (its finding's
+    ``fired_step``), or ``None``: the first wait of more than ``patience`` points after
+    an improvement (or from the start), without building the finding."""
+    if goal is None or len(series) == 0:
+        return None
+    wait = max(1, patience)
+    last = -1
+    for mark in [*_records(series.values, goal, "abs", min_delta), len(series)]:
+        if mark - last > wait:
+            return int(series.steps[last + wait])
+        last = mark
+    return None
 
 
 def torch_reduce_lr_on_plateau(
