@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -57,14 +58,19 @@ def test_forecasts_of_curves_at_the_same_steps_do_not_depend_on_the_order() -> N
     assert all(f is not None for f in first)
 
 
-def _compiled_best_ab() -> fc._AbKernel:
+def _compiled() -> ModuleType:
     try:
         from tbplateau import _kernels
     except ImportError:  # pragma: no cover - depends on the build
         if os.environ.get("TBPLATEAU_REQUIRE_C") == "1":
             raise
         pytest.skip("the compiled kernels are not built")
-    return _kernels.best_ab
+    return _kernels
+
+
+def _compiled_best_ab() -> fc._AbKernel:
+    best_ab: fc._AbKernel = _compiled().best_ab
+    return best_ab
 
 
 def _bits(arrays: tuple[np.ndarray, ...]) -> list[list[str]]:
@@ -112,8 +118,8 @@ def test_best_ab_kernel_declines_what_it_cannot_compute() -> None:
 
 
 def test_forecasts_are_the_same_without_the_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
-    if fc._ab_kernel() is None:
-        _compiled_best_ab()  # skips, or fails under TBPLATEAU_REQUIRE_C=1
+    monkeypatch.setattr(stats, "KERNELS", _compiled())  # (None under TBPLATEAU_PURE_PYTHON)
+    assert fc._ab_kernel() is not None
     rng = np.random.default_rng(3)
     t = np.arange(1, 301)
     curves: list[tuple[np.ndarray, Goal]] = [
