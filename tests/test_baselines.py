@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -85,3 +86,54 @@ def test_every_rule_survives_edge_series(name: str) -> None:
         s = _s(values)
         found = rule(s, "min", training=s) if where == "pair" else rule(s, "min")
         assert all(0 <= f.confidence <= 1 for f in found)
+
+
+def _records_by_every_point(values: np.ndarray, goal: str, mode: str, delta: float) -> list[int]:
+    """The improvements of a patience rule, comparing at every point (the reference)."""
+    better = baselines._improves(goal, mode, delta)  # type: ignore[arg-type]
+    best, out = (math.inf if goal == "min" else -math.inf), []
+    for i, v in enumerate(values.tolist()):
+        if better(v, best):
+            best = v
+            out.append(i)
+    return out
+
+
+@pytest.mark.parametrize("mode", ["abs", "rel"])
+@pytest.mark.parametrize("goal", ["min", "max"])
+@pytest.mark.parametrize("delta", [0.0, 1e-4, 0.05, -0.05, 1.0, 2.0])
+def test_records_over_candidates_equal_every_point(goal: str, mode: str, delta: float) -> None:
+    rng = np.random.default_rng(7)
+    curves = [
+        np.exp(-np.linspace(0, 3, 400)) + rng.normal(0, 0.02, 400),  # a noisy loss
+        np.round(rng.normal(0, 1, 300), 1),  # many ties, both signs
+        -np.abs(rng.normal(0, 1e-3, 200)),  # negative values, relative thresholds
+        np.linspace(1.0, 0.0, 50),  # every point a new extreme
+        np.array([0.0, -0.0, 0.0, 1e-300, -1e-300, 5.0]),
+    ]
+    for y in curves:
+        for values in (y, -y):
+            baselines._RECORDS.clear()
+            got = baselines._records(values, goal, mode, delta)  # type: ignore[arg-type]
+            assert got == _records_by_every_point(values, goal, mode, delta)
+    baselines._RECORDS.clear()
+
+
+@pytest.mark.parametrize("goal", ["min", "max"])
+def test_early_stopping_step_is_the_fired_step_of_the_replay(goal: str) -> None:
+    rng = np.random.default_rng(11)
+    curves = [
+        np.exp(-np.linspace(0, 3, 300)) + rng.normal(0, 0.02, 300),
+        np.r_[np.linspace(1.0, 0.5, 40), np.full(60, 0.5)],  # stops in the flat tail
+        np.linspace(1.0, 0.0, 30),  # improves at every point
+        np.r_[1.0, np.nan, 0.5, np.inf, np.full(25, 0.4)],
+        np.array([2.0]),
+        np.array([]),
+    ]
+    for y in curves:
+        s = Series("r", "loss", steps=np.arange(y.size) * 5 + 3, values=y)
+        for values_goal, patience in itertools.product((goal, None), (0, 1, 3, 10, 20, 500)):
+            found = baselines.keras_early_stopping(s, values_goal, patience=patience)  # type: ignore[arg-type]
+            want = int(found[0].detail["fired_step"]) if found else None
+            got = baselines.early_stopping_step(s, values_goal, patience=patience)  # type: ignore[arg-type]
+            assert got == want

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 import json
+import math
+import re
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from tbplateau.analysis import analyze
-from tbplateau.report import REPORT_SCHEMA, Report
+from tbplateau.report import REPORT_SCHEMA, Report, dumps_indented
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LOGDIRS = sorted(p for p in FIXTURES.iterdir() if p.is_dir())
@@ -27,3 +32,59 @@ def test_from_dict_round_trips_every_fixture(logdir: Path) -> None:
 def test_from_dict_rejects_another_document() -> None:
     with pytest.raises(ValueError, match=REPORT_SCHEMA):
         Report.from_dict({"schema": "tbplateau.ls/1", "logdir": ".", "runs": []})
+
+
+class _Kind(enum.IntEnum):
+    ONE = 1
+
+
+class _Name(str, enum.Enum):
+    A = "a\u00e9"
+
+
+_DOCS: list[Any] = [
+    {},
+    [],
+    {"a": [], "b": {}, "c": [[]], "d": [{}]},
+    ["x", 'q"uo\\te\n\t\u2028', "caf\u00e9 \U0001f600", "", "\x00"],
+    {"n": None, "t": True, "f": False, "i": -3, "big": 10**30, "z": 0.0, "mz": -0.0},
+    {"floats": [0.1, 1e-310, 1e300, -2.5, 1 / 3, float(np.float64(0.7))]},
+    (1, (2, 3), [4, (5,)]),
+    {"enum": _Kind.ONE, "strenum": _Name.A, "np": np.float64(0.25), "bool_": [True, 1]},
+    {"deep": {"er": {"est": [1, {"x": [None]}]}}},
+]
+
+
+@pytest.mark.parametrize("doc", _DOCS)
+@pytest.mark.parametrize("indent", [0, 1, 2, 4])
+def test_dumps_indented_is_json_dumps_to_the_byte(doc: Any, indent: int) -> None:
+    assert dumps_indented(doc, indent) == json.dumps(doc, indent=indent, allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {1: "int key"},
+        {2.5: "x", None: 1, True: 2},  # json.dumps turns these keys into strings
+        {"a": [1, {"b": math.nan}]},
+        [math.inf],
+        {"x": {1, 2}},  # not JSON
+        {"x": np.int64(3)},  # not JSON either
+    ],
+)
+def test_dumps_indented_leaves_the_rest_to_json_dumps(doc: Any) -> None:
+    try:
+        want = json.dumps(doc, indent=2, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        with pytest.raises(type(exc), match="^" + re.escape(str(exc)) + "$"):
+            dumps_indented(doc, 2)
+    else:
+        assert dumps_indented(doc, 2) == want
+
+
+@pytest.mark.parametrize("logdir", LOGDIRS[:6], ids=lambda p: p.name)
+def test_to_json_is_json_dumps_of_the_document(logdir: Path) -> None:
+    report = analyze(logdir)
+    for indent in (None, 1, 2):
+        want = json.dumps(report.to_dict(), indent=indent, allow_nan=False)
+        assert report.to_json(indent=indent) == want

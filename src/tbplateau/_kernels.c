@@ -1,7 +1,7 @@
 /*
  * Compiled kernels of tbplateau.stats: the per-block statistics that numpy's per-call
  * overhead makes slow on the short arrays (at most a few hundred blocks) the detectors
- * work on.
+ * work on; and best_ab, the elementwise part of explain.forecast's least-squares search.
  *
  * Contract: every kernel gives results identical to the last bit to the numpy code it
  * replaces in stats.py (which stays as the fallback and documents each statistic).
@@ -1073,6 +1073,101 @@ static PyObject *k_local_lines(PyObject *self, PyObject *const *args, Py_ssize_t
 }
 #undef CUMSUM
 
+/* ---------------------------------------------------------- forecast fits */
+
+/* np.clip(x, lo, hi) of one value, as numpy's clip loop computes it: a NaN (value or
+ * bound) gives NaN, and a value equal to a bound is kept (a zero keeps its sign). */
+static double clip_as_numpy(double x, double lo, double hi) {
+    double m = isnan(x) ? x : (x >= lo ? x : lo);
+    return isnan(m) ? m : (m <= hi ? m : hi);
+}
+
+/* best_ab(sf, sff, sfy, n, sy, syy, a_lo, a_hi, b_lo, b_hi, a, b, err) -> bool:
+ * explain.forecast._edge_optima after its sums (numpy's): for each row, the free
+ * least-squares optimum of (a, b) and the four optima along the edges of the box, their
+ * squared errors (the free one infinite outside the box) in the same order of operations,
+ * and the first smallest error (the first NaN, as np.argmin) into ``a``, ``b`` and
+ * ``err``. False (outputs untouched) for arrays of other types or lengths. */
+static PyObject *k_best_ab(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 13) {
+        PyErr_SetString(PyExc_TypeError,
+                        "best_ab(sf, sff, sfy, n, sy, syy, a_lo, a_hi, b_lo, b_hi, a, b, err)");
+        return NULL;
+    }
+    double p[7];
+    for (int k = 0; k < 7; k++) {
+        p[k] = PyFloat_AsDouble(args[3 + k]);
+        if (p[k] == -1.0 && PyErr_Occurred()) return NULL;
+    }
+    const double n = p[0], sy = p[1], syy = p[2], a_lo = p[3], a_hi = p[4], b_lo = p[5],
+                 b_hi = p[6];
+    Arr sf, sff, sfy;
+    Py_buffer oa, ob, oe;
+    int got = 0, ok = 0;
+    if (try_in(args[0], 1, &sf)) got = 1;
+    if (got == 1 && try_in(args[1], 1, &sff)) got = 2;
+    if (got == 2 && try_in(args[2], 1, &sfy)) got = 3;
+    Py_ssize_t rows = got == 3 ? sf.n : 0;
+    ok = got == 3 && sff.n == rows && sfy.n == rows;
+    if (ok && get_out(args[10], rows, &oa) < 0) ok = -1;
+    if (ok == 1 && get_out(args[11], rows, &ob) < 0) {
+        PyBuffer_Release(&oa);
+        ok = -1;
+    }
+    if (ok == 1 && get_out(args[12], rows, &oe) < 0) {
+        PyBuffer_Release(&ob);
+        PyBuffer_Release(&oa);
+        ok = -1;
+    }
+    if (ok == 1) {
+        double *da = (double *)oa.buf, *db = (double *)ob.buf, *de = (double *)oe.buf;
+        for (Py_ssize_t i = 0; i < rows; i++) {
+            double f = AT(&sf, i), ff = AT(&sff, i), fy = AT(&sfy, i);
+            double A[5], B[5], E[5];
+            double det = n * ff - f * f;
+            B[0] = det > 0 ? (n * fy - f * sy) / det : 0.0;
+            A[0] = (sy - B[0] * f) / n;
+            double safe = ff > 0 ? ff : 1.0;
+            A[1] = a_lo;
+            A[2] = a_hi;
+            B[1] = clip_as_numpy((fy - a_lo * f) / safe, b_lo, b_hi);
+            B[2] = clip_as_numpy((fy - a_hi * f) / safe, b_lo, b_hi);
+            B[3] = b_lo;
+            B[4] = b_hi;
+            A[3] = clip_as_numpy((sy - b_lo * f) / n, a_lo, a_hi);
+            A[4] = clip_as_numpy((sy - b_hi * f) / n, a_lo, a_hi);
+            for (int k = 0; k < 5; k++) {
+                double ta = 2 * A[k];
+                E[k] = syy - ta * sy - 2 * B[k] * fy + n * A[k] * A[k] + ta * B[k] * f +
+                       B[k] * B[k] * ff;
+            }
+            if (!((A[0] >= a_lo) && (A[0] <= a_hi) && (B[0] >= b_lo) && (B[0] <= b_hi)))
+                E[0] = INFINITY;
+            int pick = 0;
+            if (!isnan(E[0])) {
+                for (int k = 1; k < 5; k++) {
+                    if (isnan(E[k])) {
+                        pick = k;
+                        break;
+                    }
+                    if (E[k] < E[pick]) pick = k;
+                }
+            }
+            da[i] = A[pick];
+            db[i] = B[pick];
+            de[i] = E[pick];
+        }
+        PyBuffer_Release(&oe);
+        PyBuffer_Release(&ob);
+        PyBuffer_Release(&oa);
+    }
+    if (got >= 3) PyBuffer_Release(&sfy.view);
+    if (got >= 2) PyBuffer_Release(&sff.view);
+    if (got >= 1) PyBuffer_Release(&sf.view);
+    if (ok < 0) return NULL;
+    return PyBool_FromLong(ok);
+}
+
 /* ------------------------------------------------------------------ module */
 
 static PyMethodDef methods[] = {
@@ -1089,6 +1184,7 @@ static PyMethodDef methods[] = {
     {"local_lines", (PyCFunction)(void (*)(void))k_local_lines, METH_FASTCALL, NULL},
     {"equal_runs", (PyCFunction)(void (*)(void))k_equal_runs, METH_FASTCALL, NULL},
     {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},
+    {"best_ab", (PyCFunction)(void (*)(void))k_best_ab, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };
 

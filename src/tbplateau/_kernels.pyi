@@ -38,3 +38,19 @@ def local_lines(
     out: npt.NDArray[np.float64],
     /,
 ) -> bool: ...
+def best_ab(
+    sf: npt.NDArray[np.float64],
+    sff: npt.NDArray[np.float64],
+    sfy: npt.NDArray[np.float64],
+    n: float,
+    sy: float,
+    syy: float,
+    a_lo: float,
+    a_hi: float,
+    b_lo: float,
+    b_hi: float,
+    a: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float64],
+    err: npt.NDArray[np.float64],
+    /,
+) -> bool: ...

@@ -42,6 +42,7 @@ from tbplateau.stats import fit_line, noise_scale
 
 __all__ = [
     "RULES",
+    "early_stopping_step",
     "first_nonfinite",
     "keras_early_stopping",
     "keras_reduce_lr_on_plateau",
@@ -70,6 +71,26 @@ improvements."""
 _RECORDS_KEPT = 8
 
 
+def _record_candidates(values: np.ndarray, goal: Goal, mode: str, delta: float) -> np.ndarray:
+    """The indices :func:`_records` must look at, on finite ``values``: every index when
+    ``delta`` is negative (or, relative, 1 or more), else the strict running extrema only.
+
+    With such a ``delta`` a new best is strictly better than the threshold of the last
+    best, which is no better than that best, and every value that did not improve is
+    no better than that threshold; so a new best is strictly better than every value
+    before it (the comparisons are monotone in the value, rounding included).
+    """
+    if delta < 0 or (mode != "abs" and delta >= 1) or values.size < 2:
+        return np.arange(values.size)
+    if goal == "min":
+        ahead = values[1:] < np.minimum.accumulate(values[:-1])
+    else:
+        ahead = values[1:] > np.maximum.accumulate(values[:-1])
+    out: np.ndarray = np.flatnonzero(ahead)
+    out += 1
+    return np.concatenate(([0], out))
+
+
 def _records(values: np.ndarray, goal: Goal, mode: str, delta: float) -> list[int]:
     """The indices at which a patience rule sees an improvement (a new best), in order.
 
@@ -82,30 +103,33 @@ def _records(values: np.ndarray, goal: Goal, mode: str, delta: float) -> list[in
         return hit[1]
     out: list[int] = []
     best = math.inf if goal == "min" else -math.inf
-    vals = values.tolist()
     if bool(np.isfinite(values).all()):
-        # the comparisons of _improves, inlined (the same expressions, so the same bits)
+        # the comparisons of _improves, inlined (the same expressions, so the same bits),
+        # over the candidates of _record_candidates only
+        at = _record_candidates(values, goal, mode, delta)
+        pairs = zip(at.tolist(), values[at].tolist(), strict=True)
         if mode == "abs" and goal == "min":
-            for i, v in enumerate(vals):
+            for i, v in pairs:
                 if v + delta < best:
                     best = v
                     out.append(i)
         elif mode == "abs":
-            for i, v in enumerate(vals):
+            for i, v in pairs:
                 if v - delta > best:
                     best = v
                     out.append(i)
         elif goal == "min":
-            for i, v in enumerate(vals):
+            for i, v in pairs:
                 if v < best * (1 - delta) if best >= 0 else v < best * (1 + delta):
                     best = v
                     out.append(i)
         else:
-            for i, v in enumerate(vals):
+            for i, v in pairs:
                 if v > best * (1 + delta) if best >= 0 else v > best * (1 - delta):
                     best = v
                     out.append(i)
     else:
+        vals = values.tolist()
         better = _improves(goal, mode, delta)
         for i, v in enumerate(vals):
             if math.isfinite(v) and better(v, best):
@@ -196,6 +220,23 @@ def keras_early_stopping(
         bad_needed=patience,
         stop=True,
     )
+
+
+def early_stopping_step(
+    series: Series, goal: Goal, *, patience: int = 10, min_delta: float = 1e-4
+) -> int | None:
+    """The step at which :func:`keras_early_stopping` would have stopped (its finding's
+    ``fired_step``), or ``None``: the first wait of more than ``patience`` points after
+    an improvement (or from the start), without building the finding."""
+    if goal is None or len(series) == 0:
+        return None
+    wait = max(1, patience)
+    last = -1
+    for mark in [*_records(series.values, goal, "abs", min_delta), len(series)]:
+        if mark - last > wait:
+            return int(series.steps[last + wait])
+        last = mark
+    return None
 
 
 def torch_reduce_lr_on_plateau(

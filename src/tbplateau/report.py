@@ -170,7 +170,11 @@ class Report:
         return report_document(self)
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        """``json.dumps(self.to_dict(), indent=indent, allow_nan=False)``, byte for byte."""
+        doc = self.to_dict()
+        if indent is None:
+            return json.dumps(doc, allow_nan=False)
+        return dumps_indented(doc, indent)
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Report:
@@ -286,6 +290,74 @@ def report_summary(report: Report) -> dict[str, Any]:
         "read_issues": issues,
         "worst_runs": [name for _, name in ranked[:10]],
     }
+
+
+def dumps_indented(doc: Any, indent: int) -> str:
+    """``json.dumps(doc, indent=indent, allow_nan=False)``, the same bytes, faster.
+
+    Python's indenting encoder is pure Python, a chain of generators yielding every
+    token; this one appends them to one list. The same rules: strings (and keys) as
+    ``json.encoder.encode_basestring_ascii``, numbers as ``int.__repr__`` and
+    ``float.__repr__`` (``ValueError`` for a non-finite float), ``true``, ``false``,
+    ``null``, tuples as lists, keys in insertion order. Anything else, including keys
+    other than strings, goes to ``json.dumps`` itself (the same text or error).
+    """
+    out: list[str] = []
+    try:
+        _put_json(doc, "\n", " " * indent, out)
+    except (_NotPlainJsonError, RecursionError):
+        return json.dumps(doc, indent=indent, allow_nan=False)
+    return "".join(out)
+
+
+class _NotPlainJsonError(Exception):
+    """A value :func:`dumps_indented` leaves to ``json.dumps``."""
+
+
+_JSON_STR = json.encoder.encode_basestring_ascii
+
+
+def _put_json(o: Any, nl: str, step: str, out: list[str]) -> None:
+    if isinstance(o, str):
+        out.append(_JSON_STR(o))
+    elif o is None:
+        out.append("null")
+    elif o is True:
+        out.append("true")
+    elif o is False:
+        out.append("false")
+    elif isinstance(o, int):
+        out.append(int.__repr__(o))
+    elif isinstance(o, float):
+        if not math.isfinite(o):
+            raise _NotPlainJsonError
+        out.append(float.__repr__(o))
+    elif isinstance(o, (list, tuple)):
+        if not o:
+            out.append("[]")
+            return
+        inner = nl + step
+        sep = "[" + inner
+        for v in o:
+            out.append(sep)
+            _put_json(v, inner, step, out)
+            sep = "," + inner
+        out.append(nl + "]")
+    elif isinstance(o, dict):
+        if not o:
+            out.append("{}")
+            return
+        inner = nl + step
+        sep = "{" + inner
+        for k, v in o.items():
+            if not isinstance(k, str):
+                raise _NotPlainJsonError
+            out.append(sep + _JSON_STR(k) + ": ")
+            _put_json(v, inner, step, out)
+            sep = "," + inner
+        out.append(nl + "}")
+    else:
+        raise _NotPlainJsonError
 
 
 def _nonfinite_text(value: float | None) -> str | None:

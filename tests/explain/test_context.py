@@ -30,3 +30,17 @@ def test_finite_drops_nan_and_inf_into_read_only_copies() -> None:
     assert finite(s)[1].tolist() == [1.0, 0.25]
     empty = finite(Series("r", "loss", steps=[], values=[]))
     assert [a.size for a in empty] == [0, 0]
+
+
+def test_fewer_than_three_values_counts_as_np_unique() -> None:
+    from tbplateau.explain.context import _fewer_than_three_values
+
+    rng = np.random.default_rng(4)
+    pool = [0.0, -0.0, 1.0, 2.5, -3.0, np.inf, -np.inf, np.nan]
+    for size in (1, 2, 3, 4, 7):
+        for _ in range(300):
+            v = np.array(rng.choice(pool, size), dtype=np.float64)
+            assert _fewer_than_three_values(v) == (len(np.unique(v)) < 3), v.tolist()
+    assert _fewer_than_three_values(np.array([np.nan, np.nan, 1.0, 1.0]))
+    assert not _fewer_than_three_values(np.array([np.nan, 0.0, 1.0]))
+    assert not _fewer_than_three_values(np.linspace(0.0, 1.0, 1000))

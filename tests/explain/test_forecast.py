@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
+import itertools
+import os
+from types import ModuleType
 
+import numpy as np
+import pytest
+
+from tbplateau import stats
 from tbplateau.explain import forecast as fc
+from tbplateau.findings import Goal
 
 
 def _models(x: np.ndarray) -> list[fc._Model]:
@@ -49,3 +56,81 @@ def test_forecasts_of_curves_at_the_same_steps_do_not_depend_on_the_order() -> N
     again = [fc.forecast(t, v, "min") for v in reversed(curves)][::-1]
     assert first == again
     assert all(f is not None for f in first)
+
+
+def _compiled() -> ModuleType:
+    try:
+        from tbplateau import _kernels
+    except ImportError:  # pragma: no cover - depends on the build
+        if os.environ.get("TBPLATEAU_REQUIRE_C") == "1":
+            raise
+        pytest.skip("the compiled kernels are not built")
+    return _kernels
+
+
+def _compiled_best_ab() -> fc._AbKernel:
+    best_ab: fc._AbKernel = _compiled().best_ab
+    return best_ab
+
+
+def _bits(arrays: tuple[np.ndarray, ...]) -> list[list[str]]:
+    return [[float(v).hex() for v in a.tolist()] for a in arrays]
+
+
+AWKWARD = [0.0, -0.0, 1.0, -1.0, 1e-300, 3.5, 1e300, np.inf, -np.inf, np.nan]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_best_ab_kernel_agrees_with_numpy_to_the_bit() -> None:
+    best_ab = _compiled_best_ab()
+    rng = np.random.default_rng(5)
+    cases = [(rng.normal(0, 3, 200), rng.random(200) * 9, rng.normal(0, 3, 200))]
+    grid = np.array(list(itertools.product(AWKWARD, repeat=3))).T  # every awkward triple
+    cases.append((grid[0], grid[1], grid[2]))
+    cases.append((np.repeat(grid[0], 2)[::2], grid[1], grid[2][::-1]))  # strided
+    boxes = [
+        (0.0, 5.0, 0.0, 10.0),
+        (-2.0, 2.0, -10.0, 0.0),
+        (-0.0, 0.0, 0.0, 0.0),
+        (0.0, -0.0, -0.0, 0.0),
+        (-np.inf, np.inf, np.nan, 1.0),
+        (np.nan, 1.0, 0.0, np.nan),
+    ]
+    for (sf, sff, sfy), box, n, sy, syy in itertools.product(
+        cases, boxes, (30.0, 1.0), (0.0, -0.0, 4.5, -7.25), (0.0, 12.0, np.inf)
+    ):
+        rows = sf.size
+        got = (np.full(rows, 7.0), np.full(rows, 7.0), np.full(rows, 7.0))
+        assert best_ab(sf, sff, sfy, n, sy, syy, *box, *got)
+        want = fc._edge_optima(n, sy, syy, sf, sff, sfy, box)
+        assert _bits(got) == _bits(want)
+
+
+def test_best_ab_kernel_declines_what_it_cannot_compute() -> None:
+    best_ab = _compiled_best_ab()
+    x, out = np.arange(4.0), np.full(4, 7.0)
+    box = (0.0, 1.0, 0.0, 1.0)
+    assert not best_ab(x, x[:3], x, 4.0, 1.0, 1.0, *box, out, out, out)  # lengths differ
+    assert not best_ab(x.astype(np.float32), x, x, 4.0, 1.0, 1.0, *box, out, out, out)
+    assert out.tolist() == [7.0] * 4
+    with pytest.raises(ValueError, match="float64"):
+        best_ab(x, x, x, 4.0, 1.0, 1.0, *box, out, out, np.empty(3))
+
+
+def test_forecasts_are_the_same_without_the_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stats, "KERNELS", _compiled())  # (None under TBPLATEAU_PURE_PYTHON)
+    assert fc._ab_kernel() is not None
+    rng = np.random.default_rng(3)
+    t = np.arange(1, 301)
+    curves: list[tuple[np.ndarray, Goal]] = [
+        (0.2 + 2.0 * t**-0.5 + rng.normal(0, 0.003, t.size), "min"),
+        (0.9 - 0.5 * np.exp(-t / 60.0) + rng.normal(0, 0.01, t.size), "max"),
+        (np.full(t.size, 0.5), "min"),  # flat: every fit on an edge
+        (0.5 + 1e-3 * t + rng.normal(0, 0.01, t.size), "min"),  # worsening
+    ]
+    fast = [fc.forecast(t, v, g) for v, g in curves]
+    monkeypatch.setattr(stats, "KERNELS", None)
+    assert fc._ab_kernel() is None
+    slow = [fc.forecast(t, v, g) for v, g in curves]
+    assert repr(fast) == repr(slow)
+    assert sum(f is not None for f in fast) >= 3

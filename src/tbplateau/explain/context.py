@@ -246,6 +246,24 @@ def _keras_base(tag: str) -> str | None:
     return tag if tag.startswith("epoch_") else None
 
 
+def _fewer_than_three_values(v: FloatArray) -> bool:
+    """``len(np.unique(v)) < 3`` without the sort: NaNs count as one value, ``-0.0`` and
+    ``0.0`` as one."""
+    nan = np.isnan(v)
+    count = 0
+    rest = v
+    if nan.any():
+        count, rest = 1, v[~nan]
+    if rest.size == 0:
+        return True
+    rest = rest[rest != rest[0]]  # the first value's copies gone
+    if rest.size == 0:
+        return True
+    if count == 1:  # NaN and two values already
+        return False
+    return bool((rest == rest[0]).all())
+
+
 def twins(run: RunReport, curves: Curves) -> dict[str, str]:
     """``{twin tag: primary tag}`` for the series of ``run`` that hold the same values.
 
@@ -266,10 +284,11 @@ def twins(run: RunReport, curves: Curves) -> dict[str, str]:
             v = curve.values
             if not np.isfinite(v).any():
                 continue
-            if base is None and len(np.unique(v)) < 3:
+            few = _fewer_than_three_values(v)
+            if base is None and few:
                 continue  # a short constant stretch is no evidence of a copy
             key: tuple[object, ...] = (len(v), v[0].tobytes(), v[-1].tobytes(), float(np.nansum(v)))
-            if base is not None and len(np.unique(v)) < 3:
+            if base is not None and few:
                 key = (base, *key)
         else:
             key = (base or s.tag, s.points, s.best_value, s.last_value)

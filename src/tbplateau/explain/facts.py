@@ -311,11 +311,10 @@ def early_stopping(series: Series, goal: Goal, unit: str) -> str:
     last = int(series.steps[-1])
     parts = []
     for patience in (10, 20):
-        found = baselines.keras_early_stopping(series, goal, patience=patience)
-        if not found:
+        fired = baselines.early_stopping_step(series, goal, patience=patience)
+        if fired is None:
             parts.append(f"would not have stopped with patience={patience}")
             continue
-        fired = int(found[0].detail["fired_step"])
         saving = f"saving {plural(last - fired, unit)}" if fired < last else "the last one"
         parts.append(f"would have stopped at {unit} {fired:,} with patience={patience} ({saving})")
     where = "" if consecutive(series) else " (patience counts logged points)"

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from tbplateau import stats
 from tbplateau.findings import Goal
 from tbplateau.stats import bin_reduce, fast_mean, fast_ptp, noise_scale
 
@@ -103,6 +104,34 @@ def _dbasis(model: str, x: FloatArray, rate: float, b: float) -> FloatArray:
     return -b * x * np.exp(-rate * x)
 
 
+class _AbKernel(Protocol):
+    """The compiled ``best_ab`` (``tbplateau/_kernels.c``): :func:`_edge_optima` to the bit."""
+
+    def __call__(
+        self,
+        sf: FloatArray,
+        sff: FloatArray,
+        sfy: FloatArray,
+        n: float,
+        sy: float,
+        syy: float,
+        a_lo: float,
+        a_hi: float,
+        b_lo: float,
+        b_hi: float,
+        a: FloatArray,
+        b: FloatArray,
+        err: FloatArray,
+        /,
+    ) -> bool: ...
+
+
+def _ab_kernel() -> _AbKernel | None:
+    """The compiled ``best_ab``, or ``None`` (no kernels, or ``TBPLATEAU_PURE_PYTHON``)."""
+    found: _AbKernel | None = getattr(stats.KERNELS, "best_ab", None)
+    return found
+
+
 def _best_ab(
     f: FloatArray,
     y: FloatArray,
@@ -113,17 +142,41 @@ def _best_ab(
     box ``(a_lo, a_hi, b_lo, b_hi)``, and its squared error (vectorised over rows).
     ``sums``: the row sums and sums of squares of ``f`` (:func:`_row_sums`), when known.
 
-    The optimum is the free one when it lies in the box, else the best of the optima
-    along the four edges (the error is a convex quadratic in ``(a, b)``).
+    The sums come from numpy; the rest (:func:`_edge_optima`) from the compiled kernel
+    when there is one (the same arithmetic, without numpy's per-call overhead).
     """
-    a_lo, a_hi, b_lo, b_hi = box
     n = float(y.size)
     sy, syy = float(y.sum()), float(y @ y)
     sf, sff = _row_sums(f) if sums is None else sums
     sfy = f @ y
+    kernel = _ab_kernel()
+    if kernel is not None and sfy.dtype == np.float64:
+        rows = f.shape[0]
+        a, b, err = np.empty(rows), np.empty(rows), np.empty(rows)
+        if kernel(sf, sff, sfy, n, sy, syy, *box, a, b, err):
+            return a, b, err
+    return _edge_optima(n, sy, syy, sf, sff, sfy, box)
+
+
+def _edge_optima(
+    n: float,
+    sy: float,
+    syy: float,
+    sf: FloatArray,
+    sff: FloatArray,
+    sfy: FloatArray,
+    box: tuple[float, float, float, float],
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`_best_ab` from the sums (``n`` points, ``sy`` and ``syy`` of ``y``; per row
+    ``sf``, ``sff`` and ``sfy``, the sums of ``f``, ``f²`` and ``f y``).
+
+    The optimum is the free one when it lies in the box, else the best of the optima
+    along the four edges (the error is a convex quadratic in ``(a, b)``).
+    """
+    a_lo, a_hi, b_lo, b_hi = box
     det = n * sff - sf * sf
     solvable = det > 0
-    rows = f.shape[0]
+    rows = sf.shape[0]
     a = np.empty((5, rows))
     b = np.empty((5, rows))
     # the free optimum, then those along the edges a = a_lo, a_hi and b = b_lo, b_hi (each
