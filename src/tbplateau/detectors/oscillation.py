@@ -56,6 +56,10 @@ QUANTA = 1.5
 """Smallest swing amplitude of a metric on a grid, in grid steps: swings that span three
 steps or more from peak to trough."""
 
+ROUNDING = 1e-6
+"""Relative slack of the smallest swing: a swing of exactly three grid steps (values logged
+as float32) is three steps, whatever the last bits."""
+
 CONFIDENCE = 0.8
 """Confidence of an oscillation just at the thresholds (up to 0.15 more for loud swings,
 0.1 less for irregular ones): what share of them matched a label on the dev split."""
@@ -762,8 +766,11 @@ class OscillationDetector(Detector):
         q1 = pa + i0 + run + 2 if pa + i0 + run + 2 < pb - 2 else pb
         s0 = int(np.searchsorted(p.bins.start, q0, side="right")) - 1
         s1 = int(np.searchsorted(p.bins.start, q1 - 1, side="right"))
-        size = fast_median(amp[s0:s1])
-        if size < least or size / max(ref, 1e-300) < self.min_ratio:
+        # the swing: around the local line, or half the run's typical step (a line through
+        # points that alternate every step sits between them; near a jump it is pulled aside)
+        half = 0.5 * fast_median(np.abs(np.diff(p.y[q0 - 1 : q1])))
+        size = max(fast_median(amp[s0:s1]), half)
+        if size < least * (1 - ROUNDING) or size / max(ref, 1e-300) < self.min_ratio:
             return None, run
         start = pa if set_off else q0  # swings set off by a jump start at the jump
         share = max(regular, ALTERNATION_SHARE)
