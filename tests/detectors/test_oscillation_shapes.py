@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.signal import lfilter
 
 from tbplateau.detectors.oscillation import OscillationDetector
 from tbplateau.findings import FindingKind
@@ -458,7 +459,6 @@ def test_chaotic_swings_a_tenth_of_the_jump_after_it_are_an_oscillation(
 
 _WEAK_MODEST: dict[tuple[int, int], str] = {
     (160, 0): "a chance run of eight sign changes starts right after the jump (set-off swings)",
-    (400, 1): "the noise's best window reaches the regular-alternation bar (0.60)",
     (400, 7): "a chance run of nine sign changes in the noise is owned (before this change too)",
 }
 
@@ -480,6 +480,112 @@ def test_loud_noise_after_a_modest_jump_is_not_an_oscillation(
     s = series(np.exp(log), "loss")
     found = OscillationDetector().detect(s, "min", events=(t0,))
     assert not found, describe(s, found)
+
+
+def _bouncing_on_a_new_level(seed: int, n: int, period: float | None) -> tuple[np.ndarray, int]:
+    """A loss that falls smoothly, jumps 5-20x at an LR raise and stays up: bouncing there
+    as noise that rings (AR(2), quasi-period 6-9 points, damping 0.75-0.9: ``period=None``)
+    or as a clean sine of ``period`` points with a little noise on top."""
+    rng = np.random.default_rng(1300 + seed)
+    t0 = int(n * rng.uniform(0.45, 0.6))
+    log = math.log(0.7) + approach(n, tau=0.2 * t0, drop=2.4) + noise(rng, n, 0.005)
+    log[t0:] = log[t0 - 1] + math.log(float(rng.uniform(5.0, 20.0)))
+    size = float(rng.uniform(0.3, 0.5))
+    if period is None:
+        r, per = float(rng.uniform(0.75, 0.9)), float(rng.uniform(6, 9))
+        ar = [1.0, -2 * r * math.cos(2 * math.pi / per), r * r]
+        e = lfilter([1.0], ar, rng.normal(0, 1, n - t0))
+        log[t0:] += size * e / np.std(e)
+    else:
+        log[t0:] += size * np.sin(2 * math.pi * np.arange(n - t0) / period)
+        log[t0:] += noise(rng, n - t0, 0.05)
+    return np.exp(log), t0
+
+
+_WEAK_BOUNCING: dict[tuple[int, int], str] = {
+    (48, 1): "the noise rings as regularly as a sine (0.77, over the clear bar 0.75)",
+    (48, 5): "the noise rings as regularly as a sine (0.81)",
+    (400, 2): "the noise rings as regularly as a sine (0.77)",
+    (400, 5): "the noise rings as regularly as a sine (0.83)",
+}
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("n", [48, 120, 400])
+def test_noise_bouncing_on_a_new_level_after_a_jump_is_not_an_oscillation(
+    n: int, seed: int, request: pytest.FixtureRequest
+) -> None:
+    known_weak(request, _WEAK_BOUNCING, n, seed)
+    # Issue 8, class 1: a collapse onto a noisy level is a divergence and a plateau, no
+    # oscillation. Real runs bounce there slowly and half regularly (an Adam run on breast
+    # cancer after an LR x100 raise, dev): the residuals' autocorrelation reaches 0.6-0.7 but
+    # the curve never swings back to where it was, nor every step between two levels.
+    values, t0 = _bouncing_on_a_new_level(seed, n, None)
+    s = series(values, "loss")
+    found = OscillationDetector().detect(s, "min", events=(t0,))
+    assert not found, describe(s, found)
+
+
+_WEAK_SINE_UP: dict[tuple[int, int], str] = {
+    (48, 0): "a 6.4-point period in 20 points after the jump: regularity 0.74, under 0.75",
+    (48, 7): "a 7.3-point period in 22 points after the jump: regularity 0.749, under 0.75",
+}
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("n", [48, 120, 400])
+def test_clean_swings_on_a_new_level_after_a_jump_are_an_oscillation(
+    n: int, seed: int, request: pytest.FixtureRequest
+) -> None:
+    known_weak(request, _WEAK_SINE_UP, n, seed)
+    # The counterpart: sine-like swings of period 5-9 after the jump (momentum ringing at a
+    # raised LR) are clearly regular, and stay an oscillation from the jump.
+    rng = np.random.default_rng(1400 + seed)
+    values, t0 = _bouncing_on_a_new_level(seed, n, float(rng.uniform(5, 9)))
+    s = series(values, "loss")
+    found = OscillationDetector().detect(s, "min", events=(t0,))
+    assert found, describe(s, found)
+    assert near(s, found[0].start_step, t0), describe(s, found)
+
+
+def _grid_swings_after_a_fall(seed: int, n: int) -> tuple[np.ndarray, int]:
+    """An accuracy over 40-60 samples (a grid of 1/size) at an LR raise: a brief leap, a fall
+    far under (a zigzag of 3-5 points), period-2 swings exactly three grid steps apart for
+    10-12 points, one more fall, then a noisy recovery."""
+    rng = np.random.default_rng(1700 + seed)
+    size = int(rng.integers(40, 61))
+    t0 = int(n * rng.uniform(0.35, 0.45))
+    t = np.arange(n)
+    k = np.round(size * (0.85 - 0.2 * np.exp(-t / (0.3 * t0))))
+    k[t0:] = k[t0 - 1]
+    hi = round(size * float(rng.uniform(0.6, 0.7)))
+    chaos = int(rng.integers(5, 8))
+    k[t0 : t0 + 3] = k[t0 - 1] + np.array([1, 6, 5])
+    low = hi - 3 - int(rng.integers(8, 12))
+    k[t0 + 3 : t0 + chaos] = low + np.array([0, 2, -1, 1, -1, 2])[: chaos - 3]
+    a = t0 + chaos
+    run = int(rng.integers(10, 13))
+    k[a : a + run] = hi - 3 * (np.arange(run) % 2)
+    b = a + run
+    k[b] = hi - 3 - int(rng.integers(5, 9))
+    k[b + 1 :] = np.round(size * (0.97 - 0.3 * np.exp(-(t[b + 1 :] - b) / 10.0)))
+    k[b + 1 :] += rng.integers(-3, 4, n - b - 1)
+    return (np.clip(k, 0, size) / size).astype(np.float32).astype(np.float64), t0
+
+
+@pytest.mark.parametrize("seed", range(16))
+@pytest.mark.parametrize("n", [120, 170])
+def test_period_two_swings_of_three_grid_steps_amid_chaos_are_an_oscillation(
+    n: int, seed: int
+) -> None:
+    # A small validation set at the edge of stability (iris, dev): the swings are three grid
+    # steps (the least that counts), and the local line through them is pulled toward the
+    # chaos around, so their departures from it look smaller than half their steps.
+    values, t0 = _grid_swings_after_a_fall(seed, n)
+    s = series(values, "accuracy")
+    found = OscillationDetector().detect(s, "max", events=(t0,))
+    assert found, describe(s, found)
+    assert near(s, found[0].start_step, t0), describe(s, found)
 
 
 _WEAK_LATE: dict[tuple[int, int], str] = {}

@@ -29,7 +29,7 @@ def test_twin_seeds_share_every_condition_and_differ_only_in_seed() -> None:
 
 
 def test_the_twins_give_both_splits_every_condition_the_first_set_gave_only_one() -> None:
-    for scenario in ("edge_of_stability", "lr_raise"):
+    for scenario in ("edge_of_stability", "lr_raise", "gd_unstable"):
         seen: dict[str, set[tuple[str, float]]] = {"dev": set(), "test": set()}
         for s in all_specs(quick=True):
             if s.scenario == scenario and s.seed >= TWINS_FROM:
@@ -37,13 +37,32 @@ def test_the_twins_give_both_splits_every_condition_the_first_set_gave_only_one(
         assert seen["dev"] == seen["test"], scenario
 
 
-def test_every_scenario_has_first_set_and_twin_seeds_of_both_parities() -> None:
+def test_every_scenario_has_twin_seeds_of_both_parities_and_first_set_ones_if_any() -> None:
     for scenario in SCENARIOS:
         seeds = seeds_of(scenario)
         first = [s for s in seeds if s < TWINS_FROM]
         twins = [s for s in seeds if s >= TWINS_FROM]
-        assert {s % 2 for s in first} == {s % 2 for s in twins} == {0, 1}, scenario
+        assert {s % 2 for s in twins} == {0, 1}, scenario
+        assert not first or {s % 2 for s in first} == {0, 1}, scenario
         assert len(twins) % 2 == 0, scenario
+
+
+def test_twins_only_scenarios_add_no_first_set_run() -> None:
+    """A scenario added after the first set (``gd_unstable``) has twin seeds only: the first
+    set stays as it was."""
+    first = [s for s in all_specs(quick=True) if s.seed < TWINS_FROM]
+    assert len(first) == 240
+    assert not [s for s in first if s.scenario == "gd_unstable"]
+    assert len([s for s in all_specs(quick=True) if s.scenario == "gd_unstable"]) == 40
+
+
+def test_gd_unstable_varies_data_batch_and_raise_beyond_edge_of_stability() -> None:
+    specs = [s for s in all_specs(quick=True) if s.scenario == "gd_unstable"]
+    assert {s.dataset for s in specs} == {"wine", "breast_cancer", "blobs"}
+    assert {s.batch for s in specs} == {None, 256}
+    assert {s.interventions[0].what for s in specs} == {"lr", "spike"}
+    assert len({s.interventions[0].factor for s in specs}) >= 4
+    assert all(s.optimizer == "sgd" and s.model == "mlp_tanh" for s in specs)
 
 
 def test_the_scorer_knows_where_the_twins_start() -> None:

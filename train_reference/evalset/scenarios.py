@@ -214,6 +214,43 @@ def nan_blowup(seed: int, quick: bool) -> RunSpec:
     )
 
 
+GD_UNSTABLE = (
+    ("wine", None, "lr", 60),
+    ("breast_cancer", None, "spike", 60),
+    ("blobs", None, "lr", 100),
+    ("breast_cancer", None, "lr", 250),
+    ("blobs", 256, "lr", 60),
+    ("blobs", 256, "lr", 100),
+    ("wine", None, "lr", 150),
+    ("breast_cancer", None, "lr", 100),
+)
+"""``gd_unstable``'s conditions ``(dataset, batch, what, factor)``, one per twin pair in turn."""
+
+
+def gd_unstable(seed: int, quick: bool) -> RunSpec:
+    """Full-batch (or 256-sample batch) GD of a tanh MLP on wine, breast cancer or a 20-feature
+    4-class problem, the LR raised x60-250 past the stability limit for good (``lr``) or for 25
+    epochs then back (``spike``: swings that die out or stop, then a recovery): oscillation the
+    way other data sets and batch sizes than ``edge_of_stability``'s produce it. Twins only."""
+    c = _cond(seed)
+    dataset, batch, what, factor = GD_UNSTABLE[c % len(GD_UNSTABLE)]
+    epochs = (110 if quick else 220) + 5 * (c % 3)
+    at = int(epochs * (0.35 + 0.05 * (c % 2)))
+    return RunSpec(
+        f"gd_unstable_s{seed:02d}",
+        "gd_unstable",
+        seed,
+        dataset,
+        "mlp_tanh",
+        "sgd",
+        0.05,
+        epochs,
+        batch,
+        _writer(c, 14, ("flax",)),
+        interventions=(Iv(at, what, factor, 25 if what == "spike" else 0),),
+    )
+
+
 def overfit(seed: int, quick: bool) -> RunSpec:
     c = _cond(seed)
     opt = _pick(("adam", "adamw", "rmsprop"), c, 8)
@@ -327,6 +364,7 @@ SCENARIOS = {
     "long_steps": (long_steps, 6, 4),
     "resumed": (resumed, 6, 4),
     "healthy": (healthy, 10, 8),
+    "gd_unstable": (gd_unstable, 0, 40),
 }
 """scenario -> (spec factory, first-set seeds, twin seeds): seeds ``0 .. first - 1`` and
 ``TWINS_FROM .. TWINS_FROM + twins - 1``."""

@@ -56,6 +56,10 @@ QUANTA = 1.5
 """Smallest swing amplitude of a metric on a grid, in grid steps: swings that span three
 steps or more from peak to trough."""
 
+ROUNDING = 1e-6
+"""Relative slack of the smallest swing: a swing of exactly three grid steps (values logged
+as float32) is three steps, whatever the last bits."""
+
 CONFIDENCE = 0.8
 """Confidence of an oscillation just at the thresholds (up to 0.15 more for loud swings,
 0.1 less for irregular ones): what share of them matched a label on the dev split."""
@@ -316,6 +320,23 @@ def _level_before(p: Prepared, b: int, need: int) -> float | None:
     return line.at(float(p.bins.x[b - 1]))
 
 
+SHIFT_SWINGS = 2.0
+"""A stretch whose median sits this many typical swings from the level before it is on a
+new level: the swings are noise on top of a level shift, not swings around a level."""
+
+
+def _thrown(p: Prepared, lo: int, b1: int, loud: int, need: int, size: float) -> bool:
+    """Whether blocks ``[lo, b1)``, which start at a jump, sit on a new level: their median is
+    :data:`SHIFT_SWINGS` typical swings ``size`` or more from the level the curve had reached
+    before the loud stretch (which starts at block ``loud``). Slow bouncing there is a collapse
+    onto a noisy level (issue 8, class 1), however regular its autocorrelation looks; swings
+    between two levels alternate point by point and are judged before (see ``_alternating``)."""
+    onset = _level_before(p, min(lo, loud), need)
+    if onset is None:
+        return False
+    return abs(fast_median(p.bins.y[lo:b1]) - onset) > SHIFT_SWINGS * size
+
+
 def _stands_out(values: npt.NDArray[np.float64], bar: float, run: int) -> bool:
     """Whether a run of ``run`` large sign changes is the stretch's own pattern, not a
     chance run inside loud noise: the stretch is at most about twice the run, or it keeps
@@ -355,6 +376,13 @@ WINDOW_NEED = 1.25
 """What a window of :data:`WINDOW` values must show over :data:`MIN_COHERENCE`: a
 minus-autocorrelation of 0.75. White noise around local lines reaches 0.63 in one in ten
 series (the best of nine windows and five lags), 0.75 in fewer than one in a hundred."""
+
+
+CLEAR_COHERENCE = WINDOW_NEED * MIN_COHERENCE
+"""Regularity (see :func:`_coherence`) that swings on a new level after a jump must show
+(see :func:`_thrown`), the clear regularity asked of a window: sine-like swings of period
+5-9 there reach 0.82-0.97 from 120 points on (0.70-0.88 in 20-odd points), noise that
+rings as it bounces (AR(2), damping 0.75-0.9) 0.61-0.83, three times in four under 0.75."""
 
 
 def _best_coherence(values: npt.NDArray[np.float64]) -> float:
@@ -422,7 +450,8 @@ class OscillationDetector(Detector):
     start within nine points of a jump or an event, each 3 % of the level; twenty
     anywhere), or regularly (the residuals' autocorrelation at some lag of 1 to 5 is
     below -0.6, at blocks or at points: period-2 swings at the edge of stability, a
-    sine-like burst), or, without that regularity, are six times the reference,
+    sine-like burst; below -0.75 on a new level right after a jump, where noise that
+    bounces looks half regular), or, without that regularity, are six times the reference,
     bounce around the level the curve had reached before them (a level shift with
     noise on top is not a swing), do not improve on it (a noisy descent is not
     either) and show no trend of more than ``max_trend`` amplitudes. A loud stretch
@@ -737,8 +766,11 @@ class OscillationDetector(Detector):
         q1 = pa + i0 + run + 2 if pa + i0 + run + 2 < pb - 2 else pb
         s0 = int(np.searchsorted(p.bins.start, q0, side="right")) - 1
         s1 = int(np.searchsorted(p.bins.start, q1 - 1, side="right"))
-        size = fast_median(amp[s0:s1])
-        if size < least or size / max(ref, 1e-300) < self.min_ratio:
+        # the swing: around the local line, or half the run's typical step (a line through
+        # points that alternate every step sits between them; near a jump it is pulled aside)
+        half = 0.5 * fast_median(np.abs(np.diff(p.y[q0 - 1 : q1])))
+        size = max(fast_median(amp[s0:s1]), half)
+        if size < least * (1 - ROUNDING) or size / max(ref, 1e-300) < self.min_ratio:
             return None, run
         start = pa if set_off else q0  # swings set off by a jump start at the jump
         share = max(regular, ALTERNATION_SHARE)
@@ -773,7 +805,10 @@ class OscillationDetector(Detector):
         if _turns(p.y[int(p.bins.start[c0]) : pb], size) < MIN_TURNS:
             return False  # no swing of the typical size comes back: a wavy climb or fall
         if coherence >= MIN_COHERENCE:
-            return True
+            # regular swings; right after a jump, clearly regular ones or not on a new level
+            # (noise bouncing there looks half regular: see _thrown)
+            clear = coherence >= CLEAR_COHERENCE
+            return c0 == lo or clear or not _thrown(p, lo, b1, loud, need, size)
         # irregular swings: not a climb or a fall, and around the level before them
         line = fit_line(p.bins.x[lo:b1], p.bins.y[lo:b1])
         trend = abs(line.slope * float(p.bins.x[b1 - 1] - p.bins.x[lo]))
