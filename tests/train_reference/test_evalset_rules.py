@@ -141,3 +141,20 @@ def test_a_blow_up_after_a_bump_that_came_back_starts_at_the_blow_up() -> None:
     div = [(s, r) for k, s, r in _kinds(res) if k == "divergence"]
     assert div == [(70, "spike")]
     assert "divergence" in res.incomplete
+
+
+def test_a_growth_after_a_higher_bump_ends_at_its_own_peak() -> None:
+    # The raise makes the loss jump 40x for two points and come back, then it grows for good
+    # from 10 points later to 10x: the growth starts at its own rise and ends at its own peak,
+    # never before its start (the bump's higher point is not the growth's peak)
+    rng = np.random.default_rng(11)
+    v = _decay(120, rng)
+    level = float(v[39])
+    v[41:43] = level * 40.0
+    v[50:] = level * np.linspace(3.0, 10.0, 70)
+    res = label_series(np.arange(120), v, "min", [Event(40, "lr x60")])
+    growth = [lb for lb in res.labels if lb["rule"] == "growth"]
+    assert len(growth) == 1
+    assert growth[0]["start_step"] >= 48
+    assert growth[0]["end_step"] is not None
+    assert growth[0]["end_step"] >= growth[0]["start_step"]

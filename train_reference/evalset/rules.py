@@ -398,7 +398,8 @@ def _worsening_effect(
             out.labels.append(_label("divergence", steps, p, j0, "collapse", onset_range=rng))
             return p + int(reach[0]), rise  # the new level starts at the first point on it
         first, bumped = _rise_start(post, level, t_bar)
-        peak = p + int(np.argmax(post))
+        # its peak comes after its start (a bump before it does not count)
+        peak = p + first + int(np.argmax(post[first:]))
         onset, rng = _onset(steps, p, p + first)
         _bumped(out, p, bumped)
         out.labels.append(_label("divergence", steps, onset, peak, "growth", onset_range=rng))
