@@ -119,6 +119,24 @@ class _Kernels(Protocol):
         /,
     ) -> list[int]: ...
 
+    def best_ab(
+        self,
+        sf: FloatArray,
+        sff: FloatArray,
+        sfy: FloatArray,
+        n: float,
+        sy: float,
+        syy: float,
+        a_lo: float,
+        a_hi: float,
+        b_lo: float,
+        b_hi: float,
+        a: FloatArray,
+        b: FloatArray,
+        err: FloatArray,
+        /,
+    ) -> bool: ...
+
 
 def _load_kernels() -> _Kernels | None:
     """The compiled kernels, or ``None`` where they are not built or

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from types import ModuleType
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -58,7 +58,7 @@ def test_forecasts_of_curves_at_the_same_steps_do_not_depend_on_the_order() -> N
     assert all(f is not None for f in first)
 
 
-def _compiled() -> ModuleType:
+def _compiled() -> stats._Kernels:
     try:
         from tbplateau import _kernels
     except ImportError:  # pragma: no cover - depends on the build
@@ -68,9 +68,8 @@ def _compiled() -> ModuleType:
     return _kernels
 
 
-def _compiled_best_ab() -> fc._AbKernel:
-    best_ab: fc._AbKernel = _compiled().best_ab
-    return best_ab
+def _compiled_best_ab() -> Callable[..., bool]:
+    return _compiled().best_ab
 
 
 def _bits(arrays: tuple[np.ndarray, ...]) -> list[list[str]]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -104,32 +104,11 @@ def _dbasis(model: str, x: FloatArray, rate: float, b: float) -> FloatArray:
     return -b * x * np.exp(-rate * x)
 
 
-class _AbKernel(Protocol):
-    """The compiled ``best_ab`` (``tbplateau/_kernels.c``): :func:`_edge_optima` to the bit."""
-
-    def __call__(
-        self,
-        sf: FloatArray,
-        sff: FloatArray,
-        sfy: FloatArray,
-        n: float,
-        sy: float,
-        syy: float,
-        a_lo: float,
-        a_hi: float,
-        b_lo: float,
-        b_hi: float,
-        a: FloatArray,
-        b: FloatArray,
-        err: FloatArray,
-        /,
-    ) -> bool: ...
-
-
-def _ab_kernel() -> _AbKernel | None:
-    """The compiled ``best_ab``, or ``None`` (no kernels, or ``TBPLATEAU_PURE_PYTHON``)."""
-    found: _AbKernel | None = getattr(stats.KERNELS, "best_ab", None)
-    return found
+def _ab_kernel() -> stats._Kernels | None:
+    """The compiled kernels when they have ``best_ab`` (:func:`_edge_optima` to the bit),
+    else ``None`` (no kernels, ``TBPLATEAU_PURE_PYTHON``, or a build older than it)."""
+    kernels = stats.KERNELS
+    return kernels if kernels is not None and hasattr(kernels, "best_ab") else None
 
 
 def _best_ab(
@@ -153,7 +132,7 @@ def _best_ab(
     if kernel is not None and sfy.dtype == np.float64:
         rows = f.shape[0]
         a, b, err = np.empty(rows), np.empty(rows), np.empty(rows)
-        if kernel(sf, sff, sfy, n, sy, syy, *box, a, b, err):
+        if kernel.best_ab(sf, sff, sfy, n, sy, syy, *box, a, b, err):
             return a, b, err
     return _edge_optima(n, sy, syy, sf, sff, sfy, box)
 
