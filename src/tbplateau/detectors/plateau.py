@@ -366,8 +366,8 @@ class PlateauDetector(Detector):
     def _with_flat_phases(self, p: Prepared, stretches: list[_Stretch]) -> list[_Stretch]:
         """Add every phase after the first that barely moves, from its first block.
 
-        A phase (between jumps and events) is flat when the medians of its first and
-        last thirds differ by at most two long-run noise units, or by a tenth of the
+        A phase (between jumps and events) is flat when the medians of its thirds
+        (first, middle and last) differ by at most two long-run noise units, or by a tenth of the
         progress made before it (for a loss, and but for a phase from a kink, by at most
         :data:`FLAT_PHASE_DRIFT` on its log scale), or of the jump it starts with: a metric
         that stalls after an LR cut or a collapse does so from there on.
@@ -428,7 +428,11 @@ class PlateauDetector(Detector):
         third = max(1, (q1 - q0) // 3)
         first = fast_median(w[:third])
         last = fast_median(w[-third:])
-        drift = abs(last - first)
+        # the middle third too: a fall that turns back up (a loss that falls after an LR
+        # raise, then climbs back to its level before it blows up) has its outer thirds
+        # at one level, never its middle one
+        middle = fast_median(w[third:-third])
+        drift = max(abs(last - first), abs(middle - first), abs(middle - last))
         if sharp:
             # from its first blocks too: a fall that ends in a kink shorter than half a
             # third hides in the medians
