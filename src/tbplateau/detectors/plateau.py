@@ -222,9 +222,10 @@ class PlateauDetector(Detector):
         return sorted_findings(out)
 
     def _across_excursions(self, p: Prepared, kept: list[_Stretch]) -> list[_Stretch]:
-        """Join two plateaus at one level that a brief excursion separates (see
-        :func:`_brief_excursion`): the metric left its level for a moment and came back
-        to it, one plateau from the first one's start to the second one's end."""
+        """Join two plateaus at one level and of like noise that a brief excursion
+        separates (see :func:`_brief_excursion`): the metric left its level for a moment
+        and came back to it, one plateau from the first one's start to the second one's
+        end."""
         out: list[_Stretch] = []
         for st in sorted(kept, key=lambda g: g.b0):
             prev = out[-1] if out else None
@@ -233,11 +234,19 @@ class PlateauDetector(Detector):
                 and not (prev.constant or st.constant)
                 and _brief_excursion(p, prev, st)
                 and self._same_level(p, prev.b0, prev.b1, st.b0, st.b1)
+                and self._same_calm(p, prev, st)
             ):
                 prev.b1, prev.p1 = st.b1, st.p1
                 continue
             out.append(st)
         return out
+
+    def _same_calm(self, p: Prepared, a: _Stretch, c: _Stretch) -> bool:
+        """Whether the noise of ``a`` and ``c`` is within a factor of :data:`CALM_RATIO`
+        of each other (a metric that comes back to its level swinging, at the edge of
+        stability, did not come back to its plateau)."""
+        na, nc = self._noise(p, a.b0, a.b1), self._noise(p, c.b0, c.b1)
+        return max(na, nc) <= CALM_RATIO * min(na, nc)
 
     def _candidates(self, p: Prepared, path: np.ndarray) -> list[_Stretch]:
         """Flat pieces, settled tails and flat phases, joined; or the whole series."""
@@ -638,6 +647,11 @@ class PlateauDetector(Detector):
 BRIEF_EXCURSION = 3
 """Most blocks of an excursion between two stretches at one level that leaves them one
 plateau (see :func:`_brief_excursion`)."""
+
+
+CALM_RATIO = 2.0
+"""Most ratio of the noise of two plateaus that a brief excursion separates, for them to
+be one (see :meth:`PlateauDetector._across_excursions`)."""
 
 
 def _brief_excursion(p: Prepared, a: _Stretch, c: _Stretch) -> bool:
