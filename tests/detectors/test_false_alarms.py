@@ -128,3 +128,29 @@ def test_an_evaluation_before_training_does_not_make_a_divergence(n: int, seed: 
     s = series(acc, "accuracy")
     found = analyse(s, "max")
     assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [60, 160, 400, 2000])
+def test_a_fall_that_climbs_back_before_a_blow_up_is_not_a_flat_phase(n: int, seed: int) -> None:
+    # After an LR raise (a logged event) the loss falls by 25-45 %, climbs back to its
+    # level at the raise as the instability builds, then blows up. The medians of the
+    # phase's first and last thirds are at one level; its middle third is not: the
+    # phase is a V, no plateau from the raise.
+    rng = np.random.default_rng(seed)
+    r = int(n * rng.uniform(0.4, 0.5))
+    k = max(5, int(n * rng.uniform(0.06, 0.1)))
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(2.0) - 1.5 * (1 - np.exp(-t / (0.1 * n)))
+    u = t[r:] - r + 1
+    v = np.where(u <= k, u / k, np.maximum(0.0, 2 - u / k))
+    log[r:] = log[r - 1] - float(rng.uniform(0.3, 0.6)) * v
+    log[r + 2 * k :] += float(rng.uniform(1.5, 2.5))
+    s = series(np.exp(log + noise(rng, n, 0.01)))
+    found = of_kind(PlateauDetector().detect(s, "min", events=(r,)), FindingKind.PLATEAU)
+    spans = [
+        f
+        for f in found
+        if position(s, f.start_step) <= r + k // 2 and position(s, f.end_step) >= r + k
+    ]
+    assert not spans, (r, k, describe(s, found))

@@ -567,3 +567,34 @@ def test_a_settled_phase_that_a_speed_up_and_a_blow_up_cut_short_is_a_plateau(
     assert len(before) == 1, (raise_at, describe(s, found))
     end = position(s, before[0].end_step)
     assert raise_at - onset_tolerance(n) <= end <= raise_at, (raise_at, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [60, 160, 400, 2000])
+@pytest.mark.parametrize("metric", ["loss", "accuracy"])
+def test_a_brief_excursion_does_not_split_a_plateau(metric: str, n: int, seed: int) -> None:
+    # A metric converges to its level, then leaves it for two or three points (a dip of
+    # an accuracy, a spike of a loss: one bad batch, an LR blip) and comes straight back.
+    # One plateau from the convergence to the end, not a second one after the excursion.
+    rng = np.random.default_rng(seed)
+    t = np.arange(n, dtype=np.float64)
+    a = int(n * rng.uniform(0.2, 0.3))
+    d = int(n * rng.uniform(0.5, 0.65))
+    w = int(rng.integers(2, 4)) if n <= 200 else 2 * (n // 200)
+    if metric == "accuracy":
+        y = 0.9 - 0.6 * np.exp(-t / (a / 4.0))
+        y[d : d + w] -= float(rng.uniform(0.15, 0.3))
+        y = y + noise(rng, n, 0.01)
+    else:
+        log = math.log(0.1) + math.log(20.0) * np.exp(-t / (a / 4.0))
+        log[d : d + w] += float(rng.uniform(1.0, 2.0))
+        y = np.exp(log + noise(rng, n, 0.01))
+    s = series(y, metric)
+    found = of_kind(
+        PlateauDetector().detect(s, "max" if metric == "accuracy" else "min"), FindingKind.PLATEAU
+    )
+    assert [f for f in found if position(s, f.start_step) < d - 2 and f.end_step is None], (
+        d,
+        w,
+        describe(s, found),
+    )

@@ -134,7 +134,9 @@ class PlateauDetector(Detector):
     times its noise, in either direction (and, for a piece of ``L`` blocks, less than
     two standard errors of that change, ``2 sqrt(12 / L)`` long-run noise units).
     Consecutive flat pieces at one level form one plateau; pieces separated by a jump
-    (a step learning-rate schedule makes a staircase) stay separate plateaus. Between
+    (a step learning-rate schedule makes a staircase) stay separate plateaus, but for a
+    brief excursion (a dip or a spike of at most three blocks that comes back to the
+    level, with no event of the run in it), which leaves one plateau. Between
     two jumps (a *phase*), a converging curve has also plateaued once what is left of
     its improvement is less than 2 % of it (5 % where noise hides that much: the tail
     of an exponential or power-law convergence), for a loss both in its own units and
@@ -215,8 +217,36 @@ class PlateauDetector(Detector):
         for frozen in _frozen_ends(p, kept):
             if self._keep(series, p, path, frozen, need):
                 kept.append(frozen)
+        kept = self._across_excursions(p, kept)
         out = [self._finding(series, p, st, need) for st in _across_quiet_events(p, kept)]
         return sorted_findings(out)
+
+    def _across_excursions(self, p: Prepared, kept: list[_Stretch]) -> list[_Stretch]:
+        """Join two plateaus at one level and of like noise that a brief excursion
+        separates (see :func:`_brief_excursion`): the metric left its level for a moment
+        and came back to it, one plateau from the first one's start to the second one's
+        end."""
+        out: list[_Stretch] = []
+        for st in sorted(kept, key=lambda g: g.b0):
+            prev = out[-1] if out else None
+            if (
+                prev is not None
+                and not (prev.constant or st.constant)
+                and _brief_excursion(p, prev, st)
+                and self._same_level(p, prev.b0, prev.b1, st.b0, st.b1)
+                and self._same_calm(p, prev, st)
+            ):
+                prev.b1, prev.p1 = st.b1, st.p1
+                continue
+            out.append(st)
+        return out
+
+    def _same_calm(self, p: Prepared, a: _Stretch, c: _Stretch) -> bool:
+        """Whether the noise of ``a`` and ``c`` is within a factor of :data:`CALM_RATIO`
+        of each other (a metric that comes back to its level swinging, at the edge of
+        stability, did not come back to its plateau)."""
+        na, nc = self._noise(p, a.b0, a.b1), self._noise(p, c.b0, c.b1)
+        return max(na, nc) <= CALM_RATIO * min(na, nc)
 
     def _candidates(self, p: Prepared, path: np.ndarray) -> list[_Stretch]:
         """Flat pieces, settled tails and flat phases, joined; or the whole series."""
@@ -366,8 +396,8 @@ class PlateauDetector(Detector):
     def _with_flat_phases(self, p: Prepared, stretches: list[_Stretch]) -> list[_Stretch]:
         """Add every phase after the first that barely moves, from its first block.
 
-        A phase (between jumps and events) is flat when the medians of its first and
-        last thirds differ by at most two long-run noise units, or by a tenth of the
+        A phase (between jumps and events) is flat when the medians of its thirds
+        (first, middle and last) differ by at most two long-run noise units, or by a tenth of the
         progress made before it (for a loss, and but for a phase from a kink, by at most
         :data:`FLAT_PHASE_DRIFT` on its log scale), or of the jump it starts with: a metric
         that stalls after an LR cut or a collapse does so from there on.
@@ -428,7 +458,11 @@ class PlateauDetector(Detector):
         third = max(1, (q1 - q0) // 3)
         first = fast_median(w[:third])
         last = fast_median(w[-third:])
-        drift = abs(last - first)
+        # the middle third too: a fall that turns back up (a loss that falls after an LR
+        # raise, then climbs back to its level before it blows up) has its outer thirds
+        # at one level, never its middle one
+        middle = fast_median(w[third:-third])
+        drift = max(abs(last - first), abs(middle - first), abs(middle - last))
         if sharp:
             # from its first blocks too: a fall that ends in a kink shorter than half a
             # third hides in the medians
@@ -608,6 +642,26 @@ class PlateauDetector(Detector):
         }
         detail.update(_levels(p, st.p0, st.p1))
         return Finding(self.kind, p.step_at(st.p0), end, (series.tag,), conf, detail)
+
+
+BRIEF_EXCURSION = 3
+"""Most blocks of an excursion between two stretches at one level that leaves them one
+plateau (see :func:`_brief_excursion`)."""
+
+
+CALM_RATIO = 2.0
+"""Most ratio of the noise of two plateaus that a brief excursion separates, for them to
+be one (see :meth:`PlateauDetector._across_excursions`)."""
+
+
+def _brief_excursion(p: Prepared, a: _Stretch, c: _Stretch) -> bool:
+    """Whether the blocks between ``a`` and ``c`` (which follows it) are a brief excursion:
+    one to :data:`BRIEF_EXCURSION` blocks, fewer than either stretch has, with no event of
+    the run among them (a dip or a spike that comes back, not a schedule's step)."""
+    gap = c.b0 - a.b1
+    if not 0 < gap <= BRIEF_EXCURSION or gap >= min(a.b1 - a.b0, c.b1 - c.b0):
+        return False
+    return not any(a.b1 <= e <= c.b0 for e in p.events)
 
 
 def _bump(p: Prepared, b0: int, b1: int) -> float:
