@@ -354,6 +354,38 @@ def test_short_validation_series_that_rises_is_said_synthetic() -> None:
     assert view.states  # the summary does not read as "healthy"
 
 
+def test_a_training_loss_still_falling_in_an_overfitting_run_is_not_told_to_keep_training() -> None:
+    # The training loss still falls fast at its end (a forecast would say "keep training"),
+    # but the validation loss has risen for 60 epochs: more steps fit the training data,
+    # they do not help the model generalise; the advice says so.
+    t = np.arange(120, dtype=np.float64)
+    ld = logdir(
+        (
+            "r",
+            {
+                "train_loss": noisy(0.05 + 2.0 * np.exp(-t / 60), 21, 0.003),
+                "val_loss": noisy(0.6 + 0.4 * np.exp(-t / 10) + 0.004 * np.maximum(0, t - 60), 22),
+            },
+        )
+    )
+    view = view_of(ld)
+    val = row(view, "r", "val_loss")
+    assert val.advice is not None
+    assert val.advice.kind is FindingKind.OVERFITTING
+    s = row(view, "r", "train_loss")
+    assert s.advice is not None
+    assert "keep training" not in s.advice.text
+    assert "val_loss is overfitting" in s.advice.text
+
+
+def test_kankan_training_loss_is_not_told_to_keep_training() -> None:
+    view = view_of(real("AradhyaSpace11__KANKAN"))
+    s = row(view, "lightning_logs/version_1", "train_loss_epoch")
+    assert s.advice is not None
+    assert "keep training" not in s.advice.text
+    assert "valid_loss is overfitting" in s.advice.text
+
+
 # -- what is judged, and folding ---------------------------------------------------------------
 
 

@@ -357,8 +357,12 @@ def reduce_lr(series: Series, goal: Goal, unit: str, start: int) -> str:
     return text + "."
 
 
-def outlook(fc: Forecast | None, unit: str) -> str | None:
-    """What more steps would bring, in one sentence (``None`` without a forecast)."""
+def outlook(fc: Forecast | None, unit: str, *, overfit_by: str | None = None) -> str | None:
+    """What more steps would bring, in one sentence (``None`` without a forecast).
+
+    ``overfit_by``: the validation series of a training series whose run overfits; more
+    steps then help the training data only, and the sentence says so instead of "keep
+    training"."""
     if fc is None:
         return None
     band = f"{fmt(fc.low)}–{fmt(fc.high)}"
@@ -366,7 +370,12 @@ def outlook(fc: Forecast | None, unit: str) -> str | None:
         f"More {unit}s: a fitted {fc.model} puts it at {fmt(fc.value)} (95% {band}) "
         f"at {unit} {fc.step:,}, against {fmt(fc.now)} now"
     )
-    if fc.advice == "keep training":
+    if fc.advice == "keep training" and overfit_by is not None:
+        tail = (
+            f"a gain of about {fmt(fc.gain)} on the training data, but {overfit_by} is "
+            "overfitting: more steps will not help the model generalise."
+        )
+    elif fc.advice == "keep training":
         tail = f"a gain of about {fmt(fc.gain)}: keep training."
     elif fc.advice == "stop":
         tail = f"within the noise ({fc.noise:.2g}): more of the same will not help."

@@ -191,7 +191,8 @@ def improving_advice(ctx: SeriesContext) -> Advice | None:
     if series is None:
         return None
     fc = forecast(series.steps, series.values, s.goal)
-    note = outlook(fc, ctx.unit)
+    overfit_by = ctx.partner_name if ctx.side == "train" and ctx.run_overfits else None
+    note = outlook(fc, ctx.unit, overfit_by=overfit_by)
     if fc is None or note is None:
         return None
     title = {"keep training": "still improving", "stop": "levelling off", "uncertain": "improving"}[
