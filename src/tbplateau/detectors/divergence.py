@@ -206,7 +206,7 @@ class DivergenceDetector(Detector):
             "explosive": bool(p.log_scale and ep.drop > math.log(100.0)),
             "from_value": _raw(p, ep.level),
             "worst_value": _raw(p, ep.level - ep.drop),
-            "sudden": _sudden(p, ep),
+            "sudden": _sudden(p, ep, onset),
         }
         conf = confidence_from(ep.drop / noise - self.min_worsening, 6.0)
         conf = max(conf, 0.5)
@@ -370,11 +370,20 @@ def _at_jump(
     return b0, top
 
 
-def _sudden(p: Prepared, ep: _Episode) -> bool:
-    """Whether the episode starts with a jump that carries half its worsening or more:
-    a collapse in one step, not a drift."""
-    seg = next((s for s in p.segments if s.b0 == ep.b0), None)
-    return bool(seg is not None and -seg.jump >= 0.5 * ep.drop)
+def _sudden(p: Prepared, ep: _Episode, onset: int) -> bool:
+    """Whether the episode starts with a one-step fall that carries half its worsening or
+    more: the step into ``onset`` does, and the three points from it on sit that far below
+    the three before it (on points, not blocks: a block may hold the jump). A collapse,
+    not a drift."""
+    if onset < 1:
+        return False
+    half = 0.5 * ep.drop
+    before = p.y[max(0, onset - 3) : onset]
+    after = p.y[onset : onset + 3]
+    return bool(
+        float(p.y[onset - 1] - p.y[onset]) >= half
+        and fast_median(before) - fast_median(after) >= half
+    )
 
 
 def _onset_point(p: Prepared, ep: _Episode) -> int:
