@@ -159,6 +159,11 @@ ALL = frozenset(FindingKind)
         (None, "eval/exact_match", Role.METRIC, "max"),
         (None, "test/bits_per_dim", Role.METRIC, "min"),
         (None, "val/top1", Role.METRIC, "max"),
+        # a loss named after the score it optimises is a loss
+        (None, "dice_loss", Role.METRIC, "min"),
+        (None, "val/iou_loss", Role.METRIC, "min"),
+        # a rate per byte or dimension is a metric only when it counts bits or nats
+        (None, "tokens_per_byte", Role.COUNTER, None),
     ],
 )
 def test_framework_tags(framework: str | None, tag: str, role: Role, goal: str | None) -> None:

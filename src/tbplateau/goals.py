@@ -118,7 +118,7 @@ _NULL_PHRASES = (
 )
 # Two-word names of metrics to minimise ("cross_entropy" splits into two words; bits or
 # nats per dimension, character or byte).
-_MIN_PHRASES = (("cross", "entropy"), ("per", "dim"), ("per", "char"), ("per", "byte"))
+_MIN_PHRASES = (("cross", "entropy"), ("bits", "per"), ("nats", "per"))
 _SPLIT = re.compile(r"[/_\-.\s:]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])")
 
@@ -339,14 +339,15 @@ TAG_RULES: tuple[TagRule, ...] = (
             r"explained_?variance|(^|/|\s)entropy$", Role.DIAGNOSTIC, None,
             why="an optimiser diagnostic", without_goal=True),
     # -- generic metrics with bounds (the goal from the words) ----------------------------
-    # (an error rate first: "top1_err" is an error, not a top-1 accuracy)
+    # (errors and losses first: "top1_err" is an error, not a top-1 accuracy, and
+    # "dice_loss" a loss, not a Dice score)
+    TagRule(r"(^|[/_ .-])(loss|xent|cross_?entropy|nll|logloss|ce)($|[/_ .(-])",
+            Role.METRIC, "min", low=0.0, chance_loss=True),
     TagRule(r"(^|[/_ .-])(error|err|wer|cer|ter|error_?rate)($|[/_ .-])", Role.METRIC, "min",
             low=0.0),
     _unit(r"(^|[/_ .-])(acc|accuracy|top_?[15](_?acc(uracy)?)?|precision|recall|f1|"
           r"f1_?score|auc|auroc|auprc|iou|miou|dice|jaccard|map(@[\d.]+)?|"
           r"success(_?rate)?|hit_?rate|ap\d*)($|[/_ .(-])", "max"),
-    TagRule(r"(^|[/_ .-])(loss|xent|cross_?entropy|nll|logloss|ce)($|[/_ .(-])",
-            Role.METRIC, "min", low=0.0, chance_loss=True),
 )
 # fmt: on
 """Tag patterns by framework, most specific first; the first matching row wins."""
