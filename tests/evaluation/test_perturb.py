@@ -81,3 +81,22 @@ def test_pretrain_logs_chance_accuracy_and_a_worse_loss_first() -> None:
 def test_an_unknown_perturbation_is_named() -> None:
     with pytest.raises(InvalidParameterError, match="'shuffle'"):
         perturb(_case(), "shuffle")
+
+
+def test_pretrain_logs_a_worse_first_value_for_any_goal_and_leaves_the_lr_alone() -> None:
+    steps = np.arange(50)
+    t = steps.astype(np.float64)
+    walls = 1000.0 + t
+    series = (
+        Series(".", "reward", steps=steps, values=-200 + 3 * t, wall_times=walls),
+        Series(".", "val_accuracy_pct", steps=steps, values=50 + 0.5 * t),
+        Series(".", "lr", steps=steps, values=np.full(50, 1e-3)),
+    )
+    case = Case("c", Logdir("d", (Run(".", ("f",), series),)), (), "family")
+    moved = perturb(case, "pretrain").logdir["."]
+    reward, pct, lr = moved["reward"], moved["val_accuracy_pct"], moved["lr"]
+    assert reward.values[0] < reward.values[1:].min()
+    assert pct.values[0] < pct.values[1:].min()
+    assert len(lr) == 50  # no goal: untouched
+    assert reward.wall_times[0] == walls[0]
+    assert np.array_equal(reward.wall_times[1:], walls)

@@ -11,7 +11,9 @@ on that detail:
 * ``warp``: logging intervals that grow along the run (step ``s`` becomes
   ``s + round(s**1.3 / 10)``), as when evaluations get sparser;
 * ``pretrain``: one evaluation logged before training, one step before the first point:
-  an accuracy at chance (0.1), a loss five times its first value.
+  an accuracy at chance (0.1), a loss five times its first value, any other metric to
+  maximise as far below its worst value as its whole range (series without a goal,
+  such as the learning rate, are left as they are).
 
 Pure functions of the case; the labels keep their onsets on the same points.
 
@@ -58,8 +60,20 @@ def _is_unit_max(s: Series) -> bool:
     return infer_goal(s.tag) == "max" and v.size > 0 and float(v.min()) >= 0 and float(v.max()) <= 1
 
 
-def _with(s: Series, steps: IntArray, values: FloatArray) -> Series:
-    return Series(s.run, s.tag, steps=steps, values=values)
+def _with(
+    s: Series, steps: IntArray, values: FloatArray, walls: FloatArray | None = None
+) -> Series:
+    """``s`` with other steps and values; what the reader said of it is kept."""
+    return Series(
+        s.run,
+        s.tag,
+        steps=steps,
+        values=values,
+        wall_times=s.wall_times if walls is None else walls,
+        replaced_points=s.replaced_points,
+        encoding=s.encoding,
+        duplicate_points=s.duplicate_points,
+    )
 
 
 def _steps(s: Series) -> Series:
@@ -75,12 +89,20 @@ def _warped(s: Series) -> Series:
 
 
 def _pretrain(s: Series) -> Series:
-    if len(s) < 4 or not np.isfinite(s.values[0]):
+    goal = infer_goal(s.tag)
+    finite = s.values[np.isfinite(s.values)]
+    if len(s) < 4 or goal is None or not np.isfinite(s.values[0]):
         return s
-    first = 0.1 if _is_unit_max(s) else abs(float(s.values[0])) * 5 + 1e-3
+    if _is_unit_max(s):
+        first = 0.1
+    elif goal == "max":
+        first = float(finite.min()) - max(float(np.ptp(finite)), 1e-3)
+    else:
+        first = abs(float(s.values[0])) * 5 + 1e-3
     gap = max(1, int(s.steps[1] - s.steps[0]))
     steps = np.concatenate([[s.steps[0] - gap], s.steps])
-    return _with(s, steps, np.concatenate([[first], s.values]))
+    walls = np.concatenate([[s.wall_times[0]], s.wall_times])
+    return _with(s, steps, np.concatenate([[first], s.values]), walls)
 
 
 _Rewrite = tuple[Callable[[Series], Series], Callable[[IntArray], IntArray] | None]
