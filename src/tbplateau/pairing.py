@@ -11,6 +11,7 @@ Keras history         tag ``loss``                    tag ``val_loss``
 PyTorch examples      tag ``Loss/train``              tag ``Loss/val``
 tensorboardX          run ``X/Loss_train``, tag       run ``X/Loss_val``, tag
 ``add_scalars``       ``Loss``                        ``Loss``
+Lightning             tag ``train_loss_epoch``        tag ``val_loss``
 ====================  ==============================  ==========================
 
 A *role word* marks a side: training is ``train``, ``training``, ``trn``;
@@ -19,7 +20,10 @@ validation is ``val``, ``valid``, ``validation``, ``eval``, ``evaluation``,
 being split on ``/ _ - .`` and spaces). Removing the role word leaves a *key*; a
 validation series is paired with the training series of the same key, or, when no
 series is marked as training, with the unmarked series of that key in the same run
-(``loss`` for ``val_loss``). ``acc`` and ``accuracy`` are the same word in keys.
+(``loss`` for ``val_loss``). ``acc`` and ``accuracy`` are the same word in keys, and a
+last word ``epoch`` or ``step`` is dropped from them (how Lightning aggregated the
+value). Of several candidates the first by run and tag name is taken, which puts
+``train_loss_epoch`` before ``train_loss_step``.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ __all__ = [
     "Report",
     "RunReport",
     "SeriesReport",
+    "dumps_indented",
     "report_document",
     "report_summary",
     "run_severity",

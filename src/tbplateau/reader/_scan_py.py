@@ -474,21 +474,12 @@ def _frame(buf: Buffer, p: int, n: int) -> tuple[int, int]:
         return TOO_LONG, length
     if n - p - 16 < length:
         return INCOMPLETE, length
-    crc = int.from_bytes(buf[p + 12 + length : p + 16 + length], "little")
-    if masked_crc32c(bytes(buf[p + 12 : p + 12 + length])) != crc:
+    if not _data_ok(buf, p, length):
         return BAD_DATA, length
     return FOUND, length
 
 
-def walk(
-    buf: Buffer,
-    pos: int,
-    base: int,
-    tag_index: dict[bytes, int],
-    tag_names: list[bytes],
-    tag_offsets: list[int],
-    plugins: dict[int, bytes],
-) -> tuple[
+WalkResult = tuple[
     int,
     int,
     int,
@@ -504,7 +495,22 @@ def walk(
     str | None,
     int,
     int,
-]:
+]
+"""What :func:`walk` returns: the offset it stopped at, why (a status), the length of the
+record there, the columns (tag ids, steps, wall times, values, encodings, other kinds) as
+bytes, the issues, the record and session-start counts, the file version, and the count
+and first offset of records that are not Events."""
+
+
+def walk(
+    buf: Buffer,
+    pos: int,
+    base: int,
+    tag_index: dict[bytes, int],
+    tag_names: list[bytes],
+    tag_offsets: list[int],
+    plugins: dict[int, bytes],
+) -> WalkResult:
     """Read the valid records that follow each other from ``buf[pos:]`` (see the module doc)."""
     n = len(buf)
     out = _Out()
