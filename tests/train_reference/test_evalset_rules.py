@@ -160,3 +160,57 @@ def test_a_growth_after_a_higher_bump_ends_at_its_own_peak() -> None:
     assert isinstance(end, int)
     assert start >= 48
     assert end >= start
+
+
+def _swings_found(res: object) -> bool:
+    return any("repeated swings" in n for n in res.notes)  # type: ignore[attr-defined]
+
+
+def test_a_sawtooth_after_a_raise_leaves_oscillation_unclaimed() -> None:
+    # Issue 8: an oscillation is a repeated swing, large relative to the level and the noise.
+    # Six points after the raise the loss starts a sawtooth of period 5, swinging 5x each time:
+    # no period-2 alternation at the raise (no label), but the series is not fully labelled
+    rng = np.random.default_rng(12)
+    v = _decay(120, rng)
+    k = np.arange(74)
+    v[46:] = 0.5 * np.exp(np.log(5.0) * ((k % 5) / 4 - 0.5))
+    res = label_series(np.arange(120), v, "min", [Event(40, "lr x30")])
+    assert "oscillation" not in [kind for kind, _, _ in _kinds(res)]
+    assert "oscillation" in res.incomplete
+    assert _swings_found(res)
+
+
+def test_a_sine_burst_on_a_decaying_trend_leaves_oscillation_unclaimed() -> None:
+    # Issue 8, class 2: a sine-like burst of period 6 (a factor 1.8 up and down, 6 periods)
+    # on a decaying trend, 10 points after the raise
+    rng = np.random.default_rng(13)
+    v = _decay(120, rng) + 0.2 * np.exp(-np.arange(120) / 60)
+    k = np.arange(36)
+    v[50:86] *= np.exp(0.6 * np.sin(2 * np.pi * k / 6))
+    res = label_series(np.arange(120), v, "min", [Event(40, "lr x10")])
+    assert "oscillation" not in [kind for kind, _, _ in _kinds(res)]
+    assert "oscillation" in res.incomplete
+    assert _swings_found(res)
+
+
+def test_noise_a_spike_or_a_collapse_onto_a_noisy_level_are_no_repeated_swings() -> None:
+    # Issue 8, classes 1 and 3: noise at a loss floor that looks louder on a log scale, one
+    # spike, a few isolated spikes, a one-step collapse onto a noisy level: none of them is a
+    # repeated swing, so the series stays fully labelled for oscillation
+    for seed in range(20):
+        rng = np.random.default_rng(100 + seed)
+        floor = _decay(100, rng) + 0.01 * rng.standard_normal(100)
+        spike = _decay(100, rng)
+        spike[60] *= 5.0
+        spikes = _decay(100, rng)
+        spikes[[55, 70, 85]] *= 5.0
+        collapse = _decay(100, rng)
+        collapse[40:] = 2.0 * np.exp(0.03 * rng.standard_normal(60))
+        # the floor's noise (10% of the level) also alternates now and then, which the
+        # alternation rule counts; the repeated-swing rule must not see swings in it
+        res = label_series(np.arange(100), floor, "min", [Event(40, "lr x3")])
+        assert not _swings_found(res)
+        for v in (spike, spikes, collapse):
+            res = label_series(np.arange(100), v, "min", [Event(40, "lr x3")])
+            assert not _swings_found(res)
+            assert "oscillation" in res.complete

@@ -55,7 +55,11 @@ Completeness: a series is fully labelled for a kind when the rules leave no doub
 ``nonfinite`` always; ``divergence`` unless a blip or an unexplained rise (the centred 5-point mean
 rising ``T`` over its running best outside labelled stretches) was seen; ``oscillation`` unless a
 looser alternation (>= 65% sign changes over 8 steps, swings >= half the oscillation bar and >= 2
-noise units of the stretch before the first event) has 8 steps outside the labelled ones;
+noise units of the stretch before the first event) has 8 steps outside the labelled ones,
+and unless :func:`_periodic_swings` sees repeated swings of any period from 2 to 10 points
+(a sawtooth, a sine-like burst: at least 4 periods and 16 points whose repeated pattern explains
+85% of the variance around the moving average over one period, swinging by the oscillation bar
+``max(4 sig, theta_osc)`` with the noise before the first event) outside the labelled ones;
 ``plateau`` when every stretch was judged.
 """
 
@@ -569,6 +573,66 @@ def _longest_false(mask: np.ndarray) -> int:
     return best
 
 
+SWING_SHARE = 0.85
+"""Share of a window's variance a repeated swing must explain (see :func:`_periodic_swings`)."""
+SWING_PERIODS = 4
+SWING_POINTS = 16
+"""A window of repeated swings holds at least this many periods and points."""
+
+
+def _periodic_swings(w: np.ndarray, covered: np.ndarray, bar: float) -> tuple[int, int] | None:
+    """The first window of repeated swings outside labelled oscillations: ``(start, period)``.
+
+    For each period ``P`` from 2 to 10 points: ``r`` = ``w`` minus its centred moving average
+    over one period (which removes a trend, a level or a slow decay and keeps a swing of that
+    period, whatever its shape: a zigzag, a sawtooth, a sine). A window of at least
+    :data:`SWING_PERIODS` periods and :data:`SWING_POINTS` points of ``r``, none of it in
+    ``covered``, holds repeated swings when the pattern its periods share (the mean of ``r`` at
+    each phase) explains :data:`SWING_SHARE` or more of ``r``'s variance there and swings by
+    ``bar`` or more (its highest minus its lowest phase mean). White noise folded onto ``P``
+    phases of ``L`` points explains about ``(P-1)/(L-1)`` of it (85% is an F-test level below
+    1e-4 per window), a single spike about one period in four, and a level shift (a collapse)
+    leaves a blip at one place. Issue 8: an oscillation is a repeated swing, large relative to
+    the level and to the noise, sustained over a stretch; not a spike, not noise on a new level.
+    """
+    n = len(w)
+    for period in range(2, 11):
+        m = max(SWING_PERIODS, -(-SWING_POINTS // period))  # periods in the window
+        size = m * period
+        h = period // 2
+        kernel = np.ones(period + 1 - period % 2)
+        if period % 2 == 0:
+            kernel[[0, -1]] = 0.5
+        if n < size + 2 * h:
+            break
+        r = w[h : n - h] - np.convolve(w, kernel / period, mode="valid")
+        hit = _swing_windows(r, covered[h : n - h], period, m, bar)
+        if len(hit):
+            return int(hit[0]) + h, period
+    return None
+
+
+def _swing_windows(
+    r: np.ndarray, covered: np.ndarray, period: int, m: int, bar: float
+) -> np.ndarray:
+    """Starts of the windows of ``m`` periods of ``r`` that :func:`_periodic_swings` accepts."""
+    size = m * period
+    comb = np.zeros((m - 1) * period + 1)
+    comb[::period] = 1.0
+    fold = np.convolve(r, comb[::-1], mode="valid")  # fold[t] = sum of r[t + j P], j < m
+    starts = len(r) - size + 1
+    win = np.lib.stride_tricks.sliding_window_view(fold, period)[:starts]
+    sums = np.convolve(r, np.ones(size), mode="valid")
+    squares = np.convolve(r * r, np.ones(size), mode="valid")
+    blocked = np.convolve(covered.astype(np.float64), np.ones(size), mode="valid") > 0
+    total = squares - sums * sums / size
+    explained = np.sum(win * win, axis=1) / m - sums * sums / size
+    swing = (win.max(axis=1) - win.min(axis=1)) / m
+    large = (swing >= bar) & (swing > 0)
+    good = ~blocked & (total > 0) & (explained >= SWING_SHARE * total) & large
+    return np.nonzero(good)[0]
+
+
 def _completeness(
     out: SeriesLabels,
     steps: np.ndarray,
@@ -598,6 +662,11 @@ def _completeness(
             out.incomplete.add("oscillation")
             out.notes.append(f"alternation at [{i}, {j}] left unlabelled")
             break
+    if "oscillation" not in out.incomplete:
+        found = _periodic_swings(ww, osc, max(4 * sig_quiet, theta_osc))
+        if found is not None:
+            out.incomplete.add("oscillation")
+            out.notes.append(f"repeated swings of period {found[1]} at {found[0]} left unlabelled")
     div = _covered(out, steps, "divergence")[:cut] | osc
     sm = _smooth(ww)
     t_bar = max(3 * sig, theta)
