@@ -145,6 +145,44 @@ def test_means_and_quantiles_agree(
     assert fast == slow
 
 
+def _winsorised_by_numpy(values: FloatArray, scale: float) -> FloatArray | None:
+    """The formula :func:`stats.winsorised` computes, in plain numpy."""
+    c = values - float(np.median(values))
+    s = scale * float(np.median(np.abs(c)))
+    return None if s == 0.0 else np.clip(c, -3 * s, 3 * s)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+def test_winsorised_agrees(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    for scale in (1.4826, stats.MAD_TO_SIGMA, 1e300):
+        fast, slow = both(lambda: stats.winsorised(values, scale))  # noqa: B023
+        assert fast == slow
+        if np.isfinite(values).all():
+            assert fast == _bits(_winsorised_by_numpy(values, scale))
+        strided = np.repeat(values, 2)[::2]
+        assert both(lambda: stats.winsorised(strided, scale)) == (fast, fast)  # noqa: B023
+
+
+def test_winsorise_declines_what_numpy_must_decide() -> None:
+    kernels = _compiled()
+    out = np.full(5, 7.0)
+    values = np.array([0.0, 1.0, 2.0, 3.0, 100.0])
+    assert kernels.winsorise(values, 1.0, out) == 1
+    assert out.tolist() == [-2.0, -1.0, 0.0, 1.0, 3.0]
+    assert kernels.winsorise(np.array([1.0, 1.0, 1.0, 5.0, 1.0]), 1.0, out) == 0  # s = 0
+    assert kernels.winsorise(np.array([1.0, np.nan, 2.0, 3.0, 4.0]), 1.0, out) == -1
+    assert kernels.winsorise(np.array([1.0, np.inf, 2.0, 3.0, 4.0]), 1.0, out) == -1
+    assert kernels.winsorise(values, 0.0, out) == -1  # no positive scale
+    assert kernels.winsorise(values, -1.0, out) == -1
+    assert kernels.winsorise(values, 1.0, np.empty(4)) == -1  # wrong length
+    assert kernels.winsorise(np.zeros(0), 1.0, np.empty(0)) == -1
+    assert kernels.winsorise(np.arange(5), 1.0, out) == -1  # type: ignore[arg-type]
+    assert kernels.winsorise(np.array([1e308, 1.7e308]), 1.0, np.empty(2)) == -1  # overflows
+
+
 def test_long_means_agree(both: Callable[[Callable[[], object]], tuple[str, str]]) -> None:
     rng = np.random.default_rng(5)
     for n in (127, 128, 129, 255, 256, 1000, 8192, 8193, 20000):

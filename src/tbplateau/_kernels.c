@@ -527,6 +527,73 @@ static PyObject *k_mean(PyObject *self, PyObject *arg) {
     return PyFloat_FromDouble(m);
 }
 
+/* winsorise(values, scale, out) -> int: stats.winsorised of a 1-D float64 array of finite
+ * values: ``c = values - median(values)``, ``s = scale * median(|c|)`` and, unless s is 0,
+ * ``clip(c, -3 s, 3 s)`` into ``out`` (a C-contiguous array of the same length). The
+ * medians are fast_median's (the same order statistics, a zero median +0.0), the
+ * subtraction, product and clip numpy's IEEE operations: the same bits. 1 when out is
+ * written, 0 when s is 0 (out untouched), -1 (numpy decides) when empty, on a value that
+ * is not finite or a median that is not (an overflow numpy warns about), for a scale that
+ * is not positive and finite, and for arrays of other types or lengths. */
+static PyObject *k_winsorise(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "winsorise(values, scale, out)");
+        return NULL;
+    }
+    double scale = PyFloat_AsDouble(args[1]);
+    if (scale == -1.0 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!(scale > 0 && isfinite(scale)) || !try_in(args[0], 1, &a)) return PyLong_FromLong(-1);
+    Py_ssize_t n = a.n;
+    Py_buffer ov;
+    if (n == 0 || PyObject_GetBuffer(args[2], &ov, PyBUF_WRITABLE | PyBUF_FORMAT |
+                                                        PyBUF_C_CONTIGUOUS) < 0) {
+        PyErr_Clear();
+        PyBuffer_Release(&a.view);
+        return PyLong_FromLong(-1);
+    }
+    long result = -1;
+    double *out = (double *)ov.buf;
+    double *v = NULL;
+    if (ov.ndim != 1 || !is_double(&ov) || ov.shape[0] != n) goto done;
+    v = PyMem_Malloc((size_t)n * sizeof(double));
+    if (v == NULL) {
+        PyBuffer_Release(&ov);
+        PyBuffer_Release(&a.view);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double x = AT(&a, i);
+        if (!isfinite(x)) goto done;
+        v[i] = x;
+    }
+    double lo, hi;
+    middle(v, n, &lo, &hi);
+    double med = n % 2 ? hi : (lo + hi) / 2;
+    if (!isfinite(med)) goto done;
+    if (med == 0.0) med = 0.0; /* fast_median's +0.0 */
+    for (Py_ssize_t i = 0; i < n; i++) v[i] = fabs(AT(&a, i) - med);
+    middle(v, n, &lo, &hi);
+    double dev = n % 2 ? hi : (lo + hi) / 2;
+    if (!isfinite(dev)) goto done;
+    double s = scale * (dev == 0.0 ? 0.0 : dev);
+    if (s == 0.0) {
+        result = 0;
+        goto done;
+    }
+    double bound_lo = -3.0 * s, bound_hi = 3.0 * s;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double c = AT(&a, i) - med;
+        out[i] = c >= bound_lo ? (c <= bound_hi ? c : bound_hi) : bound_lo;
+    }
+    result = 1;
+done:
+    if (v != NULL) PyMem_Free(v);
+    PyBuffer_Release(&ov);
+    PyBuffer_Release(&a.view);
+    return PyLong_FromLong(result);
+}
+
 /* ------------------------------------------------------------------ noise */
 
 /* |y[i + 2k] - 2 y[i + k] + y[i]| for i in [0, n - 2k) into d (numpy's order: (a - 2b) + c);
@@ -1173,6 +1240,7 @@ static PyObject *k_best_ab(PyObject *self, PyObject *const *args, Py_ssize_t nar
 static PyMethodDef methods[] = {
     {"median", (PyCFunction)k_median, METH_O, NULL},
     {"mean", (PyCFunction)k_mean, METH_O, NULL},
+    {"winsorise", (PyCFunction)(void (*)(void))k_winsorise, METH_FASTCALL, NULL},
     {"quantiles", (PyCFunction)(void (*)(void))k_quantiles, METH_FASTCALL, NULL},
     {"rank_autocorrelation", (PyCFunction)(void (*)(void))k_rank_autocorrelation, METH_FASTCALL,
      NULL},

@@ -61,6 +61,7 @@ __all__ = [
     "segment_sse",
     "trailing_median",
     "window_medians",
+    "winsorised",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -77,6 +78,8 @@ class _Kernels(Protocol):
     def median(self, values: FloatArray, /) -> float | None: ...
 
     def mean(self, values: FloatArray, /) -> float | None: ...
+
+    def winsorise(self, values: FloatArray, scale: float, out: FloatArray, /) -> int: ...
 
     def quantiles(
         self, values: FloatArray, qs: tuple[float, ...], /
@@ -480,6 +483,29 @@ def mad(values: npt.ArrayLike) -> float:
     return MAD_TO_SIGMA * fast_median(np.abs(x - fast_median(x)))
 
 
+def winsorised(values: FloatArray, scale: float) -> FloatArray | None:
+    """Deviations from the median, winsorised at three robust deviations:
+    ``clip(c, -3 s, 3 s)`` where ``c = values - median(values)`` and
+    ``s = scale * median(|c|)`` (``scale`` 1.4826 or :data:`MAD_TO_SIGMA`); ``None`` when
+    ``s`` is 0. One compiled pass where the kernels are built (the same bits).
+
+    >>> winsorised(np.array([0.0, 1.0, 2.0, 3.0, 100.0]), 1.0).tolist()
+    [-2.0, -1.0, 0.0, 1.0, 3.0]
+    """
+    if KERNELS is not None and values.ndim == 1:
+        out = np.empty(values.shape[0])
+        done = KERNELS.winsorise(values, scale, out)
+        if done == 1:
+            return out
+        if done == 0:
+            return None
+    c = values - fast_median(values)
+    s = scale * fast_median(np.abs(c))
+    if s == 0.0:
+        return None
+    return fast_clip(c, -3 * s, 3 * s)
+
+
 def noise_scale(values: npt.ArrayLike, *, lags: tuple[int, ...] | None = None) -> float:
     """Robust standard deviation of the noise around a locally linear trend.
 
@@ -577,11 +603,9 @@ def _residual_autocorrelation(y: FloatArray) -> float:
     """Lag-1 autocorrelation of the residuals around a running median of a quarter of ``y``
     (shorter windows at the ends)."""
     w = max(5, y.size // 4) | 1
-    r = y - moving_median(y, w)
-    s = mad(r)
-    if s == 0.0:
+    r = winsorised(y - moving_median(y, w), MAD_TO_SIGMA)
+    if r is None:
         return 0.0
-    r = fast_clip(r - fast_median(r), -3 * s, 3 * s)
     den = float(r @ r)
     phi = float(r[1:] @ r[:-1]) / den if den > 0 else 0.0
     return min(max(phi, 0.0), 0.9)
@@ -602,11 +626,9 @@ def difference_autocorrelation(values: npt.ArrayLike, *, window: int = 15) -> fl
     if y.size < 8:
         return 0.0
     d = y[1:] - y[:-1]  # np.diff(y), without its per-call checks
-    e = d - moving_median(d, min(window, d.size) | 1)
-    s = mad(e)
-    if s == 0.0:
+    e = winsorised(d - moving_median(d, min(window, d.size) | 1), MAD_TO_SIGMA)
+    if e is None:
         return 0.0
-    e = fast_clip(e - fast_median(e), -3 * s, 3 * s)
     den = float(e @ e)
     r = float(e[1:] @ e[:-1]) / den if den > 0 else -0.5
     return min(max(1.0 + 2.0 * r, 0.0), 0.9)

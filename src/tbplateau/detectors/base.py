@@ -62,6 +62,7 @@ from tbplateau.stats import (
     noise_autocorrelation,
     noise_scale,
     quantum,
+    winsorised,
 )
 
 __all__ = [
@@ -663,11 +664,9 @@ def _residual_phi(r: FloatArray) -> float:
     """Lag-1 autocorrelation of residuals (winsorised at three robust deviations), in [0, 0.9]."""
     if r.size < 8:
         return 0.0
-    c = r - fast_median(r)
-    s = 1.4826 * fast_median(np.abs(c))
-    if s == 0.0:
+    c = winsorised(r, 1.4826)
+    if c is None:
         return 0.0
-    c = fast_clip(c, -3 * s, 3 * s)
     den = float(c @ c)
     return min(max(float(c[1:] @ c[:-1]) / den if den > 0 else 0.0, 0.0), 0.9)
 
