@@ -145,6 +145,30 @@ def test_means_and_quantiles_agree(
     assert fast == slow
 
 
+def test_row_means_agree(both: Callable[[Callable[[], object]], tuple[str, str]]) -> None:
+    rng = np.random.default_rng(11)
+    for cols in (*range(1, 20), 31, 64, 127, 128, 129, 300, 1000):
+        n = 5000 if cols < 4 else 40
+        rows = rng.normal(0, 1, (n, cols)) * 10.0 ** rng.integers(-12, 12, (n, cols))
+        # contiguous rows, and layouts numpy reduces in another order (numpy decides)
+        for view in (rows, np.abs(rows), rows[::2, ::-1], rows.T.copy().T, rows[:, ::2]):
+            fast, slow = both(lambda: stats._row_means(view))  # noqa: B023
+            assert fast == slow == _bits(view.mean(axis=1))
+
+
+def test_row_means_decline_what_numpy_must_decide() -> None:
+    kernels = _compiled()
+    assert not kernels.row_means(np.zeros((3, 0)), np.empty(3))  # rows of no value
+    assert not kernels.row_means(np.full((2, 2), 1.7e308), np.empty(2))  # overflows
+    assert not kernels.row_means(np.zeros((1, 8193)), np.empty(1))  # beyond one buffer
+    assert not kernels.row_means(np.ones((3, 9)).T.copy().T, np.empty(3))  # not C-contiguous
+    out = np.empty(2)
+    assert kernels.row_means(np.array([[1.0, 2.0], [3.0, 5.0]]), out)
+    assert out.tolist() == [1.5, 4.0]
+    with pytest.raises(ValueError, match="float64"):
+        kernels.row_means(np.ones((2, 3)), np.empty(3))
+
+
 def _winsorised_by_numpy(values: FloatArray, scale: float) -> FloatArray | None:
     """The formula :func:`stats.winsorised` computes, in plain numpy."""
     c = values - float(np.median(values))

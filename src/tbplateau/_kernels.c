@@ -527,6 +527,36 @@ static PyObject *k_mean(PyObject *self, PyObject *arg) {
     return PyFloat_FromDouble(m);
 }
 
+/* row_means(rows, out) -> bool: ``rows.mean(axis=1)`` of a 2-D float64 array into ``out``
+ * (every row as k_mean: numpy's pairwise sum added to 0.0, over the row length); False
+ * (``out`` undefined) for an array that is not C-contiguous, rows of no value or longer
+ * than one buffer of numpy's iterator (8192), and where a mean is not finite (numpy warns). */
+static PyObject *k_row_means(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "row_means(rows, out)");
+        return NULL;
+    }
+    Arr a;
+    Py_buffer out;
+    if (get_in(args[0], 2, &a) < 0) return NULL;
+    if (get_out(args[1], a.n, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    Py_ssize_t w = a.cols;
+    /* C-contiguous only: numpy reduces the rows of other layouts in another order */
+    int ok = w >= 1 && w <= 8192 && a.cstride == 8 && (a.n <= 1 || a.stride == 8 * w);
+    double *dst = (double *)out.buf;
+    for (Py_ssize_t r = 0; ok && r < a.n; r++) {
+        double m = (0.0 + pairwise_sum(a.base + r * a.stride, w, a.cstride)) / (double)w;
+        ok = isfinite(m);
+        dst[r] = m;
+    }
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
 /* winsorise(values, scale, out) -> int: stats.winsorised of a 1-D float64 array of finite
  * values: ``c = values - median(values)``, ``s = scale * median(|c|)`` and, unless s is 0,
  * ``clip(c, -3 s, 3 s)`` into ``out`` (a C-contiguous array of the same length). The
@@ -1240,6 +1270,7 @@ static PyObject *k_best_ab(PyObject *self, PyObject *const *args, Py_ssize_t nar
 static PyMethodDef methods[] = {
     {"median", (PyCFunction)k_median, METH_O, NULL},
     {"mean", (PyCFunction)k_mean, METH_O, NULL},
+    {"row_means", (PyCFunction)(void (*)(void))k_row_means, METH_FASTCALL, NULL},
     {"winsorise", (PyCFunction)(void (*)(void))k_winsorise, METH_FASTCALL, NULL},
     {"quantiles", (PyCFunction)(void (*)(void))k_quantiles, METH_FASTCALL, NULL},
     {"rank_autocorrelation", (PyCFunction)(void (*)(void))k_rank_autocorrelation, METH_FASTCALL,
