@@ -640,15 +640,15 @@ def _lines(
     (flat at the mean when its blocks do not move along x)."""
     m = len(bins)
     bx = bins.x.tolist()
-    # moves[b] - moves[a]: how many of the steps between blocks a .. b change x (np.ptp > 0)
-    moves = [0, *np.cumsum((bins.x[1:] - bins.x[:-1]) != 0).tolist()]
     out = []
     for b0, b1 in itertools.pairwise([0, *breaks, m]):
         xs = bins.x[b0:b1]
         ys = y[b0:b1]
         slope = 0.0
         ym = fast_mean(ys)
-        if b1 - b0 >= 2 and moves[b1 - 1] > moves[b0]:
+        # x moves inside the piece (np.ptp > 0): some block's x differs from the first's
+        # (equality is transitive, so some neighbour's does; blocks' x are finite)
+        if b1 - b0 >= 2 and any(bx[k] != bx[b0] for k in range(b0 + 1, b1)):
             xm = fast_mean(xs)
             centred = xs - xm
             slope = float(centred @ (ys - ym)) / float(centred @ centred)
@@ -690,7 +690,16 @@ def _path(bins: Bins, segments: Sequence[Segment]) -> FloatArray:
 
 def _path_of(bins: Bins, pieces: Sequence[tuple[int, int, float, float]]) -> FloatArray:
     """Lines ``(b0, b1, level0, change)`` evaluated at every block of ``[b0, b1)``."""
-    out = np.empty(len(bins))
+    m = len(bins)
+    if (
+        pieces
+        and pieces[0][0] == 0
+        and pieces[-1][1] == m
+        and all(a[1] == c[0] for a, c in itertools.pairwise(pieces))
+        and all(b1 > b0 for b0, b1, _, _ in pieces)
+    ):
+        return _tiled_path(bins, pieces)
+    out = np.empty(m)
     for b0, b1, level0, change in pieces:
         xs = bins.x[b0:b1]
         span = float(xs[-1] - xs[0])
@@ -698,6 +707,32 @@ def _path_of(bins: Bins, pieces: Sequence[tuple[int, int, float, float]]) -> Flo
             out[b0:b1] = level0 + (xs - xs[0]) * (change / span)
         else:
             out[b0:b1] = level0
+    return out
+
+
+def _tiled_path(bins: Bins, pieces: Sequence[tuple[int, int, float, float]]) -> FloatArray:
+    """:func:`_path_of` of pieces that tile the blocks in order, in a few whole-array
+    operations: every block gets its piece's ``level0 + (x - x0) * (change / span)``, the
+    same IEEE operations on the same doubles as the loop over pieces (the division and
+    the span in Python floats there too), so the same bits; a piece that does not move
+    along x stays flat at ``level0`` (written after, as the loop does)."""
+    bx = bins.x.tolist()
+    counts = [b1 - b0 for b0, b1, _, _ in pieces]
+    firsts, rates, levels, flat = [], [], [], []
+    for b0, b1, level0, change in pieces:
+        span = bx[b1 - 1] - bx[b0]
+        firsts.append(bx[b0])
+        levels.append(level0)
+        if span > 0:
+            rates.append(change / span)
+        else:
+            rates.append(0.0)
+            flat.append((b0, b1, level0))
+    x0 = np.repeat(np.array(firsts), counts)
+    rate = np.repeat(np.array(rates), counts)
+    out: FloatArray = np.repeat(np.array(levels, dtype=np.float64), counts) + (bins.x - x0) * rate
+    for b0, b1, level0 in flat:
+        out[b0:b1] = level0
     return out
 
 
