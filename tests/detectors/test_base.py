@@ -179,5 +179,6 @@ def test_jump_point_is_the_first_point_after_which_most_stay_on_the_new_side() -
         for b in range(len(p.bins)):
             got = jump_point(p, b)
             assert got == _jump_point_by_definition(p, b), (seed, b)
+            assert jump_point(p, b) == got == p.__dict__["_jump_points"][b]  # memoised
             moved += got != int(p.bins.start[b])
     assert moved
