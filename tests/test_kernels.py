@@ -190,6 +190,25 @@ def test_winsorised_agrees(
         assert both(lambda: stats.winsorised(strided, scale)) == (fast, fast)  # noqa: B023
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+def test_winsorised_around_a_line_agrees(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    x = np.cumsum(np.arange(values.size, dtype=np.float64) % 3) * 0.37
+    for level, slope in ((0.0, 0.0), (1.5, -0.25), (-3e5, 7e3)):
+        fast, slow = both(
+            lambda: stats.winsorised_around(x, values, level, slope, stats.MAD_TO_SIGMA)  # noqa: B023
+        )
+        assert fast == slow
+        resid = values - (level + slope * (x - x[0]))
+        if np.isfinite(resid).all():
+            assert fast == _bits(_winsorised_by_numpy(resid, stats.MAD_TO_SIGMA))
+    kernels = _compiled()
+    if values.size > 1:  # x and y of different lengths: numpy decides
+        assert kernels.winsorise_line(x[1:], values, 0.0, 1.0, 1.0, np.empty(values.size)) == -1
+
+
 def test_winsorise_declines_what_numpy_must_decide() -> None:
     kernels = _compiled()
     out = np.full(5, 7.0)

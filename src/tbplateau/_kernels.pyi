@@ -21,6 +21,15 @@ def row_means(rows: npt.NDArray[np.float64], out: npt.NDArray[np.float64], /) ->
 def winsorise(
     values: npt.NDArray[np.float64], scale: float, out: npt.NDArray[np.float64], /
 ) -> int: ...
+def winsorise_line(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    level: float,
+    slope: float,
+    scale: float,
+    out: npt.NDArray[np.float64],
+    /,
+) -> int: ...
 def quantiles(
     values: npt.NDArray[np.float64], qs: tuple[float, ...], /
 ) -> tuple[float, ...] | None: ...

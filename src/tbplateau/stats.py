@@ -62,6 +62,7 @@ __all__ = [
     "trailing_median",
     "window_medians",
     "winsorised",
+    "winsorised_around",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -82,6 +83,17 @@ class _Kernels(Protocol):
     def row_means(self, rows: FloatArray, out: FloatArray, /) -> bool: ...
 
     def winsorise(self, values: FloatArray, scale: float, out: FloatArray, /) -> int: ...
+
+    def winsorise_line(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        level: float,
+        slope: float,
+        scale: float,
+        out: FloatArray,
+        /,
+    ) -> int: ...
 
     def quantiles(
         self, values: FloatArray, qs: tuple[float, ...], /
@@ -516,6 +528,26 @@ def winsorised(values: FloatArray, scale: float) -> FloatArray | None:
     if s == 0.0:
         return None
     return fast_clip(c, -3 * s, 3 * s)
+
+
+def winsorised_around(
+    x: FloatArray, y: FloatArray, level: float, slope: float, scale: float
+) -> FloatArray | None:
+    """:func:`winsorised` of the residuals ``y - (level + slope * (x - x[0]))`` around a
+    line (one compiled pass where the kernels are built: the same bits).
+
+    >>> y = np.array([0.0, 2.0, 2.0, 2.0, 100.0])
+    >>> winsorised_around(np.arange(5.0), y, 0.0, 1.0, 1.0).tolist()
+    [0.0, 1.0, 0.0, -1.0, 3.0]
+    """
+    if KERNELS is not None and x.ndim == 1 and y.ndim == 1 and x.shape == y.shape:
+        out = np.empty(y.shape[0])
+        done = KERNELS.winsorise_line(x, y, level, slope, scale, out)
+        if done == 1:
+            return out
+        if done == 0:
+            return None
+    return winsorised(y - (level + slope * (x - x[0])), scale)
 
 
 def noise_scale(values: npt.ArrayLike, *, lags: tuple[int, ...] | None = None) -> float:

@@ -63,6 +63,7 @@ from tbplateau.stats import (
     noise_scale,
     quantum,
     winsorised,
+    winsorised_around,
 )
 
 __all__ = [
@@ -624,9 +625,11 @@ def _segments(
                 jump = lines if abs(lines) < abs(blocks) else blocks
         own = kappa
         if b1 - b0 >= SEGMENT_PHI_BLOCKS and kappa > 1.0:
-            xs = bins.x[b0:b1]
-            resid = y[b0:b1] - (l0 + slope * (xs - xs[0]))
-            own = min(kappa, long_run_factor(_residual_phi(resid)))
+            # _residual_phi of the residuals around the piece's line, in one pass
+            phi = 0.0
+            if b1 - b0 >= 8:
+                phi = _lag1(winsorised_around(bins.x[b0:b1], y[b0:b1], l0, slope, 1.4826))
+            own = min(kappa, long_run_factor(phi))
         out.append(Segment(b0, b1, p0, p1, l0, l1, change, change / sig, sig, jump, own))
         prev_slope = slope
     return tuple(out)
@@ -664,7 +667,12 @@ def _residual_phi(r: FloatArray) -> float:
     """Lag-1 autocorrelation of residuals (winsorised at three robust deviations), in [0, 0.9]."""
     if r.size < 8:
         return 0.0
-    c = winsorised(r, 1.4826)
+    return _lag1(winsorised(r, 1.4826))
+
+
+def _lag1(c: FloatArray | None) -> float:
+    """Lag-1 autocorrelation of winsorised residuals ``c`` in [0, 0.9] (0.0 for ``None``:
+    residuals with no spread)."""
     if c is None:
         return 0.0
     den = float(c @ c)
