@@ -212,14 +212,18 @@ class Prepared:
 
     def noise(self, b0: int, b1: int) -> float:
         """Mean local noise of blocks ``[b0, b1)`` (from cumulative sums: O(1))."""
-        csum = self._local_sum
-        return float(csum[b1] - csum[b0]) / max(b1 - b0, 1)
+        csum: list[float] | None = self.__dict__.get("_csum")
+        if csum is None:
+            csum = self._local_sum
+        return (csum[b1] - csum[b0]) / max(b1 - b0, 1)
 
     @property
-    def _local_sum(self) -> FloatArray:
-        cached = self.__dict__.get("_csum")
+    def _local_sum(self) -> list[float]:
+        """Cumulative sums of ``local`` from 0.0 (memoised), as Python floats: the same
+        doubles, read and subtracted without numpy's scalars."""
+        cached: list[float] | None = self.__dict__.get("_csum")
         if cached is None:
-            cached = np.concatenate(([0.0], np.cumsum(self.local)))
+            cached = np.concatenate(([0.0], np.cumsum(self.local))).tolist()
             object.__setattr__(self, "_csum", cached)
         return cached
 
@@ -240,7 +244,7 @@ class Prepared:
         if hi - lo < 2:
             return False
         changes = self._changes
-        return bool(changes[hi - 1] == changes[lo])
+        return changes[hi - 1] == changes[lo]
 
     @property
     def segment_ends(self) -> list[int]:
@@ -252,13 +256,15 @@ class Prepared:
         return cached
 
     @property
-    def _changes(self) -> IntArray:
-        """``changes[i]``: how many raw finite values up to ``i`` differ from the one before."""
-        cached: IntArray | None = self.__dict__.get("_changes_memo")
+    def _changes(self) -> list[int]:
+        """``changes[i]``: how many raw finite values up to ``i`` differ from the one before
+        (memoised, as Python ints: compared without numpy's scalars)."""
+        cached: list[int] | None = self.__dict__.get("_changes_memo")
         if cached is None:
             raw = self.raw_range(0, self.n)
-            cached = np.zeros(raw.size, dtype=np.int64)
-            np.cumsum(raw[1:] != raw[:-1], out=cached[1:])
+            counts = np.zeros(raw.size, dtype=np.int64)
+            np.cumsum(raw[1:] != raw[:-1], out=counts[1:])
+            cached = counts.tolist()
             object.__setattr__(self, "_changes_memo", cached)  # a memo, not a field
         return cached
 
