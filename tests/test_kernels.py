@@ -145,6 +145,87 @@ def test_means_and_quantiles_agree(
     assert fast == slow
 
 
+def test_row_means_agree(both: Callable[[Callable[[], object]], tuple[str, str]]) -> None:
+    rng = np.random.default_rng(11)
+    for cols in (*range(1, 20), 31, 64, 127, 128, 129, 300, 1000):
+        n = 5000 if cols < 4 else 40
+        rows = rng.normal(0, 1, (n, cols)) * 10.0 ** rng.integers(-12, 12, (n, cols))
+        # contiguous rows, and layouts numpy reduces in another order (numpy decides)
+        for view in (rows, np.abs(rows), rows[::2, ::-1], rows.T.copy().T, rows[:, ::2]):
+            fast, slow = both(lambda: stats._row_means(view))  # noqa: B023
+            assert fast == slow == _bits(view.mean(axis=1))
+
+
+def test_row_means_decline_what_numpy_must_decide() -> None:
+    kernels = _compiled()
+    assert not kernels.row_means(np.zeros((3, 0)), np.empty(3))  # rows of no value
+    assert not kernels.row_means(np.full((2, 2), 1.7e308), np.empty(2))  # overflows
+    assert not kernels.row_means(np.zeros((1, 8193)), np.empty(1))  # beyond one buffer
+    assert not kernels.row_means(np.ones((3, 9)).T.copy().T, np.empty(3))  # not C-contiguous
+    out = np.empty(2)
+    assert kernels.row_means(np.array([[1.0, 2.0], [3.0, 5.0]]), out)
+    assert out.tolist() == [1.5, 4.0]
+    with pytest.raises(ValueError, match="float64"):
+        kernels.row_means(np.ones((2, 3)), np.empty(3))
+
+
+def _winsorised_by_numpy(values: FloatArray, scale: float) -> FloatArray | None:
+    """The formula :func:`stats.winsorised` computes, in plain numpy."""
+    c = values - float(np.median(values))
+    s = scale * float(np.median(np.abs(c)))
+    return None if s == 0.0 else np.clip(c, -3 * s, 3 * s)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+def test_winsorised_agrees(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    for scale in (1.4826, stats.MAD_TO_SIGMA, 1e300):
+        fast, slow = both(lambda: stats.winsorised(values, scale))  # noqa: B023
+        assert fast == slow
+        if np.isfinite(values).all():
+            assert fast == _bits(_winsorised_by_numpy(values, scale))
+        strided = np.repeat(values, 2)[::2]
+        assert both(lambda: stats.winsorised(strided, scale)) == (fast, fast)  # noqa: B023
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+def test_winsorised_around_a_line_agrees(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    x = np.cumsum(np.arange(values.size, dtype=np.float64) % 3) * 0.37
+    for level, slope in ((0.0, 0.0), (1.5, -0.25), (-3e5, 7e3)):
+        fast, slow = both(
+            lambda: stats.winsorised_around(x, values, level, slope, stats.MAD_TO_SIGMA)  # noqa: B023
+        )
+        assert fast == slow
+        resid = values - (level + slope * (x - x[0]))
+        if np.isfinite(resid).all():
+            assert fast == _bits(_winsorised_by_numpy(resid, stats.MAD_TO_SIGMA))
+    kernels = _compiled()
+    if values.size > 1:  # x and y of different lengths: numpy decides
+        assert kernels.winsorise_line(x[1:], values, 0.0, 1.0, 1.0, np.empty(values.size)) == -1
+
+
+def test_winsorise_declines_what_numpy_must_decide() -> None:
+    kernels = _compiled()
+    out = np.full(5, 7.0)
+    values = np.array([0.0, 1.0, 2.0, 3.0, 100.0])
+    assert kernels.winsorise(values, 1.0, out) == 1
+    assert out.tolist() == [-2.0, -1.0, 0.0, 1.0, 3.0]
+    assert kernels.winsorise(np.array([1.0, 1.0, 1.0, 5.0, 1.0]), 1.0, out) == 0  # s = 0
+    assert kernels.winsorise(np.array([1.0, np.nan, 2.0, 3.0, 4.0]), 1.0, out) == -1
+    assert kernels.winsorise(np.array([1.0, np.inf, 2.0, 3.0, 4.0]), 1.0, out) == -1
+    assert kernels.winsorise(values, 0.0, out) == -1  # no positive scale
+    assert kernels.winsorise(values, -1.0, out) == -1
+    assert kernels.winsorise(values, 1.0, np.empty(4)) == -1  # wrong length
+    assert kernels.winsorise(np.zeros(0), 1.0, np.empty(0)) == -1
+    assert kernels.winsorise(np.arange(5), 1.0, out) == -1  # type: ignore[arg-type]
+    assert kernels.winsorise(np.array([1e308, 1.7e308]), 1.0, np.empty(2)) == -1  # overflows
+
+
 def test_long_means_agree(both: Callable[[Callable[[], object]], tuple[str, str]]) -> None:
     rng = np.random.default_rng(5)
     for n in (127, 128, 129, 255, 256, 1000, 8192, 8193, 20000):

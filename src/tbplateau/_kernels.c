@@ -527,6 +527,151 @@ static PyObject *k_mean(PyObject *self, PyObject *arg) {
     return PyFloat_FromDouble(m);
 }
 
+/* row_means(rows, out) -> bool: ``rows.mean(axis=1)`` of a 2-D float64 array into ``out``
+ * (every row as k_mean: numpy's pairwise sum added to 0.0, over the row length); False
+ * (``out`` undefined) for an array that is not C-contiguous, rows of no value or longer
+ * than one buffer of numpy's iterator (8192), and where a mean is not finite (numpy warns). */
+static PyObject *k_row_means(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "row_means(rows, out)");
+        return NULL;
+    }
+    Arr a;
+    Py_buffer out;
+    if (get_in(args[0], 2, &a) < 0) return NULL;
+    if (get_out(args[1], a.n, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    Py_ssize_t w = a.cols;
+    /* C-contiguous only: numpy reduces the rows of other layouts in another order */
+    int ok = w >= 1 && w <= 8192 && a.cstride == 8 && (a.n <= 1 || a.stride == 8 * w);
+    double *dst = (double *)out.buf;
+    for (Py_ssize_t r = 0; ok && r < a.n; r++) {
+        double m = (0.0 + pairwise_sum(a.base + r * a.stride, w, a.cstride)) / (double)w;
+        ok = isfinite(m);
+        dst[r] = m;
+    }
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
+/* The winsorised deviations of r[0..n) (n >= 1, finite) into out: see k_winsorise; v is
+ * scratch for n values. 1 when written, 0 for a zero scale s, -1 where numpy decides. */
+static long winsorise_core(const double *r, Py_ssize_t n, double scale, double *v, double *out) {
+    memcpy(v, r, (size_t)n * sizeof(double));
+    double lo, hi;
+    middle(v, n, &lo, &hi);
+    double med = n % 2 ? hi : (lo + hi) / 2;
+    if (!isfinite(med)) return -1;
+    if (med == 0.0) med = 0.0; /* fast_median's +0.0 */
+    for (Py_ssize_t i = 0; i < n; i++) v[i] = fabs(r[i] - med);
+    middle(v, n, &lo, &hi);
+    double dev = n % 2 ? hi : (lo + hi) / 2;
+    if (!isfinite(dev)) return -1;
+    double s = scale * (dev == 0.0 ? 0.0 : dev);
+    if (s == 0.0) return 0;
+    double bound_lo = -3.0 * s, bound_hi = 3.0 * s;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double c = r[i] - med;
+        out[i] = c >= bound_lo ? (c <= bound_hi ? c : bound_hi) : bound_lo;
+    }
+    return 1;
+}
+
+/* A writable C-contiguous 1-D float64 array of n values, or NULL (no exception): the
+ * caller declines. */
+static double *try_out(PyObject *obj, Py_ssize_t n, Py_buffer *v) {
+    if (PyObject_GetBuffer(obj, v, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (v->ndim != 1 || !is_double(v) || v->shape[0] != n) {
+        PyBuffer_Release(v);
+        return NULL;
+    }
+    return (double *)v->buf;
+}
+
+/* winsorise(values, scale, out) -> int: stats.winsorised of a 1-D float64 array of finite
+ * values: ``c = values - median(values)``, ``s = scale * median(|c|)`` and, unless s is 0,
+ * ``clip(c, -3 s, 3 s)`` into ``out`` (a C-contiguous array of the same length). The
+ * medians are fast_median's (the same order statistics, a zero median +0.0), the
+ * subtraction, product and clip numpy's IEEE operations: the same bits. 1 when out is
+ * written, 0 when s is 0 (out untouched), -1 (numpy decides) when empty, on a value that
+ * is not finite or a median that is not (an overflow numpy warns about), for a scale that
+ * is not positive and finite, and for arrays of other types or lengths.
+ *
+ * winsorise_line(x, y, level, slope, scale, out) -> int: the same of the residuals
+ * ``y - (level + slope * (x - x[0]))`` around a line (numpy's order of operations). */
+static PyObject *winsorise_any(PyObject *const *args, int line) {
+    PyObject *xs = line ? args[0] : NULL, *ys = line ? args[1] : args[0];
+    double level = 0.0, slope = 0.0;
+    if (line) {
+        level = PyFloat_AsDouble(args[2]);
+        if (level == -1.0 && PyErr_Occurred()) return NULL;
+        slope = PyFloat_AsDouble(args[3]);
+        if (slope == -1.0 && PyErr_Occurred()) return NULL;
+    }
+    double scale = PyFloat_AsDouble(args[line ? 4 : 1]);
+    if (scale == -1.0 && PyErr_Occurred()) return NULL;
+    PyObject *outobj = args[line ? 5 : 2];
+    if (!(scale > 0 && isfinite(scale))) return PyLong_FromLong(-1);
+    Arr a, b;
+    if (!try_in(ys, 1, &a)) return PyLong_FromLong(-1);
+    if (line && !try_in(xs, 1, &b)) {
+        PyBuffer_Release(&a.view);
+        return PyLong_FromLong(-1);
+    }
+    Py_ssize_t n = a.n;
+    long result = -1;
+    Py_buffer ov;
+    double *out = NULL, *r = NULL;
+    if (n == 0 || (line && b.n != n)) goto done;
+    out = try_out(outobj, n, &ov);
+    if (out == NULL) goto done;
+    r = PyMem_Malloc(2 * (size_t)n * sizeof(double));
+    if (r == NULL) {
+        PyBuffer_Release(&ov);
+        out = NULL;
+        PyErr_NoMemory();
+        result = -2;
+        goto done;
+    }
+    double x0 = line ? AT(&b, 0) : 0.0;
+    int ok = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double y = AT(&a, i);
+        r[i] = line ? y - (level + slope * (AT(&b, i) - x0)) : y;
+        if (!isfinite(r[i])) ok = 0;
+    }
+    if (ok) result = winsorise_core(r, n, scale, r + n, out);
+    PyMem_Free(r);
+    PyBuffer_Release(&ov);
+done:
+    PyBuffer_Release(&a.view);
+    if (line) PyBuffer_Release(&b.view);
+    if (result == -2) return NULL;
+    return PyLong_FromLong(result);
+}
+
+static PyObject *k_winsorise(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "winsorise(values, scale, out)");
+        return NULL;
+    }
+    return winsorise_any(args, 0);
+}
+
+static PyObject *k_winsorise_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "winsorise_line(x, y, level, slope, scale, out)");
+        return NULL;
+    }
+    return winsorise_any(args, 1);
+}
+
 /* ------------------------------------------------------------------ noise */
 
 /* |y[i + 2k] - 2 y[i + k] + y[i]| for i in [0, n - 2k) into d (numpy's order: (a - 2b) + c);
@@ -1173,6 +1318,9 @@ static PyObject *k_best_ab(PyObject *self, PyObject *const *args, Py_ssize_t nar
 static PyMethodDef methods[] = {
     {"median", (PyCFunction)k_median, METH_O, NULL},
     {"mean", (PyCFunction)k_mean, METH_O, NULL},
+    {"row_means", (PyCFunction)(void (*)(void))k_row_means, METH_FASTCALL, NULL},
+    {"winsorise", (PyCFunction)(void (*)(void))k_winsorise, METH_FASTCALL, NULL},
+    {"winsorise_line", (PyCFunction)(void (*)(void))k_winsorise_line, METH_FASTCALL, NULL},
     {"quantiles", (PyCFunction)(void (*)(void))k_quantiles, METH_FASTCALL, NULL},
     {"rank_autocorrelation", (PyCFunction)(void (*)(void))k_rank_autocorrelation, METH_FASTCALL,
      NULL},

@@ -17,6 +17,19 @@ def segment(
     /,
 ) -> list[int]: ...
 def mean(values: npt.NDArray[np.float64], /) -> float | None: ...
+def row_means(rows: npt.NDArray[np.float64], out: npt.NDArray[np.float64], /) -> bool: ...
+def winsorise(
+    values: npt.NDArray[np.float64], scale: float, out: npt.NDArray[np.float64], /
+) -> int: ...
+def winsorise_line(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    level: float,
+    slope: float,
+    scale: float,
+    out: npt.NDArray[np.float64],
+    /,
+) -> int: ...
 def quantiles(
     values: npt.NDArray[np.float64], qs: tuple[float, ...], /
 ) -> tuple[float, ...] | None: ...

@@ -61,6 +61,8 @@ __all__ = [
     "segment_sse",
     "trailing_median",
     "window_medians",
+    "winsorised",
+    "winsorised_around",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -77,6 +79,21 @@ class _Kernels(Protocol):
     def median(self, values: FloatArray, /) -> float | None: ...
 
     def mean(self, values: FloatArray, /) -> float | None: ...
+
+    def row_means(self, rows: FloatArray, out: FloatArray, /) -> bool: ...
+
+    def winsorise(self, values: FloatArray, scale: float, out: FloatArray, /) -> int: ...
+
+    def winsorise_line(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        level: float,
+        slope: float,
+        scale: float,
+        out: FloatArray,
+        /,
+    ) -> int: ...
 
     def quantiles(
         self, values: FloatArray, qs: tuple[float, ...], /
@@ -436,6 +453,16 @@ def _windows(y: FloatArray, w: int) -> FloatArray:
     return np.lib.stride_tricks.sliding_window_view(y, w)
 
 
+def _row_means(rows: FloatArray) -> FloatArray:
+    """``rows.mean(axis=1)`` of a 2-D float64 array, to the bit (numpy's pairwise sum of
+    every row, in one compiled call where the kernels add in numpy's order)."""
+    if KERNELS is not None and _SAME_SUMS and rows.dtype == np.float64:
+        means = np.empty(rows.shape[0])
+        if KERNELS.row_means(rows, means):
+            return means
+    return np.asarray(rows.mean(axis=1), dtype=np.float64)
+
+
 def _row_medians(windows: FloatArray) -> FloatArray:
     """``np.median(windows, axis=1)`` of a 2-D float64 array, to the bit.
 
@@ -478,6 +505,49 @@ def mad(values: npt.ArrayLike) -> float:
     if x.size == 0:
         return 0.0
     return MAD_TO_SIGMA * fast_median(np.abs(x - fast_median(x)))
+
+
+def winsorised(values: FloatArray, scale: float) -> FloatArray | None:
+    """Deviations from the median, winsorised at three robust deviations:
+    ``clip(c, -3 s, 3 s)`` where ``c = values - median(values)`` and
+    ``s = scale * median(|c|)`` (``scale`` 1.4826 or :data:`MAD_TO_SIGMA`); ``None`` when
+    ``s`` is 0. One compiled pass where the kernels are built (the same bits).
+
+    >>> winsorised(np.array([0.0, 1.0, 2.0, 3.0, 100.0]), 1.0).tolist()
+    [-2.0, -1.0, 0.0, 1.0, 3.0]
+    """
+    if KERNELS is not None and values.ndim == 1:
+        out = np.empty(values.shape[0])
+        done = KERNELS.winsorise(values, scale, out)
+        if done == 1:
+            return out
+        if done == 0:
+            return None
+    c = values - fast_median(values)
+    s = scale * fast_median(np.abs(c))
+    if s == 0.0:
+        return None
+    return fast_clip(c, -3 * s, 3 * s)
+
+
+def winsorised_around(
+    x: FloatArray, y: FloatArray, level: float, slope: float, scale: float
+) -> FloatArray | None:
+    """:func:`winsorised` of the residuals ``y - (level + slope * (x - x[0]))`` around a
+    line (one compiled pass where the kernels are built: the same bits).
+
+    >>> y = np.array([0.0, 2.0, 2.0, 2.0, 100.0])
+    >>> winsorised_around(np.arange(5.0), y, 0.0, 1.0, 1.0).tolist()
+    [0.0, 1.0, 0.0, -1.0, 3.0]
+    """
+    if KERNELS is not None and x.ndim == 1 and y.ndim == 1 and x.shape == y.shape:
+        out = np.empty(y.shape[0])
+        done = KERNELS.winsorise_line(x, y, level, slope, scale, out)
+        if done == 1:
+            return out
+        if done == 0:
+            return None
+    return winsorised(y - (level + slope * (x - x[0])), scale)
 
 
 def noise_scale(values: npt.ArrayLike, *, lags: tuple[int, ...] | None = None) -> float:
@@ -577,11 +647,9 @@ def _residual_autocorrelation(y: FloatArray) -> float:
     """Lag-1 autocorrelation of the residuals around a running median of a quarter of ``y``
     (shorter windows at the ends)."""
     w = max(5, y.size // 4) | 1
-    r = y - moving_median(y, w)
-    s = mad(r)
-    if s == 0.0:
+    r = winsorised(y - moving_median(y, w), MAD_TO_SIGMA)
+    if r is None:
         return 0.0
-    r = fast_clip(r - fast_median(r), -3 * s, 3 * s)
     den = float(r @ r)
     phi = float(r[1:] @ r[:-1]) / den if den > 0 else 0.0
     return min(max(phi, 0.0), 0.9)
@@ -602,11 +670,9 @@ def difference_autocorrelation(values: npt.ArrayLike, *, window: int = 15) -> fl
     if y.size < 8:
         return 0.0
     d = y[1:] - y[:-1]  # np.diff(y), without its per-call checks
-    e = d - moving_median(d, min(window, d.size) | 1)
-    s = mad(e)
-    if s == 0.0:
+    e = winsorised(d - moving_median(d, min(window, d.size) | 1), MAD_TO_SIGMA)
+    if e is None:
         return 0.0
-    e = fast_clip(e - fast_median(e), -3 * s, 3 * s)
     den = float(e @ e)
     r = float(e[1:] @ e[:-1]) / den if den > 0 else -0.5
     return min(max(1.0 + 2.0 * r, 0.0), 0.9)
@@ -795,7 +861,7 @@ def block_spread(x: npt.ArrayLike, values: npt.ArrayLike, bins: Bins) -> FloatAr
     r = np.abs(y - line)
     size = int(bins.count[0])
     full = int(np.count_nonzero(bins.count == size))
-    out[:full] = r[: full * size].reshape(full, size).mean(axis=1)
+    out[:full] = _row_means(r[: full * size].reshape(full, size))
     if full < m:
         out[full:] = float(r[full * size :].mean())
     return np.asarray(out * math.sqrt(math.pi / 2.0), dtype=np.float64)
@@ -864,7 +930,7 @@ def bin_reduce(x: npt.ArrayLike, y: npt.ArrayLike, max_bins: int) -> Bins:
     size = -(-n // max_bins)
     full = n // size
     head = full * size
-    xb = xa[:head].reshape(full, size).mean(axis=1)
+    xb = _row_means(xa[:head].reshape(full, size))
     yb = _row_medians(ya[:head].reshape(full, size))
     starts = np.arange(0, head, size, dtype=np.int64)
     counts = np.full(full, size, dtype=np.int64)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from tbplateau.detectors.base import (
@@ -18,6 +20,7 @@ from tbplateau.detectors.base import (
     stretch_kappa,
 )
 from tbplateau.series import Series
+from tbplateau.stats import Bins
 
 
 def _prepared(values: list[float]) -> Prepared:
@@ -118,6 +121,38 @@ def test_lines_and_breaks_are_those_of_the_segments() -> None:
     assert all(l0 == l1 == lv.robust[b0] and slope == 0.0 for b0, _, l0, l1, slope in one)
 
 
+def _path_by_pieces(x: np.ndarray, pieces: list[tuple[int, int, float, float]]) -> np.ndarray:
+    out = np.full(x.size, np.nan)
+    for b0, b1, level0, change in pieces:
+        xs = x[b0:b1]
+        span = float(xs[-1] - xs[0])
+        out[b0:b1] = level0 + (xs - xs[0]) * (change / span) if span > 0 else level0
+    return out
+
+
+def test_the_path_of_pieces_is_each_piece_s_line_to_the_bit() -> None:
+    rng = np.random.default_rng(4)
+    for trial in range(40):
+        m = int(rng.integers(1, 60))
+        # block abscissae with repeats (pieces that do not move along x) and wide scales
+        x = np.sort(np.round(rng.uniform(0, 50, m)) * 10.0 ** rng.integers(-3, 6))
+        bins = Bins(x, rng.normal(0, 1, m), np.arange(m), np.ones(m, dtype=np.int64))
+        cuts = sorted(set(rng.integers(1, m, int(rng.integers(0, 6))).tolist())) if m > 1 else []
+        edges = [0, *cuts, m]
+        pieces = [
+            (a, b, float(rng.choice([-0.0, 0.0, rng.normal(0, 1e3)])), float(rng.normal(0, 5)))
+            for a, b in itertools.pairwise(edges)
+        ]
+        expected = _path_by_pieces(x, pieces)
+        got = _path_of(bins, pieces)
+        assert [v.hex() for v in got.tolist()] == [v.hex() for v in expected.tolist()], trial
+        # pieces that do not tile the blocks: only their own blocks are written
+        if len(pieces) > 1:
+            part = _path_of(bins, pieces[1:])
+            b0 = pieces[1][0]
+            assert [v.hex() for v in part[b0:].tolist()] == [v.hex() for v in expected[b0:]]
+
+
 def _jump_point_by_definition(p: Prepared, b: int) -> int:
     bins = p.bins
     lo = int(bins.start[b])
@@ -144,5 +179,6 @@ def test_jump_point_is_the_first_point_after_which_most_stay_on_the_new_side() -
         for b in range(len(p.bins)):
             got = jump_point(p, b)
             assert got == _jump_point_by_definition(p, b), (seed, b)
+            assert jump_point(p, b) == got == p.__dict__["_jump_points"][b]  # memoised
             moved += got != int(p.bins.start[b])
     assert moved

@@ -62,6 +62,8 @@ from tbplateau.stats import (
     noise_autocorrelation,
     noise_scale,
     quantum,
+    winsorised,
+    winsorised_around,
 )
 
 __all__ = [
@@ -210,14 +212,18 @@ class Prepared:
 
     def noise(self, b0: int, b1: int) -> float:
         """Mean local noise of blocks ``[b0, b1)`` (from cumulative sums: O(1))."""
-        csum = self._local_sum
-        return float(csum[b1] - csum[b0]) / max(b1 - b0, 1)
+        csum: list[float] | None = self.__dict__.get("_csum")
+        if csum is None:
+            csum = self._local_sum
+        return (csum[b1] - csum[b0]) / max(b1 - b0, 1)
 
     @property
-    def _local_sum(self) -> FloatArray:
-        cached = self.__dict__.get("_csum")
+    def _local_sum(self) -> list[float]:
+        """Cumulative sums of ``local`` from 0.0 (memoised), as Python floats: the same
+        doubles, read and subtracted without numpy's scalars."""
+        cached: list[float] | None = self.__dict__.get("_csum")
         if cached is None:
-            cached = np.concatenate(([0.0], np.cumsum(self.local)))
+            cached = np.concatenate(([0.0], np.cumsum(self.local))).tolist()
             object.__setattr__(self, "_csum", cached)
         return cached
 
@@ -238,7 +244,7 @@ class Prepared:
         if hi - lo < 2:
             return False
         changes = self._changes
-        return bool(changes[hi - 1] == changes[lo])
+        return changes[hi - 1] == changes[lo]
 
     @property
     def segment_ends(self) -> list[int]:
@@ -250,13 +256,15 @@ class Prepared:
         return cached
 
     @property
-    def _changes(self) -> IntArray:
-        """``changes[i]``: how many raw finite values up to ``i`` differ from the one before."""
-        cached: IntArray | None = self.__dict__.get("_changes_memo")
+    def _changes(self) -> list[int]:
+        """``changes[i]``: how many raw finite values up to ``i`` differ from the one before
+        (memoised, as Python ints: compared without numpy's scalars)."""
+        cached: list[int] | None = self.__dict__.get("_changes_memo")
         if cached is None:
             raw = self.raw_range(0, self.n)
-            cached = np.zeros(raw.size, dtype=np.int64)
-            np.cumsum(raw[1:] != raw[:-1], out=cached[1:])
+            counts = np.zeros(raw.size, dtype=np.int64)
+            np.cumsum(raw[1:] != raw[:-1], out=counts[1:])
+            cached = counts.tolist()
             object.__setattr__(self, "_changes_memo", cached)  # a memo, not a field
         return cached
 
@@ -623,9 +631,11 @@ def _segments(
                 jump = lines if abs(lines) < abs(blocks) else blocks
         own = kappa
         if b1 - b0 >= SEGMENT_PHI_BLOCKS and kappa > 1.0:
-            xs = bins.x[b0:b1]
-            resid = y[b0:b1] - (l0 + slope * (xs - xs[0]))
-            own = min(kappa, long_run_factor(_residual_phi(resid)))
+            # _residual_phi of the residuals around the piece's line, in one pass
+            phi = 0.0
+            if b1 - b0 >= 8:
+                phi = _lag1(winsorised_around(bins.x[b0:b1], y[b0:b1], l0, slope, 1.4826))
+            own = min(kappa, long_run_factor(phi))
         out.append(Segment(b0, b1, p0, p1, l0, l1, change, change / sig, sig, jump, own))
         prev_slope = slope
     return tuple(out)
@@ -639,15 +649,15 @@ def _lines(
     (flat at the mean when its blocks do not move along x)."""
     m = len(bins)
     bx = bins.x.tolist()
-    # moves[b] - moves[a]: how many of the steps between blocks a .. b change x (np.ptp > 0)
-    moves = [0, *np.cumsum((bins.x[1:] - bins.x[:-1]) != 0).tolist()]
     out = []
     for b0, b1 in itertools.pairwise([0, *breaks, m]):
         xs = bins.x[b0:b1]
         ys = y[b0:b1]
         slope = 0.0
         ym = fast_mean(ys)
-        if b1 - b0 >= 2 and moves[b1 - 1] > moves[b0]:
+        # x moves inside the piece (np.ptp > 0): some block's x differs from the first's
+        # (equality is transitive, so some neighbour's does; blocks' x are finite)
+        if b1 - b0 >= 2 and any(bx[k] != bx[b0] for k in range(b0 + 1, b1)):
             xm = fast_mean(xs)
             centred = xs - xm
             slope = float(centred @ (ys - ym)) / float(centred @ centred)
@@ -663,11 +673,14 @@ def _residual_phi(r: FloatArray) -> float:
     """Lag-1 autocorrelation of residuals (winsorised at three robust deviations), in [0, 0.9]."""
     if r.size < 8:
         return 0.0
-    c = r - fast_median(r)
-    s = 1.4826 * fast_median(np.abs(c))
-    if s == 0.0:
+    return _lag1(winsorised(r, 1.4826))
+
+
+def _lag1(c: FloatArray | None) -> float:
+    """Lag-1 autocorrelation of winsorised residuals ``c`` in [0, 0.9] (0.0 for ``None``:
+    residuals with no spread)."""
+    if c is None:
         return 0.0
-    c = fast_clip(c, -3 * s, 3 * s)
     den = float(c @ c)
     return min(max(float(c[1:] @ c[:-1]) / den if den > 0 else 0.0, 0.0), 0.9)
 
@@ -691,7 +704,16 @@ def _path(bins: Bins, segments: Sequence[Segment]) -> FloatArray:
 
 def _path_of(bins: Bins, pieces: Sequence[tuple[int, int, float, float]]) -> FloatArray:
     """Lines ``(b0, b1, level0, change)`` evaluated at every block of ``[b0, b1)``."""
-    out = np.empty(len(bins))
+    m = len(bins)
+    if (
+        pieces
+        and pieces[0][0] == 0
+        and pieces[-1][1] == m
+        and all(a[1] == c[0] for a, c in itertools.pairwise(pieces))
+        and all(b1 > b0 for b0, b1, _, _ in pieces)
+    ):
+        return _tiled_path(bins, pieces)
+    out = np.empty(m)
     for b0, b1, level0, change in pieces:
         xs = bins.x[b0:b1]
         span = float(xs[-1] - xs[0])
@@ -699,6 +721,32 @@ def _path_of(bins: Bins, pieces: Sequence[tuple[int, int, float, float]]) -> Flo
             out[b0:b1] = level0 + (xs - xs[0]) * (change / span)
         else:
             out[b0:b1] = level0
+    return out
+
+
+def _tiled_path(bins: Bins, pieces: Sequence[tuple[int, int, float, float]]) -> FloatArray:
+    """:func:`_path_of` of pieces that tile the blocks in order, in a few whole-array
+    operations: every block gets its piece's ``level0 + (x - x0) * (change / span)``, the
+    same IEEE operations on the same doubles as the loop over pieces (the division and
+    the span in Python floats there too), so the same bits; a piece that does not move
+    along x stays flat at ``level0`` (written after, as the loop does)."""
+    bx = bins.x.tolist()
+    counts = [b1 - b0 for b0, b1, _, _ in pieces]
+    firsts, rates, levels, flat = [], [], [], []
+    for b0, b1, level0, change in pieces:
+        span = bx[b1 - 1] - bx[b0]
+        firsts.append(bx[b0])
+        levels.append(level0)
+        if span > 0:
+            rates.append(change / span)
+        else:
+            rates.append(0.0)
+            flat.append((b0, b1, level0))
+    x0 = np.repeat(np.array(firsts), counts)
+    rate = np.repeat(np.array(rates), counts)
+    out: FloatArray = np.repeat(np.array(levels, dtype=np.float64), counts) + (bins.x - x0) * rate
+    for b0, b1, level0 in flat:
+        out[b0:b1] = level0
     return out
 
 
@@ -773,6 +821,22 @@ def _is_jump(p: Prepared, k: int, limit: float) -> bool:
 
 
 def jump_point(p: Prepared, b: int) -> int:
+    """The finite point where the jump into block ``b`` happens (see :func:`_jump_point`).
+
+    Memoised on ``p``: the plateau detector asks again for every candidate that starts or
+    ends at the same jump (1,420 distinct of 2,756 calls on a 200-run sweep).
+    """
+    memo: dict[int, int] | None = p.__dict__.get("_jump_points")
+    if memo is None:
+        memo = {}
+        object.__setattr__(p, "_jump_points", memo)  # a memo, not a field
+    found = memo.get(b)
+    if found is None:
+        found = memo[b] = _jump_point(p, b)
+    return found
+
+
+def _jump_point(p: Prepared, b: int) -> int:
     """The finite point where the jump into block ``b`` happens.
 
     With one point per block, the first point of block ``b``. Otherwise the first

@@ -524,7 +524,7 @@ class OscillationDetector(Detector):
         k = min(5, amp.size)
         sq = amp**2
         # np.pad(sq, (k // 2, k - 1 - k // 2), mode="edge"), without its per-call cost
-        padded = np.concatenate((np.repeat(sq[:1], k // 2), sq, np.repeat(sq[-1:], k - 1 - k // 2)))
+        padded = np.concatenate((sq[:1],) * (k // 2) + (sq,) + (sq[-1:],) * (k - 1 - k // 2))
         smooth = np.sqrt(np.convolve(padded, np.ones(k) / k, "valid"))
         moving_s = smooth[smooth > floor]
         calm = fast_quantile(moving_s, 0.5 * self.quiet_quantile) if moving_s.size else 0.0
