@@ -94,6 +94,9 @@ SEGMENT_PHI_BLOCKS = 12
 """A segment of at least this many blocks has its noise's autocorrelation measured on
 its own residuals (a flat piece of white noise after a curved start is judged white)."""
 
+LIST_POINTS = 4096
+"""Longest series whose change counts :class:`Prepared` keeps as a Python list."""
+
 MIN_RUN = 4
 """Fewest exactly equal consecutive values that make a run of equal values."""
 
@@ -244,7 +247,7 @@ class Prepared:
         if hi - lo < 2:
             return False
         changes = self._changes
-        return changes[hi - 1] == changes[lo]
+        return bool(changes[hi - 1] == changes[lo])
 
     @property
     def segment_ends(self) -> list[int]:
@@ -256,15 +259,17 @@ class Prepared:
         return cached
 
     @property
-    def _changes(self) -> list[int]:
+    def _changes(self) -> list[int] | IntArray:
         """``changes[i]``: how many raw finite values up to ``i`` differ from the one before
-        (memoised, as Python ints: compared without numpy's scalars)."""
-        cached: list[int] | None = self.__dict__.get("_changes_memo")
+        (memoised; as Python ints, compared without numpy's scalars, up to
+        :data:`LIST_POINTS` points; a longer series keeps the array, as a list of a million
+        ints costs tens of MB and more time to build than the comparisons save)."""
+        cached: list[int] | IntArray | None = self.__dict__.get("_changes_memo")
         if cached is None:
             raw = self.raw_range(0, self.n)
             counts = np.zeros(raw.size, dtype=np.int64)
             np.cumsum(raw[1:] != raw[:-1], out=counts[1:])
-            cached = counts.tolist()
+            cached = counts.tolist() if counts.size <= LIST_POINTS else counts
             object.__setattr__(self, "_changes_memo", cached)  # a memo, not a field
         return cached
 
