@@ -164,8 +164,9 @@ class Segment:
 
 
 @dataclass(frozen=True, eq=False)
-class Prepared:
-    """What the detectors share about one series (see the module docstring)."""
+class _Blocks:
+    """What every view of one (series, goal) holds, events or not: the working values, their
+    blocks and the noise model (the fields :class:`Levels` and :class:`Prepared` share)."""
 
     series: Series
     goal: Goal
@@ -181,18 +182,9 @@ class Prepared:
     """Noise scale of ``bins.y`` (never 0: a tiny floor for exact lines)."""
     exact_sigma: bool
     """True when the reduced series has no noise at all (piecewise-exact)."""
-    segments: tuple[Segment, ...]
-    sigma_long: float
-    """Noise scale of changes fitted over many blocks (see
-    :func:`~tbplateau.stats.long_run_noise_scale`): ``sigma`` for white noise, larger
-    for autocorrelated noise; never below ``sigma``."""
     local: FloatArray
     """Noise of every block (:func:`~tbplateau.stats.local_noise`, floored like
     ``sigma``): the noise model that follows the level."""
-    kappa: float
-    """How much more uncertain a change fitted over many blocks is than white noise of
-    the same local scale (>= 1; :func:`~tbplateau.stats.long_run_factor` of the
-    noise's autocorrelation)."""
     smooth: FloatArray
     """Running median of five blocks: levels that two outlying blocks do not move."""
     spread: FloatArray
@@ -201,8 +193,6 @@ class Prepared:
     runs: tuple[tuple[int, int], ...]
     """Runs of at least :data:`MIN_RUN` exactly equal finite values, as finite points
     ``[p0, p1)``."""
-    events: tuple[int, ...]
-    """Blocks where an event of the run (a learning-rate change) starts a new regime."""
     robust: FloatArray
     """The block values with every block pulled back to within four local noise units
     of ``smooth`` (at most eight typical ones: spikes in a cluster raise the local
@@ -212,6 +202,24 @@ class Prepared:
     @property
     def n(self) -> int:
         return int(self.y.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared(_Blocks):
+    """What the detectors share about one series (see the module docstring): the blocks and
+    noise model of :class:`_Blocks`, and the segmentation cut at the run's events."""
+
+    segments: tuple[Segment, ...]
+    sigma_long: float
+    """Noise scale of changes fitted over many blocks (see
+    :func:`~tbplateau.stats.long_run_noise_scale`): ``sigma`` for white noise, larger
+    for autocorrelated noise; never below ``sigma``."""
+    kappa: float
+    """How much more uncertain a change fitted over many blocks is than white noise of
+    the same local scale (>= 1; :func:`~tbplateau.stats.long_run_factor` of the
+    noise's autocorrelation)."""
+    events: tuple[int, ...]
+    """Blocks where an event of the run (a learning-rate change) starts a new regime."""
 
     def noise(self, b0: int, b1: int) -> float:
         """Mean local noise of blocks ``[b0, b1)`` (from cumulative sums: O(1))."""
@@ -275,35 +283,17 @@ class Prepared:
 
 
 @dataclass(frozen=True, eq=False)
-class Levels:
+class Levels(_Blocks):
     """What :func:`prepare` computes before it segments a series (the fields of
-    :class:`Prepared` that do not depend on the run's events; see there): shared by
-    every segmentation of one (series, goal)."""
+    :class:`Prepared` that do not depend on the run's events): shared by every
+    segmentation of one (series, goal)."""
 
-    series: Series
-    goal: Goal
-    pos: IntArray
-    x: FloatArray
-    y: FloatArray
-    log_scale: bool
-    bins: Bins
-    sigma: float
-    exact_sigma: bool
     lag1: float
     """Noise scale of the changes between neighbouring blocks (floored like ``sigma``):
     ``sigma_long`` is this times the long-run factor (and never below ``sigma``)."""
-    local: FloatArray
     first_kappa: float
     """The long-run factor measured on the blocks themselves, before any segmentation
     refits it (``Prepared.kappa`` is this or the smaller refitted one)."""
-    smooth: FloatArray
-    spread: FloatArray
-    runs: tuple[tuple[int, int], ...]
-    robust: FloatArray
-
-    @property
-    def n(self) -> int:
-        return int(self.y.shape[0])
 
     @property
     def kappa(self) -> float:
@@ -387,24 +377,24 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
             kappa = refit
             segments = _segment(bins, lv.robust, lv.local, kappa, lv.runs, lv.n, cuts)
     prepared = Prepared(
-        series,
-        goal,
-        lv.pos,
-        lv.x,
-        lv.y,
-        lv.log_scale,
-        bins,
-        lv.sigma,
-        lv.exact_sigma,
-        segments,
-        max(lv.sigma, lv.lag1 * kappa),
-        lv.local,
-        kappa,
-        lv.smooth,
-        lv.spread,
-        lv.runs,
-        cuts,
-        lv.robust,
+        series=series,
+        goal=goal,
+        pos=lv.pos,
+        x=lv.x,
+        y=lv.y,
+        log_scale=lv.log_scale,
+        bins=bins,
+        sigma=lv.sigma,
+        exact_sigma=lv.exact_sigma,
+        local=lv.local,
+        smooth=lv.smooth,
+        spread=lv.spread,
+        runs=lv.runs,
+        robust=lv.robust,
+        segments=segments,
+        sigma_long=max(lv.sigma, lv.lag1 * kappa),
+        kappa=kappa,
+        events=cuts,
     )
     if cached is None:
         cached = {}
@@ -454,22 +444,22 @@ def _levels(series: Series, goal: Goal) -> Levels:
     robust[:2] = bins.y[:2]
     robust[-2:] = bins.y[-2:]
     return Levels(
-        series,
-        goal,
-        pos,
-        x,
-        y,
-        log_scale,
-        bins,
-        max(sig, least),
-        sig <= floor,
-        max(noise_scale(bins.y, lags=(1,)), least),
-        local,
-        kappa,
-        smooth,
-        block_spread(x, y, bins),
-        runs,
-        robust,
+        series=series,
+        goal=goal,
+        pos=pos,
+        x=x,
+        y=y,
+        log_scale=log_scale,
+        bins=bins,
+        sigma=max(sig, least),
+        exact_sigma=sig <= floor,
+        local=local,
+        smooth=smooth,
+        spread=block_spread(x, y, bins),
+        runs=runs,
+        robust=robust,
+        lag1=max(noise_scale(bins.y, lags=(1,)), least),
+        first_kappa=kappa,
     )
 
 
