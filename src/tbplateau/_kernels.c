@@ -1232,7 +1232,8 @@ static double clip_as_numpy(double x, double lo, double hi) {
  * least-squares optimum of (a, b) and the four optima along the edges of the box, their
  * squared errors (the free one infinite outside the box) in the same order of operations,
  * and the first smallest error (the first NaN, as np.argmin) into ``a``, ``b`` and
- * ``err``. False (outputs untouched) for arrays of other types or lengths. */
+ * ``err``. False (outputs untouched) for input arrays of other types or lengths; a
+ * ValueError for output arrays that are not float64 of the rows' length. */
 static PyObject *k_best_ab(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 13) {
         PyErr_SetString(PyExc_TypeError,

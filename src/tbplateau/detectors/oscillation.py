@@ -613,7 +613,7 @@ class OscillationDetector(Detector):
         inner = [j for j in inner if j - b0 > 3]
         if inner and (
             self._alternates(p, b0, b1, ref, least)
-            or self._regularity(p, resid, b0, b1) >= WINDOW_NEED * MIN_COHERENCE
+            or self._regularity(p, resid, b0, b1) >= CLEAR_COHERENCE
         ):
             # swings point by point jump from level to level, or a regular burst whose
             # swings the segmentation cut into pieces: one stretch
@@ -793,7 +793,7 @@ class OscillationDetector(Detector):
         blocks or at points, or irregular swings around the level before them. A short
         stretch of white noise alternates by chance: ask more of it."""
         (lo, c0, b1), (pa, pb) = blocks, points
-        if lo < 3 and coherence < WINDOW_NEED * MIN_COHERENCE:
+        if lo < 3 and coherence < CLEAR_COHERENCE:
             return False  # loud from the start, nothing before: only clean alternation counts
         if _reversals(resid[c0:b1], 0.5 * size) < 3 and (
             int(p.bins.count[lo]) == 1 or _reversals(_point_residuals(p, c0, b1), 0.5 * size) < 3
@@ -822,7 +822,9 @@ class OscillationDetector(Detector):
         # the median's standard error: 1.25 robust deviations of the blocks / sqrt(m)
         spread = 1.4826 * fast_median(np.abs(resid[lo:b1]))
         # a level shift with noise on top, or a noisy descent
-        return not (abs(change) > 2.0 * size or change > 1.25 * spread / math.sqrt(b1 - lo))
+        return not (
+            abs(change) > SHIFT_SWINGS * size or change > 1.25 * spread / math.sqrt(b1 - lo)
+        )
 
     def _finding(
         self,
