@@ -8,11 +8,13 @@ them, so a misreading on our side cannot be mirrored by a miswriting here.
 from __future__ import annotations
 
 import io
+import os
 import struct
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+import pytest
 from tensorboard.compat.proto import (
     event_pb2,
     summary_pb2,
@@ -22,6 +24,8 @@ from tensorboard.compat.proto import (
 )
 from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.summary.writer.record_writer import RecordWriter
+
+from tbplateau import stats
 
 DTYPES = {
     "float": (types_pb2.DT_FLOAT, "<f4"),
@@ -206,3 +210,15 @@ def curve(tag: str, steps: Iterable[int], *, seed: int = 0, tensor: bool = False
         else:
             out.append(scalar(tag, s, value))
     return out
+
+
+def compiled_kernels() -> stats._Kernels:
+    """The compiled kernels module (the test is skipped where it is not built, unless
+    ``TBPLATEAU_REQUIRE_C=1`` says it must be)."""
+    try:
+        from tbplateau import _kernels
+    except ImportError:  # pragma: no cover - depends on the build
+        if os.environ.get("TBPLATEAU_REQUIRE_C") == "1":
+            raise
+        pytest.skip("the compiled kernels are not built")
+    return _kernels

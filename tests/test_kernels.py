@@ -10,7 +10,6 @@ kernels are not built.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -18,25 +17,16 @@ import numpy.typing as npt
 import pytest
 
 from tbplateau import stats
+from tests.helpers import compiled_kernels
 
 FloatArray = npt.NDArray[np.float64]
-
-
-def _compiled() -> stats._Kernels:
-    try:
-        from tbplateau import _kernels
-    except ImportError:  # pragma: no cover - depends on the build
-        if os.environ.get("TBPLATEAU_REQUIRE_C") == "1":
-            raise
-        pytest.skip("the compiled kernels are not built")
-    return _kernels
 
 
 @pytest.fixture
 def both(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[], object]], tuple[str, str]]:
     """Runs a computation with the kernels and with numpy; returns both results' reprs
     (bits of floats included: ``float.hex`` of every value)."""
-    kernels = _compiled()
+    kernels = compiled_kernels()
 
     same_sums = stats._same_sums(kernels)  # (False at import under TBPLATEAU_PURE_PYTHON)
 
@@ -121,7 +111,7 @@ def test_running_medians_agree(
 
 @pytest.mark.parametrize("values", SAMPLES[:-6])
 def test_window_medians_are_numpy_medians(values: FloatArray) -> None:
-    _compiled()
+    compiled_kernels()
     for window in range(1, min(values.size, 12) + 1):
         view = np.lib.stride_tricks.sliding_window_view(values, window)
         expected = np.median(view, axis=1)
@@ -133,7 +123,7 @@ def test_window_medians_are_numpy_medians(values: FloatArray) -> None:
 def test_means_and_quantiles_agree(
     both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
 ) -> None:
-    assert stats._same_sums(_compiled())  # the kernel adds in this numpy's order
+    assert stats._same_sums(compiled_kernels())  # the kernel adds in this numpy's order
     fast, slow = both(lambda: stats.fast_mean(values))
     assert fast == slow == _bits(float(values.mean()))
     assert both(lambda: stats.fast_mean(values[::-1]))[0] == _bits(float(values[::-1].mean()))
@@ -157,7 +147,7 @@ def test_row_means_agree(both: Callable[[Callable[[], object]], tuple[str, str]]
 
 
 def test_row_means_decline_what_numpy_must_decide() -> None:
-    kernels = _compiled()
+    kernels = compiled_kernels()
     assert not kernels.row_means(np.zeros((3, 0)), np.empty(3))  # rows of no value
     assert not kernels.row_means(np.full((2, 2), 1.7e308), np.empty(2))  # overflows
     assert not kernels.row_means(np.zeros((1, 8193)), np.empty(1))  # beyond one buffer
@@ -204,13 +194,13 @@ def test_winsorised_around_a_line_agrees(
         resid = values - (level + slope * (x - x[0]))
         if np.isfinite(resid).all():
             assert fast == _bits(_winsorised_by_numpy(resid, stats.MAD_TO_SIGMA))
-    kernels = _compiled()
+    kernels = compiled_kernels()
     if values.size > 1:  # x and y of different lengths: numpy decides
         assert kernels.winsorise_line(x[1:], values, 0.0, 1.0, 1.0, np.empty(values.size)) == -1
 
 
 def test_winsorise_declines_what_numpy_must_decide() -> None:
-    kernels = _compiled()
+    kernels = compiled_kernels()
     out = np.full(5, 7.0)
     values = np.array([0.0, 1.0, 2.0, 3.0, 100.0])
     assert kernels.winsorise(values, 1.0, out) == 1
@@ -290,7 +280,7 @@ def test_local_lines_agree(
 
 
 def test_local_lines_decline_what_they_cannot_compute() -> None:
-    kernels = _compiled()
+    kernels = compiled_kernels()
     x, phase, out = np.arange(4.0), np.zeros(4, dtype=np.int64), np.full(4, 7.0)
     assert not kernels.local_lines(x, x, x, phase, -1, out)  # no window
     assert not kernels.local_lines(x, x, x, phase.astype(np.int32), 1, out)
@@ -347,7 +337,7 @@ def test_segmentation_agrees(
 
 
 def test_segment_finds_the_break() -> None:
-    kernels = _compiled()
+    kernels = compiled_kernels()
     t = np.arange(60.0)
     y = np.where(t < 30, 1.0 - t / 60, 0.0)
     assert kernels.segment(t, y, None, 1e-3, 3, 12, ()) == [30]
@@ -357,7 +347,7 @@ def test_segment_finds_the_break() -> None:
 
 
 def test_kernels_decline_what_numpy_must_decide() -> None:
-    kernels = _compiled()
+    kernels = compiled_kernels()
     assert kernels.median(np.zeros(0)) is None
     assert kernels.median(np.array([1.0, np.nan])) is None
     assert kernels.median(np.array([-np.inf, np.inf])) is None

@@ -98,17 +98,34 @@ def _dipped_accuracy(seed: int, n: int) -> tuple[np.ndarray, int, int]:
     return np.round(np.clip(acc, 0.0, 1.0) * 90) / 90, t0, length
 
 
-def _with_lr_spike(s: Series, t0: int, length: int) -> list[Finding]:
-    """Findings on ``s`` analysed with the run's logged learning rate, spiked 30x over
-    ``[t0, t0 + length)``."""
+def _with_lr(s: Series, lr: np.ndarray, goal: str) -> list[Finding]:
+    """Findings on ``s`` (judged for ``goal``) analysed with the run's logged learning
+    rate ``lr``, whose changes are the run's events."""
     from tbplateau.analysis import analyze_runs
     from tbplateau.reader.model import Run
 
+    run = Run(s.run, ("f",), (s, Series(s.run, "lr", steps=s.steps, values=lr)))
+    (report,) = analyze_runs([run], goals=[f"{s.tag}={goal}"])
+    return list(next(r for r in report.series if r.tag == s.tag).findings)
+
+
+def _with_lr_spike(s: Series, t0: int, length: int) -> list[Finding]:
+    """Findings on ``s`` analysed with the run's logged learning rate, spiked 30x over
+    ``[t0, t0 + length)``."""
     lr = np.full(len(s), 1e-3)
     lr[t0 : t0 + length] = 3e-2
-    run = Run(s.run, ("f",), (s, Series(s.run, "lr", steps=s.steps, values=lr)))
-    (report,) = analyze_runs([run], goals=[f"{s.tag}=max"])
-    return list(next(r for r in report.series if r.tag == s.tag).findings)
+    return _with_lr(s, lr, "max")
+
+
+def _assert_one_divergence_that_ends(s: Series, found: list[Finding], t0: int, length: int) -> None:
+    """One divergence, its onset near ``t0``, ending by ``t0 + length`` (within the
+    onset tolerance)."""
+    div = of_kind(found, FindingKind.DIVERGENCE)
+    assert len(div) == 1, describe(s, found)
+    assert near(s, div[0].start_step, t0), describe(s, found)
+    assert div[0].end_step is not None, describe(s, found)
+    limit = t0 + length + onset_tolerance(len(s))
+    assert position(s, div[0].end_step) <= limit, describe(s, found)
 
 
 _WEAK_DIP = {
@@ -129,11 +146,7 @@ def test_a_short_deep_dip_is_a_divergence_that_ends(
     values, t0, length = _dipped_accuracy(seed, n)
     s = series(values, "accuracy")
     found = _with_lr_spike(s, t0, length)
-    div = of_kind(found, FindingKind.DIVERGENCE)
-    assert len(div) == 1, describe(s, found)
-    assert near(s, div[0].start_step, t0), describe(s, found)
-    assert div[0].end_step is not None, describe(s, found)
-    assert position(s, div[0].end_step) <= t0 + length + onset_tolerance(n), describe(s, found)
+    _assert_one_divergence_that_ends(s, found, t0, length)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -175,20 +188,10 @@ def test_a_spike_right_after_a_speed_up_is_a_divergence(n: int, seed: int) -> No
     # The level the loss spikes from was reached by steady progress since the logged LR
     # raise, not by a fresh one-step drop (see the bounce above): the spike is a
     # divergence that ends.
-    from tbplateau.analysis import analyze_runs
-    from tbplateau.reader.model import Run
-
     values, t0, length = _spike_after_speed_up(seed, n)
     s = series(values, "loss")
-    lr = np.where(np.arange(n) < t0 - 5, 1e-2, 3e-1)
-    run = Run(s.run, ("f",), (s, Series(s.run, "lr", steps=s.steps, values=lr)))
-    (report,) = analyze_runs([run], goals=["loss=min"])
-    found = list(next(r for r in report.series if r.tag == s.tag).findings)
-    div = of_kind(found, FindingKind.DIVERGENCE)
-    assert len(div) == 1, describe(s, found)
-    assert near(s, div[0].start_step, t0), describe(s, found)
-    assert div[0].end_step is not None, describe(s, found)
-    assert position(s, div[0].end_step) <= t0 + length + onset_tolerance(n), describe(s, found)
+    found = _with_lr(s, np.where(np.arange(n) < t0 - 5, 1e-2, 3e-1), "min")
+    _assert_one_divergence_that_ends(s, found, t0, length)
 
 
 # ------------------------------------- a blow-up of 25x or more that the run comes back from
@@ -218,11 +221,7 @@ def test_a_recovered_blow_up_of_25x_is_a_divergence(n: int, seed: int) -> None:
     values, t0, length = _blown_up_loss(seed, n)
     s = series(values, "loss")
     found = analyse(s, "min")
-    div = of_kind(found, FindingKind.DIVERGENCE)
-    assert len(div) == 1, describe(s, found)
-    assert near(s, div[0].start_step, t0), describe(s, found)
-    assert div[0].end_step is not None, describe(s, found)
-    assert position(s, div[0].end_step) <= t0 + length + onset_tolerance(n), describe(s, found)
+    _assert_one_divergence_that_ends(s, found, t0, length)
 
 
 # ------------------------------------------------ a gentle sag or creep before a collapse

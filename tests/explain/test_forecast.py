@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 from tbplateau import stats
 from tbplateau.explain import forecast as fc
 from tbplateau.findings import Goal
+from tests.helpers import compiled_kernels
 
 
 def _models(x: np.ndarray) -> list[fc._Model]:
@@ -58,18 +58,8 @@ def test_forecasts_of_curves_at_the_same_steps_do_not_depend_on_the_order() -> N
     assert all(f is not None for f in first)
 
 
-def _compiled() -> stats._Kernels:
-    try:
-        from tbplateau import _kernels
-    except ImportError:  # pragma: no cover - depends on the build
-        if os.environ.get("TBPLATEAU_REQUIRE_C") == "1":
-            raise
-        pytest.skip("the compiled kernels are not built")
-    return _kernels
-
-
 def _compiled_best_ab() -> Callable[..., bool]:
-    return _compiled().best_ab
+    return compiled_kernels().best_ab
 
 
 def _bits(arrays: tuple[np.ndarray, ...]) -> list[list[str]]:
@@ -117,7 +107,7 @@ def test_best_ab_kernel_declines_what_it_cannot_compute() -> None:
 
 
 def test_forecasts_are_the_same_without_the_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stats, "KERNELS", _compiled())  # (None under TBPLATEAU_PURE_PYTHON)
+    monkeypatch.setattr(stats, "KERNELS", compiled_kernels())  # (None under TBPLATEAU_PURE_PYTHON)
     assert fc._ab_kernel() is not None
     rng = np.random.default_rng(3)
     t = np.arange(1, 301)

@@ -36,7 +36,7 @@ import bisect
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 import numpy as np
@@ -202,6 +202,10 @@ class _Blocks:
     @property
     def n(self) -> int:
         return int(self.y.shape[0])
+
+
+_BLOCK_FIELDS = fields(_Blocks)
+"""The fields :func:`prepare` copies from the :class:`Levels` it segments."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -377,20 +381,7 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
             kappa = refit
             segments = _segment(bins, lv.robust, lv.local, kappa, lv.runs, lv.n, cuts)
     prepared = Prepared(
-        series=series,
-        goal=goal,
-        pos=lv.pos,
-        x=lv.x,
-        y=lv.y,
-        log_scale=lv.log_scale,
-        bins=bins,
-        sigma=lv.sigma,
-        exact_sigma=lv.exact_sigma,
-        local=lv.local,
-        smooth=lv.smooth,
-        spread=lv.spread,
-        runs=lv.runs,
-        robust=lv.robust,
+        **{f.name: getattr(lv, f.name) for f in _BLOCK_FIELDS},
         segments=segments,
         sigma_long=max(lv.sigma, lv.lag1 * kappa),
         kappa=kappa,

@@ -1,5 +1,4 @@
-from typing import Any
-
+from tbplateau.reader._scan_py import WalkResult
 from tbplateau.reader.scan import Buffer
 
 def walk(
@@ -10,6 +9,6 @@ def walk(
     tag_names: list[bytes],
     tag_offsets: list[int],
     plugins: dict[int, bytes],
-) -> tuple[Any, ...]: ...
+) -> WalkResult: ...
 def find(buf: Buffer, pos: int) -> tuple[int, int, int]: ...
 def masked_crc32c(data: Buffer) -> int: ...

@@ -49,6 +49,7 @@ from tbplateau.reader._scan_py import (
     MAX_RECORD_BYTES,
     SHORT,
     TOO_LONG,
+    WalkResult,
 )
 
 __all__ = [
@@ -78,7 +79,7 @@ class Backend(Protocol):
         tag_names: list[bytes],
         tag_offsets: list[int],
         plugins: dict[int, bytes],
-    ) -> tuple[Any, ...]: ...
+    ) -> WalkResult: ...
 
     def find(self, buf: Buffer, pos: int) -> tuple[int, int, int]: ...
 
@@ -343,18 +344,20 @@ class _Collected:
         self.foreign = 0
         self.first_foreign = -1
 
-    def add(self, res: tuple[Any, ...]) -> None:
-        for i in range(6):
-            if res[3 + i]:
-                self.cols[i].append(res[3 + i])
-        self.issues.extend(res[9])
-        self.records += res[10]
-        self.session_starts += res[11]
+    def add(self, res: WalkResult) -> None:
+        _, _, _, *columns = res[:9]
+        for col, data in zip(self.cols, columns, strict=True):
+            if data:
+                col.append(data)
+        issues, records, session_starts, file_version, foreign, first_foreign = res[9:]
+        self.issues.extend(issues)
+        self.records += records
+        self.session_starts += session_starts
         if self.file_version is None:
-            self.file_version = res[12]
-        self.foreign += res[13]
+            self.file_version = file_version
+        self.foreign += foreign
         if self.first_foreign < 0:
-            self.first_foreign = res[14]
+            self.first_foreign = first_foreign
 
 
 def _reason(status: int, p: int, length: int) -> str:
