@@ -6,6 +6,8 @@ from collections import defaultdict
 from dataclasses import replace
 
 from train_reference.evalset.scenarios import (
+    MORE_FROM,
+    MORE_TWINS,
     SCENARIOS,
     TWINS_FROM,
     all_specs,
@@ -53,7 +55,17 @@ def test_twins_only_scenarios_add_no_first_set_run() -> None:
     first = [s for s in all_specs(quick=True) if s.seed < TWINS_FROM]
     assert len(first) == 240
     assert not [s for s in first if s.scenario == "gd_unstable"]
-    assert len([s for s in all_specs(quick=True) if s.scenario == "gd_unstable"]) == 40
+    assert len([s for s in all_specs(quick=True) if s.scenario == "gd_unstable"]) == 60
+
+
+def test_the_third_generation_adds_twins_of_the_oscillating_scenarios_to_both_splits() -> None:
+    more = [s for s in all_specs(quick=True) if s.seed >= MORE_FROM]
+    assert len(more) == sum(MORE_TWINS.values()) == 80
+    assert {s.scenario for s in more} == set(MORE_TWINS)
+    splits = [split_of(s.seed) for s in more]
+    assert splits.count("dev") == splits.count("test") == 40
+    # the first two generations are untouched
+    assert len(all_specs(quick=True)) == 420 + 80
 
 
 def test_gd_unstable_varies_data_batch_and_raise_beyond_edge_of_stability() -> None:
