@@ -128,3 +128,32 @@ def test_outlying_is_three_typical_long_run_units_bit_for_bit() -> None:
             decided[expected] += 1
     assert refitted
     assert min(decided.values()) > 0
+
+
+def _raised(rng: np.random.Generator, jump: float) -> tuple[Series, Series, int]:
+    """A learning rate raised at ``at``: validation jumps by the factor ``jump`` in one step
+    and drifts up a further 20 %, training jumps too but falls on to a tenth."""
+    n, at = 110, 38
+    t = np.arange(n, dtype=np.float64)
+    val_log = math.log(1.4) - 0.25 * np.minimum(t, at - 1) / (at - 1)
+    val_log += np.where(t >= at, math.log(jump) + 0.2 * (t - at) / (n - at), 0.0)
+    train_log = math.log(1.4) - 0.3 * t / at
+    train_log = np.where(t >= at, train_log[at - 1] + 0.3 - 2.5 * (t - at) / (n - at), train_log)
+    v, tr = _pair(np.exp(val_log + noise(rng, n, 0.03)), np.exp(train_log + noise(rng, n, 0.03)))
+    return v, tr, at - 1
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_raise_that_opens_the_gap_in_one_step_is_overfitting(seed: int) -> None:
+    """A validation loss 45 % worse in one step (less than half again: no collapse, see
+    COLLAPSE_LOG) that drifts on while training improves is overfitting from its best."""
+    v, tr, best = _raised(np.random.default_rng(seed), 1.45)
+    found = OverfittingDetector().detect_pair(v, tr, "min")
+    assert len(found) == 1
+    assert abs(found[0].start_step - best) <= onset_tolerance(len(v))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_validation_loss_that_triples_in_one_step_collapsed(seed: int) -> None:
+    v, tr, _ = _raised(np.random.default_rng(seed), 3.0)
+    assert OverfittingDetector().detect_pair(v, tr, "min") == []

@@ -56,6 +56,12 @@ STRONG_RISE = 0.5
 """With the training metric flat, the validation rise must be this share of its earlier
 improvement (and stand out of the noise) to be overfitting."""
 
+COLLAPSE_LOG = math.log(1.5)
+"""A validation loss (on its log scale) that gets worse in one step by less than half again
+has not collapsed: a raised learning rate that opens the gap between training and validation
+at once (the validation loss 40 % up and drifting on while the training loss falls) is
+overfitting. (A one-step fall of an accuracy or other linear metric is a collapse at any size.)"""
+
 
 def _robust_best(p: Levels) -> tuple[int, float]:
     """The finite point of the best validation value, and that value, robustly.
@@ -137,7 +143,8 @@ class OverfittingDetector(Detector):
     the onset by ``min_training_progress`` of its own noise units, or is flat (not
     clearly worse) while the validation rise is at least half the earlier
     improvement. A rise that happens in one step (half of it between two blocks of
-    the running median) is a collapse, not overfitting. Steps of the two series are
+    the running median; for a loss, by half again or more: :data:`COLLAPSE_LOG`) is a
+    collapse, not overfitting. Steps of the two series are
     matched by value (they need not be logged at the same steps). Needs four finite
     validation points.
 
@@ -247,7 +254,8 @@ class OverfittingDetector(Detector):
         # that memorises its training set.
         if pv.n > SHORT:
             steps = np.diff(pv.smooth[b:]) if b + 1 < len(pv.bins) else np.zeros(0)
-            if steps.size and -float(steps.min()) >= 0.5 * drop:
+            jump = -float(steps.min()) if steps.size else 0.0
+            if jump >= 0.5 * drop and (jump >= COLLAPSE_LOG or not pv.log_scale):
                 return None
         return _Rise(best_point, best, final, drop, progress)
 
