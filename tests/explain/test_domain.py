@@ -378,6 +378,32 @@ def test_a_training_loss_still_falling_in_an_overfitting_run_is_not_told_to_keep
     assert "val_loss is overfitting" in s.advice.text
 
 
+def test_a_run_with_several_loss_pairs_names_the_pair_that_overfits() -> None:
+    # YOLOv5 logs three loss pairs; only the objectness one overfits. The box loss's
+    # training side is told where the run overfits, never that its own partner does.
+    t = np.arange(120, dtype=np.float64)
+    ld = logdir(
+        (
+            "r",
+            {
+                "train/obj_loss": noisy(0.05 + 2.0 * np.exp(-t / 60), 21, 0.003),
+                "val/obj_loss": noisy(
+                    0.6 + 0.4 * np.exp(-t / 10) + 0.004 * np.maximum(0, t - 60), 22
+                ),
+                "train/box_loss": noisy(0.04 + 1.5 * np.exp(-t / 70), 23, 0.003),
+                "val/box_loss": noisy(0.5 + 0.5 * np.exp(-t / 8), 24, 0.002),
+            },
+        )
+    )
+    view = view_of(ld)
+    assert row(view, "r", "val/obj_loss").advice.kind is FindingKind.OVERFITTING  # type: ignore[union-attr]
+    assert row(view, "r", "val/box_loss").advice.kind is not FindingKind.OVERFITTING  # type: ignore[union-attr]
+    box = row(view, "r", "train/box_loss").advice
+    assert box is not None
+    assert "val/obj_loss is overfitting" in box.text
+    assert "val/box_loss is overfitting" not in box.text
+
+
 def test_kankan_training_loss_is_not_told_to_keep_training() -> None:
     view = view_of(real("AradhyaSpace11__KANKAN"))
     s = row(view, "lightning_logs/version_1", "train_loss_epoch")

@@ -138,6 +138,9 @@ class SeriesContext:
     partner_name: str | None = None
     run_overfits: bool = False
     """Whether the run (or its group) overfits: validation metrics stall for that reason."""
+    overfit_name: str | None = None
+    """The validation series found overfitting in the run (or its group), as the report
+    names it: not always this series' partner (a run with three loss pairs overfits on one)."""
     warmup: bool = False
     """Whether the whole run is inside an LR warm-up."""
     chance: int | None = None

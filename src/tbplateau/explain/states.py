@@ -59,7 +59,7 @@ def solved(ctx: SeriesContext) -> Advice:
             fact + ": the model fits its training data.",
             "Judge the run by its validation side"
             + (f", {ctx.partner_name}" if ctx.partner_name else "")
-            + (": it overfits." if ctx.run_overfits else "."),
+            + _overfits_where(ctx),
         ]
         return Advice(
             ctx.run, ctx.tag, None, "fits", "fits the training data", tuple(facts), (), None, since
@@ -191,7 +191,7 @@ def improving_advice(ctx: SeriesContext) -> Advice | None:
     if series is None:
         return None
     fc = forecast(series.steps, series.values, s.goal)
-    overfit_by = ctx.partner_name if ctx.side == "train" and ctx.run_overfits else None
+    overfit_by = ctx.overfit_name if ctx.side == "train" and ctx.run_overfits else None
     note = outlook(fc, ctx.unit, overfit_by=overfit_by)
     if fc is None or note is None:
         return None
@@ -255,3 +255,12 @@ def worsening(ctx: SeriesContext) -> Advice | None:
         None,
         s.best_step,
     )
+
+
+def _overfits_where(ctx: SeriesContext) -> str:
+    """How the sentence about the validation side ends: where the run overfits, if it does."""
+    if not ctx.run_overfits:
+        return "."
+    if ctx.overfit_name is None or ctx.overfit_name == ctx.partner_name:
+        return ": it overfits."
+    return f"; the run overfits on {ctx.overfit_name}."

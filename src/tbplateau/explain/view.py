@@ -282,7 +282,7 @@ class _RunBuilder:
         curves: Curves,
         lr: LearningRate | None,
         pairs: Mapping[tuple[str, str], Partner],
-        overfits: bool,
+        overfits: tuple[str, str] | None,
     ) -> None:
         self.run = run
         self.curves = curves
@@ -324,17 +324,17 @@ class _RunBuilder:
         found.sort(key=lambda t: (not t.endswith("epoch"), len(t)))
         return Partner("validation", self.run.run, found[0])
 
+    def _name(self, run: str, tag: str) -> str:
+        """A series as this run's advice names it (with its run when it is another's)."""
+        return name(tag) if run == self.run.run else f"{run} {name(tag)}"
+
     def context(self, s: SeriesReport, found: tuple[Finding, ...]) -> SeriesContext:
         run = self.run.run
         curve = self.curves.get((run, s.tag))
         meaning = tag_meaning(s.tag, self.framework)
         partner = self.pairs.get((run, s.tag)) or self._training_like(s)
         pcurve = None if partner is None else self.curves.get((partner.run, partner.tag))
-        pname = None
-        if partner is not None:
-            pname = (
-                name(partner.tag) if partner.run == run else f"{partner.run} {name(partner.tag)}"
-            )
+        pname = None if partner is None else self._name(partner.run, partner.tag)
         classes = chance_classes(curve, meaning)
         return SeriesContext(
             run=run,
@@ -347,7 +347,8 @@ class _RunBuilder:
             side=None if partner is None else partner.side,
             partner=pcurve,
             partner_name=pname,
-            run_overfits=self.overfits,
+            run_overfits=self.overfits is not None,
+            overfit_name=None if self.overfits is None else self._name(*self.overfits),
             warmup=self.warmup,
             chance=classes,
             chance_accuracy=_chance_accuracy(curve, meaning, self.classes),
@@ -537,6 +538,17 @@ def _same_group(run: str, group: Sequence[str]) -> bool:
     return len(run_groups([run, group[0]])) == 1
 
 
+def _overfitting_series(
+    by_name: Mapping[str, RunReport], group: Sequence[str]
+) -> tuple[str, str] | None:
+    """``(run, tag)`` of the validation series of a group's first overfitting finding."""
+    for g in group:
+        for f in by_name[g].all_findings():
+            if f.kind is FindingKind.OVERFITTING and f.tags:
+                return g, f.tags[0]
+    return None
+
+
 def build_view(report: Report, curves: Curves) -> ReportView:
     """The words and numbers every layout shows (see the module docstring)."""
     by_name = {r.run: r for r in report.runs}
@@ -550,9 +562,7 @@ def build_view(report: Report, curves: Curves) -> ReportView:
     ranked: list[tuple[tuple[int, int], int, tuple[str, ...]]] = []
     outside = [n for n in tags_by_run if n not in by_name]  # once, not once per group
     for i, group in enumerate(groups):
-        overfits = any(
-            f.kind is FindingKind.OVERFITTING for g in group for f in by_name[g].all_findings()
-        )
+        overfits = _overfitting_series(by_name, group)
         kin = [n for n in outside if _same_group(n, group)]
         for g in group:
             lr = find_learning_rate(g, (*group, *kin), curves, tags_by_run)
