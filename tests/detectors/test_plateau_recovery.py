@@ -78,3 +78,29 @@ def test_a_settled_tail_survives_a_recovery_phase_that_is_no_plateau(n: int, see
         settled,
         describe(s, found),
     )
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [160, 400])
+def test_a_steady_decline_that_turns_unstable_is_no_plateau(n: int, seed: int) -> None:
+    # After the recovery the loss converges, then declines steadily by 40 % over a seventh
+    # of the run, then turns unstable: it swings back up to its level before the decline.
+    # That unstable end is no final level: the decline before it is not flat against it,
+    # and no plateau runs from the decline into the swings.
+    rng = np.random.default_rng(seed)
+    t = np.arange(n, dtype=np.float64)
+    a, b = int(0.4 * n), int(0.55 * n)
+    c, d = int(0.78 * n), int(0.93 * n)
+    log = np.log(0.25 + 0.8 * np.exp(-t / (0.15 * n)))
+    log[a:b] = rng.uniform(math.log(0.5), math.log(12.0), b - a)
+    u = t[b:c] - b
+    log[b:c] = np.log(0.024 + 0.11 * np.exp(-u / (0.05 * n))) - 0.1 * u / (c - b)
+    log[c:d] = log[c - 1] - 0.5 * (t[c:d] - c + 1) / (d - c)
+    log[d:] = log[d - 1] + np.linspace(0.05, 0.7, n - d) + 0.15 * rng.uniform(-1, 1, n - d)
+    s = series(np.exp(log + noise(rng, n, 0.005)))
+    found = of_kind(PlateauDetector().detect(s, "min"), FindingKind.PLATEAU)
+    tol = onset_tolerance(n)
+    across = [
+        f for f in found if position(s, f.start_step) < d - 2 and position(s, f.end_step) > d + tol
+    ]
+    assert not across, (c, d, describe(s, found))

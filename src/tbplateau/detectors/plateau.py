@@ -83,10 +83,22 @@ before a NaN tail, leaves too little to judge)."""
 
 
 GAIN_LEVEL_BLOCKS = 3
+"""Fewest blocks of the piece before a jump for the better for that jump to count in the
+improvement of the phase it opens (a level the metric sat at: a blow-up's swings, a
+staircase's step; not one evaluation logged before training started)."""
 
 SETTLED_SE = 0.03
-"""A settled tail whose standard error is under this share of its phase's improvement is
-measurably flat, whatever its noise."""
+"""A settled tail after a recovery whose standard error is under this share of its phase's
+improvement is measurably flat, however little noise (all of it curvature) it has."""
+
+
+def _given_back(p: Prepared, b0: int, b1: int) -> float:
+    """How far the running median (five blocks) of blocks ``[b0, b1)`` improves past both
+    its ends (the medians of up to three blocks there): a dip that comes back up."""
+    w = p.robust[b0:b1]
+    k = min(3, w.size)
+    best = float((moving_median(w, 5) if w.size >= 5 else w).max())
+    return min(best - fast_median(w[:k]), best - fast_median(w[-k:]))
 
 
 def calibrated_confidence(raw: float) -> float:
@@ -131,7 +143,10 @@ class _Stretch:
     autocorrelation."""
     scale: float = 0.0
     """For a settled tail on its own: the improvement of its phase (working units) that
-    it was judged settled against."""
+    it was judged settled against..."""
+    recovered: bool = False
+    """...counted from the level before the jump for the better the phase opens with (a
+    recovery from a blow-up, a step LR cut)."""
     parts: list[_Stretch] = field(default_factory=list)
     """The candidates this one was joined from (empty for one never joined): judged on
     their own when the joined one is not a plateau (a settled tail inside a phase that
@@ -169,7 +184,8 @@ class PlateauDetector(Detector):
     two jumps (a *phase*), a converging curve has also plateaued once what is left of
     its improvement is less than 2 % of it (5 % where noise hides that much: the tail
     of an exponential or power-law convergence), for a loss both in its own units and
-    on its log scale. A run of
+    on its log scale; a phase that opens with a jump for the better (a recovery from a
+    blow-up) counts that jump in its improvement. A run of
     exactly equal values is a plateau of its own (``detail.constant`` true: a dead
     network, frozen layers, a learning rate of zero). A series that stays within 2 %
     of its level (90 % of its points) made no progress at all: one plateau from its
@@ -400,10 +416,11 @@ class PlateauDetector(Detector):
             found = self._tail(p, path, q0, q1)
             if found is None:
                 continue
-            b0, scale = found
+            b0, scale, recovered = found
             merged = False
             p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
             alone = _Stretch(b0, q1, int(p.bins.start[b0]), p1, tail=True, scale=scale)
+            alone.recovered = recovered
             for g in out:
                 inside = not g.constant and g.b1 > b0 and g.b0 < q1 and g.b0 >= q0
                 if inside and (g.b1 >= q1 or g.b0 <= b0):
@@ -523,9 +540,12 @@ class PlateauDetector(Detector):
             return "drop"
         return None
 
-    def _tail(self, p: Prepared, path: np.ndarray, q0: int, q1: int) -> tuple[int, float] | None:
-        """First block of the settled tail of phase ``[q0, q1)``, or ``None``, and the
-        improvement (working units) it settled after.
+    def _tail(
+        self, p: Prepared, path: np.ndarray, q0: int, q1: int
+    ) -> tuple[int, float, bool] | None:
+        """First block of the settled tail of phase ``[q0, q1)``, or ``None``; with the
+        improvement (working units) it settled after, and whether that counts the jump
+        for the better the phase opens with (see :meth:`_opening_gain`).
 
         Settled on the metric's own scale *and*, for a loss, on its log scale (a loss
         that still halves from 0.02 to 0.01 after falling from 2.3 has done 99.6 % of
@@ -557,7 +577,7 @@ class PlateauDetector(Detector):
             onset = None if own is None else max(onset, own)
         if onset is None:
             return None
-        return q0 + max(0, onset - (1 if gain > 0 else 0)), total if gain > 0 else 0.0
+        return q0 + max(0, onset - (1 if gain > 0 else 0)), total, gain > 0
 
     def _opening_gain(self, p: Prepared, q0: int) -> float:
         """The improvement of the real jump that phase ``[q0, ...)`` starts with (0 if none)."""
@@ -595,9 +615,9 @@ class PlateauDetector(Detector):
         # Flatness must be measurable: under strongly autocorrelated noise a short
         # stretch of a steadily improving curve often looks flat by chance.
         white = 2.0 * math.sqrt(12.0 / max(b1 - b0, 1)) * noise
-        # (a settled tail of a nearly noise-free curve is judged against its phase's
-        # improvement: its noise, all curvature, cannot tell it flat)
-        measured = se <= SETTLED_SE * st.scale
+        # (a settled tail after a recovery is judged against the improvement it settled
+        # after: on a nearly noise-free curve the noise, all curvature, cannot tell)
+        measured = st.recovered and se <= SETTLED_SE * st.scale
         if se > max(limit * noise, white) and not st.against_jump and not measured:
             return False
         # A settled tail rests on the shape of the whole curve: judge it under the
@@ -619,6 +639,11 @@ class PlateauDetector(Detector):
             self.max_share * progress, 2.0 * limit * noise
         ):
             return False
+        # A settled tail may not dip past both its ends by more than a settled tail may
+        # have left to improve: its end swung back up (a steady decline, then the run
+        # turned unstable), and the level it was judged settled to was no level.
+        if st.scale > 0 and _given_back(p, b0, b1) > MOST_SETTLED * st.scale:
+            return False
         if st.tail and b1 >= m and points < TAIL_FRACTION * self._phase_points(p, b0):
             return False
         if st.tail and b1 >= m and points < TAIL_SERIES_FRACTION * p.n:
@@ -627,8 +652,9 @@ class PlateauDetector(Detector):
             return False
         # A settled tail that a jump or an event cuts short (a raise, a collapse) rests on
         # the shape of its phase: it need not stand out against the trend before it (a
-        # smooth convergence settles at the pace it was already slowing to).
-        cut_short = st.tail and b1 < m and _ends_at_event(p, b1, limit)
+        # smooth convergence settles at the pace it was already slowing to). Not one
+        # settled against a recovery: that much improvement hides a steady decline.
+        cut_short = st.tail and b1 < m and _ends_at_event(p, b1, limit) and not st.recovered
         if not cut_short and not self._stands_out(p, st, trend, se):
             return False
         # A lull the metric leaves by improving again needs more points.
