@@ -245,19 +245,9 @@ def test_a_short_series_that_falls_an_order_of_magnitude_is_no_plateau() -> None
     assert PlateauDetector().detect(s, "min") == []
 
 
-_LATE_TAIL = (
-    "a tail under an eighth of the series in noise of 1 %: judged under the whole series' "
-    "autocorrelation (its smooth bends), its flatness is not measurable"
-)
-_WEAK_LAST_PHASE = {(2000, 2): _LATE_TAIL}
-
-
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("n", [120, 400, 2000])
-def test_a_short_last_phase_settles_into_a_plateau(
-    n: int, seed: int, request: pytest.FixtureRequest
-) -> None:
-    known_weak(request, _WEAK_LAST_PHASE, n, seed)
+def test_a_short_last_phase_settles_into_a_plateau(n: int, seed: int) -> None:
     # The last LR drop comes late (at 80-83 % of the run) and the curve takes a while to
     # settle after it: the settled tail is under 15 % of the series but most of its own
     # phase, and a plateau to the end, as in every earlier phase.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -82,6 +82,25 @@ TAIL_SERIES_FRACTION = 0.1
 before a NaN tail, leaves too little to judge)."""
 
 
+GAIN_LEVEL_BLOCKS = 3
+"""Fewest blocks of the piece before a jump for the better for that jump to count in the
+improvement of the phase it opens (a level the metric sat at: a blow-up's swings, a
+staircase's step; not one evaluation logged before training started)."""
+
+SETTLED_SE = 0.03
+"""A settled tail after a recovery whose standard error is under this share of its phase's
+improvement is measurably flat, however little noise (all of it curvature) it has."""
+
+
+def _given_back(p: Prepared, b0: int, b1: int) -> float:
+    """How far the running median (five blocks) of blocks ``[b0, b1)`` improves past both
+    its ends (the medians of up to three blocks there): a dip that comes back up."""
+    w = p.robust[b0:b1]
+    k = min(3, w.size)
+    best = float((moving_median(w, 5) if w.size >= 5 else w).max())
+    return min(best - fast_median(w[:k]), best - fast_median(w[-k:]))
+
+
 def calibrated_confidence(raw: float) -> float:
     """A plateau's confidence from its raw score ``0.4 + 0.3 flatness + 0.3 length`` (in
     [0.4, 1]), so that it reads as the share of such findings a reader would name.
@@ -122,6 +141,31 @@ class _Stretch:
     """Such a phase, flat against the collapse it starts with (a jump for the worse to a
     new level): its flatness is measured in units of that jump, whatever the noise's
     autocorrelation."""
+    scale: float = 0.0
+    """For a settled tail on its own: the improvement of its phase (working units) that
+    it was judged settled against..."""
+    recovered: bool = False
+    """...counted from the level before the jump for the better the phase opens with (a
+    recovery from a blow-up, a step LR cut)."""
+    parts: list[_Stretch] = field(default_factory=list)
+    """The candidates this one was joined from (empty for one never joined): judged on
+    their own when the joined one is not a plateau (a settled tail inside a phase that
+    moves too much as a whole is still a settled tail)."""
+
+
+def _overlaps(st: _Stretch, others: list[_Stretch]) -> bool:
+    """Whether ``st`` shares a block with one of ``others``."""
+    return any(st.b0 < o.b1 and o.b0 < st.b1 for o in others)
+
+
+def _parts(st: _Stretch) -> list[_Stretch]:
+    """The candidates ``st`` was joined from, or a copy of ``st`` itself."""
+    return list(st.parts) if st.parts else [replace(st, parts=[])]
+
+
+def _join(j: _Stretch, g: _Stretch) -> None:
+    """Record, before ``j`` takes ``g`` in, what the two were joined from."""
+    j.parts = _parts(j) + _parts(g)
 
 
 class PlateauDetector(Detector):
@@ -140,7 +184,8 @@ class PlateauDetector(Detector):
     two jumps (a *phase*), a converging curve has also plateaued once what is left of
     its improvement is less than 2 % of it (5 % where noise hides that much: the tail
     of an exponential or power-law convergence), for a loss both in its own units and
-    on its log scale. A run of
+    on its log scale; a phase that opens with a jump for the better (a recovery from a
+    blow-up) counts that jump in its improvement. A run of
     exactly equal values is a plateau of its own (``detail.constant`` true: a dead
     network, frozen layers, a learning rate of zero). A series that stays within 2 %
     of its level (90 % of its points) made no progress at all: one plateau from its
@@ -213,7 +258,16 @@ class PlateauDetector(Detector):
             return []
         need = max(self.min_points, int(np.ceil(self.min_fraction * p.n)))
         path = fitted_path(p)
-        kept = [st for st in self._candidates(p, path) if self._keep(series, p, path, st, need)]
+        kept: list[_Stretch] = []
+        for st in self._candidates(p, path):
+            if self._keep(series, p, path, st, need):
+                kept.append(st)
+                continue
+            # a joined candidate that is no plateau: the settled tails it was joined from
+            # (a tail inside a phase that moves too much as a whole is still settled)
+            for part in (part for part in st.parts if part.tail):
+                if not _overlaps(part, kept) and self._keep(series, p, path, part, need):
+                    kept.append(part)
         for frozen in _frozen_ends(p, kept):
             if self._keep(series, p, path, frozen, need):
                 kept.append(frozen)
@@ -258,8 +312,9 @@ class PlateauDetector(Detector):
         stretches = self._with_tails(p, path, stretches)
         stretches = self._with_flat_phases(p, stretches)
         for st in stretches:
-            _snap_to_jumps(p, st, self.min_progress)
-            st.constant = _is_constant(p, st.p0, st.p1)
+            for one in (st, *st.parts):
+                _snap_to_jumps(p, one, self.min_progress)
+                one.constant = _is_constant(p, one.p0, one.p1)
         return _split_at_frozen_ends(p, stretches, self.min_progress)
 
     # -- candidates -------------------------------------------------------------------
@@ -358,14 +413,18 @@ class PlateauDetector(Detector):
         the flat stretches it overlaps."""
         out = list(stretches)
         for q0, q1 in _phases(p, self.min_progress):
-            tail = self._tail(p, path, q0, q1)
-            if tail is None:
+            found = self._tail(p, path, q0, q1)
+            if found is None:
                 continue
-            b0 = tail
+            b0, scale, recovered = found
             merged = False
+            p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
+            alone = _Stretch(b0, q1, int(p.bins.start[b0]), p1, tail=True, scale=scale)
+            alone.recovered = recovered
             for g in out:
                 inside = not g.constant and g.b1 > b0 and g.b0 < q1 and g.b0 >= q0
                 if inside and (g.b1 >= q1 or g.b0 <= b0):
+                    _join(g, alone)
                     g.piece = g.piece and g.b0 <= b0 and g.b1 >= q1
                     g.b0 = min(g.b0, b0)
                     g.p0 = int(p.bins.start[g.b0])
@@ -373,8 +432,7 @@ class PlateauDetector(Detector):
                     g.p1 = int(p.bins.start[g.b1]) if g.b1 < len(p.bins) else p.n
                     merged = True
             if not merged:
-                p1 = int(p.bins.start[q1]) if q1 < len(p.bins) else p.n
-                out.append(_Stretch(b0, q1, int(p.bins.start[b0]), p1, tail=True))
+                out.append(alone)
             else:
                 for g in out:
                     if g.b0 <= b0 < g.b1:
@@ -385,6 +443,7 @@ class PlateauDetector(Detector):
         for g in out:
             if joined and g.b0 < joined[-1].b1 and g.constant == joined[-1].constant:
                 j = joined[-1]
+                _join(j, g)
                 if g.b1 > j.b1:
                     j.b1, j.p1 = g.b1, g.p1
                     j.piece = j.piece and g.piece
@@ -432,6 +491,7 @@ class PlateauDetector(Detector):
         for g in out:
             if joined and g.b0 < joined[-1].b1 and g.constant == joined[-1].constant:
                 j = joined[-1]
+                _join(j, g)
                 if g.b1 > j.b1:
                     j.b1, j.p1 = g.b1, g.p1
                     j.piece = j.piece and g.piece
@@ -480,8 +540,12 @@ class PlateauDetector(Detector):
             return "drop"
         return None
 
-    def _tail(self, p: Prepared, path: np.ndarray, q0: int, q1: int) -> int | None:
-        """First block of the settled tail of phase ``[q0, q1)``, or ``None``.
+    def _tail(
+        self, p: Prepared, path: np.ndarray, q0: int, q1: int
+    ) -> tuple[int, float, bool] | None:
+        """First block of the settled tail of phase ``[q0, q1)``, or ``None``; with the
+        improvement (working units) it settled after, and whether that counts the jump
+        for the better the phase opens with (see :meth:`_opening_gain`).
 
         Settled on the metric's own scale *and*, for a loss, on its log scale (a loss
         that still halves from 0.02 to 0.01 after falling from 2.3 has done 99.6 % of
@@ -495,16 +559,35 @@ class PlateauDetector(Detector):
         kappa = stretch_kappa(p, q0, q1)
         k_end = max(3, (q1 - q0) // 10)
         k = min(3, w.size)
-        if abs(fast_median(w[-k_end:]) - fast_median(w[:k])) < (self.min_progress * noise * kappa):
+        gained = fast_median(w[-k_end:]) - fast_median(w[:k])
+        if abs(gained) < self.min_progress * noise * kappa:
             return None
         block = p.local[q0:q1] * kappa
-        onset = _settled(w, block, k_end)
+        gain = self._opening_gain(p, q0) if gained > 0 else 0.0
+        if gain > 0:
+            # the phase opens with a jump for the better (a recovery, a step LR cut) and
+            # goes on improving: its improvement counts from the level before that jump
+            w = np.concatenate(([float(w[0]) - gain], w))
+            block = np.concatenate((block[:1], block))
+        onset, total = _settled(w, block, k_end)
         if p.log_scale and onset is not None:
             raw = np.exp(-fast_clip(w, -700.0, 700.0))
             # the metric's own units (oriented: larger is better), and their block noise
-            own = _settled(-raw, block * raw, k_end)
+            own, _ = _settled(-raw, block * raw, k_end)
             onset = None if own is None else max(onset, own)
-        return None if onset is None else q0 + onset
+        if onset is None:
+            return None
+        return q0 + max(0, onset - (1 if gain > 0 else 0)), total, gain > 0
+
+    def _opening_gain(self, p: Prepared, q0: int) -> float:
+        """The improvement of the real jump that phase ``[q0, ...)`` starts with (0 if none)."""
+        k = next((k for k, seg in enumerate(p.segments) if seg.b0 == q0), 0)
+        if k == 0 or not is_jump(p, k, self.min_progress):
+            return 0.0
+        before = p.segments[k - 1]
+        if before.b1 - before.b0 < GAIN_LEVEL_BLOCKS:
+            return 0.0
+        return max(p.segments[k].jump, 0.0)
 
     # -- decisions ---------------------------------------------------------------------
 
@@ -532,12 +615,16 @@ class PlateauDetector(Detector):
         # Flatness must be measurable: under strongly autocorrelated noise a short
         # stretch of a steadily improving curve often looks flat by chance.
         white = 2.0 * math.sqrt(12.0 / max(b1 - b0, 1)) * noise
-        if se > max(limit * noise, white) and not st.against_jump:
+        # (a settled tail after a recovery is judged against the improvement it settled
+        # after: on a nearly noise-free curve the noise, all curvature, cannot tell)
+        measured = st.recovered and se <= SETTLED_SE * st.scale
+        if se > max(limit * noise, white) and not st.against_jump and not measured:
             return False
         # A settled tail rests on the shape of the whole curve: judge it under the
         # series' autocorrelation, not the (shorter, less certain) piece's own.
         tail_only = st.tail and not st.piece
-        if tail_only and se * p.kappa / stretch_kappa(p, b0, b1) > max(limit * noise, white):
+        loose = se * p.kappa / stretch_kappa(p, b0, b1)
+        if tail_only and not measured and loose > max(limit * noise, white):
             return False
         trend = fit_slope(p.bins.x[b0:b1], p.robust[b0:b1]) * float(p.bins.x[b1 - 1] - p.bins.x[b0])
         # the running median of five blocks: the prepared one where it is that
@@ -552,6 +639,11 @@ class PlateauDetector(Detector):
             self.max_share * progress, 2.0 * limit * noise
         ):
             return False
+        # A settled tail may not dip past both its ends by more than a settled tail may
+        # have left to improve: its end swung back up (a steady decline, then the run
+        # turned unstable), and the level it was judged settled to was no level.
+        if st.scale > 0 and _given_back(p, b0, b1) > MOST_SETTLED * st.scale:
+            return False
         if st.tail and b1 >= m and points < TAIL_FRACTION * self._phase_points(p, b0):
             return False
         if st.tail and b1 >= m and points < TAIL_SERIES_FRACTION * p.n:
@@ -560,8 +652,9 @@ class PlateauDetector(Detector):
             return False
         # A settled tail that a jump or an event cuts short (a raise, a collapse) rests on
         # the shape of its phase: it need not stand out against the trend before it (a
-        # smooth convergence settles at the pace it was already slowing to).
-        cut_short = st.tail and b1 < m and _ends_at_event(p, b1, limit)
+        # smooth convergence settles at the pace it was already slowing to). Not one
+        # settled against a recovery: that much improvement hides a steady decline.
+        cut_short = st.tail and b1 < m and _ends_at_event(p, b1, limit) and not st.recovered
         if not cut_short and not self._stands_out(p, st, trend, se):
             return False
         # A lull the metric leaves by improving again needs more points.
@@ -709,14 +802,15 @@ def _levels(p: Prepared, p0: int, p1: int) -> dict[str, Any]:
     }
 
 
-def _settled(y: np.ndarray, block: np.ndarray, k_end: int) -> int | None:
+def _settled(y: np.ndarray, block: np.ndarray, k_end: int) -> tuple[int | None, float]:
     """Where ``y`` (larger is better or worse, one phase of blocks) has settled.
 
     On a monotone fit, the first block from which what is left of the improvement is
     at most 2 % of it, or up to 5 % where the noise (one and a half long-run block
     noise units) hides that much (a reader would name 90-98 %), give or take the
     uncertainty of the final level (the median of the last ``k_end`` blocks: a block's
-    long-run noise over ``sqrt(k_end)``, at most another 2 %).
+    long-run noise over ``sqrt(k_end)``, at most another 2 %). With that block (or
+    ``None``), the improvement it was judged against.
     """
     k = min(3, y.size)
     up = fast_median(y[-k:]) >= fast_median(y[:k])
@@ -726,12 +820,12 @@ def _settled(y: np.ndarray, block: np.ndarray, k_end: int) -> int | None:
     final = fast_median(y[-k_end:])
     total = abs(final - float(fit[0]))
     if not total > 0:
-        return None
+        return None, 0.0
     noise = fast_median(block[-max(k_end, 3) :])
     thr = max(SETTLED * total, min(1.5 * noise, MOST_SETTLED * total))
     thr += min(noise / math.sqrt(k_end), SETTLED * total)
     settled = np.abs(fit - final) <= thr
-    return int(np.argmax(settled)) if settled.any() else None
+    return (int(np.argmax(settled)) if settled.any() else None), total
 
 
 FROZEN_POINTS = 5
