@@ -141,6 +141,45 @@ def test_swings_of_a_fraction_of_a_percent_are_not_an_oscillation(goal: str, see
     _no_oscillation(values, goal, "loss" if goal == "min" else "accuracy")
 
 
+def _floor_ripple(seed: int, n: int, half: float) -> tuple[np.ndarray, int]:
+    """A loss that falls smoothly, blows up 5-20x at an LR raise for a few points, recovers
+    onto its floor and from there alternates every step around a slowly falling level, by
+    ``half`` (log units) up and down, with a little noise on top (the edge of stability
+    after the blow-up)."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.4, 0.5))
+    t = np.arange(n, dtype=np.float64)
+    w = math.log(1.1) - 1.5 * (1 - np.exp(-t / (0.25 * n)))
+    w[t0 : t0 + 4] += math.log(float(rng.uniform(5, 20)))
+    after = t[t0 + 8 :] - t0 - 8
+    w[t0 + 8 :] -= 0.5 * (1 - np.exp(-after / 6))  # recovery onto the floor
+    ripple = np.where(after % 2 == 0, 1.0, -1.0) * half * np.minimum(1.0, after / 4)
+    w[t0 + 8 :] += ripple
+    return np.exp(w + noise(rng, n, 0.002)), t0 + 8
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 400])
+def test_a_ripple_of_a_few_percent_at_a_loss_floor_is_not_an_oscillation(n: int, seed: int) -> None:
+    # Up and down by 1-3 % every step: noise that follows the level on a reader's plot
+    # (the evaluation set's labels leave steps under a factor of 1.05 unclaimed).
+    rng = np.random.default_rng(100 + seed)
+    values, _ = _floor_ripple(seed, n, float(rng.uniform(0.01, 0.03)))
+    _no_oscillation(values)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 400])
+def test_swings_of_a_tenth_at_a_loss_floor_are_an_oscillation(n: int, seed: int) -> None:
+    # The same shape with steps of a factor of 1.15-1.3 from point to point.
+    rng = np.random.default_rng(100 + seed)
+    values, start = _floor_ripple(seed, n, float(rng.uniform(0.07, 0.13)))
+    s = series(values, "loss")
+    osc = of_kind(analyse(s, "min"), FindingKind.OSCILLATION)
+    assert osc, describe(s, analyse(s, "min"))
+    assert near(s, osc[-1].start_step, start, slack=4), describe(s, analyse(s, "min"))
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("n", [60, 500, 4000])
 def test_a_few_isolated_spikes_are_not_an_oscillation(n: int, seed: int) -> None:
@@ -459,7 +498,6 @@ def test_chaotic_swings_a_tenth_of_the_jump_after_it_are_an_oscillation(
 
 _WEAK_MODEST: dict[tuple[int, int], str] = {
     (160, 0): "a chance run of eight sign changes starts right after the jump (set-off swings)",
-    (400, 7): "a chance run of nine sign changes in the noise is owned (before this change too)",
 }
 
 
