@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
+from tbplateau.detectors.base import onset_tolerance
 from tbplateau.detectors.oscillation import OscillationDetector
 from tbplateau.findings import FindingKind
 from tests.detectors.shapes import (
@@ -494,6 +495,44 @@ def test_chaotic_swings_a_tenth_of_the_jump_after_it_are_an_oscillation(
     found = OscillationDetector().detect(s, "min" if goal == "min" else "max", events=(t0,))
     assert found, describe(s, found)
     assert near(s, found[0].start_step, t0), describe(s, found)
+
+
+def _late_swings(seed: int, n: int) -> tuple[np.ndarray, int, int]:
+    """A loss that falls smoothly; at t0 an LR raise: it jumps 20-50x within two points,
+    bounces without a pattern for 14-24 points while coming down, then swings up and down
+    every step (10-16 sign changes, still well above its level before) and comes back."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.35, 0.5))
+    t = np.arange(n, dtype=np.float64)
+    w = math.log(1.1) - 1.0 * (1 - np.exp(-t / (0.2 * n)))
+    base = w[t0 - 1]
+    chaos = int(rng.integers(14, 25))
+    top = math.log(float(rng.uniform(20, 50)))
+    steps = rng.choice([-1.0, 1.0], chaos) * rng.uniform(0.05, 0.4, chaos)
+    steps[1::3] = steps[0::3][: steps[1::3].size]  # no pattern: a repeat every third step
+    w[t0 : t0 + chaos] = base + top * (1 - 0.5 * np.arange(chaos) / chaos) + 0.5 * np.cumsum(steps)
+    a = t0 + chaos
+    j = np.arange(int(rng.integers(12, 19)))
+    sign = np.where(j % 2 == 0, 1.0, -1.0)
+    w[a : a + j.size] = base + 0.45 * top - 0.02 * j + sign * rng.uniform(0.12, 0.3, j.size)
+    b = a + j.size
+    w[b:] = base - 0.3 * (1 - np.exp(-(t[b:] - b) / 5))
+    return np.exp(w + noise(rng, n, 0.003)), t0, a
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [120, 200, 400])
+def test_swings_that_set_in_after_a_long_chaos_are_an_oscillation(n: int, seed: int) -> None:
+    # At the edge of stability the chaos after a blow-up can last 15-25 points before the
+    # period-2 swings set in (real runs of the evaluation set, dev): an oscillation from
+    # the raise (or from the swings, within the onset tolerance), not nothing.
+    values, t0, a = _late_swings(seed, n)
+    s = series(values, "loss")
+    found = OscillationDetector().detect(s, "min", events=(t0,))
+    assert found, describe(s, found)
+    onset = position(s, found[0].start_step)
+    tol = onset_tolerance(n)
+    assert t0 - tol <= onset <= a + tol, describe(s, found)
 
 
 _WEAK_MODEST: dict[tuple[int, int], str] = {

@@ -164,6 +164,18 @@ JUMP_SHARE = 0.1
 of a collapse moves by a few percent of the jump, swings at the edge of stability by a
 tenth of it or more (a third or more once they are period-2; less in the chaos before)."""
 
+LATE_SETTLE = 30
+"""Pairs of differences after a jump or an event within which swings that settle in after
+a longer chaos may begin (a blow-up at the edge of stability bounces without a pattern for
+15-25 points, coming down, before period-2 swings set in): a run of :data:`LATE_RUN` large
+sign changes that starts there is the oscillation the jump set off."""
+
+LATE_RUN = 10
+"""Large sign changes in a row that swings starting up to :data:`LATE_SETTLE` points after a
+jump must make (white noise after a level shift makes a run of ten there in fewer than one
+series in a hundred more than a run of seven in the first :data:`SETTLE_POINTS`: see
+``tests/detectors/test_oscillation_shapes.py``)."""
+
 GAPPED_SHARE = 0.8
 """Share of sign changes in a run that misses one now and then (white noise: two in three)."""
 
@@ -247,7 +259,8 @@ def _set_off(
     on), and spans :data:`SET_OFF_BLOCKS` blocks, ``None`` when there is none. The run has
     ``MIN_FLIPS - 1`` changes in a row, each step ``bar`` or more; or, after a jump of
     :data:`JUMP_STEPS` such steps, :data:`MIN_FLIPS` changes with a miss here and
-    there (see :func:`_gapped_run`), each step :data:`JUMP_SHARE` of the jump or more."""
+    there (see :func:`_gapped_run`), each step :data:`JUMP_SHARE` of the jump or more;
+    or :data:`LATE_RUN` changes in a row that start within :data:`LATE_SETTLE` pairs."""
     v = p.y[pa:pb]
     changes = p.bins.start[np.flatnonzero(phase[1:] != phase[:-1]) + 1]
     later = changes[(changes > pa) & (changes <= pa + SETTLE_POINTS)]
@@ -258,6 +271,9 @@ def _set_off(
         if jump >= JUMP_STEPS * bar:
             first, pairs, count = _gapped_run(_flips(v, JUMP_SHARE * jump), settle)
             pairs = pairs if count >= MIN_FLIPS else 0
+    if pairs < MIN_FLIPS - 1:  # swings that settle in once the chaos is over
+        first, pairs = _alternating_run(v, bar, settle - SETTLE_POINTS + LATE_SETTLE)
+        pairs = pairs if pairs >= LATE_RUN else 0
     if pairs < MIN_FLIPS - 1:
         return None
     span = np.searchsorted(p.bins.start, [pa + first, pa + first + pairs + 2], side="right")
