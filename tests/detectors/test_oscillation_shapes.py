@@ -697,3 +697,35 @@ def test_swings_that_begin_well_after_the_raise_but_right_after_its_jump_are_fou
     found = OscillationDetector().detect(s, "min", events=(t0,))
     assert found, describe(s, found)
     assert near(s, found[0].start_step, t0), describe(s, found)
+
+
+def _collapse_onto_an_orbit(seed: int, n: int) -> tuple[np.ndarray, int]:
+    """An accuracy that climbs and levels off; at t0 an LR raise: it falls 20-35 points in
+    two steps, bounces once, and from then on alternates every step between two levels a
+    few points apart (the first low a little deeper), well below where it was, to the end."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.35, 0.45))
+    t = np.arange(n, dtype=np.float64)
+    w = 0.9 - 0.5 * np.exp(-t / (0.1 * n))
+    fall = float(rng.uniform(0.2, 0.35))
+    low = w[t0 - 1] - fall
+    w[t0 : t0 + 2] = [w[t0 - 1] - 0.4 * fall, w[t0 - 1] - 1.5 * fall]
+    half = float(rng.uniform(0.012, 0.025))
+    k = np.arange(n - t0 - 2)
+    w[t0 + 2 :] = low + np.where(k % 2 == 0, half, -half)
+    w[t0 + 5] -= float(rng.uniform(0.02, 0.04))
+    return np.round(w * 105) / 105, t0
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [120, 160, 300])
+def test_a_collapse_onto_swings_is_a_divergence_and_an_oscillation(n: int, seed: int) -> None:
+    # Issue 8: one kind's finding never hides another's event. The accuracy lost a quarter
+    # of its level for good (a divergence) and swings period-2 there (an oscillation).
+    values, t0 = _collapse_onto_an_orbit(seed, n)
+    s = series(values, "accuracy")
+    found = analyse(s, "max")
+    assert any(near(s, f.start_step, t0) for f in of_kind(found, FindingKind.DIVERGENCE)), describe(
+        s, found
+    )
+    assert of_kind(found, FindingKind.OSCILLATION), describe(s, found)
