@@ -348,36 +348,19 @@ def _explained_by_overfitting(found: list[Finding], over: Finding, val: Series) 
     return [f for f in found if not explained(f)]
 
 
-REGULAR_SWINGS = 0.8
-"""Alternation (see the oscillation detector) of swings regular enough to be an orbit of
-period 2 rather than the chaos of a blow-up."""
-
-
 def _resolve(found: list[Finding], series: Series) -> list[Finding]:
     """Settle overlaps between kinds on one series, then sort.
 
     A stretch that oscillates is flat on average; the plateau detector would report
-    it too, so a plateau mostly covered by an oscillation is dropped. A jump into
-    clean period-2 swings (the edge of stability after an LR raise: an alternation
-    of :data:`REGULAR_SWINGS` or more) is the oscillation's onset, not a divergence
-    of its own. Nothing else is dropped: one kind's finding never hides another
-    kind's event (a divergence inside or after an oscillation, or a blow-up into
-    chaotic swings, stays).
+    it too, so a plateau mostly covered by an oscillation is dropped. Nothing else is
+    dropped: one kind's finding never hides another kind's event (a divergence inside
+    or after an oscillation, a blow-up into chaotic swings, or a collapse onto a lower
+    level that swings period-2 from there, stays; a jump straight into a clean period-2
+    orbit is no divergence by the divergence detector's own rule).
     """
     osc = [f for f in found if f.kind is FindingKind.OSCILLATION]
-    regular = [
-        o
-        for o in osc
-        if o.detail.get("period_two") and float(o.detail.get("alternation", 0.0)) >= REGULAR_SWINGS
-    ]
-    tol = onset_tolerance(len(series))
     keep = []
     for f in found:
-        if f.kind is FindingKind.DIVERGENCE and any(
-            abs(_position(series, f.start_step) - _position(series, o.start_step)) <= tol
-            for o in regular
-        ):
-            continue  # the jump into period-2 swings is where the oscillation starts
         if f.kind is FindingKind.PLATEAU and osc:
             a, b = _position(series, f.start_step), _position(series, f.end_step)
             covered = 0

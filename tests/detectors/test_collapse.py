@@ -311,3 +311,34 @@ def test_a_shallow_short_dip_on_a_short_run_is_no_divergence(n: int, seed: int) 
     s = series(acc, "accuracy")
     found = analyse(s, "max")
     assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)
+
+
+def _dip_then_blow_up(seed: int, n: int) -> tuple[np.ndarray, int]:
+    """A loss falling smoothly; at t0 the LR is raised: one point dips (the first step is
+    faster), the next three climb back and past it (a factor 1.5-3 each), then the loss
+    jumps 20-100x in two points and thrashes there for 15-20 points before the run
+    recovers onto its old path."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.35, 0.45))
+    t = np.arange(n, dtype=np.float64)
+    w = math.log(0.5) - 1.5 * (1 - np.exp(-t / (0.2 * n)))
+    steps = np.concatenate(
+        [[-rng.uniform(0.5, 0.8)], rng.uniform(0.5, 1.1, 3), rng.uniform(1.5, 2.5, 2)]
+    )
+    w[t0 : t0 + steps.size] += np.cumsum(steps)
+    a = t0 + steps.size
+    chaos = int(rng.integers(15, 21))
+    high = float(np.sum(steps)) - 1.5
+    w[a : a + chaos] += high - np.linspace(0, 1.0, chaos) + rng.uniform(-0.9, 0.9, chaos)
+    return np.exp(w + noise(rng, n, 0.002)), t0
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("n", [110, 200])
+def test_a_blow_up_that_starts_with_a_dip_and_a_climb_is_a_divergence(n: int, seed: int) -> None:
+    # The dip and the climb before the jump are the blow-up's first points, not the noise
+    # of the level it falls from (real runs of the evaluation set, dev: gd_unstable).
+    values, t0 = _dip_then_blow_up(seed, n)
+    s = Series("r", "loss", steps=np.arange(n), values=values)
+    found = DivergenceDetector().detect(s, "min")
+    assert any(abs(f.start_step - t0) <= onset_tolerance(n) for f in found), (t0, found)

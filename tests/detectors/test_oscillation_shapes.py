@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
+from tbplateau.detectors.base import onset_tolerance
 from tbplateau.detectors.oscillation import OscillationDetector
 from tbplateau.findings import FindingKind
 from tests.detectors.shapes import (
@@ -139,6 +140,45 @@ def test_swings_of_a_fraction_of_a_percent_are_not_an_oscillation(goal: str, see
     swing = float(rng.uniform(0.001, 0.004)) * np.sin(2 * np.pi * t / float(rng.uniform(3, 8)))
     values = level * (1 + swing) + noise(rng, n, 2e-4)
     _no_oscillation(values, goal, "loss" if goal == "min" else "accuracy")
+
+
+def _floor_ripple(seed: int, n: int, half: float) -> tuple[np.ndarray, int]:
+    """A loss that falls smoothly, blows up 5-20x at an LR raise for a few points, recovers
+    onto its floor and from there alternates every step around a slowly falling level, by
+    ``half`` (log units) up and down, with a little noise on top (the edge of stability
+    after the blow-up)."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.4, 0.5))
+    t = np.arange(n, dtype=np.float64)
+    w = math.log(1.1) - 1.5 * (1 - np.exp(-t / (0.25 * n)))
+    w[t0 : t0 + 4] += math.log(float(rng.uniform(5, 20)))
+    after = t[t0 + 8 :] - t0 - 8
+    w[t0 + 8 :] -= 0.5 * (1 - np.exp(-after / 6))  # recovery onto the floor
+    ripple = np.where(after % 2 == 0, 1.0, -1.0) * half * np.minimum(1.0, after / 4)
+    w[t0 + 8 :] += ripple
+    return np.exp(w + noise(rng, n, 0.002)), t0 + 8
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 400])
+def test_a_ripple_of_a_few_percent_at_a_loss_floor_is_not_an_oscillation(n: int, seed: int) -> None:
+    # Up and down by 1-3 % every step: noise that follows the level on a reader's plot
+    # (the evaluation set's labels leave steps under a factor of 1.05 unclaimed).
+    rng = np.random.default_rng(100 + seed)
+    values, _ = _floor_ripple(seed, n, float(rng.uniform(0.01, 0.03)))
+    _no_oscillation(values)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 400])
+def test_swings_of_a_tenth_at_a_loss_floor_are_an_oscillation(n: int, seed: int) -> None:
+    # The same shape with steps of a factor of 1.15-1.3 from point to point.
+    rng = np.random.default_rng(100 + seed)
+    values, start = _floor_ripple(seed, n, float(rng.uniform(0.07, 0.13)))
+    s = series(values, "loss")
+    osc = of_kind(analyse(s, "min"), FindingKind.OSCILLATION)
+    assert osc, describe(s, analyse(s, "min"))
+    assert near(s, osc[-1].start_step, start, slack=4), describe(s, analyse(s, "min"))
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -457,9 +497,46 @@ def test_chaotic_swings_a_tenth_of_the_jump_after_it_are_an_oscillation(
     assert near(s, found[0].start_step, t0), describe(s, found)
 
 
+def _late_swings(seed: int, n: int) -> tuple[np.ndarray, int, int]:
+    """A loss that falls smoothly; at t0 an LR raise: it jumps 20-50x within two points,
+    bounces without a pattern for 14-24 points while coming down, then swings up and down
+    every step (10-16 sign changes, still well above its level before) and comes back."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.35, 0.5))
+    t = np.arange(n, dtype=np.float64)
+    w = math.log(1.1) - 1.0 * (1 - np.exp(-t / (0.2 * n)))
+    base = w[t0 - 1]
+    chaos = int(rng.integers(14, 25))
+    top = math.log(float(rng.uniform(20, 50)))
+    steps = rng.choice([-1.0, 1.0], chaos) * rng.uniform(0.05, 0.4, chaos)
+    steps[1::3] = steps[0::3][: steps[1::3].size]  # no pattern: a repeat every third step
+    w[t0 : t0 + chaos] = base + top * (1 - 0.5 * np.arange(chaos) / chaos) + 0.5 * np.cumsum(steps)
+    a = t0 + chaos
+    j = np.arange(int(rng.integers(12, 19)))
+    sign = np.where(j % 2 == 0, 1.0, -1.0)
+    w[a : a + j.size] = base + 0.45 * top - 0.02 * j + sign * rng.uniform(0.12, 0.3, j.size)
+    b = a + j.size
+    w[b:] = base - 0.3 * (1 - np.exp(-(t[b:] - b) / 5))
+    return np.exp(w + noise(rng, n, 0.003)), t0, a
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [120, 200, 400])
+def test_swings_that_set_in_after_a_long_chaos_are_an_oscillation(n: int, seed: int) -> None:
+    # At the edge of stability the chaos after a blow-up can last 15-25 points before the
+    # period-2 swings set in (real runs of the evaluation set, dev): an oscillation from
+    # the raise (or from the swings, within the onset tolerance), not nothing.
+    values, t0, a = _late_swings(seed, n)
+    s = series(values, "loss")
+    found = OscillationDetector().detect(s, "min", events=(t0,))
+    assert found, describe(s, found)
+    onset = position(s, found[0].start_step)
+    tol = onset_tolerance(n)
+    assert t0 - tol <= onset <= a + tol, describe(s, found)
+
+
 _WEAK_MODEST: dict[tuple[int, int], str] = {
     (160, 0): "a chance run of eight sign changes starts right after the jump (set-off swings)",
-    (400, 7): "a chance run of nine sign changes in the noise is owned (before this change too)",
 }
 
 
@@ -620,3 +697,35 @@ def test_swings_that_begin_well_after_the_raise_but_right_after_its_jump_are_fou
     found = OscillationDetector().detect(s, "min", events=(t0,))
     assert found, describe(s, found)
     assert near(s, found[0].start_step, t0), describe(s, found)
+
+
+def _collapse_onto_an_orbit(seed: int, n: int) -> tuple[np.ndarray, int]:
+    """An accuracy that climbs and levels off; at t0 an LR raise: it falls 20-35 points in
+    two steps, bounces once, and from then on alternates every step between two levels a
+    few points apart (the first low a little deeper), well below where it was, to the end."""
+    rng = np.random.default_rng(seed)
+    t0 = int(n * rng.uniform(0.35, 0.45))
+    t = np.arange(n, dtype=np.float64)
+    w = 0.9 - 0.5 * np.exp(-t / (0.1 * n))
+    fall = float(rng.uniform(0.2, 0.35))
+    low = w[t0 - 1] - fall
+    w[t0 : t0 + 2] = [w[t0 - 1] - 0.4 * fall, w[t0 - 1] - 1.5 * fall]
+    half = float(rng.uniform(0.012, 0.025))
+    k = np.arange(n - t0 - 2)
+    w[t0 + 2 :] = low + np.where(k % 2 == 0, half, -half)
+    w[t0 + 5] -= float(rng.uniform(0.02, 0.04))
+    return np.round(w * 105) / 105, t0
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [120, 160, 300])
+def test_a_collapse_onto_swings_is_a_divergence_and_an_oscillation(n: int, seed: int) -> None:
+    # Issue 8: one kind's finding never hides another's event. The accuracy lost a quarter
+    # of its level for good (a divergence) and swings period-2 there (an oscillation).
+    values, t0 = _collapse_onto_an_orbit(seed, n)
+    s = series(values, "accuracy")
+    found = analyse(s, "max")
+    assert any(near(s, f.start_step, t0) for f in of_kind(found, FindingKind.DIVERGENCE)), describe(
+        s, found
+    )
+    assert of_kind(found, FindingKind.OSCILLATION), describe(s, found)

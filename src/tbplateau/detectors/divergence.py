@@ -258,14 +258,18 @@ def _rising_into(held: FloatArray, ep: _Episode) -> bool:
 
 def _scales(p: Prepared, path: FloatArray, ep: _Episode) -> tuple[float, float]:
     """``(progress, noise)`` an episode is judged against: the progress before it, and the
-    noise of the good level it fell from (the swings of a blow-up are the divergence
-    itself, not noise to measure it against)."""
+    noise of the good level it fell from (the swings of a blow-up, and its first points
+    before the episode's first block, are the divergence itself, not noise to measure it
+    against)."""
     before = path[: ep.b0 + 1]
     progress = float(before.max() - path[0]) if before.size else 0.0
     if progress <= 0:
         progress = float(np.ptp(path))
     lo = max(0, ep.b0 - 5)
-    local = p.local[lo : ep.b0] if ep.b0 > lo else p.local[ep.b0 : ep.b0 + 1]
+    # each block's own noise, or the calmer blocks' just before it (as in _episodes): a
+    # dip and a climb that start the blow-up a few blocks before its episode are loud
+    quiet = np.minimum(p.local[: ep.b0 + 1], trailing_median(p.local[: ep.b0 + 1], 10))
+    local = quiet[lo : ep.b0] if ep.b0 > lo else quiet[ep.b0 : ep.b0 + 1]
     return progress, fast_median(local) * stretch_kappa(p, lo, max(ep.b0, lo + 1))
 
 
