@@ -295,7 +295,7 @@ def _regime_changes_by_definition(values: npt.ArrayLike, least: float = 1.25) ->
     windows = np.lib.stride_tricks.sliding_window_view(np.pad(d, 3, mode="edge"), 7)
     around = np.median(windows, axis=1)
     big = (d >= math.log(least)) & (d >= 5.0 * around)
-    return (np.flatnonzero(big | to_zero) + 1).tolist()
+    return [int(i) + 1 for i in np.flatnonzero(big | to_zero)]
 
 
 @pytest.mark.parametrize("size", [2, 3, 7, 8, 50, 1000])
