@@ -306,7 +306,9 @@ class Levels(_Blocks):
         the segmentation without events when that is below 0.8 of it (memoised)."""
         cached: float | None = self.__dict__.get("_kappa")
         if cached is None:
-            cached = _cut(self, ())[1]
+            cached = self.first_kappa
+            if cached > 1.0 and len(self.bins) >= 8:  # else no refit: no lines needed
+                cached = _cut(self, (), recut=False)[1]
             object.__setattr__(self, "_kappa", cached)  # a memo, not a field
         return cached
 
@@ -445,14 +447,17 @@ _Line = tuple[int, int, float, float, float]
 """A piece's least-squares line, ``(b0, b1, level0, level1, slope)`` (:func:`_lines`)."""
 
 
-def _cut(lv: Levels, cuts: tuple[int, ...]) -> tuple[list[_Line], float, FloatArray | None]:
+def _cut(
+    lv: Levels, cuts: tuple[int, ...], *, recut: bool = True
+) -> tuple[list[_Line], float, FloatArray | None]:
     """The lines of the segmentation of ``lv`` cut at the blocks ``cuts`` too, the long-run
     factor it was cut under, and the lines' fitted path (:func:`_path_of`) when the refit
     computed it for these very lines (else ``None``).
 
     The first guess at the noise's autocorrelation counts the curvature of the trend
     too; the residuals around the fitted pieces do not. The series is cut again with
-    the smaller factor when they say so (below 0.8 of it).
+    the smaller factor when they say so (below 0.8 of it); not when ``recut`` is false
+    (the lines are then those of the first cut: for the factor alone).
     """
     bins, robust = lv.bins, lv.robust
     kappa = lv.first_kappa
@@ -465,6 +470,8 @@ def _cut(lv: Levels, cuts: tuple[int, ...]) -> tuple[list[_Line], float, FloatAr
     refit = long_run_factor(_residual_phi(robust - path))
     if not refit < 0.8 * kappa:
         return lines, kappa, path
+    if not recut:
+        return lines, refit, None
     breaks = _breaks(bins, robust, lv.local, refit, lv.runs, lv.n, cuts)
     return _lines(bins, robust, breaks), refit, None
 
@@ -633,8 +640,11 @@ def _lines(bins: Bins, y: FloatArray, breaks: Sequence[int]) -> list[_Line]:
         slope = 0.0
         ym = fast_mean(ys)
         # x moves inside the piece (np.ptp > 0): some block's x differs from the first's
-        # (equality is transitive, so some neighbour's does; blocks' x are finite)
-        if b1 - b0 >= 2 and any(bx[k] != bx[b0] for k in range(b0 + 1, b1)):
+        # (equality is transitive, so some neighbour's does; blocks' x are finite); the
+        # second block's first, without the generator (it almost always does)
+        if b1 - b0 >= 2 and (
+            bx[b0 + 1] != bx[b0] or any(bx[k] != bx[b0] for k in range(b0 + 2, b1))
+        ):
             xm = fast_mean(xs)
             centred = xs - xm
             slope = float(centred @ (ys - ym)) / float(centred @ centred)
