@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tbplateau.analysis import REPORT_SCHEMA, Report, RunReport, analyze, analyze_runs
+from tbplateau.analysis import (
+    REPORT_SCHEMA,
+    Report,
+    RunReport,
+    _same_values,
+    analyze,
+    analyze_runs,
+)
 from tbplateau.curves import attach
 from tbplateau.detectors import PlateauDetector
 from tbplateau.detectors.base import onset_tolerance
@@ -359,3 +366,17 @@ def test_analyze_runs_on_many_groups_at_once_equals_analyze(name: str) -> None:
         return [(r.findings, [s.findings for s in r.series]) for r in runs]
 
     assert found(analyze_runs(logdir.runs)) == found(analyze(logdir).runs)
+
+
+def test_same_values_are_the_point_for_point_copies_nan_included() -> None:
+    values = np.array([np.nan, 1.0, 2.0, np.nan, 0.5, -0.0])
+    val = Series("r", "val_acc", steps=np.arange(6), values=values)
+    copy = Series("r", "val_accuracy", steps=np.arange(6) * 10, values=values + 0.0)
+    first_differs = Series("r", "a", steps=np.arange(6), values=np.r_[0.0, values[1:]])
+    last_differs = Series("r", "b", steps=np.arange(6), values=np.r_[values[:-1], 1.0])
+    shorter = Series("r", "c", steps=np.arange(5), values=values[:5])
+    others = [val, copy, first_differs, last_differs, shorter]
+    assert _same_values(others, val) == [copy]
+    finite = Series("r", "v", steps=np.arange(6), values=np.nan_to_num(values))
+    zero_first = Series("r", "w", steps=np.arange(6), values=np.r_[-0.0, finite.values[1:]])
+    assert _same_values([finite, zero_first], finite) == [zero_first]  # -0.0 == 0.0

@@ -283,3 +283,32 @@ def test_pava_falls_back_to_the_package_when_the_file_does_not_load(
     monkeypatch.setattr(stats, "_PAVA", [])
     assert stats._pava() is stats._pava_from_package()
     assert stats.monotone_fit([3.0, 1.0, 2.0]).tolist() == [2.0, 2.0, 2.0]
+
+
+def _regime_changes_by_definition(values: npt.ArrayLike, least: float = 1.25) -> list[int]:
+    """regime_changes as first written: np.diff, np.pad's edge mode and np.median."""
+    v = np.asarray(values, dtype=np.float64)
+    zero = v <= 0
+    logv = np.log(np.where(zero, 1.0, v))
+    to_zero = zero[1:] != zero[:-1]
+    d = np.where(to_zero | zero[1:] | zero[:-1], 0.0, np.abs(np.diff(logv)))
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(d, 3, mode="edge"), 7)
+    around = np.median(windows, axis=1)
+    big = (d >= math.log(least)) & (d >= 5.0 * around)
+    return [int(i) + 1 for i in np.flatnonzero(big | to_zero)]
+
+
+@pytest.mark.parametrize("size", [2, 3, 7, 8, 50, 1000])
+def test_regime_changes_is_its_definition(size: int) -> None:
+    rng = np.random.default_rng(size)
+    steps = np.exp(rng.normal(0, 1, size)) * (rng.random(size) < 0.2)  # jumps, zeros
+    smooth = 0.1 * np.exp(rng.normal(0, 0.01, size).cumsum())
+    for v in (
+        smooth,
+        np.where(steps > 0, steps, smooth),
+        np.where(rng.random(size) < 0.1, 0, smooth),
+    ):
+        assert stats.regime_changes(v).tolist() == _regime_changes_by_definition(v)
+    with_nan = smooth.copy()
+    with_nan[size // 2] = np.nan
+    assert stats.regime_changes(with_nan).tolist() == _regime_changes_by_definition(with_nan)

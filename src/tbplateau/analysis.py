@@ -291,13 +291,20 @@ def _same_values(series: Sequence[Series], val: Series) -> list[Series]:
     """
     if len(val) < 5 or not np.isfinite(val.values).any():
         return []
+    first = float(val.values[0])
     return [
         s
         for s in series
         if s.tag != val.tag
         and len(s) == len(val)
+        and _same_value(float(s.values[0]), first)  # most differ at once: no array pass
         and np.array_equal(s.values, val.values, equal_nan=True)
     ]
+
+
+def _same_value(a: float, b: float) -> bool:
+    """``np.array_equal([a], [b], equal_nan=True)``: equal, or both NaN."""
+    return a == b or (a != a and b != b)
 
 
 def _at_positions_of(f: Finding, src: Series, dst: Series) -> Finding:

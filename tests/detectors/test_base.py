@@ -110,8 +110,8 @@ def test_lines_and_breaks_are_those_of_the_segments() -> None:
     breaks = _breaks(lv.bins, lv.robust, lv.local, lv.first_kappa, lv.runs, lv.n, (50,))
     assert 50 in breaks
     assert breaks == sorted(breaks)
-    segments = _segments(lv.bins, lv.robust, breaks, lv.local, lv.n, lv.first_kappa)
     lines = _lines(lv.bins, lv.robust, breaks)
+    segments = _segments(lv.bins, lv.robust, lines, lv.local, lv.n, lv.first_kappa)
     assert [(b0, b1) for b0, b1, *_ in lines] == [(seg.b0, seg.b1) for seg in segments]
     assert [(a, b) for _, _, a, b, _ in lines] == [(seg.level0, seg.level1) for seg in segments]
     pieces = [(b0, b1, l0, l1 - l0) for b0, b1, l0, l1, _ in lines]
@@ -182,3 +182,20 @@ def test_jump_point_is_the_first_point_after_which_most_stay_on_the_new_side() -
             assert jump_point(p, b) == got == p.__dict__["_jump_points"][b]  # memoised
             moved += got != int(p.bins.start[b])
     assert moved
+
+
+def test_the_refits_path_and_kappa_are_those_prepare_would_compute_again() -> None:
+    shared = 0
+    for seed in range(40):
+        s = _curve(seed)
+        p = prepare(s, "min", (1500,))
+        memo = p.__dict__.get("_fitted_path")
+        shared += memo is not None
+        if memo is not None:  # the refit's path of the very pieces of the segments
+            assert not memo.flags.writeable
+            assert np.array_equal(memo, _path(p.bins, p.segments))
+        plain = prepare(s, "min")
+        lv = levels(s, "min")
+        memo_kappa = lv.__dict__.pop("_kappa")  # set by prepare: computed again below
+        assert lv.kappa == memo_kappa == plain.kappa, seed
+    assert shared

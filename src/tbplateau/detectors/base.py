@@ -307,14 +307,8 @@ class Levels(_Blocks):
         cached: float | None = self.__dict__.get("_kappa")
         if cached is None:
             cached = self.first_kappa
-            if cached > 1.0 and len(self.bins) >= 8:
-                breaks = _breaks(self.bins, self.robust, self.local, cached, self.runs, self.n, ())
-                lines = _lines(self.bins, self.robust, breaks)
-                refit = _refit(
-                    self.bins, self.robust, [(a, b, l0, l1 - l0) for a, b, l0, l1, _ in lines]
-                )
-                if refit < 0.8 * cached:
-                    cached = refit
+            if cached > 1.0 and len(self.bins) >= 8:  # else no refit: no lines needed
+                cached = _cut(self, (), recut=False)[1]
             object.__setattr__(self, "_kappa", cached)  # a memo, not a field
         return cached
 
@@ -368,25 +362,20 @@ def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
     if cached is not None and key in cached:
         return cached[key]
     lv = levels(series, goal)
-    bins = lv.bins
-    cuts = _event_blocks(bins, lv.x, key[1])
-    kappa = lv.first_kappa
-    segments = _segment(bins, lv.robust, lv.local, kappa, lv.runs, lv.n, cuts)
-    if kappa > 1.0 and len(bins) >= 8:
-        # The first guess at the noise's autocorrelation counts the curvature of the
-        # trend too; the residuals around the fitted pieces do not. Cut again with the
-        # smaller factor when they say so.
-        refit = _refit(bins, lv.robust, [(s.b0, s.b1, s.level0, s.change) for s in segments])
-        if refit < 0.8 * kappa:
-            kappa = refit
-            segments = _segment(bins, lv.robust, lv.local, kappa, lv.runs, lv.n, cuts)
+    cuts = _event_blocks(lv.bins, lv.x, key[1])
+    lines, kappa, path = _cut(lv, cuts)
+    if not cuts and "_kappa" not in lv.__dict__:
+        object.__setattr__(lv, "_kappa", kappa)  # Levels.kappa, by its definition
     prepared = Prepared(
         **{f.name: getattr(lv, f.name) for f in _BLOCK_FIELDS},
-        segments=segments,
+        segments=_segments(lv.bins, lv.robust, lines, lv.local, lv.n, kappa),
         sigma_long=max(lv.sigma, lv.lag1 * kappa),
         kappa=kappa,
         events=cuts,
     )
+    if path is not None:  # fitted_path(prepared): the path of the same pieces
+        path.setflags(write=False)
+        object.__setattr__(prepared, "_fitted_path", path)  # a memo, not a field
     if cached is None:
         cached = {}
         object.__setattr__(series, _CACHE_ATTR, cached)  # a memo, not a field
@@ -454,12 +443,37 @@ def _levels(series: Series, goal: Goal) -> Levels:
     )
 
 
-def _refit(
-    bins: Bins, robust: FloatArray, pieces: Sequence[tuple[int, int, float, float]]
-) -> float:
-    """Long-run factor of the residuals of ``robust`` around the fitted ``pieces``
-    (``(b0, b1, level0, change)``, as :func:`_path_of`)."""
-    return long_run_factor(_residual_phi(robust - _path_of(bins, pieces)))
+_Line = tuple[int, int, float, float, float]
+"""A piece's least-squares line, ``(b0, b1, level0, level1, slope)`` (:func:`_lines`)."""
+
+
+def _cut(
+    lv: Levels, cuts: tuple[int, ...], *, recut: bool = True
+) -> tuple[list[_Line], float, FloatArray | None]:
+    """The lines of the segmentation of ``lv`` cut at the blocks ``cuts`` too, the long-run
+    factor it was cut under, and the lines' fitted path (:func:`_path_of`) when the refit
+    computed it for these very lines (else ``None``).
+
+    The first guess at the noise's autocorrelation counts the curvature of the trend
+    too; the residuals around the fitted pieces do not. The series is cut again with
+    the smaller factor when they say so (below 0.8 of it); not when ``recut`` is false
+    (the lines are then those of the first cut: for the factor alone).
+    """
+    bins, robust = lv.bins, lv.robust
+    kappa = lv.first_kappa
+    if len(bins) == 0:
+        return [], kappa, None
+    lines = _lines(bins, robust, _breaks(bins, robust, lv.local, kappa, lv.runs, lv.n, cuts))
+    if not (kappa > 1.0 and len(bins) >= 8):
+        return lines, kappa, None
+    path = _path_of(bins, [(b0, b1, l0, l1 - l0) for b0, b1, l0, l1, _ in lines])
+    refit = long_run_factor(_residual_phi(robust - path))
+    if not refit < 0.8 * kappa:
+        return lines, kappa, path
+    if not recut:
+        return lines, refit, None
+    breaks = _breaks(bins, robust, lv.local, refit, lv.runs, lv.n, cuts)
+    return _lines(bins, robust, breaks), refit, None
 
 
 def _event_blocks(bins: Bins, x: FloatArray, events: tuple[int, ...]) -> tuple[int, ...]:
@@ -483,22 +497,6 @@ def _noise_window(blocks: int) -> int:
     """Width of the local noise window: a fifth of the blocks, 9 to 31 (fewer values
     make too noisy an estimate; more would not follow the level)."""
     return int(min(31, max(9, blocks // 5))) | 1
-
-
-def _segment(
-    bins: Bins,
-    y: FloatArray,
-    local: FloatArray,
-    kappa: float,
-    runs: tuple[tuple[int, int], ...],
-    n: int,
-    cuts: tuple[int, ...] = (),
-) -> tuple[Segment, ...]:
-    """Piecewise-linear segments of the (robust) block values ``y``, in units of the
-    local noise (cut where :func:`_breaks` says)."""
-    if len(bins) == 0:
-        return ()
-    return _segments(bins, y, _breaks(bins, y, local, kappa, runs, n, cuts), local, n, kappa)
 
 
 def _breaks(
@@ -574,11 +572,13 @@ def _weights(noise: FloatArray) -> FloatArray:
 def _segments(
     bins: Bins,
     y: FloatArray,
-    breaks: Sequence[int],
+    fitted: Sequence[_Line],
     noise: FloatArray,
     n: int,
     kappa: float = 1.0,
 ) -> tuple[Segment, ...]:
+    """The segments of the (robust) block values ``y`` along their pieces' lines
+    ``fitted`` (:func:`_lines`), in units of the local noise ``noise``."""
     m = len(bins)
     if m == 0:
         return ()
@@ -586,7 +586,7 @@ def _segments(
     prev_slope = 0.0
     # Python floats for the scalar arithmetic (the same doubles as numpy's scalars)
     bx, by, starts = bins.x.tolist(), y.tolist(), bins.start.tolist()
-    for b0, b1, l0, l1, slope in _lines(bins, y, breaks):
+    for b0, b1, l0, l1, slope in fitted:
         p0 = starts[b0]
         p1 = starts[b1] if b1 < m else n
         change = l1 - l0
@@ -627,9 +627,7 @@ def _segments(
     return tuple(out)
 
 
-def _lines(
-    bins: Bins, y: FloatArray, breaks: Sequence[int]
-) -> list[tuple[int, int, float, float, float]]:
+def _lines(bins: Bins, y: FloatArray, breaks: Sequence[int]) -> list[_Line]:
     """The least-squares line through the blocks of every piece between ``breaks``:
     ``(b0, b1, level0, level1, slope)``, its fitted values at its first and last block
     (flat at the mean when its blocks do not move along x)."""
@@ -642,8 +640,11 @@ def _lines(
         slope = 0.0
         ym = fast_mean(ys)
         # x moves inside the piece (np.ptp > 0): some block's x differs from the first's
-        # (equality is transitive, so some neighbour's does; blocks' x are finite)
-        if b1 - b0 >= 2 and any(bx[k] != bx[b0] for k in range(b0 + 1, b1)):
+        # (equality is transitive, so some neighbour's does; blocks' x are finite); the
+        # second block's first, without the generator (it almost always does)
+        if b1 - b0 >= 2 and (
+            bx[b0 + 1] != bx[b0] or any(bx[k] != bx[b0] for k in range(b0 + 2, b1))
+        ):
             xm = fast_mean(xs)
             centred = xs - xm
             slope = float(centred @ (ys - ym)) / float(centred @ centred)

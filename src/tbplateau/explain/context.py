@@ -21,7 +21,7 @@ from tbplateau.goals import TWIN_PREFERENCE, Role, TagMeaning, tag_meaning
 from tbplateau.pairing import pair_series
 from tbplateau.report import RunReport
 from tbplateau.series import Series
-from tbplateau.stats import fast_median
+from tbplateau.stats import fast_median, fast_ptp
 
 __all__ = [
     "CHANCE_CLASSES",
@@ -99,7 +99,7 @@ class LearningRate:
     @property
     def constant(self) -> bool:
         _, values = finite(self.series)
-        return bool(values.size) and float(np.ptp(values)) <= 1e-12 * max(1e-30, abs(values[0]))
+        return bool(values.size) and fast_ptp(values) <= 1e-12 * max(1e-30, abs(values[0]))
 
     def zero_from(self, step: int) -> bool:
         """Whether every logged value from ``step`` on is 0."""
@@ -287,7 +287,9 @@ def twins(run: RunReport, curves: Curves) -> dict[str, str]:
             few = _fewer_than_three_values(v)
             if base is None and few:
                 continue  # a short constant stretch is no evidence of a copy
-            key: tuple[object, ...] = (len(v), v[0].tobytes(), v[-1].tobytes(), float(np.nansum(v)))
+            # np.nansum(v) is v.sum() (a copy, summed in the same order) without a NaN
+            total = float(v.sum()) if finite(curve)[1] is v else float(np.nansum(v))
+            key: tuple[object, ...] = (len(v), v[0].tobytes(), v[-1].tobytes(), total)
             if base is not None and few:
                 key = (base, *key)
         else:

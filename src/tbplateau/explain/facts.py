@@ -21,7 +21,7 @@ from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.goals import TagMeaning
 from tbplateau.report import SeriesReport
 from tbplateau.series import Series
-from tbplateau.stats import fast_median
+from tbplateau.stats import fast_median, fast_ptp
 
 __all__ = [
     "CAPACITY",
@@ -221,7 +221,7 @@ def partner_improving(ctx: SeriesContext, step: int) -> tuple[float, float] | No
         return None
     end = fast_median(values[-max(1, values.size // 10) :])
     gain = at[1] - end if ctx.goal == "min" else end - at[1]
-    return (at[1], float(values[-1])) if gain > 0.1 * float(np.ptp(values)) > 0 else None
+    return (at[1], float(values[-1])) if gain > 0.1 * fast_ptp(values) > 0 else None
 
 
 def generalisation_gap(ctx: SeriesContext) -> tuple[float, float] | None:

@@ -97,13 +97,6 @@ def _basis(model: str, x: FloatArray, rate: FloatArray) -> FloatArray:
     return out
 
 
-def _dbasis(model: str, x: FloatArray, rate: float, b: float) -> FloatArray:
-    """The derivative of ``b * shape`` with respect to the rate."""
-    if model == "power law":
-        return -b * np.log(x) * np.exp(-rate * np.log(x))
-    return -b * x * np.exp(-rate * x)
-
-
 def _ab_kernel() -> stats._Kernels | None:
     """The compiled kernels when they have ``best_ab`` (:func:`_edge_optima` to the bit),
     else ``None`` (no kernels, ``TBPLATEAU_PURE_PYTHON``, or a build older than it)."""
@@ -116,16 +109,18 @@ def _best_ab(
     y: FloatArray,
     box: tuple[float, float, float, float],
     sums: tuple[FloatArray, FloatArray] | None = None,
+    y_sums: tuple[float, float] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """For each row of ``f``: the least-squares ``(a, b)`` of ``y ≈ a + b f`` within the
     box ``(a_lo, a_hi, b_lo, b_hi)``, and its squared error (vectorised over rows).
-    ``sums``: the row sums and sums of squares of ``f`` (:func:`_row_sums`), when known.
+    ``sums``: the row sums and sums of squares of ``f`` (:func:`_row_sums`), and
+    ``y_sums`` those of ``y`` (``float(y.sum()), float(y @ y)``), when known.
 
     The sums come from numpy; the rest (:func:`_edge_optima`) from the compiled kernel
     when there is one (the same arithmetic, without numpy's per-call overhead).
     """
     n = float(y.size)
-    sy, syy = float(y.sum()), float(y @ y)
+    sy, syy = (float(y.sum()), float(y @ y)) if y_sums is None else y_sums
     sf, sff = _row_sums(f) if sums is None else sums
     sfy = f @ y
     kernel = _ab_kernel()
@@ -229,85 +224,98 @@ def _first_round(models: list[_Model]) -> tuple[FloatArray, FloatArray, FloatArr
     return found[0], found[1], found[2]
 
 
+_RAMP = np.arange(11, dtype=np.float64)
+"""``0, 1, ..., 10``: the second round's grid is ``np.linspace`` of 11 points."""
+
+
+def _second_grids(models: list[_Model], centres: list[float], steps: list[float]) -> FloatArray:
+    """The second round's rates, one row per model: 11 log-spaced around each centre,
+    within the bounds. ``np.exp(np.linspace(lo, hi, 11))`` of each row, the same
+    operations (``arange * step + lo``, the last set to ``hi``) in one pass."""
+    lo = [max(math.log(m[2][0]), c - d) for m, c, d in zip(models, centres, steps, strict=True)]
+    hi = [min(math.log(m[2][1]), c + d) for m, c, d in zip(models, centres, steps, strict=True)]
+    step = [(h - low) / 10 for low, h in zip(lo, hi, strict=True)]
+    if 0.0 in step:  # np.linspace's special case (never: the range is at least 2 steps)
+        lin = np.array([np.linspace(low, h, 11) for low, h in zip(lo, hi, strict=True)])
+    else:
+        lin = _RAMP * np.array(step)[:, None]
+        lin += np.array(lo)[:, None]
+        lin[:, -1] = hi
+    grids: FloatArray = np.exp(lin)
+    return grids
+
+
 def _search(
-    models: list[_Model], y: FloatArray, box: tuple[float, float, float, float]
+    models: list[_Model],
+    args: list[FloatArray],
+    y: FloatArray,
+    box: tuple[float, float, float, float],
 ) -> list[tuple[float, float, float, float]]:
     """``(a, b, rate, sse)`` of each model: a log-spaced search over the rate, refined once
     around the best, with ``(a, b)`` solved exactly (within their bounds) at each rate.
-    Both models are searched in one vectorised pass per round."""
-    grids = []
-    steps = []
-    for _, _, bounds in models:
-        grid, step = _first_grid(bounds)
-        grids.append(grid)
-        steps.append(step)
-    best: list[tuple[float, float, float, float]] = []
-    for round_ in range(2):
-        if round_ == 0:
-            basis, sf, sff = _first_round(models)
-            a, b, err = _best_ab(basis, y, box, (sf, sff))
-        else:
-            basis = np.vstack([_basis(m, x, g) for (m, x, _), g in zip(models, grids, strict=True)])
-            a, b, err = _best_ab(basis, y, box)
-        best = []
-        offset = 0
-        for k, g in enumerate(grids):
-            part = slice(offset, offset + g.size)
-            i = int(np.argmin(err[part])) + offset
-            best.append((float(a[i]), float(b[i]), float(g[i - offset]), float(err[i])))
-            offset += g.size
-            if round_ == 0:
-                r_lo, r_hi = models[k][2]
-                centre = math.log(g[i - offset + g.size])
-                grids[k] = np.exp(
-                    np.linspace(
-                        max(math.log(r_lo), centre - steps[k]),
-                        min(math.log(r_hi), centre + steps[k]),
-                        11,
-                    )
-                )
+    Both models are searched in one vectorised pass per round. ``args``: what each model's
+    rate multiplies (the log of its abscissae for the power law, else the abscissae),
+    at least as long as ``y`` (the first ``y.size`` are used)."""
+    n = y.size
+    y_sums = (float(y.sum()), float(y @ y))
+    basis, sf, sff = _first_round(models)
+    a, b, err = _best_ab(basis, y, box, (sf, sff), y_sums)
+    first = [_first_grid(bounds) for _, _, bounds in models]
+    picks = err.reshape(len(models), -1).argmin(axis=1).tolist()
+    centres = [math.log(g[i]) for (g, _), i in zip(first, picks, strict=True)]
+    grids = _second_grids(models, centres, [d for _, d in first])
+    # every model's shapes exp(-rate * arg), the same products as :func:`_basis`, stacked
+    prod = np.empty((len(models), grids.shape[1], n))
+    for k, arg in enumerate(args):
+        np.multiply(-grids[k][:, None], arg[:n], out=prod[k])
+    basis = np.exp(prod, out=prod).reshape(-1, n)
+    a, b, err = _best_ab(basis, y, box, None, y_sums)
+    size = grids.shape[1]
+    best = []
+    for k, i in enumerate(err.reshape(len(models), -1).argmin(axis=1).tolist()):
+        j = k * size + i
+        best.append((float(a[j]), float(b[j]), float(grids[k, i]), float(err[j])))
     return best
 
 
 def _fit(
-    model: str,
-    x: FloatArray,
-    y: FloatArray,
-    best: tuple[float, float, float, float],
-    at: float,
+    arg: FloatArray, y: FloatArray, best: tuple[float, float, float, float]
 ) -> tuple[float, float, float, float] | None:
-    """(sse, fitted value at x[-1], forecast at ``at``, its standard error) or None, for
-    the optimum ``best`` of :func:`_search`. The standard error comes from the Jacobian
-    at the optimum, as ``scipy.optimize.curve_fit`` computes it."""
+    """(sse, fitted value at the last point, forecast, its standard error) or None, for
+    the optimum ``best`` of :func:`_search`; ``arg`` is what the rate multiplies
+    (see :func:`_search`) at every point and, last, at the forecast's step. The standard
+    error comes from the Jacobian at the optimum, as ``scipy.optimize.curve_fit``
+    computes it."""
     a0, b0, rate, _ = best
     if not all(map(math.isfinite, best)):
         return None
-    xs = np.empty(x.size + 1)  # np.append(x, [at]), without its overhead
-    xs[:-1] = x
-    xs[-1] = at
-    shape = _basis(model, xs, np.array([rate]))[0]
-    resid = y - (a0 + b0 * shape[:-1])
-    sse = float(resid @ resid)  # exactly, not from the sums (no cancellation)
-    jac = np.empty((x.size, 3))  # np.column_stack's array, without its overhead
-    jac[:, 0] = 1.0
-    jac[:, 1] = shape[:-1]
-    jac[:, 2] = _dbasis(model, x, rate, b0)
-    dof = x.size - 3
+    dof = y.size - 3
     if dof <= 0:
         return None
+    # the shape and its derivative with respect to the rate, at every point and at the
+    # forecast's step (the same operations as :func:`_basis`, element by element)
+    shape = np.exp(-rate * arg)
+    deriv = -b0 * arg * shape
+    resid = y - (a0 + b0 * shape[:-1])
+    sse = float(resid @ resid)  # exactly, not from the sums (no cancellation)
+    jac = np.empty((y.size, 3))  # np.column_stack's array, without its overhead
+    jac[:, 0] = 1.0
+    jac[:, 1] = shape[:-1]
+    jac[:, 2] = deriv[:-1]
     # the pseudo-inverse, dropping singular directions, as curve_fit does
     try:
         _, sv, vt = np.linalg.svd(jac, full_matrices=False)
     except np.linalg.LinAlgError:
         return None
-    keep = sv > _EPS * max(jac.shape) * sv[0]
-    vt = vt[keep]
-    cov = (vt.T / sv[keep] ** 2) @ vt * (sse / dof)
+    keep = sv > _EPS * max(jac.shape) * float(sv[0])
+    if not keep.all():
+        vt, sv = vt[keep], sv[keep]
+    cov = (vt.T / sv**2) @ vt * (sse / dof)
     if not np.isfinite(cov).all():
         return None
     value = a0 + b0 * float(shape[-1])
     now = a0 + b0 * float(shape[-2])
-    grad = np.array([1.0, float(shape[-1]), float(_dbasis(model, np.array([at]), rate, b0)[0])])
+    grad = np.array([1.0, float(shape[-1]), float(deriv[-1])])
     var = float(grad @ cov @ grad)
     if not (math.isfinite(value) and math.isfinite(var)) or var < 0:
         return None
@@ -364,10 +372,14 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
     fits: dict[str, tuple[float, float, float, float]] = {}
     box = (a_lo, a_hi, b_lo, b_hi)
     models: list[_Model] = [("power law", xp, (0.01, 6.0)), ("exponential", u, (0.01, 50.0))]
-    for (model, xs, _), optimum, at in zip(
-        models, _search(models, y, box), (at_p, at_u), strict=True
-    ):
-        fit = _fit(model, xs, y, optimum, at)
+    # what each rate multiplies, at the points and last at the forecast's step
+    args = [np.empty(x.size + 1), np.empty(x.size + 1)]
+    args[0][:-1], args[0][-1] = xp, at_p
+    np.log(args[0], out=args[0])
+    args[1][:-1], args[1][-1] = u, at_u
+    optima = _search(models, args, y, box)
+    for (model, _, _), optimum, arg in zip(models, optima, args, strict=True):
+        fit = _fit(arg, y, optimum)
         if fit is not None:
             fits[model] = fit
     if not fits:

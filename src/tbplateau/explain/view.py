@@ -50,7 +50,7 @@ from tbplateau.report import (
     run_severity,
 )
 from tbplateau.series import Series
-from tbplateau.stats import fast_median
+from tbplateau.stats import fast_median, fast_ptp
 
 __all__ = ["build_view", "phrase", "verdict"]
 
@@ -143,7 +143,7 @@ def _tail_flat(values: np.ndarray) -> float | None:
         return None
     tail = values[-max(2, values.size // 5) :]
     m = fast_median(tail)
-    return m if float(np.ptp(tail)) <= 0.01 * max(abs(m), 1e-12) else None
+    return m if fast_ptp(tail) <= 0.01 * max(abs(m), 1e-12) else None
 
 
 def _tail_constant(values: np.ndarray) -> float | None:
@@ -151,7 +151,7 @@ def _tail_constant(values: np.ndarray) -> float | None:
     if values.size < 5:
         return None
     tail = values[-max(3, values.size // 5) :]
-    return float(tail[0]) if float(np.ptp(tail)) == 0.0 else None
+    return float(tail[0]) if fast_ptp(tail) == 0.0 else None
 
 
 def _priors(run: RunReport, curves: Curves) -> dict[str, float]:
