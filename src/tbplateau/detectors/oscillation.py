@@ -179,6 +179,18 @@ test's shape with other seeds: a false oscillation in 42 against 37 without this
 GAPPED_SHARE = 0.8
 """Share of sign changes in a run that misses one now and then (white noise: two in three)."""
 
+CALM_GAPPED = 14
+"""Large sign changes (see :func:`_gapped_run`: a miss now and then) of swings that set in
+later after a jump, once the curve has calmed down (a blow-up at the edge of stability comes
+back down smoothly, then swings by factors; see :func:`_calm_then_swinging`)."""
+
+CALM_SHARE = 0.875
+"""Share of sign changes in such swings (white noise: two in three, and somewhere in a long
+loud stretch eight in ten over a dozen points)."""
+
+CALM_POINTS = 10
+"""Points before such swings whose steps are their calm: at least six of them."""
+
 
 MIN_TURNS = 4
 """Direction changes by the typical swing or more that make swings repeated (two periods
@@ -278,6 +290,25 @@ def _set_off(
         return None
     span = np.searchsorted(p.bins.start, [pa + first, pa + first + pairs + 2], side="right")
     return (first, pairs) if int(span[1] - span[0]) >= SET_OFF_BLOCKS else None
+
+
+def _calm_then_swinging(
+    values: npt.NDArray[np.float64], bar: float, ratio: float
+) -> tuple[int, int] | None:
+    """Swings that set in after a calm, anywhere in ``values``: the run of large sign changes
+    with a miss now and then (see :func:`_gapped_run`; each step ``bar`` or more) with the
+    most changes, at least :data:`CALM_GAPPED`, whose typical step is ``ratio`` times that of
+    the :data:`CALM_POINTS` points before it. Loud noise after a level shift changes sign this
+    often somewhere in a long stretch, but it is as loud before the run as in it. Returns
+    ``(first pair, pairs)``, or ``None``."""
+    first, pairs, count = _gapped_run(_flips(values, bar), values.size)
+    if count < CALM_GAPPED or count < CALM_SHARE * pairs or first < 6:
+        return None
+    before = np.abs(np.diff(values[max(0, first - CALM_POINTS) : first + 1]))
+    inside = np.abs(np.diff(values[first : first + pairs + 2]))
+    if fast_median(inside) < ratio * fast_median(before):
+        return None
+    return first, pairs
 
 
 def _turns(values: npt.NDArray[np.float64], h: float) -> int:
@@ -800,15 +831,19 @@ class OscillationDetector(Detector):
         i0, run = _alternating_run(p.y[pa:pb], bar)
         owns = run >= MIN_FLIPS and self._owns(p, phase, i0, run, p.y[pa:pb], bar, pa)
         set_off = False
+        step = SET_OFF_SWING * LEVEL_SHARE * self._level_scale(p)
         if not owns and jumped:
             # swings set off by the jump or event the stretch starts at (see SETTLE_POINTS)
-            step = SET_OFF_SWING * LEVEL_SHARE * self._level_scale(p)
             found = _set_off(p, phase, pa, pb, max(bar, step))
             if found is not None:
                 (i0, run), owns, set_off = found, True, True
         if not owns:  # a long run later in the stretch (swings that settle into a cycle)
             i0, run = _alternating_run(p.y[pa:pb], bar, pb - pa)
             owns = run >= LATE_FLIPS
+        if not owns and jumped:  # swings that set in once the curve calmed down after a jump
+            calm = _calm_then_swinging(p.y[pa:pb], max(bar, step), self.min_ratio)
+            if calm is not None:
+                (i0, run), owns = calm, True
         if not owns or lo < 4:
             return None, run
         q0 = pa + i0 + 1
