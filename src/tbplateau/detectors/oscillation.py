@@ -209,14 +209,40 @@ MONOTONE_SHARE = 0.9
 """A stretch whose points move one way this often is a climb or a fall, not swings."""
 
 
-def _flips(values: npt.NDArray[np.float64], bar: float) -> npt.NDArray[np.bool_]:
+HELD_APART = 5
+"""Differences between two held peaks (see :func:`_flips`): swings that stay a step at
+their top now and then, not a two-state metric that switches at random (which holds
+again within three steps three times in four when it switches four times in five)."""
+
+
+def _flips(
+    values: npt.NDArray[np.float64], bar: float, held: bool = False
+) -> npt.NDArray[np.bool_]:
     """For each pair of successive differences of ``values``: whether they change sign,
-    both at least ``bar`` in size (a large swing up followed by a large swing down)."""
+    both at least ``bar`` in size (a large swing up followed by a large swing down).
+    ``held``: a peak or a trough held for one more point (the same value twice: a metric
+    on a grid that stays a step at the top of a swing; no other hold within
+    :data:`HELD_APART` differences) turns as well: the two pairs around
+    the zero difference count as sign changes when the swings on both sides of it do (for
+    runs without a miss: a sawtooth that holds one point in four misses every fourth pair
+    then, and its runs stay short)."""
     d = np.diff(values)
     if d.size < 2:
         return np.zeros(0, dtype=bool)
     big = np.abs(d) >= bar
-    return np.asarray((d[1:] * d[:-1] < 0) & big[1:] & big[:-1], dtype=bool)
+    flips = (d[1:] * d[:-1] < 0) & big[1:] & big[:-1]
+    if held:
+        zero = d == 0
+        # a lone hold: no other within HELD_APART differences (two states switching at
+        # random hold again and again)
+        pad = np.zeros(HELD_APART)
+        around = np.convolve(np.concatenate((pad, zero, pad)), np.ones(2 * HELD_APART + 1), "valid")
+        near = around - zero
+        lone = zero & (near == 0)
+        hold = lone[1:-1] & big[:-2] & big[2:] & (d[:-2] * d[2:] < 0)
+        flips[:-1] |= hold
+        flips[1:] |= hold
+    return np.asarray(flips, dtype=bool)
 
 
 def _alternating_run(
@@ -224,8 +250,9 @@ def _alternating_run(
 ) -> tuple[int, int]:
     """The longest run of successive large sign changes (see :func:`_flips`) that starts
     among the first ``starts`` pairs of differences of ``values`` (by default
-    :data:`WINDOW`): ``(first pair, length)``, ``(0, 0)`` when there is none."""
-    f = _flips(values, bar)
+    :data:`WINDOW`; a peak held for one more point turns, see :func:`_flips`):
+    ``(first pair, length)``, ``(0, 0)`` when there is none."""
+    f = _flips(values, bar, held=True)
     best = (0, 0)
     i = 0
     while i < min(f.size, starts):
@@ -851,8 +878,10 @@ class OscillationDetector(Detector):
         s0 = int(np.searchsorted(p.bins.start, q0, side="right")) - 1
         s1 = int(np.searchsorted(p.bins.start, q1 - 1, side="right"))
         # the swing: around the local line, or half the run's typical step (a line through
-        # points that alternate every step sits between them; near a jump it is pulled aside)
-        half = 0.5 * fast_median(np.abs(np.diff(p.y[q0 - 1 : q1])))
+        # points that alternate every step sits between them; near a jump it is pulled aside;
+        # a peak held for a point is no step)
+        moves = np.abs(np.diff(p.y[q0 - 1 : q1]))
+        half = 0.5 * fast_median(moves[moves > 0] if np.any(moves > 0) else moves)
         size = max(fast_median(amp[s0:s1]), half)
         if size < least * (1 - ROUNDING) or size / max(ref, 1e-300) < self.min_ratio:
             return None, run
