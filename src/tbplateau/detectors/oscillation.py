@@ -179,6 +179,18 @@ test's shape with other seeds: a false oscillation in 42 against 37 without this
 GAPPED_SHARE = 0.8
 """Share of sign changes in a run that misses one now and then (white noise: two in three)."""
 
+CALM_GAPPED = 14
+"""Large sign changes (see :func:`_gapped_run`: a miss now and then) of swings that set in
+later after a jump, once the curve has calmed down (a blow-up at the edge of stability comes
+back down smoothly, then swings by factors; see :func:`_calm_then_swinging`)."""
+
+CALM_SHARE = 0.875
+"""Share of sign changes in such swings (white noise: two in three, and somewhere in a long
+loud stretch eight in ten over a dozen points)."""
+
+CALM_POINTS = 10
+"""Points before such swings whose steps are their calm: at least six of them."""
+
 
 MIN_TURNS = 4
 """Direction changes by the typical swing or more that make swings repeated (two periods
@@ -197,14 +209,40 @@ MONOTONE_SHARE = 0.9
 """A stretch whose points move one way this often is a climb or a fall, not swings."""
 
 
-def _flips(values: npt.NDArray[np.float64], bar: float) -> npt.NDArray[np.bool_]:
+HELD_APART = 5
+"""Differences between two held peaks (see :func:`_flips`): swings that stay a step at
+their top now and then, not a two-state metric that switches at random (which holds
+again within three steps three times in four when it switches four times in five)."""
+
+
+def _flips(
+    values: npt.NDArray[np.float64], bar: float, held: bool = False
+) -> npt.NDArray[np.bool_]:
     """For each pair of successive differences of ``values``: whether they change sign,
-    both at least ``bar`` in size (a large swing up followed by a large swing down)."""
+    both at least ``bar`` in size (a large swing up followed by a large swing down).
+    ``held``: a peak or a trough held for one more point (the same value twice: a metric
+    on a grid that stays a step at the top of a swing; no other hold within
+    :data:`HELD_APART` differences) turns as well: the two pairs around
+    the zero difference count as sign changes when the swings on both sides of it do (for
+    runs without a miss: a sawtooth that holds one point in four misses every fourth pair
+    then, and its runs stay short)."""
     d = np.diff(values)
     if d.size < 2:
         return np.zeros(0, dtype=bool)
     big = np.abs(d) >= bar
-    return np.asarray((d[1:] * d[:-1] < 0) & big[1:] & big[:-1], dtype=bool)
+    flips = (d[1:] * d[:-1] < 0) & big[1:] & big[:-1]
+    if held:
+        zero = d == 0
+        # a lone hold: no other within HELD_APART differences (two states switching at
+        # random hold again and again)
+        pad = np.zeros(HELD_APART)
+        around = np.convolve(np.concatenate((pad, zero, pad)), np.ones(2 * HELD_APART + 1), "valid")
+        near = around - zero
+        lone = zero & (near == 0)
+        hold = lone[1:-1] & big[:-2] & big[2:] & (d[:-2] * d[2:] < 0)
+        flips[:-1] |= hold
+        flips[1:] |= hold
+    return np.asarray(flips, dtype=bool)
 
 
 def _alternating_run(
@@ -212,8 +250,9 @@ def _alternating_run(
 ) -> tuple[int, int]:
     """The longest run of successive large sign changes (see :func:`_flips`) that starts
     among the first ``starts`` pairs of differences of ``values`` (by default
-    :data:`WINDOW`): ``(first pair, length)``, ``(0, 0)`` when there is none."""
-    f = _flips(values, bar)
+    :data:`WINDOW`; a peak held for one more point turns, see :func:`_flips`):
+    ``(first pair, length)``, ``(0, 0)`` when there is none."""
+    f = _flips(values, bar, held=True)
     best = (0, 0)
     i = 0
     while i < min(f.size, starts):
@@ -278,6 +317,25 @@ def _set_off(
         return None
     span = np.searchsorted(p.bins.start, [pa + first, pa + first + pairs + 2], side="right")
     return (first, pairs) if int(span[1] - span[0]) >= SET_OFF_BLOCKS else None
+
+
+def _calm_then_swinging(
+    values: npt.NDArray[np.float64], bar: float, ratio: float
+) -> tuple[int, int] | None:
+    """Swings that set in after a calm, anywhere in ``values``: the run of large sign changes
+    with a miss now and then (see :func:`_gapped_run`; each step ``bar`` or more) with the
+    most changes, at least :data:`CALM_GAPPED`, whose typical step is ``ratio`` times that of
+    the :data:`CALM_POINTS` points before it. Loud noise after a level shift changes sign this
+    often somewhere in a long stretch, but it is as loud before the run as in it. Returns
+    ``(first pair, pairs)``, or ``None``."""
+    first, pairs, count = _gapped_run(_flips(values, bar), values.size)
+    if count < CALM_GAPPED or count < CALM_SHARE * pairs or first < 6:
+        return None
+    before = np.abs(np.diff(values[max(0, first - CALM_POINTS) : first + 1]))
+    inside = np.abs(np.diff(values[first : first + pairs + 2]))
+    if fast_median(inside) < ratio * fast_median(before):
+        return None
+    return first, pairs
 
 
 def _turns(values: npt.NDArray[np.float64], h: float) -> int:
@@ -800,15 +858,19 @@ class OscillationDetector(Detector):
         i0, run = _alternating_run(p.y[pa:pb], bar)
         owns = run >= MIN_FLIPS and self._owns(p, phase, i0, run, p.y[pa:pb], bar, pa)
         set_off = False
+        step = SET_OFF_SWING * LEVEL_SHARE * self._level_scale(p)
         if not owns and jumped:
             # swings set off by the jump or event the stretch starts at (see SETTLE_POINTS)
-            step = SET_OFF_SWING * LEVEL_SHARE * self._level_scale(p)
             found = _set_off(p, phase, pa, pb, max(bar, step))
             if found is not None:
                 (i0, run), owns, set_off = found, True, True
         if not owns:  # a long run later in the stretch (swings that settle into a cycle)
             i0, run = _alternating_run(p.y[pa:pb], bar, pb - pa)
             owns = run >= LATE_FLIPS
+        if not owns and jumped:  # swings that set in once the curve calmed down after a jump
+            calm = _calm_then_swinging(p.y[pa:pb], max(bar, step), self.min_ratio)
+            if calm is not None:
+                (i0, run), owns = calm, True
         if not owns or lo < 4:
             return None, run
         q0 = pa + i0 + 1
@@ -816,8 +878,10 @@ class OscillationDetector(Detector):
         s0 = int(np.searchsorted(p.bins.start, q0, side="right")) - 1
         s1 = int(np.searchsorted(p.bins.start, q1 - 1, side="right"))
         # the swing: around the local line, or half the run's typical step (a line through
-        # points that alternate every step sits between them; near a jump it is pulled aside)
-        half = 0.5 * fast_median(np.abs(np.diff(p.y[q0 - 1 : q1])))
+        # points that alternate every step sits between them; near a jump it is pulled aside;
+        # a peak held for a point is no step)
+        moves = np.abs(np.diff(p.y[q0 - 1 : q1]))
+        half = 0.5 * fast_median(moves[moves > 0] if np.any(moves > 0) else moves)
         size = max(fast_median(amp[s0:s1]), half)
         if size < least * (1 - ROUNDING) or size / max(ref, 1e-300) < self.min_ratio:
             return None, run
