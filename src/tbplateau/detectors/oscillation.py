@@ -1015,19 +1015,10 @@ class OscillationDetector(Detector):
         events = np.flatnonzero(dd >= threshold)
         if events.size == 0:
             return None
-        # One swing per cluster of falls closer than a third of a period.
-        new = np.concatenate([[True], np.diff(events) > max(1.0, lag / 3)])
-        firsts = events[new]
-        lasts = events[np.concatenate([new[1:], [True]])]
-        best = _swing_chain(firsts, lasts, lag)
-        if len(best) < MIN_CYCLES:
+        span = _swing_span(dd, events, lag, threshold)
+        if span is None:
             return None
-        starts = firsts[best]
-        b0 = int(starts[0])
-        while b0 > 0 and dd[b0 - 1] >= 0.25 * threshold:
-            b0 -= 1
-        last = int(lasts[best[-1]])
-        b1 = m if last + 1.5 * lag >= m else min(m, last + lag)
+        starts, b0, b1 = span
         size = fast_median(np.array([dd[s : s + lag].max() for s in starts.tolist()]))
         # Swings stand out from the typical fall below the recent best: noise alone
         # falls back a little all the time, a swinging metric is usually near its best.
@@ -1090,3 +1081,26 @@ def _merge(periodic: Finding, found: list[Finding], p: Prepared) -> list[Finding
             rest.append(f)
     merged = Finding(periodic.kind, start, end, periodic.tags, periodic.confidence, periodic.detail)
     return [*rest, merged]
+
+
+def _swing_span(
+    dd: np.ndarray, events: np.ndarray, lag: int, threshold: float
+) -> tuple[np.ndarray, int, int] | None:
+    """The recurring swings among the blocks whose drawdown ``dd`` reaches ``threshold``
+    (``events``): their first blocks and the stretch ``[b0, b1)`` they span, or ``None``
+    when fewer than ``MIN_CYCLES`` come about one period apart. One swing per cluster of
+    falls closer than a third of a period; the stretch starts where the first fall set in
+    and ends a period after the last (at the end when less than one and a half is left)."""
+    m = dd.size
+    new = np.concatenate([[True], np.diff(events) > max(1.0, lag / 3)])
+    firsts = events[new]
+    lasts = events[np.concatenate([new[1:], [True]])]
+    best = _swing_chain(firsts, lasts, lag)
+    if len(best) < MIN_CYCLES:
+        return None
+    b0 = int(firsts[best[0]])
+    while b0 > 0 and dd[b0 - 1] >= 0.25 * threshold:
+        b0 -= 1
+    last = int(lasts[best[-1]])
+    b1 = m if last + 1.5 * lag >= m else min(m, last + lag)
+    return firsts[best], b0, b1

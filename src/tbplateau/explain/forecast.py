@@ -329,6 +329,26 @@ def _fit(
     return sse, now, value, math.sqrt(var)
 
 
+def _box(goal: Goal, y: np.ndarray, fin: np.ndarray) -> tuple[float, float, float, float]:
+    """Bounds ``(a_lo, a_hi, b_lo, b_hi)`` of a fit's level ``a`` and scale ``b`` on the
+    block values ``y`` of a series whose finite values are ``fin``.
+
+    Only saturating shapes: the curve may improve ever more slowly, never accelerate
+    (b > 0 for a loss, b < 0 for an accuracy), so a forecast cannot run away; a positive
+    loss cannot head below zero, nor an accuracy in [0, 1] above one.
+    """
+    scale = fast_ptp(y) or max(1e-12, abs(float(y[-1])))
+    a0 = float(y[-1])
+    wide = 1e3 * scale + abs(a0)
+    b_lo, b_hi = (0.0, wide) if goal == "min" else (-wide, 0.0)
+    a_lo, a_hi = a0 - wide, a0 + wide
+    if goal == "min" and float(fin.min()) > 0:
+        a_lo = max(a_lo, 0.0)
+    if goal == "max" and float(fin.min()) >= 0 and float(fin.max()) <= 1:
+        a_hi = min(a_hi, 1.0)
+    return a_lo, a_hi, b_lo, b_hi
+
+
 def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecast | None:
     """The forecast at twice the steps trained so far, or ``None`` (see module doc)."""
     if goal is None:
@@ -356,21 +376,9 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
     span = float(x[-1] - x[0])
     u = (x - x[0]) / span
     at_u = (target - x[0]) / span
-    scale = fast_ptp(y) or max(1e-12, abs(float(y[-1])))
-    a0 = float(y[-1])
-    wide = 1e3 * scale + abs(a0)
-    # Only saturating shapes: the curve may improve ever more slowly, never accelerate
-    # (b > 0 for a loss, b < 0 for an accuracy), so a forecast cannot run away.
-    b_lo, b_hi = (0.0, wide) if goal == "min" else (-wide, 0.0)
-    # A positive loss cannot head below zero, nor an accuracy in [0, 1] above one.
-    a_lo, a_hi = a0 - wide, a0 + wide
-    fin = v[ok]
-    if goal == "min" and float(fin.min()) > 0:
-        a_lo = max(a_lo, 0.0)
-    if goal == "max" and float(fin.min()) >= 0 and float(fin.max()) <= 1:
-        a_hi = min(a_hi, 1.0)
+    box = _box(goal, y, v[ok])
+    a_lo, a_hi = box[0], box[1]
     fits: dict[str, tuple[float, float, float, float]] = {}
-    box = (a_lo, a_hi, b_lo, b_hi)
     models: list[_Model] = [("power law", xp, (0.01, 6.0)), ("exponential", u, (0.01, 50.0))]
     # what each rate multiplies, at the points and last at the forecast's step
     args = [np.empty(x.size + 1), np.empty(x.size + 1)]
