@@ -95,7 +95,7 @@ SEGMENT_PHI_BLOCKS = 12
 its own residuals (a flat piece of white noise after a curved start is judged white)."""
 
 LIST_POINTS = 4096
-"""Longest series whose change counts :class:`Prepared` keeps as a Python list."""
+"""Most positions of repeated values that :class:`Prepared` keeps as a Python list."""
 
 MIN_RUN = 4
 """Fewest exactly equal consecutive values that make a run of equal values."""
@@ -252,14 +252,21 @@ class Prepared(_Blocks):
 
     def is_constant(self, p0: int, p1: int) -> bool:
         """Whether finite points ``[p0, p1)`` (slice bounds) are two or more equal raw
-        values: ``np.ptp(raw_range(p0, p1)) == 0``, in O(1) from the running count of
-        changes between neighbours (finite values: equal exactly when none changes)."""
+        values: ``np.ptp(raw_range(p0, p1)) == 0``, in O(log n) from the positions where a
+        raw value repeats the one before (finite values: equal exactly when each of the
+        ``hi - lo - 1`` neighbours in the stretch repeats; none on most noisy curves)."""
         n = self.n
         lo, hi = (p0, p1) if 0 <= p0 <= p1 <= n else slice(p0, p1).indices(n)[:2]
         if hi - lo < 2:
             return False
-        changes = self._changes
-        return bool(changes[hi - 1] == changes[lo])
+        repeats = self._repeats
+        if len(repeats) < hi - lo - 1:
+            return False
+        if isinstance(repeats, list):
+            found = bisect.bisect_left(repeats, hi - 1) - bisect.bisect_left(repeats, lo)
+        else:
+            found = int(np.searchsorted(repeats, hi - 1) - np.searchsorted(repeats, lo))
+        return found == hi - lo - 1
 
     @property
     def segment_ends(self) -> list[int]:
@@ -271,18 +278,16 @@ class Prepared(_Blocks):
         return cached
 
     @property
-    def _changes(self) -> list[int] | IntArray:
-        """``changes[i]``: how many raw finite values up to ``i`` differ from the one before
-        (memoised; as Python ints, compared without numpy's scalars, up to
-        :data:`LIST_POINTS` points; a longer series keeps the array, as a list of a million
-        ints costs tens of MB and more time to build than the comparisons save)."""
-        cached: list[int] | IntArray | None = self.__dict__.get("_changes_memo")
+    def _repeats(self) -> list[int] | IntArray:
+        """The positions ``i`` of the raw finite values equal to the one after them, in
+        order (memoised; as Python ints up to :data:`LIST_POINTS` of them, else the array:
+        a list of a million ints costs tens of MB and more time to build than it saves)."""
+        cached: list[int] | IntArray | None = self.__dict__.get("_repeats_memo")
         if cached is None:
             raw = self.raw_range(0, self.n)
-            counts = np.zeros(raw.size, dtype=np.int64)
-            np.cumsum(raw[1:] != raw[:-1], out=counts[1:])
-            cached = counts.tolist() if counts.size <= LIST_POINTS else counts
-            object.__setattr__(self, "_changes_memo", cached)  # a memo, not a field
+            found = np.flatnonzero(raw[1:] == raw[:-1])
+            cached = found.tolist() if found.size <= LIST_POINTS else found
+            object.__setattr__(self, "_repeats_memo", cached)  # a memo, not a field
         return cached
 
 
@@ -839,6 +844,8 @@ def _jump_point(p: Prepared, b: int) -> int:
     hi = lo + int(bins.count[b])
     before, after = float(bins.y[max(0, b - 2)]), float(bins.y[min(len(bins) - 1, b + 1)])
     ys = p.y[a:hi]
+    if ys.size <= SHORT_JUMP_POINTS:
+        return _short_jump_point(ys.tolist(), a, lo, before, after)
     closer = np.abs(ys - after) < np.abs(ys - before)
     near = np.flatnonzero(closer)
     if near.size == 0:
@@ -847,6 +854,25 @@ def _jump_point(p: Prepared, b: int) -> int:
     rest = np.cumsum(closer[::-1])[::-1]  # rest[k]: points from k on that are closer
     stays = np.flatnonzero(rest[near] >= 0.8 * (ys.size - near))
     return a + int(near[stays[0]]) if stays.size else lo
+
+
+SHORT_JUMP_POINTS = 64
+"""Most points of two blocks that :func:`_jump_point` scans in plain Python (numpy's
+per-call overhead is larger than the work there)."""
+
+
+def _short_jump_point(ys: list[float], a: int, lo: int, before: float, after: float) -> int:
+    """:func:`_jump_point`'s scan in Python floats (the same comparisons of the same
+    doubles): from the last point back, the first one closer to ``after`` from which at
+    least 80 % of the points on stay closer; ``lo`` if none."""
+    found, count, size = lo, 0, len(ys)
+    for k in range(size - 1, -1, -1):
+        v = ys[k]
+        if abs(v - after) < abs(v - before):
+            count += 1  # points from k on that are closer
+            if count >= 0.8 * (size - k):
+                found = a + k
+    return found
 
 
 class Detector(abc.ABC):
