@@ -226,3 +226,14 @@ def test_the_refits_path_and_kappa_are_those_prepare_would_compute_again() -> No
         memo_kappa = lv.__dict__.pop("_kappa")  # set by prepare: computed again below
         assert lv.kappa == memo_kappa == plain.kappa, seed
     assert shared
+
+
+def test_segment_memos_answer_as_the_segments_do() -> None:
+    rng = np.random.default_rng(11)
+    y = np.r_[np.linspace(0.0, 3.0, 150), np.full(60, 3.0), 5.0 + rng.normal(0, 0.1, 150)]
+    p = _prepared(y.tolist())
+    assert len(p.segments) > 2
+    assert p.constant_segments == [p.is_constant(seg.p0, seg.p1) for seg in p.segments]
+    assert any(p.constant_segments)
+    assert p.segment_starts == {seg.b0: k for k, seg in enumerate(p.segments)}
+    assert p.constant_segments is p.constant_segments  # memoised

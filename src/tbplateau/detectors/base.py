@@ -269,6 +269,24 @@ class Prepared(_Blocks):
         return found == hi - lo - 1
 
     @property
+    def segment_starts(self) -> dict[int, int]:
+        """The index of the segment that starts at each block ``b0`` (memoised)."""
+        cached: dict[int, int] | None = self.__dict__.get("_segment_starts")
+        if cached is None:
+            cached = {seg.b0: k for k, seg in enumerate(self.segments)}
+            object.__setattr__(self, "_segment_starts", cached)  # a memo, not a field
+        return cached
+
+    @property
+    def constant_segments(self) -> list[bool]:
+        """:meth:`is_constant` of every segment's points, in order (memoised)."""
+        cached: list[bool] | None = self.__dict__.get("_constant_segments")
+        if cached is None:
+            cached = [self.is_constant(seg.p0, seg.p1) for seg in self.segments]
+            object.__setattr__(self, "_constant_segments", cached)  # a memo, not a field
+        return cached
+
+    @property
     def segment_ends(self) -> list[int]:
         """``b1`` of every segment, in order (memoised)."""
         cached: list[int] | None = self.__dict__.get("_segment_ends")
