@@ -282,7 +282,10 @@ class Prepared(_Blocks):
         """:meth:`is_constant` of every segment's points, in order (memoised)."""
         cached: list[bool] | None = self.__dict__.get("_constant_segments")
         if cached is None:
-            cached = [self.is_constant(seg.p0, seg.p1) for seg in self.segments]
+            if self._repeats:
+                cached = [self.is_constant(seg.p0, seg.p1) for seg in self.segments]
+            else:  # no value repeats the one before it (most noisy curves)
+                cached = [False] * len(self.segments)
             object.__setattr__(self, "_constant_segments", cached)  # a memo, not a field
         return cached
 
@@ -422,9 +425,14 @@ def levels(series: Series, goal: Goal) -> Levels:
 def _levels(series: Series, goal: Goal) -> Levels:
     values = series.values
     finite = np.isfinite(values)
-    pos = np.flatnonzero(finite).astype(np.int64, copy=False)
-    x = series.steps[pos].astype(np.float64)
-    raw = values[pos]
+    if finite.all():  # every point (the common case), without gathering them
+        pos = np.arange(values.shape[0], dtype=np.int64)
+        x = series.steps.astype(np.float64)
+        raw = values
+    else:
+        pos = np.flatnonzero(finite).astype(np.int64, copy=False)
+        x = series.steps[pos].astype(np.float64)
+        raw = values[pos]
     # 1e300 is finite but its square is not: clip the working values to a safe range.
     y, log_scale = working_values(fast_clip(raw, -1e150, 1e150), goal)
     bins = bin_reduce(x, y, MAX_BINS)
@@ -765,9 +773,16 @@ def stretch_kappa(p: Prepared, b0: int, b1: int) -> float:
     total = 0.0
     weight = 0
     segments = p.segments
+    ends = p.segment_ends
     # the segments are in order: start at the first that ends after b0 (the ones before
     # it overlap nothing), stop at the first that starts at or after b1
-    for k in range(bisect.bisect_right(p.segment_ends, b0), len(segments)):
+    first = bisect.bisect_right(ends, b0)
+    if first < len(ends) and b1 <= ends[first]:
+        # inside one segment (most stretches asked about): the loop's one term
+        w = b1 - max(b0, segments[first].b0)
+        if w > 0:
+            return (total + w * segments[first].kappa) / w
+    for k in range(first, len(segments)):
         seg = segments[k]
         if seg.b0 >= b1:
             break

@@ -306,7 +306,7 @@ class PlateauDetector(Detector):
         """Whether the noise of ``a`` and ``c`` is within a factor of :data:`CALM_RATIO`
         of each other (a metric that comes back to its level swinging, at the edge of
         stability, did not come back to its plateau)."""
-        na, nc = self._noise(p, a.b0, a.b1), self._noise(p, c.b0, c.b1)
+        na, nc = p.noise(a.b0, a.b1), p.noise(c.b0, c.b1)
         return max(na, nc) <= CALM_RATIO * min(na, nc)
 
     def _candidates(self, p: Prepared, path: np.ndarray) -> list[_Stretch]:
@@ -326,14 +326,12 @@ class PlateauDetector(Detector):
 
     # -- candidates -------------------------------------------------------------------
 
-    def _se(self, p: Prepared, b0: int, b1: int) -> float:
-        """Standard error of a change fitted over blocks [b0, b1), long-run noise units."""
-        kappa = stretch_kappa(p, b0, b1)
-        return math.sqrt(12.0 / max(b1 - b0, 1)) * self._noise(p, b0, b1) * kappa
-
-    @staticmethod
-    def _noise(p: Prepared, b0: int, b1: int) -> float:
-        return p.noise(b0, b1)
+    def _se(self, p: Prepared, b0: int, b1: int, kappa: float | None = None) -> float:
+        """Standard error of a change fitted over blocks [b0, b1), long-run noise units
+        (``kappa``: their :func:`stretch_kappa`, where the caller has it)."""
+        if kappa is None:
+            kappa = stretch_kappa(p, b0, b1)
+        return math.sqrt(12.0 / max(b1 - b0, 1)) * p.noise(b0, b1) * kappa
 
     def _flat(self, p: Prepared, path: np.ndarray) -> list[_Stretch]:
         """Flat pieces, joined when consecutive and at one level; runs of equal values."""
@@ -362,7 +360,7 @@ class PlateauDetector(Detector):
                 g = groups[-1]
                 line = fit_line(p.bins.x[g.b0 : seg.b1], by[g.b0 : seg.b1])
                 span = float(p.bins.x[seg.b1 - 1] - p.bins.x[g.b0])
-                noise = max(self._noise(p, g.b0, g.b1), seg.noise)
+                noise = max(p.noise(g.b0, g.b1), seg.noise)
                 if self._same_level(p, g.b0, g.b1, seg.b0, seg.b1) and abs(line.slope * span) < max(
                     limit * noise, 2.0 * self._se(p, g.b0, seg.b1)
                 ):
@@ -382,7 +380,7 @@ class PlateauDetector(Detector):
         the progress limit and by less than the noise of that difference."""
         by = p.bins.y
         diff = abs(fast_mean(by[c0:c1]) - fast_mean(by[a0:a1]))
-        noise = max(self._noise(p, a0, a1), self._noise(p, c0, c1))
+        noise = max(p.noise(a0, a1), p.noise(c0, c1))
         se = math.hypot(self._se(p, a0, a1), self._se(p, c0, c1))
         return diff < self.min_progress * noise or diff < se
 
@@ -534,7 +532,7 @@ class PlateauDetector(Detector):
             # from its first blocks too: a fall that ends in a kink shorter than half a
             # third hides in the medians
             drift = max(drift, abs(last - fast_median(w[: min(3, third)])))
-        noise = self._noise(p, q0, q1) * stretch_kappa(p, q0, q1)
+        noise = p.noise(q0, q1) * stretch_kappa(p, q0, q1)
         before = abs(fast_median(p.robust[: min(3, q0)]) - first)
         at = p.segment_starts.get(q0)
         jump = 0.0 if at is None else p.segments[at].jump
@@ -563,7 +561,7 @@ class PlateauDetector(Detector):
         if q1 - q0 < 4:
             return None
         w = p.robust[q0:q1]
-        noise = self._noise(p, q0, q1)
+        noise = p.noise(q0, q1)
         kappa = stretch_kappa(p, q0, q1)
         k_end = max(3, (q1 - q0) // 10)
         k = min(3, w.size)
@@ -618,8 +616,9 @@ class PlateauDetector(Detector):
         m = len(p.bins)
         b0, b1 = st.b0, st.b1
         limit = self.min_progress
-        noise = self._noise(p, b0, b1)
-        se = self._se(p, b0, b1)
+        noise = p.noise(b0, b1)
+        kappa = stretch_kappa(p, b0, b1)
+        se = self._se(p, b0, b1, kappa)
         # Flatness must be measurable: under strongly autocorrelated noise a short
         # stretch of a steadily improving curve often looks flat by chance.
         white = 2.0 * math.sqrt(12.0 / max(b1 - b0, 1)) * noise
@@ -631,7 +630,7 @@ class PlateauDetector(Detector):
         # A settled tail rests on the shape of the whole curve: judge it under the
         # series' autocorrelation, not the (shorter, less certain) piece's own.
         tail_only = st.tail and not st.piece
-        loose = se * p.kappa / stretch_kappa(p, b0, b1)
+        loose = se * p.kappa / kappa
         if tail_only and not measured and loose > max(limit * noise, white):
             return False
         trend = fit_slope(p.bins.x[b0:b1], p.robust[b0:b1]) * float(p.bins.x[b1 - 1] - p.bins.x[b0])
@@ -714,7 +713,7 @@ class PlateauDetector(Detector):
     def _finding(self, series: Series, p: Prepared, st: _Stretch, need: int) -> Finding:
         limit = self.min_progress
         b0, b1 = st.b0, st.b1
-        noise = self._noise(p, b0, b1)
+        noise = p.noise(b0, b1)
         change = fast_median(p.bins.y[max(b0, b1 - 3) : b1]) - fast_median(
             p.bins.y[b0 : min(b1, b0 + 3)]
         )
