@@ -829,7 +829,7 @@ def _is_jump(p: Prepared, k: int, limit: float) -> bool:
     # A step far larger than the steps just before it: a sharp bend of a fast fall,
     # seen at the resolution of blocks, is no jump (the curve was already moving).
     lo = max(a.b0, b.b0 - 5)
-    before = np.abs(np.diff(p.robust[lo : b.b0]))
+    before = np.abs(p.robust[lo + 1 : b.b0] - p.robust[lo : b.b0 - 1])  # np.diff's values
     if before.size and abs(b.jump) < 3.0 * fast_median(before):
         return False
     # The level itself must move: the median of up to three blocks after the break
