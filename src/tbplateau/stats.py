@@ -1086,9 +1086,12 @@ def monotone_fit(values: npt.ArrayLike, *, increasing: bool = True) -> FloatArra
         return np.array(y, dtype=np.float64)
     pava = _pava()
     if pava is not None:
-        # what scipy.optimize.isotonic_regression does around it (equal weights)
-        x = np.array(y if increasing else y[::-1], order="C", dtype=np.float64, copy=True)
-        fitted = pava(x, np.ones_like(y), np.full(y.size + 1, -1, dtype=np.intp))[0]
+        # what scipy.optimize.isotonic_regression does around it (equal weights), with
+        # the same arrays made without np.full's and np.ones_like's Python layers
+        x = (y if increasing else y[::-1]).copy()  # C-ordered float64, as scipy's
+        blocks = np.empty(y.size + 1, dtype=np.intp)
+        blocks.fill(-1)
+        fitted = pava(x, np.ones(y.size), blocks)[0]
         return fitted if increasing else fitted[::-1]
     z = y if increasing else -y
     means: list[float] = []

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 
 from tbplateau.detectors.base import (
+    SHORT_JUMP_POINTS,
     Prepared,
     _breaks,
     _lines,
@@ -34,6 +35,19 @@ def test_is_constant_is_a_zero_range_of_two_or_more_raw_values() -> None:
     p = _prepared(values)
     for p0 in range(-2, p.n + 2):
         for p1 in range(-2, p.n + 2):
+            raw = p.raw_range(p0, p1)
+            expected = raw.size > 1 and float(np.ptp(raw)) == 0.0
+            assert p.is_constant(p0, p1) is expected, (p0, p1)
+
+
+def test_is_constant_of_a_long_quantised_series_as_its_definition() -> None:
+    # more repeated values than LIST_POINTS: the positions are kept as an array
+    rng = np.random.default_rng(4)
+    values = np.repeat(rng.choice([0.5, 0.75, 1.0], 900), rng.integers(1, 12, 900))
+    p = _prepared(values.tolist())
+    assert not isinstance(p._repeats, list)
+    for p0 in range(-3, p.n + 3, 7):
+        for p1 in (p0 + 1, p0 + 2, p0 + 3, p0 + 9, p0 + 40, p.n + 2):
             raw = p.raw_range(p0, p1)
             expected = raw.size > 1 and float(np.ptp(raw)) == 0.0
             assert p.is_constant(p0, p1) is expected, (p0, p1)
@@ -184,6 +198,19 @@ def test_jump_point_is_the_first_point_after_which_most_stay_on_the_new_side() -
     assert moved
 
 
+def test_jump_point_of_long_blocks_is_that_of_its_definition() -> None:
+    # blocks of 100 points: the numpy scan rather than the short one in Python
+    rng = np.random.default_rng(7)
+    n = 20000
+    y = np.where(np.arange(n) > 12345, 1.0, 0.0) + rng.normal(0, 0.4, n)
+    p = _prepared(y.tolist())
+    assert int(p.bins.count[0]) > SHORT_JUMP_POINTS
+    for b in range(0, len(p.bins), 3):
+        assert jump_point(p, b) == _jump_point_by_definition(p, b), b
+    b = int(np.searchsorted(p.bins.start, 12345, side="right"))
+    assert jump_point(p, b) == _jump_point_by_definition(p, b) != int(p.bins.start[b])
+
+
 def test_the_refits_path_and_kappa_are_those_prepare_would_compute_again() -> None:
     shared = 0
     for seed in range(40):
@@ -199,3 +226,14 @@ def test_the_refits_path_and_kappa_are_those_prepare_would_compute_again() -> No
         memo_kappa = lv.__dict__.pop("_kappa")  # set by prepare: computed again below
         assert lv.kappa == memo_kappa == plain.kappa, seed
     assert shared
+
+
+def test_segment_memos_answer_as_the_segments_do() -> None:
+    rng = np.random.default_rng(11)
+    y = np.r_[np.linspace(0.0, 3.0, 150), np.full(60, 3.0), 5.0 + rng.normal(0, 0.1, 150)]
+    p = _prepared(y.tolist())
+    assert len(p.segments) > 2
+    assert p.constant_segments == [p.is_constant(seg.p0, seg.p1) for seg in p.segments]
+    assert any(p.constant_segments)
+    assert p.segment_starts == {seg.b0: k for k, seg in enumerate(p.segments)}
+    assert p.constant_segments is p.constant_segments  # memoised

@@ -95,7 +95,7 @@ SEGMENT_PHI_BLOCKS = 12
 its own residuals (a flat piece of white noise after a curved start is judged white)."""
 
 LIST_POINTS = 4096
-"""Longest series whose change counts :class:`Prepared` keeps as a Python list."""
+"""Most positions of repeated values that :class:`Prepared` keeps as a Python list."""
 
 MIN_RUN = 4
 """Fewest exactly equal consecutive values that make a run of equal values."""
@@ -252,14 +252,42 @@ class Prepared(_Blocks):
 
     def is_constant(self, p0: int, p1: int) -> bool:
         """Whether finite points ``[p0, p1)`` (slice bounds) are two or more equal raw
-        values: ``np.ptp(raw_range(p0, p1)) == 0``, in O(1) from the running count of
-        changes between neighbours (finite values: equal exactly when none changes)."""
+        values: ``np.ptp(raw_range(p0, p1)) == 0``, in O(log n) from the positions where a
+        raw value repeats the one before (finite values: equal exactly when each of the
+        ``hi - lo - 1`` neighbours in the stretch repeats; none on most noisy curves)."""
         n = self.n
         lo, hi = (p0, p1) if 0 <= p0 <= p1 <= n else slice(p0, p1).indices(n)[:2]
         if hi - lo < 2:
             return False
-        changes = self._changes
-        return bool(changes[hi - 1] == changes[lo])
+        repeats = self._repeats
+        if len(repeats) < hi - lo - 1:
+            return False
+        if isinstance(repeats, list):
+            found = bisect.bisect_left(repeats, hi - 1) - bisect.bisect_left(repeats, lo)
+        else:
+            found = int(np.searchsorted(repeats, hi - 1) - np.searchsorted(repeats, lo))
+        return found == hi - lo - 1
+
+    @property
+    def segment_starts(self) -> dict[int, int]:
+        """The index of the segment that starts at each block ``b0`` (memoised)."""
+        cached: dict[int, int] | None = self.__dict__.get("_segment_starts")
+        if cached is None:
+            cached = {seg.b0: k for k, seg in enumerate(self.segments)}
+            object.__setattr__(self, "_segment_starts", cached)  # a memo, not a field
+        return cached
+
+    @property
+    def constant_segments(self) -> list[bool]:
+        """:meth:`is_constant` of every segment's points, in order (memoised)."""
+        cached: list[bool] | None = self.__dict__.get("_constant_segments")
+        if cached is None:
+            if self._repeats:
+                cached = [self.is_constant(seg.p0, seg.p1) for seg in self.segments]
+            else:  # no value repeats the one before it (most noisy curves)
+                cached = [False] * len(self.segments)
+            object.__setattr__(self, "_constant_segments", cached)  # a memo, not a field
+        return cached
 
     @property
     def segment_ends(self) -> list[int]:
@@ -271,18 +299,16 @@ class Prepared(_Blocks):
         return cached
 
     @property
-    def _changes(self) -> list[int] | IntArray:
-        """``changes[i]``: how many raw finite values up to ``i`` differ from the one before
-        (memoised; as Python ints, compared without numpy's scalars, up to
-        :data:`LIST_POINTS` points; a longer series keeps the array, as a list of a million
-        ints costs tens of MB and more time to build than the comparisons save)."""
-        cached: list[int] | IntArray | None = self.__dict__.get("_changes_memo")
+    def _repeats(self) -> list[int] | IntArray:
+        """The positions ``i`` of the raw finite values equal to the one after them, in
+        order (memoised; as Python ints up to :data:`LIST_POINTS` of them, else the array:
+        a list of a million ints costs tens of MB and more time to build than it saves)."""
+        cached: list[int] | IntArray | None = self.__dict__.get("_repeats_memo")
         if cached is None:
             raw = self.raw_range(0, self.n)
-            counts = np.zeros(raw.size, dtype=np.int64)
-            np.cumsum(raw[1:] != raw[:-1], out=counts[1:])
-            cached = counts.tolist() if counts.size <= LIST_POINTS else counts
-            object.__setattr__(self, "_changes_memo", cached)  # a memo, not a field
+            found = np.flatnonzero(raw[1:] == raw[:-1])
+            cached = found.tolist() if found.size <= LIST_POINTS else found
+            object.__setattr__(self, "_repeats_memo", cached)  # a memo, not a field
         return cached
 
 
@@ -399,9 +425,14 @@ def levels(series: Series, goal: Goal) -> Levels:
 def _levels(series: Series, goal: Goal) -> Levels:
     values = series.values
     finite = np.isfinite(values)
-    pos = np.flatnonzero(finite).astype(np.int64, copy=False)
-    x = series.steps[pos].astype(np.float64)
-    raw = values[pos]
+    if finite.all():  # every point (the common case), without gathering them
+        pos = np.arange(values.shape[0], dtype=np.int64)
+        x = series.steps.astype(np.float64)
+        raw = values
+    else:
+        pos = np.flatnonzero(finite).astype(np.int64, copy=False)
+        x = series.steps[pos].astype(np.float64)
+        raw = values[pos]
     # 1e300 is finite but its square is not: clip the working values to a safe range.
     y, log_scale = working_values(fast_clip(raw, -1e150, 1e150), goal)
     bins = bin_reduce(x, y, MAX_BINS)
@@ -742,9 +773,16 @@ def stretch_kappa(p: Prepared, b0: int, b1: int) -> float:
     total = 0.0
     weight = 0
     segments = p.segments
+    ends = p.segment_ends
     # the segments are in order: start at the first that ends after b0 (the ones before
     # it overlap nothing), stop at the first that starts at or after b1
-    for k in range(bisect.bisect_right(p.segment_ends, b0), len(segments)):
+    first = bisect.bisect_right(ends, b0)
+    if first < len(ends) and b1 <= ends[first]:
+        # inside one segment (most stretches asked about): the loop's one term
+        w = b1 - max(b0, segments[first].b0)
+        if w > 0:
+            return (total + w * segments[first].kappa) / w
+    for k in range(first, len(segments)):
         seg = segments[k]
         if seg.b0 >= b1:
             break
@@ -791,7 +829,7 @@ def _is_jump(p: Prepared, k: int, limit: float) -> bool:
     # A step far larger than the steps just before it: a sharp bend of a fast fall,
     # seen at the resolution of blocks, is no jump (the curve was already moving).
     lo = max(a.b0, b.b0 - 5)
-    before = np.abs(np.diff(p.robust[lo : b.b0]))
+    before = np.abs(p.robust[lo + 1 : b.b0] - p.robust[lo : b.b0 - 1])  # np.diff's values
     if before.size and abs(b.jump) < 3.0 * fast_median(before):
         return False
     # The level itself must move: the median of up to three blocks after the break
@@ -839,6 +877,8 @@ def _jump_point(p: Prepared, b: int) -> int:
     hi = lo + int(bins.count[b])
     before, after = float(bins.y[max(0, b - 2)]), float(bins.y[min(len(bins) - 1, b + 1)])
     ys = p.y[a:hi]
+    if ys.size <= SHORT_JUMP_POINTS:
+        return _short_jump_point(ys.tolist(), a, lo, before, after)
     closer = np.abs(ys - after) < np.abs(ys - before)
     near = np.flatnonzero(closer)
     if near.size == 0:
@@ -847,6 +887,25 @@ def _jump_point(p: Prepared, b: int) -> int:
     rest = np.cumsum(closer[::-1])[::-1]  # rest[k]: points from k on that are closer
     stays = np.flatnonzero(rest[near] >= 0.8 * (ys.size - near))
     return a + int(near[stays[0]]) if stays.size else lo
+
+
+SHORT_JUMP_POINTS = 64
+"""Most points of two blocks that :func:`_jump_point` scans in plain Python (numpy's
+per-call overhead is larger than the work there)."""
+
+
+def _short_jump_point(ys: list[float], a: int, lo: int, before: float, after: float) -> int:
+    """:func:`_jump_point`'s scan in Python floats (the same comparisons of the same
+    doubles): from the last point back, the first one closer to ``after`` from which at
+    least 80 % of the points on stay closer; ``lo`` if none."""
+    found, count, size = lo, 0, len(ys)
+    for k in range(size - 1, -1, -1):
+        v = ys[k]
+        if abs(v - after) < abs(v - before):
+            count += 1  # points from k on that are closer
+            if count >= 0.8 * (size - k):
+                found = a + k
+    return found
 
 
 class Detector(abc.ABC):

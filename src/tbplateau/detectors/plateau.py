@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
 from tbplateau.stats import (
     fast_clip,
+    fast_mean,
     fast_median,
     fast_ptp,
     fast_quantiles,
@@ -160,7 +161,13 @@ def _overlaps(st: _Stretch, others: list[_Stretch]) -> bool:
 
 def _parts(st: _Stretch) -> list[_Stretch]:
     """The candidates ``st`` was joined from, or a copy of ``st`` itself."""
-    return list(st.parts) if st.parts else [replace(st, parts=[])]
+    if st.parts:
+        return list(st.parts)
+    # replace(st, parts=[]) without its per-call introspection: the same field values
+    bare = _Stretch.__new__(_Stretch)
+    bare.__dict__.update(st.__dict__)
+    bare.parts = []
+    return [bare]
 
 
 def _join(j: _Stretch, g: _Stretch) -> None:
@@ -299,7 +306,7 @@ class PlateauDetector(Detector):
         """Whether the noise of ``a`` and ``c`` is within a factor of :data:`CALM_RATIO`
         of each other (a metric that comes back to its level swinging, at the edge of
         stability, did not come back to its plateau)."""
-        na, nc = self._noise(p, a.b0, a.b1), self._noise(p, c.b0, c.b1)
+        na, nc = p.noise(a.b0, a.b1), p.noise(c.b0, c.b1)
         return max(na, nc) <= CALM_RATIO * min(na, nc)
 
     def _candidates(self, p: Prepared, path: np.ndarray) -> list[_Stretch]:
@@ -319,14 +326,12 @@ class PlateauDetector(Detector):
 
     # -- candidates -------------------------------------------------------------------
 
-    def _se(self, p: Prepared, b0: int, b1: int) -> float:
-        """Standard error of a change fitted over blocks [b0, b1), long-run noise units."""
-        kappa = stretch_kappa(p, b0, b1)
-        return math.sqrt(12.0 / max(b1 - b0, 1)) * self._noise(p, b0, b1) * kappa
-
-    @staticmethod
-    def _noise(p: Prepared, b0: int, b1: int) -> float:
-        return p.noise(b0, b1)
+    def _se(self, p: Prepared, b0: int, b1: int, kappa: float | None = None) -> float:
+        """Standard error of a change fitted over blocks [b0, b1), long-run noise units
+        (``kappa``: their :func:`stretch_kappa`, where the caller has it)."""
+        if kappa is None:
+            kappa = stretch_kappa(p, b0, b1)
+        return math.sqrt(12.0 / max(b1 - b0, 1)) * p.noise(b0, b1) * kappa
 
     def _flat(self, p: Prepared, path: np.ndarray) -> list[_Stretch]:
         """Flat pieces, joined when consecutive and at one level; runs of equal values."""
@@ -334,7 +339,7 @@ class PlateauDetector(Detector):
         by = p.bins.y
         groups: list[_Stretch] = []
         for k, seg in enumerate(p.segments):
-            constant = _is_constant(p, seg.p0, seg.p1)
+            constant = p.constant_segments[k]
             flat = constant or abs(seg.change) < max(
                 limit * seg.noise, 2.0 * self._se(p, seg.b0, seg.b1)
             )
@@ -355,7 +360,7 @@ class PlateauDetector(Detector):
                 g = groups[-1]
                 line = fit_line(p.bins.x[g.b0 : seg.b1], by[g.b0 : seg.b1])
                 span = float(p.bins.x[seg.b1 - 1] - p.bins.x[g.b0])
-                noise = max(self._noise(p, g.b0, g.b1), seg.noise)
+                noise = max(p.noise(g.b0, g.b1), seg.noise)
                 if self._same_level(p, g.b0, g.b1, seg.b0, seg.b1) and abs(line.slope * span) < max(
                     limit * noise, 2.0 * self._se(p, g.b0, seg.b1)
                 ):
@@ -374,8 +379,8 @@ class PlateauDetector(Detector):
         """Two stretches of blocks sit at one level when their means differ by less than
         the progress limit and by less than the noise of that difference."""
         by = p.bins.y
-        diff = abs(float(by[c0:c1].mean()) - float(by[a0:a1].mean()))
-        noise = max(self._noise(p, a0, a1), self._noise(p, c0, c1))
+        diff = abs(fast_mean(by[c0:c1]) - fast_mean(by[a0:a1]))
+        noise = max(p.noise(a0, a1), p.noise(c0, c1))
         se = math.hypot(self._se(p, a0, a1), self._se(p, c0, c1))
         return diff < self.min_progress * noise or diff < se
 
@@ -396,7 +401,7 @@ class PlateauDetector(Detector):
                             and seg.b0 in p.events
                             and not _quiet_event(p, prev.b0, seg.b0, g.b1)
                         )
-                        or (not g.constant and seg.b1 <= g.b0 and _is_constant(p, seg.p0, seg.p1))
+                        or (not g.constant and seg.b1 <= g.b0 and p.constant_segments[k])
                     )
                     for k, seg in enumerate(p.segments)
                 )
@@ -527,9 +532,10 @@ class PlateauDetector(Detector):
             # from its first blocks too: a fall that ends in a kink shorter than half a
             # third hides in the medians
             drift = max(drift, abs(last - fast_median(w[: min(3, third)])))
-        noise = self._noise(p, q0, q1) * stretch_kappa(p, q0, q1)
+        noise = p.noise(q0, q1) * stretch_kappa(p, q0, q1)
         before = abs(fast_median(p.robust[: min(3, q0)]) - first)
-        jump = next((seg.jump for seg in p.segments if seg.b0 == q0), 0.0)
+        at = p.segment_starts.get(q0)
+        jump = 0.0 if at is None else p.segments[at].jump
         # a collapse's new level (a jump for the worse) is judged against that jump first
         collapse = 0.1 * -jump
         capped = p.log_scale and drift > FLAT_PHASE_DRIFT and not kink
@@ -555,7 +561,7 @@ class PlateauDetector(Detector):
         if q1 - q0 < 4:
             return None
         w = p.robust[q0:q1]
-        noise = self._noise(p, q0, q1)
+        noise = p.noise(q0, q1)
         kappa = stretch_kappa(p, q0, q1)
         k_end = max(3, (q1 - q0) // 10)
         k = min(3, w.size)
@@ -581,7 +587,7 @@ class PlateauDetector(Detector):
 
     def _opening_gain(self, p: Prepared, q0: int) -> float:
         """The improvement of the real jump that phase ``[q0, ...)`` starts with (0 if none)."""
-        k = next((k for k, seg in enumerate(p.segments) if seg.b0 == q0), 0)
+        k = p.segment_starts.get(q0, 0)
         if k == 0 or not is_jump(p, k, self.min_progress):
             return 0.0
         before = p.segments[k - 1]
@@ -610,8 +616,9 @@ class PlateauDetector(Detector):
         m = len(p.bins)
         b0, b1 = st.b0, st.b1
         limit = self.min_progress
-        noise = self._noise(p, b0, b1)
-        se = self._se(p, b0, b1)
+        noise = p.noise(b0, b1)
+        kappa = stretch_kappa(p, b0, b1)
+        se = self._se(p, b0, b1, kappa)
         # Flatness must be measurable: under strongly autocorrelated noise a short
         # stretch of a steadily improving curve often looks flat by chance.
         white = 2.0 * math.sqrt(12.0 / max(b1 - b0, 1)) * noise
@@ -623,7 +630,7 @@ class PlateauDetector(Detector):
         # A settled tail rests on the shape of the whole curve: judge it under the
         # series' autocorrelation, not the (shorter, less certain) piece's own.
         tail_only = st.tail and not st.piece
-        loose = se * p.kappa / stretch_kappa(p, b0, b1)
+        loose = se * p.kappa / kappa
         if tail_only and not measured and loose > max(limit * noise, white):
             return False
         trend = fit_slope(p.bins.x[b0:b1], p.robust[b0:b1]) * float(p.bins.x[b1 - 1] - p.bins.x[b0])
@@ -706,7 +713,7 @@ class PlateauDetector(Detector):
     def _finding(self, series: Series, p: Prepared, st: _Stretch, need: int) -> Finding:
         limit = self.min_progress
         b0, b1 = st.b0, st.b1
-        noise = self._noise(p, b0, b1)
+        noise = p.noise(b0, b1)
         change = fast_median(p.bins.y[max(b0, b1 - 3) : b1]) - fast_median(
             p.bins.y[b0 : min(b1, b0 + 3)]
         )
@@ -785,9 +792,9 @@ def _levels(p: Prepared, p0: int, p1: int) -> dict[str, Any]:
         return {"level": None}
     w = p.y[p0:p1]
     low, high = fast_quantiles(raw, (0.05, 0.95))
-    i = int(np.argmax(w))
+    i = int(w.argmax())
     robust = moving_median(w, 3) if w.size >= 3 else w
-    j = int(np.argmax(robust))
+    j = int(robust.argmax())
     best = float(raw[i])
     robust_best = fast_median(raw[max(0, j - 1) : j + 2]) if w.size >= 3 else best
     return {
@@ -825,7 +832,8 @@ def _settled(y: np.ndarray, block: np.ndarray, k_end: int) -> tuple[int | None, 
     thr = max(SETTLED * total, min(1.5 * noise, MOST_SETTLED * total))
     thr += min(noise / math.sqrt(k_end), SETTLED * total)
     settled = np.abs(fit - final) <= thr
-    return (int(np.argmax(settled)) if settled.any() else None), total
+    first = int(settled.argmax())  # the first True, or 0 when there is none
+    return (first if settled[first] else None), total
 
 
 FROZEN_POINTS = 5
@@ -1010,8 +1018,8 @@ def _find_phases(p: Prepared, limit: float) -> list[tuple[int, int]]:
         if (
             is_jump(p, k, limit)
             or _drop(p, k, limit)
-            or _is_constant(p, segs[k].p0, segs[k].p1)
-            or _is_constant(p, segs[k - 1].p0, segs[k - 1].p1)
+            or p.constant_segments[k]
+            or p.constant_segments[k - 1]
         ):
             cuts.add(segs[k].b0)
             run_up = segs[k - 1]
@@ -1121,7 +1129,8 @@ def _jump_at(p: Prepared, b: int, limit: float) -> bool:
     """Whether a new phase starts at block ``b``: a real jump or an event of the run."""
     if b in p.events:
         return True
-    return any(seg.b0 == b and is_jump(p, k, limit) for k, seg in enumerate(p.segments))
+    k = p.segment_starts.get(b)
+    return k is not None and is_jump(p, k, limit)
 
 
 def _ends_at_event(p: Prepared, b1: int, limit: float) -> bool:
@@ -1129,7 +1138,8 @@ def _ends_at_event(p: Prepared, b1: int, limit: float) -> bool:
     improvement (:func:`_drop`) or a non-finite hole."""
     if _jump_at(p, b1, limit):
         return True
-    if any(seg.b0 == b1 and _drop(p, k, limit) for k, seg in enumerate(p.segments) if k):
+    k = p.segment_starts.get(b1)
+    if k and _drop(p, k, limit):
         return True
     p1 = int(p.bins.start[b1])
     return bool(p1 < p.n and p.pos[p1] - p.pos[p1 - 1] > 1)
