@@ -597,7 +597,10 @@ class PlateauDetector(Detector):
 
     # -- decisions ---------------------------------------------------------------------
 
-    def _keep(self, series: Series, p: Prepared, path: np.ndarray, st: _Stretch, need: int) -> bool:
+    def _settled_at_once(self, p: Prepared, st: _Stretch, need: int) -> bool | None:
+        """The verdicts that need no statistics: too short, a quantised metric's brief run
+        of equal values, a run of equal values or the whole series (kept), a fall of an
+        order of magnitude (not kept); ``None`` when the stretch must be judged."""
         points = st.p1 - st.p0
         if points < need and not self._frozen_to_an_event(p, st):
             return False
@@ -613,6 +616,24 @@ class PlateauDetector(Detector):
             return True
         if p.log_scale and _spans_a_decade(p.raw_range(st.p0, st.p1)):
             return False  # a fall of an order of magnitude is progress, whatever the noise
+        return None
+
+    def _tail_too_short(self, p: Prepared, st: _Stretch) -> bool:
+        """Whether a settled tail has too few points to tell from a curve still creeping."""
+        if not st.tail:
+            return False
+        points, to_end = st.p1 - st.p0, st.b1 >= len(p.bins)
+        if to_end and points < TAIL_FRACTION * self._phase_points(p, st.b0):
+            return True
+        if to_end and points < TAIL_SERIES_FRACTION * p.n:
+            return True
+        return points < TAIL_POINTS
+
+    def _keep(self, series: Series, p: Prepared, path: np.ndarray, st: _Stretch, need: int) -> bool:
+        at_once = self._settled_at_once(p, st, need)
+        if at_once is not None:
+            return at_once
+        points = st.p1 - st.p0
         m = len(p.bins)
         b0, b1 = st.b0, st.b1
         limit = self.min_progress
@@ -651,11 +672,7 @@ class PlateauDetector(Detector):
         # turned unstable), and the level it was judged settled to was no level.
         if st.scale > 0 and _given_back(p, b0, b1) > MOST_SETTLED * st.scale:
             return False
-        if st.tail and b1 >= m and points < TAIL_FRACTION * self._phase_points(p, b0):
-            return False
-        if st.tail and b1 >= m and points < TAIL_SERIES_FRACTION * p.n:
-            return False
-        if st.tail and points < TAIL_POINTS:
+        if self._tail_too_short(p, st):
             return False
         # A settled tail that a jump or an event cuts short (a raise, a collapse) rests on
         # the shape of its phase: it need not stand out against the trend before it (a
