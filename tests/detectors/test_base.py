@@ -20,6 +20,7 @@ from tbplateau.detectors.base import (
     prepare,
     stretch_kappa,
 )
+from tbplateau.detectors.plateau import PlateauDetector
 from tbplateau.series import Series
 from tbplateau.stats import Bins
 
@@ -51,6 +52,23 @@ def test_is_constant_of_a_long_quantised_series_as_its_definition() -> None:
             raw = p.raw_range(p0, p1)
             expected = raw.size > 1 and float(np.ptp(raw)) == 0.0
             assert p.is_constant(p0, p1) is expected, (p0, p1)
+
+
+def test_constant_segments_of_a_series_with_more_repeats_than_a_list_holds() -> None:
+    # a loss frozen for 5,000 points (a dead network): the repeat positions are an array,
+    # and every segment's constancy is still its definition (this once raised ValueError)
+    values = np.r_[np.linspace(2.0, 1.0, 1000), np.full(5000, 1.0)]
+    p = _prepared(values.tolist())
+    assert not isinstance(p._repeats, list)
+    expected = [float(np.ptp(p.raw_range(seg.p0, seg.p1))) == 0.0 for seg in p.segments]
+    assert p.constant_segments == [
+        e and seg.p1 - seg.p0 > 1 for e, seg in zip(expected, p.segments, strict=True)
+    ]
+    assert any(p.constant_segments)
+    found = PlateauDetector().detect(
+        Series("r", "loss", steps=np.arange(6000), values=values), "min"
+    )
+    assert [f.start_step for f in found if f.detail["constant"]] == [999]
 
 
 def test_stretch_kappa_weighs_every_overlapping_segment_in_order() -> None:

@@ -282,7 +282,7 @@ class Prepared(_Blocks):
         """:meth:`is_constant` of every segment's points, in order (memoised)."""
         cached: list[bool] | None = self.__dict__.get("_constant_segments")
         if cached is None:
-            if self._repeats:
+            if len(self._repeats):
                 cached = [self.is_constant(seg.p0, seg.p1) for seg in self.segments]
             else:  # no value repeats the one before it (most noisy curves)
                 cached = [False] * len(self.segments)

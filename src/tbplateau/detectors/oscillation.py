@@ -189,7 +189,10 @@ CALM_SHARE = 0.875
 loud stretch eight in ten over a dozen points)."""
 
 CALM_POINTS = 10
-"""Points before such swings whose steps are their calm: at least six of them."""
+"""Points before such swings whose steps are their calm (at least :data:`CALM_LEAST`)."""
+
+CALM_LEAST = 6
+"""Fewest points before swings that set in after a calm (the calm they are judged against)."""
 
 
 MIN_TURNS = 4
@@ -324,12 +327,13 @@ def _calm_then_swinging(
 ) -> tuple[int, int] | None:
     """Swings that set in after a calm, anywhere in ``values``: the run of large sign changes
     with a miss now and then (see :func:`_gapped_run`; each step ``bar`` or more) with the
-    most changes, at least :data:`CALM_GAPPED`, whose typical step is ``ratio`` times that of
-    the :data:`CALM_POINTS` points before it. Loud noise after a level shift changes sign this
-    often somewhere in a long stretch, but it is as loud before the run as in it. Returns
-    ``(first pair, pairs)``, or ``None``."""
+    most changes, when it has at least :data:`CALM_GAPPED` of them, starts after at least
+    :data:`CALM_LEAST` points and its typical step is ``ratio`` times that of the
+    :data:`CALM_POINTS` points before it (only that run is judged). Loud noise after a level
+    shift changes sign this often somewhere in a long stretch, but it is as loud before the
+    run as in it. Returns ``(first pair, pairs)``, or ``None``."""
     first, pairs, count = _gapped_run(_flips(values, bar), values.size)
-    if count < CALM_GAPPED or count < CALM_SHARE * pairs or first < 6:
+    if count < CALM_GAPPED or count < CALM_SHARE * pairs or first < CALM_LEAST:
         return None
     before = np.abs(np.diff(values[max(0, first - CALM_POINTS) : first + 1]))
     inside = np.abs(np.diff(values[first : first + pairs + 2]))

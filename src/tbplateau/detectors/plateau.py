@@ -885,6 +885,7 @@ def _split_at_frozen_ends(p: Prepared, stretches: list[_Stretch], limit: float) 
         cut = int(np.searchsorted(p.bins.start, run, side="right")) - 1
         if cut > st.b0:
             before = _Stretch(st.b0, cut, st.p0, run, tail=st.tail, phase=st.phase, whole=st.whole)
+            before.scale, before.recovered = st.scale, st.recovered  # a tail stays what it was
             out.append(before)
         b1 = st.b1 if stop >= st.p1 else int(np.searchsorted(p.bins.start, stop, side="left"))
         frozen = _Stretch(max(cut, st.b0), max(b1, cut + 1), run, stop, constant=True)

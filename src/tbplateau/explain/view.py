@@ -282,13 +282,13 @@ class _RunBuilder:
         curves: Curves,
         lr: LearningRate | None,
         pairs: Mapping[tuple[str, str], Partner],
-        overfits: tuple[str, str] | None,
+        overfit_series: tuple[str, str] | None,
     ) -> None:
         self.run = run
         self.curves = curves
         self.lr = lr
         self.pairs = pairs
-        self.overfits = overfits
+        self.overfit_series = overfit_series
         self.framework = detect_framework(s.tag for s in run.series)
         self.twins = twins(run, curves)
         self.priors = _priors(run, curves)
@@ -347,8 +347,8 @@ class _RunBuilder:
             side=None if partner is None else partner.side,
             partner=pcurve,
             partner_name=pname,
-            run_overfits=self.overfits is not None,
-            overfit_name=None if self.overfits is None else self._name(*self.overfits),
+            run_overfits=self.overfit_series is not None,
+            overfit_name=None if self.overfit_series is None else self._name(*self.overfit_series),
             warmup=self.warmup,
             chance=classes,
             chance_accuracy=_chance_accuracy(curve, meaning, self.classes),
@@ -562,11 +562,11 @@ def build_view(report: Report, curves: Curves) -> ReportView:
     ranked: list[tuple[tuple[int, int], int, tuple[str, ...]]] = []
     outside = [n for n in tags_by_run if n not in by_name]  # once, not once per group
     for i, group in enumerate(groups):
-        overfits = _overfitting_series(by_name, group)
+        overfitting = _overfitting_series(by_name, group)
         kin = [n for n in outside if _same_group(n, group)]
         for g in group:
             lr = find_learning_rate(g, (*group, *kin), curves, tags_by_run)
-            views[g] = _RunBuilder(by_name[g], curves, lr, pairs, overfits).build()
+            views[g] = _RunBuilder(by_name[g], curves, lr, pairs, overfitting).build()
         worst = min(views[g].severity for g in group)
         ranked.append(((worst[0], -worst[1]), i, group))
     ranked.sort()
