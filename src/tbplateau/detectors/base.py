@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import abc
 import bisect
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -268,48 +269,34 @@ class Prepared(_Blocks):
             found = int(np.searchsorted(repeats, hi - 1) - np.searchsorted(repeats, lo))
         return found == hi - lo - 1
 
-    @property
+    # Memos of the segmentation (functools.cached_property writes the instance's __dict__,
+    # which a frozen dataclass allows: computed once, never a field).
+
+    @functools.cached_property
     def segment_starts(self) -> dict[int, int]:
-        """The index of the segment that starts at each block ``b0`` (memoised)."""
-        cached: dict[int, int] | None = self.__dict__.get("_segment_starts")
-        if cached is None:
-            cached = {seg.b0: k for k, seg in enumerate(self.segments)}
-            object.__setattr__(self, "_segment_starts", cached)  # a memo, not a field
-        return cached
+        """The index of the segment that starts at each block ``b0``."""
+        return {seg.b0: k for k, seg in enumerate(self.segments)}
 
-    @property
+    @functools.cached_property
     def constant_segments(self) -> list[bool]:
-        """:meth:`is_constant` of every segment's points, in order (memoised)."""
-        cached: list[bool] | None = self.__dict__.get("_constant_segments")
-        if cached is None:
-            if len(self._repeats):
-                cached = [self.is_constant(seg.p0, seg.p1) for seg in self.segments]
-            else:  # no value repeats the one before it (most noisy curves)
-                cached = [False] * len(self.segments)
-            object.__setattr__(self, "_constant_segments", cached)  # a memo, not a field
-        return cached
+        """:meth:`is_constant` of every segment's points, in order."""
+        if not len(self._repeats):  # no value repeats the one before it (most noisy curves)
+            return [False] * len(self.segments)
+        return [self.is_constant(seg.p0, seg.p1) for seg in self.segments]
 
-    @property
+    @functools.cached_property
     def segment_ends(self) -> list[int]:
-        """``b1`` of every segment, in order (memoised)."""
-        cached: list[int] | None = self.__dict__.get("_segment_ends")
-        if cached is None:
-            cached = [seg.b1 for seg in self.segments]
-            object.__setattr__(self, "_segment_ends", cached)  # a memo, not a field
-        return cached
+        """``b1`` of every segment, in order."""
+        return [seg.b1 for seg in self.segments]
 
-    @property
+    @functools.cached_property
     def _repeats(self) -> list[int] | IntArray:
         """The positions ``i`` of the raw finite values equal to the one after them, in
-        order (memoised; as Python ints up to :data:`LIST_POINTS` of them, else the array:
-        a list of a million ints costs tens of MB and more time to build than it saves)."""
-        cached: list[int] | IntArray | None = self.__dict__.get("_repeats_memo")
-        if cached is None:
-            raw = self.raw_range(0, self.n)
-            found = np.flatnonzero(raw[1:] == raw[:-1])
-            cached = found.tolist() if found.size <= LIST_POINTS else found
-            object.__setattr__(self, "_repeats_memo", cached)  # a memo, not a field
-        return cached
+        order (as Python ints up to :data:`LIST_POINTS` of them, else the array: a list of
+        a million ints costs tens of MB and more time to build than it saves)."""
+        raw = self.raw_range(0, self.n)
+        found = np.flatnonzero(raw[1:] == raw[:-1])
+        return found.tolist() if found.size <= LIST_POINTS else found
 
 
 @dataclass(frozen=True, eq=False)
