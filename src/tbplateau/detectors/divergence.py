@@ -268,9 +268,20 @@ def _scales(p: Prepared, path: FloatArray, ep: _Episode) -> tuple[float, float]:
     lo = max(0, ep.b0 - 5)
     # each block's own noise, or the calmer blocks' just before it (as in _episodes): a
     # dip and a climb that start the blow-up a few blocks before its episode are loud
-    quiet = np.minimum(p.local[: ep.b0 + 1], trailing_median(p.local[: ep.b0 + 1], 10))
+    quiet = _quiet_noise(p.local[: ep.b0 + 1])
     local = quiet[lo : ep.b0] if ep.b0 > lo else quiet[ep.b0 : ep.b0 + 1]
     return progress, fast_median(local) * stretch_kappa(p, lo, max(ep.b0, lo + 1))
+
+
+QUIET_BLOCKS = 10
+"""Blocks before a block whose median noise is its calm (see :func:`_quiet_noise`)."""
+
+
+def _quiet_noise(local: FloatArray) -> FloatArray:
+    """The noise a fall is measured against at each block: its own, or the median of the
+    :data:`QUIET_BLOCKS` calmer blocks just before it, whichever is less (a blow-up is loud;
+    that is not noise)."""
+    return np.minimum(local, trailing_median(local, QUIET_BLOCKS))
 
 
 def _raw(p: Prepared, working: float) -> float:
@@ -292,9 +303,7 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
     episode the running best starts again from where it ended.
     """
     m = path.size
-    # the noise a fall is measured against: the block's own, or the calmer blocks just
-    # before it (a blow-up is loud; that is not noise)
-    quiet = np.minimum(p.local, trailing_median(p.local, 10))
+    quiet = _quiet_noise(p.local)
     seg_of = np.zeros(m, dtype=np.int64)
     for k, seg in enumerate(p.segments):
         seg_of[seg.b0 : seg.b1] = k
