@@ -380,3 +380,26 @@ def test_same_values_are_the_point_for_point_copies_nan_included() -> None:
     finite = Series("r", "v", steps=np.arange(6), values=np.nan_to_num(values))
     zero_first = Series("r", "w", steps=np.arange(6), values=np.r_[-0.0, finite.values[1:]])
     assert _same_values([finite, zero_first], finite) == [zero_first]  # -0.0 == 0.0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_recovered_blow_up_is_a_divergence_and_no_plateau(seed: int) -> None:
+    """After an LR raise the loss thrashes at 12-20x its level for 15 points of 170, then
+    comes back (a real edge-of-stability shape): one divergence over the thrashing, and no
+    plateau inside it (a blow-up is no level the metric settled at). The old code called
+    the thrashing a plateau, with no divergence."""
+    rng = np.random.default_rng(seed)
+    n, t0, length = 170, 75, 15
+    u = np.arange(n)
+    log = np.log(1.2) - 1.3 * (1 - np.exp(-u / 30)) + rng.normal(0, 0.01, n)
+    high = log[t0 - 1] + math.log(rng.uniform(12, 20))
+    log[t0 : t0 + length] = high + rng.normal(0, 0.4, length)
+    log[t0 + length :] -= 1.0
+    run = Run("r", ("r/events",), (Series("r", "loss", steps=u, values=np.exp(log)),))
+    found = list(analyze(Logdir("d", (run,))).findings())
+    div = [f for f in found if f.kind is FindingKind.DIVERGENCE]
+    assert [(f.start_step, f.end_step is not None) for f in div] == [(t0, True)], found
+    inside = [
+        f for f in found if f.kind is FindingKind.PLATEAU and t0 <= f.start_step < t0 + length
+    ]
+    assert inside == [], found

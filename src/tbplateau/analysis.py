@@ -359,25 +359,38 @@ def _resolve(found: list[Finding], series: Series) -> list[Finding]:
     """Settle overlaps between kinds on one series, then sort.
 
     A stretch that oscillates is flat on average; the plateau detector would report
-    it too, so a plateau mostly covered by an oscillation is dropped. Nothing else is
-    dropped: one kind's finding never hides another kind's event (a divergence inside
-    or after an oscillation, a blow-up into chaotic swings, or a collapse onto a lower
-    level that swings period-2 from there, stays; a jump straight into a clean period-2
-    orbit is no divergence by the divergence detector's own rule).
+    it too, so a plateau mostly covered by an oscillation is dropped, and so is a
+    plateau that ends and lies mostly inside a divergence the run came back from (the
+    thrashing of a blow-up is not a level the metric settled at; a plateau on the level
+    a collapse stays at is kept). Nothing else is dropped: one kind's finding never hides
+    another kind's event (a divergence inside or after an oscillation, a blow-up into
+    chaotic swings, or a collapse onto a lower level that swings period-2 from there,
+    stays; a jump straight into a clean period-2 orbit is no divergence by the divergence
+    detector's own rule).
     """
     osc = [f for f in found if f.kind is FindingKind.OSCILLATION]
+    blown = [f for f in found if f.kind is FindingKind.DIVERGENCE and f.end_step is not None]
     keep = []
     for f in found:
-        if f.kind is FindingKind.PLATEAU and osc:
-            a, b = _position(series, f.start_step), _position(series, f.end_step)
-            covered = 0
-            for o in osc:
-                oa, ob = _position(series, o.start_step), _position(series, o.end_step)
-                covered += max(0, min(b, ob) - max(a, oa))
-            if covered >= 0.5 * max(1, b - a):
+        if f.kind is FindingKind.PLATEAU:
+            if _mostly_inside(series, f, osc):
+                continue
+            if f.end_step is not None and _mostly_inside(series, f, blown):
                 continue
         keep.append(f)
     return sorted(keep, key=lambda f: f.sort_key)
+
+
+def _mostly_inside(series: Series, f: Finding, others: list[Finding]) -> bool:
+    """Whether half of ``f``'s points or more lie inside the stretches of ``others``."""
+    if not others:
+        return False
+    a, b = _position(series, f.start_step), _position(series, f.end_step)
+    covered = 0
+    for o in others:
+        oa, ob = _position(series, o.start_step), _position(series, o.end_step)
+        covered += max(0, min(b, ob) - max(a, oa))
+    return covered >= 0.5 * max(1, b - a)
 
 
 def _series_report(s: Series, goal: Goal, found: list[Finding], plan: JudgePlan) -> SeriesReport:
