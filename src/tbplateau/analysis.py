@@ -362,11 +362,11 @@ def _resolve(found: list[Finding], series: Series) -> list[Finding]:
     it too, so a plateau mostly covered by an oscillation is dropped, and so is a
     plateau that ends and lies mostly inside a divergence the run came back from (the
     thrashing of a blow-up is not a level the metric settled at; a plateau on the level
-    a collapse stays at is kept). Nothing else is dropped: one kind's finding never hides
-    another kind's event (a divergence inside or after an oscillation, a blow-up into
-    chaotic swings, or a collapse onto a lower level that swings period-2 from there,
-    stays; a jump straight into a clean period-2 orbit is no divergence by the divergence
-    detector's own rule).
+    a collapse stays at, and an exactly constant stretch inside it, are kept). Nothing
+    else is dropped: one kind's finding never hides another kind's event (a divergence
+    inside or after an oscillation, a blow-up into chaotic swings, or a collapse onto a
+    lower level that swings period-2 from there, stays; a jump straight into a clean
+    period-2 orbit is no divergence by the divergence detector's own rule).
     """
     osc = [f for f in found if f.kind is FindingKind.OSCILLATION]
     blown = [f for f in found if f.kind is FindingKind.DIVERGENCE and f.end_step is not None]
@@ -375,7 +375,8 @@ def _resolve(found: list[Finding], series: Series) -> list[Finding]:
         if f.kind is FindingKind.PLATEAU:
             if _mostly_inside(series, f, osc):
                 continue
-            if f.end_step is not None and _mostly_inside(series, f, blown):
+            thrashing = f.end_step is not None and not f.detail.get("constant")
+            if thrashing and _mostly_inside(series, f, blown):
                 continue
         keep.append(f)
     return sorted(keep, key=lambda f: f.sort_key)

@@ -246,7 +246,11 @@ class OverfittingDetector(Detector):
         if drop < self.min_worsening * pv.sigma:
             return None
         if pv.n <= SHORT:
+            # ...and large next to the level: a model that learned nothing (an accuracy
+            # at chance) has no best to fall from, only noise around it
             if drop < max(self.min_relative, SHORT_RELATIVE) * progress:
+                return None
+            if drop < _level_rise(pv, best):
                 return None
         elif drop < self.min_relative * progress and drop < _level_rise(pv, best):
             return None
