@@ -71,6 +71,8 @@ def test_four_validation_points_that_rise_past_their_start_are_overfitting() -> 
     tr = Series("r", "train_loss", steps=np.arange(40) * 10, values=train)
     found = OverfittingDetector().detect_pair(v, tr, "min")
     assert [f.start_step for f in found] == [199]
+    # four evaluations make no finding certain
+    assert 0.5 <= found[0].confidence <= 0.875
 
 
 @pytest.mark.parametrize("seed", range(6))
