@@ -4,6 +4,7 @@ Usage::
 
     PYTHONPATH=src python benchmarks/bench_quality.py [--split dev|test|both] [--kind KIND ...]
         [--no-rules] [--open-cases] [--show-cases] [--show-test-cases] [--scale 1.0]
+        [--pool DIR]
 
 The set (``tbplateau.evaluation.evalset``): real training runs made by ``train_reference``
 (``evalset/real/*``, labels from what each script did), the legacy ``fixtures/*`` runs
@@ -22,7 +23,10 @@ its kind and unscored elsewhere. tbplateau is read through its JSON document.
 The test split is for scoring a finished change: only aggregate tables are printed.
 ``--show-cases`` prints every dev case's labels and findings; the test split's only with
 ``--show-test-cases``. ``--open-cases`` adds the issue's open cases as a separate group,
-never in the main tables.
+never in the main tables. ``--pool DIR`` also scores the tuning pool made by
+``python -m train_reference.evalset.generate --pool --quick --out DIR`` (760 real runs, not
+committed; neither split): tune on ``dev`` and the pool together, and a change that helps
+``dev`` alone is tuning noise.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from tbplateau.evaluation.benchmark import (
     format_reliability,
     predict_all,
 )
-from tbplateau.evaluation.evalset import TWINS_FROM, evaluation_cases
+from tbplateau.evaluation.evalset import POOL, TWINS_FROM, evaluation_cases, load_real_cases
 from tbplateau.findings import FindingKind
 
 
@@ -58,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"real runs of the first set only (seeds below {TWINS_FROM}), without the twins",
     )
+    ap.add_argument("--pool", metavar="DIR", default=None, help="also score this tuning pool")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     c0 = time.process_time()
@@ -65,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     cases = evaluation_cases(args.split, synthetic_scale=args.scale, open_cases=args.open_cases)
     if args.first_set:
         cases = [c for c in cases if c.source != "real" or c.seed < TWINS_FROM]
+    if args.pool:
+        pool = load_real_cases(args.pool)
+        if not pool or any(c.split != POOL for c in pool):
+            ap.error(f"{args.pool}: no tuning pool (train_reference.evalset.generate --pool)")
+        cases += pool
     systems = [OURS] if args.no_rules else [OURS, *RULES]
     preds = predict_all(cases, systems)
     series = sum(len(c.logdir.runs[i].series) for c in cases for i in range(len(c.logdir.runs)))
@@ -75,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(cases)} cases ({series} series, {real_series} in real evalset runs), "
         f"{sum(len(c.labels) for c in cases)} labels; split {args.split}"
     )
-    for split in ("dev", "test") if args.split == "both" else (args.split,):
+    splits = ("dev", "test") if args.split == "both" else (args.split,)
+    for split in (*splits, POOL) if args.pool else splits:
         main_cases = [c for c in cases if c.split == split and c.source != "open"]
         print(f"\n=== {split} ===")
         groups = (
@@ -84,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             ("combined", main_cases),
         )
         for title, group in groups:
-            if group:
+            if group and (title != "combined" or len(group) > len(groups[0][1])):
                 print()
                 print(format_group(f"{split} · {title}", group, preds, kinds))
         print(f"\n{split} · reliability (tbplateau, combined)")

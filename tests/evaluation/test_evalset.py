@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
+from tbplateau.errors import TbplateauError
 from tbplateau.evaluation.evalset import EVALSET_ROOT, evaluation_cases, load_real_cases
 from tbplateau.evaluation.families import split_of
 from tbplateau.findings import FindingKind
@@ -71,3 +74,22 @@ def test_fully_labelled_entries_name_real_series() -> None:
         assert case.complete is not None
         for run, tag in case.complete:
             assert case.logdir[run][tag] is not None
+
+
+def _copy_run(src: str, dst: Path, seed: int, split: str) -> None:
+    shutil.copytree(EVALSET_ROOT / src, dst)
+    doc = json.loads((dst / "labels.json").read_text())
+    doc.update(seed=seed, split=split)
+    (dst / "labels.json").write_text(json.dumps(doc))
+
+
+@pytest.mark.skipif(not (EVALSET_ROOT / "lr_raise_s00").is_dir(), reason="no evalset/real")
+def test_a_tuning_pool_run_is_neither_dev_nor_test(tmp_path: Path) -> None:
+    _copy_run("lr_raise_s00", tmp_path / "pool" / "lr_raise_s600", 600, "pool")
+    _copy_run("lr_raise_s01", tmp_path / "pool" / "lr_raise_s601", 601, "pool")
+    cases = load_real_cases(tmp_path / "pool")
+    assert [c.split for c in cases] == ["pool", "pool"]
+    # a pool seed whose labels say otherwise is refused, as any split mismatch
+    _copy_run("lr_raise_s00", tmp_path / "bad" / "lr_raise_s602", 602, "dev")
+    with pytest.raises(TbplateauError, match="split"):
+        load_real_cases(tmp_path / "bad")

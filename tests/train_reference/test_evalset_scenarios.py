@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import replace
 
 from train_reference.evalset.scenarios import (
     MORE_FROM,
     MORE_TWINS,
+    POOL_FROM,
+    POOL_OTHER,
+    POOL_RUNS,
     SCENARIOS,
     TWINS_FROM,
     all_specs,
+    pool_specs,
     seeds_of,
     split_of,
 )
@@ -79,3 +83,20 @@ def test_gd_unstable_varies_data_batch_and_raise_beyond_edge_of_stability() -> N
 
 def test_the_scorer_knows_where_the_twins_start() -> None:
     assert evalset.TWINS_FROM == TWINS_FROM
+
+
+def test_the_tuning_pool_is_neither_split_and_shares_no_seed_with_the_set() -> None:
+    pool = pool_specs(quick=True)
+    counts = Counter(s.scenario for s in pool)
+    assert counts == {k: POOL_RUNS.get(k, POOL_OTHER) for k in SCENARIOS}
+    assert {split_of(s.seed) for s in pool} == {"pool"}
+    assert {s.writer for s in pool} == {"torch_scalar", "torch_scalars"}
+    assert len({s.name for s in pool}) == len(pool)
+    in_set = {(s.scenario, s.seed) for s in all_specs(quick=True)}
+    assert max(s.seed for s in all_specs(quick=True)) < POOL_FROM
+    assert not in_set & {(s.scenario, s.seed) for s in pool}
+    assert {split_of(s.seed) for s in all_specs(quick=True)} == {"dev", "test"}
+
+
+def test_the_scorer_knows_where_the_pool_starts() -> None:
+    assert evalset.POOL_FROM == POOL_FROM

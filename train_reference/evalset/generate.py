@@ -3,7 +3,9 @@
 Each run of :mod:`train_reference.evalset.scenarios` is trained and logged live by its writer into
 ``OUT/<name>/``, then labelled from the event files read back (:mod:`.labelling`) and its
 ``labels.json`` written. ``--only NAME ...`` and ``--ci`` (a representative handful) select runs;
-``--jobs N`` trains N at a time in separate processes.
+``--jobs N`` trains N at a time in separate processes. ``--pool`` makes the tuning pool instead
+(:func:`~train_reference.evalset.scenarios.pool_specs`; 760 runs, not committed:
+``--pool --quick --jobs 16 --out ../tuning-pool``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 from train_reference.common import reset_dir
 from train_reference.evalset.labelling import Layout, derive, events_of, spec_from_json
-from train_reference.evalset.scenarios import CI_SUBSET, all_specs, split_of
+from train_reference.evalset.scenarios import CI_SUBSET, all_specs, pool_specs, split_of
 from train_reference.evalset.spec import RunSpec
 
 SCHEMA = "tbplateau.train_reference.labels/1"
@@ -150,13 +152,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--relabel", action="store_true", help="only derive the labels of OUT/* again (no training)"
     )
+    ap.add_argument("--pool", action="store_true", help="the tuning pool, not the set")
     args = ap.parse_args(argv)
     if args.relabel:
         for labels_file in sorted(args.out.glob("*/labels.json")):
             doc = relabel(labels_file.parent)
             print(f"{labels_file.parent.name}: {len(doc['labels'])} labels", file=sys.stderr)
         return 0
-    specs = all_specs(args.quick, natives=not args.no_native)
+    specs = (
+        pool_specs(args.quick) if args.pool else all_specs(args.quick, natives=not args.no_native)
+    )
     if args.list:
         for s in specs:
             print(

@@ -11,6 +11,11 @@ parity, so one split never saw some conditions (``edge_of_stability``'s x30 and 
 test-only, ``lr_raise`` on digits, breast cancer and moons too). Seeds from :data:`TWINS_FROM` on
 are twins: seeds ``2k`` and ``2k + 1`` share every condition (``seed // 2`` chooses) and differ
 only in the random seed, so both splits see every condition. The first set is kept as it was.
+
+A third group, the tuning **pool** (:func:`pool_specs`, seeds from :data:`POOL_FROM`), is neither
+split and is not committed: generated on demand (``generate --pool``), it gives tuning more real
+curves than ``dev`` alone (every scenario, torch writers), so a change that helps ``dev`` but not
+the pool shows as tuning noise before ``test`` is ever scored.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ from train_reference.evalset.spec import RunSpec
 __all__ = [
     "MORE_FROM",
     "MORE_TWINS",
+    "POOL_FROM",
+    "POOL_RUNS",
     "SCENARIOS",
     "TWINS_FROM",
     "all_specs",
+    "pool_specs",
     "seeds_of",
     "split_of",
 ]
@@ -38,7 +46,9 @@ OPTS = ("adam", "momentum", "rmsprop", "sgd", "adamw")
 
 
 def split_of(seed: int) -> str:
-    """``"test"`` for an odd seed, ``"dev"`` for an even one."""
+    """``"test"`` for an odd seed, ``"dev"`` for an even one; ``"pool"`` from :data:`POOL_FROM`."""
+    if seed >= POOL_FROM:
+        return "pool"
     return "test" if seed % 2 else "dev"
 
 
@@ -410,6 +420,31 @@ CI_SUBSET = (
     "long_steps_s00",  # 1,500+ points
 )
 """Regenerated and checked by CI: every writer and a representative scenario of each kind."""
+
+
+POOL_FROM = 600
+"""The first seed of the tuning pool (:func:`pool_specs`): far above every seed of the set."""
+
+POOL_RUNS = {"edge_of_stability": 160, "lr_raise": 80, "gd_unstable": 80}
+"""Pool runs per scenario (seeds ``POOL_FROM ..``); every other scenario has :data:`POOL_OTHER`.
+The three scenarios whose runs oscillate get more: that kind has the fewest labels."""
+
+POOL_OTHER = 40
+
+
+def pool_specs(quick: bool) -> list[RunSpec]:
+    """The tuning pool's runs: seeds from :data:`POOL_FROM` of every scenario, conditions
+    chosen as for twins, written by the two ``SummaryWriter`` writers in turn (no framework
+    beyond torch is needed to make it)."""
+    from dataclasses import replace
+
+    out = []
+    for scenario, (make, _, _) in SCENARIOS.items():
+        count = POOL_RUNS.get(scenario, POOL_OTHER)
+        for seed in range(POOL_FROM, POOL_FROM + count):
+            spec = make(seed, quick)
+            out.append(replace(spec, writer=("torch_scalar", "torch_scalars")[seed % 2]))
+    return out
 
 
 def all_specs(quick: bool, natives: bool = True) -> list[RunSpec]:

@@ -25,6 +25,8 @@ from tbplateau.findings import Finding, FindingKind
 __all__ = [
     "EVALSET_ROOT",
     "FIXTURES_ROOT",
+    "POOL",
+    "POOL_FROM",
     "TWINS_FROM",
     "evaluation_cases",
     "findings_from_document",
@@ -38,6 +40,13 @@ TWINS_FROM = 100
 """Real runs with a seed below this are the first set; from it on, twin seeds ``2k``, ``2k + 1``
 share their conditions (``train_reference.evalset.scenarios.TWINS_FROM``, which must agree)."""
 
+POOL_FROM = 600
+"""Real runs with a seed from this on belong to the tuning pool, split :data:`POOL`: neither
+``dev`` nor ``test``, made on demand and never committed
+(``train_reference.evalset.scenarios.POOL_FROM``, which must agree)."""
+
+POOL = "pool"
+
 
 def _complete(doc: Mapping[str, Any]) -> dict[tuple[str, str], frozenset[FindingKind]]:
     out: dict[tuple[str, str], frozenset[FindingKind]] = {}
@@ -50,8 +59,9 @@ def _complete(doc: Mapping[str, Any]) -> dict[tuple[str, str], frozenset[Finding
 def load_real_cases(root: str | Path = EVALSET_ROOT, *, source: str = "real") -> list[Case]:
     """Cases from ``root/<name>/labels.json`` folders (the real runs, or legacy fixtures).
 
-    A ``labels.json`` with a ``seed`` gives its split by :func:`split_of` (and must say the
-    same); one without (the legacy fixtures) is ``dev`` and fully labelled.
+    A ``labels.json`` with a ``seed`` gives its split by :func:`split_of`, or :data:`POOL` from
+    :data:`POOL_FROM` on (and must say the same); one without (the legacy fixtures) is ``dev``
+    and fully labelled.
     """
     from tbplateau.reader import read_logdir
 
@@ -67,7 +77,7 @@ def load_real_cases(root: str | Path = EVALSET_ROOT, *, source: str = "real") ->
         split = "dev"
         complete = None
         if seed is not None:
-            split = split_of(int(seed))
+            split = POOL if int(seed) >= POOL_FROM else split_of(int(seed))
             if raw.get("split", split) != split:
                 raise TbplateauError(f"{folder}/labels.json: split {raw['split']!r} != {split!r}")
             complete = _complete(raw)
