@@ -286,7 +286,8 @@ class PlateauDetector(Detector):
         """Join two plateaus at one level and of like noise that a brief excursion
         separates (see :func:`_brief_excursion`): the metric left its level for a moment
         and came back to it, one plateau from the first one's start to the second one's
-        end."""
+        end. The level it left is that of the first one's last blocks (as many as the
+        second one has): a settled tail may still have crept at its start."""
         out: list[_Stretch] = []
         for st in sorted(kept, key=lambda g: g.b0):
             prev = out[-1] if out else None
@@ -294,7 +295,9 @@ class PlateauDetector(Detector):
                 prev is not None
                 and not (prev.constant or st.constant)
                 and _brief_excursion(p, prev, st)
-                and self._same_level(p, prev.b0, prev.b1, st.b0, st.b1)
+                and self._same_level(
+                    p, max(prev.b0, prev.b1 - (st.b1 - st.b0)), prev.b1, st.b0, st.b1
+                )
                 and self._same_calm(p, prev, st)
             ):
                 prev.b1, prev.p1 = st.b1, st.p1
