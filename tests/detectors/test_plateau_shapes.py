@@ -233,6 +233,20 @@ def test_no_progress_from_the_first_point(goal: str, n: int, seed: int) -> None:
     assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_an_accuracy_near_its_ceiling_that_halves_its_errors_made_progress(seed: int) -> None:
+    """TheCodeheadMT: ten epochs of a validation accuracy from 0.959 to 0.979 (its errors
+    halved), then flat. Its whole range is 2 % of its level, but 70 % of its distance to 1:
+    no plateau from the first epoch."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(10, dtype=np.float64)
+    acc = 0.979 - 0.02 * np.exp(-t / 1.5) + rng.normal(0.0, 0.0015, 10)
+    s = series(acc, "accuracy")
+    found = analyse(s, "max")
+    early = [f for f in of_kind(found, FindingKind.PLATEAU) if position(s, f.start_step) < 3]
+    assert early == [], describe(s, found)
+
+
 def test_a_short_series_that_falls_an_order_of_magnitude_is_no_plateau() -> None:
     """Five evaluations of an object-detection loss: 10.6 at the first, then 0.3-0.5.
     The first fall inflates the noise; it is still progress, not a plateau."""

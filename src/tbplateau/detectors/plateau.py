@@ -1006,11 +1006,15 @@ def _held(p: Prepared) -> bool:
 
 def _no_progress(p: Prepared) -> bool:
     """Whether the whole series stays within :data:`NO_PROGRESS` of its level (90 % of its
-    points; on a log scale, 2 % of the loss; else 2 % of the metric's typical size)."""
+    points; on a log scale, 2 % of the loss; else 2 % of the metric's typical size, or of
+    its typical distance to 1 for a metric to maximise that lies in [0, 1]: an accuracy
+    from 0.959 to 0.979 halved its errors)."""
     if p.n < 4:
         return False
     lo, hi = fast_quantiles(p.y, (0.05, 0.95))
     scale = 1.0 if p.log_scale else fast_median(np.abs(p.y))
+    if not p.log_scale and p.goal == "max" and lo >= 0.0 and hi <= 1.0:
+        scale = min(scale, fast_median(1.0 - p.y))
     return bool(hi - lo <= NO_PROGRESS * scale)
 
 
