@@ -75,7 +75,8 @@ CONFIDENCE = 0.8
 
 LOUD_RATIO = 6.0
 """Swings without regular alternation count from this many times the reference noise,
-when they bounce around the old level (not a level shift with noise on top)."""
+when they bounce around the old level (not a level shift with noise on top) and go on to
+the end of the series."""
 
 
 def _phase_of(p: Prepared, limit: float) -> npt.NDArray[np.int64]:
@@ -560,7 +561,8 @@ class OscillationDetector(Detector):
     twenty anywhere), or regularly (the residuals' autocorrelation at some lag of 1 to 5
     is below -0.6, at blocks or at points: period-2 swings at the edge of stability, a
     sine-like burst; below -0.75 on a new level right after a jump, where noise that
-    bounces looks half regular), or, without that regularity, are six times the
+    bounces looks half regular), or, without that regularity, go on to the end of the
+    series (chaos after a blow-up that dies out is no oscillation), are six times the
     reference, bounce around the level the curve had reached before them (a level shift
     with noise on top is not a swing), do not improve on it (a noisy descent is not
     either) and show no trend of more than ``max_trend`` amplitudes. A loud stretch at
@@ -926,6 +928,11 @@ class OscillationDetector(Detector):
             # (noise bouncing there looks half regular: see _thrown)
             clear = coherence >= CLEAR_COHERENCE
             return c0 == lo or clear or not _thrown(p, lo, b1, loud, need, size)
+        if pb < p.n:
+            # irregular loud swings that stop before the end: chaos after a blow-up that
+            # dies out, or noise by a point or two after a frozen stretch (issue 8: an
+            # oscillation is repeated alternation; without it, only swings that go on count)
+            return False
         # irregular swings: not a climb or a fall, and around the level before them
         line = fit_line(p.bins.x[lo:b1], p.bins.y[lo:b1])
         trend = abs(line.slope * float(p.bins.x[b1 - 1] - p.bins.x[lo]))
