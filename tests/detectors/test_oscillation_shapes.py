@@ -764,6 +764,8 @@ def _calm_then_swings(seed: int, n: int, swinging: bool) -> tuple[np.ndarray, in
 _WEAK_CALM_SWINGS: dict[tuple[int, int], str] = {
     (400, 3): "a skipped sign change lands on two equal heights: a flat step, two misses in "
     "a row, that cut the swings into runs of 10 and 3 sign changes",
+    (400, 7): "a skipped sign change lands on a step of a factor of 1.047, under the smallest "
+    "swing (LOG_SWING): two misses in a row, that cut the swings into runs of 4 and 8",
 }
 
 
@@ -884,4 +886,25 @@ def test_an_accuracy_noisy_by_a_point_or_two_for_a_while_is_not_an_oscillation(
     v[t0:t1] += -0.015 + rng.normal(0.0, 0.02, t1 - t0)
     s = series(np.minimum(np.round(v / grid) * grid, 1.0), "accuracy")
     found = OscillationDetector().detect(s, "max", events=(t0,))
+    assert not found, describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [110, 220])
+def test_a_period_two_ripple_of_a_factor_of_1_045_is_not_an_oscillation(n: int, seed: int) -> None:
+    # After an LR spike a loss drops, swings a few times, then decays with a period-2
+    # ripple: every step moves it by a factor of 1.044-1.049, up and down, for a dozen
+    # points or more (gd_unstable runs of the extra pool). That is noise that follows the
+    # level; a swing of a loss moves it by a factor of 1.1 or more (LOG_SWING).
+    rng = np.random.default_rng(900 + seed)
+    t0 = int(0.4 * n)
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(0.2) - 0.2 * t / n + noise(rng, n, 0.001)
+    log[t0:] -= 1.0
+    k = np.arange(int(rng.integers(16, 24)))
+    half = 0.5 * math.log(float(rng.uniform(1.044, 1.049)))
+    big = np.where(k < 5, 0.5 * math.log(1.25), half)  # a few swings of 25 % first
+    log[t0 + 4 : t0 + 4 + k.size] += big * np.where(k % 2 == 0, 1.0, -1.0)
+    s = series(np.exp(log))
+    found = OscillationDetector().detect(s, "min", events=(t0,))
     assert not found, describe(s, found)
