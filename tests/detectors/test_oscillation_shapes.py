@@ -908,3 +908,23 @@ def test_a_period_two_ripple_of_a_factor_of_1_045_is_not_an_oscillation(n: int, 
     s = series(np.exp(log))
     found = OscillationDetector().detect(s, "min", events=(t0,))
     assert not found, describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [44, 60])
+def test_swings_a_few_points_after_a_raise_start_at_the_raise(n: int, seed: int) -> None:
+    # An LR raise throws the loss up twentyfold; it comes down for a few points, then
+    # swings period-2 (lr_raise runs of the extra pool): the oscillation the
+    # raise set off starts at the raise, not where the clean alternation begins.
+    rng = np.random.default_rng(1100 + seed)
+    t0 = n // 2
+    t = np.arange(n, dtype=np.float64)
+    log = math.log(1.0) - 0.3 * np.minimum(t, t0) / t0 + noise(rng, n, 0.005)
+    top = log[t0 - 1] + math.log(20.0)
+    log[t0 : t0 + 4] = top + np.array([0.0, -0.3, -0.6, -0.9])  # coming down, no swing yet
+    k = np.arange(n - t0 - 4)
+    log[t0 + 4 :] = top - 0.4 + 0.35 * np.where(k % 2 == 0, 1.0, -1.0) + noise(rng, k.size, 0.05)
+    s = series(np.exp(log))
+    found = OscillationDetector().detect(s, "min", events=(t0,))
+    assert found, describe(s, found)
+    assert near(s, found[0].start_step, t0), describe(s, found)
