@@ -928,3 +928,24 @@ def test_swings_a_few_points_after_a_raise_start_at_the_raise(n: int, seed: int)
     found = OscillationDetector().detect(s, "min", events=(t0,))
     assert found, describe(s, found)
     assert near(s, found[0].start_step, t0), describe(s, found)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [60, 120])
+def test_swings_that_stumble_after_a_raise_start_at_the_raise(n: int, seed: int) -> None:
+    # At the edge of stability the loss swings period-2 from the raise on, misses a sign
+    # change once (chaos), then swings on for longer (edge_of_stability runs of the extra
+    # pool): the oscillation starts at the raise, not where its longest clean run begins.
+    rng = np.random.default_rng(1200 + seed)
+    t0 = n // 2
+    t = np.arange(n, dtype=np.float64)
+    log = -0.3 * np.minimum(t, t0) / t0 + noise(rng, n, 0.005)
+    top = log[t0 - 1] + math.log(40.0)
+    k = np.arange(n - t0)
+    sign = np.where(k % 2 == 0, 1.0, -1.0)
+    sign[14:] *= -1.0  # one missed sign change after fourteen swings
+    log[t0:] = top + 0.6 * sign + noise(rng, k.size, 0.05)
+    s = series(np.exp(log))
+    found = OscillationDetector().detect(s, "min", events=(t0,))
+    assert found, describe(s, found)
+    assert near(s, found[0].start_step, t0), describe(s, found)

@@ -894,9 +894,10 @@ class OscillationDetector(Detector):
         size = max(fast_median(amp[s0:s1]), half)
         if size < least * (1 - ROUNDING) or size / max(ref, 1e-300) < self.min_ratio:
             return None, run
-        # swings that start right after the jump the stretch starts at (or set off by it) start
-        # at the jump
-        start = pa if set_off or (jumped and i0 < SETTLE_POINTS) else q0
+        # swings set off by the jump the stretch starts at, or with a run of MIN_FLIPS sign
+        # changes within SETTLE_POINTS of it (however long a later run), start at the jump
+        early = jumped and _alternating_run(p.y[pa:pb], bar, SETTLE_POINTS)[1] >= MIN_FLIPS
+        start = pa if set_off or early else q0
         share = max(regular, ALTERNATION_SHARE)
         return self._finding(series, p, start, q1, size, ref, share, regular, run), run
 
