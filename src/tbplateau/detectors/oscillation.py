@@ -159,9 +159,9 @@ points, eight steps inside a block or two are a blip of the noise after a level 
 (sustained swings there show at blocks and are judged there)."""
 
 JUMP_STEPS = 5.0
-"""A jump this many set-off steps high (15 % of the level, or five times the noise bar)
-makes the swings after it count with a miss here and there (chaos at the edge of
-stability skips a sign change now and then), each step a :data:`JUMP_SHARE` of the jump."""
+"""After a jump this many set-off steps high (15 % of the level, or five times the noise
+bar) the swings that count with a miss here and there (chaos at the edge of stability
+skips a sign change now and then) must each step a :data:`JUMP_SHARE` of the jump too."""
 
 JUMP_SHARE = 0.1
 """Smallest step of the swings after a jump, as a share of the jump: noise at the new level
@@ -303,10 +303,11 @@ def _set_off(
     that starts among the first :data:`SETTLE_POINTS` pairs after ``pa`` or after a
     later phase change within them (an LR raise, then the jump it causes a few points
     on), and spans :data:`SET_OFF_BLOCKS` blocks, ``None`` when there is none. The run has
-    ``MIN_FLIPS - 1`` changes in a row, each step ``bar`` or more; or, after a jump of
-    :data:`JUMP_STEPS` such steps, :data:`MIN_FLIPS` changes with a miss here and
-    there (see :func:`_gapped_run`), each step :data:`JUMP_SHARE` of the jump or more;
-    or :data:`LATE_RUN` changes in a row that start within :data:`LATE_SETTLE` pairs."""
+    ``MIN_FLIPS - 1`` changes in a row, each step ``bar`` or more; or :data:`MIN_FLIPS`
+    changes with a miss here and there (see :func:`_gapped_run`; as the evaluation set's
+    labels count alternation), each step ``bar`` or more and, after a jump of
+    :data:`JUMP_STEPS` such steps, :data:`JUMP_SHARE` of the jump or more; or
+    :data:`LATE_RUN` changes in a row that start within :data:`LATE_SETTLE` pairs."""
     v = p.y[pa:pb]
     changes = p.bins.start[np.flatnonzero(phase[1:] != phase[:-1]) + 1]
     later = changes[(changes > pa) & (changes <= pa + SETTLE_POINTS)]
@@ -314,9 +315,9 @@ def _set_off(
     first, pairs = _alternating_run(v, bar, settle)
     if pairs < MIN_FLIPS - 1 and pa > 0:
         jump = abs(fast_median(v[: SETTLE_POINTS + 8]) - float(p.y[pa - 1]))
-        if jump >= JUMP_STEPS * bar:
-            first, pairs, count = _gapped_run(_flips(v, JUMP_SHARE * jump), settle)
-            pairs = pairs if count >= MIN_FLIPS else 0
+        step = max(bar, JUMP_SHARE * jump) if jump >= JUMP_STEPS * bar else bar
+        first, pairs, count = _gapped_run(_flips(v, step), settle)
+        pairs = pairs if count >= MIN_FLIPS else 0
     if pairs < MIN_FLIPS - 1:  # swings that settle in once the chaos is over
         first, pairs = _alternating_run(v, bar, settle - SETTLE_POINTS + LATE_SETTLE)
         pairs = pairs if pairs >= LATE_RUN else 0
