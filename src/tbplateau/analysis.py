@@ -210,7 +210,10 @@ def _overfitting(
 
     Every (validation, training) pair is judged; a run whose pairs overfit gets one
     finding, that of its loss pair (the validation loss minimum) when it has one,
-    else its most confident pair, with the other pairs named in ``detail.also``.
+    else its most confident pair, with the other pairs named in ``detail.also``. A
+    validation run without a loss pair of its own beside one with it (a writer that logs
+    every metric to a run of its own, ``Loss_val`` and ``Accuracy_val``) gets none: the
+    group's verdict is its validation loss's, reported once.
     The rise is then explained, not reported as a divergence, on every validation
     series of the run from the onset on (an accuracy that sags as the loss rises),
     and on any copy of them (Keras writes every validation metric twice).
@@ -222,6 +225,7 @@ def _overfitting(
     by_name = {r.name: r for r in runs}
     found: dict[str, list[Finding]] = {}
     validation_tags: dict[str, set[str]] = {}
+    with_loss: set[str] = set()  # validation runs with a judged loss pair
     for pair in pair_series(runs):
         val, vgoal = by_key[(pair.validation_run, pair.validation_tag)]
         train, tgoal = by_key[(pair.training_run, pair.training_tag)]
@@ -232,6 +236,8 @@ def _overfitting(
         if FindingKind.OVERFITTING not in vplan.kinds & tplan.kinds:
             continue  # the tag table says this pair is not judged for overfitting
         validation_tags.setdefault(pair.validation_run, set()).add(pair.validation_tag)
+        if _is_loss(pair.validation_tag):
+            with_loss.add(pair.validation_run)
         found.setdefault(pair.validation_run, []).extend(
             over.detect_pair(val, train, vgoal, training_goal=tgoal)
         )
@@ -246,24 +252,41 @@ def _overfitting(
         ]
         if also:
             main = replace(main, detail={**main.detail, "also": also})
-        out[run_name].append(main)
-        run = by_name[run_name]
-        for tag in sorted(validation_tags[run_name]):
-            val = by_key[(run_name, tag)][0]
-            onset = next((f for f in fs if f.tags[0] == tag), main)
-            for target in (val, *_same_values(run.series, val)):
-                key = (run_name, target.tag)
-                moved = _at_positions_of(_onset_in(onset, main, val), val, target)
-                series_findings[key] = _explained_by_overfitting(
-                    series_findings[key], moved, target
-                )
+        if run_name in with_loss or not with_loss:
+            # a validation run without a loss of its own, beside one with it (a writer that
+            # logs each metric to a run of its own): the group's verdict is its loss's
+            out[run_name].append(main)
+        vals = [by_key[(run_name, tag)][0] for tag in sorted(validation_tags[run_name])]
+        _explain_rises(by_name[run_name], vals, fs, main, series_findings)
     return out
+
+
+def _explain_rises(
+    run: Run,
+    vals: Sequence[Series],
+    fs: Sequence[Finding],
+    main: Finding,
+    series_findings: dict[tuple[str, str], list[Finding]],
+) -> None:
+    """Drop the rises that the run's overfitting explains from the findings of its
+    validation series ``vals`` and of their copies (see :func:`_explained_by_overfitting`),
+    each from the onset of its own pair when it has one, else from the run's."""
+    for val in vals:
+        onset = next((f for f in fs if f.tags[0] == val.tag), main)
+        for target in (val, *_same_values(run.series, val)):
+            key = (run.name, target.tag)
+            moved = _at_positions_of(_onset_in(onset, main, val), val, target)
+            series_findings[key] = _explained_by_overfitting(series_findings[key], moved, target)
+
+
+def _is_loss(tag: str) -> bool:
+    """Whether a validation tag is a loss (what overfitting is judged on first)."""
+    return resolve_goal(tag) == "min" and "loss" in tag.lower()
 
 
 def _main_pair_key(f: Finding) -> tuple[int, float, int]:
     """Loss pairs first, then the most confident, then the earliest."""
-    is_loss = resolve_goal(f.tags[0]) == "min" and "loss" in f.tags[0].lower()
-    return (0 if is_loss else 1, -f.confidence, f.start_step)
+    return (0 if _is_loss(f.tags[0]) else 1, -f.confidence, f.start_step)
 
 
 def _onset_in(own: Finding, main: Finding, val: Series) -> Finding:

@@ -122,9 +122,9 @@ def test_short_validation_series_with_a_small_wobble_is_not_overfitting(n: int) 
     assert OverfittingDetector().detect_pair(v, tr, "min") == []
 
 
-def test_outlying_is_three_typical_long_run_units_bit_for_bit() -> None:
+def test_outlying_is_outlier_units_of_the_typical_long_run_noise_bit_for_bit() -> None:
     from tbplateau.detectors.base import levels
-    from tbplateau.detectors.overfitting import _outlying
+    from tbplateau.detectors.overfitting import OUTLIER_UNITS, _outlying
     from tbplateau.stats import fast_median
 
     decided = {True: 0, False: 0}
@@ -135,13 +135,13 @@ def test_outlying_is_three_typical_long_run_units_bit_for_bit() -> None:
         e = np.zeros(t.size)
         for i in range(1, t.size):
             e[i] = 0.2 * (seed % 5) * e[i - 1] + rng.normal(0, 0.02)
-        spikes = np.where(rng.random(t.size) < 0.03, rng.normal(0, 0.3, t.size), 0.0)
+        spikes = np.where(rng.random(t.size) < 0.03, rng.normal(0, 0.6, t.size), 0.0)
         y = 0.5 + np.exp(-t / 80) + 2e-4 * np.maximum(t - 250, 0) + e + spikes
         p = levels(Series("r", "val_loss", steps=t, values=y), "min")
         refitted += p.kappa != p.first_kappa
         typical = fast_median(p.local) * p.kappa
         for b in range(len(p.bins)):
-            expected = bool(p.bins.y[b] - p.smooth[b] > 3.0 * typical)
+            expected = bool(p.bins.y[b] - p.smooth[b] > OUTLIER_UNITS * typical)
             assert _outlying(p, b) is expected, (seed, b)
             decided[expected] += 1
     assert refitted

@@ -52,14 +52,17 @@ White noise around local lines (whose fit leaves the residuals anti-correlated a
 a few values) reaches 0.42 in one stretch in ten and 0.5 in 1-5 % of stretches of 16-50
 values; a sine of period 4-10 well above the noise about 0.8, period-2 swings 0.95."""
 
-LOG_SWING = 0.04
+LOG_SWING = 0.05
 """Smallest peak of the swings of a loss judged on a log scale, in log units from the
-local line: 4 % of the level (from peak to trough the loss moves by a factor of 1.08 or
-more). After a blow-up at the edge of stability a loss often settles onto its floor with
-a period-2 ripple of 1-4 % that dies out or grows slowly: a reader sees noise that
-follows the level there (issue 8, class 3), and the evaluation set's labels ask steps of
-a factor of 1.1 of an oscillation and leave alternation unclaimed only from steps of a
-factor of 1.05 (see :func:`_departure_share` for the swings judged by their median)."""
+local line: 5 % of the level (from peak to trough the loss moves by a factor of 1.1 or
+more: what a reader calls a swing of a loss; a zigzag of a factor of 1.04-1.05 between
+successive points is noise however regular, and gd_unstable runs of the extra pool
+ripple so after an LR spike). After a blow-up at the edge of stability a loss often
+settles onto its floor with a period-2 ripple of 1-4 % that dies out or grows slowly: a
+reader sees noise that follows the level there (issue 8, class 3), and the evaluation
+set's labels ask steps of a factor of 1.1 of an oscillation and leave alternation
+unclaimed only from steps of a factor of 1.05 (see :func:`_departure_share` for the
+swings judged by their median)."""
 
 QUANTA = 1.5
 """Smallest swing amplitude of a metric on a grid, in grid steps: swings that span three
@@ -75,7 +78,8 @@ CONFIDENCE = 0.8
 
 LOUD_RATIO = 6.0
 """Swings without regular alternation count from this many times the reference noise,
-when they bounce around the old level (not a level shift with noise on top)."""
+when they bounce around the old level (not a level shift with noise on top) and go on to
+the end of the series."""
 
 
 def _phase_of(p: Prepared, limit: float) -> npt.NDArray[np.int64]:
@@ -155,9 +159,9 @@ points, eight steps inside a block or two are a blip of the noise after a level 
 (sustained swings there show at blocks and are judged there)."""
 
 JUMP_STEPS = 5.0
-"""A jump this many set-off steps high (15 % of the level, or five times the noise bar)
-makes the swings after it count with a miss here and there (chaos at the edge of
-stability skips a sign change now and then), each step a :data:`JUMP_SHARE` of the jump."""
+"""After a jump this many set-off steps high (15 % of the level, or five times the noise
+bar) the swings that count with a miss here and there (chaos at the edge of stability
+skips a sign change now and then) must each step a :data:`JUMP_SHARE` of the jump too."""
 
 JUMP_SHARE = 0.1
 """Smallest step of the swings after a jump, as a share of the jump: noise at the new level
@@ -299,10 +303,11 @@ def _set_off(
     that starts among the first :data:`SETTLE_POINTS` pairs after ``pa`` or after a
     later phase change within them (an LR raise, then the jump it causes a few points
     on), and spans :data:`SET_OFF_BLOCKS` blocks, ``None`` when there is none. The run has
-    ``MIN_FLIPS - 1`` changes in a row, each step ``bar`` or more; or, after a jump of
-    :data:`JUMP_STEPS` such steps, :data:`MIN_FLIPS` changes with a miss here and
-    there (see :func:`_gapped_run`), each step :data:`JUMP_SHARE` of the jump or more;
-    or :data:`LATE_RUN` changes in a row that start within :data:`LATE_SETTLE` pairs."""
+    ``MIN_FLIPS - 1`` changes in a row, each step ``bar`` or more; or :data:`MIN_FLIPS`
+    changes with a miss here and there (see :func:`_gapped_run`; as the evaluation set's
+    labels count alternation), each step ``bar`` or more and, after a jump of
+    :data:`JUMP_STEPS` such steps, :data:`JUMP_SHARE` of the jump or more; or
+    :data:`LATE_RUN` changes in a row that start within :data:`LATE_SETTLE` pairs."""
     v = p.y[pa:pb]
     changes = p.bins.start[np.flatnonzero(phase[1:] != phase[:-1]) + 1]
     later = changes[(changes > pa) & (changes <= pa + SETTLE_POINTS)]
@@ -310,9 +315,9 @@ def _set_off(
     first, pairs = _alternating_run(v, bar, settle)
     if pairs < MIN_FLIPS - 1 and pa > 0:
         jump = abs(fast_median(v[: SETTLE_POINTS + 8]) - float(p.y[pa - 1]))
-        if jump >= JUMP_STEPS * bar:
-            first, pairs, count = _gapped_run(_flips(v, JUMP_SHARE * jump), settle)
-            pairs = pairs if count >= MIN_FLIPS else 0
+        step = max(bar, JUMP_SHARE * jump) if jump >= JUMP_STEPS * bar else bar
+        first, pairs, count = _gapped_run(_flips(v, step), settle)
+        pairs = pairs if count >= MIN_FLIPS else 0
     if pairs < MIN_FLIPS - 1:  # swings that settle in once the chaos is over
         first, pairs = _alternating_run(v, bar, settle - SETTLE_POINTS + LATE_SETTLE)
         pairs = pairs if pairs >= LATE_RUN else 0
@@ -560,7 +565,8 @@ class OscillationDetector(Detector):
     twenty anywhere), or regularly (the residuals' autocorrelation at some lag of 1 to 5
     is below -0.6, at blocks or at points: period-2 swings at the edge of stability, a
     sine-like burst; below -0.75 on a new level right after a jump, where noise that
-    bounces looks half regular), or, without that regularity, are six times the
+    bounces looks half regular), or, without that regularity, go on to the end of the
+    series (chaos after a blow-up that dies out is no oscillation), are six times the
     reference, bounce around the level the curve had reached before them (a level shift
     with noise on top is not a swing), do not improve on it (a noisy descent is not
     either) and show no trend of more than ``max_trend`` amplitudes. A loud stretch at
@@ -889,7 +895,10 @@ class OscillationDetector(Detector):
         size = max(fast_median(amp[s0:s1]), half)
         if size < least * (1 - ROUNDING) or size / max(ref, 1e-300) < self.min_ratio:
             return None, run
-        start = pa if set_off else q0  # swings set off by a jump start at the jump
+        # swings set off by the jump the stretch starts at, or with a run of MIN_FLIPS sign
+        # changes within SETTLE_POINTS of it (however long a later run), start at the jump
+        early = jumped and _alternating_run(p.y[pa:pb], bar, SETTLE_POINTS)[1] >= MIN_FLIPS
+        start = pa if set_off or early else q0
         share = max(regular, ALTERNATION_SHARE)
         return self._finding(series, p, start, q1, size, ref, share, regular, run), run
 
@@ -926,6 +935,11 @@ class OscillationDetector(Detector):
             # (noise bouncing there looks half regular: see _thrown)
             clear = coherence >= CLEAR_COHERENCE
             return c0 == lo or clear or not _thrown(p, lo, b1, loud, need, size)
+        if pb < p.n:
+            # irregular loud swings that stop before the end: chaos after a blow-up that
+            # dies out, or noise by a point or two after a frozen stretch (issue 8: an
+            # oscillation is repeated alternation; without it, only swings that go on count)
+            return False
         # irregular swings: not a climb or a fall, and around the level before them
         line = fit_line(p.bins.x[lo:b1], p.bins.y[lo:b1])
         trend = abs(line.slope * float(p.bins.x[b1 - 1] - p.bins.x[lo]))

@@ -42,6 +42,13 @@ def _level_at(p: Levels, x: float, fraction: float) -> float:
 ROBUST_BEST = 20
 """From this many blocks the best validation value is taken robustly."""
 
+OUTLIER_UNITS = 5.0
+"""How far above the running median of the five blocks around it (in the series' typical
+long-run noise units) the best block must stand to be one lucky evaluation rather than
+the best: at three units the true minimum of a loss that turns noisy after an LR raise
+was passed over for a worse block a few epochs before it (lr_raise and overfit runs of
+the extra pool); five still sets aside a lone outlier of a noisy phase."""
+
 LEVEL_RISE = 0.02
 """A validation loss that ends 2 % above its best (and out of its noise) has risen,
 whatever it had gained before."""
@@ -67,9 +74,9 @@ def _robust_best(p: Levels) -> tuple[int, float]:
     """The finite point of the best validation value, and that value, robustly.
 
     The best block, unless (from 20 blocks) it stands out of the running median of the
-    five around it by more than three of the series' typical long-run noise units:
-    one lucky evaluation in a noisy phase is not the best, and the best block near the
-    best of that running median is taken instead. Inside a block of several points,
+    five around it by more than :data:`OUTLIER_UNITS` of the series' typical long-run
+    noise units: one lucky evaluation in a noisy phase is not the best, and the best
+    block near the best of that running median is taken instead. Inside a block of several points,
     its best point.
     """
     yb = p.bins.y
@@ -85,8 +92,9 @@ def _robust_best(p: Levels) -> tuple[int, float]:
 
 
 def _outlying(p: Levels, b: int) -> bool:
-    """Whether block ``b`` stands above the running median by more than three of the
-    series' typical long-run noise units, ``median(local) * kappa``.
+    """Whether block ``b`` stands above the running median by more than
+    :data:`OUTLIER_UNITS` of the series' typical long-run noise units,
+    ``median(local) * kappa``.
 
     The long-run factor lies between 1 and its first guess (a refit only lowers it) and
     the product grows with it: the refitted factor is only worked out when the two
@@ -94,11 +102,11 @@ def _outlying(p: Levels, b: int) -> bool:
     """
     excess = p.bins.y[b] - p.smooth[b]
     level = fast_median(p.local)
-    if excess > 3.0 * (level * p.first_kappa):
+    if excess > OUTLIER_UNITS * (level * p.first_kappa):
         return True
-    if excess <= 3.0 * (level * 1.0):
+    if excess <= OUTLIER_UNITS * (level * 1.0):
         return False
-    return bool(excess > 3.0 * (level * p.kappa))
+    return bool(excess > OUTLIER_UNITS * (level * p.kappa))
 
 
 def _level_rise(p: Levels, best: float) -> float:
