@@ -214,3 +214,21 @@ def test_noise_a_spike_or_a_collapse_onto_a_noisy_level_are_no_repeated_swings()
             res = label_series(np.arange(100), v, "min", [Event(40, "lr x3")])
             assert not _swings_found(res)
             assert "oscillation" in res.complete
+
+
+def test_swings_past_the_overfitting_onset_leave_oscillation_unclaimed() -> None:
+    # A validation loss labelled overfitting from position 60 (a run-level label) that swings
+    # period-2 after it: no rule labels that part, so the series is not complete for
+    # oscillation (it was, and a detector's oscillation there counted as a false alarm).
+    rng = np.random.default_rng(3)
+    v = _decay(160, rng)
+    v[60:] = float(v[59]) * np.exp(np.arange(100) / 80) * np.where(np.arange(100) % 2, 0.8, 1.2)
+    res = label_series(np.arange(160), v, "min", [], explained_from=60)
+    assert "oscillation" in res.incomplete
+    assert any("past the overfitting onset" in n for n in res.notes)
+    # without the swings the series stays complete for oscillation
+    v[60:] = float(v[59]) * np.exp(np.arange(100) / 80)
+    assert (
+        "oscillation"
+        not in label_series(np.arange(160), v, "min", [], explained_from=60).incomplete
+    )

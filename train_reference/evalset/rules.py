@@ -519,9 +519,32 @@ def label_series(
                 _merge_across(out, before, s, w, a)
     quiet = cuts[0] if cuts else cut_over
     _completeness(out, s, w, cut_over, theta, theta_osc, quiet=quiet)
+    if cut_over < cut:
+        _swings_after(out, s, w, cut, theta, theta_osc, quiet=quiet)
     if explained_from is not None:  # the overfitting label covers the rest; no plateau claims
         out.labels = [lb for lb in out.labels if lb["kind"] != "plateau"]
     return out
+
+
+def _swings_after(
+    out: SeriesLabels,
+    steps: np.ndarray,
+    w: np.ndarray,
+    cut: int,
+    theta: float,
+    theta_osc: float,
+    *,
+    quiet: int,
+) -> None:
+    """Oscillation is incomplete on a series whose part past the overfitting onset (which no
+    rule labels) alternates or swings as :func:`_completeness` looks for on the rest."""
+    if "oscillation" in out.incomplete:
+        return
+    probe = SeriesLabels(labels=list(out.labels))
+    _completeness(probe, steps, w, cut, theta, theta_osc, quiet=quiet)
+    if "oscillation" in probe.incomplete:
+        out.incomplete.add("oscillation")
+        out.notes.append("swings past the overfitting onset left unlabelled")
 
 
 def _merge_across(out: SeriesLabels, new: int, steps: np.ndarray, w: np.ndarray, p: int) -> None:
