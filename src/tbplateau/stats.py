@@ -20,6 +20,7 @@ import importlib.util
 import itertools
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
 
@@ -153,6 +154,10 @@ class _Kernels(Protocol):
         err: FloatArray,
         /,
     ) -> bool: ...
+
+    def dumps_indented(
+        self, doc: object, step: str, encode: Callable[[str], str], /
+    ) -> str | None: ...
 
 
 def _load_kernels() -> _Kernels | None:
