@@ -1314,6 +1314,49 @@ static PyObject *k_best_ab(PyObject *self, PyObject *const *args, Py_ssize_t nar
     return PyBool_FromLong(ok);
 }
 
+/* ------------------------------------------------------------------ patience rules */
+
+/* Whether ``v`` improves on ``best`` (baselines._improves: the same expressions). */
+static int improves(double v, double best, int minimise, int relative, double delta) {
+    if (!relative) return minimise ? v + delta < best : v - delta > best;
+    if (minimise) return best >= 0 ? v < best * (1 - delta) : v < best * (1 + delta);
+    return best >= 0 ? v > best * (1 + delta) : v > best * (1 - delta);
+}
+
+/* records(values, minimise, relative, delta) -> list[int] | None: baselines._records,
+ * the indices at which a patience rule sees a new best. On all-finite values only the
+ * candidates of baselines._record_candidates are tested (every index when ``delta`` is
+ * negative, or relative and >= 1, else the strict running extrema), otherwise every
+ * finite value; the comparisons are baselines._improves'. None for another array. */
+static PyObject *k_records(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "records(values, minimise, relative, delta)");
+        return NULL;
+    }
+    int minimise = PyObject_IsTrue(args[1]), relative = PyObject_IsTrue(args[2]);
+    double delta = PyFloat_AsDouble(args[3]);
+    if (minimise < 0 || relative < 0 || (delta == -1.0 && PyErr_Occurred())) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_NONE;
+    int finite = 1;
+    for (Py_ssize_t i = 0; i < a.n && finite; i++) finite = isfinite(AT(&a, i));
+    int every = !finite || delta < 0 || (relative && delta >= 1) || a.n < 2;
+    PyObject *out = PyList_New(0);
+    double best = minimise ? INFINITY : -INFINITY, extreme = 0.0;
+    for (Py_ssize_t i = 0; out != NULL && i < a.n; i++) {
+        double v = AT(&a, i);
+        int candidate = every || i == 0 || (minimise ? v < extreme : v > extreme);
+        if (i == 0 || (minimise ? v < extreme : v > extreme)) extreme = v;
+        if (!candidate || !isfinite(v) || !improves(v, best, minimise, relative, delta)) continue;
+        best = v;
+        PyObject *index = PyLong_FromSsize_t(i);
+        if (index == NULL || PyList_Append(out, index) < 0) Py_CLEAR(out);
+        Py_XDECREF(index);
+    }
+    PyBuffer_Release(&a.view);
+    return out;
+}
+
 /* ------------------------------------------------------------------ JSON */
 
 /* The growing ASCII text of dumps_indented. */
@@ -1454,6 +1497,7 @@ static PyMethodDef methods[] = {
     {"equal_runs", (PyCFunction)(void (*)(void))k_equal_runs, METH_FASTCALL, NULL},
     {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},
     {"best_ab", (PyCFunction)(void (*)(void))k_best_ab, METH_FASTCALL, NULL},
+    {"records", (PyCFunction)(void (*)(void))k_records, METH_FASTCALL, NULL},
     {"dumps_indented", (PyCFunction)(void (*)(void))k_dumps_indented, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };

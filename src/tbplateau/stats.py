@@ -155,6 +155,10 @@ class _Kernels(Protocol):
         /,
     ) -> bool: ...
 
+    def records(
+        self, values: FloatArray, minimise: bool, relative: bool, delta: float, /
+    ) -> list[int] | None: ...
+
     def dumps_indented(
         self, doc: object, step: str, encode: Callable[[str], str], /
     ) -> str | None: ...
