@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from tbplateau import stats
 from tbplateau.findings import Goal
-from tbplateau.stats import bin_reduce, fast_mean, fast_ptp, noise_scale
+from tbplateau.stats import bin_medians, bin_reduce, fast_mean, fast_ptp, noise_scale
 
 __all__ = ["MIN_POINTS", "Forecast", "forecast"]
 
@@ -349,24 +349,32 @@ def _box(goal: Goal, y: np.ndarray, fin: np.ndarray) -> tuple[float, float, floa
     return a_lo, a_hi, b_lo, b_hi
 
 
-def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecast | None:
-    """The forecast at twice the steps trained so far, or ``None`` (see module doc)."""
-    if goal is None:
-        return None
-    s = np.asarray(steps, dtype=np.float64)
-    v = np.asarray(values, dtype=np.float64)
-    ok = np.isfinite(v) & (np.abs(v) < 1e100)
+@dataclass(frozen=True)
+class _Window:
+    """What a forecast takes from the steps and which values are finite alone: the
+    fitted window (a mask of the points), the last finite step, the forecast's step, and
+    each model's abscissae and ``args`` (see :func:`_search`), read-only."""
+
+    win: npt.NDArray[np.bool_]
+    last: float
+    target: float
+    models: list[_Model]
+    args: list[FloatArray]
+
+
+def _window(s: FloatArray, ok: npt.NDArray[np.bool_]) -> _Window | None:
+    """The :class:`_Window` of the steps ``s`` whose values are usable where ``ok``, or
+    None when there is too little to fit (see the module docstring)."""
     if not ok.any():
         return None
     first, last = float(s[0]), float(s[ok][-1])
-    if last <= first or not bool(np.isfinite(v[-1])):
+    if last <= first:
         return None
     mid = first + 0.5 * (last - first)
     win = ok & (s >= mid)
     if int(win.sum()) < MIN_POINTS:
         return None
-    bins = bin_reduce(s[win], v[win], 100)
-    x, y = bins.x, bins.y
+    x = bin_reduce(s[win], s[win], 100).x  # the blocks' abscissae: the same whatever y
     if x.size < 6 or fast_ptp(x) <= 0:
         return None
     target = 2.0 * last - first
@@ -376,17 +384,58 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
     span = float(x[-1] - x[0])
     u = (x - x[0]) / span
     at_u = (target - x[0]) / span
-    box = _box(goal, y, v[ok])
-    a_lo, a_hi = box[0], box[1]
-    fits: dict[str, tuple[float, float, float, float]] = {}
     models: list[_Model] = [("power law", xp, (0.01, 6.0)), ("exponential", u, (0.01, 50.0))]
     # what each rate multiplies, at the points and last at the forecast's step
     args = [np.empty(x.size + 1), np.empty(x.size + 1)]
     args[0][:-1], args[0][-1] = xp, at_p
     np.log(args[0], out=args[0])
     args[1][:-1], args[1][-1] = u, at_u
-    optima = _search(models, args, y, box)
-    for (model, _, _), optimum, arg in zip(models, optima, args, strict=True):
+    for array in (win, xp, u, *args):
+        array.flags.writeable = False
+    return _Window(win, last, target, models, args)
+
+
+_WINDOWS: dict[bytes, _Window | None] = {}
+"""The windows of the last few step arrays whose values are all finite, by their bytes
+(the same for every curve logged at the same steps, as in a sweep)."""
+
+_WINDOWS_KEPT = 8
+
+_WINDOWS_LONGEST = 20_000
+"""Longer step arrays are not memoised (their key would be large, the saving small)."""
+
+
+def _steps_window(s: FloatArray) -> _Window | None:
+    """:func:`_window` of the steps ``s`` when every value is usable (memoised)."""
+    if s.size > _WINDOWS_LONGEST:
+        return _window(s, np.ones(s.size, dtype=bool))
+    key = s.tobytes()
+    if key in _WINDOWS:
+        return _WINDOWS[key]
+    found = _WINDOWS[key] = _window(s, np.ones(s.size, dtype=bool))
+    if len(_WINDOWS) > _WINDOWS_KEPT:
+        del _WINDOWS[next(iter(_WINDOWS))]
+    return found
+
+
+def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecast | None:
+    """The forecast at twice the steps trained so far, or ``None`` (see module doc)."""
+    if goal is None:
+        return None
+    s = np.asarray(steps, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(v) & (np.abs(v) < 1e100)
+    every = bool(ok.all())
+    w = _steps_window(s) if every else _window(s, ok)
+    if w is None or not bool(np.isfinite(v[-1])):
+        return None
+    fitted = v[w.win]
+    y = bin_medians(fitted, 100)
+    box = _box(goal, y, v if every else v[ok])
+    a_lo, a_hi = box[0], box[1]
+    fits: dict[str, tuple[float, float, float, float]] = {}
+    optima = _search(w.models, w.args, y, box)
+    for (model, _, _), optimum, arg in zip(w.models, optima, w.args, strict=True):
         fit = _fit(arg, y, optimum)
         if fit is not None:
             fits[model] = fit
@@ -399,6 +448,6 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
         if other != name:
             low, high = min(low, v_other), max(high, v_other)
     low, high = max(low, a_lo), min(high, a_hi)
-    noise = noise_scale(v[win], lags=(1,))
+    noise = noise_scale(fitted, lags=(1,))
     g: Literal["min", "max"] = "min" if goal == "min" else "max"
-    return Forecast(name, g, int(last), int(target), now, value, low, high, noise)
+    return Forecast(name, g, int(w.last), int(w.target), now, value, low, high, noise)
