@@ -11,8 +11,7 @@ The display methods (``__rich__``, ``_repr_html_``, ``to_pandas``, ``plot``) are
 notebook conveniences: each imports its view when called (as ``pandas.DataFrame.plot``
 does), so nothing in this module depends on a view at import time.
 
->>> from tbplateau import stats
-from tbplateau.findings import Finding, FindingKind
+>>> from tbplateau.findings import Finding, FindingKind
 >>> f = Finding(FindingKind.PLATEAU, 80, None, ("loss",), 0.9)
 >>> s = SeriesReport("loss", "min", 200, 0, 0, 199, 150, 0.0183, 0.0185, (f,))
 >>> report = Report("logs", (RunReport(".", (), (s,), ()),))
