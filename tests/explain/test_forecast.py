@@ -76,6 +76,30 @@ def test_windows_of_the_steps_are_memoised_and_the_same_as_computed() -> None:
     assert fc._steps_window(np.arange(5.0)) is None
 
 
+def test_second_rounds_memoised_by_the_picks_give_the_same_search() -> None:
+    t = np.arange(1, 401)
+    rng = np.random.default_rng(6)
+    curves = [0.2 + k * t**-0.5 + rng.normal(0, 0.003, t.size) for k in (1.0, 1.0, 2.0, 2.0)]
+    fc._WINDOWS.clear()
+    w = fc._steps_window(t.astype(np.float64))
+    assert w is not None
+    for v in curves:
+        y = stats.bin_medians(v[w.win], 100)
+        box = fc._box("min", y, v)
+        before = len(w.rounds)
+        memoised = fc._search(w.models, w.args, y, box, w.rounds)
+        assert memoised == fc._search(w.models, w.args, y, box)  # no memo: computed afresh
+        assert memoised == fc._search(w.models, w.args, y, box, w.rounds)  # a hit
+        assert len(w.rounds) in (before, before + 1)
+    assert 1 <= len(w.rounds) <= fc._SECOND_ROUNDS_KEPT
+    assert all(not a.flags.writeable for found in w.rounds.values() for a in found)
+    some = next(iter(w.rounds.values()))
+    full: dict[tuple[int, ...], fc._Round] = {(-1, k): some for k in range(fc._SECOND_ROUNDS_KEPT)}
+    y = stats.bin_medians(curves[0][w.win], 100)
+    fc._search(w.models, w.args, y, fc._box("min", y, curves[0]), full)
+    assert len(full) == fc._SECOND_ROUNDS_KEPT  # full: no more kept
+
+
 def test_forecast_of_a_curve_with_non_finite_points_fits_the_finite_ones() -> None:
     t = np.arange(1, 401)
     rng = np.random.default_rng(4)

@@ -23,7 +23,7 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -245,23 +245,21 @@ def _second_grids(models: list[_Model], centres: list[float], steps: list[float]
     return grids
 
 
-def _search(
-    models: list[_Model],
-    args: list[FloatArray],
-    y: FloatArray,
-    box: tuple[float, float, float, float],
-) -> list[tuple[float, float, float, float]]:
-    """``(a, b, rate, sse)`` of each model: a log-spaced search over the rate, refined once
-    around the best, with ``(a, b)`` solved exactly (within their bounds) at each rate.
-    Both models are searched in one vectorised pass per round. ``args``: what each model's
-    rate multiplies (the log of its abscissae for the power law, else the abscissae),
-    at least as long as ``y`` (the first ``y.size`` are used)."""
-    n = y.size
-    y_sums = (float(y.sum()), float(y @ y))
-    basis, sf, sff = _first_round(models)
-    a, b, err = _best_ab(basis, y, box, (sf, sff), y_sums)
+_Round = tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+"""The second round of :func:`_search`: its rates (one row per model), the stacked basis
+and the basis' row sums and sums of squares (read-only)."""
+
+_SECOND_ROUNDS_KEPT = 32
+"""Second rounds memoised per window of steps (:class:`_Window`)."""
+
+
+def _second_round(
+    models: list[_Model], args: list[FloatArray], picks: tuple[int, ...], n: int
+) -> _Round:
+    """The second round of :func:`_search` around the first round's ``picks`` (the index
+    of each model's best rate), on the first ``n`` points (the same for every curve
+    logged at the same steps whose first round picked the same rates)."""
     first = [_first_grid(bounds) for _, _, bounds in models]
-    picks = err.reshape(len(models), -1).argmin(axis=1).tolist()
     centres = [math.log(g[i]) for (g, _), i in zip(first, picks, strict=True)]
     grids = _second_grids(models, centres, [d for _, d in first])
     # every model's shapes exp(-rate * arg), the same products as :func:`_basis`, stacked
@@ -269,7 +267,36 @@ def _search(
     for k, arg in enumerate(args):
         np.multiply(-grids[k][:, None], arg[:n], out=prod[k])
     basis = np.exp(prod, out=prod).reshape(-1, n)
-    a, b, err = _best_ab(basis, y, box, None, y_sums)
+    found = (grids, basis, *_row_sums(basis))
+    for array in found:
+        array.flags.writeable = False
+    return found
+
+
+def _search(
+    models: list[_Model],
+    args: list[FloatArray],
+    y: FloatArray,
+    box: tuple[float, float, float, float],
+    memo: dict[tuple[int, ...], _Round] | None = None,
+) -> list[tuple[float, float, float, float]]:
+    """``(a, b, rate, sse)`` of each model: a log-spaced search over the rate, refined once
+    around the best, with ``(a, b)`` solved exactly (within their bounds) at each rate.
+    Both models are searched in one vectorised pass per round. ``args``: what each model's
+    rate multiplies (the log of its abscissae for the power law, else the abscissae),
+    at least as long as ``y`` (the first ``y.size`` are used). ``memo``: the second rounds
+    already computed for these models and abscissae, by the first round's picks."""
+    y_sums = (float(y.sum()), float(y @ y))
+    basis, sf, sff = _first_round(models)
+    a, b, err = _best_ab(basis, y, box, (sf, sff), y_sums)
+    picks = tuple(err.reshape(len(models), -1).argmin(axis=1).tolist())
+    found = None if memo is None else memo.get(picks)
+    if found is None:
+        found = _second_round(models, args, picks, y.size)
+        if memo is not None and len(memo) < _SECOND_ROUNDS_KEPT:
+            memo[picks] = found
+    grids, basis, sf, sff = found
+    a, b, err = _best_ab(basis, y, box, (sf, sff), y_sums)
     size = grids.shape[1]
     best = []
     for k, i in enumerate(err.reshape(len(models), -1).argmin(axis=1).tolist()):
@@ -360,6 +387,8 @@ class _Window:
     target: float
     models: list[_Model]
     args: list[FloatArray]
+    rounds: dict[tuple[int, ...], _Round] = field(default_factory=dict, compare=False)
+    """Second rounds of :func:`_search` on these abscissae (a memo)."""
 
 
 def _window(s: FloatArray, ok: npt.NDArray[np.bool_]) -> _Window | None:
@@ -434,7 +463,7 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
     box = _box(goal, y, v if every else v[ok])
     a_lo, a_hi = box[0], box[1]
     fits: dict[str, tuple[float, float, float, float]] = {}
-    optima = _search(w.models, w.args, y, box)
+    optima = _search(w.models, w.args, y, box, w.rounds)
     for (model, _, _), optimum, arg in zip(w.models, optima, w.args, strict=True):
         fit = _fit(arg, y, optimum)
         if fit is not None:
