@@ -122,6 +122,17 @@ def test_dumps_indented_kernel_declines_what_python_decides(doc: Any) -> None:
     assert kernels.dumps_indented(doc, "  ", json.encoder.encode_basestring_ascii) is None
 
 
+def test_dumps_indented_kernel_declines_when_its_encoder_changes_the_document() -> None:
+    kernels = compiled_kernels()
+    for doc in (["a", "b", "c"], {"a": "x", "b": "y"}):
+
+        def shrink(s: str, doc: Any = doc) -> str:
+            doc.clear()
+            return str(json.encoder.encode_basestring_ascii(s))
+
+        assert kernels.dumps_indented(doc, " ", shrink) is None
+
+
 def test_dumps_indented_is_the_same_without_the_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stats, "KERNELS", compiled_kernels())
     docs = [*_DOCS, *_HOSTILE, _List([1]), json.loads("[" * 600 + "]" * 600)]

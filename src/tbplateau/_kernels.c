@@ -1417,19 +1417,25 @@ static int put_json_container(Text *t, PyObject *o, const JsonStyle *st, int dep
     Py_ssize_t pos = 0, i = 0;
     PyObject *key, *value;
     while (is_dict ? PyDict_Next(o, &pos, &key, &value) : i < n) {
+        if ((is_dict ? PyDict_GET_SIZE(o) : PySequence_Fast_GET_SIZE(o)) != n) return 1;
         if (!is_dict) value = PySequence_Fast_GET_ITEM(o, i);
-        if (i > 0 && text_put(t, ",", 1) < 0) return -1;
-        if (text_newline(t, st->step, st->step_len, depth + 1) < 0) return -1;
-        if (is_dict) {
-            if (!PyUnicode_Check(key)) return 1;
-            int rc = text_put_str(t, PyObject_CallOneArg(st->encode, key));
-            if (rc != 0) return rc;
-            if (text_put(t, ": ", 2) < 0) return -1;
+        /* held while ``encode`` runs: it is the caller's, and could change the container */
+        Py_INCREF(value);
+        int rc = 0;
+        if (i > 0) rc = text_put(t, ",", 1);
+        if (rc == 0) rc = text_newline(t, st->step, st->step_len, depth + 1);
+        if (rc == 0 && is_dict) {
+            Py_INCREF(key);
+            rc = PyUnicode_Check(key) ? text_put_str(t, PyObject_CallOneArg(st->encode, key)) : 1;
+            Py_DECREF(key);
+            if (rc == 0) rc = text_put(t, ": ", 2);
         }
-        int rc = put_json(t, value, st, depth + 1);
+        if (rc == 0) rc = put_json(t, value, st, depth + 1);
+        Py_DECREF(value);
         if (rc != 0) return rc;
         i++;
     }
+    if ((is_dict ? PyDict_GET_SIZE(o) : PySequence_Fast_GET_SIZE(o)) != n) return 1;
     if (text_newline(t, st->step, st->step_len, depth) < 0) return -1;
     return text_put(t, is_dict ? "}" : "]", 1);
 }
