@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tbplateau import baselines
 from tbplateau.findings import FindingKind
 from tbplateau.series import Series
+from tests.helpers import compiled_kernels
 
 
 def _s(values: list[float], tag: str = "loss") -> Series:
@@ -117,6 +119,30 @@ def test_records_over_candidates_equal_every_point(goal: str, mode: str, delta: 
             got = baselines._records(values, goal, mode, delta)  # type: ignore[arg-type]
             assert got == _records_by_every_point(values, goal, mode, delta)
     baselines._RECORDS.clear()
+
+
+@pytest.mark.parametrize("mode", ["abs", "rel"])
+@pytest.mark.parametrize("goal", ["min", "max"])
+@pytest.mark.parametrize("delta", [0.0, 1e-4, 0.05, -0.05, 1.0, 2.0, math.inf, math.nan])
+def test_records_kernel_is_the_python_loop(goal: str, mode: str, delta: float) -> None:
+    kernels = compiled_kernels()
+    rng = np.random.default_rng(8)
+    awkward = [0.0, -0.0, 1.0, -1.0, 1e-300, 1e300, math.inf, -math.inf, math.nan]
+    curves = [
+        np.exp(-np.linspace(0, 3, 400)) + rng.normal(0, 0.02, 400),
+        np.round(rng.normal(0, 1, 300), 1),
+        -np.abs(rng.normal(0, 1e-3, 200)),
+        np.array(list(itertools.product(awkward, repeat=3))).ravel(),
+        np.array(awkward * 3)[::2],  # strided, non-finite values
+        np.array([]),
+        np.array([2.5]),
+    ]
+    for y in curves:
+        for values in (y, -y):
+            want = baselines._python_records(values, goal, mode, delta)  # type: ignore[arg-type]
+            assert kernels.records(values, goal == "min", mode != "abs", delta) == want
+    ints: Any = np.arange(3)
+    assert kernels.records(ints, True, False, 0.0) is None  # int64: declined
 
 
 @pytest.mark.parametrize("goal", ["min", "max"])

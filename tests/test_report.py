@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tbplateau import stats
 from tbplateau.analysis import analyze
 from tbplateau.report import REPORT_SCHEMA, Report, dumps_indented
+from tests.helpers import compiled_kernels
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LOGDIRS = sorted(p for p in FIXTURES.iterdir() if p.is_dir())
@@ -80,6 +82,64 @@ def test_dumps_indented_leaves_the_rest_to_json_dumps(doc: Any) -> None:
             dumps_indented(doc, 2)
     else:
         assert dumps_indented(doc, 2) == want
+
+
+_HOSTILE: list[Any] = [
+    {"\u2028\x7f\x1f\ud800": ["\ud83d\ude00", "\U0010ffff", '\\"/\b\f\r']},
+    {"k": [[[[[[[[[[1.5]]]]]]]]]], "e": [{}, [], ({},)]},
+    [2**64, -(2**70), 5e-324, -1.7976931348623157e308, True, False, None],
+    {"long": "x" * 100_000, "many": list(range(20_000))},
+]
+
+
+@pytest.mark.parametrize("doc", _DOCS + _HOSTILE)
+@pytest.mark.parametrize("step", ["", " ", "  ", "\t"])
+def test_dumps_indented_kernel_writes_json_dumps_bytes(doc: Any, step: str) -> None:
+    kernels = compiled_kernels()
+    text = kernels.dumps_indented(doc, step, json.encoder.encode_basestring_ascii)
+    assert text == json.dumps(doc, indent=step, allow_nan=False)
+
+
+class _List(list[int]):
+    def __iter__(self) -> Any:
+        return iter([9])
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {1: "int key"},
+        [1.0, math.nan],
+        {"x": {1, 2}},
+        {"x": np.int64(3)},
+        _List([1]),  # a subclass may iterate otherwise: Python's writer decides
+        {"o": __import__("collections").OrderedDict(a=1)},
+        json.loads("[" * 600 + "]" * 600),  # deeper than the kernel goes
+    ],
+)
+def test_dumps_indented_kernel_declines_what_python_decides(doc: Any) -> None:
+    kernels = compiled_kernels()
+    assert kernels.dumps_indented(doc, "  ", json.encoder.encode_basestring_ascii) is None
+
+
+def test_dumps_indented_kernel_declines_when_its_encoder_changes_the_document() -> None:
+    kernels = compiled_kernels()
+    for doc in (["a", "b", "c"], {"a": "x", "b": "y"}):
+
+        def shrink(s: str, doc: Any = doc) -> str:
+            doc.clear()
+            return str(json.encoder.encode_basestring_ascii(s))
+
+        assert kernels.dumps_indented(doc, " ", shrink) is None
+
+
+def test_dumps_indented_is_the_same_without_the_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stats, "KERNELS", compiled_kernels())
+    docs = [*_DOCS, *_HOSTILE, _List([1]), json.loads("[" * 600 + "]" * 600)]
+    fast = [dumps_indented(d, 1) for d in docs]
+    monkeypatch.setattr(stats, "KERNELS", None)
+    assert fast == [dumps_indented(d, 1) for d in docs]
+    assert fast[-2] == "[\n 9\n]"
 
 
 @pytest.mark.parametrize("logdir", LOGDIRS[:6], ids=lambda p: p.name)

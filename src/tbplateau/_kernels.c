@@ -1314,6 +1314,175 @@ static PyObject *k_best_ab(PyObject *self, PyObject *const *args, Py_ssize_t nar
     return PyBool_FromLong(ok);
 }
 
+/* ------------------------------------------------------------------ patience rules */
+
+/* Whether ``v`` improves on ``best`` (baselines._improves: the same expressions). */
+static int improves(double v, double best, int minimise, int relative, double delta) {
+    if (!relative) return minimise ? v + delta < best : v - delta > best;
+    if (minimise) return best >= 0 ? v < best * (1 - delta) : v < best * (1 + delta);
+    return best >= 0 ? v > best * (1 + delta) : v > best * (1 - delta);
+}
+
+/* records(values, minimise, relative, delta) -> list[int] | None: baselines._records,
+ * the indices at which a patience rule sees a new best. On all-finite values only the
+ * candidates of baselines._record_candidates are tested (every index when ``delta`` is
+ * negative, or relative and >= 1, else the strict running extrema), otherwise every
+ * finite value; the comparisons are baselines._improves'. None for another array. */
+static PyObject *k_records(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "records(values, minimise, relative, delta)");
+        return NULL;
+    }
+    int minimise = PyObject_IsTrue(args[1]), relative = PyObject_IsTrue(args[2]);
+    double delta = PyFloat_AsDouble(args[3]);
+    if (minimise < 0 || relative < 0 || (delta == -1.0 && PyErr_Occurred())) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_NONE;
+    int finite = 1;
+    for (Py_ssize_t i = 0; i < a.n && finite; i++) finite = isfinite(AT(&a, i));
+    int every = !finite || delta < 0 || (relative && delta >= 1) || a.n < 2;
+    PyObject *out = PyList_New(0);
+    double best = minimise ? INFINITY : -INFINITY, extreme = 0.0;
+    for (Py_ssize_t i = 0; out != NULL && i < a.n; i++) {
+        double v = AT(&a, i);
+        int candidate = every || i == 0 || (minimise ? v < extreme : v > extreme);
+        if (i == 0 || (minimise ? v < extreme : v > extreme)) extreme = v;
+        if (!candidate || !isfinite(v) || !improves(v, best, minimise, relative, delta)) continue;
+        best = v;
+        PyObject *index = PyLong_FromSsize_t(i);
+        if (index == NULL || PyList_Append(out, index) < 0) Py_CLEAR(out);
+        Py_XDECREF(index);
+    }
+    PyBuffer_Release(&a.view);
+    return out;
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+/* The growing ASCII text of dumps_indented. */
+typedef struct {
+    char *buf;
+    Py_ssize_t len, cap;
+} Text;
+
+static int text_put(Text *t, const char *s, Py_ssize_t n) {
+    if (t->len + n > t->cap) {
+        Py_ssize_t cap = t->cap ? t->cap : 1 << 16;
+        while (cap < t->len + n) cap *= 2;
+        char *grown = (char *)PyMem_Realloc(t->buf, (size_t)cap);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        t->buf = grown;
+        t->cap = cap;
+    }
+    memcpy(t->buf + t->len, s, (size_t)n);
+    t->len += n;
+    return 0;
+}
+
+/* Appends the ASCII str ``s`` and releases it; 1 (no exception) when it is not ASCII. */
+static int text_put_str(Text *t, PyObject *s) {
+    if (s == NULL) return -1;
+    int rc = 1;
+    if (PyUnicode_Check(s) && PyUnicode_IS_ASCII(s))
+        rc = text_put(t, (const char *)PyUnicode_DATA(s), PyUnicode_GET_LENGTH(s));
+    Py_DECREF(s);
+    return rc;
+}
+
+/* A line break and ``depth`` steps of indentation. */
+static int text_newline(Text *t, const char *step, Py_ssize_t step_len, int depth) {
+    if (text_put(t, "\n", 1) < 0) return -1;
+    for (int k = 0; k < depth; k++)
+        if (text_put(t, step, step_len) < 0) return -1;
+    return 0;
+}
+
+typedef struct {
+    const char *step;
+    Py_ssize_t step_len;
+    PyObject *encode; /* json.encoder.encode_basestring_ascii */
+} JsonStyle;
+
+static int put_json(Text *t, PyObject *o, const JsonStyle *st, int depth);
+
+/* A list or tuple (exact types), then a dict (exact type) with str keys; 1 to decline. */
+static int put_json_container(Text *t, PyObject *o, const JsonStyle *st, int depth) {
+    int is_dict = PyDict_CheckExact(o);
+    Py_ssize_t n = is_dict ? PyDict_GET_SIZE(o) : PySequence_Fast_GET_SIZE(o);
+    if (n == 0) return text_put(t, is_dict ? "{}" : "[]", 2);
+    if (text_put(t, is_dict ? "{" : "[", 1) < 0) return -1;
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *key, *value;
+    while (is_dict ? PyDict_Next(o, &pos, &key, &value) : i < n) {
+        if ((is_dict ? PyDict_GET_SIZE(o) : PySequence_Fast_GET_SIZE(o)) != n) return 1;
+        if (!is_dict) value = PySequence_Fast_GET_ITEM(o, i);
+        /* held while ``encode`` runs: it is the caller's, and could change the container */
+        Py_INCREF(value);
+        int rc = 0;
+        if (i > 0) rc = text_put(t, ",", 1);
+        if (rc == 0) rc = text_newline(t, st->step, st->step_len, depth + 1);
+        if (rc == 0 && is_dict) {
+            Py_INCREF(key);
+            rc = PyUnicode_Check(key) ? text_put_str(t, PyObject_CallOneArg(st->encode, key)) : 1;
+            Py_DECREF(key);
+            if (rc == 0) rc = text_put(t, ": ", 2);
+        }
+        if (rc == 0) rc = put_json(t, value, st, depth + 1);
+        Py_DECREF(value);
+        if (rc != 0) return rc;
+        i++;
+    }
+    if ((is_dict ? PyDict_GET_SIZE(o) : PySequence_Fast_GET_SIZE(o)) != n) return 1;
+    if (text_newline(t, st->step, st->step_len, depth) < 0) return -1;
+    return text_put(t, is_dict ? "}" : "]", 1);
+}
+
+/* 0 done, -1 an exception, 1 declined (a value report.dumps_indented leaves to Python). */
+static int put_json(Text *t, PyObject *o, const JsonStyle *st, int depth) {
+    if (PyUnicode_Check(o)) return text_put_str(t, PyObject_CallOneArg(st->encode, o));
+    if (o == Py_None) return text_put(t, "null", 4);
+    if (o == Py_True) return text_put(t, "true", 4);
+    if (o == Py_False) return text_put(t, "false", 5);
+    if (PyLong_Check(o)) return text_put_str(t, PyLong_Type.tp_repr(o));
+    if (PyFloat_Check(o)) {
+        if (!isfinite(PyFloat_AS_DOUBLE(o))) return 1;
+        return text_put_str(t, PyFloat_Type.tp_repr(o));
+    }
+    if (!(PyList_CheckExact(o) || PyTuple_CheckExact(o) || PyDict_CheckExact(o))) return 1;
+    if (depth > 500) return 1;  /* Python's recursion limit decides */
+    return put_json_container(t, o, st, depth);
+}
+
+/* dumps_indented(doc, step, encode) -> str | None: report.dumps_indented's text
+ * (json.dumps(doc, indent=...) with ``step`` as the indentation), the strings and keys
+ * through ``encode`` (json.encoder.encode_basestring_ascii), numbers through int.__repr__
+ * and float.__repr__. None for what the Python writer leaves to json.dumps (a non-finite
+ * float, a key other than a str, another type, containers other than exact lists,
+ * tuples and dicts) and for a very deep document. */
+static PyObject *k_dumps_indented(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3 || !PyUnicode_Check(args[1]) || !PyCallable_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "dumps_indented(doc, step: str, encode)");
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(args[1])) Py_RETURN_NONE;
+    JsonStyle st = {(const char *)PyUnicode_DATA(args[1]), PyUnicode_GET_LENGTH(args[1]),
+                    args[2]};
+    Text t = {NULL, 0, 0};
+    int rc = put_json(&t, args[0], &st, 0);
+    PyObject *out = NULL;
+    if (rc == 0) {
+        out = PyUnicode_New(t.len, 127);
+        if (out != NULL) memcpy(PyUnicode_DATA(out), t.buf, (size_t)t.len);
+    } else if (rc == 1) {
+        out = Py_NewRef(Py_None);
+    }
+    PyMem_Free(t.buf);
+    return out;
+}
+
 /* ------------------------------------------------------------------ module */
 
 static PyMethodDef methods[] = {
@@ -1334,6 +1503,8 @@ static PyMethodDef methods[] = {
     {"equal_runs", (PyCFunction)(void (*)(void))k_equal_runs, METH_FASTCALL, NULL},
     {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},
     {"best_ab", (PyCFunction)(void (*)(void))k_best_ab, METH_FASTCALL, NULL},
+    {"records", (PyCFunction)(void (*)(void))k_records, METH_FASTCALL, NULL},
+    {"dumps_indented", (PyCFunction)(void (*)(void))k_dumps_indented, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };
 

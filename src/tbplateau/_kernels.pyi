@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -67,3 +69,7 @@ def best_ab(
     err: npt.NDArray[np.float64],
     /,
 ) -> bool: ...
+def dumps_indented(doc: object, step: str, encode: Callable[[str], str], /) -> str | None: ...
+def records(
+    values: npt.NDArray[np.float64], minimise: bool, relative: bool, delta: float, /
+) -> list[int] | None: ...

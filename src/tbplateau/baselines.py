@@ -35,6 +35,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tbplateau import stats
 from tbplateau.detectors.base import working_values
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
@@ -101,6 +102,19 @@ def _records(values: np.ndarray, goal: Goal, mode: str, delta: float) -> list[in
     hit = _RECORDS.get(key)
     if hit is not None and hit[0] is values:
         return hit[1]
+    kernels = stats.KERNELS  # the same loop compiled, or None: numpy's way
+    found = (
+        None if kernels is None else kernels.records(values, goal == "min", mode != "abs", delta)
+    )
+    out = _python_records(values, goal, mode, delta) if found is None else found
+    if len(_RECORDS) >= _RECORDS_KEPT:
+        del _RECORDS[next(iter(_RECORDS))]
+    _RECORDS[key] = (values, out)
+    return out
+
+
+def _python_records(values: np.ndarray, goal: Goal, mode: str, delta: float) -> list[int]:
+    """:func:`_records` in Python (what the compiled ``records`` kernel does)."""
     out: list[int] = []
     best = math.inf if goal == "min" else -math.inf
     if bool(np.isfinite(values).all()):
@@ -135,9 +149,6 @@ def _records(values: np.ndarray, goal: Goal, mode: str, delta: float) -> list[in
             if math.isfinite(v) and better(v, best):
                 best = v
                 out.append(i)
-    if len(_RECORDS) >= _RECORDS_KEPT:
-        del _RECORDS[next(iter(_RECORDS))]
-    _RECORDS[key] = (values, out)
     return out
 
 

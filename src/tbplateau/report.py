@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from tbplateau import stats
 from tbplateau.findings import Finding, FindingKind, Goal, check_goal, finding_label, json_safe
 from tbplateau.reader.model import Problem, ReadIssue
 
@@ -303,6 +304,11 @@ def dumps_indented(doc: Any, indent: int) -> str:
     ``null``, tuples as lists, keys in insertion order. Anything else, including keys
     other than strings, goes to ``json.dumps`` itself (the same text or error).
     """
+    kernels = stats.KERNELS
+    if kernels is not None:  # the same text in one compiled pass, or None: the rest below
+        text = kernels.dumps_indented(doc, " " * indent, _JSON_STR)
+        if text is not None:
+            return text
     out: list[str] = []
     try:
         _put_json(doc, "\n", " " * indent, out)

@@ -58,6 +58,62 @@ def test_forecasts_of_curves_at_the_same_steps_do_not_depend_on_the_order() -> N
     assert all(f is not None for f in first)
 
 
+def test_windows_of_the_steps_are_memoised_and_the_same_as_computed() -> None:
+    fc._WINDOWS.clear()
+    t = np.arange(1, 401).astype(np.float64)
+    w = fc._steps_window(t)
+    fresh = fc._window(t, np.ones(t.size, dtype=bool))
+    assert w is not None
+    assert fresh is not None
+    assert fc._steps_window(t.copy()) is w  # by the bytes of the steps
+    assert (w.last, w.target) == (fresh.last, fresh.target) == (400.0, 799.0)
+    pairs = [(w.win, fresh.win), *zip(w.args, fresh.args, strict=True)]
+    assert all(a.tobytes() == b.tobytes() and not a.flags.writeable for a, b in pairs)
+    for k in range(fc._WINDOWS_KEPT + 2):
+        fc._steps_window(t + k + 1)
+    assert len(fc._WINDOWS) == fc._WINDOWS_KEPT
+    assert fc._steps_window(np.arange(5.0)) is None  # too short: memoised as None too
+    assert fc._steps_window(np.arange(5.0)) is None
+
+
+def test_second_rounds_memoised_by_the_picks_give_the_same_search() -> None:
+    t = np.arange(1, 401)
+    rng = np.random.default_rng(6)
+    curves = [0.2 + k * t**-0.5 + rng.normal(0, 0.003, t.size) for k in (1.0, 1.0, 2.0, 2.0)]
+    fc._WINDOWS.clear()
+    w = fc._steps_window(t.astype(np.float64))
+    assert w is not None
+    for v in curves:
+        y = stats.bin_medians(v[w.win], 100)
+        box = fc._box("min", y, v)
+        before = len(w.rounds)
+        memoised = fc._search(w.models, w.args, y, box, w.rounds)
+        assert memoised == fc._search(w.models, w.args, y, box)  # no memo: computed afresh
+        assert memoised == fc._search(w.models, w.args, y, box, w.rounds)  # a hit
+        assert len(w.rounds) in (before, before + 1)
+    assert 1 <= len(w.rounds) <= fc._SECOND_ROUNDS_KEPT
+    assert all(not a.flags.writeable for found in w.rounds.values() for a in found)
+    some = next(iter(w.rounds.values()))
+    full: dict[tuple[int, ...], fc._Round] = {(-1, k): some for k in range(fc._SECOND_ROUNDS_KEPT)}
+    y = stats.bin_medians(curves[0][w.win], 100)
+    fc._search(w.models, w.args, y, fc._box("min", y, curves[0]), full)
+    assert len(full) == fc._SECOND_ROUNDS_KEPT  # full: no more kept
+
+
+def test_forecast_of_a_curve_with_non_finite_points_fits_the_finite_ones() -> None:
+    t = np.arange(1, 401)
+    rng = np.random.default_rng(4)
+    v = 0.2 + 2.0 * t**-0.5 + rng.normal(0, 0.003, t.size)
+    holed = v.copy()
+    holed[[250, 300]] = np.nan
+    got = fc.forecast(t, holed, "min")
+    want = fc.forecast(np.delete(t, [250, 300]), np.delete(v, [250, 300]), "min")
+    assert got is not None
+    assert repr(got) == repr(want)
+    holed[-1] = np.inf
+    assert fc.forecast(t, holed, "min") is None  # a non-finite last point: no forecast
+
+
 def _compiled_best_ab() -> Callable[..., bool]:
     return compiled_kernels().best_ab
 

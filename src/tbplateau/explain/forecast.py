@@ -23,7 +23,7 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from tbplateau import stats
 from tbplateau.findings import Goal
-from tbplateau.stats import bin_reduce, fast_mean, fast_ptp, noise_scale
+from tbplateau.stats import bin_medians, bin_reduce, fast_mean, fast_ptp, noise_scale
 
 __all__ = ["MIN_POINTS", "Forecast", "forecast"]
 
@@ -245,23 +245,21 @@ def _second_grids(models: list[_Model], centres: list[float], steps: list[float]
     return grids
 
 
-def _search(
-    models: list[_Model],
-    args: list[FloatArray],
-    y: FloatArray,
-    box: tuple[float, float, float, float],
-) -> list[tuple[float, float, float, float]]:
-    """``(a, b, rate, sse)`` of each model: a log-spaced search over the rate, refined once
-    around the best, with ``(a, b)`` solved exactly (within their bounds) at each rate.
-    Both models are searched in one vectorised pass per round. ``args``: what each model's
-    rate multiplies (the log of its abscissae for the power law, else the abscissae),
-    at least as long as ``y`` (the first ``y.size`` are used)."""
-    n = y.size
-    y_sums = (float(y.sum()), float(y @ y))
-    basis, sf, sff = _first_round(models)
-    a, b, err = _best_ab(basis, y, box, (sf, sff), y_sums)
+_Round = tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+"""The second round of :func:`_search`: its rates (one row per model), the stacked basis
+and the basis' row sums and sums of squares (read-only)."""
+
+_SECOND_ROUNDS_KEPT = 32
+"""Second rounds memoised per window of steps (:class:`_Window`)."""
+
+
+def _second_round(
+    models: list[_Model], args: list[FloatArray], picks: tuple[int, ...], n: int
+) -> _Round:
+    """The second round of :func:`_search` around the first round's ``picks`` (the index
+    of each model's best rate), on the first ``n`` points (the same for every curve
+    logged at the same steps whose first round picked the same rates)."""
     first = [_first_grid(bounds) for _, _, bounds in models]
-    picks = err.reshape(len(models), -1).argmin(axis=1).tolist()
     centres = [math.log(g[i]) for (g, _), i in zip(first, picks, strict=True)]
     grids = _second_grids(models, centres, [d for _, d in first])
     # every model's shapes exp(-rate * arg), the same products as :func:`_basis`, stacked
@@ -269,7 +267,36 @@ def _search(
     for k, arg in enumerate(args):
         np.multiply(-grids[k][:, None], arg[:n], out=prod[k])
     basis = np.exp(prod, out=prod).reshape(-1, n)
-    a, b, err = _best_ab(basis, y, box, None, y_sums)
+    found = (grids, basis, *_row_sums(basis))
+    for array in found:
+        array.flags.writeable = False
+    return found
+
+
+def _search(
+    models: list[_Model],
+    args: list[FloatArray],
+    y: FloatArray,
+    box: tuple[float, float, float, float],
+    memo: dict[tuple[int, ...], _Round] | None = None,
+) -> list[tuple[float, float, float, float]]:
+    """``(a, b, rate, sse)`` of each model: a log-spaced search over the rate, refined once
+    around the best, with ``(a, b)`` solved exactly (within their bounds) at each rate.
+    Both models are searched in one vectorised pass per round. ``args``: what each model's
+    rate multiplies (the log of its abscissae for the power law, else the abscissae),
+    at least as long as ``y`` (the first ``y.size`` are used). ``memo``: the second rounds
+    already computed for these models and abscissae, by the first round's picks."""
+    y_sums = (float(y.sum()), float(y @ y))
+    basis, sf, sff = _first_round(models)
+    a, b, err = _best_ab(basis, y, box, (sf, sff), y_sums)
+    picks = tuple(err.reshape(len(models), -1).argmin(axis=1).tolist())
+    found = None if memo is None else memo.get(picks)
+    if found is None:
+        found = _second_round(models, args, picks, y.size)
+        if memo is not None and len(memo) < _SECOND_ROUNDS_KEPT:
+            memo[picks] = found
+    grids, basis, sf, sff = found
+    a, b, err = _best_ab(basis, y, box, (sf, sff), y_sums)
     size = grids.shape[1]
     best = []
     for k, i in enumerate(err.reshape(len(models), -1).argmin(axis=1).tolist()):
@@ -349,24 +376,34 @@ def _box(goal: Goal, y: np.ndarray, fin: np.ndarray) -> tuple[float, float, floa
     return a_lo, a_hi, b_lo, b_hi
 
 
-def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecast | None:
-    """The forecast at twice the steps trained so far, or ``None`` (see module doc)."""
-    if goal is None:
-        return None
-    s = np.asarray(steps, dtype=np.float64)
-    v = np.asarray(values, dtype=np.float64)
-    ok = np.isfinite(v) & (np.abs(v) < 1e100)
+@dataclass(frozen=True)
+class _Window:
+    """What a forecast takes from the steps and which values are finite alone: the
+    fitted window (a mask of the points), the last finite step, the forecast's step, and
+    each model's abscissae and ``args`` (see :func:`_search`), read-only."""
+
+    win: npt.NDArray[np.bool_]
+    last: float
+    target: float
+    models: list[_Model]
+    args: list[FloatArray]
+    rounds: dict[tuple[int, ...], _Round] = field(default_factory=dict, compare=False)
+    """Second rounds of :func:`_search` on these abscissae (a memo)."""
+
+
+def _window(s: FloatArray, ok: npt.NDArray[np.bool_]) -> _Window | None:
+    """The :class:`_Window` of the steps ``s`` whose values are usable where ``ok``, or
+    None when there is too little to fit (see the module docstring)."""
     if not ok.any():
         return None
     first, last = float(s[0]), float(s[ok][-1])
-    if last <= first or not bool(np.isfinite(v[-1])):
+    if last <= first:
         return None
     mid = first + 0.5 * (last - first)
     win = ok & (s >= mid)
     if int(win.sum()) < MIN_POINTS:
         return None
-    bins = bin_reduce(s[win], v[win], 100)
-    x, y = bins.x, bins.y
+    x = bin_reduce(s[win], s[win], 100).x  # the blocks' abscissae: the same whatever y
     if x.size < 6 or fast_ptp(x) <= 0:
         return None
     target = 2.0 * last - first
@@ -376,17 +413,58 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
     span = float(x[-1] - x[0])
     u = (x - x[0]) / span
     at_u = (target - x[0]) / span
-    box = _box(goal, y, v[ok])
-    a_lo, a_hi = box[0], box[1]
-    fits: dict[str, tuple[float, float, float, float]] = {}
     models: list[_Model] = [("power law", xp, (0.01, 6.0)), ("exponential", u, (0.01, 50.0))]
     # what each rate multiplies, at the points and last at the forecast's step
     args = [np.empty(x.size + 1), np.empty(x.size + 1)]
     args[0][:-1], args[0][-1] = xp, at_p
     np.log(args[0], out=args[0])
     args[1][:-1], args[1][-1] = u, at_u
-    optima = _search(models, args, y, box)
-    for (model, _, _), optimum, arg in zip(models, optima, args, strict=True):
+    for array in (win, xp, u, *args):
+        array.flags.writeable = False
+    return _Window(win, last, target, models, args)
+
+
+_WINDOWS: dict[bytes, _Window | None] = {}
+"""The windows of the last few step arrays whose values are all finite, by their bytes
+(the same for every curve logged at the same steps, as in a sweep)."""
+
+_WINDOWS_KEPT = 8
+
+_WINDOWS_LONGEST = 20_000
+"""Longer step arrays are not memoised (their key would be large, the saving small)."""
+
+
+def _steps_window(s: FloatArray) -> _Window | None:
+    """:func:`_window` of the steps ``s`` when every value is usable (memoised)."""
+    if s.size > _WINDOWS_LONGEST:
+        return _window(s, np.ones(s.size, dtype=bool))
+    key = s.tobytes()
+    if key in _WINDOWS:
+        return _WINDOWS[key]
+    found = _WINDOWS[key] = _window(s, np.ones(s.size, dtype=bool))
+    if len(_WINDOWS) > _WINDOWS_KEPT:
+        del _WINDOWS[next(iter(_WINDOWS))]
+    return found
+
+
+def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecast | None:
+    """The forecast at twice the steps trained so far, or ``None`` (see module doc)."""
+    if goal is None:
+        return None
+    s = np.asarray(steps, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(v) & (np.abs(v) < 1e100)
+    every = bool(ok.all())
+    w = _steps_window(s) if every else _window(s, ok)
+    if w is None or not bool(np.isfinite(v[-1])):
+        return None
+    fitted = v[w.win]
+    y = bin_medians(fitted, 100)
+    box = _box(goal, y, v if every else v[ok])
+    a_lo, a_hi = box[0], box[1]
+    fits: dict[str, tuple[float, float, float, float]] = {}
+    optima = _search(w.models, w.args, y, box, w.rounds)
+    for (model, _, _), optimum, arg in zip(w.models, optima, w.args, strict=True):
         fit = _fit(arg, y, optimum)
         if fit is not None:
             fits[model] = fit
@@ -399,6 +477,6 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
         if other != name:
             low, high = min(low, v_other), max(high, v_other)
     low, high = max(low, a_lo), min(high, a_hi)
-    noise = noise_scale(v[win], lags=(1,))
+    noise = noise_scale(fitted, lags=(1,))
     g: Literal["min", "max"] = "min" if goal == "min" else "max"
-    return Forecast(name, g, int(last), int(target), now, value, low, high, noise)
+    return Forecast(name, g, int(w.last), int(w.target), now, value, low, high, noise)

@@ -425,7 +425,7 @@ def _overfitting(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, 
             after = series.values[series.steps > f.start_step]
             n_after = int(np.count_nonzero(series.steps > f.start_step))
             rest = after[np.isfinite(after)]
-            beat = rest[[better(v, at[1], ctx.goal) for v in rest]] if rest.size else rest
+            beat = rest[rest < at[1] if ctx.goal == "min" else rest > at[1]]  # better(), at once
             still = "did not improve it"
             if beat.size:
                 top = float(beat.min() if ctx.goal == "min" else beat.max())
