@@ -670,6 +670,12 @@ class OscillationDetector(Detector):
     its sign changes alone. An oscillation that starts right after a jump (an LR raise)
     starts at the jump. Needs 30 finite points.
 
+    At each event of the run (a learning-rate change) the alternation it sets off is also
+    judged as the evaluation set's labels define it (see :func:`_event_run`): eight steps
+    or more, each four times the noise before the event, that change sign three times in
+    four, starting at the event or, after a collapse that stays down, wherever the
+    recovery starts to swing; an oscillation from the event on.
+
     Slow swings that come back period after period (a cyclic or restarting
     schedule) are found apart (see :meth:`_recurring`).
 
