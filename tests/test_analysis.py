@@ -415,3 +415,39 @@ def test_a_recovered_blow_up_is_a_divergence_and_no_plateau(seed: int) -> None:
         f for f in found if f.kind is FindingKind.PLATEAU and t0 <= f.start_step < t0 + length
     ]
     assert inside == [], found
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_collapse_whose_recovery_swings_is_a_divergence_and_an_oscillation(seed: int) -> None:
+    """An LR raise (logged) throws the accuracy down to a third; it stalls, then recovers
+    swinging every step (edge_of_stability runs of the second tuning pool): the report
+    names both the collapse and the oscillation from the raise, neither hiding the other.
+    The old code reported only the divergence."""
+    rng = np.random.default_rng(seed)
+    n, t0, grid = 170, 68, 1 / 45
+    u = np.arange(n)
+    acc = 0.82 - 0.5 * np.exp(-u / 8.0)
+    stall = int(rng.integers(13, 19))
+    acc[t0 : t0 + 4] = [0.9, 0.6, 0.33, 0.28]
+    acc[t0 + 4 : t0 + 4 + stall] = 0.67
+    b = t0 + 4 + stall
+    k = np.arange(10)
+    acc[b : b + 10] = 0.70 + 0.02 * k + np.where(k % 2 == 0, 1, -1) * rng.uniform(0.04, 0.06, 10)
+    acc[b + 10 :] = 0.95
+    acc = np.round(acc / grid) * grid
+    lr = np.where(u < t0, 0.05, 2.0)
+    run = Run(
+        "r",
+        ("r/events",),
+        (
+            Series("r", "val/accuracy", steps=u, values=acc),
+            Series("r", "lr", steps=u, values=lr),
+        ),
+    )
+    found = list(analyze(Logdir("d", (run,))).findings())
+    near = [f for f in found if f.tags == ("val/accuracy",) and 0 <= f.start_step - t0 <= 3]
+    assert FindingKind.DIVERGENCE in {f.kind for f in near}, found
+    osc = [f for f in near if f.kind is FindingKind.OSCILLATION]
+    assert [f.start_step for f in osc] == [t0], found
+    assert osc[0].end_step is not None, found
+    assert osc[0].end_step >= b + 7, found

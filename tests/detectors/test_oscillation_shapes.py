@@ -790,6 +790,11 @@ _WEAK_CALM_NOISE: dict[tuple[int, int], str] = {
     (n, 0): "this noise changes sign at 17 of its 19 steps, each a factor of 1.2-2.5: "
     "swings by chance, as a reader sees them"
     for n in (250, 400)
+} | {
+    (n, 5): "this noise changes sign at 7 of 8 pairs of steps, each a factor of 1.1-2.2, "
+    "while the loss is still above its level before the raise: the evaluation set's "
+    "alternation rule labels an oscillation from the raise, and so does _event_run"
+    for n in (250, 400)
 }
 
 
@@ -846,6 +851,13 @@ def test_swings_that_hold_a_peak_for_a_point_now_and_then_are_an_oscillation(
 _WEAK_TWO_STATE: dict[tuple[int, int], str] = {
     (200, 3): "it switches at eight steps in a row by chance right after the raise",
     (200, 4): "it switches at eight steps in a row by chance right after the raise",
+    **{
+        key: "below its level since the raise, it switches at eight steps or more in a row "
+        "by chance: the evaluation set's alternation rule labels an oscillation there, and "
+        "the swings set off by an event follow that rule (_event_run)"
+        for key in [(n, seed) for n in (100, 200) for seed in (1, 6, 8, 10)]
+        + [(400, seed) for seed in (0, 1, 3, 6, 8, 10)]
+    },
 }
 
 
@@ -974,3 +986,44 @@ def test_swings_at_a_raise_that_skip_a_sign_change_once_are_an_oscillation(
     found = OscillationDetector().detect(s, "min", events=(t0,))
     assert found, describe(s, found)
     assert near(s, found[0].start_step, t0), describe(s, found)
+
+
+def _collapse_then_swinging_recovery(seed: int, n: int) -> tuple[np.ndarray, int, int]:
+    """An accuracy on a grid of 45 samples that climbs to about 0.82; at t0 an LR raise
+    makes it collapse to a third for a few points and stall at 0.67 for 10-20 points, then
+    it recovers with swings of 0.08-0.12 every step that skip one sign change, and settles
+    near 0.95 (edge_of_stability and gd_unstable runs of the second tuning pool)."""
+    rng = np.random.default_rng(seed)
+    grid = 1 / 45
+    t0 = int(n * rng.uniform(0.4, 0.5))
+    t = np.arange(n, dtype=np.float64)
+    v = 0.82 - 0.5 * np.exp(-t / (0.05 * n))
+    stall = int(rng.integers(10, 20))
+    v[t0 : t0 + 4] = [0.9, 0.6, 0.33, 0.28]
+    v[t0 + 4 : t0 + 4 + stall] = 0.67
+    b = t0 + 4 + stall
+    k = np.arange(10)
+    sign = np.where(k % 2 == 0, 1.0, -1.0)
+    miss = int(rng.choice([3, 5, 7]))
+    sign[miss:] *= -1.0  # one skipped sign change: a step up, then down again
+    swings = sign * rng.uniform(0.04, 0.06, k.size)
+    v[b : b + k.size] = 0.70 + 0.015 * k + 0.05 * (k >= miss) + swings
+    m = n - b - k.size
+    v[b + k.size :] = 0.95 - 0.1 * np.exp(-np.arange(m) / 3) + rng.choice([0.0, 0.0, grid], m)
+    return np.round(v / grid) * grid, t0, b
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [120, 170])
+def test_a_recovery_that_swings_after_a_collapse_is_an_oscillation(n: int, seed: int) -> None:
+    # The raise throws the accuracy down; it stays down, then climbs back swinging by
+    # 10-15 % of its level every step: the alternation the raise set off (the evaluation
+    # set's alternation rule: after a jump that has not come back, >= 8 steps, 75 % sign
+    # changes). An oscillation from the raise, reported whatever divergence is also there.
+    values, t0, b = _collapse_then_swinging_recovery(1400 + seed, n)
+    s = series(values, "accuracy")
+    found = OscillationDetector().detect(s, "max", events=(t0,))
+    assert found, describe(s, found)
+    assert near(s, found[0].start_step, t0), describe(s, found)
+    assert found[0].end_step is not None, describe(s, found)
+    assert found[0].end_step >= b + 7, describe(s, found)

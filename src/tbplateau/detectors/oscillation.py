@@ -33,6 +33,7 @@ from tbplateau.stats import (
     fast_quantile,
     fit_line,
     local_line_residuals,
+    mad,
     quantum,
     trailing_median,
     window_medians,
@@ -347,6 +348,100 @@ def _calm_then_swinging(
     return first, pairs
 
 
+EVENT_REACH = 3
+"""Pairs of differences after an event within which swings it sets off must begin, unless
+the curve was thrown off its level first (see :func:`_event_run`)."""
+
+THROWN_WITHIN = 5
+"""Points after an event within which the curve must leave its level for swings that begin
+later to count as set off by it (see :func:`_event_run`)."""
+
+EVENT_NOISE = 4.0
+"""Smallest step of swings set off by an event, in noise units of the points before it (the
+robust spread of their differences over sqrt 2): noise that goes on as before seldom moves
+four times its spread twice in a row."""
+
+THROWN_NOISE = 3.0
+"""How far from its level before an event the curve must stay, in the same noise units (and
+at least a step of the swings' bar), for swings that begin later to count as set off by it."""
+
+NEW_LEVEL_NOISE = 5.0
+"""A stretch of swings whose median sits this many noise units (and at least
+:data:`NEW_LEVEL_SHARE` of the level) from the level before the event is on a new level."""
+
+NEW_LEVEL_SHARE = 0.1
+"""The least shift that puts swings on a new level, as a share of the level (see
+:meth:`OscillationDetector._level_scale`; a loss on a log scale: a factor of 1.5)."""
+
+NEW_LEVEL_FLIPS = 0.9
+"""Share of sign changes that swings on a new level must make: swings between two levels do,
+noise bouncing on a new level (two in three) does not (issue 8, class 1)."""
+
+
+def _first_alternation(values: npt.NDArray[np.float64], bar: float) -> tuple[int, int] | None:
+    """The first stretch of ``values`` that alternates: ``MIN_FLIPS`` steps or more, each
+    ``bar`` or more, that change sign on :data:`FLIP_SHARE` of their pairs, missing no two
+    pairs in a row. Returns its first and last point (relative), ``None`` when there is
+    none."""
+    f = _flips(values, bar)
+    m = f.size
+    i = 0
+    while i < m:
+        if not f[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < m and (f[j + 1] or (j + 2 < m and f[j + 2])):
+            j += 1
+        j = j if f[j] else j - 1
+        if j - i + 2 >= MIN_FLIPS and float(np.mean(f[i : j + 1])) >= FLIP_SHARE:
+            return i, j + 2
+        i = j + 1
+    return None
+
+
+def _event_run(
+    w: npt.NDArray[np.float64], pe: int, bounds: tuple[int, int], bars: tuple[float, float]
+) -> tuple[int, int, float] | None:
+    """Swings set off by the event at point ``pe`` of the higher-is-worse values ``w`` (the
+    run between events spans points ``bounds``; ``bars``: the smallest step of a swing and
+    the least shift onto a new level, before the noise is counted): the first alternating
+    stretch after the event (see :func:`_first_alternation`), when it begins within
+    :data:`EVENT_REACH` pairs of the event, or later when the curve left its level within
+    :data:`THROWN_WITHIN` points and stayed off it until then (a collapse, then a recovery
+    that swings). On a new level it must change sign on :data:`NEW_LEVEL_FLIPS` of its
+    pairs. Returns the first and last point of the oscillation (from ``pe``) and the noise
+    unit, or ``None``."""
+    prev, pn = bounds
+    if pe - prev < 2 or pn - pe < MIN_FLIPS + 1:
+        return None
+    level = fast_median(w[max(prev, pe - 3) : pe])
+    before = w[max(prev, pe - 20) : pe] if pe - prev >= 3 else w[prev:pn]
+    sig = mad(np.diff(before)) / math.sqrt(2.0)
+    found = _first_alternation(w[pe:pn], max(EVENT_NOISE * sig, bars[0]))
+    if found is None:
+        return None
+    i, j = found
+    if i > EVENT_REACH:
+        lift = max(THROWN_NOISE * sig, bars[0])
+        high = np.flatnonzero(w[pe : pe + min(i, THROWN_WITHIN)] - level >= lift)
+        if not high.size or bool(np.any(w[pe + int(high[0]) : pe + i] - level < lift)):
+            return None
+    stretch = w[pe + i : pe + j + 1]
+    if fast_median(stretch) - level >= max(NEW_LEVEL_NOISE * sig, bars[1]):
+        d = np.diff(stretch)
+        if float(np.mean(d[1:] * d[:-1] < 0)) < NEW_LEVEL_FLIPS:
+            return None
+    return pe, pe + j, sig
+
+
+def _overlaps(f: Finding, g: Finding) -> bool:
+    """Whether the stretches of ``f`` and ``g`` share a step (an open end runs on)."""
+    return (g.end_step is None or f.start_step <= g.end_step) and (
+        f.end_step is None or g.start_step <= f.end_step
+    )
+
+
 def _turns(values: npt.NDArray[np.float64], h: float) -> int:
     """How often ``values`` change direction by ``h`` or more (a zigzag with hysteresis
     ``h``): a swinging stretch comes back again and again, a decline whose rate wobbles
@@ -575,6 +670,12 @@ class OscillationDetector(Detector):
     its sign changes alone. An oscillation that starts right after a jump (an LR raise)
     starts at the jump. Needs 30 finite points.
 
+    At each event of the run (a learning-rate change) the alternation it sets off is also
+    judged as the evaluation set's labels define it (see :func:`_event_run`): eight steps
+    or more, each four times the noise before the event, that change sign three times in
+    four, starting at the event or, after a collapse that stays down, wherever the
+    recovery starts to swing; an oscillation from the event on.
+
     Slow swings that come back period after period (a cyclic or restarting
     schedule) are found apart (see :meth:`_recurring`).
 
@@ -643,10 +744,48 @@ class OscillationDetector(Detector):
         smooth = np.sqrt(np.convolve(padded, np.ones(k) / k, "valid"))
         moving_s = smooth[smooth > floor]
         calm = fast_quantile(moving_s, 0.5 * self.quiet_quantile) if moving_s.size else 0.0
+        out = self._event_swings(series, p, out)
         periodic = self._recurring(series, p, calm, floor)
         if periodic is not None:
             out = _merge(periodic, out, p)
         return sorted_findings(out)
+
+    def _event_swings(self, series: Series, p: Prepared, found: list[Finding]) -> list[Finding]:
+        """``found`` with the swings set off by the run's events (see :func:`_event_run`; a
+        recovery that swings after a collapse, too) that span :data:`SET_OFF_BLOCKS` blocks:
+        each an oscillation from its event on (a stretch found that overlaps it starts there
+        then)."""
+        if not p.events:
+            return found
+        if p.log_scale:
+            bars = (2 * LOG_SWING, math.log(1.5))
+        else:
+            # a share (an accuracy: every value in [0, 1]) swings in points of its whole range
+            raw = p.raw_range(0, p.n)
+            share = p.goal == "max" and float(raw.min()) >= 0 and float(raw.max()) <= 1
+            scale = 1.0 if share else self._level_scale(p)
+            bars = (SET_OFF_SWING * LEVEL_SHARE * scale, NEW_LEVEL_SHARE * scale)
+        w = -p.y
+        cuts = [0, *(int(p.bins.start[e]) for e in p.events), p.n]
+        out = list(found)
+        for prev, pe, pn in zip(cuts, cuts[1:], cuts[2:], strict=False):
+            run = _event_run(w, pe, (prev, pn), bars)
+            span = np.searchsorted(p.bins.start, run[:2], side="right") if run else [0, 0]
+            if run is None or int(span[1] - span[0]) + 1 < SET_OFF_BLOCKS:
+                continue
+            a, b, sig = run
+            size = 0.5 * fast_median(np.abs(np.diff(p.y[a : b + 1])))
+            ref = max(sig, bars[0] / EVENT_NOISE)  # the noise unit of the bar
+            new = self._finding(series, p, a, b + 1, size, ref, 1.0, FLIP_SHARE, b - a)
+            hit = [k for k, f in enumerate(out) if _overlaps(f, new)]
+            if not hit:
+                out.append(new)
+            elif out[hit[0]].start_step > new.start_step:
+                f = out[hit[0]]
+                out[hit[0]] = Finding(
+                    f.kind, new.start_step, f.end_step, f.tags, f.confidence, f.detail
+                )
+        return out
 
     def _reference(self, amp: npt.NDArray[np.float64], quiet: float) -> npt.NDArray[np.float64]:
         """The amplitude expected at every block: the median of the blocks just before
