@@ -413,3 +413,29 @@ def test_a_long_thrash_that_swings_back_near_the_level_starts_at_the_raise(
     s = Series("r", "loss", steps=np.arange(n), values=values)
     found = DivergenceDetector().detect(s, "min")
     assert any(abs(f.start_step - t0) <= onset_tolerance(n) for f in found), (t0, found)
+
+
+def _held_then_dip(seed: int, n: int) -> tuple[np.ndarray, int]:
+    """An accuracy on 150 validation examples that reaches its level in the first few
+    points, holds it to mid-run, then falls 12-20 % for a sixth of the run and comes back."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n, dtype=np.float64)
+    acc = 0.9 - 0.4 * np.exp(-t / (0.015 * n)) + rng.normal(0.0, 0.003, n)
+    t0 = int(n * rng.uniform(0.45, 0.55))
+    length = int(n * rng.uniform(0.15, 0.2))
+    acc[t0 : t0 + length] = 0.9 * (1 - rng.uniform(0.12, 0.2)) + rng.normal(0.0, 0.02, length)
+    return np.round(acc * 150) / 150, t0
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [100, 170, 400])
+def test_a_dip_from_a_level_held_since_the_warm_up_is_a_divergence(n: int, seed: int) -> None:
+    # A dip that recovers is no divergence when the level it falls from was reached in the
+    # warm-up (a warm-up peak); a level reached that early and held to mid-run is no peak
+    # (pool2: quantised accuracies of edge-of-stability runs, flax writer).
+    values, t0 = _held_then_dip(seed, n)
+    s = Series("r", "accuracy", steps=np.arange(n), values=values)
+    found = DivergenceDetector().detect(s, "max")
+    assert any(
+        abs(f.start_step - t0) <= onset_tolerance(n) and f.end_step is not None for f in found
+    ), (t0, found)

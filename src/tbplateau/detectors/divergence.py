@@ -90,7 +90,7 @@ class _Episode:
     """How far below it the metric went (working units, robust)."""
     recovered: bool
     top: int = 0
-    """Block where the good level was reached."""
+    """Last block still at the good level before the episode (:func:`_held_until`)."""
 
 
 class DivergenceDetector(Detector):
@@ -352,12 +352,28 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
         if b1 >= m:  # a collapse that stays
             b0, top = _at_jump(p, path, b0, b1, top, drop)
         b0 = _past_the_level(p, quiet, start, b0, b0 + int(np.argmin(path[b0:b1])), drop)
-        top_at = start + int(np.argmax(path[start : b0 + 1]))
+        top_at = _held_until(path, quiet * p.kappa, start, b0)
         out.append(_Episode(b0, b1, top, drop, b1 < m, top_at))
         if b1 >= m:
             break
         start = b1
     return out
+
+
+HELD_SIGMAS = 2.0
+"""Noise units below its best that the fitted path may sit and still hold the good level
+(see :func:`_held_until`)."""
+
+
+def _held_until(path: FloatArray, noise: FloatArray, start: int, b0: int) -> int:
+    """The last block of ``[start, b0]`` still at the best level the fitted path reached
+    there (within :data:`HELD_SIGMAS` noise units of it): where the metric last held the
+    level it falls from, not where it first got there (a level reached in the warm-up and
+    held for half the run is no warm-up peak)."""
+    w = path[start : b0 + 1]
+    best = int(np.argmax(w))
+    at = np.flatnonzero(w[best:] >= w[best] - HELD_SIGMAS * noise[start + best : b0 + 1])
+    return start + best + int(at[-1])
 
 
 def _past_the_level(
