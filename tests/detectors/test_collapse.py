@@ -439,3 +439,29 @@ def test_a_dip_from_a_level_held_since_the_warm_up_is_a_divergence(n: int, seed:
     assert any(
         abs(f.start_step - t0) <= onset_tolerance(n) and f.end_step is not None for f in found
     ), (t0, found)
+
+
+def _jump_start_then_dip(seed: int, n: int) -> tuple[np.ndarray, int]:
+    """An accuracy (360 validation examples) that gets to its level in three points,
+    holds it, then falls 12-20 % for a sixth to a quarter of the run and comes back."""
+    rng = np.random.default_rng(seed)
+    acc = np.full(n, 0.845) + rng.normal(0.0, 0.002, n)
+    acc[:3] = [0.4, 0.79, 0.833]
+    t0 = int(n * rng.uniform(0.4, 0.5))
+    length = int(n * rng.uniform(0.15, 0.25))
+    acc[t0 : t0 + length] = 0.845 * (1 - rng.uniform(0.12, 0.2)) + rng.normal(0.0, 0.02, length)
+    return np.round(acc * 360) / 360, t0
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [170, 400])
+def test_a_dip_after_a_steep_start_is_no_warm_up_dip(n: int, seed: int) -> None:
+    # The fitted line of the steep first points overshoots the level the metric then holds:
+    # that overshoot is no level the metric reached, so the level is held up to the dip,
+    # long past the warm-up (pool2: flax-written edge-of-stability accuracies).
+    values, t0 = _jump_start_then_dip(seed, n)
+    s = Series("r", "accuracy", steps=np.arange(n), values=values)
+    found = DivergenceDetector().detect(s, "max")
+    assert any(
+        abs(f.start_step - t0) <= onset_tolerance(n) and f.end_step is not None for f in found
+    ), (t0, found)

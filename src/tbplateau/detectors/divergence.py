@@ -352,7 +352,9 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
         if b1 >= m:  # a collapse that stays
             b0, top = _at_jump(p, path, b0, b1, top, drop)
         b0 = _past_the_level(p, quiet, start, b0, b0 + int(np.argmin(path[b0:b1])), drop)
-        top_at = _held_until(path, quiet * p.kappa, start, b0)
+        # (a steep first piece's fitted line may overshoot what the metric reached)
+        reached = np.minimum(path, np.maximum.accumulate(p.robust))
+        top_at = _held_until(reached, quiet * p.kappa, start, b0)
         out.append(_Episode(b0, b1, top, drop, b1 < m, top_at))
         if b1 >= m:
             break
