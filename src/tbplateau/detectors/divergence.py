@@ -67,6 +67,12 @@ steep piece (the jump from an evaluation before training) extrapolated to its en
 no level the metric fell from."""
 
 
+NEAR_DEEP = 0.5
+"""How far below the running best (a share of an episode's drop) a block must fall to be
+the blow-up itself: blocks after it are no longer searched for the good level (see
+:func:`_past_the_level`)."""
+
+
 STEADY_BLOCKS = 5
 """Blocks before a short dip that must sit at the level it falls from (within 0.4 of the
 dip's depth)."""
@@ -84,7 +90,7 @@ class _Episode:
     """How far below it the metric went (working units, robust)."""
     recovered: bool
     top: int = 0
-    """Block where the good level was reached."""
+    """Last block still at the good level before the episode (:func:`_held_until`)."""
 
 
 class DivergenceDetector(Detector):
@@ -310,8 +316,8 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
     inside some segment; the episode starts where that segment starts (at a jump
     down, or where a worsening piece begins), past any leading pieces that lose less
     than a tenth of the whole drop (a slow sag before the blow-up), and after the
-    last block still at the good level before the worst one. It ends when the
-    path comes back within half of the worst drop so far, or at the end. After an
+    last block still at the good level before the blow-up (:func:`_past_the_level`).
+    It ends when the path comes back within half of the worst drop so far, or at the end. After an
     episode the running best starts again from where it ended.
     """
     m = path.size
@@ -345,20 +351,50 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
             top = float(path[b0 - 1])
         if b1 >= m:  # a collapse that stays
             b0, top = _at_jump(p, path, b0, b1, top, drop)
-        # the blow-up starts after the last block still at the good level (a fitted
-        # line through a settled stretch and the first points of an explosion
-        # starts to fall too early)
-        worst = b0 + int(np.argmin(path[b0:b1]))
-        running = np.maximum.accumulate(p.robust[start:worst])[b0 - start :]
-        near = np.flatnonzero(p.robust[b0:worst] >= running - 2.0 * quiet[b0:worst] * p.kappa)
-        if near.size and b0 + int(near[-1]) + 1 < worst:
-            b0 = b0 + int(near[-1]) + 1
-        top_at = start + int(np.argmax(path[start : b0 + 1]))
+        b0 = _past_the_level(p, quiet, start, b0, b0 + int(np.argmin(path[b0:b1])), drop)
+        # (a steep first piece's fitted line may overshoot what the metric reached)
+        reached = np.minimum(path, np.maximum.accumulate(p.robust))
+        top_at = _held_until(reached, quiet * p.kappa, start, b0)
         out.append(_Episode(b0, b1, top, drop, b1 < m, top_at))
         if b1 >= m:
             break
         start = b1
     return out
+
+
+HELD_SIGMAS = 2.0
+"""Noise units below its best that the fitted path may sit and still hold the good level
+(see :func:`_held_until`)."""
+
+
+def _held_until(path: FloatArray, noise: FloatArray, start: int, b0: int) -> int:
+    """The last block of ``[start, b0]`` still at the best level the fitted path reached
+    there (within :data:`HELD_SIGMAS` noise units of it): where the metric last held the
+    level it falls from, not where it first got there (a level reached in the warm-up and
+    held for half the run is no warm-up peak)."""
+    w = path[start : b0 + 1]
+    best = int(np.argmax(w))
+    at = np.flatnonzero(w[best:] >= w[best] - HELD_SIGMAS * noise[start + best : b0 + 1])
+    return start + best + int(at[-1])
+
+
+def _past_the_level(
+    p: Prepared, quiet: FloatArray, start: int, b0: int, worst: int, drop: float
+) -> int:
+    """Where an episode found to start at block ``b0`` (worst block ``worst``) really
+    starts: after the last block still at the good level (within two quiet noise units of
+    the running best since ``start``) before the first block :data:`NEAR_DEEP` of its
+    ``drop`` below it. A fitted line through a settled stretch and the first points of an
+    explosion starts to fall too early; a blow-up that thrashes swings back near the level
+    now and then, and those swings are the blow-up, not the level it held."""
+    running = np.maximum.accumulate(p.robust[start:worst])[b0 - start :]
+    r = p.robust[b0:worst]
+    deep = np.flatnonzero(running - r >= NEAR_DEEP * drop)
+    upto = int(deep[0]) if deep.size else r.size
+    near = np.flatnonzero(r[:upto] >= running[:upto] - 2.0 * quiet[b0 : b0 + upto] * p.kappa)
+    if near.size and b0 + int(near[-1]) + 1 < worst:
+        return b0 + int(near[-1]) + 1
+    return b0
 
 
 def _period_two_orbit(y: FloatArray, onset: int) -> bool:
