@@ -415,6 +415,17 @@ def test_a_long_thrash_that_swings_back_near_the_level_starts_at_the_raise(
     assert any(abs(f.start_step - t0) <= onset_tolerance(n) for f in found), (t0, found)
 
 
+def _assert_a_dip_that_ends_near(values: np.ndarray, t0: int) -> None:
+    """The divergence detector finds, on the accuracy ``values``, a dip that starts within
+    the onset tolerance of ``t0`` and ends."""
+    n = values.size
+    s = Series("r", "accuracy", steps=np.arange(n), values=values)
+    found = DivergenceDetector().detect(s, "max")
+    assert any(
+        abs(f.start_step - t0) <= onset_tolerance(n) and f.end_step is not None for f in found
+    ), (t0, found)
+
+
 def _held_then_dip(seed: int, n: int) -> tuple[np.ndarray, int]:
     """An accuracy on 150 validation examples that reaches its level in the first few
     points, holds it to mid-run, then falls 12-20 % for a sixth of the run and comes back."""
@@ -434,11 +445,7 @@ def test_a_dip_from_a_level_held_since_the_warm_up_is_a_divergence(n: int, seed:
     # warm-up (a warm-up peak); a level reached that early and held to mid-run is no peak
     # (pool2: quantised accuracies of edge-of-stability runs, flax writer).
     values, t0 = _held_then_dip(seed, n)
-    s = Series("r", "accuracy", steps=np.arange(n), values=values)
-    found = DivergenceDetector().detect(s, "max")
-    assert any(
-        abs(f.start_step - t0) <= onset_tolerance(n) and f.end_step is not None for f in found
-    ), (t0, found)
+    _assert_a_dip_that_ends_near(values, t0)
 
 
 def _jump_start_then_dip(seed: int, n: int) -> tuple[np.ndarray, int]:
@@ -460,8 +467,4 @@ def test_a_dip_after_a_steep_start_is_no_warm_up_dip(n: int, seed: int) -> None:
     # that overshoot is no level the metric reached, so the level is held up to the dip,
     # long past the warm-up (pool2: flax-written edge-of-stability accuracies).
     values, t0 = _jump_start_then_dip(seed, n)
-    s = Series("r", "accuracy", steps=np.arange(n), values=values)
-    found = DivergenceDetector().detect(s, "max")
-    assert any(
-        abs(f.start_step - t0) <= onset_tolerance(n) and f.end_step is not None for f in found
-    ), (t0, found)
+    _assert_a_dip_that_ends_near(values, t0)

@@ -322,6 +322,10 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
     """
     m = path.size
     quiet = _quiet_noise(p.local)
+    # where the metric held its level: the fitted path capped at the best it reached (a steep
+    # first piece's fitted line may overshoot that), within its quiet noise
+    reached = np.minimum(path, np.maximum.accumulate(p.robust))
+    held_noise = quiet * p.kappa
     seg_of = np.zeros(m, dtype=np.int64)
     for k, seg in enumerate(p.segments):
         seg_of[seg.b0 : seg.b1] = k
@@ -352,9 +356,7 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
         if b1 >= m:  # a collapse that stays
             b0, top = _at_jump(p, path, b0, b1, top, drop)
         b0 = _past_the_level(p, quiet, start, b0, b0 + int(np.argmin(path[b0:b1])), drop)
-        # (a steep first piece's fitted line may overshoot what the metric reached)
-        reached = np.minimum(path, np.maximum.accumulate(p.robust))
-        top_at = _held_until(reached, quiet * p.kappa, start, b0)
+        top_at = _held_until(reached, held_noise, start, b0)
         out.append(_Episode(b0, b1, top, drop, b1 < m, top_at))
         if b1 >= m:
             break
