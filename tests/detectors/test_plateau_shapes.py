@@ -281,25 +281,82 @@ def test_a_short_last_phase_settles_into_a_plateau(n: int, seed: int) -> None:
     assert tail[0].end_step is None, describe(s, found)
 
 
-@pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("n", [48, 72, 150, 400])
-def test_a_step_lr_cut_seen_as_a_kink_starts_a_plateau(n: int, seed: int) -> None:
-    # A loss that falls at a steady pace (on its log scale) until an LR cut at ``c``,
-    # then crawls at a twentieth to a thirtieth of that pace: no jump at the cut, no LR
-    # logged (no event), but a sharp kink. What is left after the cut is a tenth of
-    # the progress made before it or less: a plateau from the cut, as a reader of a
-    # step schedule names it, not from where the crawl is 97 % done.
+_WEAK_CREEP = {
+    (40, 4): "the creep over its tail is 5.1 % of the fall, just over what a settled tail may "
+    "have left (MOST_SETTLED), and the tail keeps the pace before it",
+    (60, 2): "a noise dip makes a jump near the end: the settled tail after it is 3 points",
+}
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [40, 60, 200, 1000])
+def test_the_tail_of_a_convergence_that_still_creeps_is_a_plateau(
+    n: int, seed: int, request: pytest.FixtureRequest
+) -> None:
+    known_weak(request, _WEAK_CREEP, n, seed)
+    # A fast exponential fall plus a slow straight creep that loses 5-8 % of the fall over
+    # the whole run: the tail keeps the pace the curve slowed to, so it does not stand out
+    # against the trend before it, but 95 % of the improvement is done there. A plateau to
+    # the end, from where 90-98 % of the fall is done (issue 8 class 5).
+    rng = np.random.default_rng(seed)
+    t = np.arange(n, dtype=np.float64)
+    floor = float(rng.uniform(0.2, 0.6))
+    tau = float(rng.uniform(0.06, 0.1)) * n
+    creep = float(rng.uniform(0.05, 0.08)) * 2.0
+    clean = floor + 2.0 * np.exp(-t / tau) + creep * (1 - t / (n - 1))
+    lo, hi = _done_range([clean, np.log(clean)])
+    s = series(clean * np.exp(noise(rng, n, float(rng.choice([0.005, 0.01])))))
+    found = analyse(s, "min")
+    flat = of_kind(found, FindingKind.PLATEAU)
+    assert len(flat) == 1, describe(s, found)
+    assert _within_range(n, position(s, flat[0].start_step), lo, hi), (lo, hi, describe(s, found))
+    assert flat[0].end_step is None, describe(s, found)
+
+
+def kinked(n: int, seed: int, crawl: tuple[float, float]) -> tuple[Series, int, float]:
+    """A loss that falls at a steady pace (on its log scale) until an LR cut at ``c``, then
+    crawls, losing ``crawl`` (drawn in that range, log units) to the end: no jump at the
+    cut, no LR logged (no event), but a sharp kink. With ``c``, and the whole fall."""
     rng = np.random.default_rng(seed)
     c = int(n * rng.uniform(0.3, 0.4))
-    pace = float(rng.uniform(2.5, 3.5)) / c
-    slow = pace / float(rng.uniform(20.0, 30.0))
+    fall = float(rng.uniform(2.5, 3.5))
+    lost = float(rng.uniform(*crawl))
     t = np.arange(n, dtype=np.float64)
-    log = math.log(1.2) - np.where(t < c, pace * t, pace * c + slow * (t - c))
-    s = series(np.exp(log + noise(rng, n, float(rng.choice([0.003, 0.006])))))
+    log = math.log(1.2) - np.where(t < c, fall * t / c, fall + lost * (t - c) / (n - c))
+    return series(np.exp(log + noise(rng, n, float(rng.choice([0.003, 0.006]))))), c, fall + lost
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [48, 72, 150, 400])
+def test_a_step_lr_cut_seen_as_a_kink_starts_a_plateau(n: int, seed: int) -> None:
+    # After the cut the loss crawls down by 3-8 % to the end: a tenth of the progress made
+    # before it or less, and under FLAT_PHASE_DRIFT. A plateau from the cut, as a reader
+    # of a step schedule names it, not from where the crawl is 97 % done.
+    s, c, _ = kinked(n, seed, (0.03, 0.08))
     found = analyse(s, "min")
     flat = of_kind(found, FindingKind.PLATEAU)
     assert len(flat) == 1, (c, describe(s, found))
     assert near(s, flat[0].start_step, c), (c, describe(s, found))
+    assert flat[0].end_step is None, (c, describe(s, found))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [48, 72, 150, 400])
+def test_a_loss_still_falling_a_fifth_after_a_kink_is_not_flat_from_the_kink(
+    n: int, seed: int
+) -> None:
+    # The same cut, but the crawl after it still loses 20-32 % (a steady decline, issue 8
+    # class 6): the loss is still learning there. Its plateau is the settled tail of the
+    # whole convergence, from where the crawl has at most 2 % of the fall left to make,
+    # not the cut.
+    s, c, total = kinked(n, seed, (0.2, 0.32))
+    found = analyse(s, "min")
+    flat = of_kind(found, FindingKind.PLATEAU)
+    assert len(flat) == 1, (c, describe(s, found))
+    log = np.log(np.asarray(s.values))
+    done = int(np.argmax(log - log[-1] <= 0.02 * total))
+    at = position(s, flat[0].start_step)
+    assert c + onset_tolerance(n) < at <= done + onset_tolerance(n), (c, done, describe(s, found))
     assert flat[0].end_step is None, (c, describe(s, found))
 
 
