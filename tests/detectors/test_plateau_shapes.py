@@ -576,6 +576,32 @@ def test_a_frozen_stretch_before_an_lr_raise_is_a_plateau_from_where_it_froze(
     assert position(s, at[0].start_step) == frozen, (frozen, raise_at, describe(s, found))
 
 
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [50, 120, 400])
+def test_a_quantised_metric_holding_one_value_inside_its_plateau_has_one_plateau(
+    n: int, seed: int
+) -> None:
+    # A quantised accuracy (a quantum of 1/400) climbs, then wanders a quantum up and down
+    # at its level; for a fifth of the run it holds one value exactly, then wanders on to
+    # the end. One plateau, to the end: the run of equal values inside it is no plateau of
+    # its own (a reader sees one flat line), and nothing ends where the run does.
+    rng = np.random.default_rng(seed)
+    q = 1.0 / 400
+    t = np.arange(n, dtype=np.float64)
+    climb = int(0.25 * n)
+    acc = 0.985 - 0.26 * np.exp(-t / (0.06 * n))
+    level = round(0.985 * 400)
+    acc[climb:] = (level + rng.integers(0, 2, n - climb)) * q
+    run = int(rng.uniform(0.55, 0.65) * n)
+    acc[run : run + n // 5] = level * q
+    acc[run + n // 5] = (level + 1) * q  # the run ends a quantum up, and wandering goes on
+    s = series(np.round(acc * 400) / 400, tag="accuracy")
+    found = of_kind(analyse(s, "max"), FindingKind.PLATEAU)
+    assert len(found) == 1, (climb, run, describe(s, found))
+    assert position(s, found[0].start_step) < run - onset_tolerance(n), (run, describe(s, found))
+    assert found[0].end_step is None, (run, describe(s, found))
+
+
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("n", [120, 160, 180])
 def test_a_settled_loss_disturbed_right_before_a_blow_up_keeps_its_plateau(

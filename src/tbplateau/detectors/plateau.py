@@ -271,7 +271,7 @@ class PlateauDetector(Detector):
         need = max(self.min_points, int(np.ceil(self.min_fraction * p.n)))
         path = fitted_path(p)
         kept: list[_Stretch] = []
-        for st in self._candidates(p, path):
+        for st in self._candidates(p, path, need):
             if self._keep(series, p, path, st, need):
                 kept.append(st)
                 continue
@@ -317,12 +317,12 @@ class PlateauDetector(Detector):
         na, nc = p.noise(a.b0, a.b1), p.noise(c.b0, c.b1)
         return max(na, nc) <= CALM_RATIO * min(na, nc)
 
-    def _candidates(self, p: Prepared, path: np.ndarray) -> list[_Stretch]:
+    def _candidates(self, p: Prepared, path: np.ndarray, need: int) -> list[_Stretch]:
         """Flat pieces, settled tails and flat phases, joined; or the whole series."""
         if _no_progress(p):
             # the whole series within a percent or two of its level: never learnt
             whole = _Stretch(0, len(p.bins), 0, p.n, constant=_is_constant(p, 0, p.n), whole=True)
-            return _split_at_frozen_ends(p, [whole], self.min_progress)
+            return _split_at_frozen_ends(p, [whole], self.min_progress, need)
         stretches = self._flat(p, path)
         stretches = self._with_tails(p, path, stretches)
         stretches = self._with_flat_phases(p, stretches)
@@ -330,7 +330,7 @@ class PlateauDetector(Detector):
             for one in (st, *st.parts):
                 _snap_to_jumps(p, one, self.min_progress)
                 one.constant = _is_constant(p, one.p0, one.p1)
-        return _split_at_frozen_ends(p, stretches, self.min_progress)
+        return _split_at_frozen_ends(p, stretches, self.min_progress, need)
 
     # -- candidates -------------------------------------------------------------------
 
@@ -353,18 +353,7 @@ class PlateauDetector(Detector):
             )
             if not flat:
                 continue
-            # an event of the run starts a new stretch (rejoined after if it changed nothing)
-            joins = (
-                groups
-                and groups[-1].b1 == seg.b0
-                and not is_jump(p, k, limit)
-                and (
-                    constant
-                    or seg.b0 not in p.events
-                    or _quiet_event(p, groups[-1].b0, seg.b0, seg.b1)
-                )
-            )
-            if joins and groups[-1].constant == constant:
+            if groups and self._joins(p, groups[-1], k, constant):
                 g = groups[-1]
                 line = fit_line(p.bins.x[g.b0 : seg.b1], by[g.b0 : seg.b1])
                 span = float(p.bins.x[seg.b1 - 1] - p.bins.x[g.b0])
@@ -373,6 +362,7 @@ class PlateauDetector(Detector):
                     limit * noise, 2.0 * self._se(p, g.b0, seg.b1)
                 ):
                     g.b1, g.p1 = seg.b1, seg.p1
+                    g.constant = g.constant and constant
                     continue
             groups.append(_Stretch(seg.b0, seg.b1, seg.p0, seg.p1, constant, piece=True))
         # Runs of equal values keep their exact bounds (a block may hold both sides).
@@ -382,6 +372,25 @@ class PlateauDetector(Detector):
                     if a <= g.p0 and g.p1 <= b:
                         g.p0, g.p1 = a, b
         return self._merge(p, groups)
+
+    def _joins(self, p: Prepared, g: _Stretch, k: int, constant: bool) -> bool:
+        """Whether flat piece ``k`` (``constant``: a run of equal values) may continue stretch
+        ``g``: right after it, no jump between them, and no event of the run that starts
+        a new stretch (rejoined after if it changed nothing).
+
+        A run of equal values and a flat stretch join (a quantised metric holds one value
+        for a while inside its plateau: 0.985 for 9 epochs between 0.987s is no plateau of
+        its own), but for a run that ends the series: a metric that stops changing at all
+        at the end has stopped there (:func:`_split_at_frozen_ends`).
+        """
+        seg = p.segments[k]
+        if g.b1 != seg.b0 or is_jump(p, k, self.min_progress):
+            return False
+        if not (constant or seg.b0 not in p.events or _quiet_event(p, g.b0, seg.b0, seg.b1)):
+            return False
+        if g.constant == constant:
+            return True
+        return g.constant or seg.b1 < len(p.bins)
 
     def _same_level(self, p: Prepared, a0: int, a1: int, c0: int, c1: int) -> bool:
         """Two stretches of blocks sit at one level when their means differ by less than
@@ -866,7 +875,9 @@ FROZEN_POINTS = 5
 :func:`_split_at_frozen_ends`)."""
 
 
-def _split_at_frozen_ends(p: Prepared, stretches: list[_Stretch], limit: float) -> list[_Stretch]:
+def _split_at_frozen_ends(
+    p: Prepared, stretches: list[_Stretch], limit: float, need: int
+) -> list[_Stretch]:
     """Cut off the run of exactly equal values a plateau ends with, as a plateau of its own.
 
     A quantised metric (an accuracy on a small set) that wanders between a few values and
@@ -876,7 +887,10 @@ def _split_at_frozen_ends(p: Prepared, stretches: list[_Stretch], limit: float) 
     from its first value (``detail.constant``); what comes before it stays a candidate of
     its own (kept only if it is a plateau on its own points). A run of equal values
     followed by one no longer than itself (a step of one quantum, say) stays one plateau:
-    the metric held its first value at least as long.
+    the metric held its first value at least as long. Nor is one cut off at the end of the
+    series that is too short to be a plateau (under ``need`` points): a 400-point accuracy
+    that happens to repeat its value over its last 7 points has not stopped there, and its
+    plateau runs to the end.
     """
     tol = onset_tolerance(p.n)
     out: list[_Stretch] = []
@@ -886,6 +900,9 @@ def _split_at_frozen_ends(p: Prepared, stretches: list[_Stretch], limit: float) 
             out.append(st)
             continue
         run, stop = found
+        if stop >= p.n and stop - run < need:
+            out.append(st)
+            continue
         if _is_constant(p, st.p0, run) and run - st.p0 >= stop - run:
             # a run of equal values, then one as long or shorter a quantum away: one plateau
             out.append(st)
@@ -916,6 +933,8 @@ def _frozen_run(p: Prepared, st: _Stretch, tol: int) -> tuple[int, int] | None:
         stop = min(b, st.p1)
         if a - st.p0 <= tol or stop - a < FROZEN_POINTS:
             continue
+        if st.p1 >= p.n > stop:
+            return None  # a plateau to the end of the series ends frozen only if its run does
         if st.p1 - stop <= min(FROZEN_POINTS, stop - a - 1):
             return a, stop
         return None
