@@ -15,7 +15,16 @@ import pytest
 
 from tbplateau.detectors.plateau import PlateauDetector
 from tbplateau.findings import FindingKind
-from tests.detectors.shapes import analyse, describe, near, noise, of_kind, position, series
+from tests.detectors.shapes import (
+    analyse,
+    describe,
+    known_weak,
+    near,
+    noise,
+    of_kind,
+    position,
+    series,
+)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -31,6 +40,34 @@ def test_a_short_lull_inside_a_rising_stretch_is_not_a_plateau(n: int, seed: int
     found = analyse(s, "max")
     assert not of_kind(found, FindingKind.PLATEAU), describe(s, found)
     assert not of_kind(found, FindingKind.DIVERGENCE), describe(s, found)
+
+
+_WEAK_LULL = {
+    (60, 4): "the lull's piece takes in two points before it: 8 points, as many as a "
+    "plateau that the metric leaves by improving needs (INTERIOR_POINTS)",
+}
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n", [40, 60, 120])
+def test_a_short_lull_that_a_sudden_fall_ends_is_not_a_plateau(
+    n: int, seed: int, request: pytest.FixtureRequest
+) -> None:
+    known_weak(request, _WEAK_LULL, n, seed)
+    # A loss falls steadily, stalls for 4-6 points, then drops 15-25 % in one step and
+    # falls on (an LR raise that is not logged, a lucky batch): a lull the loss left by
+    # improving at once, no plateau, though the jump cuts it short.
+    rng = np.random.default_rng(seed)
+    a = int(n * rng.uniform(0.35, 0.5))
+    k = int(rng.integers(4, 7))
+    t = np.arange(n, dtype=np.float64)
+    moving = np.where(t < a, t, np.where(t < a + k, a, t - k))
+    log = math.log(0.6) - 1.0 * moving / (n - k)
+    log[a + k :] += math.log(1.0 - float(rng.uniform(0.15, 0.25)))
+    s = series(np.exp(log + noise(rng, n, 0.01)))
+    found = analyse(s, "min")
+    lull = [f for f in of_kind(found, FindingKind.PLATEAU) if near(s, f.start_step, a, slack=2)]
+    assert not lull, (a, k, describe(s, found))
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -378,10 +378,11 @@ class PlateauDetector(Detector):
         ``g``: right after it, no jump between them, and no event of the run that starts
         a new stretch (rejoined after if it changed nothing).
 
-        A run of equal values and a flat stretch join (a quantised metric holds one value
-        for a while inside its plateau: 0.985 for 9 epochs between 0.987s is no plateau of
-        its own), but for a run that ends the series: a metric that stops changing at all
-        at the end has stopped there (:func:`_split_at_frozen_ends`).
+        A run of equal values and a flat stretch of :data:`FROZEN_POINTS` or more join (a
+        quantised metric holds one value for a while inside its plateau: 0.985 for 9 epochs
+        after 20 at 0.985-0.987 is no plateau of its own), but for a run that ends the
+        series: a metric that stops changing at all at the end has stopped there
+        (:func:`_split_at_frozen_ends`).
         """
         seg = p.segments[k]
         if g.b1 != seg.b0 or is_jump(p, k, self.min_progress):
@@ -390,7 +391,11 @@ class PlateauDetector(Detector):
             return False
         if g.constant == constant:
             return True
-        return g.constant or seg.b1 < len(p.bins)
+        # the flat stretch must be a level held on its own (as many points as a run of equal
+        # values needs), not a few flat points of a decay that lend a short run their length
+        if g.constant:
+            return seg.p1 - seg.p0 >= FROZEN_POINTS
+        return seg.b1 < len(p.bins) and g.p1 - g.p0 >= FROZEN_POINTS
 
     def _same_level(self, p: Prepared, a0: int, a1: int, c0: int, c1: int) -> bool:
         """Two stretches of blocks sit at one level when their means differ by less than
@@ -699,12 +704,22 @@ class PlateauDetector(Detector):
         if not (cut_short or done) and not self._stands_out(p, st, trend, se):
             return False
         # A lull the metric leaves by improving again needs more points.
-        if b1 < m and not _ends_at_event(p, b1, limit):
+        # So does one cut short by a jump for the better that no logged event explains (a
+        # few points between an LR raise and the fall it brings on).
+        if b1 < m and (not _ends_at_event(p, b1, limit) or self._better_jump(p, st)):
             after = path[b1 : min(m, b1 + max(3, b1 - b0))]
             improves = after.size and float(after[-1]) > float(path[b1 - 1]) + limit * noise
             if improves and points < max(INTERIOR_POINTS, INTERIOR_FRACTION * p.n):
                 return False
         return True
+
+    def _better_jump(self, p: Prepared, st: _Stretch) -> bool:
+        """Whether ``st`` (not a run of equal values) ends at a jump for the better that is
+        no event of the run."""
+        if st.b1 in p.events or st.constant:
+            return False
+        k = p.segment_starts.get(st.b1)
+        return k is not None and is_jump(p, k, self.min_progress) and p.segments[k].jump > 0
 
     @staticmethod
     def _frozen_to_an_event(p: Prepared, st: _Stretch) -> bool:
