@@ -295,7 +295,26 @@ def _regime_changes_by_definition(values: npt.ArrayLike, least: float = 1.25) ->
     windows = np.lib.stride_tricks.sliding_window_view(np.pad(d, 3, mode="edge"), 7)
     around = np.median(windows, axis=1)
     big = (d >= math.log(least)) & (d >= 5.0 * around)
+    # a rise right after three falls: a warm restart
+    step = np.diff(logv)
+    ok = ~(zero[1:] | zero[:-1])
+    for i in range(3, step.size):
+        if (
+            ok[i]
+            and step[i] >= math.log(least)
+            and all(ok[j] and step[j] < 0 for j in (i - 3, i - 2, i - 1))
+        ):
+            big[i] = True
     return [int(i) + 1 for i in np.flatnonzero(big | to_zero)]
+
+
+def test_the_warm_restarts_of_a_cosine_schedule_are_regime_changes() -> None:
+    # SGDR with a period of 16 steps: the last steps towards zero fall by as much (in log
+    # terms) as the restart rises, so the restart is no outlier among the changes around it
+    cosine = 0.5 * (1 + np.cos(np.linspace(0, np.pi, 16, endpoint=False)))
+    lr = 0.15 * np.concatenate([cosine * 0.3**k for k in range(4)])
+    assert stats.regime_changes(lr).tolist() == [16, 32, 48]
+    assert stats.regime_changes(cosine).tolist() == []
 
 
 @pytest.mark.parametrize("size", [2, 3, 7, 8, 50, 1000])
@@ -307,6 +326,8 @@ def test_regime_changes_is_its_definition(size: int) -> None:
         smooth,
         np.where(steps > 0, steps, smooth),
         np.where(rng.random(size) < 0.1, 0, smooth),
+        np.tile(np.linspace(0.1, 0.001, 7), size // 7 + 1)[:size],  # warm restarts
+        np.tile(1.0001 + np.cos(np.linspace(0, np.pi, 16)), size // 16 + 1)[:size],
     ):
         assert stats.regime_changes(v).tolist() == _regime_changes_by_definition(v)
     with_nan = smooth.copy()

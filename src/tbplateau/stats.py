@@ -725,7 +725,9 @@ def regime_changes(values: npt.ArrayLike, *, least: float = 1.25) -> IntArray:
 
     A change by a factor of at least ``least`` that is five times larger (in log
     terms) than the typical change of the seven around it: a step down or up, a
-    restart, the start and the end of a spike; a change to or from zero. A smooth
+    restart, the start and the end of a spike; a change to or from zero. Also a rise by
+    that factor right after three falls: the warm restart of a cosine schedule, whose
+    last steps towards zero fall by as much in log terms as the restart rises. A smooth
     warm-up or cosine decay, which changes a little every step, has none. Returns
     the first position of each new regime.
 
@@ -735,6 +737,9 @@ def regime_changes(values: npt.ArrayLike, *, least: float = 1.25) -> IntArray:
     [3, 4]
     >>> regime_changes(np.cos(np.linspace(0, 1.5, 50)) + 0.01).tolist()
     []
+    >>> cosine = 0.5 * (1 + np.cos(np.linspace(0, np.pi, 16, endpoint=False)))
+    >>> regime_changes(np.concatenate((cosine, 0.3 * cosine, 0.09 * cosine))).tolist()
+    [16, 32]
     """
     v = np.asarray(values, dtype=np.float64)
     if v.size < 2:
@@ -747,7 +752,20 @@ def regime_changes(values: npt.ArrayLike, *, least: float = 1.25) -> IntArray:
     # the medians of seven around each change, the ends repeated (np.pad's "edge" mode)
     around = _window_medians(np.concatenate((d[:1], d[:1], d[:1], d, d[-1:], d[-1:], d[-1:])), 7)
     big = (d >= math.log(least)) & (d >= 5.0 * around)
+    big |= _restarts(logv, zero, least)
     return np.asarray(np.flatnonzero(big | to_zero) + 1, dtype=np.int64)
+
+
+def _restarts(logv: FloatArray, zero: npt.NDArray[np.bool_], least: float) -> npt.NDArray[np.bool_]:
+    """Per change of ``logv``: a rise by ``least`` or more right after three falls (a warm
+    restart of a decaying schedule, whose last falls may be as large as the rise)."""
+    step = logv[1:] - logv[:-1]
+    valid = ~(zero[1:] | zero[:-1])
+    fell = (step < 0) & valid
+    out = (step >= math.log(least)) & valid
+    out[:3] = False
+    out[3:] &= fell[2:-1] & fell[1:-2] & fell[:-3]
+    return out
 
 
 def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
