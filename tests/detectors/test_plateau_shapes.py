@@ -576,6 +576,25 @@ def test_a_frozen_stretch_before_an_lr_raise_is_a_plateau_from_where_it_froze(
     assert position(s, at[0].start_step) == frozen, (frozen, raise_at, describe(s, found))
 
 
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("n", [120, 200, 400])
+def test_a_metric_that_freezes_for_its_last_few_points_plateaus_there(n: int, seed: int) -> None:
+    # An accuracy (a quantum of 1/1000) climbs a few quanta every step, then repeats its
+    # last value exactly for its last 5-8 points: fewer than a plateau needs (6 % of the
+    # series), but it stopped changing at all there. A plateau of equal values from the
+    # first of them (issue 8: scan for runs of equal values directly).
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(5, 9))
+    t = np.arange(n, dtype=np.float64)
+    acc = 0.4 + 0.5 * t / n + noise(rng, n, 0.0004)
+    acc[n - k :] = acc[n - k - 1] + 0.002
+    s = series(np.round(acc * 1000) / 1000, tag="accuracy")
+    found = of_kind(analyse(s, "max"), FindingKind.PLATEAU)
+    assert len(found) == 1, (n - k, describe(s, found))
+    assert position(s, found[0].start_step) == n - k, (n - k, describe(s, found))
+    assert found[0].detail["constant"], (n - k, describe(s, found))
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("n", [50, 120, 400])
 def test_a_quantised_metric_holding_one_value_inside_its_plateau_has_one_plateau(
