@@ -312,3 +312,15 @@ def test_regime_changes_is_its_definition(size: int) -> None:
     with_nan = smooth.copy()
     with_nan[size // 2] = np.nan
     assert stats.regime_changes(with_nan).tolist() == _regime_changes_by_definition(with_nan)
+
+
+def test_fast_diff_is_np_diff() -> None:
+    rng = np.random.default_rng(5)
+    values = rng.normal(0, 1, 50) * 10.0 ** rng.integers(-300, 300, 50)
+    cases = [values, values[::3], np.zeros(0), np.ones(1), np.array([np.inf, 1.0, np.nan])]
+    for v in [*cases, np.arange(7), np.array([True, False, False])]:
+        got, want = stats.fast_diff(v), np.diff(v)
+        assert got.dtype == want.dtype
+        assert got.tobytes() == want.tobytes()
+    grid = rng.normal(size=(3, 4))
+    assert stats.fast_diff(grid).tobytes() == np.diff(grid).tobytes()

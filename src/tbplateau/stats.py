@@ -41,6 +41,7 @@ __all__ = [
     "drawdown",
     "equal_runs",
     "fast_clip",
+    "fast_diff",
     "fast_mean",
     "fast_median",
     "fast_ptp",
@@ -293,6 +294,20 @@ def fast_clip(values: FloatArray, lo: float | FloatArray, hi: float | FloatArray
     if _CLIP is None:  # pragma: no cover - a numpy without the ufunc
         return np.asarray(np.clip(values, lo, hi), dtype=np.float64)
     out: FloatArray = _CLIP(values, lo, hi)
+    return out
+
+
+def fast_diff(values: FloatArray) -> FloatArray:
+    """``np.diff(values)`` of a 1-D numeric array: the very subtraction ``np.diff`` makes
+    (``values[1:] - values[:-1]``), without its per-call checks; ``np.diff`` itself for
+    other shapes and for booleans (which it compares instead).
+
+    >>> fast_diff(np.array([1.0, 4.0, 2.0])).tolist()
+    [3.0, -2.0]
+    """
+    if values.ndim != 1 or values.dtype == np.bool_:
+        return np.asarray(np.diff(values))
+    out: FloatArray = values[1:] - values[:-1]
     return out
 
 
