@@ -159,17 +159,17 @@ static int put_median(double *out, double lo, double hi, Py_ssize_t w) {
     return !(m != m || (isinf(m) && isfinite(lo) && isfinite(hi)));
 }
 
-/* The first position in sorted v[0..n) whose value is not below x. */
+/* The first position in sorted v[0..n) whose value is not below x (n >= 1; no NaN).
+ * Without a branch on the data (a conditional move per halving): on the running medians'
+ * windows of noisy values half the branches of a plain binary search were mispredicted. */
 static Py_ssize_t lower_bound(const double *v, Py_ssize_t n, double x) {
-    Py_ssize_t lo = 0, hi = n;
-    while (lo < hi) {
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
+    const double *base = v;
+    while (n > 1) {
+        Py_ssize_t half = n / 2;
+        base += (Py_ssize_t)(base[half - 1] < x) * half; /* setcc, not a jump */
+        n -= half;
     }
-    return lo;
+    return (base - v) + (*base < x);
 }
 
 /* Medians of the rows of a sliding window view (row r is values r .. r + w - 1 of one
@@ -195,12 +195,18 @@ static int sliding_medians(const Arr *a, double *v, double *dst) {
     for (Py_ssize_t r = 0;; r++) {
         if (!put_median(dst + r, w % 2 ? v[h] : v[h - 1], v[h], w)) return 0;
         if (r + 1 == a->n) return 1;
+        /* the value leaving (any of its equals) and where the value coming in goes in
+         * the window that still holds it: only the values between the two move */
         Py_ssize_t out = lower_bound(v, w, AT(a, r));
-        memmove(v + out, v + out + 1, (size_t)(w - 1 - out) * sizeof(double));
         double in = AT(a, r + w);
-        Py_ssize_t at = lower_bound(v, w - 1, in);
-        memmove(v + at + 1, v + at, (size_t)(w - 1 - at) * sizeof(double));
-        v[at] = in;
+        Py_ssize_t at = lower_bound(v, w, in);
+        if (at <= out) {
+            for (Py_ssize_t i = out; i > at; i--) v[i] = v[i - 1];
+            v[at] = in;
+        } else {
+            for (Py_ssize_t i = out; i < at - 1; i++) v[i] = v[i + 1];
+            v[at - 1] = in;
+        }
     }
 }
 
@@ -770,6 +776,189 @@ static PyObject *k_local_noise(PyObject *self, PyObject *const *args, Py_ssize_t
     PyBuffer_Release(&a.view);
     PyBuffer_Release(&out);
     return PyBool_FromLong(ok);
+}
+
+/* ------------------------------------------------------------ noise model */
+
+static double clip_as_numpy(double x, double lo, double hi);
+
+/* The median of v[0..n) (n >= 1, no NaN; v is reordered) as k_median computes it, a zero
+ * as +0.0; 0 where k_median declines (a median that is not finite). */
+static int median_of(double *v, Py_ssize_t n, double *out) {
+    double lo, hi;
+    middle(v, n, &lo, &hi);
+    double m = n % 2 ? hi : (lo + hi) / 2;
+    *out = m == 0.0 ? 0.0 : m;
+    return isfinite(m);
+}
+
+/* fast_quantile(v, 0.25) of v[0..n) (n >= 1, finite; v is reordered) as k_quantiles
+ * computes it: 1 with the quantile in *out, 2 for a zero quantile (its sign is numpy's),
+ * 0 where k_quantiles declines otherwise. */
+static int lower_quartile(double *v, Py_ssize_t n, double *out) {
+    double at = (double)(n - 1) * 0.25;
+    Py_ssize_t lo, hi;
+    double t;
+    if (!(0.0 <= at && at < (double)(n - 1))) {
+        lo = hi = n - 1;
+        t = 0.0;
+    } else {
+        lo = (Py_ssize_t)floor(at);
+        hi = lo + 1;
+        t = at - (double)lo;
+    }
+    select_kth(v, n, lo);
+    select_kth(v + lo, n - lo, hi - lo);
+    double x = v[lo], y = v[hi];
+    if (!(isfinite(x) && isfinite(y))) return 0;
+    double d = y - x;
+    *out = t >= 0.5 ? y - d * (1 - t) : x + d * t;
+    return *out == 0.0 ? 2 : 1;
+}
+
+/* stats.noise_scale(y) at the lags it picks for n values, and at lag 1 alone, into
+ * best[0] and best[1]; 0 where a second difference is not finite (d: n scratch values). */
+static int noise_scales(const Arr *a, double *d, double *best) {
+    Py_ssize_t n = a->n;
+    static const Py_ssize_t lags[3] = {1, 2, 4};
+    int count = n >= 100 ? 3 : n >= 40 ? 2 : 1;
+    best[0] = best[1] = 0.0;
+    for (int i = 0; i < count; i++) {
+        Py_ssize_t k = lags[i];
+        if (n < 2 * k + 3) continue;
+        double med;
+        if (!abs_second_differences(a, k, d) || !median_of(d, n - 2 * k, &med)) return 0;
+        double v = 1.482602218505602 * med / sqrt(6.0);
+        if (v > best[0]) best[0] = v;
+        if (k == 1 && v > best[1]) best[1] = v;
+    }
+    return 1;
+}
+
+/* stats.local_noise(y, window) of n >= 3 values into dst (buf: 2 n + 2 h + w scratch
+ * values for the window w it picks, h = w // 2); 0 where k_local_noise declines. */
+static int local_noise_into(const Arr *a, Py_ssize_t window, double *buf, double *dst) {
+    Py_ssize_t n = a->n, w = window < (n % 2 ? n : n - 1) ? window : (n % 2 ? n : n - 1);
+    w = (w > 3 ? w : 3) | 1;
+    Py_ssize_t h = w / 2;
+    double *d = buf, *r = buf + n, *v = buf + 2 * n + 2 * h;
+    if (!abs_second_differences(a, 1, d + 1)) return 0;
+    d[0] = d[1];
+    d[n - 1] = d[n - 2];
+    for (Py_ssize_t i = 0; i < h; i++) r[i] = d[h - i];
+    memcpy(r + h, d, (size_t)n * sizeof(double));
+    for (Py_ssize_t i = 0; i < h; i++) r[h + n + i] = d[n - 2 - i];
+    Arr rows = {.base = (const char *)r, .n = n, .cols = w, .stride = 8, .cstride = 8};
+    if (!sliding_medians(&rows, v, dst)) return 0;
+    for (Py_ssize_t i = 0; i < n; i++) dst[i] = 1.482602218505602 * dst[i] / sqrt(6.0);
+    return 1;
+}
+
+/* stats.moving_median(y, 5) of n >= 5 values into dst (v: 5 scratch values); 0 where
+ * k_moving_median declines. */
+static int running_median5(const Arr *a, double *v, double *dst) {
+    Py_ssize_t n = a->n;
+    Arr rows = *a;
+    rows.n = n - 4;
+    rows.cols = 5;
+    rows.cstride = a->stride;
+    return sliding_medians(&rows, v, dst + 2) && prefix_core(a->base, a->stride, 4, 3, v, dst, 1) &&
+           prefix_core(a->base + (n - 1) * a->stride, -a->stride, 4, 3, v, dst + n - 1, -1);
+}
+
+/* The noise model of n >= 1 finite block values (see k_noise_model) into local, smooth,
+ * robust; scales: sig, floor, least, lag1; 0 where it declines (s: 4 n + 64 scratch). */
+static int noise_model(const Arr *a, Py_ssize_t window, double resolution, double *s,
+                       double *local, double *smooth, double *robust, double *scales) {
+    Py_ssize_t n = a->n;
+    double best[2];
+    if (!noise_scales(a, s, best)) return 0;
+    double hi = AT(a, 0), lo = AT(a, 0), level;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double x = AT(a, i);
+        hi = x > hi ? x : hi;
+        lo = x < lo ? x : lo;
+        s[i] = fabs(x);
+    }
+    if (!median_of(s, n, &level)) return 0;
+    double top = hi - lo; /* Python's max(span, level, 1e-12) */
+    if (level > top) top = level;
+    if (1e-12 > top) top = 1e-12;
+    double floor_ = 1e-9 * top, least = resolution > floor_ ? resolution : floor_;
+    if (!(least > 0.0 && isfinite(least))) return 0;
+    if (n < 3) {
+        for (Py_ssize_t i = 0; i < n; i++) local[i] = 0.0;
+    } else if (!local_noise_into(a, window, s, local)) {
+        return 0;
+    }
+    memcpy(s, local, (size_t)n * sizeof(double));
+    double q, bar = least;
+    int found = lower_quartile(s, n, &q);
+    if (!found) return 0;
+    if (found == 1 && 0.25 * q > bar) bar = 0.25 * q; /* a zero quartile leaves ``least`` */
+    for (Py_ssize_t i = 0; i < n; i++) local[i] = local[i] >= bar ? local[i] : bar;
+    if (n >= 5) {
+        if (!running_median5(a, s, smooth)) return 0;
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) smooth[i] = AT(a, i);
+    }
+    memcpy(s, local, (size_t)n * sizeof(double));
+    double med;
+    if (!median_of(s, n, &med)) return 0;
+    double cap = 2.0 * med;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double bound = 4.0 * (local[i] <= cap ? local[i] : cap);
+        robust[i] = clip_as_numpy(AT(a, i), smooth[i] - bound, smooth[i] + bound);
+    }
+    for (Py_ssize_t i = 0; i < 2 && i < n; i++) {
+        robust[i] = AT(a, i);
+        robust[n - 1 - i] = AT(a, n - 1 - i);
+    }
+    scales[0] = best[0];
+    scales[1] = floor_;
+    scales[2] = least;
+    scales[3] = best[1];
+    return 1;
+}
+
+/* noise_model(y, window, resolution, local, smooth, robust) -> (sig, floor, least, lag1)
+ * | None: detectors.base._noise_model of the block values y (a 1-D float64 array of n >= 1
+ * finite values) into the three float64 arrays of n values. None (the arrays undefined)
+ * for anything else and wherever one of the kernels it is made of declines. */
+static PyObject *k_noise_model(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError,
+                        "noise_model(y, window, resolution, local, smooth, robust)");
+        return NULL;
+    }
+    Py_ssize_t window = PyLong_AsSsize_t(args[1]);
+    if (window == -1 && PyErr_Occurred()) return NULL;
+    double resolution = PyFloat_AsDouble(args[2]);
+    if (resolution == -1.0 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_NONE;
+    Py_ssize_t n = a.n;
+    Py_buffer out[3];
+    int got = 0;
+    for (; got < 3; got++)
+        if (get_out(args[3 + got], n, &out[got]) < 0) break;
+    double *s = NULL;
+    int ok = got == 3 && n >= 1;
+    for (Py_ssize_t i = 0; ok && i < n; i++) ok = isfinite(AT(&a, i));
+    if (ok) {
+        s = PyMem_Malloc((size_t)(4 * n + 64) * sizeof(double));
+        if (s == NULL) PyErr_NoMemory();
+    }
+    double scales[4];
+    if (ok && s != NULL)
+        ok = noise_model(&a, window, resolution, s, (double *)out[0].buf, (double *)out[1].buf,
+                         (double *)out[2].buf, scales);
+    PyMem_Free(s);
+    for (int i = 0; i < got; i++) PyBuffer_Release(&out[i]);
+    PyBuffer_Release(&a.view);
+    if (got < 3 || (ok && s == NULL)) return NULL;
+    if (!ok) Py_RETURN_NONE;
+    return Py_BuildValue("(dddd)", scales[0], scales[1], scales[2], scales[3]);
 }
 
 /* --------------------------------------------------------------- equal runs */
@@ -1499,6 +1688,7 @@ static PyMethodDef methods[] = {
     {"moving_median", (PyCFunction)(void (*)(void))k_moving_median, METH_FASTCALL, NULL},
     {"d2_median", (PyCFunction)(void (*)(void))k_d2_median, METH_FASTCALL, NULL},
     {"local_noise", (PyCFunction)(void (*)(void))k_local_noise, METH_FASTCALL, NULL},
+    {"noise_model", (PyCFunction)(void (*)(void))k_noise_model, METH_FASTCALL, NULL},
     {"local_lines", (PyCFunction)(void (*)(void))k_local_lines, METH_FASTCALL, NULL},
     {"equal_runs", (PyCFunction)(void (*)(void))k_equal_runs, METH_FASTCALL, NULL},
     {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},

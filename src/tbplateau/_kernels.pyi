@@ -43,6 +43,15 @@ def d2_median(y: npt.NDArray[np.float64], lag: int, /) -> float | None: ...
 def local_noise(
     y: npt.NDArray[np.float64], window: int, out: npt.NDArray[np.float64], /
 ) -> bool: ...
+def noise_model(
+    y: npt.NDArray[np.float64],
+    window: int,
+    resolution: float,
+    local: npt.NDArray[np.float64],
+    smooth: npt.NDArray[np.float64],
+    robust: npt.NDArray[np.float64],
+    /,
+) -> tuple[float, float, float, float] | None: ...
 def equal_runs(y: npt.NDArray[np.float64], k: int, /) -> tuple[list[int], list[int]] | None: ...
 def local_lines(
     xc: npt.NDArray[np.float64],

@@ -114,6 +114,17 @@ class _Kernels(Protocol):
 
     def local_noise(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
 
+    def noise_model(
+        self,
+        y: FloatArray,
+        window: int,
+        resolution: float,
+        local: FloatArray,
+        smooth: FloatArray,
+        robust: FloatArray,
+        /,
+    ) -> tuple[float, float, float, float] | None: ...
+
     def local_lines(
         self,
         xc: FloatArray,

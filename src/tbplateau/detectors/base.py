@@ -43,6 +43,7 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from tbplateau import stats
 from tbplateau.errors import InvalidParameterError
 from tbplateau.findings import Finding, FindingKind, Goal, check_goal
 from tbplateau.series import Series
@@ -424,23 +425,11 @@ def _levels(series: Series, goal: Goal) -> Levels:
     y, log_scale = working_values(fast_clip(raw, -1e150, 1e150), goal)
     bins = bin_reduce(x, y, MAX_BINS)
     m = len(bins)
-    sig = noise_scale(bins.y)
-    span = fast_ptp(bins.y) if m else 0.0
-    level = fast_median(np.abs(bins.y)) if m else 0.0
-    floor = 1e-9 * max(span, level, 1e-12)
-    least = max(floor, _resolution(raw, log_scale))
+    model = _noise_model(bins.y, _noise_window(m), _resolution(raw, log_scale))
+    sig, floor, least, lag1, local, smooth, robust = model
     kappa = long_run_factor(noise_autocorrelation(bins.y)) if m >= 8 else 1.0
-    local = local_noise(bins.y, _noise_window(m))
-    # A window of a few lucky differences must not make its blocks look noiseless.
-    local = np.maximum(local, max(least, 0.25 * fast_quantile(local, 0.25) if m else 0.0))
-    smooth = moving_median(bins.y, 5) if m >= 5 else bins.y.copy()
     starts, stops = equal_runs(y, MIN_RUN)
     runs = tuple((int(a), int(b)) for a, b in zip(starts.tolist(), stops.tolist(), strict=True))
-    bound = 4.0 * np.minimum(local, 2.0 * fast_median(local)) if m else local
-    robust = fast_clip(bins.y, smooth - bound, smooth + bound)
-    # the running median lags at the ends (a steep start is no outlier)
-    robust[:2] = bins.y[:2]
-    robust[-2:] = bins.y[-2:]
     return Levels(
         series=series,
         goal=goal,
@@ -456,9 +445,47 @@ def _levels(series: Series, goal: Goal) -> Levels:
         spread=block_spread(x, y, bins),
         runs=runs,
         robust=robust,
-        lag1=max(noise_scale(bins.y, lags=(1,)), least),
+        lag1=max(lag1, least),
         first_kappa=kappa,
     )
+
+
+_NoiseModel = tuple[float, float, float, float, FloatArray, FloatArray, FloatArray]
+"""What :func:`_noise_model` returns: ``(sig, floor, least, lag1, local, smooth, robust)``."""
+
+
+def _noise_model(by: FloatArray, window: int, resolution: float) -> _NoiseModel:
+    """The noise model of the block values ``by`` (a local noise ``window`` wide, and the
+    finest change the metric shows, :func:`_resolution`): their :func:`noise_scale` and the
+    floor under it (a billionth of their size), the least noise any block is given (the
+    floor or the resolution), the noise scale at lag 1, and the :class:`_Blocks` arrays
+    ``local``, ``smooth`` and ``robust``.
+
+    In one compiled call where the kernels are built (the same values to the bit, or
+    ``None`` where one of the kernels it is made of would decline: then this code).
+    """
+    m = by.size
+    kernels = stats.KERNELS
+    if kernels is not None and m:
+        out = np.empty(m), np.empty(m), np.empty(m)
+        found = kernels.noise_model(by, window, resolution, *out)
+        if found is not None:
+            return (*found, *out)
+    sig = noise_scale(by)
+    span = fast_ptp(by) if m else 0.0
+    level = fast_median(np.abs(by)) if m else 0.0
+    floor = 1e-9 * max(span, level, 1e-12)
+    least = max(floor, resolution)
+    local = local_noise(by, window)
+    # A window of a few lucky differences must not make its blocks look noiseless.
+    local = np.maximum(local, max(least, 0.25 * fast_quantile(local, 0.25) if m else 0.0))
+    smooth = moving_median(by, 5) if m >= 5 else by.copy()
+    bound = 4.0 * np.minimum(local, 2.0 * fast_median(local)) if m else local
+    robust = fast_clip(by, smooth - bound, smooth + bound)
+    # the running median lags at the ends (a steep start is no outlier)
+    robust[:2] = by[:2]
+    robust[-2:] = by[-2:]
+    return sig, floor, least, noise_scale(by, lags=(1,)), local, smooth, robust
 
 
 _Line = tuple[int, int, float, float, float]
