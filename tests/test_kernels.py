@@ -245,6 +245,64 @@ def test_block_medians_agree(both: Callable[[Callable[[], object]], tuple[str, s
         assert fast == slow
 
 
+def _spread_cases() -> Iterator[tuple[FloatArray, FloatArray, stats.Bins]]:
+    rng = np.random.default_rng(12)
+    for n in (2, 3, 5, 41, 199, 201, 1000, 1003):
+        for x in (np.arange(n, dtype=np.float64), np.cumsum(rng.uniform(0.0, 3.0, n)) * 1e9):
+            for y in (
+                rng.normal(0, 1, n),
+                np.cumsum(rng.normal(0, 1, n)) * 1e6,
+                np.full(n, -0.0),
+                np.round(rng.normal(0, 1, n)),
+                rng.normal(0, 1, n) * 1e140,
+            ):
+                for blocks in (1, 2, 3, 200):
+                    yield x, y, stats.bin_reduce(x, y, blocks)
+
+
+def test_block_spread_agrees(
+    monkeypatch: pytest.MonkeyPatch, both: Callable[[Callable[[], object]], tuple[str, str]]
+) -> None:
+    monkeypatch.setattr(stats, "_SAME_SPREAD", stats._same_spread(compiled_kernels()))
+    assert stats._SAME_SPREAD  # (numpy fuses no multiply-add in np.interp here)
+    for x, y, bins in _spread_cases():
+        fast, slow = both(lambda: stats.block_spread(x, y, bins))  # noqa: B023
+        assert fast == slow
+
+
+def test_block_spread_declines_what_numpy_must_decide() -> None:
+    kernels = compiled_kernels()
+    x = np.arange(10.0)
+    y = np.cumsum(np.ones(10))
+    bins = stats.bin_reduce(x, y, 4)
+
+    def call(
+        xs: FloatArray = x,
+        ys: FloatArray = y,
+        bx: FloatArray = bins.x,
+        counts: npt.NDArray[np.int64] = bins.count,
+        n: int = 4,
+    ) -> bool:
+        out = np.zeros(n)
+        return kernels.block_spread(xs, ys, bx, bins.y[:n], counts, out)
+
+    assert call()  # the blocks of bin_reduce
+    assert not call(bx=np.array([1.0, 4.0, 4.0, 9.0]))  # centres that do not increase
+    assert not call(ys=np.where(x == 3.0, np.nan, y))
+    assert not call(xs=np.where(x == 3.0, np.inf, x))
+    assert not call(ys=y[:9])  # not one value per point
+    assert not call(counts=bins.count.astype(np.int32))
+    assert not call(counts=np.array([5, 5, 5, 5]))  # more points in the blocks than given
+    assert not call(ys=np.where(x == 3.0, 1e308, -1e308))  # distances that overflow
+    assert not call(bx=bins.x[:1], counts=bins.count[:1], n=1)  # a single block
+    floats = bins.count.astype(np.float64)
+    assert not kernels.block_spread(x, y, bins.x, bins.y, floats, np.zeros(4))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="float64 array of 4"):
+        call(n=3)
+    with pytest.raises(TypeError):
+        kernels.block_spread(x, y, bins.x)  # type: ignore[call-arg]
+
+
 def _phases(n: int) -> Iterator[npt.NDArray[np.int64]]:
     t = np.arange(n, dtype=np.int64)
     yield np.zeros(n, dtype=np.int64)

@@ -1503,6 +1503,130 @@ static PyObject *k_best_ab(PyObject *self, PyObject *const *args, Py_ssize_t nar
     return PyBool_FromLong(ok);
 }
 
+/* ------------------------------------------------------------- block spread */
+
+static int try_int64(PyObject *obj, Py_buffer *v);
+
+/* np.interp(x, xp, fp) at one x within [xp[0], xp[m - 1]] (xp strictly increasing, m >= 2),
+ * as numpy's arr_interp computes it: fp[j] at a knot, else the slope of the interval
+ * times the distance from its left knot plus fp[j], from the right knot on a NaN. *j:
+ * the interval of the x before (numpy's guess too), then of this one: the largest j with
+ * xp[j] <= x (unique, xp increasing strictly). */
+static double interp_at(double x, const Arr *xp, const Arr *fp, Py_ssize_t *at) {
+    Py_ssize_t j = *at;
+    while (j + 1 < xp->n && AT(xp, j + 1) <= x) j++;
+    while (j > 0 && AT(xp, j) > x) j--;
+    *at = j;
+    if (j == xp->n - 1 || AT(xp, j) == x) return AT(fp, j);
+    double slope = (AT(fp, j + 1) - AT(fp, j)) / (AT(xp, j + 1) - AT(xp, j));
+    double v = slope * (x - AT(xp, j)) + AT(fp, j);
+    if (isnan(v)) {
+        v = slope * (x - AT(xp, j + 1)) + AT(fp, j + 1);
+        if (isnan(v) && AT(fp, j) == AT(fp, j + 1)) v = AT(fp, j);
+    }
+    return v;
+}
+
+/* The slope of the line through blocks a and b as stats.block_spread computes it. */
+static double end_slope(const Arr *bx, const Arr *by, Py_ssize_t a, Py_ssize_t b) {
+    double dx = AT(bx, b) - AT(bx, a);
+    return dx > 0 ? (AT(by, b) - AT(by, a)) / dx : 0.0;
+}
+
+/* stats.block_spread into out (m blocks of n points, 2 <= m < n, finite, bx increasing,
+ * the first ``full`` blocks ``size`` points long; r: n scratch values); 0 where it declines. */
+static int spread_core(const Arr *x, const Arr *y, const Arr *bx, const Arr *by,
+                       Py_ssize_t size, Py_ssize_t full, double *r, double *out) {
+    Py_ssize_t n = x->n, m = bx->n;
+    double first = AT(bx, 0), last = AT(bx, m - 1);
+    double s0 = end_slope(bx, by, 0, 1), s1 = end_slope(bx, by, m - 2, m - 1);
+    Py_ssize_t at = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double xv = AT(x, i), line;
+        if (xv < first) /* beyond the first and last block centres: their lines, extended */
+            line = AT(by, 0) + s0 * (xv - first);
+        else if (xv > last)
+            line = AT(by, m - 2) + s1 * (xv - AT(bx, m - 2));
+        else
+            line = interp_at(xv, bx, by, &at);
+        r[i] = fabs(AT(y, i) - line);
+    }
+    for (Py_ssize_t b = 0; b < full; b++) { /* as k_row_means */
+        out[b] = (0.0 + pairwise_sum((const char *)(r + b * size), size, 8)) / (double)size;
+        if (!isfinite(out[b])) return 0;
+    }
+    if (full < m) { /* as k_mean */
+        Py_ssize_t rest = n - full * size;
+        double mean = (0.0 + pairwise_sum((const char *)(r + full * size), rest, 8)) / (double)rest;
+        if (!isfinite(mean)) return 0;
+        for (Py_ssize_t b = full; b < m; b++) out[b] = mean;
+    }
+    double scale = sqrt(3.141592653589793 / 2.0);
+    for (Py_ssize_t b = 0; b < m; b++) out[b] = out[b] * scale;
+    return 1;
+}
+
+/* Whether the blocks suit spread_core (see k_block_spread); their size and full count. */
+static int spread_shape(const Arr *x, const Arr *y, const Arr *bx, const Arr *by,
+                        const Py_buffer *counts, Py_ssize_t *size, Py_ssize_t *full) {
+    Py_ssize_t n = x->n, m = bx->n;
+    if (y->n != n || by->n != m || counts->shape[0] != m || m < 2 || m >= n) return 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!isfinite(AT(x, i)) || !isfinite(AT(y, i))) return 0;
+    for (Py_ssize_t b = 0; b < m; b++)
+        if (!isfinite(AT(bx, b)) || !isfinite(AT(by, b)) || (b && !(AT(bx, b) > AT(bx, b - 1))))
+            return 0;
+    const char *c = (const char *)counts->buf;
+    Py_ssize_t cs = counts->strides[0], k = *(const int64_t *)c, equal = 0;
+    for (Py_ssize_t b = 0; b < m; b++) equal += *(const int64_t *)(c + b * cs) == k;
+    *size = (Py_ssize_t)k;
+    *full = equal;
+    /* numpy's reshape of the first full * size points, and a tail of points when some
+     * blocks are not full; one buffer of numpy's iterator per mean (as k_mean) */
+    return k >= 1 && k <= 8192 && equal * k <= n && (equal == m || equal * k < n) &&
+           n - equal * k <= 8192;
+}
+
+/* block_spread(x, y, bx, by, counts, out) -> bool: stats.block_spread of the n points
+ * (x, y) and their blocks (bins.x, bins.y, bins.count) into ``out`` (m values): the
+ * absolute distances to np.interp's line through the blocks (the end blocks' lines
+ * extended beyond them), their means per full block (numpy's pairwise sums, as
+ * row_means) and over the rest, times sqrt(pi / 2). False (``out`` undefined) unless
+ * 2 <= m < n, every value is finite, the block centres increase strictly, and the means
+ * are finite; a ValueError for an ``out`` that is not m float64 values. Only where the
+ * kernels' mean adds as numpy's does (stats._SAME_SUMS), and numpy's interp rounds as
+ * this one (no fused multiply-add: stats._SAME_SPREAD). */
+static PyObject *k_block_spread(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "block_spread(x, y, bx, by, counts, out)");
+        return NULL;
+    }
+    Arr in[4];
+    int got = 0;
+    while (got < 4 && try_in(args[got], 1, &in[got])) got++;
+    Py_buffer counts, out;
+    int have_counts = got == 4 && try_int64(args[4], &counts);
+    int have_out = have_counts && get_out(args[5], in[2].n, &out) == 0;
+    Py_ssize_t size = 0, full = 0;
+    int ok = have_out && spread_shape(&in[0], &in[1], &in[2], &in[3], &counts, &size, &full);
+    double *r = NULL;
+    if (ok) {
+        r = PyMem_Malloc((size_t)in[0].n * sizeof(double));
+        if (r == NULL) {
+            PyErr_NoMemory();
+            ok = 0;
+        } else {
+            ok = spread_core(&in[0], &in[1], &in[2], &in[3], size, full, r, (double *)out.buf);
+        }
+    }
+    PyMem_Free(r);
+    if (have_out) PyBuffer_Release(&out);
+    if (have_counts) PyBuffer_Release(&counts);
+    for (int i = 0; i < got; i++) PyBuffer_Release(&in[i].view);
+    if (PyErr_Occurred()) return NULL;
+    return PyBool_FromLong(ok);
+}
+
 /* ------------------------------------------------------------------ patience rules */
 
 /* Whether ``v`` improves on ``best`` (baselines._improves: the same expressions). */
@@ -1689,6 +1813,7 @@ static PyMethodDef methods[] = {
     {"d2_median", (PyCFunction)(void (*)(void))k_d2_median, METH_FASTCALL, NULL},
     {"local_noise", (PyCFunction)(void (*)(void))k_local_noise, METH_FASTCALL, NULL},
     {"noise_model", (PyCFunction)(void (*)(void))k_noise_model, METH_FASTCALL, NULL},
+    {"block_spread", (PyCFunction)(void (*)(void))k_block_spread, METH_FASTCALL, NULL},
     {"local_lines", (PyCFunction)(void (*)(void))k_local_lines, METH_FASTCALL, NULL},
     {"equal_runs", (PyCFunction)(void (*)(void))k_equal_runs, METH_FASTCALL, NULL},
     {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},

@@ -43,6 +43,15 @@ def d2_median(y: npt.NDArray[np.float64], lag: int, /) -> float | None: ...
 def local_noise(
     y: npt.NDArray[np.float64], window: int, out: npt.NDArray[np.float64], /
 ) -> bool: ...
+def block_spread(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    bx: npt.NDArray[np.float64],
+    by: npt.NDArray[np.float64],
+    counts: npt.NDArray[np.int64],
+    out: npt.NDArray[np.float64],
+    /,
+) -> bool: ...
 def noise_model(
     y: npt.NDArray[np.float64],
     window: int,

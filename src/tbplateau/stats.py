@@ -114,6 +114,17 @@ class _Kernels(Protocol):
 
     def local_noise(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
 
+    def block_spread(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        bx: FloatArray,
+        by: FloatArray,
+        counts: IntArray,
+        out: FloatArray,
+        /,
+    ) -> bool: ...
+
     def noise_model(
         self,
         y: FloatArray,
@@ -277,6 +288,29 @@ def _bits(x: float | None) -> str:
 
 _SAME_SUMS = _same_sums(KERNELS)
 """The kernels' mean is numpy's to the bit here (checked once, at import)."""
+
+
+def _same_spread(kernels: _Kernels | None) -> bool:
+    """Whether the kernels' :func:`block_spread` is numpy's to the bit here: their sums are
+    (:data:`_SAME_SUMS`) and their interpolation rounds as ``np.interp`` does (which a
+    numpy built to fuse its multiply-adds would not), on probes of uneven blocks."""
+    if kernels is None or not _same_sums(kernels):
+        return False
+    rng = np.random.default_rng(1)
+    for n, size in ((50, 3), (301, 7), (1000, 5)):
+        x = np.cumsum(rng.uniform(0.1, 3.0, n))
+        y = np.cumsum(rng.normal(0, 1, n)) * 10.0 ** rng.integers(-6, 6)
+        full = n // size
+        counts = np.full(full + (n > full * size), size, dtype=np.int64)
+        counts[-1] = n - size * (counts.size - 1)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        bins = Bins(np.add.reduceat(x, starts) / counts, y[starts], starts, counts)
+        out = np.zeros(counts.size)
+        if not kernels.block_spread(x, y, bins.x, bins.y, bins.count, out):
+            return False
+        if out.tobytes() != _block_spread(x, y, bins).tobytes():
+            return False
+    return True
 
 
 def _clip_ufunc() -> np.ufunc | None:
@@ -887,6 +921,20 @@ def block_spread(x: npt.ArrayLike, values: npt.ArrayLike, bins: Bins) -> FloatAr
     out = np.zeros(m)
     if m == 0 or m == y.size:
         return out
+    # the same arithmetic in one compiled call, or False where numpy decides
+    if (
+        KERNELS is not None
+        and _SAME_SPREAD
+        and KERNELS.block_spread(xa, y, bins.x, bins.y, bins.count, out)
+    ):
+        return out
+    return _block_spread(xa, y, bins)
+
+
+def _block_spread(xa: FloatArray, y: FloatArray, bins: Bins) -> FloatArray:
+    """:func:`block_spread` of ``len(bins) >= 1`` blocks of more points than blocks, in numpy."""
+    m = len(bins)
+    out = np.zeros(m)
     line = np.interp(xa, bins.x, bins.y)
     if m >= 2:  # beyond the first and last block centres: their lines, extended
         for a, b, side in ((0, 1, xa < bins.x[0]), (m - 2, m - 1, xa > bins.x[-1])):
@@ -1444,3 +1492,7 @@ def drawdown(values: npt.ArrayLike, window: int) -> FloatArray:
     padded = np.concatenate([np.full(w, -np.inf), y])
     prev = np.lib.stride_tricks.sliding_window_view(padded[:-1], w).max(axis=1)
     return np.asarray(np.maximum(prev - y, 0.0), dtype=np.float64)
+
+
+_SAME_SPREAD = _same_spread(KERNELS)
+"""The kernels' :func:`block_spread` is numpy's to the bit here (checked once, at import)."""
