@@ -324,3 +324,14 @@ def test_fast_diff_is_np_diff() -> None:
         assert got.tobytes() == want.tobytes()
     grid = rng.normal(size=(3, 4))
     assert stats.fast_diff(grid).tobytes() == np.diff(grid).tobytes()
+
+
+def test_dot_of_contiguous_vectors_is_matmul_to_the_bit() -> None:
+    # the statistics call ndarray.dot on fresh (contiguous) vectors for speed: it must
+    # make the same BLAS call as ``@`` (the same bits, whatever the length)
+    rng = np.random.default_rng(6)
+    for n in (*range(40), 100, 127, 128, 129, 1000, 4097, 20001):
+        a = rng.normal(0, 1, n + 1) * 10.0 ** rng.integers(-8, 8, n + 1)
+        b = rng.normal(0, 1, n + 1) * 10.0 ** rng.integers(-8, 8, n + 1)
+        for x, y in ((a[1:], b[1:]), (a[1:], a[:-1]), (a[:n], a[:n])):
+            assert float(x.dot(y)).hex() == float(x @ y).hex()

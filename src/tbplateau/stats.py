@@ -720,8 +720,8 @@ def _residual_autocorrelation(y: FloatArray) -> float:
     r = winsorised(y - moving_median(y, w), MAD_TO_SIGMA)
     if r is None:
         return 0.0
-    den = float(r @ r)
-    phi = float(r[1:] @ r[:-1]) / den if den > 0 else 0.0
+    den = float(r.dot(r))
+    phi = float(r[1:].dot(r[:-1])) / den if den > 0 else 0.0
     return min(max(phi, 0.0), 0.9)
 
 
@@ -743,8 +743,8 @@ def difference_autocorrelation(values: npt.ArrayLike, *, window: int = 15) -> fl
     e = winsorised(d - moving_median(d, min(window, d.size) | 1), MAD_TO_SIGMA)
     if e is None:
         return 0.0
-    den = float(e @ e)
-    r = float(e[1:] @ e[:-1]) / den if den > 0 else -0.5
+    den = float(e.dot(e))
+    r = float(e[1:].dot(e[:-1])) / den if den > 0 else -0.5
     return min(max(1.0 + 2.0 * r, 0.0), 0.9)
 
 
@@ -1072,10 +1072,10 @@ def fit_line(x: npt.ArrayLike, y: npt.ArrayLike) -> Line:
     ym = fast_mean(ya)
     dx = xa - xm
     dy = ya - ym
-    sxx = float(dx @ dx)
-    slope = float(dx @ dy) / sxx if sxx > 0 else 0.0
+    sxx = float(dx.dot(dx))
+    slope = float(dx.dot(dy)) / sxx if sxx > 0 else 0.0
     resid = dy - slope * dx
-    return Line(slope, ym - slope * xm, float(resid @ resid), n)
+    return Line(slope, ym - slope * xm, float(resid.dot(resid)), n)
 
 
 def fit_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
@@ -1089,9 +1089,11 @@ def fit_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
     ya = np.asarray(y, dtype=np.float64)
     if xa.size == 0:
         return 0.0
+    # ndarray.dot of two contiguous vectors: the very cblas_ddot call ``@`` ends in (so
+    # the same bits), without the matmul ufunc's per-call overhead (here and elsewhere)
     dx = xa - fast_mean(xa)
-    sxx = float(dx @ dx)
-    return float(dx @ (ya - fast_mean(ya))) / sxx if sxx > 0 else 0.0
+    sxx = float(dx.dot(dx))
+    return float(dx.dot(ya - fast_mean(ya))) / sxx if sxx > 0 else 0.0
 
 
 def robust_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
@@ -1414,11 +1416,11 @@ def autocorrelation(values: npt.ArrayLike, max_lag: int) -> FloatArray:
     if n < 2:
         return out
     r = y - fast_mean(y)
-    den = float(r @ r)
+    den = float(r.dot(r))
     if not den > 0 or not math.isfinite(den):
         return out
     for k in range(lags + 1):
-        out[k] = float(r[k:] @ r[: n - k]) / den
+        out[k] = float(r[k:].dot(r[: n - k])) / den
     return out
 
 

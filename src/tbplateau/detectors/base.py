@@ -692,7 +692,7 @@ def _lines(bins: Bins, y: FloatArray, breaks: Sequence[int]) -> list[_Line]:
         ):
             xm = fast_mean(xs)
             centred = xs - xm
-            slope = float(centred @ (ys - ym)) / float(centred @ centred)
+            slope = float(centred.dot(ys - ym)) / float(centred.dot(centred))
             l0 = ym + slope * (bx[b0] - xm)
             l1 = ym + slope * (bx[b1 - 1] - xm)
         else:
@@ -713,8 +713,8 @@ def _lag1(c: FloatArray | None) -> float:
     residuals with no spread)."""
     if c is None:
         return 0.0
-    den = float(c @ c)
-    return min(max(float(c[1:] @ c[:-1]) / den if den > 0 else 0.0, 0.0), 0.9)
+    den = float(c.dot(c))
+    return min(max(float(c[1:].dot(c[:-1])) / den if den > 0 else 0.0, 0.0), 0.9)
 
 
 def fitted_path(p: Prepared) -> FloatArray:
