@@ -328,10 +328,15 @@ def test_fast_diff_is_np_diff() -> None:
 
 def test_dot_of_contiguous_vectors_is_matmul_to_the_bit() -> None:
     # the statistics call ndarray.dot on fresh (contiguous) vectors for speed: it must
-    # make the same BLAS call as ``@`` (the same bits, whatever the length)
+    # make the same BLAS call as ``@`` (the same bits, whatever the length, but for the
+    # sign of a zero)
     rng = np.random.default_rng(6)
     for n in (*range(40), 100, 127, 128, 129, 1000, 4097, 20001):
         a = rng.normal(0, 1, n + 1) * 10.0 ** rng.integers(-8, 8, n + 1)
         b = rng.normal(0, 1, n + 1) * 10.0 ** rng.integers(-8, 8, n + 1)
         for x, y in ((a[1:], b[1:]), (a[1:], a[:-1]), (a[:n], a[:n])):
             assert float(x.dot(y)).hex() == float(x @ y).hex()
+    # a zero dot: ``@`` adds to 0.0, so -0.0 comes out +0.0 (the callers add 0.0 too)
+    for x, y in (([1.0], [-0.0]), ([-1.0, 1.0], [0.0, 0.0]), ([-0.0], [-0.0]), ([], [])):
+        u, v = np.array(x), np.array(y)
+        assert (float(u.dot(v)) + 0.0).hex() == float(u @ v).hex() == "0x0.0p+0"

@@ -1503,6 +1503,68 @@ static PyObject *k_best_ab(PyObject *self, PyObject *const *args, Py_ssize_t nar
     return PyBool_FromLong(ok);
 }
 
+/* ------------------------------------------------------------- fitted path */
+
+/* One piece (b0, b1, level0, change) of tiled_path's list: 0 unless a 4-tuple of two ints
+ * and two finite floats (no exception). */
+static int piece_of(PyObject *p, Py_ssize_t *b0, Py_ssize_t *b1, double *level, double *change) {
+    if (!PyTuple_Check(p) || PyTuple_GET_SIZE(p) != 4) return 0;
+    *b0 = PyLong_AsSsize_t(PyTuple_GET_ITEM(p, 0));
+    *b1 = PyLong_AsSsize_t(PyTuple_GET_ITEM(p, 1));
+    *level = PyFloat_AsDouble(PyTuple_GET_ITEM(p, 2));
+    *change = PyFloat_AsDouble(PyTuple_GET_ITEM(p, 3));
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return isfinite(*level) && isfinite(*change);
+}
+
+/* tiled_path(x, pieces, out) -> bool: detectors.base._tiled_path of the block centres x
+ * (a 1-D float64 array of m finite values) and the pieces (b0, b1, level0, change) that
+ * tile [0, m) in order, into ``out`` (m float64 values): ``level0 + (x - x[b0]) * rate``
+ * with ``rate = change / (x[b1 - 1] - x[b0])`` (numpy's order of operations), ``level0``
+ * where the piece does not move along x. False (``out`` undefined) for anything else. */
+static PyObject *k_tiled_path(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "tiled_path(x, pieces, out)");
+        return NULL;
+    }
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_FALSE;
+    Py_buffer out;
+    if (get_out(args[2], a.n, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(args[1], "pieces must be a sequence");
+    int ok = seq != NULL;
+    if (!ok) PyErr_Clear();
+    Py_ssize_t m = a.n, next = 0, count = ok ? PySequence_Fast_GET_SIZE(seq) : 0;
+    double *dst = (double *)out.buf;
+    for (Py_ssize_t i = 0; ok && i < m; i++) ok = isfinite(AT(&a, i));
+    for (Py_ssize_t k = 0; ok && k < count; k++) {
+        Py_ssize_t b0, b1;
+        double level, change;
+        ok = piece_of(PySequence_Fast_GET_ITEM(seq, k), &b0, &b1, &level, &change) &&
+             b0 == next && b0 < b1 && b1 <= m;
+        if (!ok) break;
+        double x0 = AT(&a, b0), span = AT(&a, b1 - 1) - x0;
+        if (span > 0) {
+            double rate = change / span;
+            for (Py_ssize_t j = b0; j < b1; j++) dst[j] = level + (AT(&a, j) - x0) * rate;
+        } else {
+            for (Py_ssize_t j = b0; j < b1; j++) dst[j] = level;
+        }
+        next = b1;
+    }
+    ok = ok && count >= 1 && next == m;
+    Py_XDECREF(seq);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&a.view);
+    return PyBool_FromLong(ok);
+}
+
 /* ------------------------------------------------------------- block spread */
 
 static int try_int64(PyObject *obj, Py_buffer *v);
@@ -1814,6 +1876,7 @@ static PyMethodDef methods[] = {
     {"local_noise", (PyCFunction)(void (*)(void))k_local_noise, METH_FASTCALL, NULL},
     {"noise_model", (PyCFunction)(void (*)(void))k_noise_model, METH_FASTCALL, NULL},
     {"block_spread", (PyCFunction)(void (*)(void))k_block_spread, METH_FASTCALL, NULL},
+    {"tiled_path", (PyCFunction)(void (*)(void))k_tiled_path, METH_FASTCALL, NULL},
     {"local_lines", (PyCFunction)(void (*)(void))k_local_lines, METH_FASTCALL, NULL},
     {"equal_runs", (PyCFunction)(void (*)(void))k_equal_runs, METH_FASTCALL, NULL},
     {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},

@@ -1,4 +1,4 @@
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +42,12 @@ def moving_median(
 def d2_median(y: npt.NDArray[np.float64], lag: int, /) -> float | None: ...
 def local_noise(
     y: npt.NDArray[np.float64], window: int, out: npt.NDArray[np.float64], /
+) -> bool: ...
+def tiled_path(
+    x: npt.NDArray[np.float64],
+    pieces: Sequence[tuple[int, int, float, float]],
+    out: npt.NDArray[np.float64],
+    /,
 ) -> bool: ...
 def block_spread(
     x: npt.NDArray[np.float64],

@@ -20,7 +20,7 @@ import importlib.util
 import itertools
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, cast
 
@@ -113,6 +113,14 @@ class _Kernels(Protocol):
     def d2_median(self, y: FloatArray, lag: int, /) -> float | None: ...
 
     def local_noise(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
+
+    def tiled_path(
+        self,
+        x: FloatArray,
+        pieces: Sequence[tuple[int, int, float, float]],
+        out: FloatArray,
+        /,
+    ) -> bool: ...
 
     def block_spread(
         self,
@@ -721,7 +729,7 @@ def _residual_autocorrelation(y: FloatArray) -> float:
     if r is None:
         return 0.0
     den = float(r.dot(r))
-    phi = float(r[1:].dot(r[:-1])) / den if den > 0 else 0.0
+    phi = (float(r[1:].dot(r[:-1])) + 0.0) / den if den > 0 else 0.0
     return min(max(phi, 0.0), 0.9)
 
 
@@ -744,7 +752,7 @@ def difference_autocorrelation(values: npt.ArrayLike, *, window: int = 15) -> fl
     if e is None:
         return 0.0
     den = float(e.dot(e))
-    r = float(e[1:].dot(e[:-1])) / den if den > 0 else -0.5
+    r = (float(e[1:].dot(e[:-1])) + 0.0) / den if den > 0 else -0.5
     return min(max(1.0 + 2.0 * r, 0.0), 0.9)
 
 
@@ -1073,7 +1081,7 @@ def fit_line(x: npt.ArrayLike, y: npt.ArrayLike) -> Line:
     dx = xa - xm
     dy = ya - ym
     sxx = float(dx.dot(dx))
-    slope = float(dx.dot(dy)) / sxx if sxx > 0 else 0.0
+    slope = (float(dx.dot(dy)) + 0.0) / sxx if sxx > 0 else 0.0
     resid = dy - slope * dx
     return Line(slope, ym - slope * xm, float(resid.dot(resid)), n)
 
@@ -1089,11 +1097,12 @@ def fit_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
     ya = np.asarray(y, dtype=np.float64)
     if xa.size == 0:
         return 0.0
-    # ndarray.dot of two contiguous vectors: the very cblas_ddot call ``@`` ends in (so
-    # the same bits), without the matmul ufunc's per-call overhead (here and elsewhere)
+    # ndarray.dot of two contiguous vectors: the very cblas_ddot call ``@`` ends in,
+    # without the matmul ufunc's per-call overhead (here and elsewhere); ``@`` adds the
+    # result to 0.0 (a -0.0 comes out +0.0), so a dot of two different vectors does too
     dx = xa - fast_mean(xa)
     sxx = float(dx.dot(dx))
-    return float(dx.dot(ya - fast_mean(ya))) / sxx if sxx > 0 else 0.0
+    return (float(dx.dot(ya - fast_mean(ya))) + 0.0) / sxx if sxx > 0 else 0.0
 
 
 def robust_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
@@ -1420,7 +1429,7 @@ def autocorrelation(values: npt.ArrayLike, max_lag: int) -> FloatArray:
     if not den > 0 or not math.isfinite(den):
         return out
     for k in range(lags + 1):
-        out[k] = float(r[k:].dot(r[: n - k])) / den
+        out[k] = (float(r[k:].dot(r[: n - k])) + 0.0) / den
     return out
 
 

@@ -692,7 +692,7 @@ def _lines(bins: Bins, y: FloatArray, breaks: Sequence[int]) -> list[_Line]:
         ):
             xm = fast_mean(xs)
             centred = xs - xm
-            slope = float(centred.dot(ys - ym)) / float(centred.dot(centred))
+            slope = (float(centred.dot(ys - ym)) + 0.0) / float(centred.dot(centred))
             l0 = ym + slope * (bx[b0] - xm)
             l1 = ym + slope * (bx[b1 - 1] - xm)
         else:
@@ -714,7 +714,7 @@ def _lag1(c: FloatArray | None) -> float:
     if c is None:
         return 0.0
     den = float(c.dot(c))
-    return min(max(float(c[1:].dot(c[:-1])) / den if den > 0 else 0.0, 0.0), 0.9)
+    return min(max((float(c[1:].dot(c[:-1])) + 0.0) / den if den > 0 else 0.0, 0.0), 0.9)
 
 
 def fitted_path(p: Prepared) -> FloatArray:
@@ -744,6 +744,11 @@ def _path_of(bins: Bins, pieces: Sequence[tuple[int, int, float, float]]) -> Flo
         and all(a[1] == c[0] for a, c in itertools.pairwise(pieces))
         and all(b1 > b0 for b0, b1, _, _ in pieces)
     ):
+        kernels = stats.KERNELS  # the same arithmetic in one call, or False: numpy's
+        if kernels is not None:
+            out = np.empty(m)
+            if kernels.tiled_path(bins.x, pieces, out):
+                return out
         return _tiled_path(bins, pieces)
     out = np.empty(m)
     for b0, b1, level0, change in pieces:

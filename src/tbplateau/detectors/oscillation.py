@@ -624,7 +624,7 @@ def _coherence(values: npt.NDArray[np.float64], max_lag: int = 5, need: float = 
     if not den > 0 or r.size < 6:
         return 0.0
     lags = range(1, min(max_lag, r.size // 3) + 1)
-    return max(-float(r[k:].dot(r[:-k])) / den for k in lags) / need
+    return max(-(float(r[k:].dot(r[:-k])) + 0.0) / den for k in lags) / need
 
 
 def _swing_chain(

@@ -350,7 +350,7 @@ def _fit(
     if resid.size > 3 and sse > 0:
         u, v = resid[:-1] - fast_mean(resid[:-1]), resid[1:] - fast_mean(resid[1:])
         denom = math.sqrt(float(u.dot(u)) * float(v.dot(v)))
-        rho = float(u.dot(v)) / denom if denom > 0 else math.nan
+        rho = (float(u.dot(v)) + 0.0) / denom if denom > 0 else math.nan
         if math.isfinite(rho) and rho > 0:
             var *= (1 + rho) / max(1e-3, 1 - rho)
     return sse, now, value, math.sqrt(var)

@@ -1,11 +1,13 @@
-"""``detectors.base._noise_model`` in one compiled call (``_kernels.noise_model``) against
-its numpy twin: the same scales and arrays to the bit, on random and awkward block values
-(lengths 1 to 5, ties, constants, signed zeros, huge values, every window), and the
-kernel's refusals. ``TBPLATEAU_REQUIRE_C=1`` (CI's sanitizer step) fails instead of
-skipping when the kernels are not built."""
+"""The compiled kernels of ``detectors.base`` against their numpy twins: ``_noise_model``
+(``_kernels.noise_model``) and ``_tiled_path`` (``_kernels.tiled_path``) give the same
+values to the bit, on random and awkward inputs (lengths 1 to 5, ties, constants, signed
+zeros, huge values, every window, pieces that do not move along x), and the kernels
+refuse what they cannot compute. ``TBPLATEAU_REQUIRE_C=1`` (CI's sanitizer step) fails
+instead of skipping when the kernels are not built."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -14,6 +16,7 @@ import pytest
 
 from tbplateau import stats
 from tbplateau.detectors import base
+from tbplateau.stats import Bins
 from tests.helpers import compiled_kernels
 
 FloatArray = npt.NDArray[np.float64]
@@ -88,3 +91,60 @@ def test_noise_model_kernel_declines_what_numpy_must_decide() -> None:
         kernels.noise_model(ok, 5, 0.0, np.empty(5), np.empty(6), np.empty(6))
     with pytest.raises(TypeError):
         kernels.noise_model(ok, 5, 0.0)  # type: ignore[call-arg]
+
+
+def _tilings() -> Iterator[tuple[Bins, list[tuple[int, int, float, float]]]]:
+    rng = np.random.default_rng(5)
+    for m in (1, 2, 3, 5, 40, 200):
+        centres: tuple[FloatArray, ...] = (
+            np.cumsum(rng.uniform(0.0, 2.0, m)) * 1e9,
+            np.full(m, 3.0),
+            np.arange(m, dtype=np.float64) - 0.5,
+        )
+        for x in centres:
+            bins = Bins(x, np.zeros(m), np.arange(m, dtype=np.int64), np.ones(m, dtype=np.int64))
+            for pieces in (1, 2, 7):
+                cuts = np.sort(rng.choice(np.arange(1, m), min(pieces, m) - 1, replace=False))
+                edges = [0, *cuts.tolist(), m]
+                yield (
+                    bins,
+                    [
+                        (a, b, float(rng.normal()) * 1e140 ** (a % 2), float(rng.normal(0, 1e-300)))
+                        if a % 3 == 2
+                        else (a, b, float(rng.normal()), float(rng.normal()))
+                        for a, b in itertools.pairwise(edges)
+                    ],
+                )
+
+
+def test_tiled_path_kernel_is_its_numpy_twin(monkeypatch: pytest.MonkeyPatch) -> None:
+    for bins, pieces in _tilings():
+        monkeypatch.setattr(stats, "KERNELS", compiled_kernels())
+        fast = base._path_of(bins, pieces)
+        monkeypatch.setattr(stats, "KERNELS", None)
+        slow = base._path_of(bins, pieces)
+        assert fast.tobytes() == slow.tobytes() == base._tiled_path(bins, pieces).tobytes()
+
+
+def test_tiled_path_kernel_declines_what_it_cannot_compute() -> None:
+    kernels = compiled_kernels()
+    x = np.arange(4.0)
+
+    def call(pieces: object, xs: FloatArray = x) -> bool:
+        return kernels.tiled_path(xs, pieces, np.empty(4))  # type: ignore[arg-type]
+
+    assert call([(0, 2, 1.0, 1.0), (2, 4, 0.0, -1.0)])
+    assert not call([])
+    assert not call([(0, 2, 1.0, 1.0)])  # not to the end
+    assert not call([(0, 2, 1.0, 1.0), (1, 4, 0.0, 1.0)])  # overlapping
+    assert not call([(0, 2, 1.0, 1.0), (2, 2, 0.0, 1.0), (2, 4, 0.0, 1.0)])  # an empty piece
+    assert not call([(0, 5, 1.0, 1.0)])  # past the blocks
+    assert not call([(0, 4, 1.0, np.nan)])
+    assert not call([(0, 4, np.inf, 1.0)])
+    assert not call([(0, 4, "1", 1.0)])
+    assert not call([(0, 4, 1.0)])
+    assert not call(None)
+    assert not call([(0, 4, 1.0, 1.0)], xs=np.array([0.0, np.nan, 2.0, 3.0]))
+    assert not call([(0, 4, 1.0, 1.0)], xs=x.astype(np.float32))
+    with pytest.raises(ValueError, match="float64 array of 4"):
+        kernels.tiled_path(x, [(0, 4, 1.0, 1.0)], np.empty(3))
