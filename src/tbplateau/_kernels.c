@@ -84,42 +84,49 @@ static int cmp_index(const void *a, const void *b) {
 }
 
 
+/* Moves the values of v[0..n) below ``pivot`` (``below``) or not above it (otherwise) to
+ * the front, in one pass without a branch on the data (a swap per value, the front
+ * growing by the comparison: a mispredicted branch per value or two cost more); returns
+ * how many moved. */
+static Py_ssize_t split(double *v, Py_ssize_t n, double pivot, int below) {
+    Py_ssize_t front = 0;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        double t = v[j];
+        v[j] = v[front];
+        v[front] = t;
+        front += below ? t < pivot : t <= pivot;
+    }
+    return front;
+}
+
 /* Rearranges v[0..n) so that v[k] is the k-th smallest, everything before it is <= it
- * and everything after >= it (no NaN in v). */
+ * and everything after >= it (no NaN in v): a quickselect around the median of three
+ * values of the range, in three parts (below, equal to, above the pivot: ties cannot stall
+ * it), short ranges by insertion. Callers read values, never which of two equal values
+ * (a -0.0 or a 0.0) sits where. */
 static void select_kth(double *v, Py_ssize_t n, Py_ssize_t k) {
-    Py_ssize_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        if (hi - lo < 16) { /* insertion sort of the short rest */
-            for (Py_ssize_t i = lo + 1; i <= hi; i++) {
-                double t = v[i];
-                Py_ssize_t j = i - 1;
-                while (j >= lo && v[j] > t) {
-                    v[j + 1] = v[j];
-                    j--;
-                }
-                v[j + 1] = t;
-            }
-            return;
-        }
-        /* Wirth's partition around the median of three values of the range */
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        double a = v[lo], b = v[mid], c = v[hi];
+    while (n > 16) {
+        double a = v[0], b = v[n / 2], c = v[n - 1];
         double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        Py_ssize_t i = lo, j = hi;
-        do {
-            while (v[i] < pivot) i++;
-            while (pivot < v[j]) j--;
-            if (i <= j) {
-                double t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                j--;
-            }
-        } while (i <= j);
-        /* now v[lo..j] <= pivot, v[i..hi] >= pivot and v(j..i) == pivot */
-        if (j < k) lo = i;
-        if (k < i) hi = j;
+        Py_ssize_t less = split(v, n, pivot, 1);
+        if (k < less) {
+            n = less;
+            continue;
+        }
+        Py_ssize_t equal = less + split(v + less, n - less, pivot, 0);
+        if (k < equal) return; /* v[less..equal) all equal the pivot */
+        v += equal;
+        n -= equal;
+        k -= equal;
+    }
+    for (Py_ssize_t i = 1; i < n; i++) { /* insertion sort of the short rest */
+        double t = v[i];
+        Py_ssize_t j = i - 1;
+        while (j >= 0 && v[j] > t) {
+            v[j + 1] = v[j];
+            j--;
+        }
+        v[j + 1] = t;
     }
 }
 
