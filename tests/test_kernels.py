@@ -103,6 +103,7 @@ def test_running_medians_agree(
         lambda: stats.equal_runs(np.round(values, 0), window),
         lambda: stats.equal_runs(values, window),
         lambda: stats.trailing_median(values, window),
+        lambda: stats.trailing_median(values[::-1], window),
         lambda: stats._prefix_medians(values, min(window, values.size)),
     ):
         fast, slow = both(compute)
@@ -431,3 +432,17 @@ def test_kernels_decline_what_numpy_must_decide() -> None:
         kernels.segment(np.zeros(5), np.zeros(4), None, 1.0, 1, 12, ())
     with pytest.raises(ValueError, match="ascend"):
         kernels.segment(np.zeros(5), np.zeros(5), None, 1.0, 1, 12, (3, 2))
+
+
+def test_trailing_median_declines_what_numpy_must_decide() -> None:
+    kernels = compiled_kernels()
+    y = np.array([3.0, 1.0, 2.0, 5.0, 4.0])
+    out = np.empty(5)
+    assert kernels.trailing_median(y, 2, out)
+    assert out.tolist() == stats.trailing_median(y, 2).tolist() == [3.0, 3.0, 2.0, 1.5, 3.5]
+    assert not kernels.trailing_median(y, 0, out)
+    assert not kernels.trailing_median(np.zeros(0), 2, np.empty(0))
+    assert not kernels.trailing_median(y.astype(np.float32), 2, out)
+    assert not kernels.trailing_median(np.array([1.0, np.nan, 2.0, 3.0, 4.0]), 2, out)
+    with pytest.raises(ValueError, match="float64 array of 5"):
+        kernels.trailing_median(y, 2, np.empty(4))

@@ -496,6 +496,52 @@ static PyObject *k_moving_median(PyObject *self, PyObject *const *args, Py_ssize
     return PyBool_FromLong(ok);
 }
 
+/* trailing_median(y, w, out) -> bool: stats.trailing_median of a 1-D float64 array with a
+ * window w >= 1 into ``out`` (len(y) values): the first value itself, the medians of the
+ * prefixes shorter than a window (as prefix_medians), then of the w values before each
+ * (as row_medians of the sliding windows). False (``out`` undefined) wherever one of
+ * those declines, and for anything but such an array. */
+static PyObject *k_trailing_median(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "trailing_median(y, w, out)");
+        return NULL;
+    }
+    Py_ssize_t w = PyLong_AsSsize_t(args[1]);
+    if (w == -1 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_FALSE;
+    Py_ssize_t n = a.n;
+    Py_buffer out;
+    if (get_out(args[2], n, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    int ok = n >= 1 && w >= 1;
+    Py_ssize_t k = w < n ? w : n; /* prefixes of 1 .. k - 1 values */
+    double *v = ok ? PyMem_Malloc((size_t)(w > k ? w : k) * sizeof(double)) : NULL;
+    if (ok && v == NULL) {
+        PyBuffer_Release(&a.view);
+        PyBuffer_Release(&out);
+        return PyErr_NoMemory();
+    }
+    double *dst = (double *)out.buf;
+    if (ok) {
+        dst[0] = AT(&a, 0);
+        if (k > 1) ok = prefix_core(a.base, a.stride, k - 1, 1, v, dst + 1, 1);
+    }
+    if (ok && n > w) {
+        Arr rows = a;
+        rows.n = n - w;
+        rows.cols = w;
+        rows.cstride = a.stride;
+        ok = sliding_medians(&rows, v, dst + w);
+    }
+    PyMem_Free(v);
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
 /* -------------------------------------------------------------------- mean */
 
 /* numpy's pairwise summation of n values (numpy/_core/src/umath/loops_utils.h.src,
@@ -1879,6 +1925,7 @@ static PyMethodDef methods[] = {
     {"row_medians", (PyCFunction)(void (*)(void))k_row_medians, METH_FASTCALL, NULL},
     {"prefix_medians", (PyCFunction)(void (*)(void))k_prefix_medians, METH_FASTCALL, NULL},
     {"moving_median", (PyCFunction)(void (*)(void))k_moving_median, METH_FASTCALL, NULL},
+    {"trailing_median", (PyCFunction)(void (*)(void))k_trailing_median, METH_FASTCALL, NULL},
     {"d2_median", (PyCFunction)(void (*)(void))k_d2_median, METH_FASTCALL, NULL},
     {"local_noise", (PyCFunction)(void (*)(void))k_local_noise, METH_FASTCALL, NULL},
     {"noise_model", (PyCFunction)(void (*)(void))k_noise_model, METH_FASTCALL, NULL},

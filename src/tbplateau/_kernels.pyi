@@ -39,6 +39,9 @@ def rank_autocorrelation(order: npt.NDArray[np.int64], out: npt.NDArray[np.float
 def moving_median(
     y: npt.NDArray[np.float64], window: int, out: npt.NDArray[np.float64], /
 ) -> bool: ...
+def trailing_median(
+    y: npt.NDArray[np.float64], w: int, out: npt.NDArray[np.float64], /
+) -> bool: ...
 def d2_median(y: npt.NDArray[np.float64], lag: int, /) -> float | None: ...
 def local_noise(
     y: npt.NDArray[np.float64], window: int, out: npt.NDArray[np.float64], /

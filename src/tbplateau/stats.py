@@ -110,6 +110,8 @@ class _Kernels(Protocol):
 
     def moving_median(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
 
+    def trailing_median(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
+
     def d2_median(self, y: FloatArray, lag: int, /) -> float | None: ...
 
     def local_noise(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
@@ -831,6 +833,8 @@ def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
     out = np.empty(n)
     if n == 0:
         return out
+    if KERNELS is not None and y.ndim == 1 and KERNELS.trailing_median(y, w, out):
+        return out  # the same medians in one call (or False: numpy decides)
     out[0] = y[0]
     # the first windows are shorter: the medians of the prefixes
     k = min(w, n)
@@ -1311,7 +1315,7 @@ def binary_segmentation(
     # Centre and scale for numerical stability of the cumulative sums.
     xs = (xa - fast_mean(xa)) / (fast_ptp(xa) or 1.0)
     yc = ya - fast_median(ya)
-    scale = float(np.max(np.abs(yc))) or 1.0
+    scale = float(np.abs(yc).max()) or 1.0
     yc = yc / scale
     wa = None
     if weights is not None:

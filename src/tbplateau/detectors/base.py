@@ -296,7 +296,7 @@ class Prepared(_Blocks):
         order (as Python ints up to :data:`LIST_POINTS` of them, else the array: a list of
         a million ints costs tens of MB and more time to build than it saves)."""
         raw = self.raw_range(0, self.n)
-        found = np.flatnonzero(raw[1:] == raw[:-1])
+        found: IntArray = (raw[1:] == raw[:-1]).nonzero()[0]  # np.flatnonzero, 1-D
         return found.tolist() if found.size <= LIST_POINTS else found
 
 
@@ -527,10 +527,10 @@ def _event_blocks(bins: Bins, x: FloatArray, events: tuple[int, ...]) -> tuple[i
     m = len(bins)
     out: set[int] = set()
     for e in events:
-        point = int(np.searchsorted(x, float(e), side="left"))
+        point = int(x.searchsorted(float(e), side="left"))  # np.searchsorted, less the wrapper
         if point <= 0 or point >= x.size:
             continue
-        b = int(np.searchsorted(bins.start, point, side="right")) - 1
+        b = int(bins.start.searchsorted(point, side="right")) - 1
         if point - int(bins.start[b]) > int(bins.count[b]) // 2:
             b += 1
         if 0 < b < m:
