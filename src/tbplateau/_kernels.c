@@ -166,10 +166,23 @@ static int put_median(double *out, double lo, double hi, Py_ssize_t w) {
     return !(m != m || (isinf(m) && isfinite(lo) && isfinite(hi)));
 }
 
-/* The first position in sorted v[0..n) whose value is not below x (n >= 1; no NaN).
- * Without a branch on the data (a conditional move per halving): on the running medians'
- * windows of noisy values half the branches of a plain binary search were mispredicted. */
+/* The first position in sorted v[0..n) whose value is not below x. */
 static Py_ssize_t lower_bound(const double *v, Py_ssize_t n, double x) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* lower_bound of n >= 1 values (no NaN) without a branch on the data (a conditional add
+ * per halving): on wide windows of noisy values half the branches of the search above
+ * are mispredicted; on narrow ones, or smooth values, the search above is faster. */
+static Py_ssize_t lower_bound_flat(const double *v, Py_ssize_t n, double x) {
     const double *base = v;
     while (n > 1) {
         Py_ssize_t half = n / 2;
@@ -202,16 +215,24 @@ static int sliding_medians(const Arr *a, double *v, double *dst) {
     for (Py_ssize_t r = 0;; r++) {
         if (!put_median(dst + r, w % 2 ? v[h] : v[h - 1], v[h], w)) return 0;
         if (r + 1 == a->n) return 1;
-        /* the value leaving (any of its equals) and where the value coming in goes in
-         * the window that still holds it: only the values between the two move */
-        Py_ssize_t out = lower_bound(v, w, AT(a, r));
         double in = AT(a, r + w);
-        Py_ssize_t at = lower_bound(v, w, in);
+        if (w < 16) {
+            Py_ssize_t out = lower_bound(v, w, AT(a, r));
+            memmove(v + out, v + out + 1, (size_t)(w - 1 - out) * sizeof(double));
+            Py_ssize_t at = lower_bound(v, w - 1, in);
+            memmove(v + at + 1, v + at, (size_t)(w - 1 - at) * sizeof(double));
+            v[at] = in;
+            continue;
+        }
+        /* a wide window: the value leaving (any of its equals) and where the value coming
+         * in goes in the window that still holds it; only the values between them move */
+        Py_ssize_t out = lower_bound_flat(v, w, AT(a, r));
+        Py_ssize_t at = lower_bound_flat(v, w, in);
         if (at <= out) {
-            for (Py_ssize_t i = out; i > at; i--) v[i] = v[i - 1];
+            memmove(v + at + 1, v + at, (size_t)(out - at) * sizeof(double));
             v[at] = in;
         } else {
-            for (Py_ssize_t i = out; i < at - 1; i++) v[i] = v[i + 1];
+            memmove(v + out, v + out + 1, (size_t)(at - 1 - out) * sizeof(double));
             v[at - 1] = in;
         }
     }
