@@ -232,7 +232,8 @@ class Prepared(_Blocks):
         csum: list[float] | None = self.__dict__.get("_csum")
         if csum is None:
             csum = self._local_sum
-        return (csum[b1] - csum[b0]) / max(b1 - b0, 1)
+        blocks = b1 - b0
+        return (csum[b1] - csum[b0]) / (blocks if blocks > 1 else 1)  # max(), less the call
 
     @property
     def _local_sum(self) -> list[float]:
@@ -798,14 +799,15 @@ def stretch_kappa(p: Prepared, b0: int, b1: int) -> float:
     first = bisect.bisect_right(ends, b0)
     if first < len(ends) and b1 <= ends[first]:
         # inside one segment (most stretches asked about): the loop's one term
-        w = b1 - max(b0, segments[first].b0)
+        start = segments[first].b0
+        w = b1 - (start if start > b0 else b0)
         if w > 0:
             return (total + w * segments[first].kappa) / w
     for k in range(first, len(segments)):
         seg = segments[k]
         if seg.b0 >= b1:
             break
-        w = min(b1, seg.b1) - max(b0, seg.b0)
+        w = (seg.b1 if seg.b1 < b1 else b1) - (seg.b0 if seg.b0 > b0 else b0)  # min - max
         if w > 0:
             total += w * seg.kappa
             weight += w
