@@ -22,7 +22,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -352,7 +352,10 @@ def fast_clip(values: FloatArray, lo: float | FloatArray, hi: float | FloatArray
     return out
 
 
-def fast_diff(values: FloatArray) -> FloatArray:
+_Array = TypeVar("_Array", bound=npt.NDArray[Any])
+
+
+def fast_diff(values: _Array) -> _Array:
     """``np.diff(values)`` of a 1-D numeric array: the very subtraction ``np.diff`` makes
     (``values[1:] - values[:-1]``), without its per-call checks; ``np.diff`` itself for
     other shapes and for booleans (which it compares instead).
@@ -361,9 +364,8 @@ def fast_diff(values: FloatArray) -> FloatArray:
     [3.0, -2.0]
     """
     if values.ndim != 1 or values.dtype == np.bool_:
-        return np.asarray(np.diff(values))
-    out: FloatArray = values[1:] - values[:-1]
-    return out
+        return cast(_Array, np.diff(values))
+    return cast(_Array, values[1:] - values[:-1])
 
 
 def fast_ptp(values: FloatArray) -> float:
