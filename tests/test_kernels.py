@@ -446,3 +446,35 @@ def test_trailing_median_declines_what_numpy_must_decide() -> None:
     assert not kernels.trailing_median(np.array([1.0, np.nan, 2.0, 3.0, 4.0]), 2, out)
     with pytest.raises(ValueError, match="float64 array of 5"):
         kernels.trailing_median(y, 2, np.empty(4))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+def test_line_fits_agree(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    n = values.size
+    for x in (np.arange(n, dtype=np.float64), np.full(n, 2.0), np.cumsum(values[::-1]) * 1e3):
+        for compute in (
+            lambda: stats.fit_slope(x, values),  # noqa: B023
+            lambda: stats.fit_line(x, values),  # noqa: B023
+            lambda: stats.fit_line(x[::-1], values),  # noqa: B023
+        ):
+            fast, slow = both(compute)
+            assert fast == slow
+
+
+def test_centred_declines_what_numpy_must_decide() -> None:
+    kernels = compiled_kernels()
+    x, y = np.arange(4.0), np.array([1.0, -2.0, 0.5, 3.0])
+    dx, dy = np.empty(4), np.empty(4)
+    assert kernels.centred(x, y, dx, dy) == (1.5, 0.625)
+    assert dx.tolist() == [-1.5, -0.5, 0.5, 1.5]
+    assert dy.tolist() == [0.375, -2.625, -0.125, 2.375]
+    assert kernels.centred(x, y[:3], dx, dy) is None  # not one length
+    assert kernels.centred(x, np.array([1.0, np.inf, 0.0, 1.0]), dx, dy) is None
+    assert kernels.centred(x, np.array([1e308, 1e308, 0.0, 1.0]), dx, dy) is None  # overflow
+    assert kernels.centred(np.zeros(0), np.zeros(0), np.empty(0), np.empty(0)) is None
+    assert kernels.centred(np.zeros(9000), np.zeros(9000), np.empty(9000), np.empty(9000)) is None
+    assert kernels.centred(x, y, np.empty(3), dy) is None
+    assert kernels.centred(x.astype(np.float32), y, dx, dy) is None

@@ -607,6 +607,49 @@ static PyObject *k_mean(PyObject *self, PyObject *arg) {
     return PyFloat_FromDouble(m);
 }
 
+static double *try_out(PyObject *obj, Py_ssize_t n, Py_buffer *v);
+
+/* centred(x, y, dx, dy) -> (mean x, mean y) | None: the means of two 1-D float64 arrays
+ * of the same n values (as k_mean: numpy's pairwise sums) and the deviations from them,
+ * ``x - mean`` and ``y - mean``, into the C-contiguous float64 arrays dx and dy. None
+ * (dx and dy undefined) for anything else, where k_mean declines, and for outputs that
+ * are not n float64 values. */
+static PyObject *k_centred(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "centred(x, y, dx, dy)");
+        return NULL;
+    }
+    Arr a, b;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_NONE;
+    if (!try_in(args[1], 1, &b)) {
+        PyBuffer_Release(&a.view);
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t n = a.n;
+    Py_buffer ox, oy;
+    double *dx = NULL, *dy = NULL;
+    int ok = n >= 1 && n <= 8192 && b.n == n;
+    if (ok) dx = try_out(args[2], n, &ox);
+    if (dx != NULL) dy = try_out(args[3], n, &oy);
+    ok = ok && dy != NULL;
+    double mx = 0.0, my = 0.0;
+    if (ok) {
+        mx = (0.0 + pairwise_sum(a.base, n, a.stride)) / (double)n;
+        my = (0.0 + pairwise_sum(b.base, n, b.stride)) / (double)n;
+        ok = isfinite(mx) && isfinite(my);
+    }
+    for (Py_ssize_t i = 0; ok && i < n; i++) {
+        dx[i] = AT(&a, i) - mx;
+        dy[i] = AT(&b, i) - my;
+    }
+    if (dy != NULL) PyBuffer_Release(&oy);
+    if (dx != NULL) PyBuffer_Release(&ox);
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&b.view);
+    if (!ok) Py_RETURN_NONE;
+    return Py_BuildValue("(dd)", mx, my);
+}
+
 /* row_means(rows, out) -> bool: ``rows.mean(axis=1)`` of a 2-D float64 array into ``out``
  * (every row as k_mean: numpy's pairwise sum added to 0.0, over the row length); False
  * (``out`` undefined) for an array that is not C-contiguous, rows of no value or longer
@@ -1937,6 +1980,7 @@ static PyObject *k_dumps_indented(PyObject *self, PyObject *const *args, Py_ssiz
 static PyMethodDef methods[] = {
     {"median", (PyCFunction)k_median, METH_O, NULL},
     {"mean", (PyCFunction)k_mean, METH_O, NULL},
+    {"centred", (PyCFunction)(void (*)(void))k_centred, METH_FASTCALL, NULL},
     {"row_means", (PyCFunction)(void (*)(void))k_row_means, METH_FASTCALL, NULL},
     {"winsorise", (PyCFunction)(void (*)(void))k_winsorise, METH_FASTCALL, NULL},
     {"winsorise_line", (PyCFunction)(void (*)(void))k_winsorise_line, METH_FASTCALL, NULL},

@@ -19,6 +19,13 @@ def segment(
     /,
 ) -> list[int]: ...
 def mean(values: npt.NDArray[np.float64], /) -> float | None: ...
+def centred(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    dx: npt.NDArray[np.float64],
+    dy: npt.NDArray[np.float64],
+    /,
+) -> tuple[float, float] | None: ...
 def row_means(rows: npt.NDArray[np.float64], out: npt.NDArray[np.float64], /) -> bool: ...
 def winsorise(
     values: npt.NDArray[np.float64], scale: float, out: npt.NDArray[np.float64], /

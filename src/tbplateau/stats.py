@@ -83,6 +83,10 @@ class _Kernels(Protocol):
 
     def mean(self, values: FloatArray, /) -> float | None: ...
 
+    def centred(
+        self, x: FloatArray, y: FloatArray, dx: FloatArray, dy: FloatArray, /
+    ) -> tuple[float, float] | None: ...
+
     def row_means(self, rows: FloatArray, out: FloatArray, /) -> bool: ...
 
     def winsorise(self, values: FloatArray, scale: float, out: FloatArray, /) -> int: ...
@@ -1082,10 +1086,14 @@ def fit_line(x: npt.ArrayLike, y: npt.ArrayLike) -> Line:
     n = int(xa.size)
     if n == 0:
         return Line(0.0, 0.0, 0.0, 0)
-    xm = fast_mean(xa)
-    ym = fast_mean(ya)
-    dx = xa - xm
-    dy = ya - ym
+    found = _centred(xa, ya)
+    if found is not None:
+        xm, ym, dx, dy = found
+    else:
+        xm = fast_mean(xa)
+        ym = fast_mean(ya)
+        dx = xa - xm
+        dy = ya - ym
     sxx = float(dx.dot(dx))
     slope = (float(dx.dot(dy)) + 0.0) / sxx if sxx > 0 else 0.0
     resid = dy - slope * dx
@@ -1106,9 +1114,25 @@ def fit_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
     # ndarray.dot of two contiguous vectors: the very cblas_ddot call ``@`` ends in,
     # without the matmul ufunc's per-call overhead (here and elsewhere); ``@`` adds the
     # result to 0.0 (a -0.0 comes out +0.0), so a dot of two different vectors does too
+    found = _centred(xa, ya)
+    if found is not None:
+        dx, dy = found[2], found[3]
+        sxx = float(dx.dot(dx))
+        return (float(dx.dot(dy)) + 0.0) / sxx if sxx > 0 else 0.0
     dx = xa - fast_mean(xa)
     sxx = float(dx.dot(dx))
     return (float(dx.dot(ya - fast_mean(ya))) + 0.0) / sxx if sxx > 0 else 0.0
+
+
+def _centred(xa: FloatArray, ya: FloatArray) -> tuple[float, float, FloatArray, FloatArray] | None:
+    """``(fast_mean(xa), fast_mean(ya), xa - that, ya - that)`` of two vectors of one length
+    in one compiled call (fresh arrays, as the subtractions make), or ``None`` where the
+    kernels are not built or do not add as numpy does, or where a mean is numpy's to take."""
+    if KERNELS is None or not _SAME_SUMS:
+        return None
+    dx, dy = np.empty(xa.shape[0] if xa.ndim == 1 else 0), np.empty(ya.size)
+    means = KERNELS.centred(xa, ya, dx, dy)
+    return None if means is None else (means[0], means[1], dx, dy)
 
 
 def robust_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
