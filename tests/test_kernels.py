@@ -478,3 +478,38 @@ def test_centred_declines_what_numpy_must_decide() -> None:
     assert kernels.centred(np.zeros(9000), np.zeros(9000), np.empty(9000), np.empty(9000)) is None
     assert kernels.centred(x, y, np.empty(3), dy) is None
     assert kernels.centred(x.astype(np.float32), y, dx, dy) is None
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+def test_noise_autocorrelations_agree(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    trend = np.cumsum(values[::-1]) + values  # a wandering curve with the sample as noise
+    for y in (values, trend, np.repeat(values, 3)):
+        for compute in (
+            lambda: stats.noise_autocorrelation(y),  # noqa: B023
+            lambda: stats.difference_autocorrelation(y, window=5),  # noqa: B023
+            lambda: stats._winsorised_residuals(y, 7, stats.MAD_TO_SIGMA),  # noqa: B023
+        ):
+            fast, slow = both(compute)
+            assert fast == slow
+
+
+def test_winsorise_running_declines_what_numpy_must_decide() -> None:
+    kernels = compiled_kernels()
+    y = np.array([0.0, 1.0, 5.0, 2.0, 3.0, 9.0, 4.0])
+    out = np.empty(7)
+    assert kernels.winsorise_running(y, 3, 1.0, out) == 1
+    want = stats.winsorised(y - stats.moving_median(y, 3), 1.0)
+    assert want is not None
+    assert out.tolist() == want.tolist()
+    assert kernels.winsorise_running(np.full(7, 2.0), 3, 1.0, out) == 0  # no spread
+    assert kernels.winsorise_running(y, 4, 1.0, out) == -1  # an even window
+    assert kernels.winsorise_running(y, 1, 1.0, out) == -1
+    assert kernels.winsorise_running(y, 3, 0.0, out) == -1
+    assert kernels.winsorise_running(y, 3, np.inf, out) == -1
+    assert kernels.winsorise_running(np.zeros(0), 3, 1.0, np.empty(0)) == -1
+    assert kernels.winsorise_running(np.where(y == 5.0, np.nan, y), 3, 1.0, out) == -1
+    assert kernels.winsorise_running(y, 3, 1.0, np.empty(6)) == -1
+    assert kernels.winsorise_running(y.astype(np.float32), 3, 1.0, out) == -1

@@ -467,6 +467,32 @@ static PyObject *k_prefix_medians(PyObject *self, PyObject *const *args, Py_ssiz
  * from the reversed tail), or fast_median of every window when the series is shorter
  * than one. False (``out`` undefined) wherever one of those declines, and for anything
  * but such an array. */
+/* The running medians of k_moving_median (n >= 1 values, odd w > 1) into dst; v: scratch
+ * for min(w, n) values. 0 where k_moving_median declines. */
+static int running_medians(const Arr *a, Py_ssize_t w, double *v, double *dst) {
+    Py_ssize_t n = a->n, h = w / 2;
+    if (n < w) { /* fast_median of every window y[max(0, i - h) : i + h + 1] */
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_ssize_t lo = i - h > 0 ? i - h : 0, hi = i + h + 1 < n ? i + h + 1 : n;
+            if (!load(v, a->base + lo * a->stride, hi - lo, a->stride)) return 0;
+            double l, u;
+            middle(v, hi - lo, &l, &u);
+            double m = (hi - lo) % 2 ? u : (l + u) / 2;
+            if (!isfinite(m)) return 0;
+            dst[i] = m == 0.0 ? 0.0 : m;
+        }
+        return 1;
+    }
+    Arr rows = *a;
+    rows.n = n - w + 1;
+    rows.cols = w;
+    rows.cstride = a->stride;
+    return sliding_medians(&rows, v, dst + h) &&
+           prefix_core(a->base, a->stride, 2 * h, h + 1, v, dst, 1) &&
+           prefix_core(a->base + (n - 1) * a->stride, -a->stride, 2 * h, h + 1, v, dst + n - 1,
+                       -1);
+}
+
 static PyObject *k_moving_median(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 3) {
         PyErr_SetString(PyExc_TypeError, "moving_median(y, w, out)");
@@ -476,7 +502,7 @@ static PyObject *k_moving_median(PyObject *self, PyObject *const *args, Py_ssize
     if (w == -1 && PyErr_Occurred()) return NULL;
     Arr a;
     if (!try_in(args[0], 1, &a)) Py_RETURN_FALSE;
-    Py_ssize_t n = a.n, h = w / 2;
+    Py_ssize_t n = a.n;
     Py_buffer out;
     if (get_out(args[2], n, &out) < 0) {
         PyBuffer_Release(&a.view);
@@ -489,28 +515,7 @@ static PyObject *k_moving_median(PyObject *self, PyObject *const *args, Py_ssize
         PyBuffer_Release(&out);
         return PyErr_NoMemory();
     }
-    double *dst = (double *)out.buf;
-    if (ok && n < w) { /* fast_median of every window y[max(0, i - h) : i + h + 1] */
-        for (Py_ssize_t i = 0; ok && i < n; i++) {
-            Py_ssize_t lo = i - h > 0 ? i - h : 0, hi = i + h + 1 < n ? i + h + 1 : n;
-            ok = load(v, a.base + lo * a.stride, hi - lo, a.stride);
-            if (!ok) break;
-            double l, u;
-            middle(v, hi - lo, &l, &u);
-            double m = (hi - lo) % 2 ? u : (l + u) / 2;
-            ok = isfinite(m);
-            dst[i] = m == 0.0 ? 0.0 : m;
-        }
-    } else if (ok) {
-        Arr rows = a;
-        rows.n = n - w + 1;
-        rows.cols = w;
-        rows.cstride = a.stride;
-        ok = sliding_medians(&rows, v, dst + h) &&
-             prefix_core(a.base, a.stride, 2 * h, h + 1, v, dst, 1) &&
-             prefix_core(a.base + (n - 1) * a.stride, -a.stride, 2 * h, h + 1, v, dst + n - 1,
-                         -1);
-    }
+    if (ok) ok = running_medians(&a, w, v, (double *)out.buf);
     PyMem_Free(v);
     PyBuffer_Release(&a.view);
     PyBuffer_Release(&out);
@@ -793,6 +798,47 @@ static PyObject *k_winsorise_line(PyObject *self, PyObject *const *args, Py_ssiz
         return NULL;
     }
     return winsorise_any(args, 1);
+}
+
+/* winsorise_running(y, w, scale, out) -> int: stats.winsorised(y - moving_median(y, w),
+ * scale) of a 1-D float64 array and an odd window w > 1 in one call (the running medians
+ * as k_moving_median, the subtraction numpy's, then k_winsorise): 1 when ``out`` (a
+ * C-contiguous array of the same length) is written, 0 when the scale of the deviations
+ * is 0 (out untouched), -1 wherever one of those declines (numpy decides). */
+static PyObject *k_winsorise_running(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "winsorise_running(y, w, scale, out)");
+        return NULL;
+    }
+    Py_ssize_t w = PyLong_AsSsize_t(args[1]);
+    if (w == -1 && PyErr_Occurred()) return NULL;
+    double scale = PyFloat_AsDouble(args[2]);
+    if (scale == -1.0 && PyErr_Occurred()) return NULL;
+    if (!(scale > 0 && isfinite(scale)) || w < 3 || w % 2 == 0) return PyLong_FromLong(-1);
+    Arr a;
+    if (!try_in(args[0], 1, &a)) return PyLong_FromLong(-1);
+    Py_ssize_t n = a.n;
+    Py_buffer ov;
+    double *out = n >= 1 ? try_out(args[3], n, &ov) : NULL;
+    long result = -1;
+    double *buf = out != NULL ? PyMem_Malloc((size_t)(3 * n + w) * sizeof(double)) : NULL;
+    if (out != NULL && buf == NULL) {
+        PyErr_NoMemory();
+        result = -2;
+    } else if (buf != NULL && running_medians(&a, w, buf + 3 * n, buf)) {
+        double *r = buf + n;
+        int ok = 1;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            r[i] = AT(&a, i) - buf[i];
+            if (!isfinite(r[i])) ok = 0;
+        }
+        if (ok) result = winsorise_core(r, n, scale, buf + 2 * n, out);
+    }
+    PyMem_Free(buf);
+    if (out != NULL) PyBuffer_Release(&ov);
+    PyBuffer_Release(&a.view);
+    if (result == -2) return NULL;
+    return PyLong_FromLong(result);
 }
 
 /* ------------------------------------------------------------------ noise */
@@ -1984,6 +2030,8 @@ static PyMethodDef methods[] = {
     {"row_means", (PyCFunction)(void (*)(void))k_row_means, METH_FASTCALL, NULL},
     {"winsorise", (PyCFunction)(void (*)(void))k_winsorise, METH_FASTCALL, NULL},
     {"winsorise_line", (PyCFunction)(void (*)(void))k_winsorise_line, METH_FASTCALL, NULL},
+    {"winsorise_running", (PyCFunction)(void (*)(void))k_winsorise_running, METH_FASTCALL,
+     NULL},
     {"quantiles", (PyCFunction)(void (*)(void))k_quantiles, METH_FASTCALL, NULL},
     {"rank_autocorrelation", (PyCFunction)(void (*)(void))k_rank_autocorrelation, METH_FASTCALL,
      NULL},

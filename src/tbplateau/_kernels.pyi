@@ -30,6 +30,9 @@ def row_means(rows: npt.NDArray[np.float64], out: npt.NDArray[np.float64], /) ->
 def winsorise(
     values: npt.NDArray[np.float64], scale: float, out: npt.NDArray[np.float64], /
 ) -> int: ...
+def winsorise_running(
+    values: npt.NDArray[np.float64], w: int, scale: float, out: npt.NDArray[np.float64], /
+) -> int: ...
 def winsorise_line(
     x: npt.NDArray[np.float64],
     y: npt.NDArray[np.float64],

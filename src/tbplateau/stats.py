@@ -91,6 +91,10 @@ class _Kernels(Protocol):
 
     def winsorise(self, values: FloatArray, scale: float, out: FloatArray, /) -> int: ...
 
+    def winsorise_running(
+        self, values: FloatArray, window: int, scale: float, out: FloatArray, /
+    ) -> int: ...
+
     def winsorise_line(
         self,
         x: FloatArray,
@@ -616,6 +620,20 @@ def winsorised(values: FloatArray, scale: float) -> FloatArray | None:
     return fast_clip(c, -3 * s, 3 * s)
 
 
+def _winsorised_residuals(y: FloatArray, window: int, scale: float) -> FloatArray | None:
+    """``winsorised(y - moving_median(y, window), scale)`` of a 1-D array: in one compiled
+    call where the kernels are built (the same bits, or -1: this numpy code)."""
+    w = max(1, int(window) | 1)  # moving_median's window
+    if KERNELS is not None and y.ndim == 1 and w > 1:
+        out = np.empty(y.shape[0])
+        done = KERNELS.winsorise_running(y, w, scale, out)
+        if done == 1:
+            return out
+        if done == 0:
+            return None
+    return winsorised(y - moving_median(y, window), scale)
+
+
 def winsorised_around(
     x: FloatArray, y: FloatArray, level: float, slope: float, scale: float
 ) -> FloatArray | None:
@@ -733,7 +751,7 @@ def _residual_autocorrelation(y: FloatArray) -> float:
     """Lag-1 autocorrelation of the residuals around a running median of a quarter of ``y``
     (shorter windows at the ends)."""
     w = max(5, y.size // 4) | 1
-    r = winsorised(y - moving_median(y, w), MAD_TO_SIGMA)
+    r = _winsorised_residuals(y, w, MAD_TO_SIGMA)
     if r is None:
         return 0.0
     den = float(r.dot(r))
@@ -756,7 +774,7 @@ def difference_autocorrelation(values: npt.ArrayLike, *, window: int = 15) -> fl
     if y.size < 8:
         return 0.0
     d = y[1:] - y[:-1]  # np.diff(y), without its per-call checks
-    e = winsorised(d - moving_median(d, min(window, d.size) | 1), MAD_TO_SIGMA)
+    e = _winsorised_residuals(d, min(window, d.size) | 1, MAD_TO_SIGMA)
     if e is None:
         return 0.0
     den = float(e.dot(e))
