@@ -57,3 +57,34 @@ def test_check_goal() -> None:
 def test_json_safe_rejects_unknown_objects() -> None:
     with pytest.raises(TypeError, match="object"):
         json_safe(object())
+
+
+def test_json_safe_of_plain_and_other_types() -> None:
+    import enum
+    from collections import OrderedDict
+    from types import MappingProxyType
+
+    import numpy as np
+
+    class Level(enum.IntEnum):
+        HIGH = 2
+
+    class Share(float):
+        pass
+
+    value = {
+        "plain": [1, 2.5, float("nan"), "s", True, None, (3, float("-inf"))],
+        "numpy": [np.float64(0.5), np.int64(7), np.bool_(True), np.float64("inf")],
+        "other": [Level.HIGH, Share(0.25), Share("nan"), FindingKind.PLATEAU],
+        "maps": [OrderedDict(a=1.0), MappingProxyType({2: float("nan")})],
+    }
+    got = json_safe(value)
+    assert got == {
+        "plain": [1, 2.5, None, "s", True, None, [3, None]],
+        "numpy": [0.5, 7, True, None],
+        "other": [2, 0.25, None, "plateau"],
+        "maps": [{"a": 1.0}, {"2": None}],
+    }
+    assert [type(v) for v in got["numpy"]] == [float, int, bool, type(None)]
+    assert [type(v) for v in got["other"][:2]] == [int, float]
+    assert json.dumps(got, allow_nan=False)

@@ -103,6 +103,7 @@ def test_running_medians_agree(
         lambda: stats.equal_runs(np.round(values, 0), window),
         lambda: stats.equal_runs(values, window),
         lambda: stats.trailing_median(values, window),
+        lambda: stats.trailing_median(values[::-1], window),
         lambda: stats._prefix_medians(values, min(window, values.size)),
     ):
         fast, slow = both(compute)
@@ -245,6 +246,64 @@ def test_block_medians_agree(both: Callable[[Callable[[], object]], tuple[str, s
         assert fast == slow
 
 
+def _spread_cases() -> Iterator[tuple[FloatArray, FloatArray, stats.Bins]]:
+    rng = np.random.default_rng(12)
+    for n in (2, 3, 5, 41, 199, 201, 1000, 1003):
+        for x in (np.arange(n, dtype=np.float64), np.cumsum(rng.uniform(0.0, 3.0, n)) * 1e9):
+            for y in (
+                rng.normal(0, 1, n),
+                np.cumsum(rng.normal(0, 1, n)) * 1e6,
+                np.full(n, -0.0),
+                np.round(rng.normal(0, 1, n)),
+                rng.normal(0, 1, n) * 1e140,
+            ):
+                for blocks in (1, 2, 3, 200):
+                    yield x, y, stats.bin_reduce(x, y, blocks)
+
+
+def test_block_spread_agrees(
+    monkeypatch: pytest.MonkeyPatch, both: Callable[[Callable[[], object]], tuple[str, str]]
+) -> None:
+    monkeypatch.setattr(stats, "_SAME_SPREAD", stats._same_spread(compiled_kernels()))
+    assert stats._SAME_SPREAD  # (numpy fuses no multiply-add in np.interp here)
+    for x, y, bins in _spread_cases():
+        fast, slow = both(lambda: stats.block_spread(x, y, bins))  # noqa: B023
+        assert fast == slow
+
+
+def test_block_spread_declines_what_numpy_must_decide() -> None:
+    kernels = compiled_kernels()
+    x = np.arange(10.0)
+    y = np.cumsum(np.ones(10))
+    bins = stats.bin_reduce(x, y, 4)
+
+    def call(
+        xs: FloatArray = x,
+        ys: FloatArray = y,
+        bx: FloatArray = bins.x,
+        counts: npt.NDArray[np.int64] = bins.count,
+        n: int = 4,
+    ) -> bool:
+        out = np.zeros(n)
+        return kernels.block_spread(xs, ys, bx, bins.y[:n], counts, out)
+
+    assert call()  # the blocks of bin_reduce
+    assert not call(bx=np.array([1.0, 4.0, 4.0, 9.0]))  # centres that do not increase
+    assert not call(ys=np.where(x == 3.0, np.nan, y))
+    assert not call(xs=np.where(x == 3.0, np.inf, x))
+    assert not call(ys=y[:9])  # not one value per point
+    assert not call(counts=bins.count.astype(np.int32))
+    assert not call(counts=np.array([5, 5, 5, 5]))  # more points in the blocks than given
+    assert not call(ys=np.where(x == 3.0, 1e308, -1e308))  # distances that overflow
+    assert not call(bx=bins.x[:1], counts=bins.count[:1], n=1)  # a single block
+    floats = bins.count.astype(np.float64)
+    assert not kernels.block_spread(x, y, bins.x, bins.y, floats, np.zeros(4))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="float64 array of 4"):
+        call(n=3)
+    with pytest.raises(TypeError):
+        kernels.block_spread(x, y, bins.x)  # type: ignore[call-arg]
+
+
 def _phases(n: int) -> Iterator[npt.NDArray[np.int64]]:
     t = np.arange(n, dtype=np.int64)
     yield np.zeros(n, dtype=np.int64)
@@ -373,3 +432,84 @@ def test_kernels_decline_what_numpy_must_decide() -> None:
         kernels.segment(np.zeros(5), np.zeros(4), None, 1.0, 1, 12, ())
     with pytest.raises(ValueError, match="ascend"):
         kernels.segment(np.zeros(5), np.zeros(5), None, 1.0, 1, 12, (3, 2))
+
+
+def test_trailing_median_declines_what_numpy_must_decide() -> None:
+    kernels = compiled_kernels()
+    y = np.array([3.0, 1.0, 2.0, 5.0, 4.0])
+    out = np.empty(5)
+    assert kernels.trailing_median(y, 2, out)
+    assert out.tolist() == stats.trailing_median(y, 2).tolist() == [3.0, 3.0, 2.0, 1.5, 3.5]
+    assert not kernels.trailing_median(y, 0, out)
+    assert not kernels.trailing_median(np.zeros(0), 2, np.empty(0))
+    assert not kernels.trailing_median(y.astype(np.float32), 2, out)
+    assert not kernels.trailing_median(np.array([1.0, np.nan, 2.0, 3.0, 4.0]), 2, out)
+    with pytest.raises(ValueError, match="float64 array of 5"):
+        kernels.trailing_median(y, 2, np.empty(4))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+def test_line_fits_agree(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    n = values.size
+    for x in (np.arange(n, dtype=np.float64), np.full(n, 2.0), np.cumsum(values[::-1]) * 1e3):
+        for compute in (
+            lambda: stats.fit_slope(x, values),  # noqa: B023
+            lambda: stats.fit_line(x, values),  # noqa: B023
+            lambda: stats.fit_line(x[::-1], values),  # noqa: B023
+        ):
+            fast, slow = both(compute)
+            assert fast == slow
+
+
+def test_centred_declines_what_numpy_must_decide() -> None:
+    kernels = compiled_kernels()
+    x, y = np.arange(4.0), np.array([1.0, -2.0, 0.5, 3.0])
+    dx, dy = np.empty(4), np.empty(4)
+    assert kernels.centred(x, y, dx, dy) == (1.5, 0.625)
+    assert dx.tolist() == [-1.5, -0.5, 0.5, 1.5]
+    assert dy.tolist() == [0.375, -2.625, -0.125, 2.375]
+    assert kernels.centred(x, y[:3], dx, dy) is None  # not one length
+    assert kernels.centred(x, np.array([1.0, np.inf, 0.0, 1.0]), dx, dy) is None
+    assert kernels.centred(x, np.array([1e308, 1e308, 0.0, 1.0]), dx, dy) is None  # overflow
+    assert kernels.centred(np.zeros(0), np.zeros(0), np.empty(0), np.empty(0)) is None
+    assert kernels.centred(np.zeros(9000), np.zeros(9000), np.empty(9000), np.empty(9000)) is None
+    assert kernels.centred(x, y, np.empty(3), dy) is None
+    assert kernels.centred(x.astype(np.float32), y, dx, dy) is None
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
+def test_noise_autocorrelations_agree(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    trend = np.cumsum(values[::-1]) + values  # a wandering curve with the sample as noise
+    for y in (values, trend, np.repeat(values, 3)):
+        for compute in (
+            lambda: stats.noise_autocorrelation(y),  # noqa: B023
+            lambda: stats.difference_autocorrelation(y, window=5),  # noqa: B023
+            lambda: stats._winsorised_residuals(y, 7, stats.MAD_TO_SIGMA),  # noqa: B023
+        ):
+            fast, slow = both(compute)
+            assert fast == slow
+
+
+def test_winsorise_running_declines_what_numpy_must_decide() -> None:
+    kernels = compiled_kernels()
+    y = np.array([0.0, 1.0, 5.0, 2.0, 3.0, 9.0, 4.0])
+    out = np.empty(7)
+    assert kernels.winsorise_running(y, 3, 1.0, out) == 1
+    want = stats.winsorised(y - stats.moving_median(y, 3), 1.0)
+    assert want is not None
+    assert out.tolist() == want.tolist()
+    assert kernels.winsorise_running(np.full(7, 2.0), 3, 1.0, out) == 0  # no spread
+    assert kernels.winsorise_running(y, 4, 1.0, out) == -1  # an even window
+    assert kernels.winsorise_running(y, 1, 1.0, out) == -1
+    assert kernels.winsorise_running(y, 3, 0.0, out) == -1
+    assert kernels.winsorise_running(y, 3, np.inf, out) == -1
+    assert kernels.winsorise_running(np.zeros(0), 3, 1.0, np.empty(0)) == -1
+    assert kernels.winsorise_running(np.where(y == 5.0, np.nan, y), 3, 1.0, out) == -1
+    assert kernels.winsorise_running(y, 3, 1.0, np.empty(6)) == -1
+    assert kernels.winsorise_running(y.astype(np.float32), 3, 1.0, out) == -1

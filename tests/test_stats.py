@@ -333,3 +333,31 @@ def test_regime_changes_is_its_definition(size: int) -> None:
     with_nan = smooth.copy()
     with_nan[size // 2] = np.nan
     assert stats.regime_changes(with_nan).tolist() == _regime_changes_by_definition(with_nan)
+
+
+def test_fast_diff_is_np_diff() -> None:
+    rng = np.random.default_rng(5)
+    values = rng.normal(0, 1, 50) * 10.0 ** rng.integers(-300, 300, 50)
+    cases = [values, values[::3], np.zeros(0), np.ones(1), np.array([np.inf, 1.0, np.nan])]
+    for v in [*cases, np.arange(7), np.array([True, False, False])]:
+        got, want = stats.fast_diff(v), np.diff(v)
+        assert got.dtype == want.dtype
+        assert got.tobytes() == want.tobytes()
+    grid = rng.normal(size=(3, 4))
+    assert stats.fast_diff(grid).tobytes() == np.diff(grid).tobytes()
+
+
+def test_dot_of_contiguous_vectors_is_matmul_to_the_bit() -> None:
+    # the statistics call ndarray.dot on fresh (contiguous) vectors for speed: it must
+    # make the same BLAS call as ``@`` (the same bits, whatever the length, but for the
+    # sign of a zero)
+    rng = np.random.default_rng(6)
+    for n in (*range(40), 100, 127, 128, 129, 1000, 4097, 20001):
+        a = rng.normal(0, 1, n + 1) * 10.0 ** rng.integers(-8, 8, n + 1)
+        b = rng.normal(0, 1, n + 1) * 10.0 ** rng.integers(-8, 8, n + 1)
+        for x, y in ((a[1:], b[1:]), (a[1:], a[:-1]), (a[:n], a[:n])):
+            assert float(x.dot(y)).hex() == float(x @ y).hex()
+    # a zero dot: ``@`` adds to 0.0, so -0.0 comes out +0.0 (the callers add 0.0 too)
+    for x, y in (([1.0], [-0.0]), ([-1.0, 1.0], [0.0, 0.0]), ([-0.0], [-0.0]), ([], [])):
+        u, v = np.array(x), np.array(y)
+        assert (float(u.dot(v)) + 0.0).hex() == float(u @ v).hex() == "0x0.0p+0"

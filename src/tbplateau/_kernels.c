@@ -84,42 +84,49 @@ static int cmp_index(const void *a, const void *b) {
 }
 
 
+/* Moves the values of v[0..n) below ``pivot`` (``below``) or not above it (otherwise) to
+ * the front, in one pass without a branch on the data (a swap per value, the front
+ * growing by the comparison: a mispredicted branch per value or two cost more); returns
+ * how many moved. */
+static Py_ssize_t split(double *v, Py_ssize_t n, double pivot, int below) {
+    Py_ssize_t front = 0;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        double t = v[j];
+        v[j] = v[front];
+        v[front] = t;
+        front += below ? t < pivot : t <= pivot;
+    }
+    return front;
+}
+
 /* Rearranges v[0..n) so that v[k] is the k-th smallest, everything before it is <= it
- * and everything after >= it (no NaN in v). */
+ * and everything after >= it (no NaN in v): a quickselect around the median of three
+ * values of the range, in three parts (below, equal to, above the pivot: ties cannot stall
+ * it), short ranges by insertion. Callers read values, never which of two equal values
+ * (a -0.0 or a 0.0) sits where. */
 static void select_kth(double *v, Py_ssize_t n, Py_ssize_t k) {
-    Py_ssize_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        if (hi - lo < 16) { /* insertion sort of the short rest */
-            for (Py_ssize_t i = lo + 1; i <= hi; i++) {
-                double t = v[i];
-                Py_ssize_t j = i - 1;
-                while (j >= lo && v[j] > t) {
-                    v[j + 1] = v[j];
-                    j--;
-                }
-                v[j + 1] = t;
-            }
-            return;
-        }
-        /* Wirth's partition around the median of three values of the range */
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        double a = v[lo], b = v[mid], c = v[hi];
+    while (n > 16) {
+        double a = v[0], b = v[n / 2], c = v[n - 1];
         double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        Py_ssize_t i = lo, j = hi;
-        do {
-            while (v[i] < pivot) i++;
-            while (pivot < v[j]) j--;
-            if (i <= j) {
-                double t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                j--;
-            }
-        } while (i <= j);
-        /* now v[lo..j] <= pivot, v[i..hi] >= pivot and v(j..i) == pivot */
-        if (j < k) lo = i;
-        if (k < i) hi = j;
+        Py_ssize_t less = split(v, n, pivot, 1);
+        if (k < less) {
+            n = less;
+            continue;
+        }
+        Py_ssize_t equal = less + split(v + less, n - less, pivot, 0);
+        if (k < equal) return; /* v[less..equal) all equal the pivot */
+        v += equal;
+        n -= equal;
+        k -= equal;
+    }
+    for (Py_ssize_t i = 1; i < n; i++) { /* insertion sort of the short rest */
+        double t = v[i];
+        Py_ssize_t j = i - 1;
+        while (j >= 0 && v[j] > t) {
+            v[j + 1] = v[j];
+            j--;
+        }
+        v[j + 1] = t;
     }
 }
 
@@ -172,6 +179,19 @@ static Py_ssize_t lower_bound(const double *v, Py_ssize_t n, double x) {
     return lo;
 }
 
+/* lower_bound of n >= 1 values (no NaN) without a branch on the data (a conditional add
+ * per halving): on wide windows of noisy values half the branches of the search above
+ * are mispredicted; on narrow ones, or smooth values, the search above is faster. */
+static Py_ssize_t lower_bound_flat(const double *v, Py_ssize_t n, double x) {
+    const double *base = v;
+    while (n > 1) {
+        Py_ssize_t half = n / 2;
+        base += (Py_ssize_t)(base[half - 1] < x) * half; /* setcc, not a jump */
+        n -= half;
+    }
+    return (base - v) + (*base < x);
+}
+
 /* Medians of the rows of a sliding window view (row r is values r .. r + w - 1 of one
  * strided array): one sorted window, a value out and a value in per row. Which of two
  * equal values leaves never matters (the median is a value of the sorted window, and
@@ -195,12 +215,26 @@ static int sliding_medians(const Arr *a, double *v, double *dst) {
     for (Py_ssize_t r = 0;; r++) {
         if (!put_median(dst + r, w % 2 ? v[h] : v[h - 1], v[h], w)) return 0;
         if (r + 1 == a->n) return 1;
-        Py_ssize_t out = lower_bound(v, w, AT(a, r));
-        memmove(v + out, v + out + 1, (size_t)(w - 1 - out) * sizeof(double));
         double in = AT(a, r + w);
-        Py_ssize_t at = lower_bound(v, w - 1, in);
-        memmove(v + at + 1, v + at, (size_t)(w - 1 - at) * sizeof(double));
-        v[at] = in;
+        if (w < 16) {
+            Py_ssize_t out = lower_bound(v, w, AT(a, r));
+            memmove(v + out, v + out + 1, (size_t)(w - 1 - out) * sizeof(double));
+            Py_ssize_t at = lower_bound(v, w - 1, in);
+            memmove(v + at + 1, v + at, (size_t)(w - 1 - at) * sizeof(double));
+            v[at] = in;
+            continue;
+        }
+        /* a wide window: the value leaving (any of its equals) and where the value coming
+         * in goes in the window that still holds it; only the values between them move */
+        Py_ssize_t out = lower_bound_flat(v, w, AT(a, r));
+        Py_ssize_t at = lower_bound_flat(v, w, in);
+        if (at <= out) {
+            memmove(v + at + 1, v + at, (size_t)(out - at) * sizeof(double));
+            v[at] = in;
+        } else {
+            memmove(v + out, v + out + 1, (size_t)(at - 1 - out) * sizeof(double));
+            v[at - 1] = in;
+        }
     }
 }
 
@@ -433,6 +467,32 @@ static PyObject *k_prefix_medians(PyObject *self, PyObject *const *args, Py_ssiz
  * from the reversed tail), or fast_median of every window when the series is shorter
  * than one. False (``out`` undefined) wherever one of those declines, and for anything
  * but such an array. */
+/* The running medians of k_moving_median (n >= 1 values, odd w > 1) into dst; v: scratch
+ * for min(w, n) values. 0 where k_moving_median declines. */
+static int running_medians(const Arr *a, Py_ssize_t w, double *v, double *dst) {
+    Py_ssize_t n = a->n, h = w / 2;
+    if (n < w) { /* fast_median of every window y[max(0, i - h) : i + h + 1] */
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_ssize_t lo = i - h > 0 ? i - h : 0, hi = i + h + 1 < n ? i + h + 1 : n;
+            if (!load(v, a->base + lo * a->stride, hi - lo, a->stride)) return 0;
+            double l, u;
+            middle(v, hi - lo, &l, &u);
+            double m = (hi - lo) % 2 ? u : (l + u) / 2;
+            if (!isfinite(m)) return 0;
+            dst[i] = m == 0.0 ? 0.0 : m;
+        }
+        return 1;
+    }
+    Arr rows = *a;
+    rows.n = n - w + 1;
+    rows.cols = w;
+    rows.cstride = a->stride;
+    return sliding_medians(&rows, v, dst + h) &&
+           prefix_core(a->base, a->stride, 2 * h, h + 1, v, dst, 1) &&
+           prefix_core(a->base + (n - 1) * a->stride, -a->stride, 2 * h, h + 1, v, dst + n - 1,
+                       -1);
+}
+
 static PyObject *k_moving_median(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 3) {
         PyErr_SetString(PyExc_TypeError, "moving_median(y, w, out)");
@@ -442,7 +502,7 @@ static PyObject *k_moving_median(PyObject *self, PyObject *const *args, Py_ssize
     if (w == -1 && PyErr_Occurred()) return NULL;
     Arr a;
     if (!try_in(args[0], 1, &a)) Py_RETURN_FALSE;
-    Py_ssize_t n = a.n, h = w / 2;
+    Py_ssize_t n = a.n;
     Py_buffer out;
     if (get_out(args[2], n, &out) < 0) {
         PyBuffer_Release(&a.view);
@@ -455,27 +515,52 @@ static PyObject *k_moving_median(PyObject *self, PyObject *const *args, Py_ssize
         PyBuffer_Release(&out);
         return PyErr_NoMemory();
     }
+    if (ok) ok = running_medians(&a, w, v, (double *)out.buf);
+    PyMem_Free(v);
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&out);
+    return PyBool_FromLong(ok);
+}
+
+/* trailing_median(y, w, out) -> bool: stats.trailing_median of a 1-D float64 array with a
+ * window w >= 1 into ``out`` (len(y) values): the first value itself, the medians of the
+ * prefixes shorter than a window (as prefix_medians), then of the w values before each
+ * (as row_medians of the sliding windows). False (``out`` undefined) wherever one of
+ * those declines, and for anything but such an array. */
+static PyObject *k_trailing_median(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "trailing_median(y, w, out)");
+        return NULL;
+    }
+    Py_ssize_t w = PyLong_AsSsize_t(args[1]);
+    if (w == -1 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_FALSE;
+    Py_ssize_t n = a.n;
+    Py_buffer out;
+    if (get_out(args[2], n, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    int ok = n >= 1 && w >= 1;
+    Py_ssize_t k = w < n ? w : n; /* prefixes of 1 .. k - 1 values */
+    double *v = ok ? PyMem_Malloc((size_t)(w > k ? w : k) * sizeof(double)) : NULL;
+    if (ok && v == NULL) {
+        PyBuffer_Release(&a.view);
+        PyBuffer_Release(&out);
+        return PyErr_NoMemory();
+    }
     double *dst = (double *)out.buf;
-    if (ok && n < w) { /* fast_median of every window y[max(0, i - h) : i + h + 1] */
-        for (Py_ssize_t i = 0; ok && i < n; i++) {
-            Py_ssize_t lo = i - h > 0 ? i - h : 0, hi = i + h + 1 < n ? i + h + 1 : n;
-            ok = load(v, a.base + lo * a.stride, hi - lo, a.stride);
-            if (!ok) break;
-            double l, u;
-            middle(v, hi - lo, &l, &u);
-            double m = (hi - lo) % 2 ? u : (l + u) / 2;
-            ok = isfinite(m);
-            dst[i] = m == 0.0 ? 0.0 : m;
-        }
-    } else if (ok) {
+    if (ok) {
+        dst[0] = AT(&a, 0);
+        if (k > 1) ok = prefix_core(a.base, a.stride, k - 1, 1, v, dst + 1, 1);
+    }
+    if (ok && n > w) {
         Arr rows = a;
-        rows.n = n - w + 1;
+        rows.n = n - w;
         rows.cols = w;
         rows.cstride = a.stride;
-        ok = sliding_medians(&rows, v, dst + h) &&
-             prefix_core(a.base, a.stride, 2 * h, h + 1, v, dst, 1) &&
-             prefix_core(a.base + (n - 1) * a.stride, -a.stride, 2 * h, h + 1, v, dst + n - 1,
-                         -1);
+        ok = sliding_medians(&rows, v, dst + w);
     }
     PyMem_Free(v);
     PyBuffer_Release(&a.view);
@@ -525,6 +610,49 @@ static PyObject *k_mean(PyObject *self, PyObject *arg) {
     PyBuffer_Release(&a.view);
     if (!isfinite(m)) Py_RETURN_NONE;
     return PyFloat_FromDouble(m);
+}
+
+static double *try_out(PyObject *obj, Py_ssize_t n, Py_buffer *v);
+
+/* centred(x, y, dx, dy) -> (mean x, mean y) | None: the means of two 1-D float64 arrays
+ * of the same n values (as k_mean: numpy's pairwise sums) and the deviations from them,
+ * ``x - mean`` and ``y - mean``, into the C-contiguous float64 arrays dx and dy. None
+ * (dx and dy undefined) for anything else, where k_mean declines, and for outputs that
+ * are not n float64 values. */
+static PyObject *k_centred(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "centred(x, y, dx, dy)");
+        return NULL;
+    }
+    Arr a, b;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_NONE;
+    if (!try_in(args[1], 1, &b)) {
+        PyBuffer_Release(&a.view);
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t n = a.n;
+    Py_buffer ox, oy;
+    double *dx = NULL, *dy = NULL;
+    int ok = n >= 1 && n <= 8192 && b.n == n;
+    if (ok) dx = try_out(args[2], n, &ox);
+    if (dx != NULL) dy = try_out(args[3], n, &oy);
+    ok = ok && dy != NULL;
+    double mx = 0.0, my = 0.0;
+    if (ok) {
+        mx = (0.0 + pairwise_sum(a.base, n, a.stride)) / (double)n;
+        my = (0.0 + pairwise_sum(b.base, n, b.stride)) / (double)n;
+        ok = isfinite(mx) && isfinite(my);
+    }
+    for (Py_ssize_t i = 0; ok && i < n; i++) {
+        dx[i] = AT(&a, i) - mx;
+        dy[i] = AT(&b, i) - my;
+    }
+    if (dy != NULL) PyBuffer_Release(&oy);
+    if (dx != NULL) PyBuffer_Release(&ox);
+    PyBuffer_Release(&a.view);
+    PyBuffer_Release(&b.view);
+    if (!ok) Py_RETURN_NONE;
+    return Py_BuildValue("(dd)", mx, my);
 }
 
 /* row_means(rows, out) -> bool: ``rows.mean(axis=1)`` of a 2-D float64 array into ``out``
@@ -672,6 +800,47 @@ static PyObject *k_winsorise_line(PyObject *self, PyObject *const *args, Py_ssiz
     return winsorise_any(args, 1);
 }
 
+/* winsorise_running(y, w, scale, out) -> int: stats.winsorised(y - moving_median(y, w),
+ * scale) of a 1-D float64 array and an odd window w > 1 in one call (the running medians
+ * as k_moving_median, the subtraction numpy's, then k_winsorise): 1 when ``out`` (a
+ * C-contiguous array of the same length) is written, 0 when the scale of the deviations
+ * is 0 (out untouched), -1 wherever one of those declines (numpy decides). */
+static PyObject *k_winsorise_running(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "winsorise_running(y, w, scale, out)");
+        return NULL;
+    }
+    Py_ssize_t w = PyLong_AsSsize_t(args[1]);
+    if (w == -1 && PyErr_Occurred()) return NULL;
+    double scale = PyFloat_AsDouble(args[2]);
+    if (scale == -1.0 && PyErr_Occurred()) return NULL;
+    if (!(scale > 0 && isfinite(scale)) || w < 3 || w % 2 == 0) return PyLong_FromLong(-1);
+    Arr a;
+    if (!try_in(args[0], 1, &a)) return PyLong_FromLong(-1);
+    Py_ssize_t n = a.n;
+    Py_buffer ov;
+    double *out = n >= 1 ? try_out(args[3], n, &ov) : NULL;
+    long result = -1;
+    double *buf = out != NULL ? PyMem_Malloc((size_t)(3 * n + w) * sizeof(double)) : NULL;
+    if (out != NULL && buf == NULL) {
+        PyErr_NoMemory();
+        result = -2;
+    } else if (buf != NULL && running_medians(&a, w, buf + 3 * n, buf)) {
+        double *r = buf + n;
+        int ok = 1;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            r[i] = AT(&a, i) - buf[i];
+            if (!isfinite(r[i])) ok = 0;
+        }
+        if (ok) result = winsorise_core(r, n, scale, buf + 2 * n, out);
+    }
+    PyMem_Free(buf);
+    if (out != NULL) PyBuffer_Release(&ov);
+    PyBuffer_Release(&a.view);
+    if (result == -2) return NULL;
+    return PyLong_FromLong(result);
+}
+
 /* ------------------------------------------------------------------ noise */
 
 /* |y[i + 2k] - 2 y[i + k] + y[i]| for i in [0, n - 2k) into d (numpy's order: (a - 2b) + c);
@@ -770,6 +939,189 @@ static PyObject *k_local_noise(PyObject *self, PyObject *const *args, Py_ssize_t
     PyBuffer_Release(&a.view);
     PyBuffer_Release(&out);
     return PyBool_FromLong(ok);
+}
+
+/* ------------------------------------------------------------ noise model */
+
+static double clip_as_numpy(double x, double lo, double hi);
+
+/* The median of v[0..n) (n >= 1, no NaN; v is reordered) as k_median computes it, a zero
+ * as +0.0; 0 where k_median declines (a median that is not finite). */
+static int median_of(double *v, Py_ssize_t n, double *out) {
+    double lo, hi;
+    middle(v, n, &lo, &hi);
+    double m = n % 2 ? hi : (lo + hi) / 2;
+    *out = m == 0.0 ? 0.0 : m;
+    return isfinite(m);
+}
+
+/* fast_quantile(v, 0.25) of v[0..n) (n >= 1, finite; v is reordered) as k_quantiles
+ * computes it: 1 with the quantile in *out, 2 for a zero quantile (its sign is numpy's),
+ * 0 where k_quantiles declines otherwise. */
+static int lower_quartile(double *v, Py_ssize_t n, double *out) {
+    double at = (double)(n - 1) * 0.25;
+    Py_ssize_t lo, hi;
+    double t;
+    if (!(0.0 <= at && at < (double)(n - 1))) {
+        lo = hi = n - 1;
+        t = 0.0;
+    } else {
+        lo = (Py_ssize_t)floor(at);
+        hi = lo + 1;
+        t = at - (double)lo;
+    }
+    select_kth(v, n, lo);
+    select_kth(v + lo, n - lo, hi - lo);
+    double x = v[lo], y = v[hi];
+    if (!(isfinite(x) && isfinite(y))) return 0;
+    double d = y - x;
+    *out = t >= 0.5 ? y - d * (1 - t) : x + d * t;
+    return *out == 0.0 ? 2 : 1;
+}
+
+/* stats.noise_scale(y) at the lags it picks for n values, and at lag 1 alone, into
+ * best[0] and best[1]; 0 where a second difference is not finite (d: n scratch values). */
+static int noise_scales(const Arr *a, double *d, double *best) {
+    Py_ssize_t n = a->n;
+    static const Py_ssize_t lags[3] = {1, 2, 4};
+    int count = n >= 100 ? 3 : n >= 40 ? 2 : 1;
+    best[0] = best[1] = 0.0;
+    for (int i = 0; i < count; i++) {
+        Py_ssize_t k = lags[i];
+        if (n < 2 * k + 3) continue;
+        double med;
+        if (!abs_second_differences(a, k, d) || !median_of(d, n - 2 * k, &med)) return 0;
+        double v = 1.482602218505602 * med / sqrt(6.0);
+        if (v > best[0]) best[0] = v;
+        if (k == 1 && v > best[1]) best[1] = v;
+    }
+    return 1;
+}
+
+/* stats.local_noise(y, window) of n >= 3 values into dst (buf: 2 n + 2 h + w scratch
+ * values for the window w it picks, h = w // 2); 0 where k_local_noise declines. */
+static int local_noise_into(const Arr *a, Py_ssize_t window, double *buf, double *dst) {
+    Py_ssize_t n = a->n, w = window < (n % 2 ? n : n - 1) ? window : (n % 2 ? n : n - 1);
+    w = (w > 3 ? w : 3) | 1;
+    Py_ssize_t h = w / 2;
+    double *d = buf, *r = buf + n, *v = buf + 2 * n + 2 * h;
+    if (!abs_second_differences(a, 1, d + 1)) return 0;
+    d[0] = d[1];
+    d[n - 1] = d[n - 2];
+    for (Py_ssize_t i = 0; i < h; i++) r[i] = d[h - i];
+    memcpy(r + h, d, (size_t)n * sizeof(double));
+    for (Py_ssize_t i = 0; i < h; i++) r[h + n + i] = d[n - 2 - i];
+    Arr rows = {.base = (const char *)r, .n = n, .cols = w, .stride = 8, .cstride = 8};
+    if (!sliding_medians(&rows, v, dst)) return 0;
+    for (Py_ssize_t i = 0; i < n; i++) dst[i] = 1.482602218505602 * dst[i] / sqrt(6.0);
+    return 1;
+}
+
+/* stats.moving_median(y, 5) of n >= 5 values into dst (v: 5 scratch values); 0 where
+ * k_moving_median declines. */
+static int running_median5(const Arr *a, double *v, double *dst) {
+    Py_ssize_t n = a->n;
+    Arr rows = *a;
+    rows.n = n - 4;
+    rows.cols = 5;
+    rows.cstride = a->stride;
+    return sliding_medians(&rows, v, dst + 2) && prefix_core(a->base, a->stride, 4, 3, v, dst, 1) &&
+           prefix_core(a->base + (n - 1) * a->stride, -a->stride, 4, 3, v, dst + n - 1, -1);
+}
+
+/* The noise model of n >= 1 finite block values (see k_noise_model) into local, smooth,
+ * robust; scales: sig, floor, least, lag1; 0 where it declines (s: 4 n + 64 scratch). */
+static int noise_model(const Arr *a, Py_ssize_t window, double resolution, double *s,
+                       double *local, double *smooth, double *robust, double *scales) {
+    Py_ssize_t n = a->n;
+    double best[2];
+    if (!noise_scales(a, s, best)) return 0;
+    double hi = AT(a, 0), lo = AT(a, 0), level;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double x = AT(a, i);
+        hi = x > hi ? x : hi;
+        lo = x < lo ? x : lo;
+        s[i] = fabs(x);
+    }
+    if (!median_of(s, n, &level)) return 0;
+    double top = hi - lo; /* Python's max(span, level, 1e-12) */
+    if (level > top) top = level;
+    if (1e-12 > top) top = 1e-12;
+    double floor_ = 1e-9 * top, least = resolution > floor_ ? resolution : floor_;
+    if (!(least > 0.0 && isfinite(least))) return 0;
+    if (n < 3) {
+        for (Py_ssize_t i = 0; i < n; i++) local[i] = 0.0;
+    } else if (!local_noise_into(a, window, s, local)) {
+        return 0;
+    }
+    memcpy(s, local, (size_t)n * sizeof(double));
+    double q, bar = least;
+    int found = lower_quartile(s, n, &q);
+    if (!found) return 0;
+    if (found == 1 && 0.25 * q > bar) bar = 0.25 * q; /* a zero quartile leaves ``least`` */
+    for (Py_ssize_t i = 0; i < n; i++) local[i] = local[i] >= bar ? local[i] : bar;
+    if (n >= 5) {
+        if (!running_median5(a, s, smooth)) return 0;
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) smooth[i] = AT(a, i);
+    }
+    memcpy(s, local, (size_t)n * sizeof(double));
+    double med;
+    if (!median_of(s, n, &med)) return 0;
+    double cap = 2.0 * med;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double bound = 4.0 * (local[i] <= cap ? local[i] : cap);
+        robust[i] = clip_as_numpy(AT(a, i), smooth[i] - bound, smooth[i] + bound);
+    }
+    for (Py_ssize_t i = 0; i < 2 && i < n; i++) {
+        robust[i] = AT(a, i);
+        robust[n - 1 - i] = AT(a, n - 1 - i);
+    }
+    scales[0] = best[0];
+    scales[1] = floor_;
+    scales[2] = least;
+    scales[3] = best[1];
+    return 1;
+}
+
+/* noise_model(y, window, resolution, local, smooth, robust) -> (sig, floor, least, lag1)
+ * | None: detectors.base._noise_model of the block values y (a 1-D float64 array of n >= 1
+ * finite values) into the three float64 arrays of n values. None (the arrays undefined)
+ * for anything else and wherever one of the kernels it is made of declines. */
+static PyObject *k_noise_model(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError,
+                        "noise_model(y, window, resolution, local, smooth, robust)");
+        return NULL;
+    }
+    Py_ssize_t window = PyLong_AsSsize_t(args[1]);
+    if (window == -1 && PyErr_Occurred()) return NULL;
+    double resolution = PyFloat_AsDouble(args[2]);
+    if (resolution == -1.0 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_NONE;
+    Py_ssize_t n = a.n;
+    Py_buffer out[3];
+    int got = 0;
+    for (; got < 3; got++)
+        if (get_out(args[3 + got], n, &out[got]) < 0) break;
+    double *s = NULL;
+    int ok = got == 3 && n >= 1;
+    for (Py_ssize_t i = 0; ok && i < n; i++) ok = isfinite(AT(&a, i));
+    if (ok) {
+        s = PyMem_Malloc((size_t)(4 * n + 64) * sizeof(double));
+        if (s == NULL) PyErr_NoMemory();
+    }
+    double scales[4];
+    if (ok && s != NULL)
+        ok = noise_model(&a, window, resolution, s, (double *)out[0].buf, (double *)out[1].buf,
+                         (double *)out[2].buf, scales);
+    PyMem_Free(s);
+    for (int i = 0; i < got; i++) PyBuffer_Release(&out[i]);
+    PyBuffer_Release(&a.view);
+    if (got < 3 || (ok && s == NULL)) return NULL;
+    if (!ok) Py_RETURN_NONE;
+    return Py_BuildValue("(dddd)", scales[0], scales[1], scales[2], scales[3]);
 }
 
 /* --------------------------------------------------------------- equal runs */
@@ -1314,6 +1666,192 @@ static PyObject *k_best_ab(PyObject *self, PyObject *const *args, Py_ssize_t nar
     return PyBool_FromLong(ok);
 }
 
+/* ------------------------------------------------------------- fitted path */
+
+/* One piece (b0, b1, level0, change) of tiled_path's list: 0 unless a 4-tuple of two ints
+ * and two finite floats (no exception). */
+static int piece_of(PyObject *p, Py_ssize_t *b0, Py_ssize_t *b1, double *level, double *change) {
+    if (!PyTuple_Check(p) || PyTuple_GET_SIZE(p) != 4) return 0;
+    *b0 = PyLong_AsSsize_t(PyTuple_GET_ITEM(p, 0));
+    *b1 = PyLong_AsSsize_t(PyTuple_GET_ITEM(p, 1));
+    *level = PyFloat_AsDouble(PyTuple_GET_ITEM(p, 2));
+    *change = PyFloat_AsDouble(PyTuple_GET_ITEM(p, 3));
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return isfinite(*level) && isfinite(*change);
+}
+
+/* tiled_path(x, pieces, out) -> bool: detectors.base._tiled_path of the block centres x
+ * (a 1-D float64 array of m finite values) and the pieces (b0, b1, level0, change) that
+ * tile [0, m) in order, into ``out`` (m float64 values): ``level0 + (x - x[b0]) * rate``
+ * with ``rate = change / (x[b1 - 1] - x[b0])`` (numpy's order of operations), ``level0``
+ * where the piece does not move along x. False (``out`` undefined) for anything else. */
+static PyObject *k_tiled_path(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "tiled_path(x, pieces, out)");
+        return NULL;
+    }
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_FALSE;
+    Py_buffer out;
+    if (get_out(args[2], a.n, &out) < 0) {
+        PyBuffer_Release(&a.view);
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(args[1], "pieces must be a sequence");
+    int ok = seq != NULL;
+    if (!ok) PyErr_Clear();
+    Py_ssize_t m = a.n, next = 0, count = ok ? PySequence_Fast_GET_SIZE(seq) : 0;
+    double *dst = (double *)out.buf;
+    for (Py_ssize_t i = 0; ok && i < m; i++) ok = isfinite(AT(&a, i));
+    for (Py_ssize_t k = 0; ok && k < count; k++) {
+        Py_ssize_t b0, b1;
+        double level, change;
+        ok = piece_of(PySequence_Fast_GET_ITEM(seq, k), &b0, &b1, &level, &change) &&
+             b0 == next && b0 < b1 && b1 <= m;
+        if (!ok) break;
+        double x0 = AT(&a, b0), span = AT(&a, b1 - 1) - x0;
+        if (span > 0) {
+            double rate = change / span;
+            for (Py_ssize_t j = b0; j < b1; j++) dst[j] = level + (AT(&a, j) - x0) * rate;
+        } else {
+            for (Py_ssize_t j = b0; j < b1; j++) dst[j] = level;
+        }
+        next = b1;
+    }
+    ok = ok && count >= 1 && next == m;
+    Py_XDECREF(seq);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&a.view);
+    return PyBool_FromLong(ok);
+}
+
+/* ------------------------------------------------------------- block spread */
+
+static int try_int64(PyObject *obj, Py_buffer *v);
+
+/* np.interp(x, xp, fp) at one x within [xp[0], xp[m - 1]] (xp strictly increasing, m >= 2),
+ * as numpy's arr_interp computes it: fp[j] at a knot, else the slope of the interval
+ * times the distance from its left knot plus fp[j], from the right knot on a NaN. *j:
+ * the interval of the x before (numpy's guess too), then of this one: the largest j with
+ * xp[j] <= x (unique, xp increasing strictly). */
+static double interp_at(double x, const Arr *xp, const Arr *fp, Py_ssize_t *at) {
+    Py_ssize_t j = *at;
+    while (j + 1 < xp->n && AT(xp, j + 1) <= x) j++;
+    while (j > 0 && AT(xp, j) > x) j--;
+    *at = j;
+    if (j == xp->n - 1 || AT(xp, j) == x) return AT(fp, j);
+    double slope = (AT(fp, j + 1) - AT(fp, j)) / (AT(xp, j + 1) - AT(xp, j));
+    double v = slope * (x - AT(xp, j)) + AT(fp, j);
+    if (isnan(v)) {
+        v = slope * (x - AT(xp, j + 1)) + AT(fp, j + 1);
+        if (isnan(v) && AT(fp, j) == AT(fp, j + 1)) v = AT(fp, j);
+    }
+    return v;
+}
+
+/* The slope of the line through blocks a and b as stats.block_spread computes it. */
+static double end_slope(const Arr *bx, const Arr *by, Py_ssize_t a, Py_ssize_t b) {
+    double dx = AT(bx, b) - AT(bx, a);
+    return dx > 0 ? (AT(by, b) - AT(by, a)) / dx : 0.0;
+}
+
+/* stats.block_spread into out (m blocks of n points, 2 <= m < n, finite, bx increasing,
+ * the first ``full`` blocks ``size`` points long; r: n scratch values); 0 where it declines. */
+static int spread_core(const Arr *x, const Arr *y, const Arr *bx, const Arr *by,
+                       Py_ssize_t size, Py_ssize_t full, double *r, double *out) {
+    Py_ssize_t n = x->n, m = bx->n;
+    double first = AT(bx, 0), last = AT(bx, m - 1);
+    double s0 = end_slope(bx, by, 0, 1), s1 = end_slope(bx, by, m - 2, m - 1);
+    Py_ssize_t at = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double xv = AT(x, i), line;
+        if (xv < first) /* beyond the first and last block centres: their lines, extended */
+            line = AT(by, 0) + s0 * (xv - first);
+        else if (xv > last)
+            line = AT(by, m - 2) + s1 * (xv - AT(bx, m - 2));
+        else
+            line = interp_at(xv, bx, by, &at);
+        r[i] = fabs(AT(y, i) - line);
+    }
+    for (Py_ssize_t b = 0; b < full; b++) { /* as k_row_means */
+        out[b] = (0.0 + pairwise_sum((const char *)(r + b * size), size, 8)) / (double)size;
+        if (!isfinite(out[b])) return 0;
+    }
+    if (full < m) { /* as k_mean */
+        Py_ssize_t rest = n - full * size;
+        double mean = (0.0 + pairwise_sum((const char *)(r + full * size), rest, 8)) / (double)rest;
+        if (!isfinite(mean)) return 0;
+        for (Py_ssize_t b = full; b < m; b++) out[b] = mean;
+    }
+    double scale = sqrt(3.141592653589793 / 2.0);
+    for (Py_ssize_t b = 0; b < m; b++) out[b] = out[b] * scale;
+    return 1;
+}
+
+/* Whether the blocks suit spread_core (see k_block_spread); their size and full count. */
+static int spread_shape(const Arr *x, const Arr *y, const Arr *bx, const Arr *by,
+                        const Py_buffer *counts, Py_ssize_t *size, Py_ssize_t *full) {
+    Py_ssize_t n = x->n, m = bx->n;
+    if (y->n != n || by->n != m || counts->shape[0] != m || m < 2 || m >= n) return 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!isfinite(AT(x, i)) || !isfinite(AT(y, i))) return 0;
+    for (Py_ssize_t b = 0; b < m; b++)
+        if (!isfinite(AT(bx, b)) || !isfinite(AT(by, b)) || (b && !(AT(bx, b) > AT(bx, b - 1))))
+            return 0;
+    const char *c = (const char *)counts->buf;
+    Py_ssize_t cs = counts->strides[0], k = *(const int64_t *)c, equal = 0;
+    for (Py_ssize_t b = 0; b < m; b++) equal += *(const int64_t *)(c + b * cs) == k;
+    *size = (Py_ssize_t)k;
+    *full = equal;
+    /* numpy's reshape of the first full * size points, and a tail of points when some
+     * blocks are not full; one buffer of numpy's iterator per mean (as k_mean) */
+    return k >= 1 && k <= 8192 && equal * k <= n && (equal == m || equal * k < n) &&
+           n - equal * k <= 8192;
+}
+
+/* block_spread(x, y, bx, by, counts, out) -> bool: stats.block_spread of the n points
+ * (x, y) and their blocks (bins.x, bins.y, bins.count) into ``out`` (m values): the
+ * absolute distances to np.interp's line through the blocks (the end blocks' lines
+ * extended beyond them), their means per full block (numpy's pairwise sums, as
+ * row_means) and over the rest, times sqrt(pi / 2). False (``out`` undefined) unless
+ * 2 <= m < n, every value is finite, the block centres increase strictly, and the means
+ * are finite; a ValueError for an ``out`` that is not m float64 values. Only where the
+ * kernels' mean adds as numpy's does (stats._SAME_SUMS), and numpy's interp rounds as
+ * this one (no fused multiply-add: stats._SAME_SPREAD). */
+static PyObject *k_block_spread(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "block_spread(x, y, bx, by, counts, out)");
+        return NULL;
+    }
+    Arr in[4];
+    int got = 0;
+    while (got < 4 && try_in(args[got], 1, &in[got])) got++;
+    Py_buffer counts, out;
+    int have_counts = got == 4 && try_int64(args[4], &counts);
+    int have_out = have_counts && get_out(args[5], in[2].n, &out) == 0;
+    Py_ssize_t size = 0, full = 0;
+    int ok = have_out && spread_shape(&in[0], &in[1], &in[2], &in[3], &counts, &size, &full);
+    double *r = NULL;
+    if (ok) {
+        r = PyMem_Malloc((size_t)in[0].n * sizeof(double));
+        if (r == NULL) {
+            PyErr_NoMemory();
+            ok = 0;
+        } else {
+            ok = spread_core(&in[0], &in[1], &in[2], &in[3], size, full, r, (double *)out.buf);
+        }
+    }
+    PyMem_Free(r);
+    if (have_out) PyBuffer_Release(&out);
+    if (have_counts) PyBuffer_Release(&counts);
+    for (int i = 0; i < got; i++) PyBuffer_Release(&in[i].view);
+    if (PyErr_Occurred()) return NULL;
+    return PyBool_FromLong(ok);
+}
+
 /* ------------------------------------------------------------------ patience rules */
 
 /* Whether ``v`` improves on ``best`` (baselines._improves: the same expressions). */
@@ -1488,17 +2026,24 @@ static PyObject *k_dumps_indented(PyObject *self, PyObject *const *args, Py_ssiz
 static PyMethodDef methods[] = {
     {"median", (PyCFunction)k_median, METH_O, NULL},
     {"mean", (PyCFunction)k_mean, METH_O, NULL},
+    {"centred", (PyCFunction)(void (*)(void))k_centred, METH_FASTCALL, NULL},
     {"row_means", (PyCFunction)(void (*)(void))k_row_means, METH_FASTCALL, NULL},
     {"winsorise", (PyCFunction)(void (*)(void))k_winsorise, METH_FASTCALL, NULL},
     {"winsorise_line", (PyCFunction)(void (*)(void))k_winsorise_line, METH_FASTCALL, NULL},
+    {"winsorise_running", (PyCFunction)(void (*)(void))k_winsorise_running, METH_FASTCALL,
+     NULL},
     {"quantiles", (PyCFunction)(void (*)(void))k_quantiles, METH_FASTCALL, NULL},
     {"rank_autocorrelation", (PyCFunction)(void (*)(void))k_rank_autocorrelation, METH_FASTCALL,
      NULL},
     {"row_medians", (PyCFunction)(void (*)(void))k_row_medians, METH_FASTCALL, NULL},
     {"prefix_medians", (PyCFunction)(void (*)(void))k_prefix_medians, METH_FASTCALL, NULL},
     {"moving_median", (PyCFunction)(void (*)(void))k_moving_median, METH_FASTCALL, NULL},
+    {"trailing_median", (PyCFunction)(void (*)(void))k_trailing_median, METH_FASTCALL, NULL},
     {"d2_median", (PyCFunction)(void (*)(void))k_d2_median, METH_FASTCALL, NULL},
     {"local_noise", (PyCFunction)(void (*)(void))k_local_noise, METH_FASTCALL, NULL},
+    {"noise_model", (PyCFunction)(void (*)(void))k_noise_model, METH_FASTCALL, NULL},
+    {"block_spread", (PyCFunction)(void (*)(void))k_block_spread, METH_FASTCALL, NULL},
+    {"tiled_path", (PyCFunction)(void (*)(void))k_tiled_path, METH_FASTCALL, NULL},
     {"local_lines", (PyCFunction)(void (*)(void))k_local_lines, METH_FASTCALL, NULL},
     {"equal_runs", (PyCFunction)(void (*)(void))k_equal_runs, METH_FASTCALL, NULL},
     {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},

@@ -1,4 +1,4 @@
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -19,9 +19,19 @@ def segment(
     /,
 ) -> list[int]: ...
 def mean(values: npt.NDArray[np.float64], /) -> float | None: ...
+def centred(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    dx: npt.NDArray[np.float64],
+    dy: npt.NDArray[np.float64],
+    /,
+) -> tuple[float, float] | None: ...
 def row_means(rows: npt.NDArray[np.float64], out: npt.NDArray[np.float64], /) -> bool: ...
 def winsorise(
     values: npt.NDArray[np.float64], scale: float, out: npt.NDArray[np.float64], /
+) -> int: ...
+def winsorise_running(
+    values: npt.NDArray[np.float64], w: int, scale: float, out: npt.NDArray[np.float64], /
 ) -> int: ...
 def winsorise_line(
     x: npt.NDArray[np.float64],
@@ -39,10 +49,37 @@ def rank_autocorrelation(order: npt.NDArray[np.int64], out: npt.NDArray[np.float
 def moving_median(
     y: npt.NDArray[np.float64], window: int, out: npt.NDArray[np.float64], /
 ) -> bool: ...
+def trailing_median(
+    y: npt.NDArray[np.float64], w: int, out: npt.NDArray[np.float64], /
+) -> bool: ...
 def d2_median(y: npt.NDArray[np.float64], lag: int, /) -> float | None: ...
 def local_noise(
     y: npt.NDArray[np.float64], window: int, out: npt.NDArray[np.float64], /
 ) -> bool: ...
+def tiled_path(
+    x: npt.NDArray[np.float64],
+    pieces: Sequence[tuple[int, int, float, float]],
+    out: npt.NDArray[np.float64],
+    /,
+) -> bool: ...
+def block_spread(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    bx: npt.NDArray[np.float64],
+    by: npt.NDArray[np.float64],
+    counts: npt.NDArray[np.int64],
+    out: npt.NDArray[np.float64],
+    /,
+) -> bool: ...
+def noise_model(
+    y: npt.NDArray[np.float64],
+    window: int,
+    resolution: float,
+    local: npt.NDArray[np.float64],
+    smooth: npt.NDArray[np.float64],
+    robust: npt.NDArray[np.float64],
+    /,
+) -> tuple[float, float, float, float] | None: ...
 def equal_runs(y: npt.NDArray[np.float64], k: int, /) -> tuple[list[int], list[int]] | None: ...
 def local_lines(
     xc: npt.NDArray[np.float64],

@@ -48,6 +48,16 @@ def json_safe(value: Any) -> Any:
     >>> json_safe({"a": float("nan"), "b": (1, float("inf")), "c": 2.5})
     {'a': None, 'b': [1, None], 'c': 2.5}
     """
+    # the plain types first, by their exact type (what the checks below make of them)
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [json_safe(v) for v in value]
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, enum.Enum):

@@ -20,9 +20,9 @@ import importlib.util
 import itertools
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +41,7 @@ __all__ = [
     "drawdown",
     "equal_runs",
     "fast_clip",
+    "fast_diff",
     "fast_mean",
     "fast_median",
     "fast_ptp",
@@ -82,9 +83,17 @@ class _Kernels(Protocol):
 
     def mean(self, values: FloatArray, /) -> float | None: ...
 
+    def centred(
+        self, x: FloatArray, y: FloatArray, dx: FloatArray, dy: FloatArray, /
+    ) -> tuple[float, float] | None: ...
+
     def row_means(self, rows: FloatArray, out: FloatArray, /) -> bool: ...
 
     def winsorise(self, values: FloatArray, scale: float, out: FloatArray, /) -> int: ...
+
+    def winsorise_running(
+        self, values: FloatArray, window: int, scale: float, out: FloatArray, /
+    ) -> int: ...
 
     def winsorise_line(
         self,
@@ -109,9 +118,41 @@ class _Kernels(Protocol):
 
     def moving_median(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
 
+    def trailing_median(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
+
     def d2_median(self, y: FloatArray, lag: int, /) -> float | None: ...
 
     def local_noise(self, y: FloatArray, window: int, out: FloatArray, /) -> bool: ...
+
+    def tiled_path(
+        self,
+        x: FloatArray,
+        pieces: Sequence[tuple[int, int, float, float]],
+        out: FloatArray,
+        /,
+    ) -> bool: ...
+
+    def block_spread(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        bx: FloatArray,
+        by: FloatArray,
+        counts: IntArray,
+        out: FloatArray,
+        /,
+    ) -> bool: ...
+
+    def noise_model(
+        self,
+        y: FloatArray,
+        window: int,
+        resolution: float,
+        local: FloatArray,
+        smooth: FloatArray,
+        robust: FloatArray,
+        /,
+    ) -> tuple[float, float, float, float] | None: ...
 
     def local_lines(
         self,
@@ -267,6 +308,29 @@ _SAME_SUMS = _same_sums(KERNELS)
 """The kernels' mean is numpy's to the bit here (checked once, at import)."""
 
 
+def _same_spread(kernels: _Kernels | None) -> bool:
+    """Whether the kernels' :func:`block_spread` is numpy's to the bit here: their sums are
+    (:data:`_SAME_SUMS`) and their interpolation rounds as ``np.interp`` does (which a
+    numpy built to fuse its multiply-adds would not), on probes of uneven blocks."""
+    if kernels is None or not hasattr(kernels, "block_spread") or not _same_sums(kernels):
+        return False  # (a build older than the kernel: no import error, numpy's way)
+    rng = np.random.default_rng(1)
+    for n, size in ((50, 3), (301, 7), (1000, 5)):
+        x = np.cumsum(rng.uniform(0.1, 3.0, n))
+        y = np.cumsum(rng.normal(0, 1, n)) * 10.0 ** rng.integers(-6, 6)
+        full = n // size
+        counts = np.full(full + (n > full * size), size, dtype=np.int64)
+        counts[-1] = n - size * (counts.size - 1)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        bins = Bins(np.add.reduceat(x, starts) / counts, y[starts], starts, counts)
+        out = np.zeros(counts.size)
+        if not kernels.block_spread(x, y, bins.x, bins.y, bins.count, out):
+            return False
+        if out.tobytes() != _block_spread(x, y, bins).tobytes():
+            return False
+    return True
+
+
 def _clip_ufunc() -> np.ufunc | None:
     """numpy's ``clip`` ufunc, which ``np.clip`` calls once its argument checks are done
     (``None`` where this numpy keeps it elsewhere)."""
@@ -294,6 +358,22 @@ def fast_clip(values: FloatArray, lo: float | FloatArray, hi: float | FloatArray
         return np.asarray(np.clip(values, lo, hi), dtype=np.float64)
     out: FloatArray = _CLIP(values, lo, hi)
     return out
+
+
+_Array = TypeVar("_Array", bound=npt.NDArray[Any])
+
+
+def fast_diff(values: _Array) -> _Array:
+    """``np.diff(values)`` of a 1-D numeric array: the very subtraction ``np.diff`` makes
+    (``values[1:] - values[:-1]``), without its per-call checks; ``np.diff`` itself for
+    other shapes and for booleans (which it compares instead).
+
+    >>> fast_diff(np.array([1.0, 4.0, 2.0])).tolist()
+    [3.0, -2.0]
+    """
+    if values.ndim != 1 or values.dtype == np.bool_:
+        return cast(_Array, np.diff(values))
+    return cast(_Array, values[1:] - values[:-1])
 
 
 def fast_ptp(values: FloatArray) -> float:
@@ -540,6 +620,20 @@ def winsorised(values: FloatArray, scale: float) -> FloatArray | None:
     return fast_clip(c, -3 * s, 3 * s)
 
 
+def _winsorised_residuals(y: FloatArray, window: int, scale: float) -> FloatArray | None:
+    """``winsorised(y - moving_median(y, window), scale)`` of a 1-D array: in one compiled
+    call where the kernels are built (the same bits, or -1: this numpy code)."""
+    w = max(1, int(window) | 1)  # moving_median's window
+    if KERNELS is not None and y.ndim == 1 and w > 1:
+        out = np.empty(y.shape[0])
+        done = KERNELS.winsorise_running(y, w, scale, out)
+        if done == 1:
+            return out
+        if done == 0:
+            return None
+    return winsorised(y - moving_median(y, window), scale)
+
+
 def winsorised_around(
     x: FloatArray, y: FloatArray, level: float, slope: float, scale: float
 ) -> FloatArray | None:
@@ -657,11 +751,11 @@ def _residual_autocorrelation(y: FloatArray) -> float:
     """Lag-1 autocorrelation of the residuals around a running median of a quarter of ``y``
     (shorter windows at the ends)."""
     w = max(5, y.size // 4) | 1
-    r = winsorised(y - moving_median(y, w), MAD_TO_SIGMA)
+    r = _winsorised_residuals(y, w, MAD_TO_SIGMA)
     if r is None:
         return 0.0
-    den = float(r @ r)
-    phi = float(r[1:] @ r[:-1]) / den if den > 0 else 0.0
+    den = float(r.dot(r))
+    phi = (float(r[1:].dot(r[:-1])) + 0.0) / den if den > 0 else 0.0
     return min(max(phi, 0.0), 0.9)
 
 
@@ -680,11 +774,11 @@ def difference_autocorrelation(values: npt.ArrayLike, *, window: int = 15) -> fl
     if y.size < 8:
         return 0.0
     d = y[1:] - y[:-1]  # np.diff(y), without its per-call checks
-    e = winsorised(d - moving_median(d, min(window, d.size) | 1), MAD_TO_SIGMA)
+    e = _winsorised_residuals(d, min(window, d.size) | 1, MAD_TO_SIGMA)
     if e is None:
         return 0.0
-    den = float(e @ e)
-    r = float(e[1:] @ e[:-1]) / den if den > 0 else -0.5
+    den = float(e.dot(e))
+    r = (float(e[1:].dot(e[:-1])) + 0.0) / den if den > 0 else -0.5
     return min(max(1.0 + 2.0 * r, 0.0), 0.9)
 
 
@@ -781,6 +875,8 @@ def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
     out = np.empty(n)
     if n == 0:
         return out
+    if KERNELS is not None and y.ndim == 1 and KERNELS.trailing_median(y, w, out):
+        return out  # the same medians in one call (or False: numpy decides)
     out[0] = y[0]
     # the first windows are shorter: the medians of the prefixes
     k = min(w, n)
@@ -879,6 +975,20 @@ def block_spread(x: npt.ArrayLike, values: npt.ArrayLike, bins: Bins) -> FloatAr
     out = np.zeros(m)
     if m == 0 or m == y.size:
         return out
+    # the same arithmetic in one compiled call, or False where numpy decides
+    if (
+        KERNELS is not None
+        and _SAME_SPREAD
+        and KERNELS.block_spread(xa, y, bins.x, bins.y, bins.count, out)
+    ):
+        return out
+    return _block_spread(xa, y, bins)
+
+
+def _block_spread(xa: FloatArray, y: FloatArray, bins: Bins) -> FloatArray:
+    """:func:`block_spread` of ``len(bins) >= 1`` blocks of more points than blocks, in numpy."""
+    m = len(bins)
+    out = np.zeros(m)
     line = np.interp(xa, bins.x, bins.y)
     if m >= 2:  # beyond the first and last block centres: their lines, extended
         for a, b, side in ((0, 1, xa < bins.x[0]), (m - 2, m - 1, xa > bins.x[-1])):
@@ -1012,14 +1122,18 @@ def fit_line(x: npt.ArrayLike, y: npt.ArrayLike) -> Line:
     n = int(xa.size)
     if n == 0:
         return Line(0.0, 0.0, 0.0, 0)
-    xm = fast_mean(xa)
-    ym = fast_mean(ya)
-    dx = xa - xm
-    dy = ya - ym
-    sxx = float(dx @ dx)
-    slope = float(dx @ dy) / sxx if sxx > 0 else 0.0
+    found = _centred(xa, ya)
+    if found is not None:
+        xm, ym, dx, dy = found
+    else:
+        xm = fast_mean(xa)
+        ym = fast_mean(ya)
+        dx = xa - xm
+        dy = ya - ym
+    sxx = float(dx.dot(dx))
+    slope = (float(dx.dot(dy)) + 0.0) / sxx if sxx > 0 else 0.0
     resid = dy - slope * dx
-    return Line(slope, ym - slope * xm, float(resid @ resid), n)
+    return Line(slope, ym - slope * xm, float(resid.dot(resid)), n)
 
 
 def fit_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
@@ -1033,9 +1147,28 @@ def fit_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
     ya = np.asarray(y, dtype=np.float64)
     if xa.size == 0:
         return 0.0
+    # ndarray.dot of two contiguous vectors: the very cblas_ddot call ``@`` ends in,
+    # without the matmul ufunc's per-call overhead (here and elsewhere); ``@`` adds the
+    # result to 0.0 (a -0.0 comes out +0.0), so a dot of two different vectors does too
+    found = _centred(xa, ya)
+    if found is not None:
+        dx, dy = found[2], found[3]
+        sxx = float(dx.dot(dx))
+        return (float(dx.dot(dy)) + 0.0) / sxx if sxx > 0 else 0.0
     dx = xa - fast_mean(xa)
-    sxx = float(dx @ dx)
-    return float(dx @ (ya - fast_mean(ya))) / sxx if sxx > 0 else 0.0
+    sxx = float(dx.dot(dx))
+    return (float(dx.dot(ya - fast_mean(ya))) + 0.0) / sxx if sxx > 0 else 0.0
+
+
+def _centred(xa: FloatArray, ya: FloatArray) -> tuple[float, float, FloatArray, FloatArray] | None:
+    """``(fast_mean(xa), fast_mean(ya), xa - that, ya - that)`` of two vectors of one length
+    in one compiled call (fresh arrays, as the subtractions make), or ``None`` where the
+    kernels are not built or do not add as numpy does, or where a mean is numpy's to take."""
+    if KERNELS is None or not _SAME_SUMS:
+        return None
+    dx, dy = np.empty(xa.shape[0] if xa.ndim == 1 else 0), np.empty(ya.size)
+    means = KERNELS.centred(xa, ya, dx, dy)
+    return None if means is None else (means[0], means[1], dx, dy)
 
 
 def robust_slope(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
@@ -1244,7 +1377,7 @@ def binary_segmentation(
     # Centre and scale for numerical stability of the cumulative sums.
     xs = (xa - fast_mean(xa)) / (fast_ptp(xa) or 1.0)
     yc = ya - fast_median(ya)
-    scale = float(np.max(np.abs(yc))) or 1.0
+    scale = float(np.abs(yc).max()) or 1.0
     yc = yc / scale
     wa = None
     if weights is not None:
@@ -1358,11 +1491,11 @@ def autocorrelation(values: npt.ArrayLike, max_lag: int) -> FloatArray:
     if n < 2:
         return out
     r = y - fast_mean(y)
-    den = float(r @ r)
+    den = float(r.dot(r))
     if not den > 0 or not math.isfinite(den):
         return out
     for k in range(lags + 1):
-        out[k] = float(r[k:] @ r[: n - k]) / den
+        out[k] = (float(r[k:].dot(r[: n - k])) + 0.0) / den
     return out
 
 
@@ -1436,3 +1569,7 @@ def drawdown(values: npt.ArrayLike, window: int) -> FloatArray:
     padded = np.concatenate([np.full(w, -np.inf), y])
     prev = np.lib.stride_tricks.sliding_window_view(padded[:-1], w).max(axis=1)
     return np.asarray(np.maximum(prev - y, 0.0), dtype=np.float64)
+
+
+_SAME_SPREAD = _same_spread(KERNELS)
+"""The kernels' :func:`block_spread` is numpy's to the bit here (checked once, at import)."""

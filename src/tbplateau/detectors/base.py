@@ -43,6 +43,7 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from tbplateau import stats
 from tbplateau.errors import InvalidParameterError
 from tbplateau.findings import Finding, FindingKind, Goal, check_goal
 from tbplateau.series import Series
@@ -231,7 +232,8 @@ class Prepared(_Blocks):
         csum: list[float] | None = self.__dict__.get("_csum")
         if csum is None:
             csum = self._local_sum
-        return (csum[b1] - csum[b0]) / max(b1 - b0, 1)
+        blocks = b1 - b0
+        return (csum[b1] - csum[b0]) / (blocks if blocks > 1 else 1)  # max(), less the call
 
     @property
     def _local_sum(self) -> list[float]:
@@ -295,7 +297,7 @@ class Prepared(_Blocks):
         order (as Python ints up to :data:`LIST_POINTS` of them, else the array: a list of
         a million ints costs tens of MB and more time to build than it saves)."""
         raw = self.raw_range(0, self.n)
-        found = np.flatnonzero(raw[1:] == raw[:-1])
+        found: IntArray = (raw[1:] == raw[:-1]).nonzero()[0]  # np.flatnonzero, 1-D
         return found.tolist() if found.size <= LIST_POINTS else found
 
 
@@ -424,23 +426,11 @@ def _levels(series: Series, goal: Goal) -> Levels:
     y, log_scale = working_values(fast_clip(raw, -1e150, 1e150), goal)
     bins = bin_reduce(x, y, MAX_BINS)
     m = len(bins)
-    sig = noise_scale(bins.y)
-    span = fast_ptp(bins.y) if m else 0.0
-    level = fast_median(np.abs(bins.y)) if m else 0.0
-    floor = 1e-9 * max(span, level, 1e-12)
-    least = max(floor, _resolution(raw, log_scale))
+    model = _noise_model(bins.y, _noise_window(m), _resolution(raw, log_scale))
+    sig, floor, least, lag1, local, smooth, robust = model
     kappa = long_run_factor(noise_autocorrelation(bins.y)) if m >= 8 else 1.0
-    local = local_noise(bins.y, _noise_window(m))
-    # A window of a few lucky differences must not make its blocks look noiseless.
-    local = np.maximum(local, max(least, 0.25 * fast_quantile(local, 0.25) if m else 0.0))
-    smooth = moving_median(bins.y, 5) if m >= 5 else bins.y.copy()
     starts, stops = equal_runs(y, MIN_RUN)
     runs = tuple((int(a), int(b)) for a, b in zip(starts.tolist(), stops.tolist(), strict=True))
-    bound = 4.0 * np.minimum(local, 2.0 * fast_median(local)) if m else local
-    robust = fast_clip(bins.y, smooth - bound, smooth + bound)
-    # the running median lags at the ends (a steep start is no outlier)
-    robust[:2] = bins.y[:2]
-    robust[-2:] = bins.y[-2:]
     return Levels(
         series=series,
         goal=goal,
@@ -456,9 +446,47 @@ def _levels(series: Series, goal: Goal) -> Levels:
         spread=block_spread(x, y, bins),
         runs=runs,
         robust=robust,
-        lag1=max(noise_scale(bins.y, lags=(1,)), least),
+        lag1=max(lag1, least),
         first_kappa=kappa,
     )
+
+
+_NoiseModel = tuple[float, float, float, float, FloatArray, FloatArray, FloatArray]
+"""What :func:`_noise_model` returns: ``(sig, floor, least, lag1, local, smooth, robust)``."""
+
+
+def _noise_model(by: FloatArray, window: int, resolution: float) -> _NoiseModel:
+    """The noise model of the block values ``by`` (a local noise ``window`` wide, and the
+    finest change the metric shows, :func:`_resolution`): their :func:`noise_scale` and the
+    floor under it (a billionth of their size), the least noise any block is given (the
+    floor or the resolution), the noise scale at lag 1, and the :class:`_Blocks` arrays
+    ``local``, ``smooth`` and ``robust``.
+
+    In one compiled call where the kernels are built (the same values to the bit, or
+    ``None`` where one of the kernels it is made of would decline: then this code).
+    """
+    m = by.size
+    kernels = stats.KERNELS
+    if kernels is not None and m:
+        out = np.empty(m), np.empty(m), np.empty(m)
+        found = kernels.noise_model(by, window, resolution, *out)
+        if found is not None:
+            return (*found, *out)
+    sig = noise_scale(by)
+    span = fast_ptp(by) if m else 0.0
+    level = fast_median(np.abs(by)) if m else 0.0
+    floor = 1e-9 * max(span, level, 1e-12)
+    least = max(floor, resolution)
+    local = local_noise(by, window)
+    # A window of a few lucky differences must not make its blocks look noiseless.
+    local = np.maximum(local, max(least, 0.25 * fast_quantile(local, 0.25) if m else 0.0))
+    smooth = moving_median(by, 5) if m >= 5 else by.copy()
+    bound = 4.0 * np.minimum(local, 2.0 * fast_median(local)) if m else local
+    robust = fast_clip(by, smooth - bound, smooth + bound)
+    # the running median lags at the ends (a steep start is no outlier)
+    robust[:2] = by[:2]
+    robust[-2:] = by[-2:]
+    return sig, floor, least, noise_scale(by, lags=(1,)), local, smooth, robust
 
 
 _Line = tuple[int, int, float, float, float]
@@ -500,10 +528,10 @@ def _event_blocks(bins: Bins, x: FloatArray, events: tuple[int, ...]) -> tuple[i
     m = len(bins)
     out: set[int] = set()
     for e in events:
-        point = int(np.searchsorted(x, float(e), side="left"))
+        point = int(x.searchsorted(float(e), side="left"))  # np.searchsorted, less the wrapper
         if point <= 0 or point >= x.size:
             continue
-        b = int(np.searchsorted(bins.start, point, side="right")) - 1
+        b = int(bins.start.searchsorted(point, side="right")) - 1
         if point - int(bins.start[b]) > int(bins.count[b]) // 2:
             b += 1
         if 0 < b < m:
@@ -665,7 +693,7 @@ def _lines(bins: Bins, y: FloatArray, breaks: Sequence[int]) -> list[_Line]:
         ):
             xm = fast_mean(xs)
             centred = xs - xm
-            slope = float(centred @ (ys - ym)) / float(centred @ centred)
+            slope = (float(centred.dot(ys - ym)) + 0.0) / float(centred.dot(centred))
             l0 = ym + slope * (bx[b0] - xm)
             l1 = ym + slope * (bx[b1 - 1] - xm)
         else:
@@ -686,8 +714,8 @@ def _lag1(c: FloatArray | None) -> float:
     residuals with no spread)."""
     if c is None:
         return 0.0
-    den = float(c @ c)
-    return min(max(float(c[1:] @ c[:-1]) / den if den > 0 else 0.0, 0.0), 0.9)
+    den = float(c.dot(c))
+    return min(max((float(c[1:].dot(c[:-1])) + 0.0) / den if den > 0 else 0.0, 0.0), 0.9)
 
 
 def fitted_path(p: Prepared) -> FloatArray:
@@ -717,6 +745,11 @@ def _path_of(bins: Bins, pieces: Sequence[tuple[int, int, float, float]]) -> Flo
         and all(a[1] == c[0] for a, c in itertools.pairwise(pieces))
         and all(b1 > b0 for b0, b1, _, _ in pieces)
     ):
+        kernels = stats.KERNELS  # the same arithmetic in one call, or False: numpy's
+        if kernels is not None:
+            out = np.empty(m)
+            if kernels.tiled_path(bins.x, pieces, out):
+                return out
         return _tiled_path(bins, pieces)
     out = np.empty(m)
     for b0, b1, level0, change in pieces:
@@ -766,14 +799,15 @@ def stretch_kappa(p: Prepared, b0: int, b1: int) -> float:
     first = bisect.bisect_right(ends, b0)
     if first < len(ends) and b1 <= ends[first]:
         # inside one segment (most stretches asked about): the loop's one term
-        w = b1 - max(b0, segments[first].b0)
+        start = segments[first].b0
+        w = b1 - (start if start > b0 else b0)
         if w > 0:
             return (total + w * segments[first].kappa) / w
     for k in range(first, len(segments)):
         seg = segments[k]
         if seg.b0 >= b1:
             break
-        w = min(b1, seg.b1) - max(b0, seg.b0)
+        w = (seg.b1 if seg.b1 < b1 else b1) - (seg.b0 if seg.b0 > b0 else b0)  # min - max
         if w > 0:
             total += w * seg.kappa
             weight += w

@@ -334,14 +334,14 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
     while start < m - 1:
         best = np.maximum.accumulate(path[start:])
         depth = best - path[start:]
-        below = np.flatnonzero(depth > 2.0 * quiet[start:] * p.kappa)
+        below = (depth > 2.0 * quiet[start:] * p.kappa).nonzero()[0]  # np.flatnonzero
         if below.size == 0:
             break
         first = start + int(below[0])
         b0 = max(start, p.segments[int(seg_of[first])].b0)
         top = float(best[b0 - start])
         fall = top - np.minimum.accumulate(path[b0:])
-        back = np.flatnonzero((path[b0:] >= top - 0.5 * fall) & (fall >= depth[first - start]))
+        back = ((path[b0:] >= top - 0.5 * fall) & (fall >= depth[first - start])).nonzero()[0]
         b1 = b0 + int(back[0]) if back.size else m
         drop = float(fall[b1 - b0 - 1])
         # skip leading pieces that lose less than a tenth of the drop

@@ -28,6 +28,7 @@ from tbplateau.stats import (
     dominant_period,
     drawdown,
     fast_clip,
+    fast_diff,
     fast_median,
     fast_ptp,
     fast_quantile,
@@ -122,7 +123,7 @@ def swing_profile(p: Prepared) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.
 def _period_two(values: npt.NDArray[np.float64]) -> bool:
     """Whether the first points swing up and down every step: three quarters or more
     of at least 8 successive differences change sign."""
-    d = np.diff(values)
+    d = fast_diff(values)
     if d.size < 9:
         return False
     flips = np.sign(d[1:]) * np.sign(d[:-1]) < 0
@@ -234,7 +235,7 @@ def _flips(
     the zero difference count as sign changes when the swings on both sides of it do (for
     runs without a miss: a sawtooth that holds one point in four misses every fourth pair
     then, and its runs stay short)."""
-    d = np.diff(values)
+    d = fast_diff(values)
     if d.size < 2:
         return np.zeros(0, dtype=bool)
     big = np.abs(d) >= bar
@@ -341,8 +342,8 @@ def _calm_then_swinging(
     first, pairs, count = _gapped_run(_flips(values, bar), values.size)
     if count < CALM_GAPPED or count < CALM_SHARE * pairs or first < CALM_LEAST:
         return None
-    before = np.abs(np.diff(values[max(0, first - CALM_POINTS) : first + 1]))
-    inside = np.abs(np.diff(values[first : first + pairs + 2]))
+    before = np.abs(fast_diff(values[max(0, first - CALM_POINTS) : first + 1]))
+    inside = np.abs(fast_diff(values[first : first + pairs + 2]))
     if fast_median(inside) < ratio * fast_median(before):
         return None
     return first, pairs
@@ -383,21 +384,23 @@ def _first_alternation(values: npt.NDArray[np.float64], bar: float) -> tuple[int
     ``bar`` or more, that change sign on :data:`FLIP_SHARE` of their pairs, missing no two
     pairs in a row. Returns its first and last point (relative), ``None`` when there is
     none."""
-    f = _flips(values, bar)
-    m = f.size
+    # Python bools: numpy's scalars cost more to read one by one
+    f: list[bool] = _flips(values, bar).tolist()
+    m = len(f)
     i = 0
-    while i < m:
-        if not f[i]:
-            i += 1
-            continue
+    while True:
+        try:
+            i = f.index(True, i)  # the next flip
+        except ValueError:
+            return None
         j = i
         while j + 1 < m and (f[j + 1] or (j + 2 < m and f[j + 2])):
             j += 1
         j = j if f[j] else j - 1
-        if j - i + 2 >= MIN_FLIPS and float(np.mean(f[i : j + 1])) >= FLIP_SHARE:
+        # the same correctly rounded quotient of two exact counts as np.mean of the bools
+        if j - i + 2 >= MIN_FLIPS and sum(f[i : j + 1]) / (j + 1 - i) >= FLIP_SHARE:
             return i, j + 2
         i = j + 1
-    return None
 
 
 def _event_run(
@@ -417,7 +420,7 @@ def _event_run(
         return None
     level = fast_median(w[max(prev, pe - 3) : pe])
     before = w[max(prev, pe - 20) : pe] if pe - prev >= 3 else w[prev:pn]
-    sig = mad(np.diff(before)) / math.sqrt(2.0)
+    sig = mad(fast_diff(before)) / math.sqrt(2.0)
     found = _first_alternation(w[pe:pn], max(EVENT_NOISE * sig, bars[0]))
     if found is None:
         return None
@@ -429,7 +432,7 @@ def _event_run(
             return None
     stretch = w[pe + i : pe + j + 1]
     if fast_median(stretch) - level >= max(NEW_LEVEL_NOISE * sig, bars[1]):
-        d = np.diff(stretch)
+        d = fast_diff(stretch)
         if float(np.mean(d[1:] * d[:-1] < 0)) < NEW_LEVEL_FLIPS:
             return None
     return pe, pe + j, sig
@@ -449,7 +452,7 @@ def _turns(values: npt.NDArray[np.float64], h: float) -> int:
     v = values[:TURN_POINTS]
     if v.size < 3 or not h > 0:
         return 0
-    d = np.diff(v)
+    d = fast_diff(v)
     # the zigzag can only turn at a local extreme
     keep = np.flatnonzero(d[1:] * d[:-1] < 0) + 1
     ext = [float(v[0]), *v[keep].tolist(), float(v[-1])]
@@ -506,7 +509,7 @@ def _departure_share(values: npt.NDArray[np.float64]) -> float:
     peak: all of it when they alternate point by point (:data:`FLIP_SHARE` of their
     successive differences change sign: every point is a peak), half of it for slower
     swings (a sine's median departure is 0.71 of its peak, a triangle's 0.5)."""
-    d = np.diff(values)
+    d = fast_diff(values)
     if d.size < 2:
         return 0.5
     return 1.0 if float(np.mean(d[1:] * d[:-1] < 0)) >= FLIP_SHARE else 0.5
@@ -617,11 +620,11 @@ def _coherence(values: npt.NDArray[np.float64], max_lag: int = 5, need: float = 
     if s > 0:
         r = fast_clip(r, -3 * s, 3 * s)
         r = r - float(r.mean())
-    den = float(r @ r)
+    den = float(r.dot(r))
     if not den > 0 or r.size < 6:
         return 0.0
     lags = range(1, min(max_lag, r.size // 3) + 1)
-    return max(-float(r[k:] @ r[:-k]) / den for k in lags) / need
+    return max(-(float(r[k:].dot(r[:-k])) + 0.0) / den for k in lags) / need
 
 
 def _swing_chain(
@@ -774,7 +777,7 @@ class OscillationDetector(Detector):
             if run is None or int(span[1] - span[0]) + 1 < SET_OFF_BLOCKS:
                 continue
             a, b, sig = run
-            size = 0.5 * fast_median(np.abs(np.diff(p.y[a : b + 1])))
+            size = 0.5 * fast_median(np.abs(fast_diff(p.y[a : b + 1])))
             ref = max(sig, bars[0] / EVENT_NOISE)  # the noise unit of the bar
             new = self._finding(series, p, a, b + 1, size, ref, 1.0, FLIP_SHARE, b - a)
             hit = [k for k, f in enumerate(out) if _overlaps(f, new)]
@@ -910,7 +913,7 @@ class OscillationDetector(Detector):
         (the points from ``pa``) is the swinging itself: it starts with the stretch's
         first large move, or at a jump or an event (within two blocks: the raise and the
         swings it sets off), or it stands out of its stretch (see :func:`_stands_out`)."""
-        big = np.flatnonzero(np.abs(np.diff(values)) >= bar)
+        big = np.flatnonzero(np.abs(fast_diff(values)) >= bar)
         if big.size and i0 <= int(big[0]) + 1:
             return True
         b = int(np.searchsorted(p.bins.start, pa + i0 + 1, side="right")) - 1
@@ -1029,7 +1032,7 @@ class OscillationDetector(Detector):
         # the swing: around the local line, or half the run's typical step (a line through
         # points that alternate every step sits between them; near a jump it is pulled aside;
         # a peak held for a point is no step)
-        moves = np.abs(np.diff(p.y[q0 - 1 : q1]))
+        moves = np.abs(fast_diff(p.y[q0 - 1 : q1]))
         half = 0.5 * fast_median(moves[moves > 0] if np.any(moves > 0) else moves)
         size = max(fast_median(amp[s0:s1]), half)
         if size < least * (1 - ROUNDING) or size / max(ref, 1e-300) < self.min_ratio:
@@ -1064,7 +1067,7 @@ class OscillationDetector(Detector):
             int(p.bins.count[lo]) == 1 or _reversals(_point_residuals(p, c0, b1), 0.5 * size) < 3
         ):
             return False  # a spike or a bend, not repeated swings (at blocks or at points)
-        steps = np.diff(p.y[pa:pb])
+        steps = fast_diff(p.y[pa:pb])
         if steps.size and max(np.mean(steps > 0), np.mean(steps < 0)) >= MONOTONE_SHARE:
             return False  # a climb or a fall with wiggles in its rate: no swing comes back
         if _turns(p.y[int(p.bins.start[c0]) : pb], size) < MIN_TURNS:

@@ -339,7 +339,8 @@ class PlateauDetector(Detector):
         (``kappa``: their :func:`stretch_kappa`, where the caller has it)."""
         if kappa is None:
             kappa = stretch_kappa(p, b0, b1)
-        return math.sqrt(12.0 / max(b1 - b0, 1)) * p.noise(b0, b1) * kappa
+        blocks = b1 - b0
+        return math.sqrt(12.0 / (blocks if blocks > 1 else 1)) * p.noise(b0, b1) * kappa
 
     def _flat(self, p: Prepared, path: np.ndarray) -> list[_Stretch]:
         """Flat pieces, joined when consecutive and at one level; runs of equal values."""

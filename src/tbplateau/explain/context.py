@@ -21,7 +21,7 @@ from tbplateau.goals import TWIN_PREFERENCE, Role, TagMeaning, tag_meaning
 from tbplateau.pairing import pair_series
 from tbplateau.report import RunReport
 from tbplateau.series import Series
-from tbplateau.stats import fast_median, fast_ptp
+from tbplateau.stats import fast_diff, fast_median, fast_ptp
 
 __all__ = [
     "CHANCE_CLASSES",
@@ -157,7 +157,7 @@ class LearningRate:
         w = self.window(start, end)
         if w.size < 2 or float(w[0]) <= 0:
             return None
-        rises = np.diff(w) > 1e-12 * float(w[0])
+        rises = fast_diff(w) > 1e-12 * float(w[0])
         if rises.any() or float(w[-1]) > 0.7 * float(w[0]):
             return None
         return float(w[0]), float(w[-1])

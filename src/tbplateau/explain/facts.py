@@ -21,7 +21,7 @@ from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.goals import TagMeaning
 from tbplateau.report import SeriesReport
 from tbplateau.series import Series
-from tbplateau.stats import fast_median, fast_ptp
+from tbplateau.stats import fast_diff, fast_median, fast_ptp
 
 __all__ = [
     "CAPACITY",
@@ -194,7 +194,7 @@ def better(a: float, b: float, goal: Goal) -> bool:
 def consecutive(series: Series) -> bool:
     # np.median of the integer gaps takes the mean of the middle ones in float64: the
     # same as the median of the gaps converted first (an order-preserving conversion)
-    d = np.diff(series.steps).astype(np.float64)
+    d = fast_diff(series.steps).astype(np.float64)
     return bool(d.size) and fast_median(d) == 1.0
 
 

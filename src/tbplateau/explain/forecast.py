@@ -120,7 +120,7 @@ def _best_ab(
     when there is one (the same arithmetic, without numpy's per-call overhead).
     """
     n = float(y.size)
-    sy, syy = (float(y.sum()), float(y @ y)) if y_sums is None else y_sums
+    sy, syy = (float(y.sum()), float(y.dot(y))) if y_sums is None else y_sums
     sf, sff = _row_sums(f) if sums is None else sums
     sfy = f @ y
     kernel = _ab_kernel()
@@ -286,7 +286,7 @@ def _search(
     rate multiplies (the log of its abscissae for the power law, else the abscissae),
     at least as long as ``y`` (the first ``y.size`` are used). ``memo``: the second rounds
     already computed for these models and abscissae, by the first round's picks."""
-    y_sums = (float(y.sum()), float(y @ y))
+    y_sums = (float(y.sum()), float(y.dot(y)))
     basis, sf, sff = _first_round(models)
     a, b, err = _best_ab(basis, y, box, (sf, sff), y_sums)
     picks = tuple(err.reshape(len(models), -1).argmin(axis=1).tolist())
@@ -324,7 +324,7 @@ def _fit(
     shape = np.exp(-rate * arg)
     deriv = -b0 * arg * shape
     resid = y - (a0 + b0 * shape[:-1])
-    sse = float(resid @ resid)  # exactly, not from the sums (no cancellation)
+    sse = float(resid.dot(resid))  # exactly, not from the sums (no cancellation)
     jac = np.empty((y.size, 3))  # np.column_stack's array, without its overhead
     jac[:, 0] = 1.0
     jac[:, 1] = shape[:-1]
@@ -349,8 +349,8 @@ def _fit(
     # Autocorrelated residuals make the covariance optimistic: inflate it.
     if resid.size > 3 and sse > 0:
         u, v = resid[:-1] - fast_mean(resid[:-1]), resid[1:] - fast_mean(resid[1:])
-        denom = math.sqrt(float(u @ u) * float(v @ v))
-        rho = float(u @ v) / denom if denom > 0 else math.nan
+        denom = math.sqrt(float(u.dot(u)) * float(v.dot(v)))
+        rho = (float(u.dot(v)) + 0.0) / denom if denom > 0 else math.nan
         if math.isfinite(rho) and rho > 0:
             var *= (1 + rho) / max(1e-3, 1 - rho)
     return sse, now, value, math.sqrt(var)

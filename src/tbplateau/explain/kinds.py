@@ -43,7 +43,7 @@ from tbplateau.explain.forecast import forecast
 from tbplateau.explain.text import fmt, plural
 from tbplateau.findings import Finding, FindingKind, finding_label
 from tbplateau.series import Series
-from tbplateau.stats import fast_median, fast_quantiles
+from tbplateau.stats import fast_diff, fast_median, fast_quantiles
 
 __all__ = ["BUILDERS", "context_line", "finding_title", "primary"]
 
@@ -501,7 +501,7 @@ def _oscillation(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, 
     if series is not None:
         w = window(series, f.start_step, f.end_step)
         if w.size > 2:
-            amp = fast_median(np.abs(np.diff(w))) / 2.0
+            amp = fast_median(np.abs(fast_diff(w))) / 2.0
             times = float(f.detail.get("ratio", 0.0))
             facts.append(
                 f"{name(ctx.tag)} swings by about ±{fmt(amp)} around {fmt(fast_median(w))} "
