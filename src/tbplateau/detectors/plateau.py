@@ -652,7 +652,6 @@ class PlateauDetector(Detector):
         at_once = self._settled_at_once(p, st, need)
         if at_once is not None:
             return at_once
-        points = st.p1 - st.p0
         m = len(p.bins)
         b0, b1 = st.b0, st.b1
         limit = self.min_progress
@@ -704,15 +703,21 @@ class PlateauDetector(Detector):
         done = st.tail and b1 >= m and abs(trend) <= MOST_SETTLED * st.scale
         if not (cut_short or done) and not self._stands_out(p, st, trend, se):
             return False
-        # A lull the metric leaves by improving again needs more points.
-        # So does one cut short by a jump for the better that no logged event explains (a
-        # few points between an LR raise and the fall it brings on).
-        if b1 < m and (not _ends_at_event(p, b1, limit) or self._better_jump(p, st)):
-            after = path[b1 : min(m, b1 + max(3, b1 - b0))]
-            improves = after.size and float(after[-1]) > float(path[b1 - 1]) + limit * noise
-            if improves and points < max(INTERIOR_POINTS, INTERIOR_FRACTION * p.n):
-                return False
-        return True
+        return not self._short_lull(p, path, st, noise)
+
+    def _short_lull(self, p: Prepared, path: np.ndarray, st: _Stretch, noise: float) -> bool:
+        """Whether ``st`` is a lull the metric leaves by improving again, with fewer points
+        than such a plateau needs (:data:`INTERIOR_POINTS`, :data:`INTERIOR_FRACTION`). So is
+        one cut short by a jump for the better that no logged event explains (a few points
+        between an LR raise and the fall it brings on); not one that an event or a jump for
+        the worse ends."""
+        b0, b1, m = st.b0, st.b1, len(p.bins)
+        limit = self.min_progress
+        if b1 >= m or (_ends_at_event(p, b1, limit) and not self._better_jump(p, st)):
+            return False
+        after = path[b1 : min(m, b1 + max(3, b1 - b0))]
+        improves = after.size and float(after[-1]) > float(path[b1 - 1]) + limit * noise
+        return bool(improves and st.p1 - st.p0 < max(INTERIOR_POINTS, INTERIOR_FRACTION * p.n))
 
     def _better_jump(self, p: Prepared, st: _Stretch) -> bool:
         """Whether ``st`` (not a run of equal values) ends at a jump for the better that is
