@@ -493,21 +493,34 @@ static int running_medians(const Arr *a, Py_ssize_t w, double *v, double *dst) {
                        -1);
 }
 
-static PyObject *k_moving_median(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+/* The arguments (y, w, out) of a windowed kernel: ``y`` a 1-D float64 array, ``w`` the
+ * window, ``out`` a writable float64 array of len(y) values. 1 with ``a`` and ``out`` held
+ * (the caller releases both); 0 when ``y`` is no such array (nothing held: the kernel
+ * declines); -1 with an exception set (nothing held). */
+static int window_args(PyObject *const *args, Py_ssize_t nargs, const char *usage, Py_ssize_t *w,
+                       Arr *a, Py_buffer *out) {
     if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "moving_median(y, w, out)");
-        return NULL;
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
     }
-    Py_ssize_t w = PyLong_AsSsize_t(args[1]);
-    if (w == -1 && PyErr_Occurred()) return NULL;
+    *w = PyLong_AsSsize_t(args[1]);
+    if (*w == -1 && PyErr_Occurred()) return -1;
+    if (!try_in(args[0], 1, a)) return 0;
+    if (get_out(args[2], a->n, out) < 0) {
+        PyBuffer_Release(&a->view);
+        return -1;
+    }
+    return 1;
+}
+
+static PyObject *k_moving_median(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    Py_ssize_t w;
     Arr a;
-    if (!try_in(args[0], 1, &a)) Py_RETURN_FALSE;
-    Py_ssize_t n = a.n;
     Py_buffer out;
-    if (get_out(args[2], n, &out) < 0) {
-        PyBuffer_Release(&a.view);
-        return NULL;
-    }
+    int got = window_args(args, nargs, "moving_median(y, w, out)", &w, &a, &out);
+    if (got < 0) return NULL;
+    if (got == 0) Py_RETURN_FALSE;
+    Py_ssize_t n = a.n;
     int ok = n >= 1 && w > 1 && w % 2 == 1;
     double *v = ok ? PyMem_Malloc((size_t)(w < n ? w : n) * sizeof(double)) : NULL;
     if (ok && v == NULL) {
@@ -528,20 +541,13 @@ static PyObject *k_moving_median(PyObject *self, PyObject *const *args, Py_ssize
  * (as row_medians of the sliding windows). False (``out`` undefined) wherever one of
  * those declines, and for anything but such an array. */
 static PyObject *k_trailing_median(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "trailing_median(y, w, out)");
-        return NULL;
-    }
-    Py_ssize_t w = PyLong_AsSsize_t(args[1]);
-    if (w == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t w;
     Arr a;
-    if (!try_in(args[0], 1, &a)) Py_RETURN_FALSE;
-    Py_ssize_t n = a.n;
     Py_buffer out;
-    if (get_out(args[2], n, &out) < 0) {
-        PyBuffer_Release(&a.view);
-        return NULL;
-    }
+    int got = window_args(args, nargs, "trailing_median(y, w, out)", &w, &a, &out);
+    if (got < 0) return NULL;
+    if (got == 0) Py_RETURN_FALSE;
+    Py_ssize_t n = a.n;
     int ok = n >= 1 && w >= 1;
     Py_ssize_t k = w < n ? w : n; /* prefixes of 1 .. k - 1 values */
     double *v = ok ? PyMem_Malloc((size_t)(w > k ? w : k) * sizeof(double)) : NULL;
