@@ -38,6 +38,13 @@ def approach(n: int, t: FloatArray | None = None, *, tau: float, drop: float) ->
     return np.asarray(-drop * (1.0 - np.exp(-u / tau)), dtype=np.float64)
 
 
+def stalled(n: int, a: int, k: int) -> FloatArray:
+    """The progress of a curve that stalls for ``k`` points from ``a``: ``t`` before the
+    stall, ``a`` during it, ``t - k`` after it (every other point moves at one pace)."""
+    t = np.arange(n, dtype=np.float64)
+    return np.asarray(np.where(t < a, t, np.where(t < a + k, a, t - k)), dtype=np.float64)
+
+
 def series(values: npt.ArrayLike, tag: str = "loss", *, stride: int = 1) -> Series:
     v = np.asarray(values, dtype=np.float64)
     return Series("r", tag, steps=np.arange(v.size) * stride, values=v)

@@ -24,6 +24,7 @@ from tests.detectors.shapes import (
     of_kind,
     position,
     series,
+    stalled,
 )
 
 
@@ -33,8 +34,7 @@ def test_a_short_lull_inside_a_rising_stretch_is_not_a_plateau(n: int, seed: int
     rng = np.random.default_rng(seed)
     a = int(n * rng.uniform(0.3, 0.5))
     k = int(rng.integers(4, 7))
-    t = np.arange(n, dtype=np.float64)
-    moving = np.where(t < a, t, np.where(t < a + k, a, t - k))
+    moving = stalled(n, a, k)
     acc = 0.2 + 0.7 * moving / (n - k) + noise(rng, n, 0.005)
     s = series(acc, "accuracy")
     found = analyse(s, "max")
@@ -60,8 +60,7 @@ def test_a_short_lull_that_a_sudden_fall_ends_is_not_a_plateau(
     rng = np.random.default_rng(seed)
     a = int(n * rng.uniform(0.35, 0.5))
     k = int(rng.integers(4, 7))
-    t = np.arange(n, dtype=np.float64)
-    moving = np.where(t < a, t, np.where(t < a + k, a, t - k))
+    moving = stalled(n, a, k)
     log = math.log(0.6) - 1.0 * moving / (n - k)
     log[a + k :] += math.log(1.0 - float(rng.uniform(0.15, 0.25)))
     s = series(np.exp(log + noise(rng, n, 0.01)))

@@ -29,6 +29,7 @@ from tests.detectors.shapes import (
     of_kind,
     position,
     series,
+    stalled,
 )
 
 
@@ -154,8 +155,7 @@ def test_a_mid_training_stall_inside_a_noisy_decay(
     rng = np.random.default_rng(seed)
     a = int(n * rng.uniform(0.25, 0.45))
     b = a + int(n * rng.uniform(0.12, 0.3))
-    t = np.arange(n, dtype=np.float64)
-    moving = np.where(t < a, t, np.where(t < b, a, t - (b - a)))
+    moving = stalled(n, a, b - a)
     log = math.log(2.0) - 2.5 * moving / (n - (b - a))
     s = series(np.exp(log + noise(rng, n, float(rng.choice([0.03, 0.06])))))
     found = analyse(s, "min")
