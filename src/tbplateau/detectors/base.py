@@ -1031,6 +1031,13 @@ def sorted_findings(found: list[Finding]) -> list[Finding]:
     return sorted(found, key=lambda f: f.sort_key)
 
 
+CONFIDENCE_FLOOR = 0.65
+"""Lowest confidence of a divergence finding: one that only just passes the detector's
+tests still matched a label about two times in three on the tuning runs (the dev split and
+the tuning pools; a floor of 0.5 read as a coin toss, and was not). The overfitting
+detector has a floor of its own (:data:`~tbplateau.detectors.overfitting.FLOOR`)."""
+
+
 def confidence_from(z: float, scale: float = 3.0) -> float:
     """Map a non-negative strength ``z`` (in noise units) to a confidence in [0, 1)."""
     if not math.isfinite(z):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tbplateau.detectors.base import (
+    CONFIDENCE_FLOOR,
     Detector,
     FloatArray,
     Prepared,
@@ -216,7 +217,7 @@ class DivergenceDetector(Detector):
             "sudden": _sudden(p, ep, onset),
         }
         conf = confidence_from(ep.drop / noise - self.min_worsening, 6.0)
-        conf = max(conf, 0.5)
+        conf = max(conf, CONFIDENCE_FLOOR)
         return Finding(self.kind, p.step_at(onset), end, (series.tag,), conf, detail)
 
     def _lasts(

@@ -63,6 +63,11 @@ STRONG_RISE = 0.5
 """With the training metric flat, the validation rise must be this share of its earlier
 improvement (and stand out of the noise) to be overfitting."""
 
+FLOOR = 0.7
+"""Lowest confidence of a finding (and the most when the training side barely improved):
+those at the floor still matched a label four times in five on the tuning runs (the dev
+split and the tuning pools; a floor of 0.5 read as a coin toss, and was not)."""
+
 COLLAPSE_LOG = math.log(1.5)
 """A validation loss (on its log scale) that gets worse in one step by less than half again
 has not collapsed: a raised learning rate that opens the gap between training and validation
@@ -295,13 +300,12 @@ class OverfittingDetector(Detector):
             "robust_best": _raw(pv, rise.best),
             "final_value": _raw(pv, rise.final),
         }
-        conf = max(0.5, confidence_from(rise.drop / pv.sigma - self.min_worsening, 6.0))
+        conf = max(FLOOR, confidence_from(rise.drop / pv.sigma - self.min_worsening, 6.0))
         if gain >= self.min_training_progress * pt.sigma:
-            conf = min(
-                conf, 0.5 + 0.5 * min(1.0, gain / (4 * self.min_training_progress * pt.sigma))
-            )
+            ratio = min(1.0, gain / (4 * self.min_training_progress * pt.sigma))
+            conf = min(conf, FLOOR + (1.0 - FLOOR) * ratio)
         else:
-            conf = min(conf, 0.6)
+            conf = min(conf, FLOOR)
         if pv.n <= SHORT:
             # a few evaluations make no finding certain (4 points: at most 0.875)
             conf = min(conf, 1.0 - 0.5 / pv.n)
