@@ -361,3 +361,37 @@ def test_dot_of_contiguous_vectors_is_matmul_to_the_bit() -> None:
     for x, y in (([1.0], [-0.0]), ([-1.0, 1.0], [0.0, 0.0]), ([-0.0], [-0.0]), ([], [])):
         u, v = np.array(x), np.array(y)
         assert (float(u.dot(v)) + 0.0).hex() == float(u @ v).hex() == "0x0.0p+0"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_robust_autocorrelation_measures_wandering_noise_as_before(seed: int) -> None:
+    # AR(1) noise of phi 0.6 around a slow trend: no residual is an outlier, so leaving the
+    # outliers out changes little
+    rng = np.random.default_rng(seed)
+    e = np.zeros(400)
+    for i in range(1, 400):
+        e[i] = 0.6 * e[i - 1] + rng.normal()
+    y = np.linspace(0.0, 3.0, 400) + 0.1 * e
+    assert abs(stats.robust_autocorrelation(y) - stats.noise_autocorrelation(y)) < 0.15
+    assert stats.robust_autocorrelation(y) > 0.3
+
+
+def test_robust_autocorrelation_is_less_fooled_by_a_ramp() -> None:
+    # white noise around a decay that ramps up by 20 noise units over five points: the
+    # residuals around the ramp are a run of outliers, left out (the residuals next to
+    # them, and the running median's lag, still count a little)
+    plain, robust = [], []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        t = np.arange(120, dtype=np.float64)
+        y = -np.log(np.exp(-t / 30) + 0.3) + rng.normal(0, 0.02, 120)
+        y[70:] -= 0.4 * np.minimum(1.0, np.arange(1, 51) / 5)
+        plain.append(stats.noise_autocorrelation(y))
+        robust.append(stats.robust_autocorrelation(y))
+    assert max(robust) <= 0.4
+    assert np.mean(robust) < np.mean(plain) - 0.1
+
+
+def test_robust_autocorrelation_of_too_few_or_equal_values_is_zero() -> None:
+    assert stats.robust_autocorrelation(np.arange(7.0)) == 0.0
+    assert stats.robust_autocorrelation(np.ones(50)) == 0.0

@@ -468,3 +468,25 @@ def test_a_dip_after_a_steep_start_is_no_warm_up_dip(n: int, seed: int) -> None:
     # long past the warm-up (pool2: flax-written edge-of-stability accuracies).
     values, t0 = _jump_start_then_dip(seed, n)
     _assert_a_dip_that_ends_near(values, t0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("rise", [0.5, 0.8])
+@pytest.mark.parametrize("ramp", [1, 3, 6])
+@pytest.mark.parametrize("n", [80, 200])
+def test_a_loss_that_rises_by_half_after_converging_and_stays_is_a_divergence(
+    n: int, ramp: int, rise: float, seed: int
+) -> None:
+    # the rise (in 1-6 steps) makes the residuals around it, and around the one line
+    # fitted over the decay before it, look like wandering noise: judged against that
+    # noise, a loss 50-80 % worse for the rest of the run hid in it
+    rng = np.random.default_rng(seed)
+    t = np.arange(n, dtype=np.float64)
+    at = int(0.6 * n)
+    y = np.exp(-t / (0.25 * n)) + 0.3
+    y[at:] *= 1 + rise * np.minimum(1.0, (t[at:] - at + 1) / ramp)
+    y *= np.exp(noise(rng, n, 0.03))
+    s = series(y, "loss")
+    found = DivergenceDetector().detect(s, "min")
+    assert len(found) == 1, describe(s, found)
+    assert abs(found[0].start_step - at) <= onset_tolerance(n), describe(s, found)

@@ -24,7 +24,12 @@ from tbplateau.detectors.base import (
 )
 from tbplateau.findings import Finding, FindingKind, Goal
 from tbplateau.series import Series
-from tbplateau.stats import fast_median, trailing_median
+from tbplateau.stats import (
+    fast_median,
+    long_run_factor,
+    robust_autocorrelation,
+    trailing_median,
+)
 
 __all__ = ["DivergenceDetector"]
 
@@ -289,7 +294,25 @@ def _scales(p: Prepared, path: FloatArray, ep: _Episode) -> tuple[float, float]:
     # dip and a climb that start the blow-up a few blocks before its episode are loud
     quiet = _quiet_noise(p.local[: ep.b0 + 1])
     local = quiet[lo : ep.b0] if ep.b0 > lo else quiet[ep.b0 : ep.b0 + 1]
-    return progress, fast_median(local) * stretch_kappa(p, lo, max(ep.b0, lo + 1))
+    kappa = min(stretch_kappa(p, lo, max(ep.b0, lo + 1)), _robust_kappa(p))
+    return progress, fast_median(local) * kappa
+
+
+def _robust_kappa(p: Prepared) -> float:
+    """The long-run factor of the series' noise with its outlying residuals left out
+    (:func:`~tbplateau.stats.robust_autocorrelation`): the noise a worsening is judged
+    against is at most this loud. A blow-up that ramps up over a few points makes the
+    residuals around it (and the curvature of the one line fitted over a decay before it)
+    look like wandering noise, and the blow-up then hides in the noise it made.
+
+    Memoised on ``p`` (several episodes may ask).
+    """
+    found: float | None = p.__dict__.get("_robust_kappa")
+    if found is None:
+        y = p.bins.y
+        found = long_run_factor(robust_autocorrelation(y)) if y.size >= 8 else 1.0
+        object.__setattr__(p, "_robust_kappa", found)  # a memo, not a field
+    return found
 
 
 QUIET_BLOCKS = 10
