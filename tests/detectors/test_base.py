@@ -255,3 +255,30 @@ def test_segment_memos_answer_as_the_segments_do() -> None:
     assert any(p.constant_segments)
     assert p.segment_starts == {seg.b0: k for k, seg in enumerate(p.segments)}
     assert p.constant_segments is p.constant_segments  # memoised
+
+
+def _dipped_accuracy(seed: int) -> Series:
+    """An accuracy over 105 samples, steady at 0.95, that dips by a quarter for three points."""
+    rng = np.random.default_rng(seed)
+    n = 120
+    acc = 0.95 - 0.6 * np.exp(-np.arange(n) / 6.0) + rng.normal(0, 0.008, n)
+    acc[60:63] = 0.95 - np.array([0.18, 0.27, 0.14])
+    return Series("r", "accuracy", steps=np.arange(n), values=np.round(acc * 105) / 105)
+
+
+def test_the_view_with_outliers_out_is_the_same_view_where_nothing_outlies() -> None:
+    rng = np.random.default_rng(0)
+    s = Series("r", "loss", steps=np.arange(300), values=np.exp(-np.arange(300) / 80.0))
+    s2 = Series("r", "loss", steps=np.arange(300), values=s.values + rng.normal(0, 1e-3, 300))
+    for one in (s, s2):
+        assert prepare(one, "min", outliers_out=True) is prepare(one, "min")
+
+
+def test_the_view_with_outliers_out_cuts_a_dip_out() -> None:
+    s = _dipped_accuracy(0)
+    plain, robust = prepare(s, "max"), prepare(s, "max", outliers_out=True)
+    assert plain is not robust
+    # the residuals around the finer pieces are white: the factor refitted on them is less
+    assert robust.kappa < plain.kappa
+    assert not any(58 <= g.b0 <= 64 for g in plain.segments)
+    assert any(59 <= g.b0 <= 61 for g in robust.segments)

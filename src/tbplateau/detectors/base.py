@@ -64,6 +64,7 @@ from tbplateau.stats import (
     noise_autocorrelation,
     noise_scale,
     quantum,
+    robust_autocorrelation,
     winsorised,
     winsorised_around,
 )
@@ -365,21 +366,30 @@ def working_values(values: FloatArray, goal: Goal) -> tuple[FloatArray, bool]:
     return values.astype(np.float64, copy=True), False
 
 
-def prepare(series: Series, goal: Goal, events: Sequence[int] = ()) -> Prepared:
+def prepare(
+    series: Series, goal: Goal, events: Sequence[int] = (), *, outliers_out: bool = False
+) -> Prepared:
     """The shared view of ``series`` under ``goal`` (memoised per series object).
 
     ``events`` are steps where the run was changed (a learning-rate drop, raise or
     restart; :mod:`tbplateau.detectors.events`): the segmentation is cut there too.
     Everything before the segmentation (:func:`levels`) is shared by every set of events.
+    ``outliers_out``: cut under :func:`_cutting_factor` (the same view, where that is
+    the same factor: nearly every series).
     """
-    key = (goal, tuple(sorted({int(e) for e in events})))
-    cached: dict[tuple[Goal, tuple[int, ...]], Prepared] | None = series.__dict__.get(_CACHE_ATTR)
+    if outliers_out:
+        lv = levels(series, goal)
+        outliers_out = _cutting_factor(lv, lv.first_kappa) != lv.first_kappa
+    key = (goal, tuple(sorted({int(e) for e in events})), outliers_out)
+    cached: dict[tuple[Goal, tuple[int, ...], bool], Prepared] | None = series.__dict__.get(
+        _CACHE_ATTR
+    )
     if cached is not None and key in cached:
         return cached[key]
     lv = levels(series, goal)
     cuts = _event_blocks(lv.bins, lv.x, key[1])
-    lines, kappa, path = _cut(lv, cuts)
-    if not cuts and "_kappa" not in lv.__dict__:
+    lines, kappa, path = _cut(lv, cuts, outliers_out=outliers_out)
+    if not cuts and not outliers_out and "_kappa" not in lv.__dict__:
         object.__setattr__(lv, "_kappa", kappa)  # Levels.kappa, by its definition
     prepared = Prepared(
         **{f.name: getattr(lv, f.name) for f in _BLOCK_FIELDS},
@@ -494,7 +504,7 @@ _Line = tuple[int, int, float, float, float]
 
 
 def _cut(
-    lv: Levels, cuts: tuple[int, ...], *, recut: bool = True
+    lv: Levels, cuts: tuple[int, ...], *, recut: bool = True, outliers_out: bool = False
 ) -> tuple[list[_Line], float, FloatArray | None]:
     """The lines of the segmentation of ``lv`` cut at the blocks ``cuts`` too, the long-run
     factor it was cut under, and the lines' fitted path (:func:`_path_of`) when the refit
@@ -503,13 +513,16 @@ def _cut(
     The first guess at the noise's autocorrelation counts the curvature of the trend
     too; the residuals around the fitted pieces do not. The series is cut again with
     the smaller factor when they say so (below 0.8 of it); not when ``recut`` is false
-    (the lines are then those of the first cut: for the factor alone).
+    (the lines are then those of the first cut: for the factor alone). ``outliers_out``:
+    cut under :func:`_cutting_factor` (the factor refitted on the residuals around those
+    pieces decides as before).
     """
     bins, robust = lv.bins, lv.robust
     kappa = lv.first_kappa
     if len(bins) == 0:
         return [], kappa, None
-    lines = _lines(bins, robust, _breaks(bins, robust, lv.local, kappa, lv.runs, lv.n, cuts))
+    cut_at = _cutting_factor(lv, kappa) if outliers_out else kappa
+    lines = _lines(bins, robust, _breaks(bins, robust, lv.local, cut_at, lv.runs, lv.n, cuts))
     if not (kappa > 1.0 and len(bins) >= 8):
         return lines, kappa, None
     path = _path_of(bins, [(b0, b1, l0, l1 - l0) for b0, b1, l0, l1, _ in lines])
@@ -518,8 +531,37 @@ def _cut(
         return lines, kappa, path
     if not recut:
         return lines, refit, None
-    breaks = _breaks(bins, robust, lv.local, refit, lv.runs, lv.n, cuts)
+    cut_at = _cutting_factor(lv, refit) if outliers_out else refit
+    breaks = _breaks(bins, robust, lv.local, cut_at, lv.runs, lv.n, cuts)
     return _lines(bins, robust, breaks), refit, None
+
+
+ROBUST_SHARE = 0.5
+"""The divergence detector's view of a series (``prepare(..., outliers_out=True)``) is cut
+under the long-run factor of its noise measured with the outlying residuals left out
+(:func:`~tbplateau.stats.robust_autocorrelation`) where that is below this share of the
+factor ``kappa`` it would be cut under (see :func:`_cutting_factor`)."""
+
+
+def _cutting_factor(lv: Levels, kappa: float) -> float:
+    """The long-run factor the pieces of ``lv`` are cut under: ``kappa``, or the robust
+    one (memoised on ``lv``) where that is below :data:`ROBUST_SHARE` of it.
+
+    A few points that ramp up or dip and come back (an LR spike, a blow-up the run
+    recovers from) make the residuals around them look like wandering noise: cut under
+    that factor, the penalty of a cut grows with its square and the dip is never cut
+    out, so the divergence detector cannot see it. Left out, they no longer count; noise
+    that really wanders (no residual of it an outlier) is measured as before. (The other
+    detectors keep the pieces cut under ``kappa``: finer pieces there split plateaus and
+    move their onsets on quantised and noisy curves, for no gain on the tuning runs.)
+    """
+    if not kappa * ROBUST_SHARE > 1.0:  # the robust factor is 1 or more
+        return kappa
+    robust: float | None = lv.__dict__.get("_robust_kappa")
+    if robust is None:
+        robust = long_run_factor(robust_autocorrelation(lv.robust))
+        object.__setattr__(lv, "_robust_kappa", robust)  # a memo, not a field
+    return robust if robust < ROBUST_SHARE * kappa else kappa
 
 
 def _event_blocks(bins: Bins, x: FloatArray, events: tuple[int, ...]) -> tuple[int, ...]:

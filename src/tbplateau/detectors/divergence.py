@@ -171,7 +171,7 @@ class DivergenceDetector(Detector):
     def detect(self, series: Series, goal: Goal, *, events: Sequence[int] = ()) -> list[Finding]:
         if goal is None:
             return []
-        p = prepare(series, goal, events)
+        p = prepare(series, goal, events, outliers_out=True)
         if p.n < 4 or not p.segments:
             return []
         ends_nonfinite = len(series) > 0 and not math.isfinite(float(series.values[-1]))
@@ -246,7 +246,9 @@ class DivergenceDetector(Detector):
         steady = held.size == STEADY_BLOCKS and (
             bool(np.all(np.abs(held - ep.level) <= 0.4 * ep.drop)) or _rising_into(held, ep)
         )
-        deep = ep.drop >= DIP_SHARE * level
+        # (its depth: the line through a dip of three or four blocks cuts off its bottom)
+        depth = max(ep.drop, ep.level - float(p.bins.y[ep.b0 : ep.b1].min()))
+        deep = depth >= DIP_SHARE * level
         # ...and so is a blow-up of 10x or more (30 % of the level on a linear scale) that
         # thrashes longer before the run comes back (the edge of stability after a raise)
         huge = ep.drop >= (HUGE_LOG if p.log_scale else HUGE_SHARE * level)
