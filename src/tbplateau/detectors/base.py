@@ -1073,10 +1073,10 @@ def sorted_findings(found: list[Finding]) -> list[Finding]:
     return sorted(found, key=lambda f: f.sort_key)
 
 
-CONFIDENCE_FLOOR = 0.65
+CONFIDENCE_FLOOR = 0.6
 """Lowest confidence of a divergence finding: one that only just passes the detector's
-tests still matched a label about two times in three on the tuning runs (the dev split and
-the tuning pools; a floor of 0.5 read as a coin toss, and was not). The overfitting
+tests still matched a label about three times in five on the tuning runs (the dev split
+and the tuning pools; a floor of 0.5 read as a coin toss, and was not). The overfitting
 detector has a floor of its own (:data:`~tbplateau.detectors.overfitting.FLOOR`)."""
 
 
