@@ -58,8 +58,10 @@ RANK = {
     FindingKind.OSCILLATION: 3,
     FindingKind.PLATEAU: 4,
 }
-WEAK = 0.6
-"""Findings with a confidence below this are marked "(weak)" in verdicts."""
+WEAK = 0.7
+"""Findings with a confidence below this are marked "(weak)" in verdicts: the confidences are
+calibrated (a finding at 0.6 matched a label about three times in five on the tuning runs),
+so a weak finding is one that is wrong about as often as one in three."""
 
 TRY = {
     "plateau": (
