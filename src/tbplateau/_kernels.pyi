@@ -81,6 +81,9 @@ def noise_model(
     /,
 ) -> tuple[float, float, float, float] | None: ...
 def equal_runs(y: npt.NDArray[np.float64], k: int, /) -> tuple[list[int], list[int]] | None: ...
+def first_alternation(
+    values: npt.NDArray[np.float64], bar: float, min_flips: int, share: float, /
+) -> tuple[int, int] | None: ...
 def local_lines(
     xc: npt.NDArray[np.float64],
     y: npt.NDArray[np.float64],

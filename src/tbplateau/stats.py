@@ -167,6 +167,10 @@ class _Kernels(Protocol):
 
     def equal_runs(self, y: FloatArray, k: int, /) -> tuple[list[int], list[int]] | None: ...
 
+    def first_alternation(
+        self, values: FloatArray, bar: float, min_flips: int, share: float, /
+    ) -> tuple[int, int] | None: ...
+
     def segment(
         self,
         x: FloatArray,
