@@ -19,6 +19,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1170,6 +1171,49 @@ static PyObject *k_equal_runs(PyObject *self, PyObject *const *args, Py_ssize_t 
     return out;
 }
 
+/* ------------------------------------------------------------- distinct */
+
+/* Whether more than half of the finite values of ``values`` are distinct (-0.0 and 0.0 one
+ * value, as np.unique's sort has them): stats.quantum's first test, which most curves
+ * fail (then quantum is 0.0) without the sort. Counted in a hash set of their bits, up to
+ * the first count that settles it. None for no 1-D float64 array. */
+static PyObject *k_many_distinct(PyObject *self, PyObject *arg) {
+    Arr a;
+    if (!try_in(arg, 1, &a)) Py_RETURN_NONE;
+    Py_ssize_t finite = 0;
+    for (Py_ssize_t i = 0; i < a.n; i++) finite += isfinite(AT(&a, i)) != 0;
+    int shift = 60;
+    while (((Py_ssize_t)1 << (64 - shift)) < 2 * finite) shift--;
+    size_t size = (size_t)1 << (64 - shift);
+    uint64_t *keys = (uint64_t *)malloc(size * sizeof(uint64_t));
+    char *used = (char *)calloc(size, 1);
+    if (keys == NULL || used == NULL) {
+        free(keys);
+        free(used);
+        PyBuffer_Release(&a.view);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < a.n && 2 * count <= finite; i++) {
+        double v = AT(&a, i);
+        if (!isfinite(v)) continue;
+        if (v == 0.0) v = 0.0; /* -0.0 is 0.0 */
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        size_t h = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> shift);
+        while (used[h] && keys[h] != bits) h = (h + 1) & (size - 1);
+        if (!used[h]) {
+            used[h] = 1;
+            keys[h] = bits;
+            count++;
+        }
+    }
+    free(keys);
+    free(used);
+    PyBuffer_Release(&a.view);
+    return PyBool_FromLong(2 * count > finite);
+}
+
 /* ---------------------------------------------------------- alternation */
 
 /* detectors.oscillation._first_alternation: the flips of the successive differences of
@@ -2105,6 +2149,7 @@ static PyObject *k_dumps_indented(PyObject *self, PyObject *const *args, Py_ssiz
 static PyMethodDef methods[] = {
     {"median", (PyCFunction)k_median, METH_O, NULL},
     {"mean", (PyCFunction)k_mean, METH_O, NULL},
+    {"many_distinct", (PyCFunction)k_many_distinct, METH_O, NULL},
     {"centred", (PyCFunction)(void (*)(void))k_centred, METH_FASTCALL, NULL},
     {"row_means", (PyCFunction)(void (*)(void))k_row_means, METH_FASTCALL, NULL},
     {"winsorise", (PyCFunction)(void (*)(void))k_winsorise, METH_FASTCALL, NULL},

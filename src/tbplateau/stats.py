@@ -167,6 +167,8 @@ class _Kernels(Protocol):
 
     def equal_runs(self, y: FloatArray, k: int, /) -> tuple[list[int], list[int]] | None: ...
 
+    def many_distinct(self, values: FloatArray, /) -> bool | None: ...
+
     def first_alternation(
         self, values: FloatArray, bar: float, min_flips: int, share: float, /
     ) -> tuple[int, int] | None: ...
@@ -1022,6 +1024,8 @@ def quantum(values: npt.ArrayLike) -> float:
     0.0
     """
     y = np.asarray(values, dtype=np.float64)
+    if _many_distinct(y):  # the test below, without the sort (most curves)
+        return 0.0
     y = y[np.isfinite(y)]
     u = np.unique(y)
     if u.size < 2 or u.size * 2 > y.size:
@@ -1035,6 +1039,14 @@ def quantum(values: npt.ArrayLike) -> float:
     if float(np.max(np.abs(k - np.round(k)))) > 1e-3 * max(1.0, float(k[-1]) / 1000):
         return 0.0
     return round(q, 12)
+
+
+def _many_distinct(y: FloatArray) -> bool:
+    """Whether more than half of the finite values of ``y`` are distinct (in one compiled
+    call where the kernels are built; else ``False``, and :func:`quantum` counts them)."""
+    if KERNELS is None or y.ndim != 1 or not hasattr(KERNELS, "many_distinct"):
+        return False
+    return KERNELS.many_distinct(y) is True
 
 
 @dataclass(frozen=True)
