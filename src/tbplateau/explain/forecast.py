@@ -334,8 +334,10 @@ def _fit(
         _, sv, vt = np.linalg.svd(jac, full_matrices=False)
     except np.linalg.LinAlgError:
         return None
-    keep = sv > _EPS * max(jac.shape) * float(sv[0])
-    if not keep.all():
+    # the comparisons of ``sv > threshold``, value by value, in Python floats
+    threshold = _EPS * max(jac.shape) * float(sv[0])
+    if not all(v > threshold for v in sv.tolist()):
+        keep = sv > threshold
         vt, sv = vt[keep], sv[keep]
     cov = (vt.T / sv**2) @ vt * (sse / dof)
     if not np.isfinite(cov).all():
@@ -453,7 +455,7 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
         return None
     s = np.asarray(steps, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
-    ok = np.isfinite(v) & (np.abs(v) < 1e100)
+    ok = np.abs(v) < 1e100  # finite too: NaN and inf compare False
     every = bool(ok.all())
     w = _steps_window(s) if every else _window(s, ok)
     if w is None or not bool(np.isfinite(v[-1])):
