@@ -835,12 +835,14 @@ class OscillationDetector(Detector):
         )
         need = max(8, int(np.ceil(self.min_fraction * m)))
         level = self._level_scale(p)
-        phase = _phase_of(p, 3.0)
-        out = []
+        out: list[Finding] = []
         # the blocks a stretch can start at (loud against the reference, and in the
         # metric's units), then Python floats: the same comparisons without numpy scalars
         quiet_at = (loud_amp < self.min_ratio * ref) | (amp < LEVEL_SHARE * level)
         starts = np.flatnonzero(~quiet_at).tolist()
+        if not starts:  # (most curves: no block loud enough to start one)
+            return out
+        phase = _phase_of(p, 3.0)
         loud, amps = loud_amp.tolist(), amp.tolist()
         k = b = 0
         while (k := bisect.bisect_left(starts, b, k)) < len(starts):
