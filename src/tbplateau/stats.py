@@ -1287,7 +1287,9 @@ def monotone_fit(values: npt.ArrayLike, *, increasing: bool = True) -> FloatArra
         x = (y if increasing else y[::-1]).copy()  # C-ordered float64, as scipy's
         blocks = np.empty(y.size + 1, dtype=np.intp)
         blocks.fill(-1)
-        fitted = pava(x, np.ones(y.size), blocks)[0]
+        weights = np.empty(y.size)
+        weights.fill(1.0)
+        fitted = pava(x, weights, blocks)[0]
         return fitted if increasing else fitted[::-1]
     z = y if increasing else -y
     means: list[float] = []
@@ -1544,7 +1546,7 @@ def dominant_period(
     line = fit_line(x, y)
     # Ranks, not values: one huge swing must not drown the autocorrelation of the rest.
     resid = y - (line.intercept + line.slope * x)
-    acf = _rank_autocorrelation(np.argsort(resid, kind="stable"), max_lag + 1)
+    acf = _rank_autocorrelation(resid.argsort(kind="stable"), max_lag + 1)  # np.argsort's
     if acf.size < 4:
         return (0, 0.0)
     a = acf.tolist()  # Python floats: the same comparisons without numpy scalars

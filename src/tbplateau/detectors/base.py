@@ -241,7 +241,7 @@ class Prepared(_Blocks):
         doubles, read and subtracted without numpy's scalars."""
         cached: list[float] | None = self.__dict__.get("_csum")
         if cached is None:
-            cached = np.concatenate(([0.0], np.cumsum(self.local))).tolist()
+            cached = np.concatenate(([0.0], self.local.cumsum())).tolist()
             object.__setattr__(self, "_csum", cached)
         return cached
 

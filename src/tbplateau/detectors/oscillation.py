@@ -839,7 +839,7 @@ class OscillationDetector(Detector):
         # the blocks a stretch can start at (loud against the reference, and in the
         # metric's units), then Python floats: the same comparisons without numpy scalars
         quiet_at = (loud_amp < self.min_ratio * ref) | (amp < LEVEL_SHARE * level)
-        starts = np.flatnonzero(~quiet_at).tolist()
+        starts = (~quiet_at).nonzero()[0].tolist()  # np.flatnonzero of a 1-D array
         if not starts:  # (most curves: no block loud enough to start one)
             return out
         phase = _phase_of(p, 3.0)
