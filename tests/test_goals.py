@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from tbplateau import goals
 from tbplateau.errors import InvalidParameterError
 from tbplateau.findings import FindingKind
 from tbplateau.goals import (
@@ -250,3 +251,11 @@ def test_pattern_language() -> None:
     assert compile_pattern("Loss/[tv]*")("Loss/val")
     with pytest.raises(InvalidParameterError, match="bad regular expression"):
         compile_pattern("re:(")
+
+
+def test_frameworks_are_memoised_by_the_tags() -> None:
+    tags = ["rollout/ep_rew_mean", "train/loss"]
+    assert detect_framework(iter(tags)) == detect_framework(tags) == "Stable-Baselines3"
+    assert goals._framework_of(tuple(tags)) == goals._framework_of.__wrapped__(tuple(tags))
+    assert detect_framework(t for t in ["loss", "val_loss"]) is None
+    assert detect_framework([]) is None

@@ -9,6 +9,7 @@ kernels are not built.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterator
 
@@ -513,3 +514,33 @@ def test_winsorise_running_declines_what_numpy_must_decide() -> None:
     assert kernels.winsorise_running(np.where(y == 5.0, np.nan, y), 3, 1.0, out) == -1
     assert kernels.winsorise_running(y, 3, 1.0, np.empty(6)) == -1
     assert kernels.winsorise_running(y.astype(np.float32), 3, 1.0, out) == -1
+
+
+def _quantum_cases() -> Iterator[FloatArray]:
+    rng = np.random.default_rng(5)
+    yield from SAMPLES
+    yield np.zeros(0)
+    yield np.array([np.nan, np.nan])
+    for n in (2, 3, 10, 11, 100, 1000):
+        yield np.round(rng.random(n), 1)  # a grid of 11 values: few distinct
+        yield np.round(rng.random(n), 2)  # up to 101 distinct
+        grid = np.round(rng.random(n), 1)
+        yield np.where(rng.random(n) < 0.2, np.nan, grid)
+        yield np.where(rng.random(n) < 0.5, -0.0, 0.0) + np.round(rng.random(n) * 3)
+        yield np.where(np.arange(n) < n // 2, np.arange(n) * 0.5, 7.0)  # half distinct
+
+
+def test_many_distinct_is_the_count_of_np_unique() -> None:
+    kernels = compiled_kernels()
+    for values in _quantum_cases():
+        for v in (values, values[::-1], values[::2]):
+            finite = v[np.isfinite(v)]
+            assert kernels.many_distinct(v) == (2 * np.unique(finite).size > finite.size), v
+    assert kernels.many_distinct(np.arange(4)) is None  # type: ignore[arg-type]
+    assert kernels.many_distinct(np.ones((2, 2))) is None
+
+
+def test_quantum_agrees(both: Callable[[Callable[[], object]], tuple[str, str]]) -> None:
+    for values in _quantum_cases():
+        fast, slow = both(functools.partial(stats.quantum, values))
+        assert fast == slow, values

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tbplateau import pairing
 from tbplateau.pairing import pair_series, run_groups
 from tbplateau.reader.model import Run
 
@@ -122,3 +123,13 @@ def test_pairs_never_cross_run_groups(layout: dict[str, list[str]]) -> None:
 def test_run_groups_keep_keras_and_add_scalars_siblings_together() -> None:
     groups = run_groups(["a/train", "a/validation", "b/Loss_train", "b/Loss_val", "c", "a"])
     assert groups == [("a",), ("a/train", "a/validation"), ("b/Loss_train", "b/Loss_val"), ("c",)]
+
+
+def test_tag_words_are_memoised_and_the_same_as_computed() -> None:
+    tags = ["val_loss", "Loss/val", "train/acc", "eval/accuracy_epoch", "lr", "test-err", "a_b"]
+    for tag in tags:
+        assert pairing._tag_words(tag) == pairing._tag_words.__wrapped__(tag)
+        assert pairing._tag_words(tag) is pairing._tag_words(tag)
+    assert pairing._tag_words("val_loss") == ("validation", "loss")
+    assert pairing._tag_words("Loss/val") == ("validation", "loss")
+    assert pairing._tag_words("val_test_loss") == (None, "val/test/loss")

@@ -6,15 +6,18 @@ import enum
 import json
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from tbplateau import report as report_module
 from tbplateau import stats
 from tbplateau.analysis import analyze
-from tbplateau.report import REPORT_SCHEMA, Report, dumps_indented
+from tbplateau.findings import Finding, FindingKind
+from tbplateau.report import REPORT_SCHEMA, Report, RunReport, SeriesReport, dumps_indented
 from tests.helpers import compiled_kernels
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -148,3 +151,22 @@ def test_to_json_is_json_dumps_of_the_document(logdir: Path) -> None:
     for indent in (None, 1, 2):
         want = json.dumps(report.to_dict(), indent=indent, allow_nan=False)
         assert report.to_json(indent=indent) == want
+
+
+def test_copies_with_a_run_or_findings_are_what_replace_makes() -> None:
+    f = Finding(FindingKind.PLATEAU, 10, None, ("loss",), 0.9, {"constant": True, "x": [1]})
+    moved = report_module._copy_with(f, "run", "a")
+    assert moved == replace(f, run="a")
+    assert moved.run == "a"
+    assert f.run is None
+    assert moved.detail == replace(f, run="a").detail
+    assert type(moved) is Finding
+    s = SeriesReport("loss", "min", 3, 0, 0, 2, 1, 0.5, 0.6, (), judged=frozenset(FindingKind))
+    found = (moved,)
+    copied = report_module._copy_with(s, "findings", found)
+    assert copied == replace(s, findings=found)
+    assert copied.findings is found
+    assert copied.judged == replace(s, findings=found).judged
+    assert s.findings == ()
+    run = RunReport("a", (), (replace(s, findings=(f,)),), ())
+    assert run.series[0].findings[0].run == "a"

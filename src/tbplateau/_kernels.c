@@ -19,6 +19,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1170,6 +1171,122 @@ static PyObject *k_equal_runs(PyObject *self, PyObject *const *args, Py_ssize_t 
     return out;
 }
 
+/* ------------------------------------------------------------- distinct */
+
+/* Whether more than half of the finite values of ``values`` are distinct (-0.0 and 0.0 one
+ * value, as np.unique's sort has them): stats.quantum's first test, which most curves
+ * fail (then quantum is 0.0) without the sort. Counted in a hash set of their bits, up to
+ * the first count that settles it. None for no 1-D float64 array. */
+static PyObject *k_many_distinct(PyObject *self, PyObject *arg) {
+    Arr a;
+    if (!try_in(arg, 1, &a)) Py_RETURN_NONE;
+    Py_ssize_t finite = 0;
+    for (Py_ssize_t i = 0; i < a.n; i++) finite += isfinite(AT(&a, i)) != 0;
+    int shift = 60;
+    while (((Py_ssize_t)1 << (64 - shift)) < 2 * finite) shift--;
+    size_t size = (size_t)1 << (64 - shift);
+    uint64_t *keys = (uint64_t *)malloc(size * sizeof(uint64_t));
+    char *used = (char *)calloc(size, 1);
+    if (keys == NULL || used == NULL) {
+        free(keys);
+        free(used);
+        PyBuffer_Release(&a.view);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < a.n && 2 * count <= finite; i++) {
+        double v = AT(&a, i);
+        if (!isfinite(v)) continue;
+        if (v == 0.0) v = 0.0; /* -0.0 is 0.0 */
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        size_t h = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> shift);
+        while (used[h] && keys[h] != bits) h = (h + 1) & (size - 1);
+        if (!used[h]) {
+            used[h] = 1;
+            keys[h] = bits;
+            count++;
+        }
+    }
+    free(keys);
+    free(used);
+    PyBuffer_Release(&a.view);
+    return PyBool_FromLong(2 * count > finite);
+}
+
+/* ---------------------------------------------------------- alternation */
+
+/* detectors.oscillation._first_alternation: the flips of the successive differences of
+ * ``values`` (both at least ``bar`` in size, their product negative: oscillation._flips,
+ * comparison for comparison), then the first run of them that misses no two pairs in a
+ * row, has ``min_flips`` steps or more and flips on ``share`` of its pairs (the count over
+ * the pairs: one correctly rounded division of two exact integers, as Python's). Returns
+ * (first, last) point, (-1, -1) when there is none; None for no 1-D float64 array, and
+ * where a difference or a product of two is not finite (numpy would warn of an overflow
+ * or an invalid value there). */
+static int alternation_flips(const Arr *a, double bar, char *f) {
+    Py_ssize_t m = a->n - 2;
+    double d0 = a->n >= 2 ? AT(a, 1) - AT(a, 0) : 0.0;
+    if (!isfinite(d0)) return 0;
+    for (Py_ssize_t k = 0; k < m; k++) {
+        double d1 = AT(a, k + 2) - AT(a, k + 1), prod = d1 * d0;
+        if (!isfinite(d1) || !isfinite(prod)) return 0;
+        f[k] = prod < 0 && fabs(d1) >= bar && fabs(d0) >= bar;
+        d0 = d1;
+    }
+    return 1;
+}
+
+static void first_run(const char *f, Py_ssize_t m, Py_ssize_t min_flips, double share,
+                      Py_ssize_t *first, Py_ssize_t *last) {
+    Py_ssize_t i = 0;
+    *first = *last = -1;
+    while (i < m) {
+        if (!f[i]) {
+            i++;
+            continue;
+        }
+        Py_ssize_t j = i, count = 0;
+        while (j + 1 < m && (f[j + 1] || (j + 2 < m && f[j + 2]))) j++;
+        if (!f[j]) j--;
+        for (Py_ssize_t k = i; k <= j; k++) count += f[k];
+        if (j - i + 2 >= min_flips && (double)count / (double)(j + 1 - i) >= share) {
+            *first = i;
+            *last = j + 2;
+            return;
+        }
+        i = j + 1;
+    }
+}
+
+static PyObject *k_first_alternation(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "first_alternation(values, bar, min_flips, share)");
+        return NULL;
+    }
+    double bar = PyFloat_AsDouble(args[1]);
+    if (bar == -1.0 && PyErr_Occurred()) return NULL;
+    Py_ssize_t min_flips = PyLong_AsSsize_t(args[2]);
+    if (min_flips == -1 && PyErr_Occurred()) return NULL;
+    double share = PyFloat_AsDouble(args[3]);
+    if (share == -1.0 && PyErr_Occurred()) return NULL;
+    Arr a;
+    if (!try_in(args[0], 1, &a)) Py_RETURN_NONE;
+    Py_ssize_t m = a.n >= 3 ? a.n - 2 : 0; /* pairs of successive differences */
+    char *f = (char *)malloc(m > 0 ? (size_t)m : 1);
+    if (f == NULL) {
+        PyBuffer_Release(&a.view);
+        return PyErr_NoMemory();
+    }
+    int ok = alternation_flips(&a, bar, f);
+    PyBuffer_Release(&a.view);
+    Py_ssize_t first, last;
+    if (ok) first_run(f, m, min_flips, share, &first, &last);
+    free(f);
+    if (!ok) Py_RETURN_NONE;
+    return Py_BuildValue("(nn)", first, last);
+}
+
 /* ---------------------------------------------------------- segmentation */
 
 /* Residual sum of squares of the weighted least-squares line with sums s[0..6) = (n, sx,
@@ -2032,6 +2149,7 @@ static PyObject *k_dumps_indented(PyObject *self, PyObject *const *args, Py_ssiz
 static PyMethodDef methods[] = {
     {"median", (PyCFunction)k_median, METH_O, NULL},
     {"mean", (PyCFunction)k_mean, METH_O, NULL},
+    {"many_distinct", (PyCFunction)k_many_distinct, METH_O, NULL},
     {"centred", (PyCFunction)(void (*)(void))k_centred, METH_FASTCALL, NULL},
     {"row_means", (PyCFunction)(void (*)(void))k_row_means, METH_FASTCALL, NULL},
     {"winsorise", (PyCFunction)(void (*)(void))k_winsorise, METH_FASTCALL, NULL},
@@ -2052,6 +2170,8 @@ static PyMethodDef methods[] = {
     {"tiled_path", (PyCFunction)(void (*)(void))k_tiled_path, METH_FASTCALL, NULL},
     {"local_lines", (PyCFunction)(void (*)(void))k_local_lines, METH_FASTCALL, NULL},
     {"equal_runs", (PyCFunction)(void (*)(void))k_equal_runs, METH_FASTCALL, NULL},
+    {"first_alternation", (PyCFunction)(void (*)(void))k_first_alternation, METH_FASTCALL,
+     NULL},
     {"segment", (PyCFunction)(void (*)(void))k_segment, METH_FASTCALL, NULL},
     {"best_ab", (PyCFunction)(void (*)(void))k_best_ab, METH_FASTCALL, NULL},
     {"records", (PyCFunction)(void (*)(void))k_records, METH_FASTCALL, NULL},

@@ -397,9 +397,16 @@ def detect_framework(tags: Iterable[str]) -> str | None:
     >>> detect_framework(["loss"]) is None
     True
     """
-    tags = [_probe(t) for t in tags]
+    return _framework_of(tuple(tags))
+
+
+@functools.lru_cache(maxsize=256)
+def _framework_of(tags: tuple[str, ...]) -> str | None:
+    """:func:`detect_framework` of a tuple of tags (memoised: the runs of a sweep log the
+    same tags, and the report asks again for every run)."""
+    probes = [_probe(t) for t in tags]
     for name, pattern in _FRAMEWORK_RES:
-        if any(pattern.search(t) for t in tags):
+        if any(pattern.search(t) for t in probes):
             return name
     return None
 

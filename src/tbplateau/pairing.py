@@ -28,6 +28,7 @@ value). Of several candidates the first by run and tag name is taken, which puts
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -103,14 +104,21 @@ def _classify(run: str, tag: str) -> tuple[Role, tuple[str, ...], str]:
         role = _role(last[len(tag) + 1 :])
         if role is not None:
             return role, ("runs", parent, tag), "add_scalars runs"
+    role, key = _tag_words(tag)
+    return role, ("tags", run, key), "tag words"
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag_words(tag: str) -> tuple[Role, str]:
+    """The role a tag's own words give it and the key left without that word (a pure
+    function of the tag, memoised: every run of a sweep logs the same few tags)."""
     parts = _SEP.split(tag)
     marked = [i for i, w in enumerate(parts) if not _SEP.fullmatch(w or "_") and _role(w)]
     if len(marked) == 1:
         i = marked[0]
-        role = _role(parts[i])
         rest = parts[:i] + parts[i + 1 :]
-        return role, ("tags", run, _norm("".join(rest))), "tag words"
-    return None, ("tags", run, _norm(tag)), "tag words"
+        return _role(parts[i]), _norm("".join(rest))
+    return None, _norm(tag)
 
 
 def pair_series(runs: Iterable[RunTags | tuple[str, Sequence[str]]]) -> list[Pair]:

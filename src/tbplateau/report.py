@@ -24,8 +24,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tbplateau import stats
 from tbplateau.findings import Finding, FindingKind, Goal, check_goal, finding_label, json_safe
@@ -106,6 +106,20 @@ class SeriesReport:
         return self.replaced_points - self.duplicate_points
 
 
+_Frozen = TypeVar("_Frozen", Finding, SeriesReport)
+
+
+def _copy_with(obj: _Frozen, name: str, value: object) -> _Frozen:
+    """``dataclasses.replace(obj, **{name: value})`` of a finding (``name`` its ``run``) or
+    a series report (``name`` its ``findings``): the other fields as they are, since
+    ``__post_init__`` would only check and normalise them into the same values again
+    (a finding's read-only ``detail`` is shared, not copied); without the rebuild."""
+    copy = object.__new__(type(obj))
+    copy.__dict__.update(obj.__dict__)
+    object.__setattr__(copy, name, value)
+    return copy
+
+
 @dataclass(frozen=True)
 class RunReport:
     """One run: its read issues, its series and the findings involving two series.
@@ -124,10 +138,12 @@ class RunReport:
         def own(found: tuple[Finding, ...]) -> tuple[Finding, ...]:
             if all(f.run == name for f in found):
                 return found
-            return tuple(f if f.run == name else replace(f, run=name) for f in found)
+            return tuple(f if f.run == name else _copy_with(f, "run", name) for f in found)
 
         series = tuple(
-            s if all(f.run == name for f in s.findings) else replace(s, findings=own(s.findings))
+            s
+            if all(f.run == name for f in s.findings)
+            else _copy_with(s, "findings", own(s.findings))
             for s in self.series
         )
         object.__setattr__(self, "series", series)

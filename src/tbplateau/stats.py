@@ -168,6 +168,12 @@ class _Kernels(Protocol):
 
     def equal_runs(self, y: FloatArray, k: int, /) -> tuple[list[int], list[int]] | None: ...
 
+    def many_distinct(self, values: FloatArray, /) -> bool | None: ...
+
+    def first_alternation(
+        self, values: FloatArray, bar: float, min_flips: int, share: float, /
+    ) -> tuple[int, int] | None: ...
+
     def segment(
         self,
         x: FloatArray,
@@ -1066,6 +1072,8 @@ def quantum(values: npt.ArrayLike) -> float:
     0.0
     """
     y = np.asarray(values, dtype=np.float64)
+    if _many_distinct(y):  # the test below, without the sort (most curves)
+        return 0.0
     y = y[np.isfinite(y)]
     u = np.unique(y)
     if u.size < 2 or u.size * 2 > y.size:
@@ -1079,6 +1087,14 @@ def quantum(values: npt.ArrayLike) -> float:
     if float(np.max(np.abs(k - np.round(k)))) > 1e-3 * max(1.0, float(k[-1]) / 1000):
         return 0.0
     return round(q, 12)
+
+
+def _many_distinct(y: FloatArray) -> bool:
+    """Whether more than half of the finite values of ``y`` are distinct (in one compiled
+    call where the kernels are built; else ``False``, and :func:`quantum` counts them)."""
+    if KERNELS is None or y.ndim != 1 or not hasattr(KERNELS, "many_distinct"):
+        return False
+    return KERNELS.many_distinct(y) is True
 
 
 @dataclass(frozen=True)
@@ -1319,7 +1335,9 @@ def monotone_fit(values: npt.ArrayLike, *, increasing: bool = True) -> FloatArra
         x = (y if increasing else y[::-1]).copy()  # C-ordered float64, as scipy's
         blocks = np.empty(y.size + 1, dtype=np.intp)
         blocks.fill(-1)
-        fitted = pava(x, np.ones(y.size), blocks)[0]
+        weights = np.empty(y.size)
+        weights.fill(1.0)
+        fitted = pava(x, weights, blocks)[0]
         return fitted if increasing else fitted[::-1]
     z = y if increasing else -y
     means: list[float] = []
@@ -1576,7 +1594,7 @@ def dominant_period(
     line = fit_line(x, y)
     # Ranks, not values: one huge swing must not drown the autocorrelation of the rest.
     resid = y - (line.intercept + line.slope * x)
-    acf = _rank_autocorrelation(np.argsort(resid, kind="stable"), max_lag + 1)
+    acf = _rank_autocorrelation(resid.argsort(kind="stable"), max_lag + 1)  # np.argsort's
     if acf.size < 4:
         return (0, 0.0)
     a = acf.tolist()  # Python floats: the same comparisons without numpy scalars

@@ -148,3 +148,22 @@ def test_tiled_path_kernel_declines_what_it_cannot_compute() -> None:
     assert not call([(0, 4, 1.0, 1.0)], xs=x.astype(np.float32))
     with pytest.raises(ValueError, match="float64 array of 4"):
         kernels.tiled_path(x, [(0, 4, 1.0, 1.0)], np.empty(3))
+
+
+def test_lines_are_the_same_with_and_without_the_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    kernels = compiled_kernels()
+    same_sums = stats._same_sums(kernels)  # (False at import under TBPLATEAU_PURE_PYTHON)
+    for bins, pieces in _tilings():
+        m = len(bins)
+        breaks = [b0 for b0, _, _, _ in pieces[1:]]
+        for y in _blocks():
+            if y.size != m:
+                continue
+            monkeypatch.setattr(stats, "KERNELS", kernels)
+            monkeypatch.setattr(stats, "_SAME_SUMS", same_sums)
+            fast = base._lines(bins, y, breaks)
+            monkeypatch.setattr(stats, "KERNELS", None)
+            slow = base._lines(bins, y, breaks)
+            assert repr([tuple(map(float.hex, map(float, f))) for f in fast]) == repr(
+                [tuple(map(float.hex, map(float, s))) for s in slow]
+            )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tbplateau.explain.context import _ALL_FINITE, finite
+from tbplateau.explain.context import _ALL_FINITE, LearningRate, finite
 from tbplateau.series import Series
 
 
@@ -44,3 +44,17 @@ def test_fewer_than_three_values_counts_as_np_unique() -> None:
     assert _fewer_than_three_values(np.array([np.nan, np.nan, 1.0, 1.0]))
     assert not _fewer_than_three_values(np.array([np.nan, 0.0, 1.0]))
     assert not _fewer_than_three_values(np.linspace(0.0, 1.0, 1000))
+
+
+def test_learning_rate_facts_are_memoised_and_the_same_as_computed() -> None:
+    warm = [0.1, 0.5, 1.0, np.nan, 0.5, 0.1]
+    for values in (warm, [0.2] * 6, [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]):
+        lr = LearningRate("r", "lr", Series("r", "lr", steps=range(0, 60, 10), values=values))
+        _, v = finite(lr.series)
+        assert lr._peak == int(np.argmax(v))
+        assert lr.peak_step == int(finite(lr.series)[0][int(np.argmax(v))])
+        constant = bool(np.ptp(v) <= 1e-12 * max(1e-30, abs(v[0])))
+        assert lr.constant == constant
+        assert lr.__dict__["constant"] == constant  # (memoised)
+        assert lr == LearningRate("r", "lr", lr.series)  # memos take no part in equality
+    assert LearningRate("r", "lr", Series("r", "lr", steps=range(6), values=warm)).warming_up(1)

@@ -179,3 +179,20 @@ def test_forecasts_are_the_same_without_the_kernels(monkeypatch: pytest.MonkeyPa
     slow = [fc.forecast(t, v, g) for v, g in curves]
     assert repr(fast) == repr(slow)
     assert sum(f is not None for f in fast) >= 3
+
+
+def test_thin_svd_is_numpys_to_the_bit() -> None:
+    rng = np.random.default_rng(4)
+    for rows, cols in ((3, 3), (12, 3), (100, 3), (7, 2)):
+        for a in (rng.normal(size=(rows, cols)), np.ones((rows, cols)), np.zeros((rows, cols))):
+            mine = fc._svd(a)
+            numpys = np.linalg.svd(a, full_matrices=False)
+            assert all(x.tobytes() == y.tobytes() for x, y in zip(mine, numpys, strict=True))
+
+
+def test_thin_svd_raises_as_numpy_does() -> None:
+    bad = np.full((5, 3), np.nan)
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.svd(bad, full_matrices=False)
+    with pytest.raises(np.linalg.LinAlgError):
+        fc._svd(bad)

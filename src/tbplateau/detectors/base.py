@@ -242,7 +242,7 @@ class Prepared(_Blocks):
         doubles, read and subtracted without numpy's scalars."""
         cached: list[float] | None = self.__dict__.get("_csum")
         if cached is None:
-            cached = np.concatenate(([0.0], np.cumsum(self.local))).tolist()
+            cached = np.concatenate(([0.0], self.local.cumsum())).tolist()
             object.__setattr__(self, "_csum", cached)
         return cached
 
@@ -726,20 +726,25 @@ def _lines(bins: Bins, y: FloatArray, breaks: Sequence[int]) -> list[_Line]:
         xs = bins.x[b0:b1]
         ys = y[b0:b1]
         slope = 0.0
-        ym = fast_mean(ys)
         # x moves inside the piece (np.ptp > 0): some block's x differs from the first's
         # (equality is transitive, so some neighbour's does; blocks' x are finite); the
         # second block's first, without the generator (it almost always does)
         if b1 - b0 >= 2 and (
             bx[b0 + 1] != bx[b0] or any(bx[k] != bx[b0] for k in range(b0 + 2, b1))
         ):
-            xm = fast_mean(xs)
-            centred = xs - xm
-            slope = (float(centred.dot(ys - ym)) + 0.0) / float(centred.dot(centred))
+            # both means and both deviations in one compiled call where the kernels are
+            # built (the same values as fast_mean and the subtractions)
+            found = stats._centred(xs, ys)
+            if found is None:
+                ym, xm = fast_mean(ys), fast_mean(xs)
+                centred, dy = xs - xm, ys - ym
+            else:
+                xm, ym, centred, dy = found
+            slope = (float(centred.dot(dy)) + 0.0) / float(centred.dot(centred))
             l0 = ym + slope * (bx[b0] - xm)
             l1 = ym + slope * (bx[b1 - 1] - xm)
         else:
-            l0 = l1 = ym
+            l0 = l1 = fast_mean(ys)
         out.append((b0, b1, l0, l1, slope))
     return out
 

@@ -454,7 +454,7 @@ def _at_jump(
         before = float(r[j - 1])
         if top - before >= SAG_SHARE * drop:
             break
-        if before - float(np.max(r[j : j + 2])) >= 0.5 * drop:
+        if before - float(r[j : j + 2].max()) >= 0.5 * drop:  # np.max, less the wrapper
             return j, before
     return b0, top
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from tbplateau import stats
 from tbplateau.detectors.base import (
     Detector,
     Prepared,
@@ -383,7 +384,20 @@ def _first_alternation(values: npt.NDArray[np.float64], bar: float) -> tuple[int
     """The first stretch of ``values`` that alternates: ``MIN_FLIPS`` steps or more, each
     ``bar`` or more, that change sign on :data:`FLIP_SHARE` of their pairs, missing no two
     pairs in a row. Returns its first and last point (relative), ``None`` when there is
-    none."""
+    none.
+
+    In one compiled call where the kernels are built (the same comparisons and the same
+    division, so the same answer; :func:`_first_alternation_scan` otherwise)."""
+    kernels = stats.KERNELS
+    if kernels is not None and hasattr(kernels, "first_alternation"):
+        found = kernels.first_alternation(values, bar, MIN_FLIPS, FLIP_SHARE)
+        if found is not None:
+            return None if found[0] < 0 else found
+    return _first_alternation_scan(values, bar)
+
+
+def _first_alternation_scan(values: npt.NDArray[np.float64], bar: float) -> tuple[int, int] | None:
+    """:func:`_first_alternation` in Python: :func:`_flips`, then the scan of its runs."""
     # Python bools: numpy's scalars cost more to read one by one
     f: list[bool] = _flips(values, bar).tolist()
     m = len(f)
@@ -821,12 +835,14 @@ class OscillationDetector(Detector):
         )
         need = max(8, int(np.ceil(self.min_fraction * m)))
         level = self._level_scale(p)
-        phase = _phase_of(p, 3.0)
-        out = []
+        out: list[Finding] = []
         # the blocks a stretch can start at (loud against the reference, and in the
         # metric's units), then Python floats: the same comparisons without numpy scalars
         quiet_at = (loud_amp < self.min_ratio * ref) | (amp < LEVEL_SHARE * level)
-        starts = np.flatnonzero(~quiet_at).tolist()
+        starts = (~quiet_at).nonzero()[0].tolist()  # np.flatnonzero of a 1-D array
+        if not starts:  # (most curves: no block loud enough to start one)
+            return out
+        phase = _phase_of(p, 3.0)
         loud, amps = loud_amp.tolist(), amp.tolist()
         k = b = 0
         while (k := bisect.bisect_left(starts, b, k)) < len(starts):

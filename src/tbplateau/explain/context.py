@@ -7,6 +7,7 @@ Everything here reads the curves (when they are available) and the tag table
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -96,10 +97,19 @@ class LearningRate:
             m &= steps <= end
         return values[m]
 
-    @property
+    # Memos of the series' own facts (functools.cached_property writes the instance's
+    # __dict__, which a frozen dataclass allows; the arrays are read-only): every series of
+    # the run asks again.
+
+    @functools.cached_property
     def constant(self) -> bool:
         _, values = finite(self.series)
         return bool(values.size) and fast_ptp(values) <= 1e-12 * max(1e-30, abs(values[0]))
+
+    @functools.cached_property
+    def _peak(self) -> int:
+        """``np.argmax`` of the finite values (at least one)."""
+        return int(np.argmax(finite(self.series)[1]))
 
     def zero_from(self, step: int) -> bool:
         """Whether every logged value from ``step`` on is 0."""
@@ -112,7 +122,7 @@ class LearningRate:
         steps, values = finite(self.series)
         if values.size < 3:
             return False
-        peak = int(np.argmax(values))
+        peak = self._peak
         i = max(0, int(np.searchsorted(steps, step, side="right")) - 1)
         top = float(values[peak])
         return i < peak and float(values[i]) < 0.95 * top and float(values[0]) < 0.5 * top
@@ -121,7 +131,7 @@ class LearningRate:
     def peak_step(self) -> int | None:
         """The step of the highest logged LR (the end of a warm-up)."""
         steps, values = finite(self.series)
-        return int(steps[int(np.argmax(values))]) if values.size else None
+        return int(steps[self._peak]) if values.size else None
 
     @property
     def warmup_whole_run(self) -> bool:
@@ -129,7 +139,7 @@ class LearningRate:
         _, values = finite(self.series)
         if values.size < 3:
             return False
-        return int(np.argmax(values)) >= values.size - 2 and values[0] < 0.5 * values.max()
+        return self._peak >= values.size - 2 and values[0] < 0.5 * values.max()
 
     def cut_near(self, step: int, before: int, after: int) -> tuple[int, float, float] | None:
         """The largest LR cut (at least 2x in one logged step) between the logged points

@@ -214,11 +214,26 @@ def barely_moved(ctx: SeriesContext) -> bool:
 
 def partner_improving(ctx: SeriesContext, step: int) -> tuple[float, float] | None:
     """``(partner at step, partner at its end)`` when the partner kept improving after
-    ``step`` (by more than a tenth of its whole range)."""
+    ``step`` (by more than a tenth of its whole range).
+
+    Memoised on ``ctx`` by ``step`` (a plateau's tries and its facts both ask)."""
     if ctx.partner is None:
         return None
-    at = value_at(ctx.partner, step)
-    _, values = finite(ctx.partner)
+    memo: dict[int, tuple[float, float] | None] | None = ctx.__dict__.get("_partner_improving")
+    if memo is None:
+        memo = {}
+        object.__setattr__(ctx, "_partner_improving", memo)  # a memo, not a field
+    if step not in memo:
+        memo[step] = _partner_improving(ctx, ctx.partner, step)
+    return memo[step]
+
+
+def _partner_improving(
+    ctx: SeriesContext, partner: Series, step: int
+) -> tuple[float, float] | None:
+    """:func:`partner_improving` of ``ctx``'s ``partner``, computed."""
+    at = value_at(partner, step)
+    _, values = finite(partner)
     if at is None or not values.size:
         return None
     end = fast_median(values[-max(1, values.size // 10) :])

@@ -23,6 +23,7 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -305,6 +306,34 @@ def _search(
     return best
 
 
+def _thin_svd_gufunc() -> Callable[..., tuple[FloatArray, FloatArray, FloatArray]] | None:
+    """The gufunc ``np.linalg.svd(a, full_matrices=False)`` ends in, or ``None`` (a numpy
+    that does not have it where this one does)."""
+    try:
+        from numpy.linalg import _umath_linalg
+    except ImportError:  # pragma: no cover - another numpy layout
+        return None
+    found = getattr(_umath_linalg, "svd_s", None)
+    return found if callable(found) else None
+
+
+_SVD_S = _thin_svd_gufunc()
+
+
+def _svd(a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``np.linalg.svd(a, full_matrices=False)`` of a 2-D float64 matrix: its gufunc under
+    its error state (a failure to converge raises ``LinAlgError``), without the checks and
+    conversions that a float64 matrix does not need (the same LAPACK call, the same bits)."""
+    if _SVD_S is None:  # pragma: no cover - another numpy layout
+        u, s, vt = np.linalg.svd(a, full_matrices=False)
+        return u, s, vt
+    with np.errstate(invalid="raise", over="ignore", divide="ignore", under="ignore"):
+        try:
+            return _SVD_S(a, signature="d->ddd")
+        except FloatingPointError as error:
+            raise np.linalg.LinAlgError("SVD did not converge") from error
+
+
 def _fit(
     arg: FloatArray, y: FloatArray, best: tuple[float, float, float, float]
 ) -> tuple[float, float, float, float] | None:
@@ -331,11 +360,13 @@ def _fit(
     jac[:, 2] = deriv[:-1]
     # the pseudo-inverse, dropping singular directions, as curve_fit does
     try:
-        _, sv, vt = np.linalg.svd(jac, full_matrices=False)
+        _, sv, vt = _svd(jac)
     except np.linalg.LinAlgError:
         return None
-    keep = sv > _EPS * max(jac.shape) * float(sv[0])
-    if not keep.all():
+    # the comparisons of ``sv > threshold``, value by value, in Python floats
+    threshold = _EPS * max(jac.shape) * float(sv[0])
+    if not all(v > threshold for v in sv.tolist()):
+        keep = sv > threshold
         vt, sv = vt[keep], sv[keep]
     cov = (vt.T / sv**2) @ vt * (sse / dof)
     if not np.isfinite(cov).all():
@@ -453,7 +484,7 @@ def forecast(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Goal) -> Forecas
         return None
     s = np.asarray(steps, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
-    ok = np.isfinite(v) & (np.abs(v) < 1e100)
+    ok = np.abs(v) < 1e100  # finite too: NaN and inf compare False
     every = bool(ok.all())
     w = _steps_window(s) if every else _window(s, ok)
     if w is None or not bool(np.isfinite(v[-1])):
