@@ -58,3 +58,15 @@ def test_learning_rate_facts_are_memoised_and_the_same_as_computed() -> None:
         assert lr.__dict__["constant"] == constant  # (memoised)
         assert lr == LearningRate("r", "lr", lr.series)  # memos take no part in equality
     assert LearningRate("r", "lr", Series("r", "lr", steps=range(6), values=warm)).warming_up(1)
+
+
+def test_an_lr_that_turns_zero_a_step_after_the_onset_is_zero_since_then() -> None:
+    # keras_lr_zero_and_healthy: the validation accuracy is flat from epoch 14 (the weights
+    # after epoch 14's update), the LR is logged as 0 from epoch 15
+    values = np.r_[np.full(15, 1e-3), np.zeros(15)]
+    lr = LearningRate("r", "lr", Series("r", "lr", steps=np.arange(30), values=values))
+    assert lr.zero_since(14) == 15
+    assert lr.zero_since(15) == 15
+    assert lr.zero_since(10) is None  # five epochs before: not the cause
+    rising = LearningRate("r", "lr", Series("r", "lr", steps=np.arange(3), values=[0.0, 0.0, 1.0]))
+    assert rising.zero_since(0) is None

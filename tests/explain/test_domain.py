@@ -295,6 +295,38 @@ def test_an_lr_of_zero_is_named() -> None:
     assert s.advice.tries[0].startswith("restore a non-zero LR")
 
 
+def test_a_flat_line_a_step_before_the_lr_turns_zero_blames_the_zero_lr() -> None:
+    # the validation side is evaluated after each epoch: flat from epoch 14, the LR logged
+    # as 0 from epoch 15 (it said "The LR was not zero (0.001)")
+    view = view_of(FIXTURES / "keras_lr_zero_and_healthy")
+    s = row(view, "lr_zero/validation", "epoch_accuracy")
+    assert s.advice is not None
+    assert "is 0 from epoch 15" in s.advice.text, s.advice.text
+    assert "was not zero" not in s.advice.text
+    assert s.advice.tries[0].startswith("restore a non-zero LR")
+
+
+@pytest.mark.parametrize("blows_up", [False, True])
+def test_an_lr_raise_at_the_onset_of_a_divergence_is_named(blows_up: bool) -> None:
+    # keras_lr_too_high: the LR goes from 0.05 to 1.2 at epoch 8, the loss diverges at 8
+    t = np.arange(30)
+    loss = noisy(0.5 * np.exp(-t / 4.0) + 0.05, 3)
+    loss[8:] = 0.07 * np.exp(np.arange(22) * (3.0 if blows_up else 0.2))
+    lr = np.where(t < 8, 0.05, 1.2)
+    view = view_of(logdir(("r", {"loss": loss, "lr": lr})))
+    s = row(view, "r", "loss")
+    assert s.advice is not None
+    assert "raised from 0.05 to 1.2 at step 8" in s.advice.text, s.advice.text
+    assert s.advice.tries[0] == "keep the LR at 0.05 (or raise it less)", s.advice.tries
+
+
+def test_the_evaluations_after_a_validation_best_are_counted_as_evaluations() -> None:
+    view = view_of(FIXTURES / "hf_trainer")
+    text = all_text(view)
+    assert "evaluations after it" in text
+    assert "27 steps after it" not in text
+
+
 # -- train vs validation -------------------------------------------------------------------
 
 
@@ -512,7 +544,11 @@ def test_a_plateau_range_never_contradicts_its_best(every_view: list[ReportView]
                 value = float(b.group(1).rstrip(",").replace(",", ""))
                 inside = lo <= value <= hi
                 assert (
-                    inside or "noisy point" in best or "before it" in best or "after it" in best
+                    inside
+                    or "noisy point" in best
+                    or "before it" in best
+                    or "after it" in best
+                    or "creep has brought it" in best
                 ), (
                     view.logdir,
                     run.run,

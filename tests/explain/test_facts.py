@@ -1,4 +1,5 @@
-"""``explain.facts``: what the partner did after a step is computed once per context."""
+"""``explain.facts``: what the partner did after a step (computed once per context), and the
+replayed early stop."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from dataclasses import replace
 import numpy as np
 
 from tbplateau.explain import facts
-from tbplateau.explain.facts import SeriesContext, partner_improving
+from tbplateau.explain.facts import SeriesContext, early_stopping, partner_improving
+from tbplateau.explain.forecast import Forecast
 from tbplateau.goals import tag_meaning
 from tbplateau.report import SeriesReport
 from tbplateau.series import Series
@@ -37,3 +39,33 @@ def test_partner_improving_is_memoised_by_step_and_the_same_as_computed() -> Non
     flat = Series("r", "train/loss", steps=steps, values=np.full(100, 0.5))
     assert partner_improving(_context(flat), 200) is None
     assert partner_improving(_context(None), 200) is None
+
+
+def _early_stopping_text(values: np.ndarray) -> str:
+    s = Series("r", "accuracy", steps=np.arange(values.size), values=values)
+    return early_stopping(s, "max", "epoch")
+
+
+def test_an_early_stop_that_would_have_lost_the_later_best_names_it() -> None:
+    # Alwaysproblem: a noisy accuracy that stalls at 0.55 for 15 epochs, then climbs to 0.98
+    rng = np.random.default_rng(0)
+    acc = np.r_[np.linspace(0.3, 0.55, 15), np.full(25, 0.55), np.linspace(0.55, 0.98, 60)]
+    text = _early_stopping_text(acc + rng.normal(0.0, 0.003, acc.size))
+    assert "stopped at epoch 31 with patience=10 (missing its later best, 0.97" in text, text
+    assert "saving" not in text, text
+
+
+def test_an_early_stop_on_a_finished_curve_counts_what_it_saves() -> None:
+    acc = np.r_[np.linspace(0.3, 0.9, 20), np.full(60, 0.9)]
+    text = _early_stopping_text(acc)
+    assert "saving" in text, text
+    assert "missing" not in text, text
+
+
+def test_the_outlook_says_its_now_is_the_fitted_curves() -> None:
+    # reduce_lr_on_plateau/train loss: the fitted curve is at 0.2365 where the last logged
+    # value is 0.2243; "0.2365 now" read as a number that is not in the data
+    fc = Forecast("power law", "min", 50, 100, 0.2365, 0.2, 0.18, 0.22, 0.004)
+    text = facts.outlook(fc, "epoch")
+    assert text is not None
+    assert "against 0.2365 on that curve now" in text, text

@@ -117,6 +117,19 @@ class LearningRate:
         at = self.at(step)
         return at == 0.0 and (w.size == 0 or float(np.abs(w).max()) == 0.0)
 
+    def zero_since(self, step: int, *, within: int = 2) -> int | None:
+        """The step from which every logged value is 0, when that is ``step`` or one of the
+        ``within`` logged steps after it (an evaluation logged at the end of an epoch holds
+        the weights of the last epoch with a non-zero LR), else ``None``."""
+        if self.zero_from(step):
+            return step
+        steps, values = finite(self.series)
+        i = int(np.searchsorted(steps, step, side="right"))
+        for j in range(i, min(i + within, steps.size)):
+            if float(np.abs(values[j:]).max()) == 0.0:
+                return int(steps[j])
+        return None
+
     def warming_up(self, step: int) -> bool:
         """Whether the LR at ``step`` is still rising towards a later peak (a warm-up)."""
         steps, values = finite(self.series)
@@ -159,6 +172,24 @@ class LearningRate:
                 best = (int(steps[j]), a, b)
             elif b == 0 and a > 0:
                 return (int(steps[j]), a, b)
+        return best
+
+    def raise_near(self, step: int, before: int, after: int) -> tuple[int, float, float] | None:
+        """The largest LR raise (at least 2x in one logged step, from a non-zero LR) between
+        the logged points ``before`` points before ``step`` and ``after`` points after it:
+        ``(step of the raise, LR before, LR after)``."""
+        steps, values = finite(self.series)
+        if values.size < 2:
+            return None
+        i = int(np.searchsorted(steps, step, side="left"))
+        lo, hi = max(1, i - before), min(values.size - 1, i + after)
+        best: tuple[int, float, float] | None = None
+        ratio = 2.0
+        for j in range(lo, hi + 1):
+            a, b = float(values[j - 1]), float(values[j])
+            if a > 0 and b / a >= ratio:
+                ratio = b / a
+                best = (int(steps[j]), a, b)
         return best
 
     def decaying(self, start: int, end: int | None) -> tuple[float, float] | None:

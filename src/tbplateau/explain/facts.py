@@ -290,6 +290,8 @@ class LrStory:
     """What the logged LR did around a finding: at most one of these is the story."""
 
     zero: bool = False
+    zero_step: int | None = None
+    """Where the LR became 0 for good (the finding's onset or a step or two after it)."""
     warmup: bool = False
     decaying: tuple[float, float] | None = None
     cut_before: tuple[float, float] | None = None
@@ -303,8 +305,9 @@ def lr_story(ctx: SeriesContext, f: Finding) -> LrStory:
     if lr is None:
         return LrStory()
     note = lr_over(lr, f.start_step, f.end_step)
-    if lr.zero_from(f.start_step):
-        return LrStory(zero=True, note=note)
+    zero_step = lr.zero_since(f.start_step)
+    if zero_step is not None:
+        return LrStory(zero=True, zero_step=zero_step, note=note)
     if lr.warming_up(f.start_step):
         end = f.end_step
         if end is None and ctx.curve is not None and len(ctx.curve):
@@ -335,10 +338,36 @@ def early_stopping(series: Series, goal: Goal, unit: str) -> str:
         if fired is None:
             parts.append(f"would not have stopped with patience={patience}")
             continue
-        saving = f"saving {plural(last - fired, unit)}" if fired < last else "the last one"
+        missed = _later_best(series, goal, fired)
+        if missed is not None:
+            step, value = missed
+            saving = f"missing its later best, {fmt(value)} at {unit} {step:,}"
+        else:
+            saving = f"saving {plural(last - fired, unit)}" if fired < last else "the last one"
         parts.append(f"would have stopped at {unit} {fired:,} with patience={patience} ({saving})")
     where = "" if consecutive(series) else " (patience counts logged points)"
     return f"Keras EarlyStopping {parts[0]}, and {parts[1]}{where}."
+
+
+LATER_BEST = 0.01
+"""A best value after an early stop that beats the best before it by this share of that best
+(or more) is named instead of the steps "saved": stopping there would have lost it."""
+
+
+def _later_best(series: Series, goal: Goal, fired: int) -> tuple[int, float] | None:
+    """The step and value of the best finite value after step ``fired`` when it beats the best
+    up to ``fired`` by :data:`LATER_BEST` of it, else ``None``."""
+    steps, values = finite(series)
+    before, after = values[steps <= fired], values[steps > fired]
+    if not (before.size and after.size) or goal not in ("min", "max"):
+        return None
+    pick = np.argmin if goal == "min" else np.argmax
+    b, i = float(before[pick(before)]), int(pick(after))
+    a = float(after[i])
+    gain = (b - a) if goal == "min" else (a - b)
+    if gain <= LATER_BEST * abs(b):
+        return None
+    return int(steps[steps > fired][i]), a
 
 
 def reduce_lr(series: Series, goal: Goal, unit: str, start: int) -> str:
@@ -388,7 +417,7 @@ def outlook(fc: Forecast | None, unit: str, *, overfit_by: str | None = None) ->
     band = f"{fmt(fc.low)}–{fmt(fc.high)}"
     head = (
         f"More {unit}s: a fitted {fc.model} puts it at {fmt(fc.value)} (95% {band}) "
-        f"at {unit} {fc.step:,}, against {fmt(fc.now)} now"
+        f"at {unit} {fc.step:,}, against {fmt(fc.now)} on that curve now"
     )
     if fc.advice == "keep training" and overfit_by is not None:
         tail = (
