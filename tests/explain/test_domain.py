@@ -253,6 +253,12 @@ def test_yolov5_warmup_run_is_too_early_to_judge_real() -> None:
     assert all(s.verdict_text.startswith("too early (LR warm-up)") for s in warm)
     run = next(r for r in view.runs if r.run == "runs/train/exp")
     assert any(note.startswith("warm-up: x/lr0 rose") for note in run.notes)
+    # "still about 0 (of a possible 1)" holds for the scores, not for a loss folded under them
+    score = next(a for a in run.advice if a.tag == "metrics/mAP_0.5")
+    assert "still about 0" in score.text
+    assert "val/obj_loss" not in score.also
+    # the finding's confidence is in the facts; "too early to judge ... 100%" read as sure
+    assert all(a.shown_confidence is None for a in run.advice if a.label == "warm-up")
 
 
 def test_findings_inside_a_warmup_are_too_early_synthetic() -> None:

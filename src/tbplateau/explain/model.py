@@ -62,6 +62,12 @@ class Advice:
         }
 
     @property
+    def shown_confidence(self) -> float | None:
+        """The confidence a view prints beside the title: none for a warm-up's "too early to
+        judge" (its facts give the finding's own, which says little this early)."""
+        return None if self.label == "warm-up" else self.confidence
+
+    @property
     def also_text(self) -> str | None:
         """``The same plateau (same steps) in 2 more series: a, b.`` (or ``None``)."""
         if not self.also:

@@ -517,7 +517,9 @@ def _merge(advice: list[Advice]) -> list[Advice]:
     groups: dict[tuple[object, ...], list[Advice]] = {}
     order: list[tuple[object, ...]] = []
     for a in advice:
-        key: tuple[object, ...] = (a.label, a.start_step, a.title)
+        # the kind too: a warm-up's advice on a plateau of a score still at 0 does not hold for
+        # a loss whose rise was taken for overfitting (the same label and title)
+        key: tuple[object, ...] = (a.label, a.kind, a.start_step, a.title)
         if a.kind is None:  # a state: merged only when it says the same thing
             key += tuple(f.replace(name(a.tag), "TAG") for f in a.facts)
         if key not in groups:

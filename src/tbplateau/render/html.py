@@ -93,7 +93,9 @@ def _advice(a: Advice, skip_tries: bool) -> str:
     kind = a.kind.value if a.kind is not None else a.label
     start = "" if a.start_step is None else str(a.start_step)
     conf = (
-        "" if a.confidence is None else f' <span class="dim">confidence {a.confidence:.0%}</span>'
+        ""
+        if a.shown_confidence is None
+        else f' <span class="dim">confidence {a.shown_confidence:.0%}</span>'
     )
     lines = a.lines()
     if skip_tries and a.tries:

@@ -68,7 +68,7 @@ def _lines(lines: list[str], indent: str = "  ") -> list[str]:
 
 
 def _advice(a: Advice, skip_tries: bool) -> list[str]:
-    conf = "" if a.confidence is None else f" (confidence {a.confidence:.0%})"
+    conf = "" if a.shown_confidence is None else f" (confidence {a.shown_confidence:.0%})"
     head = f"- **{md(a.tag, 200)}: {md(a.title)}**{conf}"
     body = []
     lines = a.lines()

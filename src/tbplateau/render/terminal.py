@@ -364,8 +364,8 @@ class _RunLayout:
             (name(a.tag, self.width - 8), "bold"),
             ("  " + a.title, style),
         ]
-        if a.confidence is not None:
-            head.append((f"  confidence {a.confidence:.0%}", "dim"))
+        if a.shown_confidence is not None:
+            head.append((f"  confidence {a.shown_confidence:.0%}", "dim"))
         yield from ([("  ", ""), *line] for line in wrap(head, self.width - 2, indent="  "))
         for text in _advice_lines(a, skip_tries):
             style_ = "dim" if text.startswith("Also") else ""
