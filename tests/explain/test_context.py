@@ -70,3 +70,22 @@ def test_an_lr_that_turns_zero_a_step_after_the_onset_is_zero_since_then() -> No
     assert lr.zero_since(10) is None  # five epochs before: not the cause
     rising = LearningRate("r", "lr", Series("r", "lr", steps=np.arange(3), values=[0.0, 0.0, 1.0]))
     assert rising.zero_since(0) is None
+
+
+def _lr(values: list[float] | np.ndarray) -> LearningRate:
+    v = np.asarray(values, dtype=np.float64)
+    return LearningRate("r", "lr", Series("r", "lr", steps=np.arange(v.size), values=v))
+
+
+def test_an_lr_that_goes_up_and_down_again_and_again_is_a_cycle() -> None:
+    sgdr = np.tile(np.geomspace(1.0, 0.01, 10), 4)  # four cosine-like cycles, three restarts
+    assert _lr(sgdr).cycle == (0.01, 1.0, 3)
+    triangle = np.r_[np.linspace(0.05, 15, 50), np.linspace(15, 0.05, 50)]
+    assert _lr(np.tile(triangle, 3)).cycle == (0.05, 15.0, 3)
+
+
+def test_a_decay_a_step_schedule_or_one_spike_is_no_cycle() -> None:
+    assert _lr(np.geomspace(1.0, 1e-3, 20)).cycle is None
+    assert _lr([0.01] * 5 + [0.001] * 5 + [0.0001] * 5).cycle is None
+    assert _lr([0.05] * 10 + [5.0] + [0.05] * 10).cycle is None
+    assert _lr([0.0] * 10).cycle is None

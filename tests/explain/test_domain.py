@@ -326,6 +326,14 @@ def test_an_lr_raise_at_the_onset_of_a_divergence_is_named(blows_up: bool) -> No
     assert s.advice.tries[0] == "keep the LR at 0.05 (or raise it less)", s.advice.tries
 
 
+def test_a_cyclic_lr_is_named_as_such_not_as_a_cut() -> None:
+    # tf_summary_custom_loop: a triangle between 0.05 and 15 every 200 steps; it said "The
+    # schedule had already cut the LR before it (15 → 3.04)"
+    text = all_text(view_of(FIXTURES / "tf_summary_custom_loop"))
+    assert "cycles between 0.05 and 15" in text
+    assert "had already cut the LR" not in text
+
+
 def test_the_evaluations_after_a_validation_best_are_counted_as_evaluations() -> None:
     view = view_of(FIXTURES / "hf_trainer")
     text = all_text(view)

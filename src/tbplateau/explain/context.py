@@ -67,6 +67,35 @@ def _tail(values: FloatArray, share: float = 0.1, least: int = 3) -> FloatArray:
     return values[-k:]
 
 
+def _turns(y: FloatArray, swing: float) -> list[int]:
+    """The indices of ``y``'s turning points, each at least ``swing`` from the one before
+    (a zigzag filter: the first point, then every extreme the values turn back from by
+    ``swing`` or more, then the last extreme)."""
+    turns = [0]
+    direction, lo, hi = 0, 0, 0
+    for i in range(1, y.size):
+        v = float(y[i])
+        if direction == 0:
+            lo = i if v < y[lo] else lo
+            hi = i if v > y[hi] else hi
+            if v - float(y[0]) >= swing or float(y[0]) - v >= swing:
+                direction, hi, lo = (1, i, i) if v > y[0] else (-1, i, i)
+        elif direction > 0:
+            if v > y[hi]:
+                hi = i
+            elif float(y[hi]) - v >= swing:
+                turns.append(hi)
+                direction, lo = -1, i
+        elif v < y[lo]:
+            lo = i
+        elif v - float(y[lo]) >= swing:
+            turns.append(lo)
+            direction, hi = 1, i
+    if direction:
+        turns.append(hi if direction > 0 else lo)
+    return turns
+
+
 # -- the learning rate -----------------------------------------------------------------
 
 
@@ -173,6 +202,21 @@ class LearningRate:
             elif b == 0 and a > 0:
                 return (int(steps[j]), a, b)
         return best
+
+    @functools.cached_property
+    def cycle(self) -> tuple[float, float, int] | None:
+        """``(lowest, highest, rises)`` of an LR that goes up and down again and again (a
+        cyclic or triangular schedule, warm restarts): two rises and two falls of 2x or more
+        each; else ``None``."""
+        _, values = finite(self.series)
+        if values.size < 6 or float(values.min()) <= 0.0:
+            return None
+        turns = _turns(np.log(values), math.log(2.0))
+        rises = [i for k, i in enumerate(turns[1:], 1) if values[i] > values[turns[k - 1]]]
+        falls = len(turns) - 1 - len(rises)
+        if len(rises) < 2 or falls < 2:
+            return None
+        return float(values.min()), float(values.max()), len(rises)
 
     def raise_near(self, step: int, before: int, after: int) -> tuple[int, float, float] | None:
         """The largest LR raise (at least 2x in one logged step, from a non-zero LR) between

@@ -275,6 +275,12 @@ def lr_over(lr: LearningRate, start: int, end: int | None) -> str | None:
     at = lr.at(start)
     if at is None:
         return None
+    if lr.cycle is not None:
+        lo, hi, rises = lr.cycle
+        return (
+            f"The logged {name(lr.tag)} cycles between {fmt(lo)} and {fmt(hi)} (a cyclic "
+            f"schedule: it rose {rises} times): the curve's swings and stalls follow it."
+        )
     if w.size == 0:
         return f"The logged {name(lr.tag)} was {fmt(at)} at {fmt_step(start)}."
     lo, hi = float(w.min()), float(w.max())
@@ -315,6 +321,8 @@ def lr_story(ctx: SeriesContext, f: Finding) -> LrStory:
         peak = lr.peak_step
         if peak is not None and end is not None and peak >= end:  # all of it in the warm-up
             return LrStory(warmup=True, note=note)
+    if lr.cycle is not None:  # no cut "before it" or decay "over it": the next rise undoes it
+        return LrStory(note=note)
     end_cut = None
     if f.end_step is not None:
         end_cut = lr.cut_near(f.end_step, before=2, after=1)
