@@ -326,6 +326,15 @@ def test_an_lr_raise_at_the_onset_of_a_divergence_is_named(blows_up: bool) -> No
     assert s.advice.tries[0] == "keep the LR at 0.05 (or raise it less)", s.advice.tries
 
 
+def test_a_divergence_says_when_it_was_worst_and_where_it_ended() -> None:
+    # keras_dead_relu: it said "from 0.9099 it went to 0.5671 by the end", but 0.5671 is the
+    # low at epoch 11 and the last value is 0.6801
+    view = view_of(FIXTURES / "keras_dead_relu")
+    s = row(view, "train", "epoch_accuracy")
+    assert s.advice is not None
+    assert "it went to 0.5671 at epoch 11, and was 0.6801 at the end" in s.advice.text
+
+
 def test_a_cyclic_lr_is_named_as_such_not_as_a_cut() -> None:
     # tf_summary_custom_loop: a triangle between 0.05 and 15 every 200 steps; it said "The
     # schedule had already cut the LR before it (15 → 3.04)"

@@ -365,24 +365,13 @@ def _flat_line(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, ..
 def _divergence(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, ...]]:
     facts: list[str] = []
     series = ctx.curve
-    start, till = ctx.at(f.start_step), ctx.till(f)
     tries = list(TRY["divergence"])
     if series is not None:
         # from the last point before the onset: the onset is the first worse point
         at = value_at(series, f.start_step - 1) or value_at(series, f.start_step)
         w = window(series, f.start_step, f.end_step)
         if at is not None and w.size:
-            worst = float(w.max() if ctx.goal != "max" else w.min())
-            ratio = ""
-            if at[1] != 0 and worst / at[1] > 1.5 and ctx.goal != "max":
-                r = worst / at[1]
-                ratio = (
-                    f" (×{r:.1e})" if r >= 1e4 else f" (×{r:,.0f})" if r >= 10 else f" (×{r:.1f})"
-                )
-            facts.append(
-                f"{name(ctx.tag)} turned worse at {start}: from {fmt(at[1])} it went to "
-                f"{fmt(worst)}{ratio} by {till}."
-            )
+            facts.append(_worsening(ctx, f, at[1], w))
         s = ctx.summary
         if s.best_step is not None:
             facts.append(
@@ -410,6 +399,30 @@ def _divergence(ctx: SeriesContext, f: Finding) -> tuple[list[str], tuple[str, .
     elif story.note:
         facts.append(story.note)
     return facts, tuple(tries)
+
+
+def _worsening(ctx: SeriesContext, f: Finding, before: float, w: npt.NDArray[np.float64]) -> str:
+    """``loss turned worse at S: from A it went to B (×r) at T[, and was C at the end]``."""
+    i = int(np.argmax(w) if ctx.goal != "max" else np.argmin(w))
+    worst = float(w[i])
+    ratio = ""
+    if before != 0 and worst / before > 1.5 and ctx.goal != "max":
+        r = worst / before
+        ratio = f" (×{r:.1e})" if r >= 1e4 else f" (×{r:,.0f})" if r >= 10 else f" (×{r:.1f})"
+    when = ctx.till(f)
+    if ctx.curve is not None:  # the steps of ``w``: window()'s points
+        c = ctx.curve
+        m = (c.steps >= f.start_step) & np.isfinite(c.values)
+        if f.end_step is not None:
+            m &= c.steps <= f.end_step
+        steps = c.steps[m]
+        when = ctx.at(int(steps[i])) if steps.size == w.size else when
+    text = f"{name(ctx.tag)} turned worse at {ctx.at(f.start_step)}: from {fmt(before)} it went to "
+    text += f"{fmt(worst)}{ratio} at {when}"
+    last = float(w[-1])
+    if i < w.size - 1 and np.isfinite(last) and last != worst:
+        text += f", and was {fmt(last)} at {ctx.till(f)}"
+    return text + "."
 
 
 def _raise_fact(ctx: SeriesContext, raised: tuple[int, float, float]) -> str:
