@@ -69,3 +69,12 @@ def test_the_outlook_says_its_now_is_the_fitted_curves() -> None:
     text = facts.outlook(fc, "epoch")
     assert text is not None
     assert "against 0.2365 on that curve now" in text, text
+
+
+def test_an_outlook_whose_band_is_wider_than_its_values_says_it_cannot_tell() -> None:
+    # a reward forecast at 30.6 with a 95% band of -32.04 to 93.22 says nothing
+    fc = Forecast("power law", "max", 500, 1000, 28.0, 30.6, -32.04, 93.22, 1.5)
+    text = facts.outlook(fc, "step")
+    assert text is not None
+    assert "too uncertain to forecast" in text, text
+    assert "keep training" not in text, text

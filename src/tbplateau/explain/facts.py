@@ -423,6 +423,12 @@ def outlook(fc: Forecast | None, unit: str, *, overfit_by: str | None = None) ->
     if fc is None:
         return None
     band = f"{fmt(fc.low)}–{fmt(fc.high)}"
+    if fc.high - fc.low > max(abs(fc.now), abs(fc.value)):
+        # a band wider than the values it is about says nothing ("95% -32.04–93.22")
+        return (
+            f"More {unit}s: the fitted curves are too uncertain to forecast (their 95% band "
+            f"at {unit} {fc.step:,} is {band})."
+        )
     head = (
         f"More {unit}s: a fitted {fc.model} puts it at {fmt(fc.value)} (95% {band}) "
         f"at {unit} {fc.step:,}, against {fmt(fc.now)} on that curve now"
