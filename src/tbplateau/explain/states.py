@@ -20,6 +20,7 @@ from tbplateau.explain.facts import (
     outlook,
     partner_improving,
     prior_fact,
+    value_at,
 )
 from tbplateau.explain.forecast import forecast
 from tbplateau.explain.kinds import finding_title
@@ -77,6 +78,27 @@ def solved(ctx: SeriesContext) -> Advice:
     return Advice(ctx.run, ctx.tag, None, "solved", "solved", tuple(facts), (), None, since)
 
 
+def _so_far(ctx: SeriesContext) -> str:
+    """ "It has learned nothing beyond chance.", or, for a loss still at its best at the end
+    that started 5 % or more above it, that it still falls (keras_lr_too_low: from 0.874 to
+    0.6925 in 30 epochs at an LR of 1e-5)."""
+    s, curve = ctx.summary, ctx.curve
+    first = None if curve is None else value_at(curve, int(curve.steps[0]))
+    last = s.last_value
+    if (
+        first is not None
+        and last is not None
+        and s.best_step is not None
+        and s.best_step == s.last_step
+        and first[1] > 1.05 * last
+    ):
+        return (
+            f"It has learned little beyond chance so far, though it still falls (from "
+            f"{fmt(first[1])} at the start)."
+        )
+    return "It has learned nothing beyond chance."
+
+
 def _chance_facts(ctx: SeriesContext) -> list[str]:
     s = ctx.summary
     tag = name(ctx.tag)
@@ -85,8 +107,7 @@ def _chance_facts(ctx: SeriesContext) -> list[str]:
         c = ctx.chance
         facts.append(
             f"{tag} is {fmt(s.last_value)}, within 1.5% of ln {c} = {math.log(c):.4g}: the loss "
-            f"of a model that gives each of {c} classes probability 1/{c}. It has learned "
-            "nothing beyond chance."
+            f"of a model that gives each of {c} classes probability 1/{c}. " + _so_far(ctx)
         )
     elif ctx.chance_accuracy is not None:
         facts.append(
