@@ -575,6 +575,7 @@ def test_a_plateau_range_never_contradicts_its_best(every_view: list[ReportView]
                     or "before it" in best
                     or "after it" in best
                     or "creep has brought it" in best
+                    or "before it worsened" in best
                 ), (
                     view.logdir,
                     run.run,

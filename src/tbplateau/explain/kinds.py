@@ -57,36 +57,44 @@ first fifth to its last is said to creep, with the figures: slow progress the no
 to point, not none (wanghoppe/tempo: a loss 5 % lower over 5,895 points in noise of 15 %)."""
 
 
-def _creep(w: npt.NDArray[np.float64], goal: str | None) -> tuple[float, float, str] | None:
-    """The medians of the first and last parts of a plateau's values ``w`` and the name of
-    those parts, when the later one is better by :data:`CREEP_SHARE` of the level, or by
-    three noise units and a quarter of that share (a short plateau that still rises at nearly
-    every step: 0.8855 to 0.8989 in 8 epochs, in noise of 0.0009, is no flat line); else
-    ``None``. Fifths on 20 points or more, thirds on 6 to 19."""
+def _drift(w: npt.NDArray[np.float64], goal: str | None) -> tuple[float, float, str, bool] | None:
+    """The medians of the first and last parts of a plateau's values ``w``, the name of those
+    parts and whether the later one is the better, when they differ by :data:`CREEP_SHARE` of
+    the level, or by three noise units and a quarter of that share (a short plateau that
+    still rises at nearly every step: 0.8855 to 0.8989 in 8 epochs, in noise of 0.0009, is no
+    flat line); else ``None``. Fifths on 20 points or more, thirds on 6 to 19."""
     if w.size < 6 or goal not in ("min", "max"):
         return None
     k, part = (w.size // 5, "fifth") if w.size >= 20 else (w.size // 3, "third")
     first, last = fast_median(w[:k]), fast_median(w[-k:])
     level = abs(fast_median(w))
-    gained = (first - last) if goal == "min" else (last - first)
-    if level == 0 or first == 0 or gained <= 0:
+    moved = abs(last - first)
+    if level == 0 or first == 0 or moved == 0:
         return None
-    if gained >= CREEP_SHARE * level:
-        return first, last, part
-    if gained >= max(3.0 * noise_scale(w, lags=(1,)), 0.25 * CREEP_SHARE * level):
-        return first, last, part
+    improved = (last < first) if goal == "min" else (last > first)
+    if moved >= CREEP_SHARE * level or moved >= max(
+        3.0 * noise_scale(w, lags=(1,)), 0.25 * CREEP_SHARE * level
+    ):
+        return first, last, part, improved
     return None
+
+
+def _creep(w: npt.NDArray[np.float64], goal: str | None) -> tuple[float, float, str] | None:
+    """:func:`_drift` when the plateau still improves (``None`` when it slips or holds)."""
+    found = _drift(w, goal)
+    return None if found is None or not found[3] else found[:3]
 
 
 def _progress_words(w: npt.NDArray[np.float64], goal: str | None) -> str:
     """How much a plateau's values ``w`` still moved: "with no progress beyond the noise", or
-    the creep of its median (:func:`_creep`)."""
-    creep = _creep(w, goal)
-    if creep is None:
+    how its median still creeps or worsens (:func:`_drift`)."""
+    found = _drift(w, goal)
+    if found is None:
         return "with no progress beyond the noise"
-    first, last, part = creep
+    first, last, part, improved = found
+    how = "still creeping" if improved else "worsening"
     return (
-        f"its median still creeping from {fmt(first)} to {fmt(last)} "
+        f"its median {how} from {fmt(first)} to {fmt(last)} "
         f"({(last - first) / abs(first):+.0%} from its first {part} to its last)"
     )
 
@@ -118,10 +126,14 @@ def _plateau_range(ctx: SeriesContext, f: Finding, series: Series) -> list[str]:
                 f.end_step is None or s.best_step <= f.end_step
             )
             outside = better(s.best_value, hi if ctx.goal == "max" else lo, ctx.goal)
-            if inside and outside and _creep(w, ctx.goal) is not None:
+            drift = _drift(w, ctx.goal)
+            if inside and outside and drift is not None:
+                where = "came before it worsened"
+                if drift[3]:
+                    where = "is where that creep has brought it"
                 facts.append(
-                    f"Its best, {fmt(s.best_value)} at {ctx.at(s.best_step)}, is where that "
-                    "creep has brought it, outside that range."
+                    f"Its best, {fmt(s.best_value)} at {ctx.at(s.best_step)}, {where}, outside "
+                    "that range."
                 )
                 return facts
             if inside and outside:
