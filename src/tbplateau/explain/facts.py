@@ -354,7 +354,8 @@ def early_stopping(series: Series, goal: Goal, unit: str) -> str:
             saving = f"saving {plural(last - fired, unit)}" if fired < last else "the last one"
         parts.append(f"would have stopped at {unit} {fired:,} with patience={patience} ({saving})")
     where = "" if consecutive(series) else " (patience counts logged points)"
-    return f"Keras EarlyStopping {parts[0]}, and {parts[1]}{where}."
+    lead = "EarlyStopping (as Keras and Lightning count patience)"
+    return f"{lead} {parts[0]}, and {parts[1]}{where}."
 
 
 LATER_BEST = 0.01
