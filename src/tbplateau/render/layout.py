@@ -71,13 +71,28 @@ def _rstrip(line: Line) -> Line:
     return line
 
 
+def _glued(spans: Iterable[Run]) -> list[Run]:
+    """``spans`` with the punctuation that opens a span (``", "`` between two styled names)
+    moved to the end of the span before it, so that no wrapped line starts with it."""
+    out: list[Run] = []
+    for text, style in spans:
+        head = len(text) - len(text.lstrip(",;:.)"))
+        if head and out:
+            prev, prev_style = out[-1]
+            out[-1] = (prev + text[:head], prev_style)
+            text = text[head:]
+        out.append((text, style))
+    return out
+
+
 def wrap(spans: Iterable[Run], width: int, *, indent: str = "") -> list[Line]:
     """Greedy word wrap of styled spans to ``width`` cells; a word longer than a whole
-    line is cut. Every line after the first starts with ``indent`` (counted in width)."""
+    line is cut, and punctuation that opens a span stays with the word before it. Every
+    line after the first starts with ``indent`` (counted in width)."""
     width = max(1, width)
     lines: list[Line] = [[]]
     used = 0
-    for text, style in spans:
+    for text, style in _glued(spans):
         for i, word in enumerate(text.split(" ")):
             if i:
                 word = " " + word
