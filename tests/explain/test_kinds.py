@@ -51,3 +51,12 @@ def test_a_short_plateau_that_still_rises_at_nearly_every_step_says_so() -> None
     assert words.endswith("(+1% from its first third to its last)"), words
     # and a steady fall of half its level in 10 points is no flat line either
     assert _progress_words(np.linspace(1.0, 0.5, 10), "min").startswith("its median still")
+
+
+def test_one_step_of_a_quantised_accuracy_is_no_drift() -> None:
+    # Alwaysproblem: a validation accuracy over 75 samples between 0.9867 and 0.98 (one
+    # sample) is no "worsening"
+    w = np.r_[np.full(9, 74 / 75), np.full(20, 74 / 75), np.full(12, 73 / 75)]
+    assert _progress_words(w, "max") == "with no progress beyond the noise"
+    w2 = np.r_[np.full(12, 74 / 75), np.full(8, 73 / 75), [72 / 75] * 8, np.full(13, 71 / 75)]
+    assert _progress_words(w2, "max").startswith("its median worsening")  # three samples

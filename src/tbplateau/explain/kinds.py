@@ -44,7 +44,7 @@ from tbplateau.explain.forecast import forecast
 from tbplateau.explain.text import fmt, plural
 from tbplateau.findings import Finding, FindingKind, finding_label
 from tbplateau.series import Series
-from tbplateau.stats import fast_diff, fast_median, fast_quantiles, noise_scale
+from tbplateau.stats import fast_diff, fast_median, fast_quantiles, noise_scale, quantum
 
 __all__ = ["BUILDERS", "context_line", "finding_title", "primary"]
 
@@ -69,7 +69,8 @@ def _drift(w: npt.NDArray[np.float64], goal: str | None) -> tuple[float, float, 
     first, last = fast_median(w[:k]), fast_median(w[-k:])
     level = abs(fast_median(w))
     moved = abs(last - first)
-    if level == 0 or first == 0 or moved == 0:
+    # one step of a quantised metric's grid (one sample of 75) is the finest change it shows
+    if level == 0 or first == 0 or moved <= 1.5 * quantum(w):
         return None
     improved = (last < first) if goal == "min" else (last > first)
     if moved >= CREEP_SHARE * level or moved >= max(
