@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
+import pytest
 
 from tbplateau.detectors.base import (
     SHORT_JUMP_POINTS,
     Prepared,
+    Segment,
     _breaks,
     _lines,
     _path,
     _path_of,
+    _segment,
     _segments,
     forget_prepared,
     jump_point,
@@ -282,3 +286,19 @@ def test_the_view_with_outliers_out_cuts_a_dip_out() -> None:
     assert robust.kappa < plain.kappa
     assert not any(58 <= g.b0 <= 64 for g in plain.segments)
     assert any(59 <= g.b0 <= 61 for g in robust.segments)
+
+
+def test_a_segment_built_without_init_is_the_dataclass_s() -> None:
+    """``_segment`` makes the very object ``Segment(...)`` does: every field (a field added
+    to Segment and not to ``_segment`` fails here), equal, hashable alike, frozen."""
+    values = (1, 5, 3, 17, -0.5, 0.25, 0.75, 3.0, 0.25, -0.0, 1.5)
+    made, built = _segment(*values), Segment(*values)
+    assert type(made) is Segment
+    assert made.__dict__ == built.__dict__
+    assert list(made.__dict__) == list(built.__dict__)
+    assert made == built
+    assert hash(made) == hash(built)
+    assert repr(made) == repr(built)
+    assert made.points == 14
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.b0 = 2  # type: ignore[misc]
