@@ -302,3 +302,22 @@ def test_a_segment_built_without_init_is_the_dataclass_s() -> None:
     assert made.points == 14
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.b0 = 2  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("holes", [False, True])
+def test_raw_range_is_the_finite_points_values_fresh(holes: bool) -> None:
+    """``raw_range(p0, p1)`` is ``values[pos[p0:p1]]`` for any slice bounds (the values
+    sliced when every point is finite, gathered otherwise): a fresh, writable array."""
+    rng = np.random.default_rng(5)
+    values = rng.normal(0, 1, 40)
+    if holes:
+        values[[3, 17, 18]] = [np.nan, np.inf, -np.inf]
+    p = _prepared(values.tolist())
+    assert (p.pos.size == values.size) is not holes
+    for p0 in range(-3, p.n + 3):
+        for p1 in range(-3, p.n + 3):
+            raw = p.raw_range(p0, p1)
+            assert raw.tobytes() == p.series.values[p.pos[p0:p1]].tobytes(), (p0, p1)
+            assert raw.dtype == np.float64
+            assert raw.flags.writeable
+            assert not np.shares_memory(raw, p.series.values)

@@ -251,8 +251,13 @@ class Prepared(_Blocks):
         return int(self.series.steps[self.pos[min(max(point, 0), self.n - 1)]])
 
     def raw_range(self, p0: int, p1: int) -> FloatArray:
-        """Raw (unoriented) finite values of finite points ``[p0, p1)``."""
-        return np.asarray(self.series.values[self.pos[p0:p1]], dtype=np.float64)
+        """Raw (unoriented) finite values of finite points ``[p0, p1)`` (a fresh array)."""
+        values = self.series.values
+        if self.pos.shape[0] == values.shape[0]:
+            # every point finite (the usual case): ``pos`` is 0, 1, ..., n - 1, and the
+            # points are the values at the same slice, copied without the gather
+            return np.asarray(values[p0:p1].copy(), dtype=np.float64)
+        return np.asarray(values[self.pos[p0:p1]], dtype=np.float64)
 
     def is_constant(self, p0: int, p1: int) -> bool:
         """Whether finite points ``[p0, p1)`` (slice bounds) are two or more equal raw
