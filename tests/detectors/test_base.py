@@ -10,6 +10,7 @@ import pytest
 
 from tbplateau.detectors.base import (
     SHORT_JUMP_POINTS,
+    Levels,
     Prepared,
     Segment,
     _breaks,
@@ -321,3 +322,23 @@ def test_raw_range_is_the_finite_points_values_fresh(holes: bool) -> None:
             assert raw.dtype == np.float64
             assert raw.flags.writeable
             assert not np.shares_memory(raw, p.series.values)
+
+
+@pytest.mark.parametrize("cls", [Levels, Prepared])
+def test_levels_and_prepared_hold_every_field_as_their_dataclass_would(
+    cls: type[Levels] | type[Prepared],
+) -> None:
+    """:func:`levels` and :func:`prepare` build their views without the dataclass
+    ``__init__``: every field set (one added to the class alone fails here), in order,
+    and the class's own ``__init__`` given those values makes an equal view."""
+    rng = np.random.default_rng(6)
+    values = np.exp(-np.arange(300) / 60) + rng.normal(0, 0.01, 300) + 0.5
+    s = Series("r", "loss", steps=np.arange(300), values=values)
+    view = levels(s, "min") if cls is Levels else prepare(s, "min", (150,))
+    assert type(view) is cls
+    names = [f.name for f in dataclasses.fields(cls)]
+    assert list(view.__dict__)[: len(names)] == names
+    rebuilt = cls(**{name: view.__dict__[name] for name in names})
+    assert all(getattr(rebuilt, name) is view.__dict__[name] for name in names)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        view.sigma = 1.0  # type: ignore[misc]

@@ -38,7 +38,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -207,8 +207,19 @@ class _Blocks:
         return int(self.y.shape[0])
 
 
-_BLOCK_FIELDS = fields(_Blocks)
+_BLOCK_NAMES = tuple(f.name for f in fields(_Blocks))
 """The fields :func:`prepare` copies from the :class:`Levels` it segments."""
+
+_Made = TypeVar("_Made", bound=_Blocks)
+
+
+def _made(cls: type[_Made], values: dict[str, object]) -> _Made:
+    """``cls(**values)`` of :class:`Levels` or :class:`Prepared`, ``values`` holding every
+    field in order, without the frozen dataclass's ``__init__`` (an ``object.__setattr__``
+    per field; neither has a ``__post_init__``): the same object, a fifth of the cost."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(values)
+    return obj
 
 
 @dataclass(frozen=True, eq=False)
@@ -396,12 +407,16 @@ def prepare(
     lines, kappa, path = _cut(lv, cuts, outliers_out=outliers_out)
     if not cuts and not outliers_out and "_kappa" not in lv.__dict__:
         object.__setattr__(lv, "_kappa", kappa)  # Levels.kappa, by its definition
-    prepared = Prepared(
-        **{f.name: getattr(lv, f.name) for f in _BLOCK_FIELDS},
-        segments=_segments(lv.bins, lv.robust, lines, lv.local, lv.n, kappa),
-        sigma_long=max(lv.sigma, lv.lag1 * kappa),
-        kappa=kappa,
-        events=cuts,
+    shared = lv.__dict__
+    prepared = _made(
+        Prepared,
+        {
+            **{name: shared[name] for name in _BLOCK_NAMES},
+            "segments": _segments(lv.bins, lv.robust, lines, lv.local, lv.n, kappa),
+            "sigma_long": max(lv.sigma, lv.lag1 * kappa),
+            "kappa": kappa,
+            "events": cuts,
+        },
     )
     if path is not None:  # fitted_path(prepared): the path of the same pieces
         path.setflags(write=False)
@@ -446,23 +461,26 @@ def _levels(series: Series, goal: Goal) -> Levels:
     kappa = long_run_factor(noise_autocorrelation(bins.y)) if m >= 8 else 1.0
     starts, stops = equal_runs(y, MIN_RUN)
     runs = tuple((int(a), int(b)) for a, b in zip(starts.tolist(), stops.tolist(), strict=True))
-    return Levels(
-        series=series,
-        goal=goal,
-        pos=pos,
-        x=x,
-        y=y,
-        log_scale=log_scale,
-        bins=bins,
-        sigma=max(sig, least),
-        exact_sigma=sig <= floor,
-        local=local,
-        smooth=smooth,
-        spread=block_spread(x, y, bins),
-        runs=runs,
-        robust=robust,
-        lag1=max(lag1, least),
-        first_kappa=kappa,
+    return _made(
+        Levels,
+        {
+            "series": series,
+            "goal": goal,
+            "pos": pos,
+            "x": x,
+            "y": y,
+            "log_scale": log_scale,
+            "bins": bins,
+            "sigma": max(sig, least),
+            "exact_sigma": sig <= floor,
+            "local": local,
+            "smooth": smooth,
+            "spread": block_spread(x, y, bins),
+            "runs": runs,
+            "robust": robust,
+            "lag1": max(lag1, least),
+            "first_kappa": kappa,
+        },
     )
 
 
