@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tbplateau.explain.kinds import CREEP_SHARE, _progress_words
+from tbplateau.stats import fast_median
 
 
 def test_a_flat_plateau_made_no_progress_beyond_the_noise() -> None:
@@ -34,3 +35,11 @@ def test_a_median_that_worsens_or_barely_moves_is_no_creep() -> None:
     assert _progress_words(barely, "min") == "with no progress beyond the noise"
     assert _progress_words(np.linspace(1.0, 0.5, 10), "min") == "with no progress beyond the noise"
     assert _progress_words(np.linspace(1.0, 0.5, 400), None) == "with no progress beyond the noise"
+
+
+@pytest.mark.parametrize("goal", ["min", "max"])
+def test_progress_words_given_the_median_say_the_same(goal: str) -> None:
+    rng = np.random.default_rng(2)
+    for trend in (np.linspace(2.28, 2.16, 800), np.linspace(2.16, 2.28, 800), np.full(800, 0.0)):
+        w = trend + rng.normal(0.0, 0.1, trend.size)
+        assert _progress_words(w, goal, fast_median(w)) == _progress_words(w, goal)

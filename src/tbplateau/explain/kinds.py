@@ -56,15 +56,18 @@ first fifth to its last is said to creep, with the figures: slow progress the no
 to point, not none (wanghoppe/tempo: a loss 5 % lower over 5,895 points in noise of 15 %)."""
 
 
-def _progress_words(w: npt.NDArray[np.float64], goal: str | None) -> str:
+def _progress_words(
+    w: npt.NDArray[np.float64], goal: str | None, median: float | None = None
+) -> str:
     """How much a plateau's values ``w`` still moved: "with no progress beyond the noise", or
-    the creep of its median from the first fifth to the last (:data:`CREEP_SHARE`)."""
+    the creep of its median from the first fifth to the last (:data:`CREEP_SHARE`).
+    ``median``: ``fast_median(w)``, where the caller has it."""
     plain = "with no progress beyond the noise"
     k = w.size // 5
     if w.size < 20 or goal not in ("min", "max"):
         return plain
     first, last = fast_median(w[:k]), fast_median(w[-k:])
-    level = abs(fast_median(w))
+    level = abs(fast_median(w) if median is None else median)
     gained = (first - last) if goal == "min" else (last - first)
     if level == 0 or gained < CREEP_SHARE * level:
         return plain
@@ -89,11 +92,12 @@ def _plateau_range(ctx: SeriesContext, f: Finding, series: Series) -> list[str]:
         )
     else:
         lo, hi = fast_quantiles(w, (0.1, 0.9))
+        median = fast_median(w)
         facts.append(
             f"{tag} stayed between {fmt(lo)} and {fmt(hi)} (80% of its points; median "
-            f"{fmt(fast_median(w))}) from {start} to {till}: "
+            f"{fmt(median)}) from {start} to {till}: "
             f"{plural(int(w.size), 'point')}, {share:.0%} of the run, "
-            f"{_progress_words(w, ctx.goal)}."
+            f"{_progress_words(w, ctx.goal, median)}."
         )
         s = ctx.summary
         if s.best_step is not None and s.best_value is not None:
