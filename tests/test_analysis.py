@@ -16,6 +16,7 @@ from tbplateau.analysis import (
     Report,
     RunReport,
     _same_values,
+    _series_report,
     analyze,
     analyze_runs,
 )
@@ -23,7 +24,8 @@ from tbplateau.curves import attach
 from tbplateau.detectors import PlateauDetector
 from tbplateau.detectors.base import onset_tolerance
 from tbplateau.evaluation.synthetic import generate_cases
-from tbplateau.findings import FindingKind
+from tbplateau.findings import FindingKind, Goal
+from tbplateau.goals import judge_plan
 from tbplateau.pairing import run_groups
 from tbplateau.reader.model import Logdir, Problem, ReadIssue, Run
 from tbplateau.series import Series
@@ -451,3 +453,24 @@ def test_a_collapse_whose_recovery_swings_is_a_divergence_and_an_oscillation(see
     assert [f.start_step for f in osc] == [t0], found
     assert osc[0].end_step is not None, found
     assert osc[0].end_step >= b + 7, found
+
+
+@pytest.mark.parametrize("goal", ["min", "max"])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [3.0, 1.0, 2.0, 1.0, 5.0],  # every value finite: ties go to the first
+        [3.0, math.nan, 1.0, -math.inf, math.inf, 5.0],  # non-finite values never best
+        [math.nan, math.nan],
+    ],
+)
+def test_a_series_best_is_its_first_best_finite_value(goal: Goal, values: list[float]) -> None:
+    s = Series("r", "loss", steps=np.arange(len(values)) * 10, values=np.array(values))
+    plan = judge_plan("loss", s.values, (), framework=None)
+    report = _series_report(s, goal, [], plan)
+    finite = [(v, 10 * i) for i, v in enumerate(values) if math.isfinite(v)]
+    if not finite:
+        assert (report.best_step, report.best_value) == (None, None)
+        return
+    best = min(finite) if goal == "min" else max(finite, key=lambda vs: (vs[0], -vs[1]))
+    assert (report.best_value, report.best_step) == best

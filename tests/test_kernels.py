@@ -89,6 +89,29 @@ def test_medians_agree(
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("values", SAMPLES)
+def test_ranges_agree(
+    both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray
+) -> None:
+    fast, slow = both(lambda: stats.fast_ptp(values))
+    assert fast == slow == _bits(float(np.ptp(values)))  # np.ptp's answer, to the bit
+    assert both(lambda: stats.fast_ptp(values[::-1])) == (fast, fast)
+    strided = np.repeat(values, 2)[::2]
+    assert both(lambda: stats.fast_ptp(strided)) == (fast, fast)
+
+
+def test_range_declines_what_numpy_must_decide() -> None:
+    kernels = compiled_kernels()
+    assert kernels.ptp(np.zeros(0)) is None  # numpy raises
+    assert kernels.ptp(np.array([0.0, -0.0])) is None  # the sign of a zero range
+    assert kernels.ptp(np.array([1.0, np.nan])) is None
+    assert kernels.ptp(np.array([np.nan, 1.0])) is None
+    assert kernels.ptp(np.array([1.7e308, -1.7e308])) is None  # overflows: numpy warns
+    assert kernels.ptp(np.arange(3)) is None  # type: ignore[arg-type]  # numpy's integers
+    assert kernels.ptp(np.array([-np.inf, 2.0, np.inf])) == np.inf
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("values", SAMPLES)
 @pytest.mark.parametrize("window", [1, 2, 3, 4, 5, 9, 31])
 def test_running_medians_agree(
     both: Callable[[Callable[[], object]], tuple[str, str]], values: FloatArray, window: int

@@ -619,6 +619,29 @@ static PyObject *k_mean(PyObject *self, PyObject *arg) {
     return PyFloat_FromDouble(m);
 }
 
+/* ptp(values) -> float | None: ``values.max() - values.min()`` of a 1-D float64 array (the
+ * extremes are values of the array, so exact in any order); None (numpy decides) when
+ * empty, on a NaN, when the extremes are equal (which zero numpy's order keeps decides the
+ * sign of a zero range) and when their difference overflows (numpy warns). */
+static PyObject *k_ptp(PyObject *self, PyObject *arg) {
+    Arr a;
+    if (!try_in(arg, 1, &a)) Py_RETURN_NONE;
+    Py_ssize_t n = a.n;
+    double lo = NAN, hi = NAN;
+    if (n > 0) lo = hi = AT(&a, 0);
+    for (Py_ssize_t i = 1; i < n && lo == lo; i++) {
+        double x = AT(&a, i);
+        if (x != x) lo = x;
+        else if (x < lo) lo = x;
+        else if (x > hi) hi = x;
+    }
+    PyBuffer_Release(&a.view);
+    if (!(hi > lo)) Py_RETURN_NONE;
+    double d = hi - lo;
+    if (isinf(d) && isfinite(hi) && isfinite(lo)) Py_RETURN_NONE;
+    return PyFloat_FromDouble(d);
+}
+
 static double *try_out(PyObject *obj, Py_ssize_t n, Py_buffer *v);
 
 /* centred(x, y, dx, dy) -> (mean x, mean y) | None: the means of two 1-D float64 arrays
@@ -2149,6 +2172,7 @@ static PyObject *k_dumps_indented(PyObject *self, PyObject *const *args, Py_ssiz
 static PyMethodDef methods[] = {
     {"median", (PyCFunction)k_median, METH_O, NULL},
     {"mean", (PyCFunction)k_mean, METH_O, NULL},
+    {"ptp", (PyCFunction)k_ptp, METH_O, NULL},
     {"many_distinct", (PyCFunction)k_many_distinct, METH_O, NULL},
     {"centred", (PyCFunction)(void (*)(void))k_centred, METH_FASTCALL, NULL},
     {"row_means", (PyCFunction)(void (*)(void))k_row_means, METH_FASTCALL, NULL},

@@ -423,8 +423,13 @@ def _series_report(s: Series, goal: Goal, found: list[Finding], plan: JudgePlan)
     best_step: int | None = None
     best_value: float | None = None
     if goal is not None and finite.any():
-        vals = np.where(finite, s.values, np.inf if goal == "min" else -np.inf)
-        i = int(np.argmin(vals) if goal == "min" else np.argmax(vals))
+        # every value finite (the usual case): the values themselves, nothing to mask
+        vals = (
+            s.values
+            if finite.all()
+            else np.where(finite, s.values, np.inf if goal == "min" else -np.inf)
+        )
+        i = int(vals.argmin() if goal == "min" else vals.argmax())
         best_step, best_value = int(s.steps[i]), float(s.values[i])
     return SeriesReport(
         tag=s.tag,

@@ -84,6 +84,8 @@ class _Kernels(Protocol):
 
     def mean(self, values: FloatArray, /) -> float | None: ...
 
+    def ptp(self, values: FloatArray, /) -> float | None: ...
+
     def centred(
         self, x: FloatArray, y: FloatArray, dx: FloatArray, dy: FloatArray, /
     ) -> tuple[float, float] | None: ...
@@ -389,7 +391,14 @@ def fast_ptp(values: FloatArray) -> float:
 
     >>> fast_ptp(np.array([3.0, -1.0, 2.0]))
     4.0
+
+    One compiled pass where the kernels are built (the extremes are values of the array,
+    so the same bits; numpy's where the kernel declines: see ``_kernels.c``).
     """
+    if KERNELS is not None:
+        found = KERNELS.ptp(values)
+        if found is not None:
+            return found
     return float(values.max() - values.min())
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
+import pytest
 
 from tbplateau.detectors.base import (
     SHORT_JUMP_POINTS,
+    Levels,
     Prepared,
+    Segment,
     _breaks,
     _lines,
     _path,
     _path_of,
+    _segment,
     _segments,
     forget_prepared,
     jump_point,
@@ -282,3 +287,58 @@ def test_the_view_with_outliers_out_cuts_a_dip_out() -> None:
     assert robust.kappa < plain.kappa
     assert not any(58 <= g.b0 <= 64 for g in plain.segments)
     assert any(59 <= g.b0 <= 61 for g in robust.segments)
+
+
+def test_a_segment_built_without_init_is_the_dataclass_s() -> None:
+    """``_segment`` makes the very object ``Segment(...)`` does: every field (a field added
+    to Segment and not to ``_segment`` fails here), equal, hashable alike, frozen."""
+    values = (1, 5, 3, 17, -0.5, 0.25, 0.75, 3.0, 0.25, -0.0, 1.5)
+    made, built = _segment(*values), Segment(*values)
+    assert type(made) is Segment
+    assert made.__dict__ == built.__dict__
+    assert list(made.__dict__) == list(built.__dict__)
+    assert made == built
+    assert hash(made) == hash(built)
+    assert repr(made) == repr(built)
+    assert made.points == 14
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.b0 = 2  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("holes", [False, True])
+def test_raw_range_is_the_finite_points_values_fresh(holes: bool) -> None:
+    """``raw_range(p0, p1)`` is ``values[pos[p0:p1]]`` for any slice bounds (the values
+    sliced when every point is finite, gathered otherwise): a fresh, writable array."""
+    rng = np.random.default_rng(5)
+    values = rng.normal(0, 1, 40)
+    if holes:
+        values[[3, 17, 18]] = [np.nan, np.inf, -np.inf]
+    p = _prepared(values.tolist())
+    assert (p.pos.size == values.size) is not holes
+    for p0 in range(-3, p.n + 3):
+        for p1 in range(-3, p.n + 3):
+            raw = p.raw_range(p0, p1)
+            assert raw.tobytes() == p.series.values[p.pos[p0:p1]].tobytes(), (p0, p1)
+            assert raw.dtype == np.float64
+            assert raw.flags.writeable
+            assert not np.shares_memory(raw, p.series.values)
+
+
+@pytest.mark.parametrize("cls", [Levels, Prepared])
+def test_levels_and_prepared_hold_every_field_as_their_dataclass_would(
+    cls: type[Levels] | type[Prepared],
+) -> None:
+    """:func:`levels` and :func:`prepare` build their views without the dataclass
+    ``__init__``: every field set (one added to the class alone fails here), in order,
+    and the class's own ``__init__`` given those values makes an equal view."""
+    rng = np.random.default_rng(6)
+    values = np.exp(-np.arange(300) / 60) + rng.normal(0, 0.01, 300) + 0.5
+    s = Series("r", "loss", steps=np.arange(300), values=values)
+    view = levels(s, "min") if cls is Levels else prepare(s, "min", (150,))
+    assert type(view) is cls
+    names = [f.name for f in dataclasses.fields(cls)]
+    assert list(view.__dict__)[: len(names)] == names
+    rebuilt = cls(**{name: view.__dict__[name] for name in names})
+    assert all(getattr(rebuilt, name) is view.__dict__[name] for name in names)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        view.sigma = 1.0  # type: ignore[misc]

@@ -12,7 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from tbplateau.detectors.base import onset_tolerance
+from tbplateau.detectors import divergence
+from tbplateau.detectors.base import fitted_path, onset_tolerance, prepare
 from tbplateau.detectors.divergence import DivergenceDetector
 from tbplateau.findings import Finding, FindingKind
 from tbplateau.series import Series
@@ -518,3 +519,38 @@ def test_a_three_point_dip_of_a_quantised_accuracy_is_a_divergence_that_ends(
     assert len(found) == 1, describe(s, found)
     assert abs(found[0].start_step - at) <= onset_tolerance(n), describe(s, found)
     assert found[0].end_step is not None, describe(s, found)
+
+
+def test_episode_aids_are_made_only_for_a_series_that_falls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """:func:`divergence._episodes` makes its aids (the held level, its noise, the segment
+    of every block) at the first fall: none for a steady decline, once for a blow-up; and
+    they are what they say."""
+    made: list[divergence._Aids] = []
+    aids = divergence._aids
+
+    def counted(*args: object) -> divergence._Aids:
+        made.append(aids(*args))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(divergence, "_aids", counted)
+    rng = np.random.default_rng(3)
+    t = np.arange(400.0)
+    calm = np.exp(-t / 80.0) + 0.1 + rng.normal(0, 0.002, t.size)
+    assert (
+        DivergenceDetector().detect(Series("r", "loss", steps=t.astype(int), values=calm), "min")
+        == []
+    )
+    assert made == []
+    blown = calm.copy()
+    blown[300:] += 2.0
+    s = Series("r", "loss", steps=t.astype(int), values=blown)
+    assert of_kind(DivergenceDetector().detect(s, "min"), FindingKind.DIVERGENCE)
+    assert len(made) == 1
+    reached, held_noise, seg_of = made[0]
+    p = prepare(s, "min", outliers_out=True)
+    for k, seg in enumerate(p.segments):
+        assert (seg_of[seg.b0 : seg.b1] == k).all()
+    assert (reached <= np.maximum.accumulate(p.robust)).all()
+    assert reached.size == held_noise.size == len(p.bins) == fitted_path(p).size

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from tbplateau.detectors.base import onset_tolerance
-from tbplateau.detectors.oscillation import OscillationDetector
+from tbplateau.detectors.base import onset_tolerance, prepare
+from tbplateau.detectors.oscillation import OscillationDetector, swing_profile
 from tbplateau.findings import FindingKind
+from tbplateau.stats import fast_ptp
 from tests.detectors.shapes import (
     analyse,
     approach,
@@ -1027,3 +1028,26 @@ def test_a_recovery_that_swings_after_a_collapse_is_an_oscillation(n: int, seed:
     assert near(s, found[0].start_step, t0), describe(s, found)
     assert found[0].end_step is not None, describe(s, found)
     assert found[0].end_step >= b + 7, describe(s, found)
+
+
+@pytest.mark.parametrize("period", [100, 150])
+def test_swings_that_recur_every_period_are_an_oscillation_judged_against_the_calm(
+    period: int,
+) -> None:
+    """A loss that jumps up and recovers every ``period`` steps (a restarting schedule) is a
+    recurring oscillation from the first restart; its quiet amplitude is
+    ``OscillationDetector._calm`` of the series' swing profile (computed only once a
+    period is found)."""
+    rng = np.random.default_rng(0)
+    t = np.arange(1000)
+    s = series(0.5 + 0.4 * np.exp(-(t % period) / 15.0) + rng.normal(0, 0.005, t.size))
+    det = OscillationDetector()
+    found = [f for f in det.detect(s, "min") if "period_points" in f.detail]
+    assert len(found) == 1, describe(s, found)
+    f = found[0]
+    assert f.detail["period_points"] == period
+    assert near(s, f.start_step, period), describe(s, found)
+    p = prepare(s, "min")
+    amp, _ = swing_profile(p)
+    floor = 1e-9 * max(fast_ptp(p.bins.y), 1e-12)
+    assert f.detail["quiet_amplitude"] == det._calm(amp, floor)

@@ -42,6 +42,11 @@ def test_fewer_than_three_values_counts_as_np_unique() -> None:
             v = np.array(rng.choice(pool, size), dtype=np.float64)
             assert _fewer_than_three_values(v) == (len(np.unique(v)) < 3), v.tolist()
     assert _fewer_than_three_values(np.array([np.nan, np.nan, 1.0, 1.0]))
+    # three distinct first values settle it; a NaN or a signed zero among them does not
+    assert not _fewer_than_three_values(np.array([3.0, 1.0, 2.0, 2.0, 2.0]))
+    assert _fewer_than_three_values(np.array([np.nan, np.nan, 1.0]))
+    assert _fewer_than_three_values(np.array([0.0, -0.0, 1.0, 1.0]))
+    assert not _fewer_than_three_values(np.array([0.0, -0.0, 1.0, 2.0]))
     assert not _fewer_than_three_values(np.array([np.nan, 0.0, 1.0]))
     assert not _fewer_than_three_values(np.linspace(0.0, 1.0, 1000))
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from tbplateau.detectors.base import (
     CONFIDENCE_FLOOR,
@@ -335,6 +336,22 @@ def _raw(p: Prepared, working: float) -> float:
     return float(-working if p.goal == "min" else working)
 
 
+_Aids = tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]
+"""What :func:`_episodes` reads besides the path: see :func:`_aids`."""
+
+
+def _aids(p: Prepared, path: FloatArray, quiet: FloatArray) -> _Aids:
+    """Where the metric held its level (the fitted ``path`` capped at the best it reached: a
+    steep first piece's fitted line may overshoot that), the noise it held it within (its
+    ``quiet`` noise, long-run), and the segment of every block."""
+    reached = np.minimum(path, np.maximum.accumulate(p.robust))
+    held_noise = quiet * p.kappa
+    seg_of = np.zeros(path.size, dtype=np.int64)
+    for k, seg in enumerate(p.segments):
+        seg_of[seg.b0 : seg.b1] = k
+    return reached, held_noise, seg_of
+
+
 def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
     """Stretches where the fitted path falls below the best level reached before it.
 
@@ -348,13 +365,7 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
     """
     m = path.size
     quiet = _quiet_noise(p.local)
-    # where the metric held its level: the fitted path capped at the best it reached (a steep
-    # first piece's fitted line may overshoot that), within its quiet noise
-    reached = np.minimum(path, np.maximum.accumulate(p.robust))
-    held_noise = quiet * p.kappa
-    seg_of = np.zeros(m, dtype=np.int64)
-    for k, seg in enumerate(p.segments):
-        seg_of[seg.b0 : seg.b1] = k
+    aids: _Aids | None = None  # made at the first fall (most series have none)
     out: list[_Episode] = []
     start = 0
     while start < m - 1:
@@ -363,6 +374,9 @@ def _episodes(p: Prepared, path: FloatArray) -> list[_Episode]:
         below = (depth > 2.0 * quiet[start:] * p.kappa).nonzero()[0]  # np.flatnonzero
         if below.size == 0:
             break
+        if aids is None:
+            aids = _aids(p, path, quiet)
+        reached, held_noise, seg_of = aids
         first = start + int(below[0])
         b0 = max(start, p.segments[int(seg_of[first])].b0)
         top = float(best[b0 - start])

@@ -751,21 +751,23 @@ class OscillationDetector(Detector):
         moving = amp[amp > floor]
         quiet = fast_quantile(moving, self.quiet_quantile) if moving.size else 0.0
         out = self._swing_stretches(series, p, amp, resid, max(quiet, floor))
-        # Recurring swings are judged against the calmest tenth of the amplitude
-        # smoothed over five blocks: when they fill most of the series, the usual quiet
-        # quantile already sits inside them.
+        out = self._event_swings(series, p, out)
+        periodic = self._recurring(series, p, amp, floor)
+        if periodic is not None:
+            out = _merge(periodic, out, p)
+        return sorted_findings(out)
+
+    def _calm(self, amp: npt.NDArray[np.float64], floor: float) -> float:
+        """The amplitude recurring swings are judged against: the calmest tenth of ``amp``
+        smoothed over five blocks (above ``floor``). When they fill most of the series, the
+        usual quiet quantile already sits inside them."""
         k = min(5, amp.size)
         sq = amp**2
         # np.pad(sq, (k // 2, k - 1 - k // 2), mode="edge"), without its per-call cost
         padded = np.concatenate((sq[:1],) * (k // 2) + (sq,) + (sq[-1:],) * (k - 1 - k // 2))
         smooth = np.sqrt(np.convolve(padded, np.ones(k) / k, "valid"))
         moving_s = smooth[smooth > floor]
-        calm = fast_quantile(moving_s, 0.5 * self.quiet_quantile) if moving_s.size else 0.0
-        out = self._event_swings(series, p, out)
-        periodic = self._recurring(series, p, calm, floor)
-        if periodic is not None:
-            out = _merge(periodic, out, p)
-        return sorted_findings(out)
+        return fast_quantile(moving_s, 0.5 * self.quiet_quantile) if moving_s.size else 0.0
 
     def _event_swings(self, series: Series, p: Prepared, found: list[Finding]) -> list[Finding]:
         """``found`` with the swings set off by the run's events (see :func:`_event_run`; a
@@ -1165,7 +1167,9 @@ class OscillationDetector(Detector):
         the points near each (swings faster than a block)."""
         return _best_coherence(_point_residuals(p, b0, b1))
 
-    def _recurring(self, series: Series, p: Prepared, quiet: float, floor: float) -> Finding | None:
+    def _recurring(
+        self, series: Series, p: Prepared, amp: npt.NDArray[np.float64], floor: float
+    ) -> Finding | None:
         """Swings that come back period after period (a cyclic or restarting schedule).
 
         Slow swings (a period of many points) raise the series' overall amplitude, so
@@ -1173,11 +1177,11 @@ class OscillationDetector(Detector):
         values must have an autocorrelation peak at some period (at least
         ``MIN_CYCLES`` of them in the series), and within ``MIN_CYCLES`` distinct
         periods the series must fall back from its recent best by ``min_ratio`` times
-        the calm amplitude, and the typical such fall must be ``min_ratio`` times the
-        median one: the metric is usually near its recent best, and repeatedly gets
-        much worse and recovers (noise alone falls back a little all the time). A
-        staircase or a converging curve never gets worse, so it never qualifies. The
-        onset is the start of the first such fall.
+        the calm amplitude (:meth:`_calm` of ``amp``), and the typical such fall must be
+        ``min_ratio`` times the median one: the metric is usually near its recent best,
+        and repeatedly gets much worse and recovers (noise alone falls back a little all
+        the time). A staircase or a converging curve never gets worse, so it never
+        qualifies. The onset is the start of the first such fall.
         """
         y = p.bins.y
         m = len(y)
@@ -1186,6 +1190,7 @@ class OscillationDetector(Detector):
         lag, height = dominant_period(y, min_cycles=MIN_CYCLES)
         if lag == 0 or height < CHANCE_PEAK / math.sqrt(m):
             return None  # no period, or a peak that noise reaches by chance
+        quiet = self._calm(amp, floor)  # only now: most series have no period
         threshold = self.min_ratio * max(quiet, floor)
         dd = drawdown(p.smooth, lag)  # the running median: noise falls back little
         events = np.flatnonzero(dd >= threshold)

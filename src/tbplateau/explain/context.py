@@ -334,6 +334,10 @@ def _keras_base(tag: str) -> str | None:
 def _fewer_than_three_values(v: FloatArray) -> bool:
     """``len(np.unique(v)) < 3`` without the sort: NaNs count as one value, ``-0.0`` and
     ``0.0`` as one."""
+    if v.size >= 3:
+        a, b, c = v[:3].tolist()
+        if a == a and b == b and c == c and a != b and a != c and b != c:
+            return False  # three distinct values among the first three (most curves)
     nan = np.isnan(v)
     count = 0
     rest = v

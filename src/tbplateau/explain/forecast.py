@@ -351,13 +351,14 @@ def _fit(
     # the shape and its derivative with respect to the rate, at every point and at the
     # forecast's step (the same operations as :func:`_basis`, element by element)
     shape = np.exp(-rate * arg)
-    deriv = -b0 * arg * shape
     resid = y - (a0 + b0 * shape[:-1])
     sse = float(resid.dot(resid))  # exactly, not from the sums (no cancellation)
     jac = np.empty((y.size, 3))  # np.column_stack's array, without its overhead
     jac[:, 0] = 1.0
     jac[:, 1] = shape[:-1]
-    jac[:, 2] = deriv[:-1]
+    # the derivative ``(-b0 * arg) * shape``, element by element, straight into its column
+    # (at the forecast's step in Python floats below: the same products)
+    np.multiply(-b0 * arg[:-1], shape[:-1], out=jac[:, 2])
     # the pseudo-inverse, dropping singular directions, as curve_fit does
     try:
         _, sv, vt = _svd(jac)
@@ -369,17 +370,24 @@ def _fit(
         keep = sv > threshold
         vt, sv = vt[keep], sv[keep]
     cov = (vt.T / sv**2) @ vt * (sse / dof)
-    if not np.isfinite(cov).all():
+    if not all(map(math.isfinite, cov.ravel().tolist())):  # np.isfinite(cov).all()
         return None
-    value = a0 + b0 * float(shape[-1])
+    last = float(shape[-1])
+    value = a0 + b0 * last
     now = a0 + b0 * float(shape[-2])
-    grad = np.array([1.0, float(shape[-1]), float(deriv[-1])])
+    grad = np.array([1.0, last, (-b0 * float(arg[-1])) * last])
     var = float(grad @ cov @ grad)
     if not (math.isfinite(value) and math.isfinite(var)) or var < 0:
         return None
     # Autocorrelated residuals make the covariance optimistic: inflate it.
     if resid.size > 3 and sse > 0:
-        u, v = resid[:-1] - fast_mean(resid[:-1]), resid[1:] - fast_mean(resid[1:])
+        # both deviations from their means in one compiled call where the kernels are
+        # built (the same values as fast_mean and the subtractions)
+        found = stats._centred(resid[:-1], resid[1:])
+        if found is None:
+            u, v = resid[:-1] - fast_mean(resid[:-1]), resid[1:] - fast_mean(resid[1:])
+        else:
+            u, v = found[2], found[3]
         denom = math.sqrt(float(u.dot(u)) * float(v.dot(v)))
         rho = (float(u.dot(v)) + 0.0) / denom if denom > 0 else math.nan
         if math.isfinite(rho) and rho > 0:
