@@ -211,6 +211,10 @@ class LearningRate:
         _, values = finite(self.series)
         if values.size < 6 or float(values.min()) <= 0.0:
             return None
+        # no rise of 2x from any earlier low (a decay, a step schedule, a constant LR): no
+        # cycle, without the zigzag's Python loop
+        if float((values / np.minimum.accumulate(values)).max()) < 2.0:
+            return None
         turns = _turns(np.log(values), math.log(2.0))
         rises = [i for k, i in enumerate(turns[1:], 1) if values[i] > values[turns[k - 1]]]
         falls = len(turns) - 1 - len(rises)
