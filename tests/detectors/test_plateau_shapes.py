@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tbplateau.detectors.base import onset_tolerance
-from tbplateau.detectors.plateau import PlateauDetector
+from tbplateau.detectors.plateau import FEW_POINTS_CONFIDENCE, PlateauDetector
 from tbplateau.findings import FindingKind
 from tbplateau.series import Series
 from tests.detectors.shapes import (
@@ -742,3 +742,20 @@ def test_a_quiet_convergence_settles_where_a_reader_names_it(n: int, seed: int) 
         named,
         describe(s, found),
     )
+
+
+@pytest.mark.parametrize("n", [4, 6, 11])
+def test_a_plateau_on_a_handful_of_points_is_weak(n: int) -> None:
+    # Alwaysproblem run-8: "plateau since epoch 0 (82%)" on 4 evaluations; bwubrian/snakeai:
+    # 86% on 11 points of a reward between -1.2 and 2.9
+    s = series(np.full(n, 0.5) + np.random.default_rng(n).normal(0.0, 0.01, n), "loss")
+    found = PlateauDetector().detect(s, "min")
+    assert found, describe(s, found)
+    assert all(f.confidence <= FEW_POINTS_CONFIDENCE for f in found), describe(s, found)
+
+
+def test_a_plateau_on_twelve_points_or_more_keeps_its_confidence() -> None:
+    s = series(np.full(30, 0.5) + np.random.default_rng(0).normal(0.0, 0.01, 30), "loss")
+    found = PlateauDetector().detect(s, "min")
+    assert found, describe(s, found)
+    assert found[0].confidence > FEW_POINTS_CONFIDENCE, describe(s, found)

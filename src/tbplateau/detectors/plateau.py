@@ -54,6 +54,15 @@ would name)."""
 CONSTANT_CONFIDENCE = 0.92
 """Confidence of a plateau of exactly equal values."""
 
+FEW_POINTS = 12
+"""A series of fewer points than this (a few evaluations: 4 of an RL reward, 11 of a short
+fine-tune) gets plateaus of at most :data:`FEW_POINTS_CONFIDENCE`."""
+
+FEW_POINTS_CONFIDENCE = 0.65
+"""The most confidence of a plateau on fewer than :data:`FEW_POINTS` points: the evaluation set
+has no such series to calibrate it on (its runs log 25 points or more), and a handful of
+evaluations rarely shows a stall beyond doubt. Under the verdicts' "weak" line (0.7)."""
+
 
 NO_PROGRESS = 0.02
 """A series that stays within this share of its level never made progress: one plateau."""
@@ -782,6 +791,8 @@ class PlateauDetector(Detector):
         # longer one, a quantised metric)
         raw = 0.4 + 0.3 * flatness + 0.3 * length
         conf = CONSTANT_CONFIDENCE if st.constant else round(calibrated_confidence(raw), 4)
+        if p.n < FEW_POINTS:
+            conf = min(conf, FEW_POINTS_CONFIDENCE)
         # One or two last points inside the plateau's range (an event such as an LR
         # logged as 0 at the very end cuts the pieces there) do not end it.
         if p.n - 2 <= st.p1 < p.n:
