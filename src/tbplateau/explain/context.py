@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,24 +183,28 @@ class LearningRate:
             return False
         return self._peak >= values.size - 2 and values[0] < 0.5 * values.max()
 
+    def _steps_near(self, step: int, before: int, after: int) -> Iterator[tuple[int, float, float]]:
+        """``(step, LR before it, LR at it)`` of each logged step from ``before`` points
+        before ``step`` to ``after`` points after it."""
+        steps, values = finite(self.series)
+        if values.size < 2:
+            return
+        i = int(np.searchsorted(steps, step, side="left"))
+        for j in range(max(1, i - before), min(values.size - 1, i + after) + 1):
+            yield int(steps[j]), float(values[j - 1]), float(values[j])
+
     def cut_near(self, step: int, before: int, after: int) -> tuple[int, float, float] | None:
         """The largest LR cut (at least 2x in one logged step) between the logged points
         ``before`` points before ``step`` and ``after`` points after it:
         ``(step of the cut, LR before, LR after)``."""
-        steps, values = finite(self.series)
-        if values.size < 2:
-            return None
-        i = int(np.searchsorted(steps, step, side="left"))
-        lo, hi = max(1, i - before), min(values.size - 1, i + after)
         best: tuple[int, float, float] | None = None
         ratio = 2.0
-        for j in range(lo, hi + 1):
-            a, b = float(values[j - 1]), float(values[j])
+        for at, a, b in self._steps_near(step, before, after):
             if b > 0 and a / b >= ratio:
                 ratio = a / b
-                best = (int(steps[j]), a, b)
+                best = (at, a, b)
             elif b == 0 and a > 0:
-                return (int(steps[j]), a, b)
+                return (at, a, b)
         return best
 
     @functools.cached_property
@@ -226,18 +230,12 @@ class LearningRate:
         """The largest LR raise (at least 2x in one logged step, from a non-zero LR) between
         the logged points ``before`` points before ``step`` and ``after`` points after it:
         ``(step of the raise, LR before, LR after)``."""
-        steps, values = finite(self.series)
-        if values.size < 2:
-            return None
-        i = int(np.searchsorted(steps, step, side="left"))
-        lo, hi = max(1, i - before), min(values.size - 1, i + after)
         best: tuple[int, float, float] | None = None
         ratio = 2.0
-        for j in range(lo, hi + 1):
-            a, b = float(values[j - 1]), float(values[j])
+        for at, a, b in self._steps_near(step, before, after):
             if a > 0 and b / a >= ratio:
                 ratio = b / a
-                best = (int(steps[j]), a, b)
+                best = (at, a, b)
         return best
 
     def decaying(self, start: int, end: int | None) -> tuple[float, float] | None:
